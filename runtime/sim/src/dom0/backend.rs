@@ -1,0 +1,175 @@
+//! dom0's PV backend bus (Linux drivers/xen/xenbus/xenbus_probe_backend.c,
+//! netback's and blkback's `frontend_changed`): a device is probed when xend
+//! writes its backend directory, follows its frontend's state, and is
+//! unregistered — raising udev's `remove` — when the frontend vanishes or
+//! closes while offline.
+
+use crate::probe::Probe;
+use crate::value::Value;
+use crate::xenstore::{xs_request, Req, Resp};
+use crate::Sim;
+
+use super::hotplug::{queue_uevent, Uevent};
+use super::Backend;
+
+/// The token of the kernel's watch on `backend`.
+pub const BACKEND_TOKEN: &str = "backend";
+const OTHEREND: &str = "otherend:";
+const BACKEND_ROOT: &str = "/local/domain/0/backend/";
+
+/// dom0's xenwatch thread for the backend bus.
+pub async fn kernel_xenwatch(sim: Sim) {
+    let (conn, ctx) = {
+        let d = sim.dom0.borrow();
+        (d.kernel_conn, d.kernel_ctx)
+    };
+    loop {
+        let ev = sim.xs.borrow_mut().next_event(conn, sim.now());
+        let Some(ev) = ev else {
+            let due = sim.xs.borrow().next_event_time(conn);
+            match due {
+                Some(t) => sim.sleep_until(t).await,
+                None => sim.park(|t| sim.xs.borrow_mut().set_waiter(conn, t)).await,
+            }
+            continue;
+        };
+        sim.adopt(ctx, ev.hop);
+        if &*ev.token == BACKEND_TOKEN {
+            xenbus_dev_changed(&sim, ev.path.to_string()).await;
+        } else if let Some(be) = ev.token.strip_prefix(OTHEREND) {
+            frontend_changed(&sim, be.to_string()).await;
+        }
+    }
+}
+
+/// The device root `/local/domain/0/backend/<class>/<domid>/<devid>` of a path.
+fn device_root(path: &str) -> Option<(String, String, u32, String)> {
+    let abs = if path.starts_with('/') { path.to_string() } else { format!("/local/domain/0/{path}") };
+    let rest = abs.strip_prefix(BACKEND_ROOT)?;
+    let mut it = rest.split('/');
+    let (class, domid, devid) = (it.next()?, it.next()?, it.next()?);
+    let domid: u32 = domid.parse().ok()?;
+    Some((format!("{BACKEND_ROOT}{class}/{domid}/{devid}"), class.to_string(), domid, devid.to_string()))
+}
+
+async fn xenbus_dev_changed(sim: &Sim, path: String) {
+    let Some((root, class, domid, devid)) = device_root(&path) else { return };
+    // Only netback and blkback live in dom0's kernel; vfb, vkbd and console
+    // backends are qemu-dm's.
+    if class != "vif" && class != "vbd" {
+        return;
+    }
+    let known = sim.dom0.borrow().backends.contains_key(&root);
+    let exists = sim.xs.borrow().exists_raw(&root);
+    if known && !exists {
+        let s = sim.clone();
+        let shown = path.clone();
+        sim.call(Probe::Dom0XenbusDevChanged, domid, move || vec![Value::str(&shown)], async move {
+            device_unregister(&s, root).await;
+        })
+        .await;
+        return;
+    }
+    if known || !exists {
+        return;
+    }
+    // xenbus_probe_node: "Device is not new, so ignore it. This can happen
+    // if a device is going away after switching to Closed."
+    if sim.xs.borrow().peek(&format!("{root}/state")).as_deref() != Some("1") {
+        return;
+    }
+    let s = sim.clone();
+    let shown = path.clone();
+    sim.call(Probe::Dom0XenbusDevChanged, domid, move || vec![Value::str(&shown)], async move {
+        backend_probe(&s, root, class, domid, devid).await;
+    })
+    .await
+}
+
+async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid: String) {
+    let s = sim.clone();
+    let shown = root.clone();
+    sim.call(Probe::Dom0BackendProbe, domid, move || vec![Value::str(&shown)], async move {
+        let conn = s.dom0.borrow().kernel_conn;
+        let frontend = match xs_request(&s, conn, None, Req::Read(format!("{root}/frontend"))).await {
+            Ok(Resp::Value(v)) => v,
+            _ => return,
+        };
+        s.dom0.borrow_mut().backends.insert(
+            root.clone(),
+            Backend { class: class.clone(), domid, devid, frontend: frontend.clone(), state: 2 },
+        );
+        let _ = xs_request(&s, conn, None, Req::Write(format!("{root}/state"), "2".into())).await;
+        let _ = xs_request(&s, conn, None, Req::Watch(format!("{frontend}/state"), format!("{OTHEREND}{root}"))).await;
+        // netback raises "online" for vif-setup; blkback's "add" runs block.
+        let action = if class == "vif" { "online" } else { "add" };
+        queue_uevent(&s, Uevent { action, backend: root.clone(), class });
+    })
+    .await
+}
+
+/// A backend's watch on its frontend's state fired.
+async fn frontend_changed(sim: &Sim, root: String) {
+    let Some(be) = sim.dom0.borrow().backends.get(&root).cloned() else { return };
+    let conn = sim.dom0.borrow().kernel_conn;
+    let state: u8 = match xs_request(sim, conn, None, Req::Read(format!("{}/state", be.frontend))).await {
+        Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
+        _ => 0,
+    };
+    let s = sim.clone();
+    let shown = root.clone();
+    sim.call(
+        Probe::Dom0FrontendChanged,
+        be.domid,
+        move || vec![Value::str(&shown), Value::Int(state as i64)],
+        async move {
+            let set = |st: u8| {
+                let (s, root) = (s.clone(), root.clone());
+                async move {
+                    if let Some(b) = s.dom0.borrow_mut().backends.get_mut(&root) {
+                        b.state = st;
+                    }
+                    let _ = xs_request(&s, conn, None, Req::Write(format!("{root}/state"), st.to_string())).await;
+                }
+            };
+            match state {
+                3 | 4 if be.state != 4 => set(4).await,
+                5 if be.state < 5 => set(5).await,
+                6 => {
+                    set(6).await;
+                    let online = matches!(xs_request(&s, conn, None, Req::Read(format!("{root}/online"))).await, Ok(Resp::Value(v)) if v == "1");
+                    if !online {
+                        device_unregister(&s, root.clone()).await;
+                    }
+                }
+                0 => {
+                    // The frontend is gone (its domain's path was removed).
+                    set(6).await;
+                    device_unregister(&s, root.clone()).await;
+                }
+                _ => {}
+            }
+        },
+    )
+    .await
+}
+
+/// `device_unregister`: netback also raises "offline" and removes its
+/// hotplug-status; then "remove" for xen-hotplug-cleanup.
+async fn device_unregister(sim: &Sim, root: String) {
+    let Some(be) = sim.dom0.borrow_mut().backends.shift_remove(&root) else { return };
+    let s = sim.clone();
+    let shown = root.clone();
+    sim.call(Probe::Dom0DeviceUnregister, be.domid, move || vec![Value::str(&shown)], async move {
+        let conn = s.dom0.borrow().kernel_conn;
+        let _ = xs_request(&s, conn, None, Req::Unwatch(format!("{}/state", be.frontend), format!("{OTHEREND}{root}"))).await;
+        if be.class == "vif" {
+            queue_uevent(&s, Uevent { action: "offline", backend: root.clone(), class: be.class.clone() });
+            if s.xs.borrow().exists_raw(&root) {
+                let _ = xs_request(&s, conn, None, Req::Rm(format!("{root}/hotplug-status"))).await;
+            }
+        }
+        queue_uevent(&s, Uevent { action: "remove", backend: root.clone(), class: be.class.clone() });
+    })
+    .await
+}

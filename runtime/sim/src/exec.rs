@@ -1,0 +1,381 @@
+//! The executor: one event queue ordered by (time, sequence), tasks that are
+//! Rust futures, and the execution contexts whose call stacks xsh prints.
+//!
+//! Every thread of the modelled system — an xend thread, a guest kernel
+//! thread or process, qemu-dm's main loop, a Xen pCPU — is a task. A task
+//! waits only on the leaf futures below (`Sleep`, `Park`), which register the
+//! task with whatever will wake it; waking pushes a `Wake` event at the
+//! current time, so ties run in the order they were caused. Nothing here holds
+//! a `RefCell` borrow while a task is polled, which is what lets a script
+//! hook, run from inside a probe, call back into any part of the world.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskCx, Poll, RawWaker, RawWakerVTable, Waker};
+
+use crate::stack::CtxId;
+use crate::time::{SimDuration, SimTime};
+
+/// A boxed, non-`Send` future: everything in the world lives on one thread.
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A task's handle. The generation makes a handle to a finished task inert.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct TaskId {
+    idx: u32,
+    gen: u32,
+}
+
+/// What an event does when its time comes.
+pub(crate) enum Ev {
+    Wake(TaskId),
+    Call(Box<dyn FnOnce(&crate::Sim)>),
+}
+
+struct Entry {
+    time: SimTime,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    // BinaryHeap is a max-heap: reverse so the earliest (time, seq) pops first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+struct Slot {
+    gen: u32,
+    fut: Option<LocalFuture<()>>,
+    ctx: CtxId,
+    live: bool,
+    running: bool,
+    killed: bool,
+    wake_queued: bool,
+    /// Woken while already being polled further up the stack.
+    missed: bool,
+}
+
+/// The queue, the clock and the tasks.
+pub struct Executor {
+    now: Cell<SimTime>,
+    seq: Cell<u64>,
+    queue: RefCell<BinaryHeap<Entry>>,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    current: Cell<Option<TaskId>>,
+    /// Futures of killed tasks, dropped at the next step with no borrow held.
+    graveyard: RefCell<Vec<LocalFuture<()>>>,
+    /// While above zero every delay is zero: `xm.create` settles the world
+    /// (boot, watch registration) without virtual time passing.
+    instant: Cell<u32>,
+    events: Cell<u64>,
+}
+
+pub(crate) fn noop_waker() -> Waker {
+    const VT: RawWakerVTable = RawWakerVTable::new(|_| RawWaker::new(std::ptr::null(), &VT), |_| {}, |_| {}, |_| {});
+    // SAFETY: every vtable function ignores the data pointer, so a null one is fine.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VT)) }
+}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Executor {
+            now: Cell::new(SimTime::ZERO),
+            seq: Cell::new(0),
+            queue: RefCell::new(BinaryHeap::new()),
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            current: Cell::new(None),
+            graveyard: RefCell::new(Vec::new()),
+            instant: Cell::new(0),
+            events: Cell::new(0),
+        }
+    }
+}
+
+impl Executor {
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.now.get()
+    }
+
+    /// Events run so far.
+    pub fn events_run(&self) -> u64 {
+        self.events.get()
+    }
+
+    /// True while `xm.create` settles the world at one instant.
+    pub fn instant(&self) -> bool {
+        self.instant.get() > 0
+    }
+
+    pub(crate) fn enter_instant(&self) {
+        self.instant.set(self.instant.get() + 1);
+    }
+    pub(crate) fn leave_instant(&self) {
+        self.instant.set(self.instant.get().saturating_sub(1));
+    }
+
+    /// `d`, or zero while settling instantly.
+    pub fn scaled(&self, d: SimDuration) -> SimDuration {
+        if self.instant() {
+            SimDuration::ZERO
+        } else {
+            d
+        }
+    }
+
+    pub(crate) fn push(&self, time: SimTime, ev: Ev) {
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        self.queue.borrow_mut().push(Entry { time, seq, ev });
+    }
+
+    /// The time of the next event, if any.
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.queue.borrow().peek().map(|e| e.time)
+    }
+
+    /// Moves the clock forward to `t` (never back).
+    pub fn advance_to(&self, t: SimTime) {
+        if t > self.now.get() {
+            self.now.set(t);
+        }
+    }
+
+    /// Number of queued events.
+    pub fn queued(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    /// The task being polled right now.
+    pub fn current(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
+    pub(crate) fn set_current(&self, t: Option<TaskId>) -> Option<TaskId> {
+        self.current.replace(t)
+    }
+
+    /// The execution context of a live task.
+    pub fn task_ctx(&self, t: TaskId) -> Option<CtxId> {
+        let s = self.slots.borrow();
+        s.get(t.idx as usize).filter(|s| s.gen == t.gen && s.live).map(|s| s.ctx)
+    }
+
+    /// Moves a task to another context (a guest vCPU trapping into Xen, say).
+    pub fn set_task_ctx(&self, t: TaskId, ctx: CtxId) {
+        let mut s = self.slots.borrow_mut();
+        if let Some(slot) = s.get_mut(t.idx as usize).filter(|s| s.gen == t.gen) {
+            slot.ctx = ctx;
+        }
+    }
+
+    /// Is the task alive (not finished, not killed)?
+    pub fn alive(&self, t: TaskId) -> bool {
+        let s = self.slots.borrow();
+        s.get(t.idx as usize).is_some_and(|s| s.gen == t.gen && s.live && !s.killed)
+    }
+
+    pub(crate) fn spawn_at(&self, time: SimTime, ctx: CtxId, fut: LocalFuture<()>) -> TaskId {
+        let idx = self.free.borrow_mut().pop();
+        let id = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = Slot { gen: 0, fut: Some(fut), ctx, live: true, running: false, killed: false, wake_queued: true, missed: false };
+            match idx {
+                Some(i) => {
+                    let gen = slots[i as usize].gen.wrapping_add(1);
+                    slots[i as usize] = Slot { gen, ..slot };
+                    TaskId { idx: i, gen }
+                }
+                None => {
+                    slots.push(slot);
+                    TaskId { idx: (slots.len() - 1) as u32, gen: 0 }
+                }
+            }
+        };
+        self.push(time, Ev::Wake(id));
+        id
+    }
+
+    /// Makes a parked task runnable at the current time.
+    pub fn wake(&self, t: TaskId) {
+        {
+            let mut s = self.slots.borrow_mut();
+            let Some(slot) = s.get_mut(t.idx as usize) else { return };
+            if slot.gen != t.gen || !slot.live || slot.killed || slot.wake_queued {
+                return;
+            }
+            slot.wake_queued = true;
+        }
+        self.push(self.now(), Ev::Wake(t));
+    }
+
+    /// Ends a task: its future is dropped (at once, or when its poll returns
+    /// if it is the one running) and its pending wake-ups become no-ops.
+    pub fn kill(&self, t: TaskId) {
+        let fut = {
+            let mut s = self.slots.borrow_mut();
+            let Some(slot) = s.get_mut(t.idx as usize) else { return };
+            if slot.gen != t.gen || !slot.live || slot.killed {
+                return;
+            }
+            slot.killed = true;
+            if slot.running {
+                None
+            } else {
+                slot.live = false;
+                slot.fut.take()
+            }
+        };
+        if let Some(f) = fut {
+            self.graveyard.borrow_mut().push(f);
+            self.free.borrow_mut().push(t.idx);
+        }
+    }
+
+    fn bury(&self) {
+        let dead: Vec<_> = std::mem::take(&mut *self.graveyard.borrow_mut());
+        drop(dead);
+    }
+
+    /// Consumes a wake meant for `t` that arrived while `t` was being polled
+    /// further up the stack, or that a nested run intercepted.
+    pub(crate) fn take_wake(&self, t: TaskId) -> bool {
+        let mut s = self.slots.borrow_mut();
+        match s.get_mut(t.idx as usize) {
+            Some(slot) if slot.gen == t.gen => {
+                slot.wake_queued = false;
+                std::mem::take(&mut slot.missed)
+            }
+            _ => false,
+        }
+    }
+
+    /// Pops the next event, advancing the clock. `None` when idle.
+    pub(crate) fn pop(&self) -> Option<(SimTime, Ev)> {
+        self.bury();
+        let e = self.queue.borrow_mut().pop()?;
+        if e.time > self.now.get() {
+            self.now.set(e.time);
+        }
+        self.events.set(self.events.get() + 1);
+        Some((e.time, e.ev))
+    }
+
+    /// Polls one task once. Returns false if the handle was stale.
+    pub(crate) fn poll(&self, t: TaskId) -> bool {
+        let fut = {
+            let mut s = self.slots.borrow_mut();
+            let Some(slot) = s.get_mut(t.idx as usize) else { return false };
+            if slot.gen != t.gen || !slot.live || slot.killed {
+                return false;
+            }
+            slot.wake_queued = false;
+            match slot.fut.take() {
+                Some(f) => {
+                    slot.running = true;
+                    f
+                }
+                // Already being polled further up the stack (a hook's nested
+                // run of the world): remember the wake for when that poll ends.
+                None => {
+                    slot.missed = true;
+                    return false;
+                }
+            }
+        };
+        let mut fut = fut;
+        let prev = self.set_current(Some(t));
+        let waker = noop_waker();
+        let done = fut.as_mut().poll(&mut TaskCx::from_waker(&waker)).is_ready();
+        self.set_current(prev);
+        let dead = {
+            let mut s = self.slots.borrow_mut();
+            let slot = &mut s[t.idx as usize];
+            slot.running = false;
+            if done || slot.killed {
+                slot.live = false;
+                true
+            } else {
+                slot.fut = Some(fut);
+                if std::mem::take(&mut slot.missed) {
+                    slot.wake_queued = true;
+                    drop(s);
+                    self.push(self.now(), Ev::Wake(t));
+                }
+                return true;
+            }
+        };
+        if dead {
+            self.free.borrow_mut().push(t.idx);
+            drop(fut);
+        }
+        true
+    }
+}
+
+/// A future that completes at a virtual instant.
+pub struct Sleep {
+    pub(crate) sim: crate::Sim,
+    pub(crate) until: SimTime,
+    pub(crate) armed: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut TaskCx<'_>) -> Poll<()> {
+        let exec = &self.sim.exec;
+        if self.armed && exec.now() >= self.until {
+            return Poll::Ready(());
+        }
+        if !self.armed {
+            let Some(t) = exec.current() else { return Poll::Ready(()) };
+            let until = self.until;
+            exec.push(until, Ev::Wake(t));
+            self.armed = true;
+        }
+        Poll::Pending
+    }
+}
+
+/// A future that parks the current task once: on its first poll it hands the
+/// task id to `register` (which files it wherever the waker will look) and
+/// returns `Pending`; the next poll completes. Callers re-check their
+/// condition in a loop, so a spurious wake is harmless.
+pub struct Park<F: FnOnce(TaskId)> {
+    pub(crate) register: Option<F>,
+    pub(crate) sim: crate::Sim,
+}
+
+impl<F: FnOnce(TaskId) + Unpin> Future for Park<F> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut TaskCx<'_>) -> Poll<()> {
+        match self.register.take() {
+            Some(reg) => match self.sim.exec.current() {
+                Some(t) => {
+                    reg(t);
+                    Poll::Pending
+                }
+                None => Poll::Ready(()),
+            },
+            None => Poll::Ready(()),
+        }
+    }
+}

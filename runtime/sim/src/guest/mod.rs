@@ -1,0 +1,306 @@
+//! The guest: a Linux 4.4 kernel (PVHVM or PV) and its init, as the
+//! reference describes them (guest-and-qemu.md §2–§8).
+//!
+//! - `profile.rs` — distributions (kernel, init, units, timings);
+//! - `boot.rs` — what `xm create` leaves running: xenbus watches, frontends,
+//!   ACPI, `pm_power_off`, init;
+//! - `xenbus.rs` — the xenwatch thread, `shutdown_handler`, `sysrq_handler`,
+//!   frontends closing in `device_shutdown`;
+//! - `reboot.rs` — orderly_poweroff → run_cmd, reboot(2), kernel_power_off,
+//!   machine ops, `pm_power_off`, ACPI S5, halt, restart, panic;
+//! - `init.rs` — systemctl, systemd's shutdown job, systemd-shutdown,
+//!   sysvinit, logind's power key;
+//! - `symbols.rs` — the kernel's symbol table and `Call Trace:` format.
+
+pub mod boot;
+pub mod init;
+pub mod profile;
+pub mod reboot;
+pub mod symbols;
+pub mod xenbus;
+
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use crate::rng::Rng;
+use crate::stack::CtxId;
+use crate::time::SimDuration;
+use crate::xenstore::ConnId;
+use crate::Sim;
+pub use profile::GuestProfile;
+
+/// What the kernel's `pm_power_off` pointer holds.
+#[derive(Clone)]
+pub enum PowerOff {
+    /// NULL: POWER_OFF becomes HALT.
+    Null,
+    /// A kernel function, by name (`acpi_power_off`).
+    Symbol(&'static str),
+    /// A script closure; its name is shown where a symbol would be.
+    Custom(Rc<dyn Fn(&Sim, u32)>),
+}
+
+impl PowerOff {
+    /// The name `dom.kernel.pm_power_off` reads.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            PowerOff::Null => None,
+            PowerOff::Symbol(s) => Some(s.to_string()),
+            PowerOff::Custom(_) => Some("<script closure>".into()),
+        }
+    }
+}
+
+/// `system_state`.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, PartialOrd, Ord)]
+pub enum SystemState {
+    /// SYSTEM_BOOTING.
+    Booting,
+    /// SYSTEM_RUNNING.
+    Running,
+    /// SYSTEM_HALT.
+    Halt,
+    /// SYSTEM_POWER_OFF.
+    PowerOff,
+    /// SYSTEM_RESTART.
+    Restart,
+}
+
+/// manage.c's `shutting_down`.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum ShuttingDown {
+    /// SHUTDOWN_INVALID (-1): accepting requests.
+    Invalid,
+    /// SHUTDOWN_POWEROFF (0).
+    Poweroff,
+    /// SHUTDOWN_SUSPEND (2).
+    Suspend,
+    /// SHUTDOWN_HALT (4).
+    Halt,
+}
+
+/// A PV frontend in the guest.
+#[derive(Clone, Debug)]
+pub struct Frontend {
+    /// `device/vif/0`.
+    pub nodename: String,
+    /// Its backend's path.
+    pub backend: String,
+    /// Its xenbus state.
+    pub state: u8,
+    /// `dev->down` completed: the backend followed to Closing.
+    pub down_done: bool,
+    /// Waiting for `dev->down` (device_shutdown).
+    pub closing_waiter: Option<crate::exec::TaskId>,
+}
+
+/// What kind of guest.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum GuestKind {
+    /// HVM (PVHVM when the kernel is Xen-aware).
+    Hvm,
+    /// PV.
+    Pv,
+}
+
+/// One guest kernel and its userspace.
+pub struct Guest {
+    /// The domain.
+    pub domid: u32,
+    /// Its name (console file).
+    pub name: String,
+    /// The distribution.
+    pub profile: &'static GuestProfile,
+    /// HVM or PV.
+    pub kind: GuestKind,
+    /// The kernel is Xen-aware (PV drivers: callback vector, xenbus).
+    pub pv_drivers: bool,
+    /// The Xen platform PCI device is present (HVM xenbus needs it).
+    pub platform_pci: bool,
+    /// ACPI tables present (hvmloader built them; not booted with acpi=off).
+    pub acpi: bool,
+    /// `system_state`.
+    pub system_state: SystemState,
+    /// manage.c's `shutting_down`.
+    pub shutting_down: ShuttingDown,
+    /// `pm_power_off`.
+    pub pm_power_off: PowerOff,
+    /// `kernel.poweroff_cmd`.
+    pub poweroff_cmd: String,
+    /// Executables present in the filesystem (`/sbin/poweroff`, ...).
+    pub files: Vec<String>,
+    /// Init: `None` when a script made it hang (it never answers).
+    pub init_hangs: bool,
+    /// `C_A_D` (systemd turns it off: Ctrl-Alt-Del is SIGINT to PID 1).
+    pub cad_enabled: bool,
+    /// The xenbus connection (once xenbus is up).
+    pub conn: Option<ConnId>,
+    /// Frontends by nodename, in probe order.
+    pub frontends: IndexMap<String, Frontend>,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Kernel uptime at virtual time zero, in ns (console timestamps).
+    pub uptime0: u64,
+    /// Contexts: xenwatch, PID 1.
+    pub xenwatch_ctx: Option<CtxId>,
+    /// PID 1's context.
+    pub pid1_ctx: Option<CtxId>,
+    /// PID 1's pending requests.
+    pub pid1_queue: std::collections::VecDeque<init::Pid1Msg>,
+    /// PID 1 waiting for a request.
+    pub pid1_waiter: Option<crate::exec::TaskId>,
+    /// `kernel.sysrq`.
+    pub sysrq_mask: u32,
+    /// Next pid handed to a new process.
+    pub next_pid: u32,
+    /// Next kworker number.
+    pub next_kworker: u32,
+    /// Units still running (indices into the profile's list).
+    pub running_units: Vec<usize>,
+    /// orderly_poweroff's sticky `poweroff_force`.
+    pub poweroff_force: bool,
+    /// The guest's randomness.
+    pub rng: Rng,
+    /// SIGINTs PID 1 received within the last 2 s (Ctrl-Alt-Del burst).
+    pub cad_times: Vec<u64>,
+    /// The guest's tasks, ended when the domain is freed.
+    pub tasks: Vec<crate::exec::TaskId>,
+}
+
+/// All guests by domid.
+#[derive(Default)]
+pub struct Guests {
+    /// Guests in creation order.
+    pub by_dom: IndexMap<u32, Guest>,
+}
+
+impl Guests {
+    /// A guest.
+    pub fn get(&self, domid: u32) -> Option<&Guest> {
+        self.by_dom.get(&domid)
+    }
+    /// A guest, mutably.
+    pub fn get_mut(&mut self, domid: u32) -> Option<&mut Guest> {
+        self.by_dom.get_mut(&domid)
+    }
+}
+
+/// Kernel log levels.
+pub mod level {
+    /// KERN_EMERG.
+    pub const EMERG: u8 = 0;
+    /// KERN_WARNING.
+    pub const WARNING: u8 = 4;
+    /// KERN_NOTICE.
+    pub const NOTICE: u8 = 5;
+    /// KERN_INFO.
+    pub const INFO: u8 = 6;
+    /// KERN_DEBUG.
+    pub const DEBUG: u8 = 7;
+}
+
+/// The console file of a guest.
+pub fn console_file(name: &str) -> String {
+    format!("console-{name}.log")
+}
+
+/// `printk`: a kernel message on the guest's console, with the timestamp
+/// (`[ 1234.567890] `) Ubuntu's CONFIG_PRINTK_TIME adds, if its level passes
+/// the console loglevel.
+pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
+    let (file, stamp, show) = {
+        let g = sim.guests.borrow();
+        let Some(g) = g.get(domid) else { return };
+        let t = g.uptime0 + sim.now().0;
+        (console_file(&g.name), format!("[{:5}.{:06}] ", t / 1_000_000_000, (t % 1_000_000_000) / 1000), lvl < g.profile.console_loglevel)
+    };
+    if show {
+        sim.logs.borrow_mut().file(&file).write(&format!("{stamp}{msg}\n"));
+    }
+}
+
+/// A line written straight to the console by userspace (systemd's status
+/// lines), without a kernel timestamp.
+pub fn console_line(sim: &Sim, domid: u32, msg: &str) {
+    let file = match sim.guests.borrow().get(domid) {
+        Some(g) => console_file(&g.name),
+        None => return,
+    };
+    sim.logs.borrow_mut().file(&file).write(&format!("{msg}\n"));
+}
+
+/// Can the guest run (some vCPU not paused, the domain alive)? A paused or
+/// shut-down domain's threads stop where they are.
+pub fn runnable(sim: &Sim, domid: u32) -> bool {
+    let xen = sim.xen.borrow();
+    match xen.domain(domid) {
+        Some(d) => {
+            d.is_dying == crate::hypervisor::Dying::Alive
+                && !d.is_shut_down
+                && d.vcpus.iter().any(|v| v.pause_count == 0 && !v.down)
+        }
+        None => false,
+    }
+}
+
+/// Sleeps `d` of the guest's time, then stops for good if the domain was
+/// paused or shut down meanwhile (its vCPUs no longer run).
+pub async fn guest_sleep(sim: &Sim, domid: u32, d: SimDuration) {
+    sim.sleep(d).await;
+    freeze_unless_runnable(sim, domid).await;
+}
+
+/// Stops the running guest thread forever if the domain cannot run.
+pub async fn freeze_unless_runnable(sim: &Sim, domid: u32) {
+    if !runnable(sim, domid) {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A jittered duration from the guest's RNG: `ms` ±`spread`.
+pub fn jitter_ms(sim: &Sim, domid: u32, ms: u32, spread: f64) -> SimDuration {
+    let mut g = sim.guests.borrow_mut();
+    match g.get_mut(domid) {
+        Some(g) => SimDuration(g.rng.jitter(ms as u64 * 1_000_000, spread)),
+        None => SimDuration::millis(ms as u64),
+    }
+}
+
+/// A new guest context (`kworker/0:2`, `poweroff`, ...).
+pub fn new_task_ctx(sim: &Sim, domid: u32, name: &str) -> CtxId {
+    sim.new_ctx(name.to_string(), crate::probe::Layer::Guest, domid)
+}
+
+/// Hands out the next pid.
+pub fn next_pid(sim: &Sim, domid: u32) -> u32 {
+    let mut g = sim.guests.borrow_mut();
+    match g.get_mut(domid) {
+        Some(g) => {
+            g.next_pid += 1 + g.rng.below(40) as u32;
+            g.next_pid
+        }
+        None => 0,
+    }
+}
+
+/// Ends everything of a guest whose domain is gone: its xenbus connection
+/// and its threads' contexts stay only as history.
+pub fn forget(sim: &Sim, domid: u32) {
+    let g = sim.guests.borrow_mut().by_dom.shift_remove(&domid);
+    if let Some(g) = g {
+        for t in g.tasks {
+            sim.exec.kill(t);
+        }
+    }
+}
+
+/// Starts a guest thread on `ctx` and remembers it, so it ends with the domain.
+pub fn spawn(sim: &Sim, domid: u32, ctx: CtxId, fut: impl std::future::Future<Output = ()> + 'static) -> crate::exec::TaskId {
+    let t = sim.spawn(ctx, fut);
+    if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
+        g.tasks.retain(|&x| sim.exec.alive(x));
+        g.tasks.push(t);
+    }
+    t
+}

@@ -1,0 +1,266 @@
+//! A Xen host and the commands a user types at it: building the world
+//! (hypervisor, dom0, xenstored, xend), and `xm create/shutdown/reboot/
+//! destroy/trigger/list` run to completion from outside the world (a script
+//! calling them is a person at dom0's shell).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use crate::guest::{self, boot::GuestSetup, GuestKind};
+use crate::hypervisor::{self, Dying};
+use crate::toolstack::xend::{self, DeviceSpec, VmConfig};
+use crate::toolstack::xm;
+use crate::{Config, RunEnd, Sim};
+
+/// What `xm.create` asks for (already checked by the script layer).
+#[derive(Clone, Debug)]
+pub struct CreateSpec {
+    /// `name`.
+    pub name: String,
+    /// `id`: a fixed domid.
+    pub id: Option<u32>,
+    /// `type == "hvm"`.
+    pub hvm: bool,
+    /// `guest`: the guest profile.
+    pub guest: String,
+    /// `devices`: `"class/devid"`.
+    pub devices: Vec<(String, String)>,
+    /// `on_poweroff`.
+    pub on_poweroff: String,
+    /// `on_reboot`.
+    pub on_reboot: String,
+    /// `on_crash`.
+    pub on_crash: String,
+    /// `acpi`.
+    pub acpi: bool,
+    /// `pv_drivers`.
+    pub pv_drivers: bool,
+    /// `platform_pci` (xen_platform_pci).
+    pub platform_pci: bool,
+    /// `vcpus`.
+    pub vcpus: u32,
+    /// `memory` (MiB).
+    pub memory: u64,
+}
+
+impl CreateSpec {
+    /// xend's defaults for a named HVM guest.
+    pub fn new(name: &str) -> CreateSpec {
+        CreateSpec {
+            name: name.into(),
+            id: None,
+            hvm: true,
+            guest: "ubuntu-16.04".into(),
+            devices: vec![("vif".into(), "0".into()), ("vbd".into(), "51712".into())],
+            on_poweroff: "destroy".into(),
+            on_reboot: "restart".into(),
+            on_crash: "restart".into(),
+            acpi: true,
+            pv_drivers: true,
+            platform_pci: true,
+            vcpus: 2,
+            memory: 1024,
+        }
+    }
+}
+
+/// Builds a host: Xen with 8 pCPUs, dom0 (xenstored, backends, udev), xend.
+pub fn build(cfg: Config) -> Sim {
+    let sim = Sim::new(cfg);
+    hypervisor::boot(&sim, 8);
+    crate::dom0::boot(&sim);
+    xend::start::start(&sim);
+    sim.xen.borrow_mut().on_start = Some(Rc::new(guest_starts));
+    settle(&sim);
+    sim
+}
+
+fn settle(sim: &Sim) {
+    sim.xs.borrow_mut().instant = true;
+    sim.settle_instantly(|| ());
+    sim.xs.borrow_mut().instant = false;
+}
+
+/// Xen runs a new domain's vCPUs for the first time: its guest boots.
+fn guest_starts(sim: &Sim, domid: u32) {
+    let cfg = {
+        let x = sim.xend.borrow();
+        match x.domains.get(&domid) {
+            Some(&vm) => x.vm(vm).cfg.clone(),
+            None => return,
+        }
+    };
+    let Some(profile) = guest::profile::by_name(&cfg.guest) else { return };
+    let Some(conn) = sim.xs.borrow().domains.get(&domid).map(|d| d.conn) else { return };
+    let frontends = cfg
+        .devices
+        .iter()
+        .map(|d| (format!("device/{}/{}", d.class, d.devid), format!("/local/domain/0/backend/{}/{domid}/{}", d.class, d.devid)))
+        .collect();
+    let setup = GuestSetup {
+        domid,
+        name: cfg.name.clone(),
+        profile,
+        kind: if cfg.hvm { GuestKind::Hvm } else { GuestKind::Pv },
+        pv_drivers: cfg.pv_drivers,
+        platform_pci: cfg.platform_pci,
+        acpi: cfg.acpi,
+        vcpus: cfg.vcpus,
+        frontends,
+        conn,
+    };
+    guest::boot::create(sim, &setup);
+    let ctx = guest::new_task_ctx(sim, domid, "swapper/0");
+    guest::spawn(sim, domid, ctx, guest::boot::boot(sim.clone(), setup));
+}
+
+/// Runs an `xm` command to completion: the world runs until it returns.
+fn run_cmd<T: 'static, Fut: Future<Output = Result<T, String>> + 'static>(
+    sim: &Sim,
+    cmd: &str,
+    instant: bool,
+    f: impl FnOnce(Sim) -> Fut,
+) -> Result<T, String> {
+    let cell: Rc<RefCell<Option<Result<T, String>>>> = Rc::new(RefCell::new(None));
+    let c2 = cell.clone();
+    let ctx = xm::process_ctx(sim, cmd);
+    let fut = f(sim.clone());
+    if instant {
+        sim.xs.borrow_mut().instant = true;
+        sim.exec.enter_instant();
+    }
+    sim.spawn(ctx, async move {
+        let r = fut.await;
+        *c2.borrow_mut() = Some(r);
+    });
+    let end = sim.run_while(|| cell.borrow().is_none());
+    if instant {
+        // Let everything the command set off at this instant settle too.
+        let now = sim.now();
+        while sim.exec.next_time().is_some_and(|t| t <= now) {
+            sim.step();
+        }
+        sim.exec.leave_instant();
+        sim.xs.borrow_mut().instant = false;
+    }
+    let r = cell.borrow_mut().take();
+    match (r, end) {
+        (Some(r), _) => r,
+        (None, RunEnd::Aborted(m)) => Err(m),
+        (None, _) => Err(format!("xm {cmd} never returned: the world went idle while it waited")),
+    }
+}
+
+/// `xm create`: returns the new domid at the current virtual time, the guest
+/// booted far enough to watch `control/shutdown`.
+pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
+    if guest::profile::by_name(&spec.guest).is_none() {
+        return Err(format!("unknown guest profile \"{}\"", spec.guest));
+    }
+    let cfg = VmConfig {
+        name: spec.name.clone(),
+        uuid: String::new(),
+        hvm: spec.hvm,
+        guest: spec.guest.clone(),
+        vcpus: spec.vcpus,
+        memory: spec.memory,
+        devices: spec.devices.iter().map(|(c, d)| DeviceSpec { class: c.clone(), devid: d.clone() }).collect(),
+        on_poweroff: spec.on_poweroff.clone(),
+        on_reboot: spec.on_reboot.clone(),
+        on_crash: spec.on_crash.clone(),
+        pv_drivers: spec.pv_drivers,
+        platform_pci: spec.platform_pci,
+        acpi: spec.acpi,
+        domid: spec.id,
+    };
+    run_cmd(sim, "create", true, move |s| async move { xm::create(&s, cfg).await })
+}
+
+/// `xm shutdown [-w] [-H|-R] <dom>`: returns once xend took the request (or,
+/// with `wait`, once the domain no longer runs).
+pub fn xm_shutdown(sim: &Sim, target: &str, mode: &str, wait: bool) -> Result<(), String> {
+    let (t, m) = (target.to_string(), mode.to_string());
+    run_cmd(sim, "shutdown", false, move |s| async move { xm::shutdown(&s, t, m, wait).await })
+}
+
+/// `xm destroy <dom>`.
+pub fn xm_destroy(sim: &Sim, target: &str) -> Result<(), String> {
+    let t = target.to_string();
+    run_cmd(sim, "destroy", false, move |s| async move { xm::destroy(&s, t).await })
+}
+
+/// `xm trigger <dom> <trigger> [vcpu]`.
+pub fn xm_trigger(sim: &Sim, target: &str, trigger: &str, vcpu: u32) -> Result<(), String> {
+    let (t, g) = (target.to_string(), trigger.to_string());
+    run_cmd(sim, "trigger", false, move |s| async move { xm::trigger(&s, t, g, vcpu).await })
+}
+
+/// A row of `xm list`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListRow {
+    /// Name.
+    pub name: String,
+    /// ID.
+    pub id: u32,
+    /// Mem (MiB).
+    pub mem: u64,
+    /// VCPUs.
+    pub vcpus: u32,
+    /// State, as the six `rbpscd` columns.
+    pub state: String,
+}
+
+/// `xm list`: the domains xend tracks, with Xen's state flags.
+pub fn xm_list(sim: &Sim) -> Vec<ListRow> {
+    let x = sim.xend.borrow();
+    let mut rows = Vec::new();
+    for (&domid, &vm) in &x.domains {
+        let v = x.vm(vm);
+        let Some(i) = hypervisor::domctl::getdomaininfo(sim, domid) else { continue };
+        let flag = |b: bool, c: char| if b { c } else { '-' };
+        let state: String = [
+            flag(i.running, 'r'),
+            flag(i.blocked, 'b'),
+            flag(i.paused, 'p'),
+            flag(i.shutdown, 's'),
+            flag(i.crashed, 'c'),
+            flag(i.dying, 'd'),
+        ]
+        .iter()
+        .collect();
+        rows.push(ListRow { name: v.cfg.name.clone(), id: domid, mem: i.mem_kib / 1024, vcpus: i.online_vcpus, state });
+    }
+    rows
+}
+
+/// A domain's state as scripts see it: "running", "paused", "shutdown",
+/// "crashed", "dying" or "destroyed".
+pub fn domain_state(sim: &Sim, domid: u32) -> &'static str {
+    let xen = sim.xen.borrow();
+    match xen.domain(domid) {
+        None => "destroyed",
+        Some(d) if d.is_dying != Dying::Alive => "dying",
+        Some(d) if d.is_shut_down && d.shutdown_code == 3 => "crashed",
+        Some(d) if d.is_shut_down => "shutdown",
+        Some(d) if d.controller_pause_count > 0 => "paused",
+        Some(_) => "running",
+    }
+}
+
+/// The shutdown reason Xen latched, by name.
+pub fn shutdown_reason(sim: &Sim, domid: u32) -> Option<&'static str> {
+    let xen = sim.xen.borrow();
+    let d = xen.domain(domid)?;
+    if d.shutdown_code < 0 {
+        return None;
+    }
+    Some(match d.shutdown_code {
+        0 => "poweroff",
+        1 => "reboot",
+        2 => "suspend",
+        3 => "crash",
+        4 => "watchdog",
+        _ => "unknown",
+    })
+}

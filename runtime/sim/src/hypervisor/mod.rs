@@ -1,0 +1,246 @@
+//! The Xen 4.4 hypervisor (reference §4): domains and vCPUs, `sched_op`
+//! shutdown, the shutdown deferral of a vCPU with an ioreq in flight,
+//! finalisation on the vCPU's resume path, domctls, VIRQ_DOM_EXC, and the
+//! `(XEN) ` console.
+//!
+//! - `shutdown.rs` — `domain_shutdown`, `__domain_finalise_shutdown`, deferral,
+//!   `do_sched_op`, crash;
+//! - `hvm.rs` — guest port I/O, ioreqs to the device model, the pCPU resume
+//!   path (`idle_loop` → … → `hvm_do_resume`), HLT, the ACPI power button;
+//! - `domctl.rs` — create, pause, destroy (`domain_kill`), getdomaininfo,
+//!   sendtrigger, HVM params;
+//! - `symbols.rs` — the build's symbol table and the `Xen call trace:` format.
+
+pub mod domctl;
+pub mod hvm;
+pub mod shutdown;
+pub mod symbols;
+
+pub use domctl::{DomInfo, DomainConfig};
+pub use hvm::{guest_port_io, notify_ioreq_done, IoreqState};
+pub use shutdown::{domain_crash, domain_shutdown, do_sched_op, SchedOp};
+
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use crate::exec::TaskId;
+use crate::rng::Rng;
+use crate::stack::CtxId;
+use crate::Sim;
+
+/// Shutdown reasons (public/sched.h).
+pub mod reason {
+    /// SHUTDOWN_poweroff.
+    pub const POWEROFF: u8 = 0;
+    /// SHUTDOWN_reboot.
+    pub const REBOOT: u8 = 1;
+    /// SHUTDOWN_suspend.
+    pub const SUSPEND: u8 = 2;
+    /// SHUTDOWN_crash.
+    pub const CRASH: u8 = 3;
+    /// SHUTDOWN_watchdog (xend's "halt").
+    pub const WATCHDOG: u8 = 4;
+}
+
+/// HVM parameters xsh models.
+pub mod param {
+    /// HVM_PARAM_CALLBACK_IRQ: non-zero once a PV-aware guest set up event delivery.
+    pub const CALLBACK_IRQ: usize = 0;
+    /// HVM_PARAM_ACPI_S_STATE: the guest's ACPI sleep state (3 after S3).
+    pub const ACPI_S_STATE: usize = 14;
+    /// Number of parameters kept.
+    pub const COUNT: usize = 32;
+}
+
+/// `is_dying`.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Dying {
+    /// DOMDYING_alive.
+    Alive,
+    /// DOMDYING_dying: resources being relinquished.
+    Dying,
+    /// DOMDYING_dead: waiting for the last reference.
+    Dead,
+}
+
+/// A virtual CPU.
+#[derive(Debug)]
+pub struct Vcpu {
+    /// Its number.
+    pub id: u32,
+    /// Pauses held (shutdown, toolstack, ...).
+    pub pause_count: u32,
+    /// Paused by `domain_shutdown`/`vcpu_check_shutdown`.
+    pub paused_for_shutdown: bool,
+    /// An ioreq is in flight: shutdown waits for it.
+    pub defer_shutdown: bool,
+    /// Blocked in Xen waiting for the device model's answer.
+    pub blocked_in_xen: bool,
+    /// Went down with HLT and interrupts off (`hvm_vcpu_down`).
+    pub down: bool,
+    /// The pCPU it runs on.
+    pub pcpu: u32,
+    /// The shared-page ioreq slot of this vCPU.
+    pub ioreq: Ioreq,
+    /// The guest task blocked on this vCPU's I/O, woken when it resumes.
+    pub resume_waiter: Option<TaskId>,
+}
+
+/// One ioreq slot.
+#[derive(Clone, Debug, Default)]
+pub struct Ioreq {
+    /// STATE_IOREQ_NONE/READY/INPROCESS/IORESP_READY.
+    pub state: IoreqState,
+    /// Port.
+    pub addr: u64,
+    /// Data written.
+    pub data: u64,
+    /// Access size in bytes.
+    pub size: u8,
+    /// IOREQ_WRITE (0) or IOREQ_READ (1).
+    pub dir: u8,
+}
+
+/// A domain.
+pub struct Domain {
+    /// Its id.
+    pub domid: u32,
+    /// Its handle (the VM's uuid).
+    pub uuid: String,
+    /// An HVM guest.
+    pub hvm: bool,
+    /// Shutdown begun.
+    pub is_shutting_down: bool,
+    /// Shutdown complete (every vCPU paused for it).
+    pub is_shut_down: bool,
+    /// The first reason given, or -1.
+    pub shutdown_code: i32,
+    /// Dying stage.
+    pub is_dying: Dying,
+    /// Toolstack pauses.
+    pub controller_pause_count: u32,
+    /// vCPUs.
+    pub vcpus: Vec<Vcpu>,
+    /// HVM parameters.
+    pub params: [u64; param::COUNT],
+    /// References held (the domain itself, qemu-dm's mappings).
+    pub refs: u32,
+    /// The domain a device-model stub domain serves.
+    pub target: Option<u32>,
+    /// PM1a status and enable bits Xen emulates (PWRBTN_STS is bit 8).
+    pub pm1a_sts: u16,
+    /// PM1a enable bits.
+    pub pm1a_en: u16,
+    /// Memory in KiB.
+    pub memory_kib: u64,
+    /// Called when the SCI is raised (the guest's ACPI interrupt handler).
+    pub sci_handler: Option<Rc<dyn Fn(&Sim)>>,
+    /// Called when an ioreq is published (qemu-dm's event-channel fd).
+    pub ioreq_handler: Option<Rc<dyn Fn(&Sim, u32)>>,
+    /// Its vCPUs have run (first unpause).
+    pub started: bool,
+}
+
+impl Domain {
+    /// Does any vCPU still run (not paused, not down)?
+    pub fn running(&self) -> bool {
+        self.vcpus.iter().any(|v| v.pause_count == 0 && !v.down && !v.blocked_in_xen)
+    }
+}
+
+/// A physical CPU: its context holds the idle loop's frame.
+pub struct Pcpu {
+    /// The context whose stack Xen call traces print.
+    pub ctx: CtxId,
+    /// Softirqs pending on it.
+    pub pending: std::collections::VecDeque<(u32, u32)>,
+    /// The task running its softirqs, while one runs.
+    pub busy: bool,
+}
+
+/// The hypervisor's state.
+pub struct Hypervisor {
+    /// Domains by id, in creation order.
+    pub domains: IndexMap<u32, Domain>,
+    /// The next domid `domain_create` hands out.
+    pub next_domid: u32,
+    /// Physical CPUs.
+    pub pcpus: Vec<Pcpu>,
+    /// The VIRQ_DOM_EXC handler (xenstored binds it in dom0).
+    pub virq_dom_exc: Option<Rc<dyn Fn(&Sim, Option<crate::stack::HopId>)>>,
+    /// Print guest-level INFO messages (`gdprintk`): off in a release build.
+    pub guest_loglvl_info: bool,
+    /// Called when a new domain's vCPUs first run (its guest boots).
+    pub on_start: Option<Rc<dyn Fn(&Sim, u32)>>,
+    /// Randomness for the hypervisor.
+    pub rng: Rng,
+    /// The context hypercalls from dom0 processes are recorded on when the
+    /// caller has none of its own.
+    pub dom0_ctx: Option<CtxId>,
+}
+
+impl Hypervisor {
+    /// A hypervisor with no domains yet.
+    pub fn new(seed: u64) -> Hypervisor {
+        Hypervisor {
+            domains: IndexMap::new(),
+            next_domid: 1,
+            pcpus: Vec::new(),
+            virq_dom_exc: None,
+            guest_loglvl_info: false,
+            on_start: None,
+            rng: Rng::substream(seed, "xen"),
+            dom0_ctx: None,
+        }
+    }
+
+    /// A domain by id.
+    pub fn domain(&self, domid: u32) -> Option<&Domain> {
+        self.domains.get(&domid)
+    }
+
+    /// A domain by id, mutably.
+    pub fn domain_mut(&mut self, domid: u32) -> Option<&mut Domain> {
+        self.domains.get_mut(&domid)
+    }
+}
+
+/// Writes text to the Xen console, `(XEN) ` before every line.
+pub fn console_print(sim: &Sim, text: &str) {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        out.push_str("(XEN) ");
+        out.push_str(line);
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    sim.logs.borrow_mut().xen.write(&out);
+}
+
+/// Brings up the hypervisor: dom0 and the pCPUs with their idle loops.
+pub fn boot(sim: &Sim, pcpus: u32) {
+    let mut ctxs = Vec::new();
+    for p in 0..pcpus {
+        let ctx = sim.new_ctx(format!("pCPU{p}"), crate::probe::Layer::Xen, crate::stack::NO_DOM);
+        // The idle loop never returns: its frame is the base of every trace
+        // taken on this pCPU.
+        sim.ctxs.borrow_mut().get_mut(ctx).stack.push(crate::stack::Frame {
+            probe: crate::probe::Probe::XenIdleLoop,
+            line: 0,
+            domid: crate::stack::NO_DOM,
+            entered: sim.now(),
+            hop: None,
+            hooked: false,
+            sited: true,
+        });
+        ctxs.push(ctx);
+    }
+    let dom0_ctx = sim.new_ctx("d0v0", crate::probe::Layer::Xen, 0);
+    let mut xen = sim.xen.borrow_mut();
+    xen.pcpus = ctxs.into_iter().map(|ctx| Pcpu { ctx, pending: Default::default(), busy: false }).collect();
+    xen.dom0_ctx = Some(dom0_ctx);
+    drop(xen);
+    domctl::create_dom0(sim);
+}

@@ -1,0 +1,378 @@
+//! xsh-sim: a deterministic discrete-event model of a Xen 4.4 host shutting
+//! a domain down — xm/xend, xenstored, the guest kernel and init, qemu-dm and
+//! the hypervisor — with every modelled function a probe.
+//!
+//! Start at [`Sim`] (this file): the world handle. Then:
+//! - `exec.rs` — event queue, tasks (the threads of every layer), leaf futures;
+//! - `stack.rs` — execution contexts, frames and causal hops;
+//! - `probe/` — the probe table and dispatcher (hooks stop at a function's site);
+//! - `xenstore/`, `hypervisor/`, `qemu_dm/`, `guest/`, `dom0/`, `toolstack/` —
+//!   the layers, each owning its state and talking to the others only through
+//!   xenstore, event channels, hypercalls and signals, as the real ones do;
+//! - `host.rs` — building a host (dom0, xenstored, xend) and the public
+//!   commands (`xm create`, `xm shutdown`, ...) the script layer calls;
+//! - `logs.rs`, `trace.rs`, `time.rs`, `rng.rs` — outputs and determinism.
+//!
+//! Nothing here reads the wall clock, iterates a hash map into output, or
+//! depends on Rhai: the script host plugs in through [`probe::HookHost`].
+#![deny(missing_docs)]
+
+pub mod dom0;
+pub mod exec;
+pub mod guest;
+pub mod host;
+pub mod hypervisor;
+pub mod logs;
+pub mod probe;
+pub mod profile;
+pub mod qemu_dm;
+pub mod rng;
+pub mod stack;
+pub mod time;
+pub mod toolstack;
+pub mod trace;
+pub mod value;
+pub mod xenstore;
+
+use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::future::Future;
+use std::ops::Deref;
+use std::rc::Rc;
+
+use exec::{Ev, Executor, Park, Sleep, TaskId};
+use probe::{HookHost, Probe};
+use stack::{Contexts, CtxId, HopId};
+use time::{SimDuration, SimTime};
+
+pub use profile::{Config, Profile};
+pub use value::{ProbeValue, Value};
+
+/// The world: every layer's state, the clock, the queue and the outputs.
+/// Cloning the handle is cheap; all clones are the same world.
+#[derive(Clone)]
+pub struct Sim(Rc<World>);
+
+/// What a `Sim` handle points to.
+pub struct World {
+    /// Queue, clock and tasks.
+    pub exec: Executor,
+    /// Execution contexts and causal hops.
+    pub ctxs: RefCell<Contexts>,
+    /// Settings that apply to the whole run.
+    pub cfg: RefCell<Config>,
+    /// Log outputs.
+    pub logs: RefCell<logs::Logs>,
+    /// The probe-call trace.
+    pub trace: RefCell<trace::Trace>,
+    /// Whether calls are traced.
+    pub tracing: Cell<bool>,
+    /// xenstored's tree, connections and watches.
+    pub xs: RefCell<xenstore::Xenstore>,
+    /// The hypervisor.
+    pub xen: RefCell<hypervisor::Hypervisor>,
+    /// Guest kernels and their userspace.
+    pub guests: RefCell<guest::Guests>,
+    /// qemu-dm processes.
+    pub qemu: RefCell<qemu_dm::QemuDms>,
+    /// dom0's kernel backends, udev and hotplug scripts.
+    pub dom0: RefCell<dom0::Dom0>,
+    /// The xend daemon.
+    pub xend: RefCell<toolstack::xend::Xend>,
+    site_hit: Cell<Option<(CtxId, usize)>>,
+    hook_flags: RefCell<Vec<bool>>,
+    host: RefCell<Option<Rc<dyn HookHost>>>,
+    aborted: RefCell<Option<String>>,
+}
+
+impl Deref for Sim {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.0
+    }
+}
+
+/// Why a run stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEnd {
+    /// Nothing left to do.
+    Idle,
+    /// The time limit of `run_for` was reached.
+    Deadline,
+    /// A hook failed or a limit was hit; the message says which.
+    Aborted(String),
+}
+
+impl Sim {
+    /// A new world with no host built yet (see `host::build`).
+    pub fn new(cfg: Config) -> Sim {
+        let seed = cfg.seed;
+        let sim = Sim(Rc::new(World {
+            exec: Executor::default(),
+            ctxs: RefCell::new(Contexts { record_hops: true, ..Default::default() }),
+            logs: RefCell::new(logs::Logs::default()),
+            trace: RefCell::new(trace::Trace::default()),
+            tracing: Cell::new(true),
+            xs: RefCell::new(xenstore::Xenstore::new()),
+            xen: RefCell::new(hypervisor::Hypervisor::new(seed)),
+            guests: RefCell::new(guest::Guests::default()),
+            qemu: RefCell::new(qemu_dm::QemuDms::default()),
+            dom0: RefCell::new(dom0::Dom0::default()),
+            xend: RefCell::new(toolstack::xend::Xend::new(seed)),
+            cfg: RefCell::new(cfg),
+            site_hit: Cell::new(None),
+            hook_flags: RefCell::new(vec![false; Probe::ALL.len()]),
+            host: RefCell::new(None),
+            aborted: RefCell::new(None),
+        }));
+        sim
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.exec.now()
+    }
+
+    /// The run's settings.
+    pub fn cfg(&self) -> Ref<'_, Config> {
+        self.cfg.borrow()
+    }
+
+    /// The run's settings, mutably.
+    pub fn cfg_mut(&self) -> RefMut<'_, Config> {
+        self.cfg.borrow_mut()
+    }
+
+    /// The profile (whose xend and Xen are modelled).
+    pub fn profile(&self) -> Profile {
+        self.cfg.borrow().profile
+    }
+
+    // ---- tasks and contexts ----
+
+    /// A new execution context.
+    pub fn new_ctx(&self, name: impl Into<Rc<str>>, layer: probe::Layer, domid: u32) -> CtxId {
+        self.ctxs.borrow_mut().create(name.into(), layer, domid)
+    }
+
+    /// Starts a task on `ctx` at the current time.
+    pub fn spawn(&self, ctx: CtxId, fut: impl Future<Output = ()> + 'static) -> TaskId {
+        self.exec.spawn_at(self.now(), ctx, Box::pin(fut))
+    }
+
+    /// Starts a task on `ctx` after `d`.
+    pub fn spawn_after(&self, d: SimDuration, ctx: CtxId, fut: impl Future<Output = ()> + 'static) -> TaskId {
+        let t = self.now().after(self.exec.scaled(d));
+        self.exec.spawn_at(t, ctx, Box::pin(fut))
+    }
+
+    /// The context of the running task.
+    pub fn current_ctx(&self) -> CtxId {
+        self.exec.current().and_then(|t| self.exec.task_ctx(t)).unwrap_or(CtxId(0))
+    }
+
+    /// Runs `f` at virtual time now + `d` (outside any task).
+    pub fn schedule(&self, d: SimDuration, f: impl FnOnce(&Sim) + 'static) {
+        let t = self.now().after(self.exec.scaled(d));
+        self.exec.push(t, Ev::Call(Box::new(f)));
+    }
+
+    /// Runs `f` at instant `t` (never scaled: for timeouts, whose expiry is
+    /// a fact about the clock, not work that takes time).
+    pub fn schedule_at(&self, t: SimTime, f: impl FnOnce(&Sim) + 'static) {
+        self.exec.push(t.max(self.now()), Ev::Call(Box::new(f)));
+    }
+
+    /// A future that completes after `d` of virtual time.
+    pub fn sleep(&self, d: SimDuration) -> Sleep {
+        Sleep { sim: self.clone(), until: self.now().after(self.exec.scaled(d)), armed: false }
+    }
+
+    /// A future that completes at instant `t` (never scaled: `t` is already
+    /// the time something is due).
+    pub fn sleep_until(&self, t: SimTime) -> Sleep {
+        Sleep { sim: self.clone(), until: t.max(self.now()), armed: false }
+    }
+
+    /// Parks the running task until someone wakes it (see `exec::Park`).
+    pub fn park<F: FnOnce(TaskId) + Unpin>(&self, register: F) -> Park<F> {
+        Park { register: Some(register), sim: self.clone() }
+    }
+
+    /// Wakes a parked task.
+    pub fn wake(&self, t: TaskId) {
+        self.exec.wake(t)
+    }
+
+    /// Records a causal hop from the running context ("what crossed").
+    pub fn hop(&self, what: &'static str) -> Option<HopId> {
+        let ctx = self.current_ctx();
+        let now = self.now();
+        self.ctxs.borrow_mut().record(now, ctx, what)
+    }
+
+    /// Makes `hop` the cause of what `ctx` runs next.
+    pub fn adopt(&self, ctx: CtxId, hop: Option<HopId>) {
+        if hop.is_some() {
+            self.ctxs.borrow_mut().get_mut(ctx).cause = hop;
+        }
+    }
+
+    /// Sets the executing line of the running function's frame (an index
+    /// into its layer's source table: a Python line, a call site in Xen).
+    pub fn at(&self, line: u16) {
+        let ctx = self.current_ctx();
+        if let Some(f) = self.ctxs.borrow_mut().get_mut(ctx).stack.last_mut() {
+            f.line = line;
+        }
+    }
+
+    // ---- hooks ----
+
+    /// Installs the script host that runs hooks.
+    pub fn set_hook_host(&self, host: Rc<dyn HookHost>) {
+        *self.host.borrow_mut() = Some(host);
+    }
+
+    pub(crate) fn hook_host(&self) -> Option<Rc<dyn HookHost>> {
+        self.host.borrow().clone()
+    }
+
+    /// Marks a probe as hooked (the dispatcher then stops at its site).
+    pub fn set_hooked(&self, p: Probe, on: bool) {
+        self.hook_flags.borrow_mut()[p as usize] = on;
+    }
+
+    /// Is the probe hooked?
+    pub fn is_hooked(&self, p: Probe) -> bool {
+        self.hook_flags.borrow()[p as usize]
+    }
+
+    /// Stops the world after the current event with `msg`.
+    pub fn abort(&self, msg: String) {
+        let mut a = self.aborted.borrow_mut();
+        if a.is_none() {
+            *a = Some(msg);
+        }
+    }
+
+    /// Takes the pending abort message, if any.
+    pub fn take_abort(&self) -> Option<String> {
+        self.aborted.borrow_mut().take()
+    }
+
+    // ---- running ----
+
+    fn dispatch(&self, ev: Ev) {
+        match ev {
+            Ev::Wake(t) => {
+                if std::env::var_os("XSH_DEBUG_POLL").is_some() {
+                    if let Some(c) = self.exec.task_ctx(t) {
+                        eprintln!("{} poll {}", self.now(), self.ctxs.borrow().get(c).name);
+                    }
+                }
+                self.exec.poll(t);
+            }
+            Ev::Call(f) => f(self),
+        }
+    }
+
+    /// Runs one event. Returns its time, or `None` when idle.
+    pub fn step(&self) -> Option<SimTime> {
+        let (t, ev) = self.exec.pop()?;
+        self.dispatch(ev);
+        Some(t)
+    }
+
+    /// Runs until idle, until `deadline`, or until aborted or a limit hits.
+    pub fn run_until(&self, deadline: Option<SimTime>) -> RunEnd {
+        let (max_events, max_time) = {
+            let c = self.cfg.borrow();
+            (c.max_events, c.max_virtual_time)
+        };
+        let start_events = self.exec.events_run();
+        loop {
+            if let Some(msg) = self.aborted.borrow().clone() {
+                return RunEnd::Aborted(msg);
+            }
+            let Some(next) = self.exec.next_time() else { return RunEnd::Idle };
+            if deadline.is_some_and(|d| next > d) {
+                if let Some(d) = deadline {
+                    self.exec.advance_to(d);
+                }
+                return RunEnd::Deadline;
+            }
+            if next > max_time {
+                return RunEnd::Aborted(format!(
+                    "virtual-time limit reached: the next event is at {:.3} s, past the limit of {:.3} s (--max-virtual-time)",
+                    next.as_secs_f64(),
+                    max_time.as_secs_f64()
+                ));
+            }
+            if self.exec.events_run() - start_events >= max_events {
+                return RunEnd::Aborted(format!(
+                    "event limit reached: {max_events} events in one run (--max-events); something keeps scheduling work"
+                ));
+            }
+            self.step();
+        }
+    }
+
+    /// Runs events until task `t` is woken (used by `run_orig`).
+    pub(crate) fn run_until_woken(&self, t: TaskId) -> bool {
+        loop {
+            if self.exec.take_wake(t) {
+                return true;
+            }
+            if self.aborted.borrow().is_some() {
+                return false;
+            }
+            let Some((_, ev)) = self.exec.pop() else { return false };
+            match ev {
+                Ev::Wake(w) if w == t => {
+                    self.exec.take_wake(t);
+                    return true;
+                }
+                ev => self.dispatch(ev),
+            }
+        }
+    }
+
+    /// Runs `f` with all model delays at zero, then runs every event due at
+    /// this instant: how `xm create` brings a domain up without time passing.
+    pub fn settle_instantly<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.exec.enter_instant();
+        let r = f();
+        let now = self.now();
+        while self.exec.next_time().is_some_and(|t| t <= now) {
+            if self.aborted.borrow().is_some() {
+                break;
+            }
+            self.step();
+        }
+        self.exec.leave_instant();
+        r
+    }
+
+    /// Runs events until `done()` holds, the world idles, or it aborts.
+    pub fn run_while(&self, mut not_done: impl FnMut() -> bool) -> RunEnd {
+        let max_events = self.cfg.borrow().max_events;
+        let start = self.exec.events_run();
+        while not_done() {
+            if let Some(msg) = self.aborted.borrow().clone() {
+                return RunEnd::Aborted(msg);
+            }
+            if self.exec.events_run() - start >= max_events {
+                return RunEnd::Aborted(format!("event limit reached: {max_events} events in one run (--max-events)"));
+            }
+            if self.step().is_none() {
+                return RunEnd::Idle;
+            }
+        }
+        RunEnd::Idle
+    }
+
+    /// Wall-clock seconds (as the logs print) at the current virtual time.
+    pub fn wall_now(&self) -> f64 {
+        self.cfg.borrow().epoch.wall_f64(self.now())
+    }
+}

@@ -1,0 +1,163 @@
+//! Log sinks, one per output file a real host would have: `xend.log`,
+//! `qemu-dm-<name>.log`, `console-<name>.log` and the Xen console
+//! (`xen.log`). Each sink keeps its text in memory (what `xend.log()`
+//! returns) and can also stream to a file as lines are written, so a run
+//! that fails part-way has flushed what it wrote.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+/// One output file.
+#[derive(Default)]
+pub struct LogSink {
+    text: String,
+    keep: bool,
+    out: Option<BufWriter<File>>,
+    bytes: u64,
+    lines: u64,
+    hash: u64,
+}
+
+impl LogSink {
+    fn new(keep: bool) -> Self {
+        LogSink { keep, hash: 0xcbf2_9ce4_8422_2325, ..Default::default() }
+    }
+
+    /// Appends `text` (which should end in a newline).
+    pub fn write(&mut self, text: &str) {
+        if self.keep {
+            self.text.push_str(text);
+        }
+        if let Some(o) = &mut self.out {
+            // A failed log write must not stop the model; the CLI reports
+            // a failed flush at the end.
+            let _ = o.write_all(text.as_bytes());
+        }
+        self.bytes += text.len() as u64;
+        self.lines += text.bytes().filter(|&b| b == b'\n').count() as u64;
+        for b in text.bytes() {
+            self.hash ^= b as u64;
+            self.hash = self.hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Everything written, if the sink keeps its text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+    /// Bytes written.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    /// Lines written.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+    /// FNV-1a of every byte written (lets a benchmark compare runs without keeping text).
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    fn stream_to(&mut self, path: &Path) -> std::io::Result<()> {
+        let mut f = BufWriter::new(File::create(path)?);
+        f.write_all(self.text.as_bytes())?;
+        self.out = Some(f);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.out {
+            Some(o) => o.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// All log outputs of a world.
+pub struct Logs {
+    /// `/var/log/xen/xend.log`.
+    pub xend: LogSink,
+    /// The Xen console (`xm dmesg`, the serial line).
+    pub xen: LogSink,
+    /// `qemu-dm-<name>.log`, by file name, in creation order.
+    pub files: IndexMap<String, LogSink>,
+    keep: bool,
+    dir: Option<PathBuf>,
+}
+
+impl Default for Logs {
+    fn default() -> Self {
+        Logs { xend: LogSink::new(true), xen: LogSink::new(true), files: IndexMap::new(), keep: true, dir: None }
+    }
+}
+
+impl Logs {
+    /// Stop keeping text in memory (benchmarks): only counts and hashes.
+    pub fn set_keep(&mut self, keep: bool) {
+        self.keep = keep;
+        self.xend.keep = keep;
+        self.xen.keep = keep;
+        for s in self.files.values_mut() {
+            s.keep = keep;
+        }
+    }
+
+    /// The sink for a per-domain file (`qemu-dm-ubuntu.log`), created on first use.
+    pub fn file(&mut self, name: &str) -> &mut LogSink {
+        if !self.files.contains_key(name) {
+            let mut sink = LogSink::new(self.keep);
+            if let Some(d) = &self.dir {
+                let _ = sink.stream_to(&d.join(name));
+            }
+            self.files.insert(name.to_string(), sink);
+        }
+        &mut self.files[name]
+    }
+
+    /// Renames a file the way a log rotation does (`x.log` → `x.log.1`, ...).
+    pub fn rotate(&mut self, name: &str, keep_count: usize) {
+        if !self.files.contains_key(name) || keep_count == 0 {
+            return;
+        }
+        for i in (1..keep_count).rev() {
+            let (from, to) = (format!("{name}.{i}"), format!("{name}.{}", i + 1));
+            if let Some(s) = self.files.shift_remove(&from) {
+                self.files.insert(to, s);
+            }
+        }
+        if let Some(s) = self.files.shift_remove(name) {
+            self.files.insert(format!("{name}.1"), s);
+        }
+        if let Some(d) = &self.dir {
+            for i in (1..=keep_count).rev() {
+                let from = if i == 1 { d.join(name) } else { d.join(format!("{name}.{}", i - 1)) };
+                let _ = std::fs::rename(from, d.join(format!("{name}.{i}")));
+            }
+        }
+    }
+
+    /// Writes every log, so far and from now on, into `dir`.
+    pub fn stream_to_dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        self.xend.stream_to(&dir.join("xend.log"))?;
+        self.xen.stream_to(&dir.join("xen.log"))?;
+        for (name, s) in self.files.iter_mut() {
+            s.stream_to(&dir.join(name))?;
+        }
+        self.dir = Some(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Flushes streamed files.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.xend.flush()?;
+        self.xen.flush()?;
+        for s in self.files.values_mut() {
+            s.flush()?;
+        }
+        Ok(())
+    }
+}

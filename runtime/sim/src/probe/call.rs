@@ -1,0 +1,348 @@
+//! The probe dispatcher: `Sim::call`, `Sim::site` and `Sim::run_orig`.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context as TaskCx, Poll};
+
+use super::Probe;
+use crate::exec::{LocalFuture, TaskId};
+use crate::stack::{CtxId, Frame};
+use crate::value::{ProbeValue, Value};
+use crate::Sim;
+
+/// Where a replaced call stands.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum CallState {
+    /// Stopped at its site; the hook is deciding.
+    AtSite,
+    /// The hook kept the call (it holds the context) to run or drop it later.
+    Deferred,
+    /// `orig()` is running the rest of the function.
+    Running,
+    /// Finished: the result is known.
+    Done,
+}
+
+/// A call stopped at its site: the rest of the function, and its result.
+pub struct CallCell {
+    body: RefCell<Option<LocalFuture<Value>>>,
+    result: RefCell<Option<Value>>,
+    state: Cell<CallState>,
+    /// The task the call runs on.
+    pub task: TaskId,
+    /// The context the call's frame is on.
+    pub ctx: CtxId,
+    /// The depth of the call's frame on that context.
+    pub depth: usize,
+    /// The probe.
+    pub probe: Probe,
+}
+
+impl CallCell {
+    /// Where the call stands.
+    pub fn state(&self) -> CallState {
+        self.state.get()
+    }
+
+    /// The result, once known.
+    pub fn result(&self) -> Option<Value> {
+        self.result.borrow().clone()
+    }
+
+    /// Ends a deferred call without running the rest of the function (the
+    /// hook dropped it): the call returns `v`.
+    pub fn resolve(&self, sim: &Sim, v: Value) {
+        if matches!(self.state.get(), CallState::AtSite | CallState::Deferred) {
+            let was_deferred = self.state.get() == CallState::Deferred;
+            *self.result.borrow_mut() = Some(v);
+            self.state.set(CallState::Done);
+            let body = self.body.borrow_mut().take();
+            drop(body);
+            if was_deferred {
+                sim.exec.wake(self.task);
+            }
+        }
+    }
+}
+
+/// What a hook host sees at a site.
+pub struct Site {
+    /// The probe.
+    pub probe: Probe,
+    /// The domain the call concerns, or `NO_DOM`.
+    pub domid: u32,
+    /// The call's arguments.
+    pub args: Vec<Value>,
+    /// The call itself (for `orig()`).
+    pub cell: Rc<CallCell>,
+}
+
+/// What the hook host decided.
+pub enum SiteOutcome {
+    /// Run the function on (only observers ran, or the replacing hook chose so).
+    Continue,
+    /// The function returns this value (the replacing hook's result).
+    Return(Value),
+    /// The hook kept the call to run it later; the frame stays suspended.
+    Deferred,
+    /// A hook failed: the world stops after this event; the function runs on
+    /// so that no state is left half-changed.
+    Error(String),
+}
+
+/// The script side of probes: runs `on` observers and `hook` replacements.
+pub trait HookHost {
+    /// Called at the site of a hooked probe, with no world borrow held.
+    fn at_site(&self, sim: &Sim, site: &Site) -> SiteOutcome;
+}
+
+struct FrameGuard {
+    sim: Sim,
+    ctx: CtxId,
+    depth: usize,
+}
+
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        let mut ctxs = self.sim.ctxs.borrow_mut();
+        let stack = &mut ctxs.get_mut(self.ctx).stack;
+        if stack.len() > self.depth {
+            stack.truncate(self.depth);
+        }
+    }
+}
+
+/// The future of `Sim::site()`.
+pub struct SiteWait {
+    sim: Sim,
+    hit: bool,
+}
+
+impl Future for SiteWait {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut TaskCx<'_>) -> Poll<()> {
+        if self.hit {
+            return Poll::Ready(());
+        }
+        let ctx = self.sim.current_ctx();
+        let mut ctxs = self.sim.ctxs.borrow_mut();
+        let stack = &mut ctxs.get_mut(ctx).stack;
+        let depth = stack.len();
+        match stack.last_mut() {
+            Some(f) if f.hooked && !f.sited => {
+                f.sited = true;
+                drop(ctxs);
+                self.sim.site_hit.set(Some((ctx, depth - 1)));
+                self.hit = true;
+                Poll::Pending
+            }
+            _ => Poll::Ready(()),
+        }
+    }
+}
+
+impl Sim {
+    /// Runs a modelled function: `body` is its code, `args` builds what a hook
+    /// sees (only called when one is installed). Functions with an entry log
+    /// line call `site()` right after it; the others have their site at entry.
+    pub async fn call<T, F, A>(&self, p: Probe, domid: u32, args: A, body: F) -> T
+    where
+        T: ProbeValue,
+        F: Future<Output = T> + 'static,
+        A: FnOnce() -> Vec<Value> + 'static,
+    {
+        let ctx = self.current_ctx();
+        let hooked = self.is_hooked(p);
+        let depth = self.push_frame(ctx, p, domid, hooked);
+        let _guard = FrameGuard { sim: self.clone(), ctx, depth };
+        if !hooked {
+            return body.await;
+        }
+        let entry_site = !p.def().entry_log;
+        let sim = self.clone();
+        let erased: LocalFuture<Value> = Box::pin(async move {
+            if entry_site {
+                sim.site().await;
+            }
+            body.await.to_value()
+        });
+        let task = self.exec.current().expect("probe called outside a task");
+        let cell = Rc::new(CallCell {
+            body: RefCell::new(Some(erased)),
+            result: RefCell::new(None),
+            state: Cell::new(CallState::AtSite),
+            task,
+            ctx,
+            depth,
+            probe: p,
+        });
+        let args: Box<dyn FnOnce() -> Vec<Value>> = Box::new(args);
+        Hooked::<T> { sim: self.clone(), cell, args: Some(Box::new(args)), domid, waiting: false, _t: PhantomData }.await
+    }
+
+    /// Marks the site of the running function (see `call`).
+    pub fn site(&self) -> SiteWait {
+        SiteWait { sim: self.clone(), hit: false }
+    }
+
+    fn push_frame(&self, ctx: CtxId, p: Probe, domid: u32, hooked: bool) -> usize {
+        let now = self.now();
+        let mut ctxs = self.ctxs.borrow_mut();
+        let c = ctxs.get_mut(ctx);
+        let hop = c.stack.last().and_then(|f| f.hop).or(c.cause);
+        let depth = c.stack.len();
+        c.stack.push(Frame { probe: p, line: 0, domid, entered: now, hop, hooked, sited: false });
+        drop(ctxs);
+        if self.tracing.get() {
+            self.trace.borrow_mut().record_call(now, ctx, p, domid, hop);
+        }
+        depth
+    }
+
+    /// Runs the rest of a call stopped at its site (`ctx.orig()`), now, on the
+    /// call's own context: the world runs on until it returns.
+    pub fn run_orig(&self, cell: &Rc<CallCell>) -> Result<Value, String> {
+        match cell.state.get() {
+            CallState::Done => {
+                return Err(format!("ctx.orig() called twice: {} already ran (or was dropped)", cell.probe.name()))
+            }
+            CallState::Running => return Err(format!("ctx.orig() called again while {} is still running", cell.probe.name())),
+            _ => {}
+        }
+        let was_deferred = cell.state.get() == CallState::Deferred;
+        cell.state.set(CallState::Running);
+        let res = loop {
+            let Some(mut body) = cell.body.borrow_mut().take() else {
+                break Err(format!("{} has no body left to run", cell.probe.name()));
+            };
+            let prev = self.exec.set_current(Some(cell.task));
+            let polled = body.as_mut().poll(&mut TaskCx::from_waker(&crate::exec::noop_waker()));
+            self.exec.set_current(prev);
+            match polled {
+                Poll::Ready(v) => break Ok(v),
+                Poll::Pending => {
+                    *cell.body.borrow_mut() = Some(body);
+                    if !self.run_until_woken(cell.task) {
+                        break Err(format!(
+                            "ctx.orig(): {} never returned; the world ran out of events while it waited",
+                            cell.probe.name()
+                        ));
+                    }
+                }
+            }
+        };
+        if let Ok(v) = &res {
+            *cell.result.borrow_mut() = Some(v.clone());
+        }
+        cell.state.set(CallState::Done);
+        if was_deferred {
+            self.exec.wake(cell.task);
+        }
+        res
+    }
+}
+
+/// A hooked call's future: polls the body up to its site, asks the host,
+/// then runs on, returns the hook's value, or waits for a deferred `orig()`.
+struct Hooked<T> {
+    sim: Sim,
+    cell: Rc<CallCell>,
+    args: Option<Box<dyn FnOnce() -> Vec<Value>>>,
+    domid: u32,
+    waiting: bool,
+    _t: PhantomData<T>,
+}
+
+impl<T> Unpin for Hooked<T> {}
+
+impl<T: ProbeValue> Hooked<T> {
+    fn finish(&self, v: Value) -> T {
+        match T::from_value(v) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.sim.abort(format!("hook on {} returned the wrong type: {msg}", self.cell.probe.name()));
+                // Keep the world consistent: fall back to the original result
+                // if it ran, else to the type's neutral value.
+                self.cell
+                    .result()
+                    .and_then(|r| T::from_value(r).ok())
+                    .unwrap_or_else(|| T::from_value(Value::Unit).unwrap_or_else(|_| unreachable_value()))
+            }
+        }
+    }
+}
+
+fn unreachable_value<T>() -> T {
+    // Every ProbeValue accepts Unit; see value.rs.
+    panic!("a ProbeValue type rejected (): broken invariant")
+}
+
+impl<T: ProbeValue> Future for Hooked<T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<T> {
+        loop {
+            if self.waiting || self.cell.state() == CallState::Done {
+                if self.cell.state() == CallState::Done {
+                    let v = self.cell.result().unwrap_or(Value::Unit);
+                    return Poll::Ready(self.finish(v));
+                }
+                return Poll::Pending;
+            }
+            let Some(mut body) = self.cell.body.borrow_mut().take() else {
+                return Poll::Pending;
+            };
+            let polled = body.as_mut().poll(cx);
+            match polled {
+                Poll::Ready(v) => {
+                    *self.cell.result.borrow_mut() = Some(v.clone());
+                    self.cell.state.set(CallState::Done);
+                    return Poll::Ready(self.finish(v));
+                }
+                Poll::Pending => {
+                    *self.cell.body.borrow_mut() = Some(body);
+                    let at_site = self.sim.site_hit.get() == Some((self.cell.ctx, self.cell.depth));
+                    if !at_site {
+                        return Poll::Pending;
+                    }
+                    self.sim.site_hit.set(None);
+                    let args = self.args.take().map(|f| f()).unwrap_or_default();
+                    let site = Site { probe: self.cell.probe, domid: self.domid, args, cell: self.cell.clone() };
+                    let outcome = match self.sim.hook_host() {
+                        Some(host) => host.at_site(&self.sim, &site),
+                        None => SiteOutcome::Continue,
+                    };
+                    drop(site);
+                    match outcome {
+                        SiteOutcome::Continue => continue,
+                        SiteOutcome::Return(v) => {
+                            if self.cell.state() != CallState::Done {
+                                let body = self.cell.body.borrow_mut().take();
+                                drop(body);
+                                self.cell.state.set(CallState::Done);
+                            }
+                            return Poll::Ready(self.finish(v));
+                        }
+                        SiteOutcome::Deferred => {
+                            if self.cell.state() == CallState::AtSite {
+                                self.cell.state.set(CallState::Deferred);
+                            }
+                            self.waiting = true;
+                            continue;
+                        }
+                        SiteOutcome::Error(msg) => {
+                            self.sim.abort(msg);
+                            if self.cell.state() == CallState::AtSite {
+                                continue;
+                            }
+                            self.waiting = true;
+                            continue;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Execution contexts and their call stacks, kept as data.
+//!
+//! A context is what a layer would name in its own stack dump: an xend thread
+//! ("Watcher", "Thread-3"), a guest task (`xenwatch`, `kworker/0:1`, PID 1),
+//! qemu-dm's main loop, a Xen pCPU or vCPU. Each probe call pushes a `Frame`
+//! on the current task's context; the frame records which line of the
+//! function is executing (`line`, an index into the layer's own source table)
+//! so each layer can print the stack in its native format.
+//!
+//! Causality is kept as `Hop`s: whenever one context makes another run (a
+//! xenstore write firing a watch, an event-channel notify, a signal, a thread
+//! start), the sender records a hop naming itself, and the receiver adopts it.
+//! `chain()` walks hops back to the user's action.
+
+use crate::probe::{Layer, Probe};
+use crate::time::SimTime;
+use std::rc::Rc;
+
+/// An execution context.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct CtxId(pub u32);
+
+/// A causal hop.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct HopId(pub u32);
+
+/// No domain.
+pub const NO_DOM: u32 = u32::MAX;
+
+/// One modelled function call on a context's stack.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Which function.
+    pub probe: Probe,
+    /// The line (layer-specific index) the function is executing.
+    pub line: u16,
+    /// The domain the call concerns, or `NO_DOM`.
+    pub domid: u32,
+    /// When the call was entered.
+    pub entered: SimTime,
+    /// What caused the context to be running this call.
+    pub hop: Option<HopId>,
+    /// A script hooked this probe when the call began.
+    pub hooked: bool,
+    /// The call has passed its site.
+    pub sited: bool,
+}
+
+/// A thread of some layer.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Its name in the layer's terms.
+    pub name: Rc<str>,
+    /// Which layer it belongs to.
+    pub layer: Layer,
+    /// The domain it belongs to (a guest task, a pCPU running a vCPU), or `NO_DOM`.
+    pub domid: u32,
+    /// The call stack, outermost first.
+    pub stack: Vec<Frame>,
+    /// The hop that made this context run what it runs now.
+    pub cause: Option<HopId>,
+}
+
+/// One step of a causal chain.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    /// When the step happened.
+    pub time: SimTime,
+    /// The context that took it.
+    pub ctx: CtxId,
+    /// The function it was in (the top frame), if any.
+    pub probe: Option<Probe>,
+    /// A short note of what crossed (`"xs watch fired"`, `"evtchn notify"`).
+    pub what: &'static str,
+    /// The hop before it.
+    pub parent: Option<HopId>,
+}
+
+/// All contexts and hops of a world.
+#[derive(Default)]
+pub struct Contexts {
+    pub(crate) ctxs: Vec<Context>,
+    pub(crate) hops: Vec<Hop>,
+    /// Whether hops are recorded (off in large benchmarks to save memory).
+    pub record_hops: bool,
+}
+
+impl Contexts {
+    /// A new context.
+    pub fn create(&mut self, name: Rc<str>, layer: Layer, domid: u32) -> CtxId {
+        self.ctxs.push(Context { name, layer, domid, stack: Vec::new(), cause: None });
+        CtxId((self.ctxs.len() - 1) as u32)
+    }
+
+    /// A context by id.
+    pub fn get(&self, c: CtxId) -> &Context {
+        &self.ctxs[c.0 as usize]
+    }
+
+    /// A context by id, mutably.
+    pub fn get_mut(&mut self, c: CtxId) -> &mut Context {
+        &mut self.ctxs[c.0 as usize]
+    }
+
+    /// A hop by id.
+    pub fn hop(&self, h: HopId) -> &Hop {
+        &self.hops[h.0 as usize]
+    }
+
+    /// Records a hop taken by context `c` now.
+    pub fn record(&mut self, time: SimTime, c: CtxId, what: &'static str) -> Option<HopId> {
+        if !self.record_hops {
+            return None;
+        }
+        let ctx = &self.ctxs[c.0 as usize];
+        let (probe, parent) = match ctx.stack.last() {
+            Some(f) => (Some(f.probe), f.hop.or(ctx.cause)),
+            None => (None, ctx.cause),
+        };
+        self.hops.push(Hop { time, ctx: c, probe, what, parent });
+        Some(HopId((self.hops.len() - 1) as u32))
+    }
+
+    /// Number of contexts created.
+    pub fn len(&self) -> usize {
+        self.ctxs.len()
+    }
+
+    /// True when no context exists.
+    pub fn is_empty(&self) -> bool {
+        self.ctxs.is_empty()
+    }
+}

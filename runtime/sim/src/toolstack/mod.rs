@@ -1,0 +1,4 @@
+//! The toolstack in dom0: `xm` (the client) and xend (the daemon).
+
+pub mod xend;
+pub mod xm;

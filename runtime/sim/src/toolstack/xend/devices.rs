@@ -1,0 +1,155 @@
+//! DevController and the device classes (X xend/XendDevices.py:37-56,
+//! xend/server/DevController.py).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::probe::Probe;
+use crate::time::SimDuration;
+use crate::value::Value;
+use crate::Sim;
+
+use super::lines::L;
+use super::python::{event_set, event_wait, read, remove, write};
+use super::watch::{xswatch, WatchCb};
+use super::{domid_of, log, Level, VmRef};
+
+/// `XendDevices.valid_devices()`: the keys of a 13-entry dict literal, in
+/// CPython 2's hash order (reference §2.10), not source order.
+pub const CLASS_ORDER: [&str; 13] =
+    ["tap2", "vif", "vkbd", "ioports", "tap", "vif2", "console", "vscsi", "vbd", "irq", "vfb", "pci", "vusb"];
+
+/// Classes whose controller always forces removal (qemu-dm managed devices,
+/// and pci).
+pub fn forces(class: &str) -> bool {
+    matches!(class, "vfb" | "vkbd" | "console" | "pci")
+}
+
+/// Classes whose controller waits for hotplug scripts.
+pub fn hotplug(class: &str) -> bool {
+    class != "console"
+}
+
+/// `convertToDeviceNumber`: `"vif/0"` → 0 (a name like `hda` → its number).
+pub fn device_number(devid: &str) -> String {
+    devid.rsplit('/').next().unwrap_or(devid).to_string()
+}
+
+/// The frontend and backend paths of a device.
+pub fn paths(domid: u32, class: &str, dev: &str) -> (String, String) {
+    (format!("/local/domain/{domid}/device/{class}/{dev}"), format!("/local/domain/0/backend/{class}/{domid}/{dev}"))
+}
+
+/// `DevController.destroyDevice(devid, force)`: online=0, state=Closing;
+/// forced classes also remove the backend, frontend and `/vm` device paths
+/// (ovm-4.4.4 then waits for them: `Waiting for ... - destroyDevice.`).
+pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, force: bool) {
+    let s = sim.clone();
+    let domid = domid_of(sim, vm);
+    let (c2, d2) = (class.clone(), devid.clone());
+    sim.call(
+        Probe::XendDevControllerDestroy,
+        domid,
+        move || vec![Value::str(&c2), Value::str(&d2), Value::Bool(force)],
+        async move {
+            let force = force || forces(&class);
+            let dev = device_number(&devid);
+            let vmpath = s.xend.borrow().vm(vm).vmpath.clone();
+            let vm_dev = format!("{vmpath}/device/{class}/{dev}");
+            // writeBackend: read the backend path from /vm, then write.
+            // "Modify online status /before/ updating state (latter is
+            // watched by drivers, so this ordering avoids a race)."
+            for (node, val) in [("online", "0"), ("state", "5")] {
+                match read(&s, &format!("{vm_dev}/backend")).await {
+                    Some(bp) => write(&s, &format!("{bp}/{node}"), val).await,
+                    None => return,
+                }
+            }
+            if force {
+                let Some(d) = s.xend.borrow().vm(vm).domid else { return };
+                let (front, _) = paths(d, &class, &dev);
+                let backpath = read(&s, &format!("{vm_dev}/backend")).await;
+                if let Some(bp) = &backpath {
+                    remove(&s, bp).await;
+                }
+                remove(&s, &front).await;
+                remove(&s, &vm_dev).await;
+                if s.profile().is_ovm() {
+                    s.at(L::DevCtlWaitDestroy as u16);
+                    wait_for_device_destroy(&s, vm, class.clone(), devid.clone(), backpath.unwrap_or_default()).await;
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// `waitForDevice_destroy`: logs, then (for hotplug classes) waits up to
+/// DEVICE_DESTROY_TIMEOUT for the backend's hotplug-status to vanish.
+async fn wait_for_device_destroy(sim: &Sim, vm: VmRef, class: String, devid: String, backpath: String) {
+    let s = sim.clone();
+    let domid = domid_of(sim, vm);
+    let (d2, b2) = (devid.clone(), backpath.clone());
+    sim.call(Probe::XendWaitForDeviceDestroy, domid, move || vec![Value::str(&d2), Value::str(&b2)], async move {
+        log(&s, Level::Debug, L::WaitDestroyLog, &format!("Waiting for {devid} - destroyDevice."));
+        s.site().await;
+        if !hotplug(&class) {
+            return;
+        }
+        // ovm-4.4.4 (choice, docs/fidelity.md): nothing to wait for when the
+        // backend it would watch was removed with the device.
+        let status_path = format!("{backpath}/hotplug-status");
+        if backpath.is_empty() || read(&s, &status_path).await.is_none() {
+            return;
+        }
+        let ev = s.xend.borrow_mut().interp.new_event();
+        let status = Rc::new(Cell::new(0u8));
+        xswatch(&s, &status_path, WatchCb::HotplugStatus(ev, status)).await;
+        let timeout = s.xend.borrow().opts.device_destroy_timeout;
+        event_wait(&s, ev, timeout).await;
+    })
+    .await
+}
+
+/// `hotplugStatusCallback` (and, once the node is gone, `deviceDestroyCallback`).
+pub async fn hotplug_status_callback(sim: &Sim, path: String, ev: super::python::EventId, status: Rc<Cell<u8>>) -> bool {
+    log(sim, Level::Debug, L::HotplugCbPath, &format!("hotplugStatusCallback {path}."));
+    let v = read(sim, &path).await;
+    let code = match v.as_deref() {
+        None => return true,
+        Some("error") => 2,
+        Some("busy") => 3,
+        Some(_) => 1,
+    };
+    status.set(code);
+    log(sim, Level::Debug, L::HotplugCbStatus, &format!("hotplugStatusCallback {code}."));
+    event_set(sim, ev);
+    false
+}
+
+/// `DevController.waitForDevices()` of every class (creation).
+pub async fn wait_for_devices(sim: &Sim, vm: VmRef) {
+    let (domid, devs) = {
+        let x = sim.xend.borrow();
+        let v = x.vm(vm);
+        (v.domid.unwrap_or(0), v.cfg.devices.clone())
+    };
+    for class in CLASS_ORDER {
+        let of_class: Vec<_> = devs.iter().filter(|d| d.class == class).collect();
+        if of_class.is_empty() {
+            continue;
+        }
+        log(sim, Level::Debug, L::WaitingForDevices, &format!("Waiting for devices {class}."));
+        for d in of_class {
+            log(sim, Level::Debug, L::WaitingFor, &format!("Waiting for {}.", d.devid));
+            if !hotplug(class) || !matches!(class, "vif" | "vbd") {
+                continue;
+            }
+            let (_, back) = paths(domid, class, &d.devid);
+            let ev = sim.xend.borrow_mut().interp.new_event();
+            let status = Rc::new(Cell::new(0u8));
+            xswatch(sim, &format!("{back}/hotplug-status"), WatchCb::HotplugStatus(ev, status)).await;
+            event_wait(sim, ev, SimDuration::secs(100)).await;
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! XendDomain (X tools/python/xen/xend/XendDomain.py): the domain list under
+//! `domains_lock`, the `@releaseDomain`/`@introduceDomain` callback, and the
+//! RPC entry points xm reaches.
+
+use crate::hypervisor::domctl::{self, DomInfo, Domctl};
+use crate::probe::Probe;
+use crate::value::Value;
+use crate::xenstore::{Req, Resp};
+use crate::Sim;
+
+use super::lines::L;
+use super::python::{acquire, release, xs_call};
+use super::{domid_of, info, VmRef};
+
+/// Power states as `_stateGet` computes them.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum DomState {
+    /// No domain, or Xen says shut down.
+    Halted,
+    /// Crashed.
+    Crashed,
+    /// Paused by the toolstack.
+    Paused,
+    /// Running.
+    Running,
+}
+
+/// `dom_get(domid)`: Xen's view, or `None`.
+pub fn dom_get(sim: &Sim, domid: Option<u32>) -> Option<DomInfo> {
+    domid.and_then(|d| domctl::getdomaininfo(sim, d))
+}
+
+/// `XendDomainInfo._stateGet()`: computed live from Xen.
+pub fn state_get(sim: &Sim, vm: VmRef) -> DomState {
+    let domid = sim.xend.borrow().vm(vm).domid;
+    match dom_get(sim, domid) {
+        None => DomState::Halted,
+        Some(i) if i.shutdown => DomState::Halted,
+        Some(i) if i.crashed => DomState::Crashed,
+        Some(i) if i.paused => DomState::Paused,
+        Some(_) => DomState::Running,
+    }
+}
+
+/// `_on_domains_changed`: takes domains_lock and refreshes.
+pub async fn on_domains_changed(sim: &Sim, path: String) -> bool {
+    let s = sim.clone();
+    sim.call(Probe::XendOnDomainsChanged, crate::stack::NO_DOM, move || vec![Value::str(&path)], async move {
+        let lock = s.xend.borrow().domains_lock;
+        acquire(&s, lock).await;
+        s.at(L::OnDomainsRefresh as u16);
+        refresh(&s, true).await;
+        release(&s, lock);
+        1i64
+    })
+    .await
+        != 0
+}
+
+/// `_refresh`: `_refreshTxn` inside a fresh transaction.
+pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
+    let s = sim.clone();
+    sim.call(Probe::XendRefresh, crate::stack::NO_DOM, move || vec![Value::Bool(refresh_shutdown)], async move {
+        let tx = match xs_call(&s, None, Req::TxStart).await {
+            Ok(Resp::Tx(t)) => Some(t),
+            _ => None,
+        };
+        s.at(L::RefreshTxn as u16);
+        // _refreshTxn: update every tracked domain Xen still lists ...
+        let running = domctl::list_domains(&s);
+        for d in &running {
+            let tracked = s.xend.borrow().domains.get(&d.domid).copied();
+            if let Some(vm) = tracked {
+                if refresh_shutdown && d.domid != 0 {
+                    s.at(L::RefreshTxnUpdate as u16);
+                    update(&s, vm, d.clone()).await;
+                }
+            }
+        }
+        // ... then forget the tracked ones that are gone or dying.
+        let live: Vec<u32> = domctl::list_domains(&s).into_iter().filter(|d| !d.dying).map(|d| d.domid).collect();
+        let tracked: Vec<(u32, VmRef)> = s.xend.borrow().domains.iter().map(|(&d, &v)| (d, v)).collect();
+        for (domid, vm) in tracked {
+            if domid != 0 && !live.contains(&domid) {
+                s.at(L::RefreshTxnRemove as u16);
+                remove_domain_locked(&s, vm, domid).await;
+            }
+        }
+        if let Some(t) = tx {
+            let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
+        }
+    })
+    .await
+}
+
+/// `XendDomainInfo.update(info)`: stores Xen's info, then `refreshShutdown(info)`.
+async fn update(sim: &Sim, vm: VmRef, info: DomInfo) {
+    sim.at(L::UpdateRefresh as u16);
+    info::refresh_shutdown(sim, vm, Some(info)).await;
+}
+
+/// `remove_domain`: `_remove_domain` under domains_lock.
+pub async fn remove_domain(sim: &Sim, vm: VmRef) {
+    let s = sim.clone();
+    let domid = domid_of(sim, vm);
+    sim.call(Probe::XendRemoveDomain, domid, move || vec![Value::Int(domid as i64)], async move {
+        let lock = s.xend.borrow().domains_lock;
+        acquire(&s, lock).await;
+        s.at(L::RemoveDomainCall as u16);
+        remove_domain_locked(&s, vm, domid).await;
+        release(&s, lock);
+    })
+    .await
+}
+
+/// `_remove_domain`: cleanupDomain unless already halted, then forget it.
+async fn remove_domain_locked(sim: &Sim, vm: VmRef, domid: u32) {
+    if state_get(sim, vm) != DomState::Halted {
+        sim.at(L::RemoveDomainCleanup as u16);
+        super::destroy::cleanup_domain(sim, vm).await;
+    }
+    let mut x = sim.xend.borrow_mut();
+    if x.domains.get(&domid) == Some(&vm) {
+        x.domains.shift_remove(&domid);
+    }
+}
+
+/// Finds a tracked domain by name or id (`domain_lookup_nr`).
+pub fn lookup_nr(sim: &Sim, name_or_id: &str) -> Option<VmRef> {
+    let x = sim.xend.borrow();
+    if let Ok(id) = name_or_id.parse::<u32>() {
+        if let Some(&v) = x.domains.get(&id) {
+            return Some(v);
+        }
+    }
+    x.domains.values().copied().find(|&v| x.vm(v).cfg.name == name_or_id)
+}
+
+/// `domain_lookup`: a refresh without shutdown handling, then the lookup.
+pub async fn domain_lookup(sim: &Sim, name_or_id: String) -> Result<VmRef, String> {
+    let s = sim.clone();
+    let shown = name_or_id.clone();
+    let r: i64 = sim
+        .call(Probe::XendDomainLookup, crate::stack::NO_DOM, move || vec![Value::str(&shown)], async move {
+            let lock = s.xend.borrow().domains_lock;
+            acquire(&s, lock).await;
+            s.at(L::LookupRefresh as u16);
+            refresh(&s, false).await;
+            let found = lookup_nr(&s, &name_or_id);
+            release(&s, lock);
+            found.map_or(-1, |v| v.0 as i64)
+        })
+        .await;
+    if r < 0 {
+        Err(format!("Domain '{}' does not exist.", sim_name(sim, r)))
+    } else {
+        Ok(VmRef(r as u32))
+    }
+}
+
+fn sim_name(_sim: &Sim, _r: i64) -> String {
+    String::new()
+}
+
+/// `domain_destroy`: `xm destroy`.
+pub async fn domain_destroy(sim: &Sim, vm: VmRef) -> Result<(), String> {
+    let s = sim.clone();
+    let domid = domid_of(sim, vm);
+    let r: Option<String> = sim
+        .call(Probe::XendDomainDestroy, domid, move || vec![Value::Int(domid as i64)], async move {
+            if domid == 0 {
+                return Some("Cannot destroy privileged domain 0".to_string());
+            }
+            s.at(L::DomainDestroyCall as u16);
+            super::destroy::destroy(&s, vm).await;
+            None
+        })
+        .await;
+    match r {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `domain_send_trigger`: `xm trigger`.
+pub async fn domain_send_trigger(sim: &Sim, vm: VmRef, trigger: String, vcpu: u32) -> Result<(), String> {
+    let s = sim.clone();
+    let domid = domid_of(sim, vm);
+    let shown = trigger.clone();
+    let r: Option<String> = sim
+        .call(
+            Probe::XendDomainSendTrigger,
+            domid,
+            move || vec![Value::Int(domid as i64), Value::str(&shown), Value::Int(vcpu as i64)],
+            async move {
+                let st = state_get(&s, vm);
+                if !matches!(st, DomState::Running | DomState::Paused) {
+                    return Some(format!("Domain '{domid}' is not started"));
+                }
+                let code = match trigger.as_str() {
+                    "nmi" => 0,
+                    "reset" => 1,
+                    "init" => 2,
+                    "power" => 3,
+                    "s3resume" => {
+                        domctl::hvm_set_param(&s, domid, crate::hypervisor::param::ACPI_S_STATE, 0);
+                        return None;
+                    }
+                    other => return Some(format!("Invalid trigger: {other}")),
+                };
+                s.at(L::TriggerCall as u16);
+                let rc = domctl::do_domctl(&s, domid, Domctl::SendTrigger(code)).await;
+                (rc != 0).then(|| format!("(38, 'Function not implemented')").replace("38", &(-rc).to_string()))
+            },
+        )
+        .await;
+    match r {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,306 @@
+//! The Python 2 runtime xend lives in, as far as it decides what runs when:
+//! the GIL, `threading` locks and events, threads, and xend's blocking
+//! xenstore calls (`xstransact`, `xswatch`).
+//!
+//! One thread runs Python at a time. A thread gives the GIL up only when it
+//! blocks — a xenstore request, a lock held by another thread, `sleep`,
+//! `waitpid`, a FIFO read, a subprocess — and then it goes to the thread
+//! that has waited longest. That alone orders xend's log lines the way the
+//! seed shows them (the sentinel thread's `device model terminated` lands
+//! while the restart thread waits for xenstored). Preemption by the
+//! interpreter's check interval is not modelled.
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use crate::exec::TaskId;
+use crate::probe::Layer;
+use crate::stack::NO_DOM;
+use crate::time::SimDuration;
+use crate::xenstore::{xs_request, Req, Resp, TxId, XsErr};
+use crate::Sim;
+
+use super::lines::ThreadKind;
+
+/// A `threading.Lock`/`RLock` (or a Condition's lock).
+#[derive(Default, Debug)]
+pub struct PyLock {
+    owner: Option<TaskId>,
+    count: u32,
+    waiters: VecDeque<TaskId>,
+    reentrant: bool,
+}
+
+/// A lock's index.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct LockId(pub u32);
+
+/// A `threading.Event`.
+#[derive(Default, Debug)]
+pub struct PyEvent {
+    /// Set.
+    pub set: bool,
+    waiters: Vec<TaskId>,
+}
+
+/// An event's index.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct EventId(pub u32);
+
+/// The interpreter's scheduling state.
+#[derive(Default)]
+pub struct Interp {
+    gil: Option<TaskId>,
+    gil_waiters: VecDeque<TaskId>,
+    locks: Vec<PyLock>,
+    events: Vec<PyEvent>,
+    thread_no: u32,
+}
+
+impl Interp {
+    /// A new lock.
+    pub fn new_lock(&mut self, reentrant: bool) -> LockId {
+        self.locks.push(PyLock { reentrant, ..Default::default() });
+        LockId((self.locks.len() - 1) as u32)
+    }
+
+    /// A new event.
+    pub fn new_event(&mut self) -> EventId {
+        self.events.push(PyEvent::default());
+        EventId((self.events.len() - 1) as u32)
+    }
+
+    fn next_thread_name(&mut self) -> String {
+        self.thread_no += 1;
+        format!("Thread-{}", self.thread_no)
+    }
+}
+
+fn me(sim: &Sim) -> Option<TaskId> {
+    sim.exec.current()
+}
+
+/// Takes the GIL (waiting in line if another thread holds it).
+pub async fn py_enter(sim: &Sim) {
+    loop {
+        let t = me(sim);
+        let got = {
+            let mut x = sim.xend.borrow_mut();
+            match x.interp.gil {
+                None => {
+                    x.interp.gil = t;
+                    true
+                }
+                Some(h) => Some(h) == t,
+            }
+        };
+        if got {
+            return;
+        }
+        let s = sim.clone();
+        sim.park(move |t| s.xend.borrow_mut().interp.gil_waiters.push_back(t)).await;
+    }
+}
+
+/// Gives the GIL to the thread that has waited longest.
+pub fn py_leave(sim: &Sim) {
+    let next = {
+        let mut x = sim.xend.borrow_mut();
+        let t = me(sim);
+        if x.interp.gil != t {
+            return;
+        }
+        let next = x.interp.gil_waiters.pop_front();
+        x.interp.gil = next;
+        next
+    };
+    if let Some(n) = next {
+        sim.wake(n);
+    }
+}
+
+/// Runs a blocking call with the GIL released.
+pub async fn blocking<T>(sim: &Sim, f: impl Future<Output = T>) -> T {
+    py_leave(sim);
+    let r = f.await;
+    py_enter(sim).await;
+    r
+}
+
+/// `time.sleep(d)`.
+pub async fn py_sleep(sim: &Sim, d: SimDuration) {
+    blocking(sim, sim.sleep(d)).await
+}
+
+/// `lock.acquire()`.
+pub async fn acquire(sim: &Sim, lock: LockId) {
+    let t = me(sim);
+    {
+        let mut x = sim.xend.borrow_mut();
+        let l = &mut x.interp.locks[lock.0 as usize];
+        if l.owner.is_none() {
+            l.owner = t;
+            l.count = 1;
+            return;
+        }
+        if l.reentrant && l.owner == t {
+            l.count += 1;
+            return;
+        }
+    }
+    // Contended: block without the GIL until the lock is handed over.
+    py_leave(sim);
+    loop {
+        let mine = sim.xend.borrow().interp.locks[lock.0 as usize].owner == t;
+        if mine {
+            break;
+        }
+        let s = sim.clone();
+        sim.park(move |w| s.xend.borrow_mut().interp.locks[lock.0 as usize].waiters.push_back(w)).await;
+    }
+    py_enter(sim).await;
+}
+
+/// `lock.release()`: the next waiter owns it.
+pub fn release(sim: &Sim, lock: LockId) {
+    let next = {
+        let mut x = sim.xend.borrow_mut();
+        let l = &mut x.interp.locks[lock.0 as usize];
+        l.count = l.count.saturating_sub(1);
+        if l.count > 0 {
+            return;
+        }
+        l.owner = l.waiters.pop_front();
+        if l.owner.is_some() {
+            l.count = 1;
+        }
+        l.owner
+    };
+    if let Some(n) = next {
+        sim.wake(n);
+    }
+}
+
+/// `event.set()`.
+pub fn event_set(sim: &Sim, ev: EventId) {
+    let ws = {
+        let mut x = sim.xend.borrow_mut();
+        let e = &mut x.interp.events[ev.0 as usize];
+        e.set = true;
+        std::mem::take(&mut e.waiters)
+    };
+    for w in ws {
+        sim.wake(w);
+    }
+}
+
+/// `event.wait(timeout)`: true if set.
+pub async fn event_wait(sim: &Sim, ev: EventId, timeout: SimDuration) -> bool {
+    // A timeout is not work: even while `xm create` settles at one instant
+    // it only expires when the clock really gets there.
+    let deadline = sim.now().after(timeout);
+    py_leave(sim);
+    loop {
+        if sim.xend.borrow().interp.events[ev.0 as usize].set {
+            break;
+        }
+        if sim.now() >= deadline {
+            break;
+        }
+        let s = sim.clone();
+        let t = me(sim);
+        // Wake at the deadline unless set first.
+        let s2 = s.clone();
+        sim.schedule_at(deadline, move |_| {
+            if let Some(t) = t {
+                let pending = {
+                    let mut x = s2.xend.borrow_mut();
+                    let e = &mut x.interp.events[ev.0 as usize];
+                    let had = e.waiters.contains(&t);
+                    e.waiters.retain(|&w| w != t);
+                    had
+                };
+                if pending {
+                    s2.wake(t);
+                }
+            }
+        });
+        sim.park(move |w| s.xend.borrow_mut().interp.events[ev.0 as usize].waiters.push(w)).await;
+    }
+    py_enter(sim).await;
+    sim.xend.borrow().interp.events[ev.0 as usize].set
+}
+
+/// Starts a Python thread: a new context whose task first waits for the GIL.
+pub fn start_thread(sim: &Sim, kind: ThreadKind, label: &str, body: impl Future<Output = ()> + 'static) -> TaskId {
+    let name = match kind {
+        ThreadKind::Watcher => "Watcher".to_string(),
+        ThreadKind::Raw => format!("Dummy ({label})"),
+        _ => sim.xend.borrow_mut().interp.next_thread_name(),
+    };
+    let ctx = sim.new_ctx(format!("xend {name} ({label})"), Layer::Xend, NO_DOM);
+    sim.xend.borrow_mut().threads.insert(ctx, kind);
+    let hop = sim.hop("thread start");
+    sim.adopt(ctx, hop);
+    let s = sim.clone();
+    sim.spawn(ctx, async move {
+        py_enter(&s).await;
+        body.await;
+        py_leave(&s);
+    })
+}
+
+/// One xenstore request from xend's connection, GIL released meanwhile.
+pub async fn xs_call(sim: &Sim, tx: Option<TxId>, req: Req) -> Result<Resp, XsErr> {
+    let conn = sim.xend.borrow().conn;
+    blocking(sim, xs_request(sim, conn, tx, req)).await
+}
+
+/// `xstransact.<op>`: start, the requests, commit — retried forever on EAGAIN.
+pub async fn xs_txn(sim: &Sim, reqs: Vec<Req>) -> Vec<Result<Resp, XsErr>> {
+    loop {
+        let tx = match xs_call(sim, None, Req::TxStart).await {
+            Ok(Resp::Tx(t)) => t,
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in &reqs {
+            out.push(xs_call(sim, Some(tx), r.clone()).await);
+        }
+        match xs_call(sim, Some(tx), Req::TxEnd(true)).await {
+            Err(XsErr::EAGAIN) => continue,
+            _ => return out,
+        }
+    }
+}
+
+/// `xstransact.Read(path)`: `None` for a missing node.
+pub async fn read(sim: &Sim, path: &str) -> Option<String> {
+    match xs_txn(sim, vec![Req::Read(path.to_string())]).await.pop() {
+        Some(Ok(Resp::Value(v))) => Some(v),
+        _ => None,
+    }
+}
+
+/// `xstransact.Store/Write(path, value)`.
+pub async fn write(sim: &Sim, path: &str, value: &str) {
+    xs_txn(sim, vec![Req::Write(path.to_string(), value.to_string())]).await;
+}
+
+/// `xstransact.Remove(path)`.
+pub async fn remove(sim: &Sim, path: &str) {
+    xs_txn(sim, vec![Req::Rm(path.to_string())]).await;
+}
+
+/// `xstransact.List(path)`: `"<path>/<child>"`-style names, empty if missing.
+pub async fn list(sim: &Sim, path: &str) -> Vec<String> {
+    match xs_txn(sim, vec![Req::Directory(path.to_string())]).await.pop() {
+        Some(Ok(Resp::List(l))) => l,
+        _ => Vec::new(),
+    }
+}
+
+/// Runs `xend`'s subprocess (`commands.getstatusoutput`): GIL released.
+pub async fn subprocess(sim: &Sim, d: SimDuration) {
+    blocking(sim, sim.sleep(d)).await
+}

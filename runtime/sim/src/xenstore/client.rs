@@ -1,0 +1,254 @@
+//! The client side of xenstore: a request is a probe on the caller's
+//! context, served when it arrives, and the caller resumes one round trip
+//! later. Watch events it causes are queued for their readers with the
+//! connection's latency, so an event reaches a reader before the writer's
+//! own reply — as xenstored queues events before the ACK.
+
+use super::ops::PermSet;
+use super::{ConnId, TxId, XsErr, Xenstore};
+use crate::probe::Probe;
+use crate::stack::NO_DOM;
+use crate::time::SimDuration;
+use crate::value::{ProbeValue, Value};
+use crate::Sim;
+
+/// A request.
+#[derive(Clone, Debug)]
+pub enum Req {
+    /// READ.
+    Read(String),
+    /// WRITE.
+    Write(String, String),
+    /// MKDIR.
+    Mkdir(String),
+    /// RM.
+    Rm(String),
+    /// DIRECTORY.
+    Directory(String),
+    /// GET_PERMS.
+    GetPerms(String),
+    /// SET_PERMS.
+    SetPerms(String, PermSet),
+    /// WATCH (path, token).
+    Watch(String, String),
+    /// UNWATCH (path, token).
+    Unwatch(String, String),
+    /// TRANSACTION_START.
+    TxStart,
+    /// TRANSACTION_END (commit?).
+    TxEnd(bool),
+}
+
+/// A reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resp {
+    /// OK.
+    Ok,
+    /// A value.
+    Value(String),
+    /// Directory entries.
+    List(Vec<String>),
+    /// Permissions.
+    Perms(PermSet),
+    /// A transaction id.
+    Tx(TxId),
+}
+
+impl Resp {
+    /// The value of a READ.
+    pub fn into_value(self) -> String {
+        match self {
+            Resp::Value(v) => v,
+            _ => String::new(),
+        }
+    }
+    /// The entries of a DIRECTORY.
+    pub fn into_list(self) -> Vec<String> {
+        match self {
+            Resp::List(l) => l,
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Reply plus error, as a probe result (`Err` shows as `#{error: "ENOENT"}`).
+#[derive(Clone, Debug)]
+pub struct XsResult(pub Result<Resp, XsErr>);
+
+impl ProbeValue for XsResult {
+    fn to_value(&self) -> Value {
+        match &self.0 {
+            Ok(Resp::Ok) => Value::Unit,
+            Ok(Resp::Value(v)) => Value::str(v),
+            Ok(Resp::List(l)) => Value::List(l.iter().map(Value::str).collect()),
+            Ok(Resp::Perms(p)) => Value::List(p.iter().map(|(d, c)| Value::str(format!("{c}{d}"))).collect()),
+            Ok(Resp::Tx(t)) => Value::Int(t.0 as i64),
+            Err(e) => Value::Map(vec![("error".into(), Value::str(e.name()))]),
+        }
+    }
+    fn from_value(v: Value) -> Result<Self, String> {
+        Ok(XsResult(match v {
+            Value::Unit => Ok(Resp::Ok),
+            Value::Str(s) => Ok(Resp::Value(s.to_string())),
+            Value::Int(i) => Ok(Resp::Tx(TxId(i as u32))),
+            Value::List(l) => Ok(Resp::List(l.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect())),
+            Value::Map(m) => {
+                let name = m.iter().find(|(k, _)| &**k == "error").and_then(|(_, v)| v.as_str().map(str::to_string));
+                Err(errno_by_name(name.as_deref().unwrap_or("EIO")))
+            }
+            other => return Err(format!("a xenstore reply cannot be a {}", other.type_name())),
+        }))
+    }
+}
+
+fn errno_by_name(s: &str) -> XsErr {
+    use XsErr::*;
+    [EINVAL, EACCES, EEXIST, EISDIR, ENOENT, ENOMEM, ENOSPC, EIO, ENOTEMPTY, ENOSYS, EROFS, EBUSY, EAGAIN, EISCONN, E2BIG, EPERM, EQUOTA]
+        .into_iter()
+        .find(|e| e.name() == s)
+        .unwrap_or(EIO)
+}
+
+fn probe_of(req: &Req) -> Probe {
+    match req {
+        Req::Read(_) => Probe::XsRead,
+        Req::Write(..) => Probe::XsWrite,
+        Req::Mkdir(_) => Probe::XsMkdir,
+        Req::Rm(_) => Probe::XsRm,
+        Req::Directory(_) => Probe::XsDirectory,
+        Req::GetPerms(_) => Probe::XsGetPerms,
+        Req::SetPerms(..) => Probe::XsSetPerms,
+        Req::Watch(..) => Probe::XsWatch,
+        Req::Unwatch(..) => Probe::XsUnwatch,
+        Req::TxStart => Probe::XsTransactionStart,
+        Req::TxEnd(_) => Probe::XsTransactionEnd,
+    }
+}
+
+fn args_of(req: &Req, tx: Option<TxId>) -> Vec<Value> {
+    match req {
+        Req::Read(p) | Req::Mkdir(p) | Req::Rm(p) | Req::Directory(p) | Req::GetPerms(p) => vec![Value::str(p)],
+        Req::Write(p, v) => vec![Value::str(p), Value::str(v)],
+        Req::SetPerms(p, ps) => {
+            vec![Value::str(p), Value::List(ps.iter().map(|(d, c)| Value::str(format!("{c}{d}"))).collect())]
+        }
+        Req::Watch(p, t) | Req::Unwatch(p, t) => vec![Value::str(p), Value::str(t)],
+        Req::TxStart => vec![],
+        Req::TxEnd(c) => vec![Value::Int(tx.map_or(0, |t| t.0 as i64)), Value::Bool(!c)],
+    }
+}
+
+/// Serves a request at the current instant (no round trip): what a script's
+/// own `xs.*` calls do, and the body of every modelled request.
+pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<Resp, XsErr> {
+    let now = sim.now();
+    let mutates = matches!(req, Req::Write(..) | Req::Mkdir(_) | Req::Rm(_) | Req::SetPerms(..) | Req::Watch(..) | Req::TxEnd(true));
+    let hop = if mutates { sim.hop("xenstore change") } else { None };
+    let res = {
+        let mut xs = sim.xs.borrow_mut();
+        xs.requests += 1;
+        if let Some(t) = tx {
+            if !xs.is_tx_of(t, conn) && !matches!(req, Req::TxStart) {
+                return Err(XsErr::ENOENT);
+            }
+        }
+        serve(&mut xs, conn, tx, req, now, hop)
+    };
+    deliver_owed(sim);
+    res
+}
+
+fn serve(xs: &mut Xenstore, conn: ConnId, tx: Option<TxId>, req: &Req, now: crate::time::SimTime, hop: Option<crate::stack::HopId>) -> Result<Resp, XsErr> {
+    let canon = |xs: &Xenstore, p: &str| -> Result<String, XsErr> {
+        let c = xs.canonicalize(conn, p)?;
+        if c.starts_with('@') {
+            Err(XsErr::EINVAL)
+        } else {
+            Ok(c)
+        }
+    };
+    match (req, tx) {
+        (Req::Read(p), None) => xs.do_read(conn, &canon(xs, p)?).map(Resp::Value),
+        (Req::Read(p), Some(t)) => xs.txn_read(conn, t, &canon(xs, p)?).map(Resp::Value),
+        (Req::Write(p, v), None) => {
+            let p = canon(xs, p)?;
+            xs.do_write(conn, &p, v)?;
+            xs.generation += 1;
+            xs.fire_watches(&p, false, now, hop);
+            Ok(Resp::Ok)
+        }
+        (Req::Write(p, v), Some(t)) => xs.txn_write(conn, t, &canon(xs, p)?, v).map(|_| Resp::Ok),
+        (Req::Mkdir(p), None) => {
+            let p = canon(xs, p)?;
+            if xs.do_mkdir(conn, &p)? {
+                xs.generation += 1;
+                xs.fire_watches(&p, false, now, hop);
+            }
+            Ok(Resp::Ok)
+        }
+        (Req::Mkdir(p), Some(t)) => xs.txn_mkdir(conn, t, &canon(xs, p)?).map(|_| Resp::Ok),
+        (Req::Rm(p), None) => {
+            let p = canon(xs, p)?;
+            if xs.do_rm(conn, &p)? {
+                xs.generation += 1;
+                xs.fire_watches(&p, true, now, hop);
+            }
+            Ok(Resp::Ok)
+        }
+        (Req::Rm(p), Some(t)) => xs.txn_rm(conn, t, &canon(xs, p)?).map(|_| Resp::Ok),
+        (Req::Directory(p), None) => xs.do_directory(conn, &canon(xs, p)?).map(Resp::List),
+        (Req::Directory(p), Some(t)) => xs.txn_directory(conn, t, &canon(xs, p)?).map(Resp::List),
+        (Req::GetPerms(p), _) => xs.do_get_perms(conn, &canon(xs, p)?).map(Resp::Perms),
+        (Req::SetPerms(p, ps), None) => {
+            let p = canon(xs, p)?;
+            xs.do_set_perms(conn, &p, ps)?;
+            xs.generation += 1;
+            xs.fire_watches(&p, false, now, hop);
+            Ok(Resp::Ok)
+        }
+        (Req::SetPerms(p, ps), Some(t)) => xs.txn_set_perms(conn, t, &canon(xs, p)?, ps).map(|_| Resp::Ok),
+        (Req::Watch(p, tok), _) => xs.do_watch(conn, p, tok, now, hop).map(|_| Resp::Ok),
+        (Req::Unwatch(p, tok), _) => xs.do_unwatch(conn, p, tok).map(|_| Resp::Ok),
+        (Req::TxStart, None) => xs.txn_start(conn).map(Resp::Tx),
+        (Req::TxStart, Some(_)) => Err(XsErr::EBUSY),
+        (Req::TxEnd(commit), Some(t)) => xs.txn_end(conn, t, *commit, now, hop).map(|_| Resp::Ok),
+        (Req::TxEnd(_), None) => Err(XsErr::ENOENT),
+    }
+}
+
+/// Schedules the reader wake-ups and callbacks the store owes.
+pub fn deliver_owed(sim: &Sim) {
+    let (wakes, calls) = sim.xs.borrow_mut().take_owed();
+    for (t, task) in wakes {
+        sim.exec.push(t, crate::exec::Ev::Wake(task));
+    }
+    for (t, f, ev) in calls {
+        sim.exec.push(t, crate::exec::Ev::Call(Box::new(move |sim: &Sim| f(sim, &ev))));
+    }
+}
+
+/// Sends a request from the running task and waits for the reply.
+pub async fn xs_request(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: Req) -> Result<Resp, XsErr> {
+    let p = probe_of(&req);
+    let rtt = round_trip(sim, conn);
+    let s = sim.clone();
+    let args_req = req.clone();
+    let r: XsResult = sim
+        .call(p, NO_DOM, move || args_of(&args_req, tx), async move {
+            let r = perform(&s, conn, tx, &req);
+            s.sleep(rtt).await;
+            XsResult(r)
+        })
+        .await;
+    r.0
+}
+
+fn round_trip(sim: &Sim, conn: ConnId) -> SimDuration {
+    let xs = sim.xs.borrow();
+    let c = xs.conn(conn);
+    if xs.instant {
+        return SimDuration::ZERO;
+    }
+    let one = if c.is_domain && c.domid != 0 { xs.ring_latency } else { xs.socket_latency };
+    SimDuration(one.0 * 2)
+}

@@ -1,0 +1,316 @@
+//! xenstored: the tree, connections, permissions, watches, transactions and
+//! quotas of the C daemon in Xen 4.4 (reference §3).
+//!
+//! - `tree.rs` — compact node storage with creation-ordered children;
+//! - `ops.rs` — READ/WRITE/MKDIR/RM/DIRECTORY/GET_PERMS/SET_PERMS with the real
+//!   permission and error rules;
+//! - `watch.rs` — WATCH/UNWATCH, firing on registration and on changes at or
+//!   below the watched path, `@introduceDomain`/`@releaseDomain`;
+//! - `txn.rs` — transactions with C xenstored's coarse generation check;
+//! - `client.rs` — what a client sees: each request is a probe, costs a round
+//!   trip of virtual time, and queues watch events for their consumers;
+//! - `dump.rs` — `xenstore-ls`-style dumps.
+//!
+//! The daemon itself has no task: requests are served when they arrive
+//! (xenstored is single-threaded and fast next to everything here); its one
+//! piece of own work is the VIRQ_DOM_EXC handler, run from `dom0`.
+
+mod client;
+mod dump;
+mod ops;
+mod tree;
+mod txn;
+mod watch;
+
+pub use client::{deliver_owed, perform, xs_request, Req, Resp, XsResult};
+pub use ops::PermSet;
+pub use watch::WatchEvent;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+
+use crate::exec::TaskId;
+use crate::time::SimTime;
+use tree::Tree;
+
+/// xenstore's error names, as sent on the wire (plus oxenstored's EQUOTA
+/// and EPERM from SET_PERMS).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[allow(missing_docs)]
+pub enum XsErr {
+    EINVAL,
+    EACCES,
+    EEXIST,
+    EISDIR,
+    ENOENT,
+    ENOMEM,
+    ENOSPC,
+    EIO,
+    ENOTEMPTY,
+    ENOSYS,
+    EROFS,
+    EBUSY,
+    EAGAIN,
+    EISCONN,
+    E2BIG,
+    EPERM,
+    EQUOTA,
+}
+
+impl XsErr {
+    /// The errno name.
+    pub fn name(self) -> &'static str {
+        match self {
+            XsErr::EINVAL => "EINVAL",
+            XsErr::EACCES => "EACCES",
+            XsErr::EEXIST => "EEXIST",
+            XsErr::EISDIR => "EISDIR",
+            XsErr::ENOENT => "ENOENT",
+            XsErr::ENOMEM => "ENOMEM",
+            XsErr::ENOSPC => "ENOSPC",
+            XsErr::EIO => "EIO",
+            XsErr::ENOTEMPTY => "ENOTEMPTY",
+            XsErr::ENOSYS => "ENOSYS",
+            XsErr::EROFS => "EROFS",
+            XsErr::EBUSY => "EBUSY",
+            XsErr::EAGAIN => "EAGAIN",
+            XsErr::EISCONN => "EISCONN",
+            XsErr::E2BIG => "E2BIG",
+            XsErr::EPERM => "EPERM",
+            XsErr::EQUOTA => "EQUOTA",
+        }
+    }
+
+    /// The Linux errno number (a guest's xenbus returns -errno).
+    pub fn errno(self) -> i64 {
+        match self {
+            XsErr::EPERM => 1,
+            XsErr::ENOENT => 2,
+            XsErr::EIO => 5,
+            XsErr::E2BIG => 7,
+            XsErr::EAGAIN => 11,
+            XsErr::ENOMEM => 12,
+            XsErr::EACCES => 13,
+            XsErr::EBUSY => 16,
+            XsErr::EEXIST => 17,
+            XsErr::EISDIR => 21,
+            XsErr::EINVAL => 22,
+            XsErr::ENOSPC => 28,
+            XsErr::EROFS => 30,
+            XsErr::ENOSYS => 38,
+            XsErr::ENOTEMPTY => 39,
+            XsErr::EISCONN => 106,
+            XsErr::EQUOTA => 122,
+        }
+    }
+}
+
+impl fmt::Display for XsErr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A connection to xenstored.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct ConnId(pub u32);
+
+/// An open transaction.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct TxId(pub u32);
+
+/// Where a connection's watch events go.
+#[derive(Clone)]
+pub enum Sink {
+    /// Into the connection's queue, for a reader task (xend's Watcher, a
+    /// guest's xenwatch, dom0's kernel).
+    Queue,
+    /// Straight to a callback (a script's `xs.watch`).
+    Callback(Rc<dyn Fn(&crate::Sim, &WatchEvent)>),
+}
+
+/// A client connection.
+pub struct Conn {
+    /// Who is asking (0 for dom0 tools).
+    pub domid: u32,
+    /// A domain's ring (subject to permissions) rather than a dom0 socket.
+    pub is_domain: bool,
+    /// A read-only socket.
+    pub readonly: bool,
+    /// A stub domain's target (SET_TARGET).
+    pub target: Option<u32>,
+    /// What the connection is, for dumps and errors.
+    pub label: Rc<str>,
+    /// Gone (domain released).
+    pub closed: bool,
+    pub(crate) watches: Vec<u32>,
+    pub(crate) open_txns: u32,
+    /// Where events go.
+    pub sink: Sink,
+    pub(crate) queue: VecDeque<(SimTime, WatchEvent)>,
+    pub(crate) waiter: Option<TaskId>,
+}
+
+impl Conn {
+    /// Privileged: dom0 or a socket client (the permission checks skip it).
+    pub fn privileged(&self) -> bool {
+        !self.is_domain || self.domid == 0
+    }
+}
+
+/// Limits of the C daemon (reference §3.5), which apply to unprivileged domains.
+#[derive(Clone, Debug)]
+pub struct Quotas {
+    /// Nodes a domain may own.
+    pub entries_per_domain: u32,
+    /// Bytes in one node record (value plus children's names).
+    pub entry_size: usize,
+    /// Watches a domain may hold.
+    pub watches_per_domain: u32,
+    /// Open transactions per connection.
+    pub transactions: u32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas { entries_per_domain: 1000, entry_size: 2048, watches_per_domain: 128, transactions: 10 }
+    }
+}
+
+/// The daemon's state.
+pub struct Xenstore {
+    pub(crate) tree: Tree,
+    pub(crate) perms: ops::PermTable,
+    pub(crate) conns: Vec<Conn>,
+    pub(crate) watches: Vec<Option<watch::Watch>>,
+    pub(crate) watch_index: BTreeMap<Rc<str>, Vec<u32>>,
+    pub(crate) watch_seq: u64,
+    pub(crate) txns: Vec<Option<txn::Txn>>,
+    pub(crate) generation: u64,
+    pub(crate) entries: HashMap<u32, u32>,
+    /// Quotas in force.
+    pub quotas: Quotas,
+    /// Domains introduced (domid → connection), in introduction order.
+    pub(crate) domains: indexmap::IndexMap<u32, DomainConn>,
+    /// Wake-ups owed to reader tasks after the last request (drained by the client).
+    pub(crate) owed_wakes: Vec<(SimTime, TaskId)>,
+    /// Callbacks owed after the last request.
+    pub(crate) owed_calls: Vec<(SimTime, Rc<dyn Fn(&crate::Sim, &WatchEvent)>, WatchEvent)>,
+    /// Latency from a change to its watch event reaching a dom0 socket client.
+    pub socket_latency: crate::time::SimDuration,
+    /// Latency to a domain's ring.
+    pub ring_latency: crate::time::SimDuration,
+    /// Requests served.
+    pub requests: u64,
+    /// While true, latencies are zero (`xm create` settling at one instant).
+    pub instant: bool,
+}
+
+/// xenstored's view of an introduced domain (for `@releaseDomain`).
+#[derive(Clone, Debug)]
+pub struct DomainConn {
+    /// Its connection.
+    pub conn: ConnId,
+    /// Latched once the domain was seen shut down (C xenstored's `domain->shutdown`).
+    pub shutdown_seen: bool,
+}
+
+impl Default for Xenstore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Xenstore {
+    /// A store holding `/` and `/tool/xenstored`, owned by dom0 with no
+    /// access for others, as xenstored's `setup_structure` leaves it.
+    pub fn new() -> Xenstore {
+        let mut perms = ops::PermTable::default();
+        let root_perms = perms.intern(&[(0, 0)]);
+        let mut xs = Xenstore {
+            tree: Tree::new(root_perms),
+            perms,
+            conns: Vec::new(),
+            watches: Vec::new(),
+            watch_index: BTreeMap::new(),
+            watch_seq: 0,
+            txns: Vec::new(),
+            generation: 0,
+            entries: HashMap::new(),
+            quotas: Quotas::default(),
+            domains: indexmap::IndexMap::new(),
+            owed_wakes: Vec::new(),
+            owed_calls: Vec::new(),
+            socket_latency: crate::time::SimDuration::micros(20),
+            ring_latency: crate::time::SimDuration::micros(60),
+            requests: 0,
+            instant: false,
+        };
+        let tool = xs.tree.add_child(Tree::ROOT, "tool", root_perms);
+        xs.tree.add_child(tool, "xenstored", root_perms);
+        xs
+    }
+
+    /// Opens a connection.
+    pub fn connect(&mut self, domid: u32, is_domain: bool, label: &str, sink: Sink) -> ConnId {
+        self.conns.push(Conn {
+            domid,
+            is_domain,
+            readonly: false,
+            target: None,
+            label: label.into(),
+            closed: false,
+            watches: Vec::new(),
+            open_txns: 0,
+            sink,
+            queue: VecDeque::new(),
+            waiter: None,
+        });
+        ConnId((self.conns.len() - 1) as u32)
+    }
+
+    /// A connection.
+    pub fn conn(&self, c: ConnId) -> &Conn {
+        &self.conns[c.0 as usize]
+    }
+
+    /// A connection, mutably.
+    pub fn conn_mut(&mut self, c: ConnId) -> &mut Conn {
+        &mut self.conns[c.0 as usize]
+    }
+
+    /// Takes the next watch event due by `now` from a queue-sink connection.
+    pub fn next_event(&mut self, c: ConnId, now: SimTime) -> Option<WatchEvent> {
+        let q = &mut self.conns[c.0 as usize].queue;
+        match q.front() {
+            Some((t, _)) if *t <= now => q.pop_front().map(|(_, e)| e),
+            _ => None,
+        }
+    }
+
+    /// When the next queued event of a connection is due.
+    pub fn next_event_time(&self, c: ConnId) -> Option<SimTime> {
+        self.conns[c.0 as usize].queue.front().map(|(t, _)| *t)
+    }
+
+    /// Parks `t` as the reader of a connection's queue.
+    pub fn set_waiter(&mut self, c: ConnId, t: TaskId) {
+        self.conns[c.0 as usize].waiter = Some(t);
+    }
+
+    /// Drains the wake-ups and callbacks the last requests owe.
+    pub fn take_owed(&mut self) -> (Vec<(SimTime, TaskId)>, Vec<(SimTime, Rc<dyn Fn(&crate::Sim, &WatchEvent)>, WatchEvent)>) {
+        (std::mem::take(&mut self.owed_wakes), std::mem::take(&mut self.owed_calls))
+    }
+
+    /// Number of live nodes.
+    pub fn node_count(&self) -> u32 {
+        self.tree.live
+    }
+
+    /// Domains introduced and not released, in order.
+    pub fn introduced(&self) -> Vec<u32> {
+        self.domains.keys().copied().collect()
+    }
+}

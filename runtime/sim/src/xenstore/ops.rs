@@ -1,0 +1,345 @@
+//! The node operations, with C xenstored's permission rules
+//! (X tools/xenstore/xenstored_core.c:482-573, 905-1160).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::tree::Tree;
+use super::{ConnId, TxId, XsErr, Xenstore};
+
+pub(crate) const PERM_READ: u8 = 1;
+pub(crate) const PERM_WRITE: u8 = 2;
+const PERM_OWNER: u8 = 4;
+
+/// A node's permissions as scripts see them: `(domid, 'n'|'r'|'w'|'b')`, the
+/// first entry naming the owner and the default for unlisted domains.
+pub type PermSet = Vec<(u32, char)>;
+
+/// Interned permission lists (a host has only a few distinct ones).
+#[derive(Default)]
+pub(crate) struct PermTable {
+    sets: Vec<Rc<[(u32, u8)]>>,
+    index: HashMap<Vec<(u32, u8)>, u32>,
+}
+
+impl PermTable {
+    pub fn intern(&mut self, p: &[(u32, u8)]) -> u32 {
+        if let Some(&i) = self.index.get(p) {
+            return i;
+        }
+        let i = self.sets.len() as u32;
+        self.sets.push(p.into());
+        self.index.insert(p.to_vec(), i);
+        i
+    }
+    pub fn get(&self, i: u32) -> &[(u32, u8)] {
+        &self.sets[i as usize]
+    }
+}
+
+pub(crate) fn perm_char(p: u8) -> char {
+    match p & 3 {
+        0 => 'n',
+        1 => 'r',
+        2 => 'w',
+        _ => 'b',
+    }
+}
+
+pub(crate) fn perm_bits(c: char) -> Option<u8> {
+    Some(match c {
+        'n' => 0,
+        'r' => PERM_READ,
+        'w' => PERM_WRITE,
+        'b' => PERM_READ | PERM_WRITE,
+        _ => return None,
+    })
+}
+
+/// Is `s` a valid node name (xenstore.txt:37-43)?
+pub(crate) fn valid_path(s: &str) -> bool {
+    if s.is_empty() || s.len() > 3072 {
+        return false;
+    }
+    if s == "/" {
+        return true;
+    }
+    if !s.starts_with('/') || s.ends_with('/') || s.contains("//") {
+        return false;
+    }
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
+}
+
+impl Xenstore {
+    /// Turns a client's path into an absolute one (relative paths are under
+    /// the client's `/local/domain/<domid>`).
+    pub fn canonicalize(&self, conn: ConnId, path: &str) -> Result<String, XsErr> {
+        if path.starts_with('@') {
+            return Ok(path.to_string());
+        }
+        let abs = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            if path.len() > 2048 {
+                return Err(XsErr::EINVAL);
+            }
+            format!("/local/domain/{}/{}", self.conn(conn).domid, path)
+        };
+        if valid_path(&abs) {
+            Ok(abs)
+        } else {
+            Err(XsErr::EINVAL)
+        }
+    }
+
+    pub(crate) fn lookup(&self, path: &str) -> Option<u32> {
+        let mut id = Tree::ROOT;
+        if path == "/" {
+            return Some(id);
+        }
+        for part in path[1..].split('/') {
+            id = self.tree.child(id, part)?;
+        }
+        Some(id)
+    }
+
+    fn perm_for_conn(&self, conn: ConnId, perms: u32) -> u8 {
+        let c = self.conn(conn);
+        let mask = if c.readonly { !PERM_WRITE } else { 0xff };
+        let p = self.perms.get(perms);
+        let all = PERM_READ | PERM_WRITE | PERM_OWNER;
+        if c.privileged() || p[0].0 == c.domid || c.target.is_some_and(|t| p[0].0 == t) {
+            return all & mask;
+        }
+        for &(d, bits) in &p[1..] {
+            if d == c.domid || c.target == Some(d) {
+                return bits & mask;
+            }
+        }
+        p[0].1 & mask
+    }
+
+    /// The nearest existing ancestor of a missing path.
+    fn nearest_ancestor(&self, path: &str) -> u32 {
+        let mut p = path;
+        loop {
+            p = match p.rfind('/') {
+                Some(0) | None => return Tree::ROOT,
+                Some(i) => &p[..i],
+            };
+            if let Some(id) = self.lookup(p) {
+                return id;
+            }
+        }
+    }
+
+    /// `get_node`: the node if `conn` may access it with `perm`; a missing
+    /// node is ENOENT only if its parents would have let `conn` see it.
+    pub(crate) fn get_node(&self, conn: ConnId, path: &str, perm: u8) -> Result<u32, XsErr> {
+        match self.lookup(path) {
+            Some(id) => {
+                if self.perm_for_conn(conn, self.tree.node(id).perms) & perm == perm {
+                    Ok(id)
+                } else {
+                    Err(self.errno_from_parents(conn, path, XsErr::EACCES, perm))
+                }
+            }
+            None => Err(self.errno_from_parents(conn, path, XsErr::ENOENT, perm)),
+        }
+    }
+
+    fn errno_from_parents(&self, conn: ConnId, path: &str, err: XsErr, perm: u8) -> XsErr {
+        let anc = self.nearest_ancestor(path);
+        if self.perm_for_conn(conn, self.tree.node(anc).perms) & perm != 0 {
+            err
+        } else {
+            XsErr::EACCES
+        }
+    }
+
+    fn entry_count(&self, conn: ConnId) -> u32 {
+        let c = self.conn(conn);
+        if c.privileged() {
+            0
+        } else {
+            self.entries.get(&c.domid).copied().unwrap_or(0)
+        }
+    }
+
+    fn record_size_ok(&self, conn: ConnId, id: u32, extra_value: usize) -> bool {
+        if self.conn(conn).privileged() {
+            return true;
+        }
+        let children: usize = self.tree.children(id).map(|c| self.tree.name(c).len() + 1).sum();
+        let perms = self.perms.get(self.tree.node(id).perms).len() * 8;
+        12 + perms + extra_value + children < self.quotas.entry_size
+    }
+
+    /// Creates `path` and any missing parents, each inheriting its parent's
+    /// permissions; an unprivileged creator becomes the owner.
+    pub(crate) fn create_node(&mut self, conn: ConnId, path: &str) -> Result<u32, XsErr> {
+        let anc = self.nearest_ancestor(path);
+        let anc_path = self.tree.path(anc);
+        let rest = if anc_path == "/" { &path[1..] } else { &path[anc_path.len() + 1..] };
+        let parts: Vec<&str> = rest.split('/').collect();
+        let c = self.conn(conn);
+        let (unpriv, domid) = (!c.privileged(), c.domid);
+        if unpriv && self.entry_count(conn) + parts.len() as u32 > self.quotas.entries_per_domain {
+            return Err(XsErr::ENOSPC);
+        }
+        if !self.record_size_ok(conn, anc, self.tree.value(anc).len() + parts[0].len() + 1) {
+            return Err(XsErr::ENOSPC);
+        }
+        let mut id = anc;
+        for part in parts {
+            let mut perms = self.perms.get(self.tree.node(id).perms).to_vec();
+            if unpriv {
+                perms[0].0 = domid;
+            }
+            let owner = perms[0].0;
+            let pid = self.perms.intern(&perms);
+            id = self.tree.add_child(id, part, pid);
+            *self.entries.entry(owner).or_insert(0) += 1;
+        }
+        Ok(id)
+    }
+
+    pub(crate) fn free_subtree(&mut self, id: u32) {
+        let perms = &self.perms;
+        let entries = &mut self.entries;
+        self.tree.remove(id, &mut |n| {
+            let owner = perms.get(n.perms)[0].0;
+            if let Some(c) = entries.get_mut(&owner) {
+                *c = c.saturating_sub(1);
+            }
+        });
+    }
+
+    // ---- non-transactional primitives (the transaction code reuses them at commit) ----
+
+    pub(crate) fn do_read(&self, conn: ConnId, path: &str) -> Result<String, XsErr> {
+        let id = self.get_node(conn, path, PERM_READ)?;
+        Ok(String::from_utf8_lossy(self.tree.value(id)).into_owned())
+    }
+
+    pub(crate) fn do_write(&mut self, conn: ConnId, path: &str, value: &str) -> Result<(), XsErr> {
+        if self.conn(conn).readonly {
+            return Err(XsErr::EROFS);
+        }
+        let id = match self.get_node(conn, path, PERM_WRITE) {
+            Ok(id) => id,
+            Err(XsErr::ENOENT) => self.create_node(conn, path)?,
+            Err(e) => return Err(e),
+        };
+        if !self.record_size_ok(conn, id, value.len()) {
+            return Err(XsErr::ENOSPC);
+        }
+        self.tree.set_value(id, value.as_bytes());
+        Ok(())
+    }
+
+    /// Returns whether a node was created (only then does MKDIR fire watches).
+    pub(crate) fn do_mkdir(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
+        match self.get_node(conn, path, PERM_WRITE) {
+            Ok(_) => Ok(false),
+            Err(XsErr::ENOENT) => self.create_node(conn, path).map(|_| true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Returns whether something was removed (a missing node with an existing
+    /// parent is fine and fires nothing).
+    pub(crate) fn do_rm(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
+        let id = match self.get_node(conn, path, PERM_WRITE) {
+            Ok(id) => id,
+            Err(XsErr::ENOENT) => {
+                let parent = &path[..path.rfind('/').unwrap_or(0).max(1)];
+                return if self.lookup(parent).is_some() { Ok(false) } else { Err(XsErr::ENOENT) };
+            }
+            Err(e) => return Err(e),
+        };
+        if path == "/" {
+            return Err(XsErr::EINVAL);
+        }
+        self.free_subtree(id);
+        Ok(true)
+    }
+
+    pub(crate) fn do_directory(&self, conn: ConnId, path: &str) -> Result<Vec<String>, XsErr> {
+        let id = self.get_node(conn, path, PERM_READ)?;
+        Ok(self.tree.children(id).map(|c| self.tree.name(c).to_string()).collect())
+    }
+
+    pub(crate) fn do_get_perms(&self, conn: ConnId, path: &str) -> Result<PermSet, XsErr> {
+        let id = self.get_node(conn, path, PERM_READ)?;
+        Ok(self.perms.get(self.tree.node(id).perms).iter().map(|&(d, b)| (d, perm_char(b))).collect())
+    }
+
+    pub(crate) fn do_set_perms(&mut self, conn: ConnId, path: &str, perms: &PermSet) -> Result<(), XsErr> {
+        if perms.is_empty() {
+            return Err(XsErr::EINVAL);
+        }
+        let mut bits = Vec::with_capacity(perms.len());
+        for &(d, c) in perms {
+            bits.push((d, perm_bits(c).ok_or(XsErr::EINVAL)?));
+        }
+        let id = self.get_node(conn, path, PERM_WRITE)?;
+        let c = self.conn(conn);
+        if !c.privileged() {
+            let cur_owner = self.perms.get(self.tree.node(id).perms)[0].0;
+            // Only the owner (or its stub domain) may change permissions, and
+            // an unprivileged domain may not give the node away.
+            if cur_owner != c.domid && c.target != Some(cur_owner) {
+                return Err(XsErr::EACCES);
+            }
+            if bits[0].0 != cur_owner {
+                return Err(XsErr::EPERM);
+            }
+        }
+        let old_owner = self.perms.get(self.tree.node(id).perms)[0].0;
+        let pid = self.perms.intern(&bits);
+        self.tree.set_perms(id, pid);
+        if old_owner != bits[0].0 {
+            if let Some(n) = self.entries.get_mut(&old_owner) {
+                *n = n.saturating_sub(1);
+            }
+            *self.entries.entry(bits[0].0).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+
+    /// Does `path` exist (ignoring permissions)?
+    pub fn exists_raw(&self, path: &str) -> bool {
+        valid_path(path) && self.lookup(path).is_some()
+    }
+
+    /// The value at `path` (ignoring permissions): for the model's own
+    /// bookkeeping and for tests, never for a client's request.
+    pub fn peek(&self, path: &str) -> Option<String> {
+        if !valid_path(path) {
+            return None;
+        }
+        self.lookup(path).map(|id| String::from_utf8_lossy(self.tree.value(id)).into_owned())
+    }
+
+    /// The children of `path` (ignoring permissions).
+    pub fn peek_dir(&self, path: &str) -> Vec<String> {
+        match valid_path(path).then(|| self.lookup(path)).flatten() {
+            Some(id) => self.tree.children(id).map(|c| self.tree.name(c).to_string()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    pub(crate) fn is_tx_of(&self, tx: TxId, conn: ConnId) -> bool {
+        self.txns.get(tx.0 as usize).and_then(|t| t.as_ref()).is_some_and(|t| t.conn == conn)
+    }
+}
+
+/// Is `node` equal to `dir` or below it?
+pub(crate) fn is_child(node: &str, dir: &str) -> bool {
+    if dir == "/" {
+        return node.starts_with('/');
+    }
+    node == dir || (node.len() > dir.len() && node.starts_with(dir) && node.as_bytes()[dir.len()] == b'/')
+}
+

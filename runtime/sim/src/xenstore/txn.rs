@@ -1,0 +1,214 @@
+//! Transactions, as C xenstored 4.4 runs them (xenstored_transaction.c):
+//! reads and writes go to the transaction's own view, no watch fires until
+//! commit, and a commit fails with EAGAIN if the store's global generation
+//! moved since the start ("FIXME: Merge, rather failing on any change") —
+//! any other change anywhere, or any other successful commit.
+//!
+//! The daemon copies the whole database per transaction; xsh keeps a shadow
+//! of the transaction's own changes over the live tree instead. The two differ
+//! only for a read of a node someone else changed meanwhile, and such a
+//! transaction fails its commit with EAGAIN either way (docs/fidelity.md).
+
+use super::ops::{is_child, PermSet};
+use super::{ConnId, TxId, XsErr, Xenstore};
+use crate::stack::HopId;
+use crate::time::SimTime;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Shadow {
+    Written(String),
+    Created,
+    Removed,
+    Perms(PermSet),
+}
+
+pub(crate) struct Txn {
+    pub conn: ConnId,
+    pub start_gen: u64,
+    pub ops: Vec<(String, Shadow)>,
+}
+
+impl Xenstore {
+    /// TRANSACTION_START.
+    pub fn txn_start(&mut self, conn: ConnId) -> Result<TxId, XsErr> {
+        let c = self.conn(conn);
+        if !c.privileged() && c.open_txns >= self.quotas.transactions {
+            return Err(XsErr::ENOSPC);
+        }
+        self.conn_mut(conn).open_txns += 1;
+        let t = Txn { conn, start_gen: self.generation, ops: Vec::new() };
+        let slot = self.txns.iter().position(Option::is_none);
+        let id = match slot {
+            Some(i) => {
+                self.txns[i] = Some(t);
+                i
+            }
+            None => {
+                self.txns.push(Some(t));
+                self.txns.len() - 1
+            }
+        };
+        Ok(TxId(id as u32))
+    }
+
+    fn txn(&self, tx: TxId) -> Result<&Txn, XsErr> {
+        self.txns.get(tx.0 as usize).and_then(|t| t.as_ref()).ok_or(XsErr::ENOENT)
+    }
+
+    /// Does `path` exist as the transaction sees it? `Some(true)` created or
+    /// written in it, `Some(false)` removed in it, `None` not touched.
+    fn txn_view(&self, tx: TxId, path: &str) -> Result<Option<bool>, XsErr> {
+        let t = self.txn(tx)?;
+        for (p, s) in t.ops.iter().rev() {
+            match s {
+                Shadow::Removed if is_child(path, p) => return Ok(Some(false)),
+                Shadow::Written(_) | Shadow::Created if is_child(p, path) => return Ok(Some(true)),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn txn_exists(&self, tx: TxId, path: &str) -> Result<bool, XsErr> {
+        Ok(match self.txn_view(tx, path)? {
+            Some(b) => b,
+            None => self.lookup(path).is_some(),
+        })
+    }
+
+    /// READ inside a transaction.
+    pub fn txn_read(&self, conn: ConnId, tx: TxId, path: &str) -> Result<String, XsErr> {
+        let t = self.txn(tx)?;
+        for (p, s) in t.ops.iter().rev() {
+            match s {
+                Shadow::Written(v) if p == path => return Ok(v.clone()),
+                Shadow::Removed if is_child(path, p) => return Err(XsErr::ENOENT),
+                Shadow::Created | Shadow::Written(_) if is_child(p, path) => {
+                    return Ok(self.peek(path).unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        self.do_read(conn, path)
+    }
+
+    /// WRITE inside a transaction.
+    pub fn txn_write(&mut self, conn: ConnId, tx: TxId, path: &str, value: &str) -> Result<(), XsErr> {
+        self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Written(value.to_string()))
+    }
+
+    fn txn_check_write(&self, conn: ConnId, tx: TxId, path: &str) -> Result<(), XsErr> {
+        if self.conn(conn).readonly {
+            return Err(XsErr::EROFS);
+        }
+        if self.txn_view(tx, path)? == Some(true) {
+            return Ok(());
+        }
+        match self.get_node(conn, path, super::ops::PERM_WRITE) {
+            Ok(_) | Err(XsErr::ENOENT) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow) -> Result<(), XsErr> {
+        let t = self.txns.get_mut(tx.0 as usize).and_then(|t| t.as_mut()).ok_or(XsErr::ENOENT)?;
+        t.ops.push((path.to_string(), s));
+        Ok(())
+    }
+
+    /// MKDIR inside a transaction.
+    pub fn txn_mkdir(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<(), XsErr> {
+        if self.txn_exists(tx, path)? {
+            return Ok(());
+        }
+        self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Created)
+    }
+
+    /// RM inside a transaction.
+    pub fn txn_rm(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<(), XsErr> {
+        if !self.txn_exists(tx, path)? {
+            let parent = &path[..path.rfind('/').unwrap_or(0).max(1)];
+            return if self.txn_exists(tx, parent)? { Ok(()) } else { Err(XsErr::ENOENT) };
+        }
+        if path == "/" {
+            return Err(XsErr::EINVAL);
+        }
+        self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Removed)
+    }
+
+    /// DIRECTORY inside a transaction.
+    pub fn txn_directory(&self, conn: ConnId, tx: TxId, path: &str) -> Result<Vec<String>, XsErr> {
+        if !self.txn_exists(tx, path)? {
+            return Err(XsErr::ENOENT);
+        }
+        let mut out: Vec<String> = Vec::new();
+        if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
+            for name in self.do_directory(conn, path)? {
+                let child = if path == "/" { format!("/{name}") } else { format!("{path}/{name}") };
+                if self.txn_exists(tx, &child)? {
+                    out.push(name);
+                }
+            }
+        }
+        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+        for (p, s) in &self.txn(tx)?.ops {
+            if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
+                continue;
+            }
+            let name = p[prefix.len()..].split('/').next().unwrap_or("").to_string();
+            let child = format!("{prefix}{name}");
+            if !name.is_empty() && !out.contains(&name) && self.txn_exists(tx, &child)? {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// SET_PERMS inside a transaction.
+    pub fn txn_set_perms(&mut self, conn: ConnId, tx: TxId, path: &str, perms: &PermSet) -> Result<(), XsErr> {
+        if !self.txn_exists(tx, path)? {
+            return Err(XsErr::ENOENT);
+        }
+        self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Perms(perms.clone()))
+    }
+
+    /// TRANSACTION_END: commit (or abort with `commit == false`).
+    pub fn txn_end(&mut self, conn: ConnId, tx: TxId, commit: bool, now: SimTime, hop: Option<HopId>) -> Result<(), XsErr> {
+        let t = match self.txns.get_mut(tx.0 as usize) {
+            Some(slot) if slot.as_ref().is_some_and(|t| t.conn == conn) => slot.take().expect("checked"),
+            _ => return Err(XsErr::ENOENT),
+        };
+        let c = self.conn_mut(conn);
+        c.open_txns = c.open_txns.saturating_sub(1);
+        if !commit {
+            return Ok(());
+        }
+        if t.start_gen != self.generation {
+            return Err(XsErr::EAGAIN);
+        }
+        let mut changed: Vec<(String, bool)> = Vec::new();
+        for (p, s) in t.ops {
+            let fired = match &s {
+                Shadow::Written(v) => self.do_write(conn, &p, v).map(|_| true),
+                Shadow::Created => self.do_mkdir(conn, &p),
+                Shadow::Removed => self.do_rm(conn, &p),
+                Shadow::Perms(ps) => self.do_set_perms(conn, &p, ps).map(|_| true),
+            };
+            // Permission checks already passed on the transaction's view; a
+            // failure here means the store changed under it, which the
+            // generation check above rules out.
+            if fired.unwrap_or(false) && !changed.iter().any(|(q, _)| *q == p) {
+                changed.push((p, matches!(s, Shadow::Removed)));
+            }
+        }
+        for (p, recurse) in &changed {
+            self.fire_watches(p, *recurse, now, hop);
+        }
+        self.generation += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! Watches (X tools/xenstore/xenstored_watch.c): registration fires once at
+//! once; a change to node N fires every watch on N or an ancestor of N, and a
+//! recursive removal also fires the watches below N (with their own path).
+//! Events go out connection by connection in connection order, and within a
+//! connection in registration order, as the daemon's two nested loops do.
+
+use std::rc::Rc;
+
+use super::ops::is_child;
+use super::{ConnId, Sink, XsErr, Xenstore};
+use crate::stack::HopId;
+use crate::time::SimTime;
+
+/// A fired watch as its client reads it.
+#[derive(Clone, Debug)]
+pub struct WatchEvent {
+    /// The changed path (relative if the watch was registered relative).
+    pub path: Rc<str>,
+    /// The watch's token.
+    pub token: Rc<str>,
+    /// The causal hop of the change that fired it.
+    pub hop: Option<HopId>,
+}
+
+pub(crate) struct Watch {
+    pub conn: ConnId,
+    pub path: Rc<str>,
+    pub token: Rc<str>,
+    /// Length of the implicit `/local/domain/<id>/` prefix of a relative watch.
+    pub rel: usize,
+    pub seq: u64,
+}
+
+impl Xenstore {
+    /// WATCH: registers and queues the initial event.
+    pub fn do_watch(&mut self, conn: ConnId, path: &str, token: &str, now: SimTime, hop: Option<HopId>) -> Result<(), XsErr> {
+        let abs = self.canonicalize(conn, path)?;
+        let rel = if path.starts_with('/') || path.starts_with('@') { 0 } else { abs.len() - path.len() };
+        let c = self.conn(conn);
+        for &w in &c.watches {
+            if let Some(w) = &self.watches[w as usize] {
+                if *w.path == *abs && *w.token == *token {
+                    return Err(XsErr::EEXIST);
+                }
+            }
+        }
+        if !c.privileged() && c.watches.len() as u32 >= self.quotas.watches_per_domain {
+            return Err(XsErr::E2BIG);
+        }
+        self.watch_seq += 1;
+        let w = Watch { conn, path: abs.as_str().into(), token: token.into(), rel, seq: self.watch_seq };
+        let id = self.watches.len() as u32;
+        let path_rc = w.path.clone();
+        self.watches.push(Some(w));
+        self.conn_mut(conn).watches.push(id);
+        self.watch_index.entry(path_rc.clone()).or_default().push(id);
+        // "We fire once up front: simplifies clients and restart."
+        self.add_event(id, &path_rc, now, hop);
+        Ok(())
+    }
+
+    /// UNWATCH: ENOENT for an unknown path and token.
+    pub fn do_unwatch(&mut self, conn: ConnId, path: &str, token: &str) -> Result<(), XsErr> {
+        let abs = self.canonicalize(conn, path)?;
+        let pos = self.conn(conn).watches.iter().position(|&w| {
+            self.watches[w as usize].as_ref().is_some_and(|w| *w.path == *abs && *w.token == *token)
+        });
+        let Some(pos) = pos else { return Err(XsErr::ENOENT) };
+        let id = self.conn_mut(conn).watches.remove(pos);
+        self.drop_watch(id);
+        Ok(())
+    }
+
+    pub(crate) fn drop_watch(&mut self, id: u32) {
+        if let Some(w) = self.watches[id as usize].take() {
+            if let Some(v) = self.watch_index.get_mut(&w.path) {
+                v.retain(|&x| x != id);
+                if v.is_empty() {
+                    self.watch_index.remove(&w.path);
+                }
+            }
+        }
+    }
+
+    /// Drops every watch and queued event of a connection.
+    pub fn close_conn(&mut self, conn: ConnId) {
+        let ws = std::mem::take(&mut self.conn_mut(conn).watches);
+        for w in ws {
+            self.drop_watch(w);
+        }
+        let c = self.conn_mut(conn);
+        c.queue.clear();
+        c.closed = true;
+    }
+
+    /// Fires the watches a change to `name` triggers.
+    pub(crate) fn fire_watches(&mut self, name: &str, recurse: bool, now: SimTime, hop: Option<HopId>) {
+        let mut hits: Vec<(ConnId, u64, u32, bool)> = Vec::new();
+        if name.starts_with('@') {
+            if let Some(v) = self.watch_index.get(name) {
+                for &id in v {
+                    let w = self.watches[id as usize].as_ref().expect("indexed watch");
+                    hits.push((w.conn, w.seq, id, false));
+                }
+            }
+        } else {
+            // Watches on the node itself or an ancestor.
+            let mut prefix = name;
+            loop {
+                if let Some(v) = self.watch_index.get(prefix) {
+                    for &id in v {
+                        let w = self.watches[id as usize].as_ref().expect("indexed watch");
+                        hits.push((w.conn, w.seq, id, false));
+                    }
+                }
+                if prefix == "/" {
+                    break;
+                }
+                prefix = match prefix.rfind('/') {
+                    Some(0) => "/",
+                    Some(i) => &prefix[..i],
+                    None => break,
+                };
+            }
+            // A removal also reaches the watches below the removed node.
+            if recurse && name != "/" {
+                let lo: Rc<str> = format!("{name}/").into();
+                for (p, v) in self.watch_index.range(lo.clone()..) {
+                    if !p.starts_with(&*lo) {
+                        break;
+                    }
+                    for &id in v {
+                        let w = self.watches[id as usize].as_ref().expect("indexed watch");
+                        hits.push((w.conn, w.seq, id, true));
+                    }
+                }
+            }
+        }
+        hits.sort_by_key(|&(c, s, _, _)| (c, s));
+        for (_, _, id, below) in hits {
+            let w = self.watches[id as usize].as_ref().expect("indexed watch");
+            debug_assert!(below || is_child(name, &w.path) || name.starts_with('@'));
+            let path = if below { w.path.clone() } else { Rc::from(name) };
+            self.add_event(id, &path, now, hop);
+        }
+    }
+
+    fn add_event(&mut self, id: u32, name: &str, now: SimTime, hop: Option<HopId>) {
+        let w = self.watches[id as usize].as_ref().expect("live watch");
+        let shown: Rc<str> = if w.rel > 0 && name.len() >= w.rel && !name.starts_with('@') {
+            name[w.rel..].into()
+        } else {
+            name.into()
+        };
+        let ev = WatchEvent { path: shown, token: w.token.clone(), hop };
+        let conn = w.conn;
+        let c = &mut self.conns[conn.0 as usize];
+        if c.closed {
+            return;
+        }
+        let lat = if self.instant {
+            crate::time::SimDuration::ZERO
+        } else if c.is_domain && c.domid != 0 {
+            self.ring_latency
+        } else {
+            self.socket_latency
+        };
+        let ready = now.after(lat);
+        match &c.sink {
+            Sink::Queue => {
+                c.queue.push_back((ready, ev));
+                if let Some(t) = c.waiter.take() {
+                    self.owed_wakes.push((ready, t));
+                }
+            }
+            Sink::Callback(f) => {
+                let f = f.clone();
+                self.owed_calls.push((ready, f, ev));
+            }
+        }
+    }
+
+    /// Fires a special watch (`@introduceDomain`, `@releaseDomain`).
+    pub fn fire_special(&mut self, name: &str, now: SimTime, hop: Option<HopId>) {
+        self.fire_watches(name, false, now, hop);
+    }
+
+    /// Watches registered, as (connection label, path, token), in order.
+    pub fn watch_list(&self) -> Vec<(Rc<str>, Rc<str>, Rc<str>)> {
+        let mut v: Vec<&super::watch::Watch> = self.watches.iter().flatten().collect();
+        v.sort_by_key(|w| (w.conn, w.seq));
+        v.into_iter().map(|w| (self.conn(w.conn).label.clone(), w.path.clone(), w.token.clone())).collect()
+    }
+}
