@@ -1,1 +1,239 @@
-//! placeholder
+//! xsh-script: the Rhai host of xsh. It wraps a world (`xsh_sim::Sim`) in
+//! the script API of DESIGN.md — globals `sim`, `xm`, `xs`, `xen`, `xend`,
+//! Domain/kernel/qemu objects, `on`/`hook` — and runs scripts under limits.
+//!
+//! Start at [`Host`]. Then:
+//! - `engine.rs` — the Engine: packages, limits, globals through `on_var`;
+//! - `hooks.rs` — the only adapter between Rhai `FnPtr`s and the probe
+//!   dispatcher (`HookHost`), and the probe context (`ctx`);
+//! - `stacks.rs` — `ctx.backtrace()`, `format_stack()`, `chain()` in each
+//!   layer's native format;
+//! - `api/` — one file per global, same names as the model's layers;
+//! - `convert.rs` — `Dynamic` ⇄ `Value`;
+//! - `diag.rs` — errors with their script position, as ariadne reports.
+
+pub mod api;
+pub mod convert;
+pub mod diag;
+pub mod engine;
+pub mod hooks;
+pub mod stacks;
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use indexmap::IndexMap;
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Position, AST};
+use xsh_sim::xenstore::{ConnId, Sink, WatchEvent};
+use xsh_sim::{Config, RunEnd, Sim};
+
+pub use diag::ScriptError;
+
+/// Limits a script runs under (each has a CLI flag).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Rhai operations per evaluation.
+    pub max_operations: u64,
+    /// Script call depth.
+    pub max_call_levels: usize,
+    /// Bytes in one string.
+    pub max_string_size: usize,
+    /// Elements in one array.
+    pub max_array_size: usize,
+    /// Entries in one map.
+    pub max_map_size: usize,
+    /// Wall-clock seconds for the whole run (checked between operations).
+    pub max_wall_secs: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 50_000_000,
+            max_call_levels: 64,
+            max_string_size: 16 << 20,
+            max_array_size: 1 << 20,
+            max_map_size: 1 << 16,
+            max_wall_secs: 60.0,
+        }
+    }
+}
+
+/// Shared by every API object and hook.
+pub struct HostState {
+    /// The world.
+    pub sim: Sim,
+    engine: RefCell<Weak<Engine>>,
+    ast: RefCell<Option<Rc<AST>>>,
+    /// Installed hooks.
+    pub hooks: RefCell<Vec<hooks::HookEntry>>,
+    pub(crate) next_hook: Cell<u64>,
+    /// The script's own xenstore connection (a dom0 tools socket).
+    pub xs_conn: ConnId,
+    pub(crate) watches: RefCell<IndexMap<String, FnPtr>>,
+    pub(crate) next_watch: Cell<u64>,
+    /// An error raised inside a hook or callback, with its position.
+    pub pending_error: RefCell<Option<Box<EvalAltResult>>>,
+    /// What `print` wrote.
+    pub output: RefCell<String>,
+    /// Echo `print` to stdout as well.
+    pub echo: Cell<bool>,
+    /// When the run started (for the wall-time limit), from the CLI.
+    pub wall_start: Cell<Option<std::time::Instant>>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// A world with a script engine around it.
+pub struct Host {
+    /// The engine (its registered functions hold the state).
+    pub engine: Rc<Engine>,
+    /// The shared state.
+    pub state: Rc<HostState>,
+}
+
+impl Host {
+    /// A new host: a built world (dom0, xenstored, xend) and an engine.
+    pub fn new(cfg: Config, limits: Limits) -> Host {
+        let sim = xsh_sim::host::build(cfg);
+        let state = Rc::new_cyclic(|weak: &Weak<HostState>| {
+            let w = weak.clone();
+            let sink = Sink::Callback(Rc::new(move |sim: &Sim, ev: &WatchEvent| {
+                if let Some(st) = w.upgrade() {
+                    st.fire_watch(sim, ev);
+                }
+            }));
+            let xs_conn = sim.xs.borrow_mut().connect(0, false, "xsh script", sink);
+            HostState {
+                sim: sim.clone(),
+                engine: RefCell::new(Weak::new()),
+                ast: RefCell::new(None),
+                hooks: RefCell::new(Vec::new()),
+                next_hook: Cell::new(1),
+                xs_conn,
+                watches: RefCell::new(IndexMap::new()),
+                next_watch: Cell::new(1),
+                pending_error: RefCell::new(None),
+                output: RefCell::new(String::new()),
+                echo: Cell::new(false),
+                wall_start: Cell::new(None),
+                limits,
+            }
+        });
+        let engine = Rc::new(engine::build(&state));
+        *state.engine.borrow_mut() = Rc::downgrade(&engine);
+        sim.set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&state))));
+        Host { engine, state }
+    }
+
+    /// The world.
+    pub fn sim(&self) -> &Sim {
+        &self.state.sim
+    }
+
+    /// Compiles a script (a parse error carries its position).
+    pub fn compile(&self, name: &str, src: &str) -> Result<AST, ScriptError> {
+        self.engine.compile(src).map_err(|e| ScriptError::parse(name, src, e))
+    }
+
+    /// Runs a compiled script to its end.
+    pub fn run_ast(&self, name: &str, src: &str, ast: AST) -> Result<Dynamic, ScriptError> {
+        let ast = Rc::new(ast);
+        *self.state.ast.borrow_mut() = Some(ast.clone());
+        if self.state.wall_start.get().is_none() {
+            self.state.wall_start.set(Some(std::time::Instant::now()));
+        }
+        let r = self.engine.eval_ast::<Dynamic>(&ast);
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => Err(ScriptError::runtime(name, src, self.state.take_pending().unwrap_or(e))),
+        }
+    }
+
+    /// Compiles and runs.
+    pub fn run(&self, name: &str, src: &str) -> Result<Dynamic, ScriptError> {
+        let ast = self.compile(name, src)?;
+        self.run_ast(name, src, ast)
+    }
+
+    /// Calls a script function by name (the test runner's `fn test_*()`).
+    pub fn call_fn(&self, name: &str, src: &str, ast: &Rc<AST>, func: &str) -> Result<Dynamic, ScriptError> {
+        *self.state.ast.borrow_mut() = Some(ast.clone());
+        if self.state.wall_start.get().is_none() {
+            self.state.wall_start.set(Some(std::time::Instant::now()));
+        }
+        let mut scope = rhai::Scope::new();
+        let r = self.engine.call_fn::<Dynamic>(&mut scope, ast, func, ());
+        r.map_err(|e| ScriptError::runtime(name, src, self.state.take_pending().unwrap_or(e)))
+    }
+}
+
+/// A runtime error with no position yet (Rhai fills in the call site).
+pub fn rt_err<T>(msg: impl Into<String>) -> Result<T, Box<EvalAltResult>> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.into()), Position::NONE)))
+}
+
+impl HostState {
+    /// The engine.
+    pub fn engine(&self) -> Option<Rc<Engine>> {
+        self.engine.borrow().upgrade()
+    }
+
+    /// The script being run.
+    pub fn ast(&self) -> Option<Rc<AST>> {
+        self.ast.borrow().clone()
+    }
+
+    /// Takes an error a hook or callback left behind.
+    pub fn take_pending(&self) -> Option<Box<EvalAltResult>> {
+        self.pending_error.borrow_mut().take()
+    }
+
+    /// Calls a script closure from inside the world; an error is kept (with
+    /// its position) and stops the world after the current event.
+    pub fn call_ptr(&self, f: &FnPtr, args: Vec<Dynamic>) -> Option<Dynamic> {
+        let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else { return None };
+        match f.call::<Dynamic>(&engine, &ast, args) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let msg = e.to_string();
+                let mut p = self.pending_error.borrow_mut();
+                if p.is_none() {
+                    *p = Some(e);
+                }
+                drop(p);
+                self.sim.abort(msg);
+                None
+            }
+        }
+    }
+
+    fn fire_watch(&self, _sim: &Sim, ev: &WatchEvent) {
+        let f = self.watches.borrow().get(&*ev.token).cloned();
+        if let Some(f) = f {
+            let path = Dynamic::from(ev.path.to_string());
+            let token = Dynamic::from(ev.token.to_string());
+            self.call_ptr(&f, vec![path, token]);
+        }
+    }
+
+    /// Runs the world until `deadline` (or idle); an abort becomes the
+    /// script error that caused it.
+    pub fn run_world(&self, deadline: Option<xsh_sim::time::SimTime>) -> Result<(), Box<EvalAltResult>> {
+        match self.sim.run_until(deadline) {
+            RunEnd::Idle | RunEnd::Deadline => Ok(()),
+            RunEnd::Aborted(msg) => {
+                self.sim.take_abort();
+                match self.take_pending() {
+                    Some(e) => Err(e),
+                    None => rt_err(msg),
+                }
+            }
+        }
+    }
+
+    /// Checks the wall-clock limit.
+    pub fn wall_exceeded(&self) -> bool {
+        self.wall_start.get().is_some_and(|t| t.elapsed().as_secs_f64() > self.limits.max_wall_secs)
+    }
+}

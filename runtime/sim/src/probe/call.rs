@@ -148,12 +148,20 @@ impl Sim {
     /// Runs a modelled function: `body` is its code, `args` builds what a hook
     /// sees (only called when one is installed). Functions with an entry log
     /// line call `site()` right after it; the others have their site at entry.
-    pub async fn call<T, F, A>(&self, p: Probe, domid: u32, args: A, body: F) -> T
+    pub fn call<T, F, A>(&self, p: Probe, domid: u32, args: A, body: F) -> impl Future<Output = T> + 'static
     where
         T: ProbeValue,
         F: Future<Output = T> + 'static,
         A: FnOnce() -> Vec<Value> + 'static,
     {
+        // The body goes to the heap at once: a call's future then stays a few
+        // words however deep the modelled code nests.
+        let body: LocalFuture<T> = Box::pin(body);
+        let args: Box<dyn FnOnce() -> Vec<Value>> = Box::new(args);
+        self.clone().call_boxed(p, domid, args, body)
+    }
+
+    async fn call_boxed<T: ProbeValue>(self, p: Probe, domid: u32, args: Box<dyn FnOnce() -> Vec<Value>>, body: LocalFuture<T>) -> T {
         let ctx = self.current_ctx();
         let hooked = self.is_hooked(p);
         let depth = self.push_frame(ctx, p, domid, hooked);
@@ -179,8 +187,7 @@ impl Sim {
             depth,
             probe: p,
         });
-        let args: Box<dyn FnOnce() -> Vec<Value>> = Box::new(args);
-        Hooked::<T> { sim: self.clone(), cell, args: Some(Box::new(args)), domid, waiting: false, _t: PhantomData }.await
+        Hooked::<T> { sim: self.clone(), cell, args: Some(args), domid, waiting: false, _t: PhantomData }.await
     }
 
     /// Marks the site of the running function (see `call`).

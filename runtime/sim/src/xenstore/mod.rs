@@ -309,6 +309,11 @@ impl Xenstore {
         self.tree.live
     }
 
+    /// The connection of an introduced domain.
+    pub fn domain_conn(&self, domid: u32) -> Option<ConnId> {
+        self.domains.get(&domid).map(|d| d.conn)
+    }
+
     /// Domains introduced and not released, in order.
     pub fn introduced(&self) -> Vec<u32> {
         self.domains.keys().copied().collect()

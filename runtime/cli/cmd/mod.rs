@@ -1,0 +1,38 @@
+//! Subcommands, one file each; each owns its flags.
+
+pub mod probes;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Run, watch and rewrite the path a Xen domain takes when it shuts down.
+#[derive(Parser)]
+#[command(name = "xsh", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a script (default: the seed's scenario, scripts/hvm_poweroff.rhai).
+    Run(run::Flags),
+    /// List probes (`layer:function`), optionally those matching a pattern.
+    Probes(probes::Flags),
+}
+
+/// Runs the chosen subcommand.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.cmd {
+        None => run::main(run::Flags::default()),
+        Some(Cmd::Run(f)) => run::main(f),
+        Some(Cmd::Probes(f)) => probes::main(f),
+    }
+}
+
+/// Colour for reports: off when NO_COLOR is set or stderr is not a terminal.
+pub fn color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}

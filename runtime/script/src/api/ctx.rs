@@ -1,0 +1,40 @@
+//! The probe context a hook receives.
+
+use rhai::{Dynamic, Engine, EvalAltResult};
+
+use crate::api::xm::DomainApi;
+use crate::hooks::CtxApi;
+use crate::{rt_err, stacks};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Registers the `ctx` type.
+pub fn register(e: &mut Engine) {
+    e.register_type_with_name::<CtxApi>("ProbeContext");
+    e.register_get("probe", |c: &mut CtxApi| c.0.probe.name().to_string());
+    e.register_get("args", |c: &mut CtxApi| c.args_map());
+    e.register_get("now", |c: &mut CtxApi| c.0.now);
+    e.register_get("dom", |c: &mut CtxApi| -> Dynamic {
+        let Some(d) = c.domid() else { return Dynamic::UNIT };
+        let st = c.st().clone();
+        let name = {
+            let x = st.sim.xend.borrow();
+            x.domains.get(&d).map(|&v| x.vm(v).cfg.name.clone()).or_else(|| st.sim.guests.borrow().get(d).map(|g| g.name.clone()))
+        };
+        Dynamic::from(DomainApi::new(st, d, name.unwrap_or_default()))
+    });
+    e.register_fn("orig", |c: &mut CtxApi| -> R<Dynamic> { c.orig().or_else(rt_err) });
+    e.register_fn("stack", |c: &mut CtxApi| stacks::frames(&c.st().sim, c.0.ctx));
+    e.register_fn("backtrace", |c: &mut CtxApi| stacks::backtrace(&c.st().sim, c.0.ctx, c.0.probe.layer()));
+    e.register_fn("format_stack", |c: &mut CtxApi| -> R<String> {
+        if c.0.probe.layer() != xsh_sim::probe::Layer::Xend {
+            return rt_err(format!(
+                "format_stack() prints a Python stack: use it at an xend probe, not {} (backtrace() gives this layer's own format)",
+                c.0.probe.name()
+            ));
+        }
+        Ok(stacks::format_stack(&c.st().sim, c.0.ctx))
+    });
+    e.register_fn("chain", |c: &mut CtxApi| stacks::chain(&c.st().sim, c.0.ctx));
+    e.register_fn("to_string", |c: &mut CtxApi| format!("ProbeContext({})", c.0.probe.name()));
+}

@@ -1,0 +1,100 @@
+//! Builds the Engine: limits, `print` routed into the host's output, and the
+//! globals `sim`, `xm`, `xs`, `xen`, `xend` resolved through `on_var` so they
+//! are visible at top level, inside `fn`s and inside closures alike (a Scope
+//! constant would not be seen inside a script `fn`).
+
+use std::rc::{Rc, Weak};
+
+use rhai::{Dynamic, Engine};
+
+use crate::api;
+use crate::HostState;
+
+/// The engine for a host.
+pub fn build(st: &Rc<HostState>) -> Engine {
+    let mut e = Engine::new();
+    let l = &st.limits;
+    e.set_max_operations(l.max_operations);
+    e.set_max_call_levels(l.max_call_levels);
+    e.set_max_expr_depths(256, 256);
+    e.set_max_string_size(l.max_string_size);
+    e.set_max_array_size(l.max_array_size);
+    e.set_max_map_size(l.max_map_size);
+
+    let w: Weak<HostState> = Rc::downgrade(st);
+    e.on_progress(move |ops| {
+        // Every 4096 operations, look at the wall clock.
+        if ops % 4096 != 0 {
+            return None;
+        }
+        match w.upgrade() {
+            Some(st) if st.wall_exceeded() => Some(Dynamic::from(format!(
+                "wall-time limit reached: the script ran for more than {} s (--max-wall-time)",
+                st.limits.max_wall_secs
+            ))),
+            _ => None,
+        }
+    });
+
+    let w: Weak<HostState> = Rc::downgrade(st);
+    e.on_print(move |s| {
+        if let Some(st) = w.upgrade() {
+            let mut o = st.output.borrow_mut();
+            o.push_str(s);
+            o.push('\n');
+            if st.echo.get() {
+                println!("{s}");
+            }
+        }
+    });
+    let w: Weak<HostState> = Rc::downgrade(st);
+    e.on_debug(move |s, src, pos| {
+        if let Some(st) = w.upgrade() {
+            let line = format!("[{}{}] {s}", src.unwrap_or(""), if pos.is_none() { String::new() } else { format!(" {pos}") });
+            let mut o = st.output.borrow_mut();
+            o.push_str(&line);
+            o.push('\n');
+            if st.echo.get() {
+                eprintln!("{line}");
+            }
+        }
+    });
+
+    let w: Weak<HostState> = Rc::downgrade(st);
+    #[allow(deprecated)] // volatile, not deprecated (rhai's note)
+    e.on_var(move |name, _, mut ctx| {
+        if ctx.scope().contains(name) {
+            return Ok(None);
+        }
+        let Some(st) = w.upgrade() else { return Ok(None) };
+        let v = match name {
+            "sim" => Dynamic::from(api::sim::SimApi(st)),
+            "xm" => Dynamic::from(api::xm::XmApi(st)),
+            "xs" => Dynamic::from(api::xs::XsApi::tools(st)),
+            "xen" => Dynamic::from(api::xen::XenApi(st)),
+            "xend" => Dynamic::from(api::xen::XendApi(st)),
+            _ => return Ok(None),
+        };
+        // A value returned from here would be read-only (`sim.start_time =`
+        // could not be assigned); pushed into the running scope — top level,
+        // a `fn`'s or a closure's — it is an ordinary variable there.
+        ctx.scope_mut().push(name.to_string(), v);
+        Ok(None)
+    });
+
+    // `xen.print(text)` is in the contract, but `print` is a reserved word
+    // that Rhai refuses after a dot. After a `.`, the tokenizer's output is
+    // renamed to the method XenApi registers as `__print`.
+    let after_dot = std::cell::Cell::new(false);
+    #[allow(deprecated)] // volatile, not deprecated (rhai's note)
+    e.on_parse_token(move |token, _pos, _state| {
+        let was_dot = after_dot.replace(matches!(token, rhai::Token::Period | rhai::Token::Elvis));
+        match token {
+            rhai::Token::Reserved(s) if was_dot && s.as_str() == "print" => rhai::Token::Identifier(Box::new("__print".into())),
+            other => other,
+        }
+    });
+
+    api::register_all(&mut e, st);
+    e
+}

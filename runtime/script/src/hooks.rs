@@ -1,0 +1,197 @@
+//! Script hooks: `on(probe, f)` observes a function at its site, `hook(probe, f)`
+//! replaces it from its site on. This file is the only adapter between Rhai
+//! `FnPtr`s and the model's probe dispatcher.
+//!
+//! Semantics (docs/hooks.md):
+//! - every matching `on` runs, in install order, before the replacing hook;
+//! - the most recently installed matching `hook` replaces the function (a
+//!   domain's own `dom.hook` before a global one); its return value is the
+//!   function's result;
+//! - `ctx.orig()` runs the rest of the function and returns its result; a
+//!   hook that keeps `ctx` (a closure captured it) without calling `orig()`
+//!   leaves the call suspended until `orig()` is called or `ctx` is dropped
+//!   (then the function returns `()`);
+//! - a hook that throws stops the world after the current event; the
+//!   function runs on unhooked so no state is left half-changed, and the
+//!   error is reported at its position in the script.
+
+use std::rc::{Rc, Weak};
+
+use rhai::{Dynamic, FnPtr};
+use xsh_sim::probe::{CallCell, CallState, HookHost, Probe, Site, SiteOutcome};
+use xsh_sim::stack::{CtxId, NO_DOM};
+use xsh_sim::{Sim, Value};
+
+use crate::convert::{from_dynamic, to_dynamic};
+use crate::HostState;
+
+/// Observe or replace.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum HookKind {
+    /// `on`.
+    On,
+    /// `hook`.
+    Hook,
+}
+
+/// An installed hook.
+#[derive(Clone)]
+pub struct HookEntry {
+    /// Its id (returned to the script).
+    pub id: i64,
+    /// The probe.
+    pub probe: Probe,
+    /// Only for this domain (`dom.on`, `dom.hook`).
+    pub domid: Option<u32>,
+    /// Observe or replace.
+    pub kind: HookKind,
+    /// The closure.
+    pub f: FnPtr,
+}
+
+/// Resolves a probe name, or explains with the nearest names.
+pub fn resolve_probe(name: &str) -> Result<Probe, String> {
+    Probe::by_name(name).ok_or_else(|| {
+        let near = Probe::nearest(name, 3).join(", ");
+        format!("unknown probe \"{name}\"; nearest: {near} (xsh probes lists them all)")
+    })
+}
+
+/// Installs a hook.
+pub fn install(st: &HostState, name: &str, domid: Option<u32>, kind: HookKind, f: FnPtr) -> Result<i64, String> {
+    let probe = resolve_probe(name)?;
+    let id = st.next_hook.get();
+    st.next_hook.set(id + 1);
+    st.hooks.borrow_mut().push(HookEntry { id: id as i64, probe, domid, kind, f });
+    st.sim.set_hooked(probe, true);
+    Ok(id as i64)
+}
+
+/// The probe dispatcher's view of the script host.
+pub struct Dispatcher(pub Weak<HostState>);
+
+impl HookHost for Dispatcher {
+    fn at_site(&self, _sim: &Sim, site: &Site) -> SiteOutcome {
+        let Some(st) = self.0.upgrade() else { return SiteOutcome::Continue };
+        let entries: Vec<HookEntry> = st
+            .hooks
+            .borrow()
+            .iter()
+            .filter(|h| h.probe == site.probe && h.domid.is_none_or(|d| d == site.domid))
+            .cloned()
+            .collect();
+        for h in entries.iter().filter(|h| h.kind == HookKind::On) {
+            let ctx = CtxApi::new(&st, site, false);
+            if st.call_ptr(&h.f, vec![Dynamic::from(ctx)]).is_none() {
+                return SiteOutcome::Error(pending_msg(&st));
+            }
+        }
+        let replacing = entries
+            .iter()
+            .filter(|h| h.kind == HookKind::Hook)
+            .max_by_key(|h| (h.domid.is_some(), h.id))
+            .cloned();
+        let Some(h) = replacing else { return SiteOutcome::Continue };
+        let inner = Rc::new(CtxInner::new(&st, site, true));
+        let arg = Dynamic::from(CtxApi(inner.clone()));
+        let r = st.call_ptr(&h.f, vec![arg]);
+        match r {
+            None => SiteOutcome::Error(pending_msg(&st)),
+            Some(v) => {
+                if Rc::strong_count(&inner) > 1 && inner.cell.state() == CallState::AtSite {
+                    SiteOutcome::Deferred
+                } else {
+                    SiteOutcome::Return(from_dynamic(&v))
+                }
+            }
+        }
+    }
+}
+
+fn pending_msg(st: &HostState) -> String {
+    st.pending_error.borrow().as_ref().map(|e| e.to_string()).unwrap_or_else(|| "a hook failed".into())
+}
+
+/// What a hook's `ctx` holds.
+pub struct CtxInner {
+    st: Rc<HostState>,
+    /// The suspended call.
+    pub cell: Rc<CallCell>,
+    /// The probe.
+    pub probe: Probe,
+    /// The domain, or `NO_DOM`.
+    pub domid: u32,
+    /// Arguments.
+    pub args: Vec<Value>,
+    /// Virtual time at the site.
+    pub now: f64,
+    /// A `hook` (may call `orig`) rather than an `on`.
+    pub replacing: bool,
+    /// The context the call runs on.
+    pub ctx: CtxId,
+}
+
+impl CtxInner {
+    fn new(st: &Rc<HostState>, site: &Site, replacing: bool) -> CtxInner {
+        CtxInner {
+            st: st.clone(),
+            cell: site.cell.clone(),
+            probe: site.probe,
+            domid: site.domid,
+            args: site.args.clone(),
+            now: st.sim.now().as_secs_f64(),
+            replacing,
+            ctx: site.cell.ctx,
+        }
+    }
+}
+
+impl Drop for CtxInner {
+    fn drop(&mut self) {
+        // A kept call dropped without orig(): the function returns ().
+        if self.replacing && self.cell.state() == CallState::Deferred {
+            self.cell.resolve(&self.st.sim, Value::Unit);
+        }
+    }
+}
+
+/// The probe context a hook receives (`ctx`).
+#[derive(Clone)]
+pub struct CtxApi(pub Rc<CtxInner>);
+
+impl CtxApi {
+    fn new(st: &Rc<HostState>, site: &Site, replacing: bool) -> CtxApi {
+        CtxApi(Rc::new(CtxInner::new(st, site, replacing)))
+    }
+
+    /// The host.
+    pub fn st(&self) -> &Rc<HostState> {
+        &self.0.st
+    }
+
+    /// `ctx.args`: a map by argument name.
+    pub fn args_map(&self) -> Dynamic {
+        let mut m = rhai::Map::new();
+        for (i, v) in self.0.args.iter().enumerate() {
+            let name = self.0.probe.def().args.get(i).copied().unwrap_or("arg");
+            m.insert(name.into(), to_dynamic(v));
+        }
+        Dynamic::from_map(m)
+    }
+
+    /// `ctx.orig()`.
+    pub fn orig(&self) -> Result<Dynamic, String> {
+        if !self.0.replacing {
+            return Err(format!(
+                "ctx.orig() is for hook(): an on() observer of {} cannot run or skip the original",
+                self.0.probe.name()
+            ));
+        }
+        self.0.st.sim.run_orig(&self.0.cell).map(|v| to_dynamic(&v))
+    }
+
+    /// The domain the call concerns.
+    pub fn domid(&self) -> Option<u32> {
+        (self.0.domid != NO_DOM).then_some(self.0.domid)
+    }
+}

@@ -1,0 +1,134 @@
+//! Call stacks in each layer's own format, and the cross-layer causal chain.
+
+use rhai::{Dynamic, Map};
+use xsh_sim::guest::symbols as linux;
+use xsh_sim::hypervisor::symbols as xen;
+use xsh_sim::probe::{Layer, Probe};
+use xsh_sim::stack::{CtxId, NO_DOM};
+use xsh_sim::toolstack::xend::lines::{self, ThreadKind};
+use xsh_sim::Sim;
+
+/// `ctx.stack()`: one map per frame, outermost first.
+pub fn frames(sim: &Sim, ctx: CtxId) -> Dynamic {
+    let ctxs = sim.ctxs.borrow();
+    let c = ctxs.get(ctx);
+    let arr = c
+        .stack
+        .iter()
+        .map(|f| {
+            let mut m = Map::new();
+            m.insert("probe".into(), Dynamic::from(f.probe.name().to_string()));
+            m.insert("layer".into(), Dynamic::from(f.probe.layer().prefix().to_string()));
+            m.insert("function".into(), Dynamic::from(f.probe.function().to_string()));
+            m.insert("context".into(), Dynamic::from(c.name.to_string()));
+            m.insert("domid".into(), if f.domid == NO_DOM { Dynamic::UNIT } else { Dynamic::from_int(f.domid as i64) });
+            m.insert("entered".into(), Dynamic::from_float(f.entered.as_secs_f64()));
+            Dynamic::from_map(m)
+        })
+        .collect();
+    Dynamic::from_array(arr)
+}
+
+fn thread_kind(sim: &Sim, ctx: CtxId) -> ThreadKind {
+    sim.xend.borrow().threads.get(&ctx).copied().unwrap_or(ThreadKind::Raw)
+}
+
+/// `traceback.format_stack()` of the xend thread `ctx`.
+pub fn format_stack(sim: &Sim, ctx: CtxId) -> String {
+    let kind = thread_kind(sim, ctx);
+    let ctxs = sim.ctxs.borrow();
+    lines::format_stack(&lines::py_frames(ctxs.get(ctx), kind, sim.profile()))
+}
+
+/// The stack of `ctx` in the native format of `layer`.
+pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
+    let profile = sim.profile();
+    match layer {
+        Layer::Xen => {
+            let ctxs = sim.ctxs.borrow();
+            let c = ctxs.get(ctx);
+            // A hypercall from a dom0 process enters through syscall_enter; a
+            // guest's I/O through the VMX exit handler; a pCPU's stack starts
+            // at its idle loop (already a frame).
+            let entry = match c.layer {
+                Layer::Xen => None,
+                Layer::Guest => Some("vmx_asm_vmexit_handler+0x41/0x120"),
+                _ => Some("syscall_enter+0xa6/0xd0"),
+            };
+            xen::format_trace(&c.stack, profile, entry)
+        }
+        Layer::Guest => {
+            let ctxs = sim.ctxs.borrow();
+            linux::format_call_trace(ctxs.get(ctx))
+        }
+        Layer::Xend => format!("Traceback (most recent call last):\n{}", format_stack(sim, ctx)),
+        _ => gdb_frames(sim, ctx, layer),
+    }
+}
+
+/// gdb's `bt` for a C program of dom0 (qemu-dm, xenstored, xm's process).
+fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
+    let ctxs = sim.ctxs.borrow();
+    let c = ctxs.get(ctx);
+    let frames: Vec<_> = c.stack.iter().filter(|f| f.probe.layer() == layer).collect();
+    let mut out = String::new();
+    for (i, f) in frames.iter().rev().enumerate() {
+        let (file, line) = c_location(f.probe);
+        out.push_str(&format!("#{i:<2} {} () at {file}:{line}\n", f.probe.function()));
+    }
+    if layer == Layer::Qemu {
+        let n = frames.len();
+        out.push_str(&format!("#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"));
+        out.push_str(&format!("#{:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n", n + 1));
+    }
+    out
+}
+
+/// Source locations of qemu-dm's functions (qemu-xen-traditional, xen-4.4.4).
+fn c_location(p: Probe) -> (&'static str, u32) {
+    match p {
+        Probe::QemuMainLoop => ("i386-dm/helper2.c", 605),
+        Probe::QemuCpuHandleIoreq => ("i386-dm/helper2.c", 561),
+        Probe::QemuPioWrite => ("i386-dm/helper2.c", 376),
+        Probe::QemuAcpiPm1ControlWrite => ("hw/piix4acpi.c", 243),
+        Probe::QemuAcpiShutdown => ("hw/piix4acpi.c", 212),
+        Probe::QemuShutdownRequest => ("vl.c", 3676),
+        Probe::QemuResetRequest => ("vl.c", 3664),
+        Probe::QemuKbdWriteCommand => ("hw/pckbd.c", 268),
+        Probe::QemuDestroyHvmDomain => ("i386-dm/helper2.c", 649),
+        Probe::QemuSystemReset => ("vl.c", 3655),
+        Probe::QemuCpuReset => ("i386-dm/helper2.c", 193),
+        _ => ("?", 0),
+    }
+}
+
+/// `ctx.chain()`: from the user's action to this call, one line per hop:
+/// virtual time, layer, context, function.
+pub fn chain(sim: &Sim, ctx: CtxId) -> String {
+    let ctxs = sim.ctxs.borrow();
+    let c = ctxs.get(ctx);
+    let mut hops = Vec::new();
+    let mut cur = c.stack.last().and_then(|f| f.hop).or(c.cause);
+    while let Some(h) = cur {
+        let hop = ctxs.hop(h);
+        hops.push(hop.clone());
+        cur = hop.parent;
+        if hops.len() > 10_000 {
+            break;
+        }
+    }
+    hops.reverse();
+    let mut out = String::new();
+    let line = |out: &mut String, t: f64, layer: &str, ctxname: &str, what: &str| {
+        out.push_str(&format!("{t:>12.6}  {layer:<5} {ctxname:<36} {what}\n"));
+    };
+    for h in &hops {
+        let hc = ctxs.get(h.ctx);
+        let f = h.probe.map_or("-".to_string(), |p| p.name().to_string());
+        line(&mut out, h.time.as_secs_f64(), hc.layer.prefix(), &hc.name, &format!("{f}  --[{}]-->", h.what));
+    }
+    if let Some(top) = c.stack.last() {
+        line(&mut out, sim.now().as_secs_f64(), c.layer.prefix(), &c.name, top.probe.name());
+    }
+    out
+}
