@@ -1,1 +1,14 @@
+//! The integration tests of xsh, in one binary.
+//!
+//! - `seed` — the seed's four goldens, produced through the public script API;
+//! - `variations` — change one thing, the logs change as the reference says;
+//! - `determinism` — same script and seed, same bytes in every log;
+//! - `errors` — bad input: a positioned error, a non-zero exit, no panic;
+//! - `cli` — the `xsh` binary's exit codes and outputs.
 
+mod cli;
+mod determinism;
+mod errors;
+mod seed;
+mod util;
+mod variations;

@@ -1,5 +1,6 @@
 //! Subcommands, one file each; each owns its flags.
 
+pub mod bench;
 pub mod probes;
 pub mod run;
 
@@ -20,6 +21,8 @@ enum Cmd {
     Run(run::Flags),
     /// List probes (`layer:function`), optionally those matching a pattern.
     Probes(probes::Flags),
+    /// Benchmarks beside the SimPy peer.
+    Bench(bench::Flags),
 }
 
 /// Runs the chosen subcommand.
@@ -28,6 +31,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         None => run::main(run::Flags::default()),
         Some(Cmd::Run(f)) => run::main(f),
         Some(Cmd::Probes(f)) => probes::main(f),
+        Some(Cmd::Bench(f)) => bench::main(f),
     }
 }
 

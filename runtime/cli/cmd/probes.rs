@@ -25,8 +25,17 @@ pub fn main(f: Flags) -> ExitCode {
     let pat = f.pattern.unwrap_or_default();
     let mut n = 0;
     for d in PROBE_DEFS.iter().filter(|d| d.name.contains(&pat)) {
-        let site = if d.entry_log { "after its entry log line" } else { "at entry" };
-        println!("{}({}) -> {}    [site: {site}]", d.name, d.args.join(", "), d.result);
+        let site = if d.entry_log {
+            "after its entry log line"
+        } else {
+            "at entry"
+        };
+        println!(
+            "{}({}) -> {}    [site: {site}]",
+            d.name,
+            d.args.join(", "),
+            d.result
+        );
         println!("    {}", d.doc);
         n += 1;
     }

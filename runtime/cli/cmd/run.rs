@@ -87,7 +87,9 @@ impl LimitFlags {
         Config {
             seed,
             max_events: self.max_events,
-            max_virtual_time: xsh_sim::time::SimTime(xsh_sim::time::SimDuration::from_secs_f64(self.max_virtual_time).0),
+            max_virtual_time: xsh_sim::time::SimTime(
+                xsh_sim::time::SimDuration::from_secs_f64(self.max_virtual_time).0,
+            ),
             ..Config::default()
         }
     }
@@ -96,7 +98,10 @@ impl LimitFlags {
 /// Runs a script; prints what it prints; reports errors at their position.
 pub fn main(f: Flags) -> ExitCode {
     let (name, src) = match &f.script {
-        None => ("scripts/hvm_poweroff.rhai".to_string(), DEFAULT_SCRIPT.to_string()),
+        None => (
+            "scripts/hvm_poweroff.rhai".to_string(),
+            DEFAULT_SCRIPT.to_string(),
+        ),
         Some(p) => match std::fs::read_to_string(p) {
             Ok(s) => (p.display().to_string(), s),
             Err(e) => {

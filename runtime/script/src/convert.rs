@@ -39,7 +39,11 @@ pub fn from_dynamic(d: &Dynamic) -> Value {
         Value::List(a.iter().map(from_dynamic).collect())
     } else if d.is_map() {
         let m = d.clone().cast::<Map>();
-        Value::Map(m.iter().map(|(k, v)| (k.as_str().into(), from_dynamic(v))).collect())
+        Value::Map(
+            m.iter()
+                .map(|(k, v)| (k.as_str().into(), from_dynamic(v)))
+                .collect(),
+        )
     } else {
         Value::str(d.to_string())
     }
@@ -47,5 +51,10 @@ pub fn from_dynamic(d: &Dynamic) -> Value {
 
 /// A list of strings as a Rhai array.
 pub fn str_array<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Dynamic {
-    Dynamic::from_array(items.into_iter().map(|s| Dynamic::from(ImmutableString::from(s.into()))).collect())
+    Dynamic::from_array(
+        items
+            .into_iter()
+            .map(|s| Dynamic::from(ImmutableString::from(s.into())))
+            .collect(),
+    )
 }

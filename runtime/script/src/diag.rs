@@ -47,7 +47,14 @@ impl ScriptError {
     /// A parse error.
     pub fn parse(name: &str, src: &str, e: ParseError) -> ScriptError {
         let msg = e.0.to_string();
-        ScriptError { kind: ErrorKind::Parse, name: name.into(), src: src.into(), message: msg, pos: pos_of(e.1), calls: Vec::new() }
+        ScriptError {
+            kind: ErrorKind::Parse,
+            name: name.into(),
+            src: src.into(),
+            message: msg,
+            pos: pos_of(e.1),
+            calls: Vec::new(),
+        }
     }
 
     /// A runtime error (following calls into script functions and closures).
@@ -96,12 +103,26 @@ impl ScriptError {
                 s
             }
         };
-        ScriptError { kind, name: name.into(), src: src.into(), message, pos, calls }
+        ScriptError {
+            kind,
+            name: name.into(),
+            src: src.into(),
+            message,
+            pos,
+            calls,
+        }
     }
 
     /// A limit reached outside Rhai (events, virtual time) with no position.
     pub fn limit(name: &str, src: &str, message: String) -> ScriptError {
-        ScriptError { kind: ErrorKind::Limit, name: name.into(), src: src.into(), message, pos: None, calls: Vec::new() }
+        ScriptError {
+            kind: ErrorKind::Limit,
+            name: name.into(),
+            src: src.into(),
+            message,
+            pos: None,
+            calls: Vec::new(),
+        }
     }
 
     fn offset(&self, line: usize, col: usize) -> usize {
@@ -119,7 +140,11 @@ impl ScriptError {
     fn span_at(&self, line: usize, col: usize) -> Range<usize> {
         let start = self.offset(line, col);
         let rest: String = self.src.chars().skip(start).take(64).collect();
-        let len = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').count().max(1);
+        let len = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .count()
+            .max(1);
         start..start + len
     }
 
@@ -140,10 +165,15 @@ impl ScriptError {
             .with_message(format!("{title}: {}", self.message))
             .with_label(Label::new((id.clone(), span)).with_message(&self.message));
         for (f, cl, cc) in self.calls.iter().rev() {
-            b = b.with_label(Label::new((id.clone(), self.span_at(*cl, *cc))).with_message(format!("in this call to {f}")));
+            b = b.with_label(
+                Label::new((id.clone(), self.span_at(*cl, *cc)))
+                    .with_message(format!("in this call to {f}")),
+            );
         }
         let mut out = Vec::new();
-        let _ = b.finish().write((id, Source::from(self.src.clone())), &mut out);
+        let _ = b
+            .finish()
+            .write((id, Source::from(self.src.clone())), &mut out);
         String::from_utf8_lossy(&out).into_owned()
     }
 

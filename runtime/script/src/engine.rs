@@ -50,7 +50,15 @@ pub fn build(st: &Rc<HostState>) -> Engine {
     let w: Weak<HostState> = Rc::downgrade(st);
     e.on_debug(move |s, src, pos| {
         if let Some(st) = w.upgrade() {
-            let line = format!("[{}{}] {s}", src.unwrap_or(""), if pos.is_none() { String::new() } else { format!(" {pos}") });
+            let line = format!(
+                "[{}{}] {s}",
+                src.unwrap_or(""),
+                if pos.is_none() {
+                    String::new()
+                } else {
+                    format!(" {pos}")
+                }
+            );
             let mut o = st.output.borrow_mut();
             o.push_str(&line);
             o.push('\n');
@@ -66,7 +74,9 @@ pub fn build(st: &Rc<HostState>) -> Engine {
         if ctx.scope().contains(name) {
             return Ok(None);
         }
-        let Some(st) = w.upgrade() else { return Ok(None) };
+        let Some(st) = w.upgrade() else {
+            return Ok(None);
+        };
         let v = match name {
             "sim" => Dynamic::from(api::sim::SimApi(st)),
             "xm" => Dynamic::from(api::xm::XmApi(st)),
@@ -90,7 +100,9 @@ pub fn build(st: &Rc<HostState>) -> Engine {
     e.on_parse_token(move |token, _pos, _state| {
         let was_dot = after_dot.replace(matches!(token, rhai::Token::Period | rhai::Token::Elvis));
         match token {
-            rhai::Token::Reserved(s) if was_dot && s.as_str() == "print" => rhai::Token::Identifier(Box::new("__print".into())),
+            rhai::Token::Reserved(s) if was_dot && s.as_str() == "print" => {
+                rhai::Token::Identifier(Box::new("__print".into()))
+            }
             other => other,
         }
     });

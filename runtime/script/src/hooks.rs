@@ -58,11 +58,23 @@ pub fn resolve_probe(name: &str) -> Result<Probe, String> {
 }
 
 /// Installs a hook.
-pub fn install(st: &HostState, name: &str, domid: Option<u32>, kind: HookKind, f: FnPtr) -> Result<i64, String> {
+pub fn install(
+    st: &HostState,
+    name: &str,
+    domid: Option<u32>,
+    kind: HookKind,
+    f: FnPtr,
+) -> Result<i64, String> {
     let probe = resolve_probe(name)?;
     let id = st.next_hook.get();
     st.next_hook.set(id + 1);
-    st.hooks.borrow_mut().push(HookEntry { id: id as i64, probe, domid, kind, f });
+    st.hooks.borrow_mut().push(HookEntry {
+        id: id as i64,
+        probe,
+        domid,
+        kind,
+        f,
+    });
     st.sim.set_hooked(probe, true);
     Ok(id as i64)
 }
@@ -72,7 +84,9 @@ pub struct Dispatcher(pub Weak<HostState>);
 
 impl HookHost for Dispatcher {
     fn at_site(&self, _sim: &Sim, site: &Site) -> SiteOutcome {
-        let Some(st) = self.0.upgrade() else { return SiteOutcome::Continue };
+        let Some(st) = self.0.upgrade() else {
+            return SiteOutcome::Continue;
+        };
         let entries: Vec<HookEntry> = st
             .hooks
             .borrow()
@@ -91,7 +105,9 @@ impl HookHost for Dispatcher {
             .filter(|h| h.kind == HookKind::Hook)
             .max_by_key(|h| (h.domid.is_some(), h.id))
             .cloned();
-        let Some(h) = replacing else { return SiteOutcome::Continue };
+        let Some(h) = replacing else {
+            return SiteOutcome::Continue;
+        };
         let inner = Rc::new(CtxInner::new(&st, site, true));
         let arg = Dynamic::from(CtxApi(inner.clone()));
         let r = st.call_ptr(&h.f, vec![arg]);
@@ -109,7 +125,11 @@ impl HookHost for Dispatcher {
 }
 
 fn pending_msg(st: &HostState) -> String {
-    st.pending_error.borrow().as_ref().map(|e| e.to_string()).unwrap_or_else(|| "a hook failed".into())
+    st.pending_error
+        .borrow()
+        .as_ref()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "a hook failed".into())
 }
 
 /// What a hook's `ctx` holds.

@@ -133,7 +133,9 @@ impl Host {
 
     /// Compiles a script (a parse error carries its position).
     pub fn compile(&self, name: &str, src: &str) -> Result<AST, ScriptError> {
-        self.engine.compile(src).map_err(|e| ScriptError::parse(name, src, e))
+        self.engine
+            .compile(src)
+            .map_err(|e| ScriptError::parse(name, src, e))
     }
 
     /// Runs a compiled script to its end.
@@ -146,7 +148,11 @@ impl Host {
         let r = self.engine.eval_ast::<Dynamic>(&ast);
         match r {
             Ok(v) => Ok(v),
-            Err(e) => Err(ScriptError::runtime(name, src, self.state.take_pending().unwrap_or(e))),
+            Err(e) => Err(ScriptError::runtime(
+                name,
+                src,
+                self.state.take_pending().unwrap_or(e),
+            )),
         }
     }
 
@@ -157,7 +163,13 @@ impl Host {
     }
 
     /// Calls a script function by name (the test runner's `fn test_*()`).
-    pub fn call_fn(&self, name: &str, src: &str, ast: &Rc<AST>, func: &str) -> Result<Dynamic, ScriptError> {
+    pub fn call_fn(
+        &self,
+        name: &str,
+        src: &str,
+        ast: &Rc<AST>,
+        func: &str,
+    ) -> Result<Dynamic, ScriptError> {
         *self.state.ast.borrow_mut() = Some(ast.clone());
         if self.state.wall_start.get().is_none() {
             self.state.wall_start.set(Some(std::time::Instant::now()));
@@ -170,7 +182,10 @@ impl Host {
 
 /// A runtime error with no position yet (Rhai fills in the call site).
 pub fn rt_err<T>(msg: impl Into<String>) -> Result<T, Box<EvalAltResult>> {
-    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.into()), Position::NONE)))
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(msg.into()),
+        Position::NONE,
+    )))
 }
 
 impl HostState {
@@ -192,7 +207,9 @@ impl HostState {
     /// Calls a script closure from inside the world; an error is kept (with
     /// its position) and stops the world after the current event.
     pub fn call_ptr(&self, f: &FnPtr, args: Vec<Dynamic>) -> Option<Dynamic> {
-        let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else { return None };
+        let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else {
+            return None;
+        };
         match f.call::<Dynamic>(&engine, &ast, args) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -219,7 +236,10 @@ impl HostState {
 
     /// Runs the world until `deadline` (or idle); an abort becomes the
     /// script error that caused it.
-    pub fn run_world(&self, deadline: Option<xsh_sim::time::SimTime>) -> Result<(), Box<EvalAltResult>> {
+    pub fn run_world(
+        &self,
+        deadline: Option<xsh_sim::time::SimTime>,
+    ) -> Result<(), Box<EvalAltResult>> {
         match self.sim.run_until(deadline) {
             RunEnd::Idle | RunEnd::Deadline => Ok(()),
             RunEnd::Aborted(msg) => {
@@ -234,6 +254,8 @@ impl HostState {
 
     /// Checks the wall-clock limit.
     pub fn wall_exceeded(&self) -> bool {
-        self.wall_start.get().is_some_and(|t| t.elapsed().as_secs_f64() > self.limits.max_wall_secs)
+        self.wall_start
+            .get()
+            .is_some_and(|t| t.elapsed().as_secs_f64() > self.limits.max_wall_secs)
     }
 }

@@ -18,11 +18,27 @@ pub fn frames(sim: &Sim, ctx: CtxId) -> Dynamic {
         .map(|f| {
             let mut m = Map::new();
             m.insert("probe".into(), Dynamic::from(f.probe.name().to_string()));
-            m.insert("layer".into(), Dynamic::from(f.probe.layer().prefix().to_string()));
-            m.insert("function".into(), Dynamic::from(f.probe.function().to_string()));
+            m.insert(
+                "layer".into(),
+                Dynamic::from(f.probe.layer().prefix().to_string()),
+            );
+            m.insert(
+                "function".into(),
+                Dynamic::from(f.probe.function().to_string()),
+            );
             m.insert("context".into(), Dynamic::from(c.name.to_string()));
-            m.insert("domid".into(), if f.domid == NO_DOM { Dynamic::UNIT } else { Dynamic::from_int(f.domid as i64) });
-            m.insert("entered".into(), Dynamic::from_float(f.entered.as_secs_f64()));
+            m.insert(
+                "domid".into(),
+                if f.domid == NO_DOM {
+                    Dynamic::UNIT
+                } else {
+                    Dynamic::from_int(f.domid as i64)
+                },
+            );
+            m.insert(
+                "entered".into(),
+                Dynamic::from_float(f.entered.as_secs_f64()),
+            );
             Dynamic::from_map(m)
         })
         .collect();
@@ -30,7 +46,12 @@ pub fn frames(sim: &Sim, ctx: CtxId) -> Dynamic {
 }
 
 fn thread_kind(sim: &Sim, ctx: CtxId) -> ThreadKind {
-    sim.xend.borrow().threads.get(&ctx).copied().unwrap_or(ThreadKind::Raw)
+    sim.xend
+        .borrow()
+        .threads
+        .get(&ctx)
+        .copied()
+        .unwrap_or(ThreadKind::Raw)
 }
 
 /// `traceback.format_stack()` of the xend thread `ctx`.
@@ -61,7 +82,10 @@ pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
             let ctxs = sim.ctxs.borrow();
             linux::format_call_trace(ctxs.get(ctx))
         }
-        Layer::Xend => format!("Traceback (most recent call last):\n{}", format_stack(sim, ctx)),
+        Layer::Xend => format!(
+            "Traceback (most recent call last):\n{}",
+            format_stack(sim, ctx)
+        ),
         _ => gdb_frames(sim, ctx, layer),
     }
 }
@@ -70,16 +94,28 @@ pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
 fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
     let ctxs = sim.ctxs.borrow();
     let c = ctxs.get(ctx);
-    let frames: Vec<_> = c.stack.iter().filter(|f| f.probe.layer() == layer).collect();
+    let frames: Vec<_> = c
+        .stack
+        .iter()
+        .filter(|f| f.probe.layer() == layer)
+        .collect();
     let mut out = String::new();
     for (i, f) in frames.iter().rev().enumerate() {
         let (file, line) = c_location(f.probe);
-        out.push_str(&format!("#{i:<2} {} () at {file}:{line}\n", f.probe.function()));
+        out.push_str(&format!(
+            "#{i:<2} {} () at {file}:{line}\n",
+            f.probe.function()
+        ));
     }
     if layer == Layer::Qemu {
         let n = frames.len();
-        out.push_str(&format!("#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"));
-        out.push_str(&format!("#{:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n", n + 1));
+        out.push_str(&format!(
+            "#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"
+        ));
+        out.push_str(&format!(
+            "#{:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n",
+            n + 1
+        ));
     }
     out
 }
@@ -125,10 +161,22 @@ pub fn chain(sim: &Sim, ctx: CtxId) -> String {
     for h in &hops {
         let hc = ctxs.get(h.ctx);
         let f = h.probe.map_or("-".to_string(), |p| p.name().to_string());
-        line(&mut out, h.time.as_secs_f64(), hc.layer.prefix(), &hc.name, &format!("{f}  --[{}]-->", h.what));
+        line(
+            &mut out,
+            h.time.as_secs_f64(),
+            hc.layer.prefix(),
+            &hc.name,
+            &format!("{f}  --[{}]-->", h.what),
+        );
     }
     if let Some(top) = c.stack.last() {
-        line(&mut out, sim.now().as_secs_f64(), c.layer.prefix(), &c.name, top.probe.name());
+        line(
+            &mut out,
+            sim.now().as_secs_f64(),
+            c.layer.prefix(),
+            &c.name,
+            top.probe.name(),
+        );
     }
     out
 }

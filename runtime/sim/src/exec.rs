@@ -88,7 +88,12 @@ pub struct Executor {
 }
 
 pub(crate) fn noop_waker() -> Waker {
-    const VT: RawWakerVTable = RawWakerVTable::new(|_| RawWaker::new(std::ptr::null(), &VT), |_| {}, |_| {}, |_| {});
+    const VT: RawWakerVTable = RawWakerVTable::new(
+        |_| RawWaker::new(std::ptr::null(), &VT),
+        |_| {},
+        |_| {},
+        |_| {},
+    );
     // SAFETY: every vtable function ignores the data pointer, so a null one is fine.
     unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VT)) }
 }
@@ -176,7 +181,9 @@ impl Executor {
     /// The execution context of a live task.
     pub fn task_ctx(&self, t: TaskId) -> Option<CtxId> {
         let s = self.slots.borrow();
-        s.get(t.idx as usize).filter(|s| s.gen == t.gen && s.live).map(|s| s.ctx)
+        s.get(t.idx as usize)
+            .filter(|s| s.gen == t.gen && s.live)
+            .map(|s| s.ctx)
     }
 
     /// Moves a task to another context (a guest vCPU trapping into Xen, say).
@@ -190,14 +197,24 @@ impl Executor {
     /// Is the task alive (not finished, not killed)?
     pub fn alive(&self, t: TaskId) -> bool {
         let s = self.slots.borrow();
-        s.get(t.idx as usize).is_some_and(|s| s.gen == t.gen && s.live && !s.killed)
+        s.get(t.idx as usize)
+            .is_some_and(|s| s.gen == t.gen && s.live && !s.killed)
     }
 
     pub(crate) fn spawn_at(&self, time: SimTime, ctx: CtxId, fut: LocalFuture<()>) -> TaskId {
         let idx = self.free.borrow_mut().pop();
         let id = {
             let mut slots = self.slots.borrow_mut();
-            let slot = Slot { gen: 0, fut: Some(fut), ctx, live: true, running: false, killed: false, wake_queued: true, missed: false };
+            let slot = Slot {
+                gen: 0,
+                fut: Some(fut),
+                ctx,
+                live: true,
+                running: false,
+                killed: false,
+                wake_queued: true,
+                missed: false,
+            };
             match idx {
                 Some(i) => {
                     let gen = slots[i as usize].gen.wrapping_add(1);
@@ -206,7 +223,10 @@ impl Executor {
                 }
                 None => {
                     slots.push(slot);
-                    TaskId { idx: (slots.len() - 1) as u32, gen: 0 }
+                    TaskId {
+                        idx: (slots.len() - 1) as u32,
+                        gen: 0,
+                    }
                 }
             }
         };
@@ -218,7 +238,9 @@ impl Executor {
     pub fn wake(&self, t: TaskId) {
         {
             let mut s = self.slots.borrow_mut();
-            let Some(slot) = s.get_mut(t.idx as usize) else { return };
+            let Some(slot) = s.get_mut(t.idx as usize) else {
+                return;
+            };
             if slot.gen != t.gen || !slot.live || slot.killed || slot.wake_queued {
                 return;
             }
@@ -232,7 +254,9 @@ impl Executor {
     pub fn kill(&self, t: TaskId) {
         let fut = {
             let mut s = self.slots.borrow_mut();
-            let Some(slot) = s.get_mut(t.idx as usize) else { return };
+            let Some(slot) = s.get_mut(t.idx as usize) else {
+                return;
+            };
             if slot.gen != t.gen || !slot.live || slot.killed {
                 return;
             }
@@ -283,7 +307,9 @@ impl Executor {
     pub(crate) fn poll(&self, t: TaskId) -> bool {
         let fut = {
             let mut s = self.slots.borrow_mut();
-            let Some(slot) = s.get_mut(t.idx as usize) else { return false };
+            let Some(slot) = s.get_mut(t.idx as usize) else {
+                return false;
+            };
             if slot.gen != t.gen || !slot.live || slot.killed {
                 return false;
             }
@@ -304,7 +330,10 @@ impl Executor {
         let mut fut = fut;
         let prev = self.set_current(Some(t));
         let waker = noop_waker();
-        let done = fut.as_mut().poll(&mut TaskCx::from_waker(&waker)).is_ready();
+        let done = fut
+            .as_mut()
+            .poll(&mut TaskCx::from_waker(&waker))
+            .is_ready();
         self.set_current(prev);
         let dead = {
             let mut s = self.slots.borrow_mut();
@@ -346,7 +375,9 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         if !self.armed {
-            let Some(t) = exec.current() else { return Poll::Ready(()) };
+            let Some(t) = exec.current() else {
+                return Poll::Ready(());
+            };
             let until = self.until;
             exec.push(until, Ev::Wake(t));
             self.armed = true;

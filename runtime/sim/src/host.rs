@@ -91,18 +91,31 @@ fn guest_starts(sim: &Sim, domid: u32) {
             None => return,
         }
     };
-    let Some(profile) = guest::profile::by_name(&cfg.guest) else { return };
-    let Some(conn) = sim.xs.borrow().domains.get(&domid).map(|d| d.conn) else { return };
+    let Some(profile) = guest::profile::by_name(&cfg.guest) else {
+        return;
+    };
+    let Some(conn) = sim.xs.borrow().domains.get(&domid).map(|d| d.conn) else {
+        return;
+    };
     let frontends = cfg
         .devices
         .iter()
-        .map(|d| (format!("device/{}/{}", d.class, d.devid), format!("/local/domain/0/backend/{}/{domid}/{}", d.class, d.devid)))
+        .map(|d| {
+            (
+                format!("device/{}/{}", d.class, d.devid),
+                format!("/local/domain/0/backend/{}/{domid}/{}", d.class, d.devid),
+            )
+        })
         .collect();
     let setup = GuestSetup {
         domid,
         name: cfg.name.clone(),
         profile,
-        kind: if cfg.hvm { GuestKind::Hvm } else { GuestKind::Pv },
+        kind: if cfg.hvm {
+            GuestKind::Hvm
+        } else {
+            GuestKind::Pv
+        },
         pv_drivers: cfg.pv_drivers,
         platform_pci: cfg.platform_pci,
         acpi: cfg.acpi,
@@ -148,7 +161,9 @@ fn run_cmd<T: 'static, Fut: Future<Output = Result<T, String>> + 'static>(
     match (r, end) {
         (Some(r), _) => r,
         (None, RunEnd::Aborted(m)) => Err(m),
-        (None, _) => Err(format!("xm {cmd} never returned: the world went idle while it waited")),
+        (None, _) => Err(format!(
+            "xm {cmd} never returned: the world went idle while it waited"
+        )),
     }
 }
 
@@ -165,7 +180,14 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
         guest: spec.guest.clone(),
         vcpus: spec.vcpus,
         memory: spec.memory,
-        devices: spec.devices.iter().map(|(c, d)| DeviceSpec { class: c.clone(), devid: d.clone() }).collect(),
+        devices: spec
+            .devices
+            .iter()
+            .map(|(c, d)| DeviceSpec {
+                class: c.clone(),
+                devid: d.clone(),
+            })
+            .collect(),
         on_poweroff: spec.on_poweroff.clone(),
         on_reboot: spec.on_reboot.clone(),
         on_crash: spec.on_crash.clone(),
@@ -174,26 +196,34 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
         acpi: spec.acpi,
         domid: spec.id,
     };
-    run_cmd(sim, "create", true, move |s| async move { xm::create(&s, cfg).await })
+    run_cmd(sim, "create", true, move |s| async move {
+        xm::create(&s, cfg).await
+    })
 }
 
 /// `xm shutdown [-w] [-H|-R] <dom>`: returns once xend took the request (or,
 /// with `wait`, once the domain no longer runs).
 pub fn xm_shutdown(sim: &Sim, target: &str, mode: &str, wait: bool) -> Result<(), String> {
     let (t, m) = (target.to_string(), mode.to_string());
-    run_cmd(sim, "shutdown", false, move |s| async move { xm::shutdown(&s, t, m, wait).await })
+    run_cmd(sim, "shutdown", false, move |s| async move {
+        xm::shutdown(&s, t, m, wait).await
+    })
 }
 
 /// `xm destroy <dom>`.
 pub fn xm_destroy(sim: &Sim, target: &str) -> Result<(), String> {
     let t = target.to_string();
-    run_cmd(sim, "destroy", false, move |s| async move { xm::destroy(&s, t).await })
+    run_cmd(sim, "destroy", false, move |s| async move {
+        xm::destroy(&s, t).await
+    })
 }
 
 /// `xm trigger <dom> <trigger> [vcpu]`.
 pub fn xm_trigger(sim: &Sim, target: &str, trigger: &str, vcpu: u32) -> Result<(), String> {
     let (t, g) = (target.to_string(), trigger.to_string());
-    run_cmd(sim, "trigger", false, move |s| async move { xm::trigger(&s, t, g, vcpu).await })
+    run_cmd(sim, "trigger", false, move |s| async move {
+        xm::trigger(&s, t, g, vcpu).await
+    })
 }
 
 /// A row of `xm list`.
@@ -217,7 +247,9 @@ pub fn xm_list(sim: &Sim) -> Vec<ListRow> {
     let mut rows = Vec::new();
     for (&domid, &vm) in &x.domains {
         let v = x.vm(vm);
-        let Some(i) = hypervisor::domctl::getdomaininfo(sim, domid) else { continue };
+        let Some(i) = hypervisor::domctl::getdomaininfo(sim, domid) else {
+            continue;
+        };
         let flag = |b: bool, c: char| if b { c } else { '-' };
         let state: String = [
             flag(i.running, 'r'),
@@ -229,7 +261,13 @@ pub fn xm_list(sim: &Sim) -> Vec<ListRow> {
         ]
         .iter()
         .collect();
-        rows.push(ListRow { name: v.cfg.name.clone(), id: domid, mem: i.mem_kib / 1024, vcpus: i.online_vcpus, state });
+        rows.push(ListRow {
+            name: v.cfg.name.clone(),
+            id: domid,
+            mem: i.mem_kib / 1024,
+            vcpus: i.online_vcpus,
+            state,
+        });
     }
     rows
 }
@@ -263,4 +301,29 @@ pub fn shutdown_reason(sim: &Sim, domid: u32) -> Option<&'static str> {
         4 => "watchdog",
         _ => "unknown",
     })
+}
+
+/// `xm shutdown` of many domains at once (a benchmark's load, or a host
+/// being emptied by a script): every command starts now; returns when all
+/// have returned.
+pub fn xm_shutdown_all(sim: &Sim, targets: &[String]) -> Result<(), String> {
+    let left = Rc::new(std::cell::Cell::new(targets.len()));
+    let failed: Rc<RefCell<Option<String>>> = Rc::new(RefCell::new(None));
+    for t in targets {
+        let ctx = xm::process_ctx(sim, "shutdown");
+        let (s, t, l, f) = (sim.clone(), t.clone(), left.clone(), failed.clone());
+        sim.spawn(ctx, async move {
+            if let Err(e) = xm::shutdown(&s, t, "poweroff".into(), false).await {
+                f.borrow_mut().get_or_insert(e);
+            }
+            l.set(l.get() - 1);
+        });
+    }
+    match sim.run_while(|| left.get() > 0) {
+        RunEnd::Aborted(m) => Err(m),
+        _ => match failed.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        },
+    }
 }

@@ -106,13 +106,18 @@ impl Sim {
     /// A new world with no host built yet (see `host::build`).
     pub fn new(cfg: Config) -> Sim {
         let seed = cfg.seed;
-        let sim = Sim(Rc::new(World {
+        let mut xs = xenstore::Xenstore::new();
+        xs.kind = cfg.xenstored;
+        Sim(Rc::new(World {
             exec: Executor::default(),
-            ctxs: RefCell::new(Contexts { record_hops: true, ..Default::default() }),
+            ctxs: RefCell::new(Contexts {
+                record_hops: true,
+                ..Default::default()
+            }),
             logs: RefCell::new(logs::Logs::default()),
             trace: RefCell::new(trace::Trace::default()),
             tracing: Cell::new(true),
-            xs: RefCell::new(xenstore::Xenstore::new()),
+            xs: RefCell::new(xs),
             xen: RefCell::new(hypervisor::Hypervisor::new(seed)),
             guests: RefCell::new(guest::Guests::default()),
             qemu: RefCell::new(qemu_dm::QemuDms::default()),
@@ -123,8 +128,7 @@ impl Sim {
             hook_flags: RefCell::new(vec![false; Probe::ALL.len()]),
             host: RefCell::new(None),
             aborted: RefCell::new(None),
-        }));
-        sim
+        }))
     }
 
     /// The current virtual time.
@@ -160,14 +164,22 @@ impl Sim {
     }
 
     /// Starts a task on `ctx` after `d`.
-    pub fn spawn_after(&self, d: SimDuration, ctx: CtxId, fut: impl Future<Output = ()> + 'static) -> TaskId {
+    pub fn spawn_after(
+        &self,
+        d: SimDuration,
+        ctx: CtxId,
+        fut: impl Future<Output = ()> + 'static,
+    ) -> TaskId {
         let t = self.now().after(self.exec.scaled(d));
         self.exec.spawn_at(t, ctx, Box::pin(fut))
     }
 
     /// The context of the running task.
     pub fn current_ctx(&self) -> CtxId {
-        self.exec.current().and_then(|t| self.exec.task_ctx(t)).unwrap_or(CtxId(0))
+        self.exec
+            .current()
+            .and_then(|t| self.exec.task_ctx(t))
+            .unwrap_or(CtxId(0))
     }
 
     /// Runs `f` at virtual time now + `d` (outside any task).
@@ -184,18 +196,29 @@ impl Sim {
 
     /// A future that completes after `d` of virtual time.
     pub fn sleep(&self, d: SimDuration) -> Sleep {
-        Sleep { sim: self.clone(), until: self.now().after(self.exec.scaled(d)), armed: false }
+        Sleep {
+            sim: self.clone(),
+            until: self.now().after(self.exec.scaled(d)),
+            armed: false,
+        }
     }
 
     /// A future that completes at instant `t` (never scaled: `t` is already
     /// the time something is due).
     pub fn sleep_until(&self, t: SimTime) -> Sleep {
-        Sleep { sim: self.clone(), until: t.max(self.now()), armed: false }
+        Sleep {
+            sim: self.clone(),
+            until: t.max(self.now()),
+            armed: false,
+        }
     }
 
     /// Parks the running task until someone wakes it (see `exec::Park`).
     pub fn park<F: FnOnce(TaskId) + Unpin>(&self, register: F) -> Park<F> {
-        Park { register: Some(register), sim: self.clone() }
+        Park {
+            register: Some(register),
+            sim: self.clone(),
+        }
     }
 
     /// Wakes a parked task.
@@ -294,7 +317,9 @@ impl Sim {
             if let Some(msg) = self.aborted.borrow().clone() {
                 return RunEnd::Aborted(msg);
             }
-            let Some(next) = self.exec.next_time() else { return RunEnd::Idle };
+            let Some(next) = self.exec.next_time() else {
+                return RunEnd::Idle;
+            };
             if deadline.is_some_and(|d| next > d) {
                 if let Some(d) = deadline {
                     self.exec.advance_to(d);
@@ -326,7 +351,9 @@ impl Sim {
             if self.aborted.borrow().is_some() {
                 return false;
             }
-            let Some((_, ev)) = self.exec.pop() else { return false };
+            let Some((_, ev)) = self.exec.pop() else {
+                return false;
+            };
             match ev {
                 Ev::Wake(w) if w == t => {
                     self.exec.take_wake(t);
@@ -362,7 +389,9 @@ impl Sim {
                 return RunEnd::Aborted(msg);
             }
             if self.exec.events_run() - start >= max_events {
-                return RunEnd::Aborted(format!("event limit reached: {max_events} events in one run (--max-events)"));
+                return RunEnd::Aborted(format!(
+                    "event limit reached: {max_events} events in one run (--max-events)"
+                ));
             }
             if self.step().is_none() {
                 return RunEnd::Idle;

@@ -23,7 +23,11 @@ pub struct LogSink {
 
 impl LogSink {
     fn new(keep: bool) -> Self {
-        LogSink { keep, hash: 0xcbf2_9ce4_8422_2325, ..Default::default() }
+        LogSink {
+            keep,
+            hash: 0xcbf2_9ce4_8422_2325,
+            ..Default::default()
+        }
     }
 
     /// Appends `text` (which should end in a newline).
@@ -90,7 +94,13 @@ pub struct Logs {
 
 impl Default for Logs {
     fn default() -> Self {
-        Logs { xend: LogSink::new(true), xen: LogSink::new(true), files: IndexMap::new(), keep: true, dir: None }
+        Logs {
+            xend: LogSink::new(true),
+            xen: LogSink::new(true),
+            files: IndexMap::new(),
+            keep: true,
+            dir: None,
+        }
     }
 }
 
@@ -133,7 +143,11 @@ impl Logs {
         }
         if let Some(d) = &self.dir {
             for i in (1..=keep_count).rev() {
-                let from = if i == 1 { d.join(name) } else { d.join(format!("{name}.{}", i - 1)) };
+                let from = if i == 1 {
+                    d.join(name)
+                } else {
+                    d.join(format!("{name}.{}", i - 1))
+                };
                 let _ = std::fs::rename(from, d.join(format!("{name}.{i}")));
             }
         }

@@ -31,7 +31,9 @@ impl Profile {
         Profile::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown profile {s:?}: expected \"ovm-4.4.4\" or \"upstream-4.4.4\""))
+            .ok_or_else(|| {
+                format!("unknown profile {s:?}: expected \"ovm-4.4.4\" or \"upstream-4.4.4\"")
+            })
     }
 
     /// True for Oracle's build.
@@ -40,14 +42,38 @@ impl Profile {
     }
 }
 
-/// Which xenstored dom0 runs (they differ in `@releaseDomain` repetition and quotas).
+/// Which xenstored dom0 runs (they differ in transaction conflicts and
+/// `@releaseDomain` repetition). 4.4's xencommons starts oxenstored when it
+/// is installed, so that is the default (docs/fidelity.md).
 #[derive(Copy, Clone, PartialEq, Eq, Debug, Default)]
 pub enum XenstoredKind {
-    /// The C daemon: `@releaseDomain` once per newly shut-down domain.
-    #[default]
+    /// The C daemon: any change anywhere fails an open transaction;
+    /// `@releaseDomain` once per newly shut-down domain.
     C,
-    /// oxenstored: `@releaseDomain` on every VIRQ while any domain is shut down or dying.
+    /// oxenstored: transactions coalesce when their own paths are untouched;
+    /// `@releaseDomain` on every VIRQ while any domain is shut down or dying.
+    #[default]
     OCaml,
+}
+
+impl XenstoredKind {
+    /// The name scripts use.
+    pub fn name(self) -> &'static str {
+        match self {
+            XenstoredKind::C => "c",
+            XenstoredKind::OCaml => "ocaml",
+        }
+    }
+    /// The kind of a name.
+    pub fn parse(s: &str) -> Result<XenstoredKind, String> {
+        match s {
+            "c" | "C" => Ok(XenstoredKind::C),
+            "ocaml" | "oxenstored" => Ok(XenstoredKind::OCaml),
+            _ => Err(format!(
+                "unknown xenstored {s:?}: expected \"ocaml\" or \"c\""
+            )),
+        }
+    }
 }
 
 /// Settings of one run.

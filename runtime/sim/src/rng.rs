@@ -20,7 +20,9 @@ fn fnv1a(s: &str) -> u64 {
 impl Rng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Rng {
-        Rng { state: seed ^ 0x9e37_79b9_7f4a_7c15 }
+        Rng {
+            state: seed ^ 0x9e37_79b9_7f4a_7c15,
+        }
     }
 
     /// The sub-stream of `seed` named `name` (e.g. `"guest/8"`).
@@ -66,9 +68,24 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_and_substreams_differ() {
-        let a: Vec<u64> = (0..4).map({ let mut r = Rng::substream(7, "guest/8"); move |_| r.next_u64() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = Rng::substream(7, "guest/8"); move |_| r.next_u64() }).collect();
-        let c: Vec<u64> = (0..4).map({ let mut r = Rng::substream(7, "guest/9"); move |_| r.next_u64() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::substream(7, "guest/8");
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::substream(7, "guest/8");
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::substream(7, "guest/9");
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

@@ -88,7 +88,13 @@ pub struct Contexts {
 impl Contexts {
     /// A new context.
     pub fn create(&mut self, name: Rc<str>, layer: Layer, domid: u32) -> CtxId {
-        self.ctxs.push(Context { name, layer, domid, stack: Vec::new(), cause: None });
+        self.ctxs.push(Context {
+            name,
+            layer,
+            domid,
+            stack: Vec::new(),
+            cause: None,
+        });
         CtxId((self.ctxs.len() - 1) as u32)
     }
 
@@ -117,7 +123,13 @@ impl Contexts {
             Some(f) => (Some(f.probe), f.hop.or(ctx.cause)),
             None => (None, ctx.cause),
         };
-        self.hops.push(Hop { time, ctx: c, probe, what, parent });
+        self.hops.push(Hop {
+            time,
+            ctx: c,
+            probe,
+            what,
+            parent,
+        });
         Some(HopId((self.hops.len() - 1) as u32))
     }
 

@@ -74,7 +74,12 @@ impl SimDuration {
 
 impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}", self.0 / 1_000_000_000, (self.0 % 1_000_000_000) / 1_000)
+        write!(
+            f,
+            "{}.{:06}",
+            self.0 / 1_000_000_000,
+            (self.0 % 1_000_000_000) / 1_000
+        )
     }
 }
 
@@ -95,7 +100,13 @@ impl Epoch {
     pub fn parse(s: &str) -> Result<Epoch, String> {
         let bad = || format!("start time must look like \"2019-06-05 09:23:27\", got {s:?}");
         let b = s.as_bytes();
-        if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        if b.len() != 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b' '
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(bad());
         }
         let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
@@ -103,13 +114,19 @@ impl Epoch {
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1970..=9999).contains(&y) || !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
+        if !(1970..=9999).contains(&y)
+            || !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+        {
             return Err(bad());
         }
         if h > 23 || mi > 59 || se > 59 {
             return Err(bad());
         }
-        Ok(Epoch(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se))
+        Ok(Epoch(
+            days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se,
+        ))
     }
 
     /// Wall-clock seconds at virtual time `t` (whole seconds, truncated as
@@ -170,14 +187,27 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub fn format_datetime(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// `YYYY-MMDD-HHMM.SS`, the stamp xend puts in core-dump file names.
 pub fn format_dump_stamp(secs: i64) -> String {
     let full = format_datetime(secs);
     // "2019-06-05 09:23:27" -> "2019-0605-0923.27"
-    format!("{}-{}{}-{}{}.{}", &full[0..4], &full[5..7], &full[8..10], &full[11..13], &full[14..16], &full[17..19])
+    format!(
+        "{}-{}{}-{}{}.{}",
+        &full[0..4],
+        &full[5..7],
+        &full[8..10],
+        &full[11..13],
+        &full[14..16],
+        &full[17..19]
+    )
 }
 
 #[cfg(test)]
@@ -193,7 +223,11 @@ mod tests {
 
     #[test]
     fn leap_days_and_year_ends_format() {
-        for s in ["2020-02-29 23:59:59", "1999-12-31 00:00:00", "2100-03-01 12:34:56"] {
+        for s in [
+            "2020-02-29 23:59:59",
+            "1999-12-31 00:00:00",
+            "2100-03-01 12:34:56",
+        ] {
             assert_eq!(Epoch::parse(s).unwrap().format(SimTime::ZERO), s);
         }
         assert!(Epoch::parse("2019-02-29 00:00:00").is_err());

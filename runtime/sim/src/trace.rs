@@ -28,7 +28,20 @@ pub struct Trace {
 }
 
 impl Trace {
-    pub(crate) fn record_call(&mut self, time: SimTime, ctx: CtxId, probe: Probe, domid: u32, hop: Option<HopId>) {
-        self.calls.push(CallRecord { time, ctx, probe, domid, hop });
+    pub(crate) fn record_call(
+        &mut self,
+        time: SimTime,
+        ctx: CtxId,
+        probe: Probe,
+        domid: u32,
+        hop: Option<HopId>,
+    ) {
+        self.calls.push(CallRecord {
+            time,
+            ctx,
+            probe,
+            domid,
+            hop,
+        });
     }
 }

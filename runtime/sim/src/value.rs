@@ -118,7 +118,10 @@ impl ProbeValue for bool {
             Value::Bool(b) => Ok(b),
             Value::Int(i) => Ok(i != 0),
             Value::Unit => Ok(false),
-            other => Err(format!("expected a bool, the hook returned {}", other.type_name())),
+            other => Err(format!(
+                "expected a bool, the hook returned {}",
+                other.type_name()
+            )),
         }
     }
 }
@@ -132,7 +135,10 @@ impl ProbeValue for i64 {
             Value::Int(i) => Ok(i),
             Value::Bool(b) => Ok(b as i64),
             Value::Unit => Ok(0),
-            other => Err(format!("expected an int, the hook returned {}", other.type_name())),
+            other => Err(format!(
+                "expected an int, the hook returned {}",
+                other.type_name()
+            )),
         }
     }
 }
@@ -148,7 +154,10 @@ impl ProbeValue for Option<String> {
         match v {
             Value::Unit => Ok(None),
             Value::Str(s) => Ok(Some(s.to_string())),
-            other => Err(format!("expected a string or (), the hook returned {}", other.type_name())),
+            other => Err(format!(
+                "expected a string or (), the hook returned {}",
+                other.type_name()
+            )),
         }
     }
 }
@@ -161,7 +170,10 @@ impl ProbeValue for String {
         match v {
             Value::Str(s) => Ok(s.to_string()),
             Value::Unit => Ok(String::new()),
-            other => Err(format!("expected a string, the hook returned {}", other.type_name())),
+            other => Err(format!(
+                "expected a string, the hook returned {}",
+                other.type_name()
+            )),
         }
     }
 }

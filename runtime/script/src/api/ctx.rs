@@ -15,17 +15,28 @@ pub fn register(e: &mut Engine) {
     e.register_get("args", |c: &mut CtxApi| c.args_map());
     e.register_get("now", |c: &mut CtxApi| c.0.now);
     e.register_get("dom", |c: &mut CtxApi| -> Dynamic {
-        let Some(d) = c.domid() else { return Dynamic::UNIT };
+        let Some(d) = c.domid() else {
+            return Dynamic::UNIT;
+        };
         let st = c.st().clone();
         let name = {
             let x = st.sim.xend.borrow();
-            x.domains.get(&d).map(|&v| x.vm(v).cfg.name.clone()).or_else(|| st.sim.guests.borrow().get(d).map(|g| g.name.clone()))
+            x.domains
+                .get(&d)
+                .map(|&v| x.vm(v).cfg.name.clone())
+                .or_else(|| st.sim.guests.borrow().get(d).map(|g| g.name.clone()))
         };
         Dynamic::from(DomainApi::new(st, d, name.unwrap_or_default()))
     });
-    e.register_fn("orig", |c: &mut CtxApi| -> R<Dynamic> { c.orig().or_else(rt_err) });
-    e.register_fn("stack", |c: &mut CtxApi| stacks::frames(&c.st().sim, c.0.ctx));
-    e.register_fn("backtrace", |c: &mut CtxApi| stacks::backtrace(&c.st().sim, c.0.ctx, c.0.probe.layer()));
+    e.register_fn("orig", |c: &mut CtxApi| -> R<Dynamic> {
+        c.orig().or_else(rt_err)
+    });
+    e.register_fn("stack", |c: &mut CtxApi| {
+        stacks::frames(&c.st().sim, c.0.ctx)
+    });
+    e.register_fn("backtrace", |c: &mut CtxApi| {
+        stacks::backtrace(&c.st().sim, c.0.ctx, c.0.probe.layer())
+    });
     e.register_fn("format_stack", |c: &mut CtxApi| -> R<String> {
         if c.0.probe.layer() != xsh_sim::probe::Layer::Xend {
             return rt_err(format!(
@@ -35,6 +46,10 @@ pub fn register(e: &mut Engine) {
         }
         Ok(stacks::format_stack(&c.st().sim, c.0.ctx))
     });
-    e.register_fn("chain", |c: &mut CtxApi| stacks::chain(&c.st().sim, c.0.ctx));
-    e.register_fn("to_string", |c: &mut CtxApi| format!("ProbeContext({})", c.0.probe.name()));
+    e.register_fn("chain", |c: &mut CtxApi| {
+        stacks::chain(&c.st().sim, c.0.ctx)
+    });
+    e.register_fn("to_string", |c: &mut CtxApi| {
+        format!("ProbeContext({})", c.0.probe.name())
+    });
 }

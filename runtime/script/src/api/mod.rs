@@ -32,7 +32,13 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
         let st = w2.upgrade().ok_or("world gone")?;
         install(&st, probe, None, HookKind::Hook, f).or_else(rt_err)
     });
-    e.register_fn("assert", |c: bool| -> R<()> { if c { Ok(()) } else { rt_err("assertion failed") } });
+    e.register_fn("assert", |c: bool| -> R<()> {
+        if c {
+            Ok(())
+        } else {
+            rt_err("assertion failed")
+        }
+    });
     e.register_fn("assert", |c: bool, msg: &str| -> R<()> {
         if c {
             Ok(())
@@ -40,8 +46,12 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
             rt_err(format!("assertion failed: {msg}"))
         }
     });
-    e.register_fn("assert_eq", |a: Dynamic, b: Dynamic| -> R<()> { assert_eq_impl(a, b, None) });
-    e.register_fn("assert_eq", |a: Dynamic, b: Dynamic, msg: &str| -> R<()> { assert_eq_impl(a, b, Some(msg)) });
+    e.register_fn("assert_eq", |a: Dynamic, b: Dynamic| -> R<()> {
+        assert_eq_impl(a, b, None)
+    });
+    e.register_fn("assert_eq", |a: Dynamic, b: Dynamic, msg: &str| -> R<()> {
+        assert_eq_impl(a, b, Some(msg))
+    });
 }
 
 fn show(d: &Dynamic) -> String {
@@ -61,7 +71,11 @@ fn assert_eq_impl(a: Dynamic, b: Dynamic, msg: Option<&str>) -> R<()> {
         Some(m) => format!("assertion failed: {m}"),
         None => "assertion failed: left == right".to_string(),
     };
-    rt_err(format!("{head}\n  expected: {}\n    actual: {}", show(&b), show(&a)))
+    rt_err(format!(
+        "{head}\n  expected: {}\n    actual: {}",
+        show(&b),
+        show(&a)
+    ))
 }
 
 /// docs/probes.md: every probe with its site, arguments and result.
@@ -77,8 +91,19 @@ pub fn probes_markdown() -> String {
             layer = Some(d.layer);
             s.push_str(&format!("\n## `{}:`\n\n| probe | arguments | result | site | what it does |\n|---|---|---|---|---|\n", d.layer.prefix()));
         }
-        let site = if d.entry_log { "after entry log" } else { "entry" };
-        s.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", d.name, d.args.join(", "), d.result, site, d.doc.replace('|', "\\|")));
+        let site = if d.entry_log {
+            "after entry log"
+        } else {
+            "entry"
+        };
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            d.name,
+            d.args.join(", "),
+            d.result,
+            site,
+            d.doc.replace('|', "\\|")
+        ));
     }
     s
 }

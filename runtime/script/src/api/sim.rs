@@ -20,7 +20,10 @@ fn secs(d: Dynamic) -> R<f64> {
     } else if let Ok(f) = d.as_float() {
         f
     } else {
-        return rt_err(format!("expected seconds as a number, got {}", d.type_name()));
+        return rt_err(format!(
+            "expected seconds as a number, got {}",
+            d.type_name()
+        ));
     };
     if !v.is_finite() || v < 0.0 {
         return rt_err(format!("seconds must be a finite number ≥ 0, got {v}"));
@@ -49,8 +52,12 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
-    e.register_get("seed", |s: &mut SimApi| -> i64 { s.0.sim.cfg().seed as i64 });
-    e.register_fn("now", |s: &mut SimApi| -> f64 { s.0.sim.now().as_secs_f64() });
+    e.register_get("seed", |s: &mut SimApi| -> i64 {
+        s.0.sim.cfg().seed as i64
+    });
+    e.register_fn("now", |s: &mut SimApi| -> f64 {
+        s.0.sim.now().as_secs_f64()
+    });
     e.register_fn("run", |s: &mut SimApi| -> R<()> { s.0.run_world(None) });
     e.register_fn("run_for", |s: &mut SimApi, d: Dynamic| -> R<()> {
         let d = secs(d)?;
@@ -59,7 +66,9 @@ pub fn register(e: &mut Engine) {
     });
     e.register_fn("step", |s: &mut SimApi| -> R<Dynamic> {
         let st = &s.0;
-        let Some(t) = st.sim.step() else { return Ok(Dynamic::UNIT) };
+        let Some(t) = st.sim.step() else {
+            return Ok(Dynamic::UNIT);
+        };
         if let Some(msg) = st.sim.take_abort() {
             return match st.take_pending() {
                 Some(e) => Err(e),
@@ -68,7 +77,10 @@ pub fn register(e: &mut Engine) {
         }
         let mut m = Map::new();
         m.insert("time".into(), Dynamic::from_float(t.as_secs_f64()));
-        m.insert("queued".into(), Dynamic::from_int(st.sim.exec.queued() as i64));
+        m.insert(
+            "queued".into(),
+            Dynamic::from_int(st.sim.exec.queued() as i64),
+        );
         Ok(Dynamic::from_map(m))
     });
     e.register_fn("after", |s: &mut SimApi, d: Dynamic, f: FnPtr| -> R<()> {
@@ -90,12 +102,22 @@ pub fn register(e: &mut Engine) {
             .map(|c| {
                 let mut m = Map::new();
                 m.insert("time".into(), Dynamic::from_float(c.time.as_secs_f64()));
-                m.insert("layer".into(), Dynamic::from(c.probe.layer().prefix().to_string()));
+                m.insert(
+                    "layer".into(),
+                    Dynamic::from(c.probe.layer().prefix().to_string()),
+                );
                 m.insert("probe".into(), Dynamic::from(c.probe.name().to_string()));
-                m.insert("context".into(), Dynamic::from(ctxs.get(c.ctx).name.to_string()));
+                m.insert(
+                    "context".into(),
+                    Dynamic::from(ctxs.get(c.ctx).name.to_string()),
+                );
                 m.insert(
                     "domid".into(),
-                    if c.domid == xsh_sim::stack::NO_DOM { Dynamic::UNIT } else { Dynamic::from_int(c.domid as i64) },
+                    if c.domid == xsh_sim::stack::NO_DOM {
+                        Dynamic::UNIT
+                    } else {
+                        Dynamic::from_int(c.domid as i64)
+                    },
                 );
                 Dynamic::from_map(m)
             })

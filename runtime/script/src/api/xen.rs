@@ -28,8 +28,14 @@ fn info_map(i: &DomInfo) -> Dynamic {
     m.insert("paused".into(), Dynamic::from_bool(i.paused));
     m.insert("blocked".into(), Dynamic::from_bool(i.blocked));
     m.insert("running".into(), Dynamic::from_bool(i.running));
-    m.insert("shutdown_reason".into(), Dynamic::from_int(i.shutdown_reason as i64));
-    m.insert("online_vcpus".into(), Dynamic::from_int(i.online_vcpus as i64));
+    m.insert(
+        "shutdown_reason".into(),
+        Dynamic::from_int(i.shutdown_reason as i64),
+    );
+    m.insert(
+        "online_vcpus".into(),
+        Dynamic::from_int(i.online_vcpus as i64),
+    );
     Dynamic::from_map(m)
 }
 
@@ -37,25 +43,34 @@ fn info_map(i: &DomInfo) -> Dynamic {
 pub fn register(e: &mut Engine) {
     e.register_type_with_name::<XenApi>("Xen");
     e.register_type_with_name::<XendApi>("Xend");
-    e.register_fn("console", |x: &mut XenApi| x.0.sim.logs.borrow().xen.text().to_string());
+    e.register_fn("console", |x: &mut XenApi| {
+        x.0.sim.logs.borrow().xen.text().to_string()
+    });
     // `xen.print(text)`: the engine renames `.print` to `.__print` (engine.rs).
     e.register_fn("__print", |x: &mut XenApi, text: &str| {
         hypervisor::console_print(&x.0.sim, text);
     });
     e.register_fn("domains", |x: &mut XenApi| -> Array {
-        hypervisor::domctl::list_domains(&x.0.sim).iter().map(info_map).collect()
+        hypervisor::domctl::list_domains(&x.0.sim)
+            .iter()
+            .map(info_map)
+            .collect()
     });
     e.register_fn("domain", |x: &mut XenApi, id: i64| -> Dynamic {
         if id < 0 {
             return Dynamic::UNIT;
         }
-        hypervisor::domctl::getdomaininfo(&x.0.sim, id as u32).as_ref().map_or(Dynamic::UNIT, info_map)
+        hypervisor::domctl::getdomaininfo(&x.0.sim, id as u32)
+            .as_ref()
+            .map_or(Dynamic::UNIT, info_map)
     });
     e.register_fn("set_guest_loglvl", |x: &mut XenApi, all: bool| {
         x.0.sim.xen.borrow_mut().guest_loglvl_info = all;
     });
 
-    e.register_fn("log", |x: &mut XendApi| x.0.sim.logs.borrow().xend.text().to_string());
+    e.register_fn("log", |x: &mut XendApi| {
+        x.0.sim.logs.borrow().xend.text().to_string()
+    });
     e.register_get_set(
         "pid",
         |x: &mut XendApi| x.0.sim.xend.borrow().pid as i64,
@@ -67,6 +82,10 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
-    e.register_fn("log_info", |x: &mut XendApi, msg: &str| xend::log_here(&x.0.sim, Level::Info, msg));
-    e.register_fn("log_debug", |x: &mut XendApi, msg: &str| xend::log_here(&x.0.sim, Level::Debug, msg));
+    e.register_fn("log_info", |x: &mut XendApi, msg: &str| {
+        xend::log_here(&x.0.sim, Level::Info, msg)
+    });
+    e.register_fn("log_debug", |x: &mut XendApi, msg: &str| {
+        xend::log_here(&x.0.sim, Level::Debug, msg)
+    });
 }

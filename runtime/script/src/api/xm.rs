@@ -48,26 +48,49 @@ const KEYS: &[&str] = &[
     "vcpus",
     "memory",
 ];
-const ACTIONS: &[&str] = &["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"];
-const CLASSES: &[&str] = &["vif", "vbd", "vkbd", "vfb", "console", "pci", "tap", "tap2", "vif2", "vscsi", "vusb", "ioports", "irq"];
+const ACTIONS: &[&str] = &[
+    "destroy",
+    "restart",
+    "preserve",
+    "rename-restart",
+    "coredump-destroy",
+    "coredump-restart",
+];
+const CLASSES: &[&str] = &[
+    "vif", "vbd", "vkbd", "vfb", "console", "pci", "tap", "tap2", "vif2", "vscsi", "vusb",
+    "ioports", "irq",
+];
 
 fn want_str(m: &Map, k: &str) -> R<Option<String>> {
     match m.get(k) {
         None => Ok(None),
         Some(v) if v.is_string() => Ok(Some(v.clone().into_string().unwrap_or_default())),
-        Some(v) => rt_err(format!("xm.create: `{k}` must be a string, got {}", v.type_name())),
+        Some(v) => rt_err(format!(
+            "xm.create: `{k}` must be a string, got {}",
+            v.type_name()
+        )),
     }
 }
 fn want_bool(m: &Map, k: &str) -> R<Option<bool>> {
     match m.get(k) {
         None => Ok(None),
-        Some(v) => v.as_bool().map(Some).or_else(|_| rt_err(format!("xm.create: `{k}` must be a bool, got {}", v.type_name()))),
+        Some(v) => v.as_bool().map(Some).or_else(|_| {
+            rt_err(format!(
+                "xm.create: `{k}` must be a bool, got {}",
+                v.type_name()
+            ))
+        }),
     }
 }
 fn want_int(m: &Map, k: &str) -> R<Option<i64>> {
     match m.get(k) {
         None => Ok(None),
-        Some(v) => v.as_int().map(Some).or_else(|_| rt_err(format!("xm.create: `{k}` must be an int, got {}", v.type_name()))),
+        Some(v) => v.as_int().map(Some).or_else(|_| {
+            rt_err(format!(
+                "xm.create: `{k}` must be an int, got {}",
+                v.type_name()
+            ))
+        }),
     }
 }
 
@@ -75,46 +98,79 @@ fn want_int(m: &Map, k: &str) -> R<Option<i64>> {
 pub fn parse_config(m: &Map) -> R<CreateSpec> {
     for k in m.keys() {
         if !KEYS.contains(&k.as_str()) {
-            return rt_err(format!("xm.create: unknown config key `{k}` (expected one of: {})", KEYS.join(", ")));
+            return rt_err(format!(
+                "xm.create: unknown config key `{k}` (expected one of: {})",
+                KEYS.join(", ")
+            ));
         }
     }
-    let Some(name) = want_str(m, "name")? else { return rt_err("xm.create: the config needs a `name`") };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return rt_err(format!("xm.create: `name` {name:?} is not a valid domain name (letters, digits, -_.)"));
+    let Some(name) = want_str(m, "name")? else {
+        return rt_err("xm.create: the config needs a `name`");
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return rt_err(format!(
+            "xm.create: `name` {name:?} is not a valid domain name (letters, digits, -_.)"
+        ));
     }
     let mut spec = CreateSpec::new(&name);
     spec.devices.clear();
     if let Some(id) = want_int(m, "id")? {
         if !(1..0x7ff0).contains(&id) {
-            return rt_err(format!("xm.create: `id` {id} is out of range (1..32751; 0 is Domain-0)"));
+            return rt_err(format!(
+                "xm.create: `id` {id} is out of range (1..32751; 0 is Domain-0)"
+            ));
         }
         spec.id = Some(id as u32);
     }
     match want_str(m, "type")?.as_deref() {
         None | Some("hvm") => spec.hvm = true,
         Some("pv") => spec.hvm = false,
-        Some(t) => return rt_err(format!("xm.create: `type` must be \"hvm\" or \"pv\", got {t:?}")),
+        Some(t) => {
+            return rt_err(format!(
+                "xm.create: `type` must be \"hvm\" or \"pv\", got {t:?}"
+            ))
+        }
     }
     if let Some(g) = want_str(m, "guest")? {
         if xsh_sim::guest::profile::by_name(&g).is_none() {
-            let names: Vec<&str> = xsh_sim::guest::profile::PROFILES.iter().map(|p| p.name).collect();
-            return rt_err(format!("xm.create: unknown guest profile {g:?} (known: {})", names.join(", ")));
+            let names: Vec<&str> = xsh_sim::guest::profile::PROFILES
+                .iter()
+                .map(|p| p.name)
+                .collect();
+            return rt_err(format!(
+                "xm.create: unknown guest profile {g:?} (known: {})",
+                names.join(", ")
+            ));
         }
         spec.guest = g;
     }
     if let Some(d) = m.get("devices") {
         let Ok(arr) = d.as_array_ref() else {
-            return rt_err(format!("xm.create: `devices` must be an array of \"class/id\" strings, got {}", d.type_name()));
+            return rt_err(format!(
+                "xm.create: `devices` must be an array of \"class/id\" strings, got {}",
+                d.type_name()
+            ));
         };
         for item in arr.iter() {
             let Ok(s) = item.clone().into_string() else {
-                return rt_err(format!("xm.create: each device must be a \"class/id\" string, got {}", item.type_name()));
+                return rt_err(format!(
+                    "xm.create: each device must be a \"class/id\" string, got {}",
+                    item.type_name()
+                ));
             };
             let Some((class, id)) = s.split_once('/') else {
                 return rt_err(format!("xm.create: device {s:?} must look like \"vif/0\""));
             };
-            if !CLASSES.contains(&class) || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-                return rt_err(format!("xm.create: device {s:?}: unknown class or non-numeric id (classes: {})", CLASSES.join(", ")));
+            if !CLASSES.contains(&class) || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit())
+            {
+                return rt_err(format!(
+                    "xm.create: device {s:?}: unknown class or non-numeric id (classes: {})",
+                    CLASSES.join(", ")
+                ));
             }
             if spec.devices.iter().any(|(c, i)| c == class && i == id) {
                 return rt_err(format!("xm.create: device {s:?} is listed twice"));
@@ -125,7 +181,10 @@ pub fn parse_config(m: &Map) -> R<CreateSpec> {
     for (k, slot) in [("on_poweroff", 0), ("on_reboot", 1), ("on_crash", 2)] {
         if let Some(v) = want_str(m, k)? {
             if !ACTIONS.contains(&v.as_str()) {
-                return rt_err(format!("xm.create: `{k}` must be one of {}, got {v:?}", ACTIONS.join(", ")));
+                return rt_err(format!(
+                    "xm.create: `{k}` must be one of {}, got {v:?}",
+                    ACTIONS.join(", ")
+                ));
             }
             match slot {
                 0 => spec.on_poweroff = v,
@@ -151,7 +210,9 @@ pub fn parse_config(m: &Map) -> R<CreateSpec> {
     }
     if let Some(v) = want_int(m, "memory")? {
         if !(16..=1 << 20).contains(&v) {
-            return rt_err(format!("xm.create: `memory` (MiB) must be 16..1048576, got {v}"));
+            return rt_err(format!(
+                "xm.create: `memory` (MiB) must be 16..1048576, got {v}"
+            ));
         }
         spec.memory = v as u64;
     }
@@ -169,7 +230,10 @@ fn target_of(st: &HostState, d: &Dynamic) -> R<String> {
     if let Ok(i) = d.as_int() {
         return Ok(i.to_string());
     }
-    rt_err(format!("expected a Domain, a name or a domid, got {}", d.type_name()))
+    rt_err(format!(
+        "expected a Domain, a name or a domid, got {}",
+        d.type_name()
+    ))
 }
 
 fn xm_err<T>(e: String) -> R<T> {
@@ -187,7 +251,10 @@ impl DomainApi {
 pub fn find_domain(st: &Rc<HostState>, key: &str) -> Option<DomainApi> {
     let x = st.sim.xend.borrow();
     let id = key.parse::<u32>().ok();
-    x.domains.iter().find(|(&d, &v)| Some(d) == id || x.vm(v).cfg.name == key).map(|(&d, &v)| DomainApi::new(st.clone(), d, x.vm(v).cfg.name.clone()))
+    x.domains
+        .iter()
+        .find(|(&d, &v)| Some(d) == id || x.vm(v).cfg.name == key)
+        .map(|(&d, &v)| DomainApi::new(st.clone(), d, x.vm(v).cfg.name.clone()))
 }
 
 /// Registers `xm`, Domain, kernel and qemu.
@@ -206,24 +273,35 @@ pub fn register(e: &mut Engine) {
         let t = target_of(&x.0, &dom)?;
         host::xm_shutdown(&x.0.sim, &t, "poweroff", false).or_else(xm_err)
     });
-    e.register_fn("shutdown", |x: &mut XmApi, dom: Dynamic, opts: Map| -> R<()> {
-        let t = target_of(&x.0, &dom)?;
-        for k in opts.keys() {
-            if !["wait", "mode"].contains(&k.as_str()) {
-                return rt_err(format!("xm.shutdown: unknown option `{k}` (expected wait, mode)"));
+    e.register_fn(
+        "shutdown",
+        |x: &mut XmApi, dom: Dynamic, opts: Map| -> R<()> {
+            let t = target_of(&x.0, &dom)?;
+            for k in opts.keys() {
+                if !["wait", "mode"].contains(&k.as_str()) {
+                    return rt_err(format!(
+                        "xm.shutdown: unknown option `{k}` (expected wait, mode)"
+                    ));
+                }
             }
-        }
-        let wait = match opts.get("wait") {
-            None => false,
-            Some(v) => v.as_bool().or_else(|_| rt_err("xm.shutdown: `wait` must be a bool"))?,
-        };
-        let mode = match opts.get("mode").map(|v| v.clone().into_string()) {
-            None => "poweroff".to_string(),
-            Some(Ok(m)) if ["poweroff", "halt", "reboot"].contains(&m.as_str()) => m,
-            Some(_) => return rt_err("xm.shutdown: `mode` must be \"poweroff\", \"halt\" or \"reboot\""),
-        };
-        host::xm_shutdown(&x.0.sim, &t, &mode, wait).or_else(xm_err)
-    });
+            let wait = match opts.get("wait") {
+                None => false,
+                Some(v) => v
+                    .as_bool()
+                    .or_else(|_| rt_err("xm.shutdown: `wait` must be a bool"))?,
+            };
+            let mode = match opts.get("mode").map(|v| v.clone().into_string()) {
+                None => "poweroff".to_string(),
+                Some(Ok(m)) if ["poweroff", "halt", "reboot"].contains(&m.as_str()) => m,
+                Some(_) => {
+                    return rt_err(
+                        "xm.shutdown: `mode` must be \"poweroff\", \"halt\" or \"reboot\"",
+                    )
+                }
+            };
+            host::xm_shutdown(&x.0.sim, &t, &mode, wait).or_else(xm_err)
+        },
+    );
     e.register_fn("reboot", |x: &mut XmApi, dom: Dynamic| -> R<()> {
         let t = target_of(&x.0, &dom)?;
         host::xm_shutdown(&x.0.sim, &t, "reboot", false).or_else(xm_err)
@@ -232,14 +310,20 @@ pub fn register(e: &mut Engine) {
         let t = target_of(&x.0, &dom)?;
         host::xm_destroy(&x.0.sim, &t).or_else(xm_err)
     });
-    e.register_fn("trigger", |x: &mut XmApi, dom: Dynamic, trig: &str| -> R<()> {
-        let t = target_of(&x.0, &dom)?;
-        host::xm_trigger(&x.0.sim, &t, trig, 0).or_else(xm_err)
-    });
-    e.register_fn("trigger", |x: &mut XmApi, dom: Dynamic, trig: &str, vcpu: i64| -> R<()> {
-        let t = target_of(&x.0, &dom)?;
-        host::xm_trigger(&x.0.sim, &t, trig, vcpu.max(0) as u32).or_else(xm_err)
-    });
+    e.register_fn(
+        "trigger",
+        |x: &mut XmApi, dom: Dynamic, trig: &str| -> R<()> {
+            let t = target_of(&x.0, &dom)?;
+            host::xm_trigger(&x.0.sim, &t, trig, 0).or_else(xm_err)
+        },
+    );
+    e.register_fn(
+        "trigger",
+        |x: &mut XmApi, dom: Dynamic, trig: &str, vcpu: i64| -> R<()> {
+            let t = target_of(&x.0, &dom)?;
+            host::xm_trigger(&x.0.sim, &t, trig, vcpu.max(0) as u32).or_else(xm_err)
+        },
+    );
     e.register_fn("list", |x: &mut XmApi| -> Array {
         host::xm_list(&x.0.sim)
             .into_iter()
@@ -263,7 +347,8 @@ pub fn register(e: &mut Engine) {
     e.register_get("name", |d: &mut DomainApi| d.name.clone());
     e.register_get("uuid", |d: &mut DomainApi| -> Dynamic {
         let xen = d.st.sim.xen.borrow();
-        xen.domain(d.domid).map_or(Dynamic::UNIT, |x| Dynamic::from(x.uuid.clone()))
+        xen.domain(d.domid)
+            .map_or(Dynamic::UNIT, |x| Dynamic::from(x.uuid.clone()))
     });
     e.register_get("type", |d: &mut DomainApi| -> String {
         let hvm = d.st.sim.xen.borrow().domain(d.domid).map(|x| x.hvm);
@@ -273,16 +358,28 @@ pub fn register(e: &mut Engine) {
             None => "()".into(),
         }
     });
-    e.register_get("state", |d: &mut DomainApi| host::domain_state(&d.st.sim, d.domid).to_string());
+    e.register_get("state", |d: &mut DomainApi| {
+        host::domain_state(&d.st.sim, d.domid).to_string()
+    });
     e.register_get("shutdown_reason", |d: &mut DomainApi| -> Dynamic {
-        host::shutdown_reason(&d.st.sim, d.domid).map_or(Dynamic::UNIT, |r| Dynamic::from(r.to_string()))
+        host::shutdown_reason(&d.st.sim, d.domid)
+            .map_or(Dynamic::UNIT, |r| Dynamic::from(r.to_string()))
     });
     e.register_get("devices", |d: &mut DomainApi| -> Array {
         let x = d.st.sim.xend.borrow();
         let vm = x.vms.iter().rev().find(|v| v.cfg.name == d.name);
-        vm.map(|v| v.cfg.devices.iter().map(|dv| Dynamic::from(format!("{}/{}", dv.class, dv.devid))).collect()).unwrap_or_default()
+        vm.map(|v| {
+            v.cfg
+                .devices
+                .iter()
+                .map(|dv| Dynamic::from(format!("{}/{}", dv.class, dv.devid)))
+                .collect()
+        })
+        .unwrap_or_default()
     });
-    e.register_get("kernel", |d: &mut DomainApi| KernelApi(d.st.clone(), d.domid));
+    e.register_get("kernel", |d: &mut DomainApi| {
+        KernelApi(d.st.clone(), d.domid)
+    });
     e.register_get("qemu", |d: &mut DomainApi| -> Dynamic {
         let has = d.st.sim.qemu.borrow().by_dom.contains_key(&d.domid);
         if has {
@@ -293,16 +390,29 @@ pub fn register(e: &mut Engine) {
     });
     e.register_fn("console", |d: &mut DomainApi| -> String {
         let f = xsh_sim::guest::console_file(&d.name);
-        d.st.sim.logs.borrow().files.get(&f).map(|s| s.text().to_string()).unwrap_or_default()
+        d.st.sim
+            .logs
+            .borrow()
+            .files
+            .get(&f)
+            .map(|s| s.text().to_string())
+            .unwrap_or_default()
     });
     e.register_fn("on", |d: &mut DomainApi, probe: &str, f: FnPtr| -> R<i64> {
         install(&d.st, probe, Some(d.domid), HookKind::On, f).or_else(rt_err)
     });
-    e.register_fn("hook", |d: &mut DomainApi, probe: &str, f: FnPtr| -> R<i64> {
-        install(&d.st, probe, Some(d.domid), HookKind::Hook, f).or_else(rt_err)
+    e.register_fn(
+        "hook",
+        |d: &mut DomainApi, probe: &str, f: FnPtr| -> R<i64> {
+            install(&d.st, probe, Some(d.domid), HookKind::Hook, f).or_else(rt_err)
+        },
+    );
+    e.register_fn("to_string", |d: &mut DomainApi| {
+        format!("Domain({}, {})", d.domid, d.name)
     });
-    e.register_fn("to_string", |d: &mut DomainApi| format!("Domain({}, {})", d.domid, d.name));
-    e.register_fn("to_debug", |d: &mut DomainApi| format!("Domain({}, {})", d.domid, d.name));
+    e.register_fn("to_debug", |d: &mut DomainApi| {
+        format!("Domain({}, {})", d.domid, d.name)
+    });
 
     e.register_get_set(
         "pm_power_off",
@@ -350,13 +460,22 @@ pub fn register(e: &mut Engine) {
     );
     e.register_get_set(
         "poweroff_cmd",
-        |k: &mut KernelApi| -> String { k.0.sim.guests.borrow().get(k.1).map(|g| g.poweroff_cmd.clone()).unwrap_or_default() },
+        |k: &mut KernelApi| -> String {
+            k.0.sim
+                .guests
+                .borrow()
+                .get(k.1)
+                .map(|g| g.poweroff_cmd.clone())
+                .unwrap_or_default()
+        },
         |k: &mut KernelApi, v: String| -> R<()> {
             if v.len() >= 256 {
                 return rt_err("poweroff_cmd is limited to 255 bytes (POWEROFF_CMD_PATH_LEN)");
             }
             let mut g = k.0.sim.guests.borrow_mut();
-            g.get_mut(k.1).map(|g| g.poweroff_cmd = v).ok_or_else(|| format!("domain {} has no running guest kernel", k.1).into())
+            g.get_mut(k.1)
+                .map(|g| g.poweroff_cmd = v)
+                .ok_or_else(|| format!("domain {} has no running guest kernel", k.1).into())
         },
     );
     e.register_get_set(
@@ -374,19 +493,33 @@ pub fn register(e: &mut Engine) {
         },
         |k: &mut KernelApi, v: String| -> R<()> {
             let mut g = k.0.sim.guests.borrow_mut();
-            let Some(g) = g.get_mut(k.1) else { return rt_err(format!("domain {} has no running guest kernel", k.1)) };
+            let Some(g) = g.get_mut(k.1) else {
+                return rt_err(format!("domain {} has no running guest kernel", k.1));
+            };
             match v.as_str() {
                 "hung" | "hang" => g.init_hangs = true,
                 "systemd" | "sysvinit" => g.init_hangs = false,
-                other => return rt_err(format!("init: \"hung\" makes PID 1 stop answering; {other:?} is not an init state")),
+                other => {
+                    return rt_err(format!(
+                        "init: \"hung\" makes PID 1 stop answering; {other:?} is not an init state"
+                    ))
+                }
             }
             Ok(())
         },
     );
-    e.register_get("pv_drivers", |k: &mut KernelApi| -> bool { k.0.sim.guests.borrow().get(k.1).is_some_and(|g| g.pv_drivers) });
+    e.register_get("pv_drivers", |k: &mut KernelApi| -> bool {
+        k.0.sim
+            .guests
+            .borrow()
+            .get(k.1)
+            .is_some_and(|g| g.pv_drivers)
+    });
     e.register_fn("remove_file", |k: &mut KernelApi, path: &str| -> R<()> {
         let mut g = k.0.sim.guests.borrow_mut();
-        let Some(g) = g.get_mut(k.1) else { return rt_err(format!("domain {} has no running guest kernel", k.1)) };
+        let Some(g) = g.get_mut(k.1) else {
+            return rt_err(format!("domain {} has no running guest kernel", k.1));
+        };
         g.files.retain(|f| f != path);
         Ok(())
     });
@@ -398,16 +531,45 @@ pub fn register(e: &mut Engine) {
         }
         let ctx = xsh_sim::guest::new_task_ctx(&sim, domid, "swapper/0");
         let (s2, m) = (sim.clone(), msg.to_string());
-        xsh_sim::guest::spawn(&sim, domid, ctx, async move { xsh_sim::guest::reboot::guest_panic(&s2, domid, m).await });
+        xsh_sim::guest::spawn(&sim, domid, ctx, async move {
+            xsh_sim::guest::reboot::guest_panic(&s2, domid, m).await
+        });
         Ok(())
     });
 
     e.register_fn("log", |q: &mut QemuApi| -> String {
-        let name = q.0.sim.qemu.borrow().by_dom.get(&q.1).map(|q| q.log.clone()).unwrap_or_default();
-        q.0.sim.logs.borrow().files.get(&name).map(|s| s.text().to_string()).unwrap_or_default()
+        let name =
+            q.0.sim
+                .qemu
+                .borrow()
+                .by_dom
+                .get(&q.1)
+                .map(|q| q.log.clone())
+                .unwrap_or_default();
+        q.0.sim
+            .logs
+            .borrow()
+            .files
+            .get(&name)
+            .map(|s| s.text().to_string())
+            .unwrap_or_default()
     });
-    e.register_get("pid", |q: &mut QemuApi| -> i64 { q.0.sim.qemu.borrow().by_dom.get(&q.1).map_or(0, |q| q.pid as i64) });
-    e.register_get("alive", |q: &mut QemuApi| -> bool { q.0.sim.qemu.borrow().by_dom.get(&q.1).is_some_and(|q| q.alive) });
+    e.register_get("pid", |q: &mut QemuApi| -> i64 {
+        q.0.sim
+            .qemu
+            .borrow()
+            .by_dom
+            .get(&q.1)
+            .map_or(0, |q| q.pid as i64)
+    });
+    e.register_get("alive", |q: &mut QemuApi| -> bool {
+        q.0.sim
+            .qemu
+            .borrow()
+            .by_dom
+            .get(&q.1)
+            .is_some_and(|q| q.alive)
+    });
     e.register_fn("kill", |q: &mut QemuApi, signo: i64| -> R<()> {
         if !(1..=64).contains(&signo) {
             return rt_err(format!("kill: {signo} is not a signal number"));

@@ -32,7 +32,11 @@ impl XsApi {
     /// The dom0 tools view.
     pub fn tools(st: Rc<HostState>) -> XsApi {
         let conn = st.xs_conn;
-        XsApi { st, conn, who: None }
+        XsApi {
+            st,
+            conn,
+            who: None,
+        }
     }
 }
 
@@ -48,12 +52,20 @@ fn req(st: &HostState, conn: ConnId, tx: Option<TxId>, r: Req) -> Result<Resp, X
 fn parse_perms(list: &Array) -> R<Vec<(u32, char)>> {
     let mut out = Vec::new();
     for p in list {
-        let s = p.clone().into_string().map_err(|_| "perms are strings like \"n0\", \"r8\", \"b0\"".to_string())?;
+        let s = p
+            .clone()
+            .into_string()
+            .map_err(|_| "perms are strings like \"n0\", \"r8\", \"b0\"".to_string())?;
         let mut ch = s.chars();
         let c = ch.next().unwrap_or(' ');
-        let d: u32 = ch.as_str().parse().map_err(|_| format!("bad permission {s:?}: expected n|r|w|b then a domid"))?;
+        let d: u32 = ch
+            .as_str()
+            .parse()
+            .map_err(|_| format!("bad permission {s:?}: expected n|r|w|b then a domid"))?;
         if !"nrwb".contains(c) {
-            return rt_err(format!("bad permission {s:?}: expected n|r|w|b then a domid"));
+            return rt_err(format!(
+                "bad permission {s:?}: expected n|r|w|b then a domid"
+            ));
         }
         out.push((d, c));
     }
@@ -72,13 +84,19 @@ macro_rules! ops {
             }
         });
         $e.register_fn("write", |x: &mut $T, p: &str, v: &str| -> R<()> {
-            req(&x.st, x.conn, $tx(x), Req::Write(p.into(), v.into())).map(|_| ()).or_else(|e| fail(e, "write", p, who(x)))
+            req(&x.st, x.conn, $tx(x), Req::Write(p.into(), v.into()))
+                .map(|_| ())
+                .or_else(|e| fail(e, "write", p, who(x)))
         });
         $e.register_fn("mkdir", |x: &mut $T, p: &str| -> R<()> {
-            req(&x.st, x.conn, $tx(x), Req::Mkdir(p.into())).map(|_| ()).or_else(|e| fail(e, "mkdir", p, who(x)))
+            req(&x.st, x.conn, $tx(x), Req::Mkdir(p.into()))
+                .map(|_| ())
+                .or_else(|e| fail(e, "mkdir", p, who(x)))
         });
         $e.register_fn("rm", |x: &mut $T, p: &str| -> R<()> {
-            req(&x.st, x.conn, $tx(x), Req::Rm(p.into())).map(|_| ()).or_else(|e| fail(e, "rm", p, who(x)))
+            req(&x.st, x.conn, $tx(x), Req::Rm(p.into()))
+                .map(|_| ())
+                .or_else(|e| fail(e, "rm", p, who(x)))
         });
         $e.register_fn("ls", |x: &mut $T, p: &str| -> R<Dynamic> {
             match req(&x.st, x.conn, $tx(x), Req::Directory(p.into())) {
@@ -95,14 +113,18 @@ macro_rules! ops {
         });
         $e.register_fn("perms", |x: &mut $T, p: &str| -> R<Dynamic> {
             match req(&x.st, x.conn, $tx(x), Req::GetPerms(p.into())) {
-                Ok(Resp::Perms(ps)) => Ok(str_array(ps.into_iter().map(|(d, c)| format!("{c}{d}")))),
+                Ok(Resp::Perms(ps)) => {
+                    Ok(str_array(ps.into_iter().map(|(d, c)| format!("{c}{d}"))))
+                }
                 Ok(_) => Ok(Dynamic::UNIT),
                 Err(e) => fail(e, "perms", p, who(x)),
             }
         });
         $e.register_fn("set_perms", |x: &mut $T, p: &str, list: Array| -> R<()> {
             let ps = parse_perms(&list)?;
-            req(&x.st, x.conn, $tx(x), Req::SetPerms(p.into(), ps)).map(|_| ()).or_else(|e| fail(e, "set_perms", p, who(x)))
+            req(&x.st, x.conn, $tx(x), Req::SetPerms(p.into(), ps))
+                .map(|_| ())
+                .or_else(|e| fail(e, "set_perms", p, who(x)))
         });
     };
 }
@@ -137,13 +159,21 @@ pub fn register(e: &mut Engine) {
         }
         let conn = x.st.sim.xs.borrow().domain_conn(id as u32);
         match conn {
-            Some(c) => Ok(XsApi { st: x.st.clone(), conn: c, who: Some(id as u32) }),
-            None => rt_err(format!("xs.as_domain: domain {id} is not introduced to xenstored")),
+            Some(c) => Ok(XsApi {
+                st: x.st.clone(),
+                conn: c,
+                who: Some(id as u32),
+            }),
+            None => rt_err(format!(
+                "xs.as_domain: domain {id} is not introduced to xenstored"
+            )),
         }
     });
     e.register_fn("watch", |x: &mut XsApi, p: &str, f: FnPtr| -> R<String> {
         if x.who.is_some() {
-            return rt_err("xs.watch: watches from a script are dom0's (use xs, not xs.as_domain(...))");
+            return rt_err(
+                "xs.watch: watches from a script are dom0's (use xs, not xs.as_domain(...))",
+            );
         }
         let n = x.st.next_watch.get();
         x.st.next_watch.set(n + 1);
@@ -162,7 +192,14 @@ pub fn register(e: &mut Engine) {
         if !known {
             return rt_err(format!("ENOENT: unwatch {token}: no such watch"));
         }
-        let path = x.st.sim.xs.borrow().watch_list().into_iter().find(|(_, _, t)| &**t == token).map(|(_, p, _)| p.to_string());
+        let path =
+            x.st.sim
+                .xs
+                .borrow()
+                .watch_list()
+                .into_iter()
+                .find(|(_, _, t)| &**t == token)
+                .map(|(_, p, _)| p.to_string());
         if let Some(p) = path {
             let _ = req(&x.st, x.conn, None, Req::Unwatch(p, token.into()));
         }
@@ -186,8 +223,14 @@ pub fn register(e: &mut Engine) {
             Ok(_) => return rt_err("EIO: transaction_start"),
             Err(e) => return fail(e, "transaction_start", "", x.who),
         };
-        let t = TxApi { st: x.st.clone(), conn: x.conn, tx };
-        let (Some(engine), Some(ast)) = (x.st.engine(), x.st.ast()) else { return rt_err("no script running") };
+        let t = TxApi {
+            st: x.st.clone(),
+            conn: x.conn,
+            tx,
+        };
+        let (Some(engine), Some(ast)) = (x.st.engine(), x.st.ast()) else {
+            return rt_err("no script running");
+        };
         let r = f.call::<Dynamic>(&engine, &ast, (t,));
         match r {
             Ok(v) => match req(&x.st, x.conn, Some(tx), Req::TxEnd(true)) {

@@ -44,16 +44,27 @@ pub async fn kernel_xenwatch(sim: Sim) {
 
 /// The device root `/local/domain/0/backend/<class>/<domid>/<devid>` of a path.
 fn device_root(path: &str) -> Option<(String, String, u32, String)> {
-    let abs = if path.starts_with('/') { path.to_string() } else { format!("/local/domain/0/{path}") };
+    let abs = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/local/domain/0/{path}")
+    };
     let rest = abs.strip_prefix(BACKEND_ROOT)?;
     let mut it = rest.split('/');
     let (class, domid, devid) = (it.next()?, it.next()?, it.next()?);
     let domid: u32 = domid.parse().ok()?;
-    Some((format!("{BACKEND_ROOT}{class}/{domid}/{devid}"), class.to_string(), domid, devid.to_string()))
+    Some((
+        format!("{BACKEND_ROOT}{class}/{domid}/{devid}"),
+        class.to_string(),
+        domid,
+        devid.to_string(),
+    ))
 }
 
 async fn xenbus_dev_changed(sim: &Sim, path: String) {
-    let Some((root, class, domid, devid)) = device_root(&path) else { return };
+    let Some((root, class, domid, devid)) = device_root(&path) else {
+        return;
+    };
     // Only netback and blkback live in dom0's kernel; vfb, vkbd and console
     // backends are qemu-dm's.
     if class != "vif" && class != "vbd" {
@@ -64,9 +75,14 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
     if known && !exists {
         let s = sim.clone();
         let shown = path.clone();
-        sim.call(Probe::Dom0XenbusDevChanged, domid, move || vec![Value::str(&shown)], async move {
-            device_unregister(&s, root).await;
-        })
+        sim.call(
+            Probe::Dom0XenbusDevChanged,
+            domid,
+            move || vec![Value::str(&shown)],
+            async move {
+                device_unregister(&s, root).await;
+            },
+        )
         .await;
         return;
     }
@@ -80,42 +96,82 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
     }
     let s = sim.clone();
     let shown = path.clone();
-    sim.call(Probe::Dom0XenbusDevChanged, domid, move || vec![Value::str(&shown)], async move {
-        backend_probe(&s, root, class, domid, devid).await;
-    })
+    sim.call(
+        Probe::Dom0XenbusDevChanged,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            backend_probe(&s, root, class, domid, devid).await;
+        },
+    )
     .await
 }
 
 async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid: String) {
     let s = sim.clone();
     let shown = root.clone();
-    sim.call(Probe::Dom0BackendProbe, domid, move || vec![Value::str(&shown)], async move {
-        let conn = s.dom0.borrow().kernel_conn;
-        let frontend = match xs_request(&s, conn, None, Req::Read(format!("{root}/frontend"))).await {
-            Ok(Resp::Value(v)) => v,
-            _ => return,
-        };
-        s.dom0.borrow_mut().backends.insert(
-            root.clone(),
-            Backend { class: class.clone(), domid, devid, frontend: frontend.clone(), state: 2 },
-        );
-        let _ = xs_request(&s, conn, None, Req::Write(format!("{root}/state"), "2".into())).await;
-        let _ = xs_request(&s, conn, None, Req::Watch(format!("{frontend}/state"), format!("{OTHEREND}{root}"))).await;
-        // netback raises "online" for vif-setup; blkback's "add" runs block.
-        let action = if class == "vif" { "online" } else { "add" };
-        queue_uevent(&s, Uevent { action, backend: root.clone(), class });
-    })
+    sim.call(
+        Probe::Dom0BackendProbe,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            let conn = s.dom0.borrow().kernel_conn;
+            let frontend =
+                match xs_request(&s, conn, None, Req::Read(format!("{root}/frontend"))).await {
+                    Ok(Resp::Value(v)) => v,
+                    _ => return,
+                };
+            s.dom0.borrow_mut().backends.insert(
+                root.clone(),
+                Backend {
+                    class: class.clone(),
+                    domid,
+                    devid,
+                    frontend: frontend.clone(),
+                    state: 2,
+                },
+            );
+            let _ = xs_request(
+                &s,
+                conn,
+                None,
+                Req::Write(format!("{root}/state"), "2".into()),
+            )
+            .await;
+            let _ = xs_request(
+                &s,
+                conn,
+                None,
+                Req::Watch(format!("{frontend}/state"), format!("{OTHEREND}{root}")),
+            )
+            .await;
+            // netback raises "online" for vif-setup; blkback's "add" runs block.
+            let action = if class == "vif" { "online" } else { "add" };
+            queue_uevent(
+                &s,
+                Uevent {
+                    action,
+                    backend: root.clone(),
+                    class,
+                    hop: None,
+                },
+            );
+        },
+    )
     .await
 }
 
 /// A backend's watch on its frontend's state fired.
 async fn frontend_changed(sim: &Sim, root: String) {
-    let Some(be) = sim.dom0.borrow().backends.get(&root).cloned() else { return };
-    let conn = sim.dom0.borrow().kernel_conn;
-    let state: u8 = match xs_request(sim, conn, None, Req::Read(format!("{}/state", be.frontend))).await {
-        Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
-        _ => 0,
+    let Some(be) = sim.dom0.borrow().backends.get(&root).cloned() else {
+        return;
     };
+    let conn = sim.dom0.borrow().kernel_conn;
+    let state: u8 =
+        match xs_request(sim, conn, None, Req::Read(format!("{}/state", be.frontend))).await {
+            Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
+            _ => 0,
+        };
     let s = sim.clone();
     let shown = root.clone();
     sim.call(
@@ -157,19 +213,52 @@ async fn frontend_changed(sim: &Sim, root: String) {
 /// `device_unregister`: netback also raises "offline" and removes its
 /// hotplug-status; then "remove" for xen-hotplug-cleanup.
 async fn device_unregister(sim: &Sim, root: String) {
-    let Some(be) = sim.dom0.borrow_mut().backends.shift_remove(&root) else { return };
+    let Some(be) = sim.dom0.borrow_mut().backends.shift_remove(&root) else {
+        return;
+    };
     let s = sim.clone();
     let shown = root.clone();
-    sim.call(Probe::Dom0DeviceUnregister, be.domid, move || vec![Value::str(&shown)], async move {
-        let conn = s.dom0.borrow().kernel_conn;
-        let _ = xs_request(&s, conn, None, Req::Unwatch(format!("{}/state", be.frontend), format!("{OTHEREND}{root}"))).await;
-        if be.class == "vif" {
-            queue_uevent(&s, Uevent { action: "offline", backend: root.clone(), class: be.class.clone() });
-            if s.xs.borrow().exists_raw(&root) {
-                let _ = xs_request(&s, conn, None, Req::Rm(format!("{root}/hotplug-status"))).await;
+    sim.call(
+        Probe::Dom0DeviceUnregister,
+        be.domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            let conn = s.dom0.borrow().kernel_conn;
+            let _ = xs_request(
+                &s,
+                conn,
+                None,
+                Req::Unwatch(
+                    format!("{}/state", be.frontend),
+                    format!("{OTHEREND}{root}"),
+                ),
+            )
+            .await;
+            if be.class == "vif" {
+                queue_uevent(
+                    &s,
+                    Uevent {
+                        action: "offline",
+                        backend: root.clone(),
+                        class: be.class.clone(),
+                        hop: None,
+                    },
+                );
+                if s.xs.borrow().exists_raw(&root) {
+                    let _ =
+                        xs_request(&s, conn, None, Req::Rm(format!("{root}/hotplug-status"))).await;
+                }
             }
-        }
-        queue_uevent(&s, Uevent { action: "remove", backend: root.clone(), class: be.class.clone() });
-    })
+            queue_uevent(
+                &s,
+                Uevent {
+                    action: "remove",
+                    backend: root.clone(),
+                    class: be.class.clone(),
+                    hop: None,
+                },
+            );
+        },
+    )
     .await
 }

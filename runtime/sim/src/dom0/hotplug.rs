@@ -18,10 +18,13 @@ pub struct Uevent {
     pub backend: String,
     /// Its class.
     pub class: String,
+    /// What raised it.
+    pub hop: Option<crate::stack::HopId>,
 }
 
 /// The kernel raises a uevent; udevd picks it up.
-pub fn queue_uevent(sim: &Sim, ev: Uevent) {
+pub fn queue_uevent(sim: &Sim, mut ev: Uevent) {
+    ev.hop = sim.hop("kobject_uevent");
     let w = {
         let mut d = sim.dom0.borrow_mut();
         d.udev_queue.push_back(ev);
@@ -38,14 +41,18 @@ pub async fn udevd(sim: Sim) {
         let ev = sim.dom0.borrow_mut().udev_queue.pop_front();
         let Some(ev) = ev else {
             let s = sim.clone();
-            sim.park(move |t| s.dom0.borrow_mut().udev_waiter = Some(t)).await;
+            sim.park(move |t| s.dom0.borrow_mut().udev_waiter = Some(t))
+                .await;
             continue;
         };
         sim.sleep(SimDuration::millis(6)).await;
         let pid = super::next_pid(&sim);
-        let ctx = sim.new_ctx(format!("udevd worker (pid {pid})"), Layer::Dom0, crate::stack::NO_DOM);
-        let hop = sim.hop("uevent");
-        sim.adopt(ctx, hop);
+        let ctx = sim.new_ctx(
+            format!("udevd worker (pid {pid})"),
+            Layer::Dom0,
+            crate::stack::NO_DOM,
+        );
+        sim.adopt(ctx, ev.hop);
         let s = sim.clone();
         sim.spawn(ctx, async move { run_rules(&s, ev).await });
     }
@@ -54,21 +61,32 @@ pub async fn udevd(sim: Sim) {
 async fn run_rules(sim: &Sim, ev: Uevent) {
     let s = sim.clone();
     let (action, backend) = (ev.action, ev.backend.clone());
-    sim.call(Probe::Dom0UdevEvent, domid_of(&ev.backend), move || vec![Value::str(action), Value::str(&backend)], async move {
-        match (ev.class.as_str(), ev.action) {
-            ("vif", "online") | ("vif", "offline") => hotplug_script(&s, "vif-setup", ev.action, &ev.backend).await,
-            ("vbd", a) => hotplug_script(&s, "block", a, &ev.backend).await,
-            _ => {}
-        }
-        if ev.action == "remove" {
-            xen_hotplug_cleanup(&s, ev.backend.clone()).await;
-        }
-    })
+    sim.call(
+        Probe::Dom0UdevEvent,
+        domid_of(&ev.backend),
+        move || vec![Value::str(action), Value::str(&backend)],
+        async move {
+            match (ev.class.as_str(), ev.action) {
+                ("vif", "online") | ("vif", "offline") => {
+                    hotplug_script(&s, "vif-setup", ev.action, &ev.backend).await
+                }
+                ("vbd", a) => hotplug_script(&s, "block", a, &ev.backend).await,
+                _ => {}
+            }
+            if ev.action == "remove" {
+                xen_hotplug_cleanup(&s, ev.backend.clone()).await;
+            }
+        },
+    )
     .await
 }
 
 fn domid_of(backend: &str) -> u32 {
-    backend.split('/').nth(6).and_then(|d| d.parse().ok()).unwrap_or(crate::stack::NO_DOM)
+    backend
+        .split('/')
+        .nth(6)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(crate::stack::NO_DOM)
 }
 
 /// One `xenstore-*` process: exec, then its requests.
@@ -92,10 +110,22 @@ async fn hotplug_script(sim: &Sim, script: &'static str, action: &'static str, b
                     ("vif-setup", "online") | ("block", "add") => {
                         if script == "block" {
                             let c = xenstore_exec(&s).await;
-                            let _ = xs_request(&s, c, None, Req::Write(format!("{be}/physical-device"), "fd:2".into())).await;
+                            let _ = xs_request(
+                                &s,
+                                c,
+                                None,
+                                Req::Write(format!("{be}/physical-device"), "fd:2".into()),
+                            )
+                            .await;
                         }
                         let c = xenstore_exec(&s).await;
-                        let _ = xs_request(&s, c, None, Req::Write(format!("{be}/hotplug-status"), "connected".into())).await;
+                        let _ = xs_request(
+                            &s,
+                            c,
+                            None,
+                            Req::Write(format!("{be}/hotplug-status"), "connected".into()),
+                        )
+                        .await;
                     }
                     // vif-bridge offline: brctl delif, ifconfig down; block
                     // remove of a phy: device: nothing in the store.
@@ -123,7 +153,8 @@ async fn claim_block_lock(sim: &Sim) {
             return;
         }
         let s = sim.clone();
-        sim.park(move |t| s.dom0.borrow_mut().block_waiters.push_back(t)).await;
+        sim.park(move |t| s.dom0.borrow_mut().block_waiters.push_back(t))
+            .await;
     }
 }
 
@@ -143,8 +174,12 @@ fn release_block_lock(sim: &Sim) {
 async fn xenstore_rm_tidy(sim: &Sim, path: &str) {
     let c = xenstore_exec(sim).await;
     loop {
-        let Ok(Resp::Tx(tx)) = xs_request(sim, c, None, Req::TxStart).await else { return };
-        let mut ok = xs_request(sim, c, Some(tx), Req::Rm(path.to_string())).await.is_ok();
+        let Ok(Resp::Tx(tx)) = xs_request(sim, c, None, Req::TxStart).await else {
+            return;
+        };
+        let mut ok = xs_request(sim, c, Some(tx), Req::Rm(path.to_string()))
+            .await
+            .is_ok();
         let mut p = path.to_string();
         while ok {
             let Some(i) = p.rfind('/') else { break };
@@ -160,7 +195,9 @@ async fn xenstore_rm_tidy(sim: &Sim, path: &str) {
             if !empty_dir {
                 break;
             }
-            ok = xs_request(sim, c, Some(tx), Req::Rm(p.clone())).await.is_ok();
+            ok = xs_request(sim, c, Some(tx), Req::Rm(p.clone()))
+                .await
+                .is_ok();
         }
         match xs_request(sim, c, Some(tx), Req::TxEnd(ok)).await {
             Err(XsErr::EAGAIN) if ok => continue,
@@ -175,35 +212,57 @@ pub async fn xen_hotplug_cleanup(sim: &Sim, backend: String) {
     let s = sim.clone();
     let shown = backend.clone();
     let domid = domid_of(&backend);
-    sim.call(Probe::Dom0HotplugCleanup, domid, move || vec![Value::str(&shown)], async move {
-        claim_block_lock(&s).await;
-        // XENBUS_PATH is backend/<class>/<domid>/<devid>, relative to dom0's home.
-        let rel = backend.trim_start_matches("/local/domain/0/").to_string();
-        let parts: Vec<&str> = rel.split('/').collect();
-        let (class, domid_s, devid) = (parts.get(1).copied().unwrap_or(""), parts.get(2).copied().unwrap_or(""), parts.get(3).copied().unwrap_or(""));
-        let c = xenstore_exec(&s).await;
-        let vm = match xs_request(&s, c, None, Req::Read(format!("/local/domain/{domid_s}/vm"))).await {
-            Ok(Resp::Value(v)) => v,
-            _ => String::new(),
-        };
-        let mut vm_dev = String::new();
-        if !vm.is_empty() {
-            vm_dev = format!("{vm}/device/{class}/{devid}");
+    sim.call(
+        Probe::Dom0HotplugCleanup,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            claim_block_lock(&s).await;
+            // XENBUS_PATH is backend/<class>/<domid>/<devid>, relative to dom0's home.
+            let rel = backend.trim_start_matches("/local/domain/0/").to_string();
+            let parts: Vec<&str> = rel.split('/').collect();
+            let (class, domid_s, devid) = (
+                parts.get(1).copied().unwrap_or(""),
+                parts.get(2).copied().unwrap_or(""),
+                parts.get(3).copied().unwrap_or(""),
+            );
             let c = xenstore_exec(&s).await;
-            if xs_request(&s, c, None, Req::Read(vm_dev.clone())).await.is_err() && class == "vbd" {
-                vm_dev = format!("{vm}/device/tap2/{devid}");
+            let vm = match xs_request(
+                &s,
+                c,
+                None,
+                Req::Read(format!("/local/domain/{domid_s}/vm")),
+            )
+            .await
+            {
+                Ok(Resp::Value(v)) => v,
+                _ => String::new(),
+            };
+            let mut vm_dev = String::new();
+            if !vm.is_empty() {
+                vm_dev = format!("{vm}/device/{class}/{devid}");
+                let c = xenstore_exec(&s).await;
+                if xs_request(&s, c, None, Req::Read(vm_dev.clone()))
+                    .await
+                    .is_err()
+                    && class == "vbd"
+                {
+                    vm_dev = format!("{vm}/device/tap2/{devid}");
+                }
             }
-        }
-        let c = xenstore_exec(&s).await;
-        if let Ok(Resp::Value(front)) = xs_request(&s, c, None, Req::Read(format!("{rel}/frontend"))).await {
-            xenstore_rm_tidy(&s, &front).await;
-        }
-        xenstore_rm_tidy(&s, &backend).await;
-        xenstore_rm_tidy(&s, &format!("/local/domain/0/error/{rel}")).await;
-        if !vm_dev.is_empty() {
-            xenstore_rm_tidy(&s, &vm_dev).await;
-        }
-        release_block_lock(&s);
-    })
+            let c = xenstore_exec(&s).await;
+            if let Ok(Resp::Value(front)) =
+                xs_request(&s, c, None, Req::Read(format!("{rel}/frontend"))).await
+            {
+                xenstore_rm_tidy(&s, &front).await;
+            }
+            xenstore_rm_tidy(&s, &backend).await;
+            xenstore_rm_tidy(&s, &format!("/local/domain/0/error/{rel}")).await;
+            if !vm_dev.is_empty() {
+                xenstore_rm_tidy(&s, &vm_dev).await;
+            }
+            release_block_lock(&s);
+        },
+    )
     .await
 }

@@ -93,8 +93,20 @@ pub fn boot(sim: &Sim) {
     }
     sim.xen.borrow_mut().virq_dom_exc = Some(std::rc::Rc::new(xenstored::on_virq_dom_exc));
     // dom0's own home in the store.
-    for (p, v) in [("/local", ""), ("/local/domain", ""), ("/local/domain/0", ""), ("/local/domain/0/name", "Domain-0"), ("/local/domain/0/domid", "0"), ("/vm", "")] {
-        let _ = crate::xenstore::perform(sim, tools_conn, None, &crate::xenstore::Req::Write(p.into(), v.into()));
+    for (p, v) in [
+        ("/local", ""),
+        ("/local/domain", ""),
+        ("/local/domain/0", ""),
+        ("/local/domain/0/name", "Domain-0"),
+        ("/local/domain/0/domid", "0"),
+        ("/vm", ""),
+    ] {
+        let _ = crate::xenstore::perform(
+            sim,
+            tools_conn,
+            None,
+            &crate::xenstore::Req::Write(p.into(), v.into()),
+        );
     }
     let _ = crate::xenstore::perform(
         sim,

@@ -46,11 +46,21 @@ pub fn create(sim: &Sim, s: &GuestSetup) {
     let mut rng = Rng::substream(seed, &format!("guest/{}", s.domid));
     let (lo, hi) = s.profile.uptime_s;
     let uptime0 = (lo + rng.below(hi - lo)) * 1_000_000_000 + rng.below(1_000_000_000);
-    let files = ["/sbin/poweroff", "/sbin/halt", "/sbin/reboot", "/sbin/shutdown", "/bin/systemctl"]
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
-    let pm = if s.kind == GuestKind::Hvm && s.acpi { PowerOff::Symbol("acpi_power_off") } else { PowerOff::Null };
+    let files = [
+        "/sbin/poweroff",
+        "/sbin/halt",
+        "/sbin/reboot",
+        "/sbin/shutdown",
+        "/bin/systemctl",
+    ]
+    .iter()
+    .map(|f| f.to_string())
+    .collect();
+    let pm = if s.kind == GuestKind::Hvm && s.acpi {
+        PowerOff::Symbol("acpi_power_off")
+    } else {
+        PowerOff::Null
+    };
     let g = Guest {
         domid: s.domid,
         name: s.name.clone(),
@@ -103,7 +113,12 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
     if setup.kind == GuestKind::Hvm && xen_aware {
         // xen_callback_vector(): HVM_PARAM_CALLBACK_IRQ = via vector 0xf3.
         hypervisor::domctl::hvm_set_param(&sim, domid, param::CALLBACK_IRQ, (2u64 << 56) | 0xf3);
-        printk(&sim, domid, level::INFO, "xen:events: Xen HVM callback vector for event delivery is enabled");
+        printk(
+            &sim,
+            domid,
+            level::INFO,
+            "xen:events: Xen HVM callback vector for event delivery is enabled",
+        );
     }
     let acpi = sim.guests.borrow().get(domid).is_some_and(|g| g.acpi);
     if acpi {
@@ -125,10 +140,27 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
         if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
             g.xenwatch_ctx = Some(ctx);
         }
-        super::spawn(&sim, domid, ctx, super::xenbus::xenwatch_thread(sim.clone(), domid));
+        super::spawn(
+            &sim,
+            domid,
+            ctx,
+            super::xenbus::xenwatch_thread(sim.clone(), domid),
+        );
         let conn = setup.conn;
-        let _ = xs_request(&sim, conn, None, Req::Watch("control/shutdown".into(), SHUTDOWN_TOKEN.into())).await;
-        let _ = xs_request(&sim, conn, None, Req::Watch("control/sysrq".into(), SYSRQ_TOKEN.into())).await;
+        let _ = xs_request(
+            &sim,
+            conn,
+            None,
+            Req::Watch("control/shutdown".into(), SHUTDOWN_TOKEN.into()),
+        )
+        .await;
+        let _ = xs_request(
+            &sim,
+            conn,
+            None,
+            Req::Watch("control/sysrq".into(), SYSRQ_TOKEN.into()),
+        )
+        .await;
         for (node, backend) in &setup.frontends {
             let mut parts = node.split('/').skip(1);
             let (class, devid) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -138,12 +170,33 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
             if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
                 g.frontends.insert(
                     node.clone(),
-                    Frontend { nodename: node.clone(), backend: backend.clone(), state: 3, down_done: false, closing_waiter: None },
+                    Frontend {
+                        nodename: node.clone(),
+                        backend: backend.clone(),
+                        state: 3,
+                        down_done: false,
+                        closing_waiter: None,
+                    },
                 );
             }
-            let _ = xs_request(&sim, conn, None, Req::Watch(format!("{backend}/state"), format!("{OTHEREND_PREFIX}{node}"))).await;
+            let _ = xs_request(
+                &sim,
+                conn,
+                None,
+                Req::Watch(
+                    format!("{backend}/state"),
+                    format!("{OTHEREND_PREFIX}{node}"),
+                ),
+            )
+            .await;
             // Initialised: the backend answers Connected when it can serve us.
-            let _ = xs_request(&sim, conn, None, Req::Write(format!("{node}/state"), "3".into())).await;
+            let _ = xs_request(
+                &sim,
+                conn,
+                None,
+                Req::Write(format!("{node}/state"), "3".into()),
+            )
+            .await;
         }
     }
     if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
@@ -171,11 +224,18 @@ fn power_button_sci(sim: &Sim, domid: u32) {
         // Acknowledge PWRBTN_STS (write 1 to clear).
         hypervisor::guest_port_io(&s, domid, 0, 0xb000, 2, hypervisor::hvm::PWRBTN as u64).await;
         let s2 = s.clone();
-        s.call(crate::probe::Probe::GuestAcpiButtonNotify, domid, Vec::new, async move {
-            let ctx = super::new_task_ctx(&s2, domid, "systemd-logind");
-            let s3 = s2.clone();
-            super::spawn(&s2, domid, ctx, async move { super::init::logind_power_key(&s3, domid).await });
-        })
+        s.call(
+            crate::probe::Probe::GuestAcpiButtonNotify,
+            domid,
+            Vec::new,
+            async move {
+                let ctx = super::new_task_ctx(&s2, domid, "systemd-logind");
+                let s3 = s2.clone();
+                super::spawn(&s2, domid, ctx, async move {
+                    super::init::logind_power_key(&s3, domid).await
+                });
+            },
+        )
         .await;
     });
 }

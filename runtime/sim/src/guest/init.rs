@@ -23,13 +23,14 @@ pub enum Pid1Msg {
 
 /// Queues a request for PID 1 and wakes it.
 pub fn send_pid1(sim: &Sim, domid: u32, msg: Pid1Msg) {
+    let hop = sim.hop("D-Bus / signal to PID 1");
     let w = {
         let mut g = sim.guests.borrow_mut();
         let Some(g) = g.get_mut(domid) else { return };
         if g.init_hangs {
             return;
         }
-        g.pid1_queue.push_back(msg);
+        g.pid1_queue.push_back((msg, hop));
         g.pid1_waiter.take()
     };
     if let Some(t) = w {
@@ -81,20 +82,27 @@ fn target_of(argv0: &str) -> Option<&'static str> {
 async fn systemctl(sim: &Sim, domid: u32, argv: Vec<String>) -> i64 {
     let s = sim.clone();
     let argv0 = argv[0].clone();
-    sim.call(Probe::GuestSystemctlPoweroff, domid, move || vec![Value::str(&argv0)], async move {
-        let Some(target) = target_of(&argv[0]) else { return 1 };
-        guest_sleep(&s, domid, SimDuration::millis(3)).await;
-        let hangs = s.guests.borrow().get(domid).is_some_and(|g| g.init_hangs);
-        if hangs {
-            // The D-Bus call times out, /dev/initctl gets no answer:
-            // "Failed to talk to init daemon." (on systemctl's stderr, which
-            // a usermode helper has nowhere to show).
-            guest_sleep(&s, domid, SimDuration::secs(25)).await;
-            return 1;
-        }
-        send_pid1(&s, domid, Pid1Msg::StartTarget(target));
-        0
-    })
+    sim.call(
+        Probe::GuestSystemctlPoweroff,
+        domid,
+        move || vec![Value::str(&argv0)],
+        async move {
+            let Some(target) = target_of(&argv[0]) else {
+                return 1;
+            };
+            guest_sleep(&s, domid, SimDuration::millis(3)).await;
+            let hangs = s.guests.borrow().get(domid).is_some_and(|g| g.init_hangs);
+            if hangs {
+                // The D-Bus call times out, /dev/initctl gets no answer:
+                // "Failed to talk to init daemon." (on systemctl's stderr, which
+                // a usermode helper has nowhere to show).
+                guest_sleep(&s, domid, SimDuration::secs(25)).await;
+                return 1;
+            }
+            send_pid1(&s, domid, Pid1Msg::StartTarget(target));
+            0
+        },
+    )
     .await
 }
 
@@ -106,7 +114,7 @@ pub async fn pid1_main(sim: Sim, domid: u32) {
             let Some(g) = g.get_mut(domid) else { return };
             g.pid1_queue.pop_front()
         };
-        let Some(msg) = msg else {
+        let Some((msg, hop)) = msg else {
             let s = sim.clone();
             sim.park(move |t| {
                 if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
@@ -116,6 +124,8 @@ pub async fn pid1_main(sim: Sim, domid: u32) {
             .await;
             continue;
         };
+        let ctx = sim.current_ctx();
+        sim.adopt(ctx, hop);
         super::freeze_unless_runnable(&sim, domid).await;
         let target = match msg {
             Pid1Msg::StartTarget(t) => t,
@@ -138,24 +148,29 @@ pub async fn pid1_main(sim: Sim, domid: u32) {
 /// i.e. Manager.PowerOff), which ends the main loop.
 pub async fn systemd_stop_units(sim: &Sim, domid: u32, target: &'static str) {
     let s = sim.clone();
-    sim.call(Probe::GuestSystemdStopUnits, domid, move || vec![Value::str(target)], async move {
-        let units: Vec<usize> = match s.guests.borrow().get(domid) {
-            Some(g) => g.running_units.iter().rev().copied().collect(),
-            None => return,
-        };
-        for i in units {
-            systemd_stop_unit(&s, domid, i).await;
-        }
-        console_line(&s, domid, "[  OK  ] Reached target Shutdown.");
-        let (svc, desc) = match target {
-            "halt.target" => ("systemd-halt.service", "Halt"),
-            "reboot.target" => ("systemd-reboot.service", "Reboot"),
-            _ => ("systemd-poweroff.service", "Power-Off"),
-        };
-        let _ = svc;
-        console_line(&s, domid, &format!("         Starting {desc}..."));
-        guest_sleep(&s, domid, SimDuration::millis(6)).await;
-    })
+    sim.call(
+        Probe::GuestSystemdStopUnits,
+        domid,
+        move || vec![Value::str(target)],
+        async move {
+            let units: Vec<usize> = match s.guests.borrow().get(domid) {
+                Some(g) => g.running_units.iter().rev().copied().collect(),
+                None => return,
+            };
+            for i in units {
+                systemd_stop_unit(&s, domid, i).await;
+            }
+            console_line(&s, domid, "[  OK  ] Reached target Shutdown.");
+            let (svc, desc) = match target {
+                "halt.target" => ("systemd-halt.service", "Halt"),
+                "reboot.target" => ("systemd-reboot.service", "Reboot"),
+                _ => ("systemd-poweroff.service", "Power-Off"),
+            };
+            let _ = svc;
+            console_line(&s, domid, &format!("         Starting {desc}..."));
+            guest_sleep(&s, domid, SimDuration::millis(6)).await;
+        },
+    )
     .await
 }
 
@@ -165,27 +180,38 @@ async fn systemd_stop_unit(sim: &Sim, domid: u32, idx: usize) {
         Some(g) => g.profile.units[idx],
         None => return,
     };
-    sim.call(Probe::GuestSystemdStopUnit, domid, move || vec![Value::str(unit.desc)], async move {
-        let d = unit.desc;
-        match unit.kind {
-            UnitKind::Service => console_line(&s, domid, &format!("         Stopping {d}...")),
-            UnitKind::Mount => console_line(&s, domid, &format!("         Unmounting {d}...")),
-            UnitKind::Swap => console_line(&s, domid, &format!("         Deactivating swap {d}...")),
-            _ => {}
-        }
-        let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
-        guest_sleep(&s, domid, t).await;
-        match unit.kind {
-            UnitKind::Service => console_line(&s, domid, &format!("[  OK  ] Stopped {d}.")),
-            UnitKind::Target => console_line(&s, domid, &format!("[  OK  ] Stopped target {d}.")),
-            UnitKind::Mount => console_line(&s, domid, &format!("[  OK  ] Unmounted {d}.")),
-            UnitKind::Socket => console_line(&s, domid, &format!("[  OK  ] Closed {d}.")),
-            UnitKind::Swap => console_line(&s, domid, &format!("[  OK  ] Deactivated swap {d}.")),
-        }
-        if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
-            g.running_units.retain(|&u| u != idx);
-        }
-    })
+    sim.call(
+        Probe::GuestSystemdStopUnit,
+        domid,
+        move || vec![Value::str(unit.desc)],
+        async move {
+            let d = unit.desc;
+            match unit.kind {
+                UnitKind::Service => console_line(&s, domid, &format!("         Stopping {d}...")),
+                UnitKind::Mount => console_line(&s, domid, &format!("         Unmounting {d}...")),
+                UnitKind::Swap => {
+                    console_line(&s, domid, &format!("         Deactivating swap {d}..."))
+                }
+                _ => {}
+            }
+            let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
+            guest_sleep(&s, domid, t).await;
+            match unit.kind {
+                UnitKind::Service => console_line(&s, domid, &format!("[  OK  ] Stopped {d}.")),
+                UnitKind::Target => {
+                    console_line(&s, domid, &format!("[  OK  ] Stopped target {d}."))
+                }
+                UnitKind::Mount => console_line(&s, domid, &format!("[  OK  ] Unmounted {d}.")),
+                UnitKind::Socket => console_line(&s, domid, &format!("[  OK  ] Closed {d}.")),
+                UnitKind::Swap => {
+                    console_line(&s, domid, &format!("[  OK  ] Deactivated swap {d}."))
+                }
+            }
+            if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
+                g.running_units.retain(|&u| u != idx);
+            }
+        },
+    )
     .await
 }
 
@@ -193,42 +219,55 @@ async fn systemd_stop_unit(sim: &Sim, domid: u32, idx: usize) {
 /// rest, unmounts, syncs and calls reboot(2).
 pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
     let s = sim.clone();
-    sim.call(Probe::GuestSystemdShutdown, domid, move || vec![Value::str(verb)], async move {
-        printk(&s, domid, level::NOTICE, "systemd[1]: Shutting down.");
-        let (mounts, sigterm, sync) = match s.guests.borrow().get(domid) {
-            Some(g) => (g.profile.mounts, g.profile.sigterm_ms, g.profile.sync_ms),
-            None => return,
-        };
-        let log = |m: &str| printk(&s, domid, level::INFO, &format!("systemd-shutdown[1]: {m}"));
-        log("Sending SIGTERM to remaining processes...");
-        let journald = 200 + super::next_pid(&s, domid) % 300;
-        guest_sleep(&s, domid, jitter_ms(&s, domid, sigterm / 2, 0.3)).await;
-        printk(&s, domid, level::INFO, &format!("systemd-journald[{journald}]: Received SIGTERM from PID 1 (systemd-shutdown)."));
-        guest_sleep(&s, domid, jitter_ms(&s, domid, sigterm / 2, 0.3)).await;
-        log("Sending SIGKILL to remaining processes...");
-        log("Unmounting file systems.");
-        for m in mounts {
-            log(&format!("Unmounting {m}."));
-            guest_sleep(&s, domid, SimDuration::millis(2)).await;
-        }
-        log("All filesystems unmounted.");
-        log("Deactivating swaps.");
-        log("All swaps deactivated.");
-        log("Detaching loop devices.");
-        log("All loop devices detached.");
-        log("Detaching DM devices.");
-        log("All DM devices detached.");
-        guest_sleep(&s, domid, jitter_ms(&s, domid, sync, 0.3)).await;
-        let (msg, command) = match verb {
-            "halt" => ("Halting system.", cmd::HALT),
-            "reboot" => ("Rebooting.", cmd::RESTART),
-            _ => ("Powering off.", cmd::POWER_OFF),
-        };
-        log(msg);
-        sys_reboot(&s, domid, command).await;
-        // If reboot() returns: "Failed to invoke reboot(): ..." and freeze.
-        std::future::pending::<()>().await;
-    })
+    sim.call(
+        Probe::GuestSystemdShutdown,
+        domid,
+        move || vec![Value::str(verb)],
+        async move {
+            printk(&s, domid, level::NOTICE, "systemd[1]: Shutting down.");
+            let (mounts, sigterm, sync) = match s.guests.borrow().get(domid) {
+                Some(g) => (g.profile.mounts, g.profile.sigterm_ms, g.profile.sync_ms),
+                None => return,
+            };
+            let log =
+                |m: &str| printk(&s, domid, level::INFO, &format!("systemd-shutdown[1]: {m}"));
+            log("Sending SIGTERM to remaining processes...");
+            let journald = 200 + super::next_pid(&s, domid) % 300;
+            guest_sleep(&s, domid, jitter_ms(&s, domid, sigterm / 2, 0.3)).await;
+            printk(
+                &s,
+                domid,
+                level::INFO,
+                &format!(
+                    "systemd-journald[{journald}]: Received SIGTERM from PID 1 (systemd-shutdown)."
+                ),
+            );
+            guest_sleep(&s, domid, jitter_ms(&s, domid, sigterm / 2, 0.3)).await;
+            log("Sending SIGKILL to remaining processes...");
+            log("Unmounting file systems.");
+            for m in mounts {
+                log(&format!("Unmounting {m}."));
+                guest_sleep(&s, domid, SimDuration::millis(2)).await;
+            }
+            log("All filesystems unmounted.");
+            log("Deactivating swaps.");
+            log("All swaps deactivated.");
+            log("Detaching loop devices.");
+            log("All loop devices detached.");
+            log("Detaching DM devices.");
+            log("All DM devices detached.");
+            guest_sleep(&s, domid, jitter_ms(&s, domid, sync, 0.3)).await;
+            let (msg, command) = match verb {
+                "halt" => ("Halting system.", cmd::HALT),
+                "reboot" => ("Rebooting.", cmd::RESTART),
+                _ => ("Powering off.", cmd::POWER_OFF),
+            };
+            log(msg);
+            sys_reboot(&s, domid, command).await;
+            // If reboot() returns: "Failed to invoke reboot(): ..." and freeze.
+            std::future::pending::<()>().await;
+        },
+    )
     .await
 }
 
@@ -238,36 +277,51 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
 async fn sysvinit_halt(sim: &Sim, domid: u32, argv: Vec<String>) -> i64 {
     let s = sim.clone();
     let argv0 = argv[0].clone();
-    sim.call(Probe::GuestSysvinitHalt, domid, move || vec![Value::str(&argv0)], async move {
-        let Some(target) = target_of(&argv[0]) else { return 1 };
-        let units: Vec<usize> = match s.guests.borrow().get(domid) {
-            Some(g) => g.running_units.iter().rev().copied().collect(),
-            None => return 1,
-        };
-        console_line(&s, domid, "");
-        console_line(&s, domid, "Broadcast message from root (console) (shutdown -h now):");
-        console_line(&s, domid, "");
-        console_line(&s, domid, "The system is going down for system halt NOW!");
-        console_line(&s, domid, "INIT: Switching to runlevel: 0");
-        console_line(&s, domid, "INIT: Sending processes the TERM signal");
-        for i in units {
-            let unit = s.guests.borrow().get(domid).map(|g| g.profile.units[i]);
-            let Some(unit) = unit else { break };
-            let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
-            guest_sleep(&s, domid, t).await;
-            console_line(&s, domid, &format!("[ ok ] Stopping {}.", unit.desc));
-        }
-        let sync = s.guests.borrow().get(domid).map_or(50, |g| g.profile.sync_ms);
-        guest_sleep(&s, domid, SimDuration::millis(sync as u64 + 2000)).await;
-        console_line(&s, domid, "[info] Will now halt.");
-        let command = match target {
-            "reboot.target" => cmd::RESTART,
-            _ => cmd::POWER_OFF,
-        };
-        sys_reboot(&s, domid, command).await;
-        // If that returns, halt tries RB_HALT_SYSTEM.
-        sys_reboot(&s, domid, cmd::HALT).await
-    })
+    sim.call(
+        Probe::GuestSysvinitHalt,
+        domid,
+        move || vec![Value::str(&argv0)],
+        async move {
+            let Some(target) = target_of(&argv[0]) else {
+                return 1;
+            };
+            let units: Vec<usize> = match s.guests.borrow().get(domid) {
+                Some(g) => g.running_units.iter().rev().copied().collect(),
+                None => return 1,
+            };
+            console_line(&s, domid, "");
+            console_line(
+                &s,
+                domid,
+                "Broadcast message from root (console) (shutdown -h now):",
+            );
+            console_line(&s, domid, "");
+            console_line(&s, domid, "The system is going down for system halt NOW!");
+            console_line(&s, domid, "INIT: Switching to runlevel: 0");
+            console_line(&s, domid, "INIT: Sending processes the TERM signal");
+            for i in units {
+                let unit = s.guests.borrow().get(domid).map(|g| g.profile.units[i]);
+                let Some(unit) = unit else { break };
+                let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
+                guest_sleep(&s, domid, t).await;
+                console_line(&s, domid, &format!("[ ok ] Stopping {}.", unit.desc));
+            }
+            let sync = s
+                .guests
+                .borrow()
+                .get(domid)
+                .map_or(50, |g| g.profile.sync_ms);
+            guest_sleep(&s, domid, SimDuration::millis(sync as u64 + 2000)).await;
+            console_line(&s, domid, "[info] Will now halt.");
+            let command = match target {
+                "reboot.target" => cmd::RESTART,
+                _ => cmd::POWER_OFF,
+            };
+            sys_reboot(&s, domid, command).await;
+            // If that returns, halt tries RB_HALT_SYSTEM.
+            sys_reboot(&s, domid, cmd::HALT).await
+        },
+    )
     .await
 }
 
@@ -276,7 +330,11 @@ async fn sysvinit_halt(sim: &Sim, domid: u32, argv: Vec<String>) -> i64 {
 pub async fn logind_power_key(sim: &Sim, domid: u32) {
     let s = sim.clone();
     sim.call(Probe::GuestLogindPowerKey, domid, Vec::new, async move {
-        let systemd = s.guests.borrow().get(domid).is_some_and(|g| g.profile.init == InitKind::Systemd);
+        let systemd = s
+            .guests
+            .borrow()
+            .get(domid)
+            .is_some_and(|g| g.profile.init == InitKind::Systemd);
         if !systemd {
             // No acpid on a default install: nobody acts on the button.
             return;

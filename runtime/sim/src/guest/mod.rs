@@ -147,7 +147,7 @@ pub struct Guest {
     /// PID 1's context.
     pub pid1_ctx: Option<CtxId>,
     /// PID 1's pending requests.
-    pub pid1_queue: std::collections::VecDeque<init::Pid1Msg>,
+    pub pid1_queue: std::collections::VecDeque<(init::Pid1Msg, Option<crate::stack::HopId>)>,
     /// PID 1 waiting for a request.
     pub pid1_waiter: Option<crate::exec::TaskId>,
     /// `kernel.sysrq`.
@@ -213,10 +213,21 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
         let g = sim.guests.borrow();
         let Some(g) = g.get(domid) else { return };
         let t = g.uptime0 + sim.now().0;
-        (console_file(&g.name), format!("[{:5}.{:06}] ", t / 1_000_000_000, (t % 1_000_000_000) / 1000), lvl < g.profile.console_loglevel)
+        (
+            console_file(&g.name),
+            format!(
+                "[{:5}.{:06}] ",
+                t / 1_000_000_000,
+                (t % 1_000_000_000) / 1000
+            ),
+            lvl < g.profile.console_loglevel,
+        )
     };
     if show {
-        sim.logs.borrow_mut().file(&file).write(&format!("{stamp}{msg}\n"));
+        sim.logs
+            .borrow_mut()
+            .file(&file)
+            .write(&format!("{stamp}{msg}\n"));
     }
 }
 
@@ -296,7 +307,12 @@ pub fn forget(sim: &Sim, domid: u32) {
 }
 
 /// Starts a guest thread on `ctx` and remembers it, so it ends with the domain.
-pub fn spawn(sim: &Sim, domid: u32, ctx: CtxId, fut: impl std::future::Future<Output = ()> + 'static) -> crate::exec::TaskId {
+pub fn spawn(
+    sim: &Sim,
+    domid: u32,
+    ctx: CtxId,
+    fut: impl std::future::Future<Output = ()> + 'static,
+) -> crate::exec::TaskId {
     let t = sim.spawn(ctx, fut);
     if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
         g.tasks.retain(|&x| sim.exec.alive(x));

@@ -68,7 +68,11 @@ pub struct GuestProfile {
 use UnitKind::*;
 
 const fn u(desc: &'static str, kind: UnitKind, stop_ms: u32) -> UnitDef {
-    UnitDef { desc, kind, stop_ms }
+    UnitDef {
+        desc,
+        kind,
+        stop_ms,
+    }
 }
 
 /// Ubuntu 16.04 server: Linux 4.4.0, systemd 229.
@@ -114,7 +118,13 @@ pub static UBUNTU_1604: GuestProfile = GuestProfile {
         u("Daily apt activities", Service, 3),
         u("Graphical Interface", Target, 2),
     ],
-    mounts: &["/run/user/1000", "/boot", "/sys/kernel/debug", "/dev/mqueue", "/dev/hugepages"],
+    mounts: &[
+        "/run/user/1000",
+        "/boot",
+        "/sys/kernel/debug",
+        "/dev/mqueue",
+        "/dev/hugepages",
+    ],
     sigterm_ms: 85,
     sync_ms: 40,
     exec_ms: 4,

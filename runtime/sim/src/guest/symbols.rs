@@ -22,7 +22,12 @@ pub struct LinuxSym {
 }
 
 const fn s(name: &'static str, addr: u64, size: u32, call: u32) -> LinuxSym {
-    LinuxSym { name, addr, size, call }
+    LinuxSym {
+        name,
+        addr,
+        size,
+        call,
+    }
 }
 
 /// The symbol of a guest probe, if it is a kernel function.
@@ -45,16 +50,25 @@ pub fn symbol(p: Probe) -> Option<LinuxSym> {
         Probe::GuestDeviceShutdown => s("device_shutdown", 0xffffffff8155c5d0, 0x1c0, 0x11f),
         Probe::GuestXenbusDevShutdown => s("xenbus_dev_shutdown", 0xffffffff8147a2b0, 0xa0, 0x6e),
         Probe::GuestMachinePowerOff => s("machine_power_off", 0xffffffff81056a40, 0x20, 0x15),
-        Probe::GuestNativeMachinePowerOff => s("native_machine_power_off", 0xffffffff81056b20, 0x40, 0x2e),
+        Probe::GuestNativeMachinePowerOff => {
+            s("native_machine_power_off", 0xffffffff81056b20, 0x40, 0x2e)
+        }
         Probe::GuestMachineShutdown => s("native_machine_shutdown", 0xffffffff81056c30, 0x90, 0x48),
         Probe::GuestMachineHalt => s("native_machine_halt", 0xffffffff81056ae0, 0x40, 0x1f),
         Probe::GuestMachineRestart => s("native_machine_restart", 0xffffffff81056cc0, 0x40, 0x2a),
         Probe::GuestHltIrqOff => s("stop_this_cpu", 0xffffffff810378f0, 0x40, 0x31),
         Probe::GuestPmPowerOff => s("native_machine_power_off", 0xffffffff81056b20, 0x40, 0x38),
         Probe::GuestAcpiPowerOff => s("acpi_power_off", 0xffffffff814a7e60, 0x30, 0x24),
-        Probe::GuestAcpiEnterSleepState => s("acpi_enter_sleep_state", 0xffffffff814cd0c0, 0x60, 0x4d),
+        Probe::GuestAcpiEnterSleepState => {
+            s("acpi_enter_sleep_state", 0xffffffff814cd0c0, 0x60, 0x4d)
+        }
         Probe::GuestOutw => s("acpi_hw_legacy_sleep", 0xffffffff814cc8e0, 0x1e0, 0x10b),
-        Probe::GuestOutb => s("native_machine_emergency_restart", 0xffffffff81056d10, 0x240, 0x1a4),
+        Probe::GuestOutb => s(
+            "native_machine_emergency_restart",
+            0xffffffff81056d10,
+            0x240,
+            0x1a4,
+        ),
         Probe::GuestXenReboot => s("xen_reboot", 0xffffffff8100a8b0, 0x60, 0x43),
         Probe::GuestPanic => s("panic", 0xffffffff8118c1e0, 0x1f0, 0xea),
         Probe::GuestHandleSysrq => s("__handle_sysrq", 0xffffffff814b6a30, 0x150, 0xf2),
@@ -66,15 +80,22 @@ pub fn symbol(p: Probe) -> Option<LinuxSym> {
 
 /// Frames a context's kernel stack always has below the modelled ones.
 fn base_frames(ctx: &Context) -> &'static [LinuxSym] {
-    const KTHREAD: &[LinuxSym] =
-        &[s("kthread", 0xffffffff810a0f80, 0xf0, 0xd8), s("ret_from_fork", 0xffffffff8183a1d0, 0x40, 0x3f)];
+    const KTHREAD: &[LinuxSym] = &[
+        s("kthread", 0xffffffff810a0f80, 0xf0, 0xd8),
+        s("ret_from_fork", 0xffffffff8183a1d0, 0x40, 0x3f),
+    ];
     const WORKER: &[LinuxSym] = &[
         s("process_one_work", 0xffffffff8109a460, 0x460, 0x165),
         s("worker_thread", 0xffffffff8109a8f0, 0x4b0, 0x4b),
         s("kthread", 0xffffffff810a0f80, 0xf0, 0xd8),
         s("ret_from_fork", 0xffffffff8183a1d0, 0x40, 0x3f),
     ];
-    const SYSCALL: &[LinuxSym] = &[s("entry_SYSCALL_64_fastpath", 0xffffffff81839df0, 0x1c, 0x16)];
+    const SYSCALL: &[LinuxSym] = &[s(
+        "entry_SYSCALL_64_fastpath",
+        0xffffffff81839df0,
+        0x1c,
+        0x16,
+    )];
     let n = &*ctx.name;
     if n.starts_with("kworker") || n.starts_with("kacpi_notify") {
         WORKER
@@ -87,7 +108,11 @@ fn base_frames(ctx: &Context) -> &'static [LinuxSym] {
 
 /// The `Call Trace:` block of a guest context's stack (innermost first).
 pub fn format_call_trace(ctx: &Context) -> String {
-    let frames: Vec<&Frame> = ctx.stack.iter().filter(|f| f.probe.layer() == Layer::Guest).collect();
+    let frames: Vec<&Frame> = ctx
+        .stack
+        .iter()
+        .filter(|f| f.probe.layer() == Layer::Guest)
+        .collect();
     let mut out = String::from("Call Trace:\n");
     let mut last: Option<&'static str> = None;
     for f in frames.iter().rev() {
@@ -96,10 +121,22 @@ pub fn format_call_trace(ctx: &Context) -> String {
             continue;
         }
         last = Some(sym.name);
-        out.push_str(&format!(" [<{:016x}>] {}+{:#x}/{:#x}\n", sym.addr + sym.call as u64, sym.name, sym.call, sym.size));
+        out.push_str(&format!(
+            " [<{:016x}>] {}+{:#x}/{:#x}\n",
+            sym.addr + sym.call as u64,
+            sym.name,
+            sym.call,
+            sym.size
+        ));
     }
     for sym in base_frames(ctx) {
-        out.push_str(&format!(" [<{:016x}>] {}+{:#x}/{:#x}\n", sym.addr + sym.call as u64, sym.name, sym.call, sym.size));
+        out.push_str(&format!(
+            " [<{:016x}>] {}+{:#x}/{:#x}\n",
+            sym.addr + sym.call as u64,
+            sym.name,
+            sym.call,
+            sym.size
+        ));
     }
     out
 }
@@ -109,8 +146,19 @@ pub fn dump_stack_lines(sim: &Sim, domid: u32) -> Vec<String> {
     let ctx = sim.current_ctx();
     let ctxs = sim.ctxs.borrow();
     let c = ctxs.get(ctx);
-    let kernel = sim.guests.borrow().get(domid).map_or("4.4.0", |g| g.profile.kernel);
-    let comm: String = c.name.split(" (").next().unwrap_or("swapper/0").chars().take(15).collect();
+    let kernel = sim
+        .guests
+        .borrow()
+        .get(domid)
+        .map_or("4.4.0", |g| g.profile.kernel);
+    let comm: String = c
+        .name
+        .split(" (")
+        .next()
+        .unwrap_or("swapper/0")
+        .chars()
+        .take(15)
+        .collect();
     let pid = if c.name.contains("PID 1") { 1 } else { 0 };
     let mut v = vec![
         format!("CPU: 0 PID: {pid} Comm: {comm} Not tainted {kernel} #176-Ubuntu"),

@@ -49,15 +49,22 @@ pub struct DomInfo {
     pub online_vcpus: u32,
     /// Memory in KiB.
     pub mem_kib: u64,
-    /// The handle.
-    pub uuid: String,
 }
 
 pub(super) fn create_dom0(sim: &Sim) {
     let mut xen = sim.xen.borrow_mut();
     let pcpus = xen.pcpus.len().max(1) as u32;
     let vcpus = (0..pcpus.min(4)).map(|i| new_vcpu(i, i % pcpus)).collect();
-    xen.domains.insert(0, new_domain(0, "00000000-0000-0000-0000-000000000000".into(), false, vcpus, 2048 * 1024));
+    xen.domains.insert(
+        0,
+        new_domain(
+            0,
+            "00000000-0000-0000-0000-000000000000".into(),
+            false,
+            vcpus,
+            2048 * 1024,
+        ),
+    );
 }
 
 fn new_vcpu(id: u32, pcpu: u32) -> Vcpu {
@@ -120,8 +127,19 @@ pub fn create_domain(sim: &Sim, cfg: &DomainConfig) -> Result<u32, String> {
     };
     xen.next_domid = if domid >= 0x7fef { 1 } else { domid + 1 };
     let pcpus = xen.pcpus.len().max(1) as u32;
-    let vcpus = (0..cfg.vcpus.max(1)).map(|i| new_vcpu(i, (domid + i) % pcpus)).collect();
-    xen.domains.insert(domid, new_domain(domid, cfg.uuid.clone(), cfg.hvm, vcpus, cfg.memory_mib * 1024));
+    let vcpus = (0..cfg.vcpus.max(1))
+        .map(|i| new_vcpu(i, (domid + i) % pcpus))
+        .collect();
+    xen.domains.insert(
+        domid,
+        new_domain(
+            domid,
+            cfg.uuid.clone(),
+            cfg.hvm,
+            vcpus,
+            cfg.memory_mib * 1024,
+        ),
+    );
     Ok(domid)
 }
 
@@ -134,14 +152,14 @@ pub fn getdomaininfo(sim: &Sim, domid: u32) -> Option<DomInfo> {
 /// `xc_domain_getinfo(0, n)`: every domain in domid order.
 pub fn list_domains(sim: &Sim) -> Vec<DomInfo> {
     let xen = sim.xen.borrow();
-    let mut v: Vec<DomInfo> = xen.domains.values().map(info_of).collect();
-    v.sort_by_key(|i| i.domid);
-    v
+    xen.domains.values().map(info_of).collect()
 }
 
 fn info_of(d: &Domain) -> DomInfo {
     let online: Vec<&Vcpu> = d.vcpus.iter().filter(|v| !v.down).collect();
-    let running = online.iter().any(|v| v.pause_count == 0 && !v.blocked_in_xen);
+    let running = online
+        .iter()
+        .any(|v| v.pause_count == 0 && !v.blocked_in_xen);
     let code = (d.shutdown_code as u32 & 0xff) as u8;
     let shut = d.is_shut_down;
     DomInfo {
@@ -156,7 +174,6 @@ fn info_of(d: &Domain) -> DomInfo {
         shutdown_reason: if d.shutdown_code < 0 { 255 } else { code },
         online_vcpus: online.len() as u32,
         mem_kib: d.memory_kib,
-        uuid: d.uuid.clone(),
     }
 }
 
@@ -186,80 +203,90 @@ pub async fn do_domctl(sim: &Sim, domid: u32, op: Domctl) -> i64 {
         Domctl::SendTrigger(_) => 43,
     };
     let s = sim.clone();
-    sim.call(Probe::XenDoDomctl, domid, move || vec![Value::Int(cmd), Value::Int(domid as i64)], async move {
-        if domid == 0 && !matches!(op, Domctl::SendTrigger(_)) {
-            return EINVAL;
-        }
-        if s.xen.borrow().domain(domid).is_none() {
-            return ESRCH;
-        }
-        match op {
-            Domctl::Pause => {
-                let s2 = s.clone();
-                s.call(Probe::XenDomainPause, domid, move || vec![Value::Int(domid as i64)], async move {
-                    let mut xen = s2.xen.borrow_mut();
-                    let d = xen.domain_mut(domid).expect("checked");
-                    d.controller_pause_count += 1;
-                    for v in d.vcpus.iter_mut() {
-                        v.pause_count += 1;
+    sim.call(
+        Probe::XenDoDomctl,
+        domid,
+        move || vec![Value::Int(cmd), Value::Int(domid as i64)],
+        async move {
+            if domid == 0 && !matches!(op, Domctl::SendTrigger(_)) {
+                return EINVAL;
+            }
+            if s.xen.borrow().domain(domid).is_none() {
+                return ESRCH;
+            }
+            match op {
+                Domctl::Pause => {
+                    let s2 = s.clone();
+                    s.call(
+                        Probe::XenDomainPause,
+                        domid,
+                        move || vec![Value::Int(domid as i64)],
+                        async move {
+                            let mut xen = s2.xen.borrow_mut();
+                            let d = xen.domain_mut(domid).expect("checked");
+                            d.controller_pause_count += 1;
+                            for v in d.vcpus.iter_mut() {
+                                v.pause_count += 1;
+                            }
+                            0
+                        },
+                    )
+                    .await
+                }
+                Domctl::Unpause => {
+                    let (waiters, first_start) = {
+                        let mut xen = s.xen.borrow_mut();
+                        let d = xen.domain_mut(domid).expect("checked");
+                        if d.controller_pause_count == 0 {
+                            return EINVAL;
+                        }
+                        d.controller_pause_count -= 1;
+                        let mut w = Vec::new();
+                        for v in d.vcpus.iter_mut() {
+                            v.pause_count = v.pause_count.saturating_sub(1);
+                            if v.pause_count == 0 && !v.blocked_in_xen {
+                                w.extend(v.resume_waiter.take());
+                            }
+                        }
+                        let first = !d.started && d.controller_pause_count == 0;
+                        d.started |= first;
+                        (w, first)
+                    };
+                    for t in waiters {
+                        s.wake(t);
+                    }
+                    if first_start {
+                        let h = s.xen.borrow().on_start.clone();
+                        if let Some(h) = h {
+                            h(&s, domid);
+                        }
                     }
                     0
-                })
-                .await
-            }
-            Domctl::Unpause => {
-                let (waiters, first_start) = {
-                    let mut xen = s.xen.borrow_mut();
-                    let d = xen.domain_mut(domid).expect("checked");
-                    if d.controller_pause_count == 0 {
-                        return EINVAL;
-                    }
-                    d.controller_pause_count -= 1;
-                    let mut w = Vec::new();
-                    for v in d.vcpus.iter_mut() {
-                        v.pause_count = v.pause_count.saturating_sub(1);
-                        if v.pause_count == 0 && !v.blocked_in_xen {
-                            w.extend(v.resume_waiter.take());
+                }
+                Domctl::Destroy => domain_kill(&s, domid).await,
+                Domctl::SendTrigger(code) => {
+                    let hvm = s.xen.borrow().domain(domid).is_some_and(|d| d.hvm);
+                    match code {
+                        3 | 4 if !hvm => EINVAL,
+                        3 => {
+                            super::hvm::hvm_acpi_power_button(&s, domid).await;
+                            0
                         }
-                    }
-                    let first = !d.started && d.controller_pause_count == 0;
-                    d.started |= first;
-                    (w, first)
-                };
-                for t in waiters {
-                    s.wake(t);
-                }
-                if first_start {
-                    let h = s.xen.borrow().on_start.clone();
-                    if let Some(h) = h {
-                        h(&s, domid);
-                    }
-                }
-                0
-            }
-            Domctl::Destroy => domain_kill(&s, domid).await,
-            Domctl::SendTrigger(code) => {
-                let hvm = s.xen.borrow().domain(domid).is_some_and(|d| d.hvm);
-                match code {
-                    3 | 4 if !hvm => EINVAL,
-                    3 => {
-                        super::hvm::hvm_acpi_power_button(&s, domid).await;
-                        0
-                    }
-                    4 => {
-                        // SLEEP: SLPBTN_STS, which xend offers no name for.
-                        let mut xen = s.xen.borrow_mut();
-                        if let Some(d) = xen.domain_mut(domid) {
-                            d.pm1a_sts |= 1 << 9;
+                        4 => {
+                            // SLEEP: SLPBTN_STS, which xend offers no name for.
+                            let mut xen = s.xen.borrow_mut();
+                            if let Some(d) = xen.domain_mut(domid) {
+                                d.pm1a_sts |= 1 << 9;
+                            }
+                            0
                         }
-                        0
+                        0 => 0, // NMI: delivered; a Linux guest reports and carries on.
+                        _ => ENOSYS,
                     }
-                    0 => 0, // NMI: delivered; a Linux guest reports and carries on.
-                    _ => ENOSYS,
                 }
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -268,33 +295,38 @@ pub async fn do_domctl(sim: &Sim, domid: u32, op: Domctl) -> i64 {
 /// so one call takes it to dead.
 async fn domain_kill(sim: &Sim, domid: u32) -> i64 {
     let s = sim.clone();
-    sim.call(Probe::XenDomainKill, domid, move || vec![Value::Int(domid as i64)], async move {
-        let stage = s.xen.borrow().domain(domid).map(|d| d.is_dying);
-        match stage {
-            None => return ESRCH,
-            Some(Dying::Dead) => return 0,
-            Some(Dying::Alive) => {
+    sim.call(
+        Probe::XenDomainKill,
+        domid,
+        move || vec![Value::Int(domid as i64)],
+        async move {
+            let stage = s.xen.borrow().domain(domid).map(|d| d.is_dying);
+            match stage {
+                None => return ESRCH,
+                Some(Dying::Dead) => return 0,
+                Some(Dying::Alive) => {
+                    let mut xen = s.xen.borrow_mut();
+                    let d = xen.domain_mut(domid).expect("checked");
+                    for v in d.vcpus.iter_mut() {
+                        v.pause_count += 1;
+                    }
+                    d.is_dying = Dying::Dying;
+                    // evtchn_destroy: the device model's ports to this domain close.
+                    d.ioreq_handler = None;
+                    d.sci_handler = None;
+                }
+                Some(Dying::Dying) => {}
+            }
+            {
                 let mut xen = s.xen.borrow_mut();
                 let d = xen.domain_mut(domid).expect("checked");
-                for v in d.vcpus.iter_mut() {
-                    v.pause_count += 1;
-                }
-                d.is_dying = Dying::Dying;
-                // evtchn_destroy: the device model's ports to this domain close.
-                d.ioreq_handler = None;
-                d.sci_handler = None;
+                d.is_dying = Dying::Dead;
             }
-            Some(Dying::Dying) => {}
-        }
-        {
-            let mut xen = s.xen.borrow_mut();
-            let d = xen.domain_mut(domid).expect("checked");
-            d.is_dying = Dying::Dead;
-        }
-        put_domain(&s, domid);
-        send_global_virq(&s, 3).await;
-        0
-    })
+            put_domain(&s, domid);
+            send_global_virq(&s, 3).await;
+            0
+        },
+    )
     .await
 }
 
@@ -310,7 +342,9 @@ pub fn get_domain(sim: &Sim, domid: u32) {
 pub fn put_domain(sim: &Sim, domid: u32) {
     let free = {
         let mut xen = sim.xen.borrow_mut();
-        let Some(d) = xen.domain_mut(domid) else { return };
+        let Some(d) = xen.domain_mut(domid) else {
+            return;
+        };
         d.refs = d.refs.saturating_sub(1);
         d.refs == 0 && d.is_dying == Dying::Dead
     };
@@ -320,10 +354,15 @@ pub fn put_domain(sim: &Sim, domid: u32) {
             let s = sim.clone();
             async move {
                 let s2 = s.clone();
-                s.call(Probe::XenCompleteDomainDestroy, domid, move || vec![Value::Int(domid as i64)], async move {
-                    s2.xen.borrow_mut().domains.shift_remove(&domid);
-                    send_global_virq(&s2, 3).await;
-                })
+                s.call(
+                    Probe::XenCompleteDomainDestroy,
+                    domid,
+                    move || vec![Value::Int(domid as i64)],
+                    async move {
+                        s2.xen.borrow_mut().domains.remove(&domid);
+                        send_global_virq(&s2, 3).await;
+                    },
+                )
                 .await
             }
         });
@@ -332,7 +371,10 @@ pub fn put_domain(sim: &Sim, domid: u32) {
 
 /// `xc.hvm_get_param`.
 pub fn hvm_get_param(sim: &Sim, domid: u32, p: usize) -> Option<u64> {
-    sim.xen.borrow().domain(domid).map(|d| d.params.get(p).copied().unwrap_or(0))
+    sim.xen
+        .borrow()
+        .domain(domid)
+        .map(|d| d.params.get(p).copied().unwrap_or(0))
 }
 
 /// HVMOP_set_param (from the guest or the toolstack).

@@ -71,10 +71,16 @@ pub async fn guest_port_io(sim: &Sim, domid: u32, vcpu: u32, port: u16, size: u8
     }
 }
 
-fn sim_vcpu_waiter(sim: &Sim, domid: u32, vcpu: u32) -> Option<std::cell::RefMut<'_, Option<crate::exec::TaskId>>> {
+fn sim_vcpu_waiter(
+    sim: &Sim,
+    domid: u32,
+    vcpu: u32,
+) -> Option<std::cell::RefMut<'_, Option<crate::exec::TaskId>>> {
     let xen = sim.xen.borrow_mut();
     std::cell::RefMut::filter_map(xen, |x| {
-        x.domain_mut(domid).and_then(|d| d.vcpus.get_mut(vcpu as usize)).map(|v| &mut v.resume_waiter)
+        x.domain_mut(domid)
+            .and_then(|d| d.vcpus.get_mut(vcpu as usize))
+            .map(|v| &mut v.resume_waiter)
     })
     .ok()
 }
@@ -82,7 +88,9 @@ fn sim_vcpu_waiter(sim: &Sim, domid: u32, vcpu: u32) -> Option<std::cell::RefMut
 fn pm1a_write(sim: &Sim, domid: u32, port: u16, value: u64) {
     let raise = {
         let mut xen = sim.xen.borrow_mut();
-        let Some(d) = xen.domain_mut(domid) else { return };
+        let Some(d) = xen.domain_mut(domid) else {
+            return;
+        };
         match port {
             0xb000 | 0xb001 => d.pm1a_sts &= !(value as u16), // write 1 to clear
             0xb002 | 0xb003 => d.pm1a_en = value as u16,
@@ -96,38 +104,62 @@ fn pm1a_write(sim: &Sim, domid: u32, port: u16, value: u64) {
 }
 
 pub(crate) fn raise_sci(sim: &Sim, domid: u32) {
-    let h = sim.xen.borrow().domain(domid).and_then(|d| d.sci_handler.clone());
+    let h = sim
+        .xen
+        .borrow()
+        .domain(domid)
+        .and_then(|d| d.sci_handler.clone());
     if let Some(h) = h {
         sim.schedule(SimDuration::micros(10), move |sim| h(sim));
     }
 }
 
 /// `hvm_send_assist_req`: deferral, ioreq READY, notify the device model.
-async fn hvm_send_assist_req(sim: &Sim, domid: u32, vcpu: u32, port: u16, size: u8, value: u64) -> bool {
+async fn hvm_send_assist_req(
+    sim: &Sim,
+    domid: u32,
+    vcpu: u32,
+    port: u16,
+    size: u8,
+    value: u64,
+) -> bool {
     let s = sim.clone();
     sim.call(
         Probe::XenHvmSendAssistReq,
         domid,
-        move || vec![Value::Int(vcpu as i64), Value::Int(port as i64), Value::Int(value as i64)],
+        move || {
+            vec![
+                Value::Int(vcpu as i64),
+                Value::Int(port as i64),
+                Value::Int(value as i64),
+            ]
+        },
         async move {
             if !vcpu_start_shutdown_deferral(&s, domid, vcpu).await {
                 return false;
             }
             let handler = {
                 let mut xen = s.xen.borrow_mut();
-                let Some(d) = xen.domain_mut(domid) else { return false };
-                let Some(v) = d.vcpus.get_mut(vcpu as usize) else { return false };
-                v.ioreq = super::Ioreq { state: IoreqState::Ready, addr: port as u64, data: value, size, dir: 0 };
+                let Some(d) = xen.domain_mut(domid) else {
+                    return false;
+                };
+                let Some(v) = d.vcpus.get_mut(vcpu as usize) else {
+                    return false;
+                };
+                v.ioreq = super::Ioreq {
+                    state: IoreqState::Ready,
+                    addr: port as u64,
+                    data: value,
+                    size,
+                    dir: 0,
+                };
                 v.blocked_in_xen = true;
                 d.ioreq_handler.clone()
             };
             match handler {
                 Some(h) => {
                     let hop = s.hop("ioreq event channel");
-                    s.schedule(SimDuration::micros(4), move |sim| {
-                        let _ = hop;
-                        h(sim, vcpu)
-                    });
+                    s.schedule(SimDuration::micros(4), move |sim| h(sim, vcpu, hop));
                 }
                 // No device model: nobody will ever answer.
                 None => {}
@@ -142,25 +174,41 @@ async fn hvm_send_assist_req(sim: &Sim, domid: u32, vcpu: u32, port: u16, size: 
 /// `vcpu_wake` → SCHEDULE_SOFTIRQ on the vCPU's pCPU.
 pub async fn notify_ioreq_done(sim: &Sim, domid: u32, vcpu: u32) {
     let s = sim.clone();
-    sim.call(Probe::XenEvtchnSend, domid, move || vec![Value::Int(vcpu as i64)], async move {
-        let s2 = s.clone();
-        s.call(Probe::XenVcpuWake, domid, move || vec![Value::Int(vcpu as i64)], async move {
-            let pcpu = {
-                let xen = s2.xen.borrow();
-                match xen.domain(domid).and_then(|d| d.vcpus.get(vcpu as usize)) {
-                    Some(v) => v.pcpu,
-                    None => return,
-                }
-            };
-            let hop = s2.hop("vcpu_wake (SCHEDULE_SOFTIRQ)");
-            raise_schedule_softirq(&s2, pcpu, domid, vcpu, hop);
-        })
-        .await;
-    })
+    sim.call(
+        Probe::XenEvtchnSend,
+        domid,
+        move || vec![Value::Int(vcpu as i64)],
+        async move {
+            let s2 = s.clone();
+            s.call(
+                Probe::XenVcpuWake,
+                domid,
+                move || vec![Value::Int(vcpu as i64)],
+                async move {
+                    let pcpu = {
+                        let xen = s2.xen.borrow();
+                        match xen.domain(domid).and_then(|d| d.vcpus.get(vcpu as usize)) {
+                            Some(v) => v.pcpu,
+                            None => return,
+                        }
+                    };
+                    let hop = s2.hop("vcpu_wake (SCHEDULE_SOFTIRQ)");
+                    raise_schedule_softirq(&s2, pcpu, domid, vcpu, hop);
+                },
+            )
+            .await;
+        },
+    )
     .await
 }
 
-fn raise_schedule_softirq(sim: &Sim, pcpu: u32, domid: u32, vcpu: u32, hop: Option<crate::stack::HopId>) {
+fn raise_schedule_softirq(
+    sim: &Sim,
+    pcpu: u32,
+    domid: u32,
+    vcpu: u32,
+    hop: Option<crate::stack::HopId>,
+) {
     let (ctx, start) = {
         let mut xen = sim.xen.borrow_mut();
         let n = xen.pcpus.len() as u32;
@@ -196,7 +244,9 @@ async fn do_softirq(sim: &Sim, domid: u32, vcpu: u32) {
                     let xen = s3.xen.borrow();
                     xen.domain(domid)
                         .and_then(|d| d.vcpus.get(vcpu as usize).map(|v| (d, v)))
-                        .is_some_and(|(d, v)| d.is_dying == Dying::Alive && v.pause_count == 0 && !v.down)
+                        .is_some_and(|(d, v)| {
+                            d.is_dying == Dying::Alive && v.pause_count == 0 && !v.down
+                        })
                 };
                 if runnable {
                     context_switch(&s3, domid, vcpu).await;
@@ -211,56 +261,81 @@ async fn do_softirq(sim: &Sim, domid: u32, vcpu: u32) {
 
 async fn context_switch(sim: &Sim, domid: u32, vcpu: u32) {
     let s = sim.clone();
-    sim.call(Probe::XenContextSwitch, domid, move || vec![Value::Int(vcpu as i64)], async move {
-        let s2 = s.clone();
-        // schedule_tail(next) is vmx_do_resume for an HVM vCPU.
-        s.call(Probe::XenVmxDoResume, domid, move || vec![Value::Int(vcpu as i64)], async move {
-            hvm_do_resume(&s2, domid, vcpu).await;
-            // VM entry: the guest runs on if nothing paused it.
-            let waiter = {
-                let mut xen = s2.xen.borrow_mut();
-                xen.domain_mut(domid).and_then(|d| d.vcpus.get_mut(vcpu as usize)).and_then(|v| {
-                    if v.pause_count == 0 && !v.blocked_in_xen {
-                        v.resume_waiter.take()
-                    } else {
-                        None
+    sim.call(
+        Probe::XenContextSwitch,
+        domid,
+        move || vec![Value::Int(vcpu as i64)],
+        async move {
+            let s2 = s.clone();
+            // schedule_tail(next) is vmx_do_resume for an HVM vCPU.
+            s.call(
+                Probe::XenVmxDoResume,
+                domid,
+                move || vec![Value::Int(vcpu as i64)],
+                async move {
+                    hvm_do_resume(&s2, domid, vcpu).await;
+                    // VM entry: the guest runs on if nothing paused it.
+                    let waiter = {
+                        let mut xen = s2.xen.borrow_mut();
+                        xen.domain_mut(domid)
+                            .and_then(|d| d.vcpus.get_mut(vcpu as usize))
+                            .and_then(|v| {
+                                if v.pause_count == 0 && !v.blocked_in_xen {
+                                    v.resume_waiter.take()
+                                } else {
+                                    None
+                                }
+                            })
+                    };
+                    if let Some(t) = waiter {
+                        s2.wake(t);
                     }
-                })
-            };
-            if let Some(t) = waiter {
-                s2.wake(t);
-            }
-        })
-        .await;
-    })
+                },
+            )
+            .await;
+        },
+    )
     .await
 }
 
 async fn hvm_do_resume(sim: &Sim, domid: u32, vcpu: u32) {
     let s = sim.clone();
-    sim.call(Probe::XenHvmDoResume, domid, move || vec![Value::Int(vcpu as i64)], async move {
-        let ready = {
-            let xen = s.xen.borrow();
-            xen.domain(domid)
-                .and_then(|d| d.vcpus.get(vcpu as usize))
-                .is_some_and(|v| v.ioreq.state == IoreqState::RespReady)
-        };
-        if ready {
-            let s2 = s.clone();
-            s.call(Probe::XenHvmIoAssist, domid, move || vec![Value::Int(vcpu as i64)], async move {
-                {
-                    let mut xen = s2.xen.borrow_mut();
-                    if let Some(v) = xen.domain_mut(domid).and_then(|d| d.vcpus.get_mut(vcpu as usize)) {
-                        v.ioreq.state = IoreqState::None;
-                        v.blocked_in_xen = false;
-                    }
-                }
-                // The last statement of hvm_io_assist: a tail call.
-                vcpu_end_shutdown_deferral(&s2, domid, vcpu).await;
-            })
-            .await;
-        }
-    })
+    sim.call(
+        Probe::XenHvmDoResume,
+        domid,
+        move || vec![Value::Int(vcpu as i64)],
+        async move {
+            let ready = {
+                let xen = s.xen.borrow();
+                xen.domain(domid)
+                    .and_then(|d| d.vcpus.get(vcpu as usize))
+                    .is_some_and(|v| v.ioreq.state == IoreqState::RespReady)
+            };
+            if ready {
+                let s2 = s.clone();
+                s.call(
+                    Probe::XenHvmIoAssist,
+                    domid,
+                    move || vec![Value::Int(vcpu as i64)],
+                    async move {
+                        {
+                            let mut xen = s2.xen.borrow_mut();
+                            if let Some(v) = xen
+                                .domain_mut(domid)
+                                .and_then(|d| d.vcpus.get_mut(vcpu as usize))
+                            {
+                                v.ioreq.state = IoreqState::None;
+                                v.blocked_in_xen = false;
+                            }
+                        }
+                        // The last statement of hvm_io_assist: a tail call.
+                        vcpu_end_shutdown_deferral(&s2, domid, vcpu).await;
+                    },
+                )
+                .await;
+            }
+        },
+    )
     .await
 }
 
@@ -277,22 +352,32 @@ pub async fn hvm_hlt(sim: &Sim, domid: u32, vcpu: u32, irqs_enabled: bool) {
                 return;
             }
             let s2 = s.clone();
-            s.call(Probe::XenHvmVcpuDown, domid, move || vec![Value::Int(vcpu as i64)], async move {
-                let all_down = {
-                    let mut xen = s2.xen.borrow_mut();
-                    let Some(d) = xen.domain_mut(domid) else { return };
-                    if let Some(v) = d.vcpus.get_mut(vcpu as usize) {
-                        v.down = true;
+            s.call(
+                Probe::XenHvmVcpuDown,
+                domid,
+                move || vec![Value::Int(vcpu as i64)],
+                async move {
+                    let all_down = {
+                        let mut xen = s2.xen.borrow_mut();
+                        let Some(d) = xen.domain_mut(domid) else {
+                            return;
+                        };
+                        if let Some(v) = d.vcpus.get_mut(vcpu as usize) {
+                            v.down = true;
+                        }
+                        d.vcpus.iter().all(|v| v.down)
+                    };
+                    if all_down {
+                        if s2.xen.borrow().guest_loglvl_info {
+                            super::console_print(
+                                &s2,
+                                &format!("hvm.c:1345:d{domid} All CPUs offline -- powering off.\n"),
+                            );
+                        }
+                        domain_shutdown(&s2, domid, reason::POWEROFF).await;
                     }
-                    d.vcpus.iter().all(|v| v.down)
-                };
-                if all_down {
-                    if s2.xen.borrow().guest_loglvl_info {
-                        super::console_print(&s2, &format!("hvm.c:1345:d{domid} All CPUs offline -- powering off.\n"));
-                    }
-                    domain_shutdown(&s2, domid, reason::POWEROFF).await;
-                }
-            })
+                },
+            )
             .await;
         },
     )
@@ -302,17 +387,24 @@ pub async fn hvm_hlt(sim: &Sim, domid: u32, vcpu: u32, irqs_enabled: bool) {
 /// XEN_DOMCTL_SENDTRIGGER_POWER: PWRBTN_STS, and the SCI if the guest enabled it.
 pub(crate) async fn hvm_acpi_power_button(sim: &Sim, domid: u32) {
     let s = sim.clone();
-    sim.call(Probe::XenHvmAcpiPowerButton, domid, move || vec![Value::Int(domid as i64)], async move {
-        let raise = {
-            let mut xen = s.xen.borrow_mut();
-            let Some(d) = xen.domain_mut(domid) else { return };
-            d.pm1a_sts |= PWRBTN;
-            d.pm1a_sts & d.pm1a_en & SCI_MASK != 0
-        };
-        if raise {
-            raise_sci(&s, domid);
-        }
-    })
+    sim.call(
+        Probe::XenHvmAcpiPowerButton,
+        domid,
+        move || vec![Value::Int(domid as i64)],
+        async move {
+            let raise = {
+                let mut xen = s.xen.borrow_mut();
+                let Some(d) = xen.domain_mut(domid) else {
+                    return;
+                };
+                d.pm1a_sts |= PWRBTN;
+                d.pm1a_sts & d.pm1a_en & SCI_MASK != 0
+            };
+            if raise {
+                raise_sci(&s, domid);
+            }
+        },
+    )
     .await
 }
 

@@ -18,11 +18,9 @@ pub mod symbols;
 
 pub use domctl::{DomInfo, DomainConfig};
 pub use hvm::{guest_port_io, notify_ioreq_done, IoreqState};
-pub use shutdown::{domain_crash, domain_shutdown, do_sched_op, SchedOp};
+pub use shutdown::{do_sched_op, domain_crash, domain_shutdown, SchedOp};
 
 use std::rc::Rc;
-
-use indexmap::IndexMap;
 
 use crate::exec::TaskId;
 use crate::rng::Rng;
@@ -137,7 +135,7 @@ pub struct Domain {
     /// Called when the SCI is raised (the guest's ACPI interrupt handler).
     pub sci_handler: Option<Rc<dyn Fn(&Sim)>>,
     /// Called when an ioreq is published (qemu-dm's event-channel fd).
-    pub ioreq_handler: Option<Rc<dyn Fn(&Sim, u32)>>,
+    pub ioreq_handler: Option<Rc<dyn Fn(&Sim, u32, Option<crate::stack::HopId>)>>,
     /// Its vCPUs have run (first unpause).
     pub started: bool,
 }
@@ -145,7 +143,9 @@ pub struct Domain {
 impl Domain {
     /// Does any vCPU still run (not paused, not down)?
     pub fn running(&self) -> bool {
-        self.vcpus.iter().any(|v| v.pause_count == 0 && !v.down && !v.blocked_in_xen)
+        self.vcpus
+            .iter()
+            .any(|v| v.pause_count == 0 && !v.down && !v.blocked_in_xen)
     }
 }
 
@@ -161,8 +161,11 @@ pub struct Pcpu {
 
 /// The hypervisor's state.
 pub struct Hypervisor {
-    /// Domains by id, in creation order.
-    pub domains: IndexMap<u32, Domain>,
+    /// Domains by id (Xen keeps its domain list sorted by domid).
+    pub domains: std::collections::BTreeMap<u32, Domain>,
+    /// VIRQ_DOM_EXC is pending in dom0 (an event channel: sends before the
+    /// handler runs coalesce into one).
+    pub virq_pending: bool,
     /// The next domid `domain_create` hands out.
     pub next_domid: u32,
     /// Physical CPUs.
@@ -184,7 +187,8 @@ impl Hypervisor {
     /// A hypervisor with no domains yet.
     pub fn new(seed: u64) -> Hypervisor {
         Hypervisor {
-            domains: IndexMap::new(),
+            domains: std::collections::BTreeMap::new(),
+            virq_pending: false,
             next_domid: 1,
             pcpus: Vec::new(),
             virq_dom_exc: None,
@@ -223,23 +227,38 @@ pub fn console_print(sim: &Sim, text: &str) {
 pub fn boot(sim: &Sim, pcpus: u32) {
     let mut ctxs = Vec::new();
     for p in 0..pcpus {
-        let ctx = sim.new_ctx(format!("pCPU{p}"), crate::probe::Layer::Xen, crate::stack::NO_DOM);
+        let ctx = sim.new_ctx(
+            format!("pCPU{p}"),
+            crate::probe::Layer::Xen,
+            crate::stack::NO_DOM,
+        );
         // The idle loop never returns: its frame is the base of every trace
         // taken on this pCPU.
-        sim.ctxs.borrow_mut().get_mut(ctx).stack.push(crate::stack::Frame {
-            probe: crate::probe::Probe::XenIdleLoop,
-            line: 0,
-            domid: crate::stack::NO_DOM,
-            entered: sim.now(),
-            hop: None,
-            hooked: false,
-            sited: true,
-        });
+        sim.ctxs
+            .borrow_mut()
+            .get_mut(ctx)
+            .stack
+            .push(crate::stack::Frame {
+                probe: crate::probe::Probe::XenIdleLoop,
+                line: 0,
+                domid: crate::stack::NO_DOM,
+                entered: sim.now(),
+                hop: None,
+                hooked: false,
+                sited: true,
+            });
         ctxs.push(ctx);
     }
     let dom0_ctx = sim.new_ctx("d0v0", crate::probe::Layer::Xen, 0);
     let mut xen = sim.xen.borrow_mut();
-    xen.pcpus = ctxs.into_iter().map(|ctx| Pcpu { ctx, pending: Default::default(), busy: false }).collect();
+    xen.pcpus = ctxs
+        .into_iter()
+        .map(|ctx| Pcpu {
+            ctx,
+            pending: Default::default(),
+            busy: false,
+        })
+        .collect();
     xen.dom0_ctx = Some(dom0_ctx);
     drop(xen);
     domctl::create_dom0(sim);

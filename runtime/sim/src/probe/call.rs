@@ -148,7 +148,13 @@ impl Sim {
     /// Runs a modelled function: `body` is its code, `args` builds what a hook
     /// sees (only called when one is installed). Functions with an entry log
     /// line call `site()` right after it; the others have their site at entry.
-    pub fn call<T, F, A>(&self, p: Probe, domid: u32, args: A, body: F) -> impl Future<Output = T> + 'static
+    pub fn call<T, F, A>(
+        &self,
+        p: Probe,
+        domid: u32,
+        args: A,
+        body: F,
+    ) -> impl Future<Output = T> + 'static
     where
         T: ProbeValue,
         F: Future<Output = T> + 'static,
@@ -161,11 +167,21 @@ impl Sim {
         self.clone().call_boxed(p, domid, args, body)
     }
 
-    async fn call_boxed<T: ProbeValue>(self, p: Probe, domid: u32, args: Box<dyn FnOnce() -> Vec<Value>>, body: LocalFuture<T>) -> T {
+    async fn call_boxed<T: ProbeValue>(
+        self,
+        p: Probe,
+        domid: u32,
+        args: Box<dyn FnOnce() -> Vec<Value>>,
+        body: LocalFuture<T>,
+    ) -> T {
         let ctx = self.current_ctx();
         let hooked = self.is_hooked(p);
         let depth = self.push_frame(ctx, p, domid, hooked);
-        let _guard = FrameGuard { sim: self.clone(), ctx, depth };
+        let _guard = FrameGuard {
+            sim: self.clone(),
+            ctx,
+            depth,
+        };
         if !hooked {
             return body.await;
         }
@@ -187,12 +203,23 @@ impl Sim {
             depth,
             probe: p,
         });
-        Hooked::<T> { sim: self.clone(), cell, args: Some(args), domid, waiting: false, _t: PhantomData }.await
+        Hooked::<T> {
+            sim: self.clone(),
+            cell,
+            args: Some(args),
+            domid,
+            waiting: false,
+            _t: PhantomData,
+        }
+        .await
     }
 
     /// Marks the site of the running function (see `call`).
     pub fn site(&self) -> SiteWait {
-        SiteWait { sim: self.clone(), hit: false }
+        SiteWait {
+            sim: self.clone(),
+            hit: false,
+        }
     }
 
     fn push_frame(&self, ctx: CtxId, p: Probe, domid: u32, hooked: bool) -> usize {
@@ -201,7 +228,15 @@ impl Sim {
         let c = ctxs.get_mut(ctx);
         let hop = c.stack.last().and_then(|f| f.hop).or(c.cause);
         let depth = c.stack.len();
-        c.stack.push(Frame { probe: p, line: 0, domid, entered: now, hop, hooked, sited: false });
+        c.stack.push(Frame {
+            probe: p,
+            line: 0,
+            domid,
+            entered: now,
+            hop,
+            hooked,
+            sited: false,
+        });
         drop(ctxs);
         if self.tracing.get() {
             self.trace.borrow_mut().record_call(now, ctx, p, domid, hop);
@@ -214,9 +249,17 @@ impl Sim {
     pub fn run_orig(&self, cell: &Rc<CallCell>) -> Result<Value, String> {
         match cell.state.get() {
             CallState::Done => {
-                return Err(format!("ctx.orig() called twice: {} already ran (or was dropped)", cell.probe.name()))
+                return Err(format!(
+                    "ctx.orig() called twice: {} already ran (or was dropped)",
+                    cell.probe.name()
+                ))
             }
-            CallState::Running => return Err(format!("ctx.orig() called again while {} is still running", cell.probe.name())),
+            CallState::Running => {
+                return Err(format!(
+                    "ctx.orig() called again while {} is still running",
+                    cell.probe.name()
+                ))
+            }
             _ => {}
         }
         let was_deferred = cell.state.get() == CallState::Deferred;
@@ -226,7 +269,9 @@ impl Sim {
                 break Err(format!("{} has no body left to run", cell.probe.name()));
             };
             let prev = self.exec.set_current(Some(cell.task));
-            let polled = body.as_mut().poll(&mut TaskCx::from_waker(&crate::exec::noop_waker()));
+            let polled = body
+                .as_mut()
+                .poll(&mut TaskCx::from_waker(&crate::exec::noop_waker()));
             self.exec.set_current(prev);
             match polled {
                 Poll::Ready(v) => break Ok(v),
@@ -270,13 +315,18 @@ impl<T: ProbeValue> Hooked<T> {
         match T::from_value(v) {
             Ok(t) => t,
             Err(msg) => {
-                self.sim.abort(format!("hook on {} returned the wrong type: {msg}", self.cell.probe.name()));
+                self.sim.abort(format!(
+                    "hook on {} returned the wrong type: {msg}",
+                    self.cell.probe.name()
+                ));
                 // Keep the world consistent: fall back to the original result
                 // if it ran, else to the type's neutral value.
                 self.cell
                     .result()
                     .and_then(|r| T::from_value(r).ok())
-                    .unwrap_or_else(|| T::from_value(Value::Unit).unwrap_or_else(|_| unreachable_value()))
+                    .unwrap_or_else(|| {
+                        T::from_value(Value::Unit).unwrap_or_else(|_| unreachable_value())
+                    })
             }
         }
     }
@@ -316,7 +366,12 @@ impl<T: ProbeValue> Future for Hooked<T> {
                     }
                     self.sim.site_hit.set(None);
                     let args = self.args.take().map(|f| f()).unwrap_or_default();
-                    let site = Site { probe: self.cell.probe, domid: self.domid, args, cell: self.cell.clone() };
+                    let site = Site {
+                        probe: self.cell.probe,
+                        domid: self.domid,
+                        args,
+                        cell: self.cell.clone(),
+                    };
                     let outcome = match self.sim.hook_host() {
                         Some(host) => host.at_site(&self.sim, &site),
                         None => SiteOutcome::Continue,

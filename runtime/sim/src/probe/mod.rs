@@ -88,13 +88,18 @@ impl Probe {
 
     /// Looks a probe up by its full name.
     pub fn by_name(name: &str) -> Option<Probe> {
-        PROBE_DEFS.iter().position(|d| d.name == name).map(|i| Probe::ALL[i])
+        PROBE_DEFS
+            .iter()
+            .position(|d| d.name == name)
+            .map(|i| Probe::ALL[i])
     }
 
     /// The `n` probe names closest to `name`, for "did you mean" errors.
     pub fn nearest(name: &str, n: usize) -> Vec<&'static str> {
-        let mut scored: Vec<(usize, &'static str)> =
-            PROBE_DEFS.iter().map(|d| (distance(name, d.name), d.name)).collect();
+        let mut scored: Vec<(usize, &'static str)> = PROBE_DEFS
+            .iter()
+            .map(|d| (distance(name, d.name), d.name))
+            .collect();
         scored.sort();
         scored.into_iter().take(n).map(|(_, s)| s).collect()
     }
@@ -108,12 +113,19 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
     let d = prev[b.len()];
-    let tail = |s: &[char]| s.iter().rev().take_while(|c| !matches!(c, ':' | '.')).count();
+    let tail = |s: &[char]| {
+        s.iter()
+            .rev()
+            .take_while(|c| !matches!(c, ':' | '.'))
+            .count()
+    };
     let ta: String = a[a.len() - tail(&a)..].iter().collect();
     let tb: String = b[b.len() - tail(&b)..].iter().collect();
     if !ta.is_empty() && ta == tb {

@@ -39,7 +39,7 @@ pub struct QemuDm {
     /// `reset_requested` (read-and-clear).
     pub reset_requested: bool,
     /// vCPUs whose ioreq event channel fired.
-    pub pending: VecDeque<u32>,
+    pub pending: VecDeque<(u32, Option<crate::stack::HopId>)>,
     /// The main loop, when parked in select().
     pub waiter: Option<TaskId>,
     /// The main loop's task.
@@ -87,7 +87,10 @@ fn qlog(sim: &Sim, domid: u32, line: &str) {
         Some(q) => q.log.clone(),
         None => return,
     };
-    sim.logs.borrow_mut().file(&file).write(&format!("{line}\n"));
+    sim.logs
+        .borrow_mut()
+        .file(&file)
+        .write(&format!("{line}\n"));
 }
 
 /// Starts qemu-dm for an HVM domain (xend's image.createDeviceModel forked
@@ -122,14 +125,30 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
     );
     let d = s.domid;
     qlog(sim, d, &format!("domid: {d}"));
-    qlog(sim, d, "-videoram option does not work with cirrus vga device model. Videoram set to 4M.");
+    qlog(
+        sim,
+        d,
+        "-videoram option does not work with cirrus vga device model. Videoram set to 4M.",
+    );
     for disk in &s.disks {
         qlog(sim, d, &format!("Using file {disk} in read-write mode"));
     }
-    qlog(sim, d, &format!("Watching /local/domain/0/device-model/{d}/logdirty/cmd"));
-    qlog(sim, d, &format!("Watching /local/domain/0/device-model/{d}/command"));
+    qlog(
+        sim,
+        d,
+        &format!("Watching /local/domain/0/device-model/{d}/logdirty/cmd"),
+    );
+    qlog(
+        sim,
+        d,
+        &format!("Watching /local/domain/0/device-model/{d}/command"),
+    );
     qlog(sim, d, &format!("Watching /local/domain/{d}/cpu"));
-    qlog(sim, d, "qemu_map_cache_init nr_buckets = 10000 size 4194304");
+    qlog(
+        sim,
+        d,
+        "qemu_map_cache_init nr_buckets = 10000 size 4194304",
+    );
     qlog(sim, d, "shared page at pfn feffd");
     qlog(sim, d, "buffered io page at pfn feffb");
     qlog(sim, d, &format!("Guest uuid = {}", s.uuid));
@@ -142,7 +161,8 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
     // Mapping guest memory holds a reference on the domain; binding the
     // vCPUs' ioreq ports makes Xen's notifications reach the main loop.
     hypervisor::domctl::get_domain(sim, d);
-    let handler: std::rc::Rc<dyn Fn(&Sim, u32)> = std::rc::Rc::new(move |sim: &Sim, vcpu: u32| ioreq_event(sim, d, vcpu));
+    let handler: std::rc::Rc<dyn Fn(&Sim, u32, Option<crate::stack::HopId>)> =
+        std::rc::Rc::new(move |sim: &Sim, vcpu: u32, hop| ioreq_event(sim, d, vcpu, hop));
     if let Some(dom) = sim.xen.borrow_mut().domain_mut(d) {
         dom.ioreq_handler = Some(handler);
     }
@@ -153,14 +173,16 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
 }
 
 /// The event-channel fd became readable.
-fn ioreq_event(sim: &Sim, domid: u32, vcpu: u32) {
+fn ioreq_event(sim: &Sim, domid: u32, vcpu: u32, hop: Option<crate::stack::HopId>) {
     let w = {
         let mut q = sim.qemu.borrow_mut();
-        let Some(q) = q.by_dom.get_mut(&domid) else { return };
+        let Some(q) = q.by_dom.get_mut(&domid) else {
+            return;
+        };
         if !q.alive {
             return;
         }
-        q.pending.push_back(vcpu);
+        q.pending.push_back((vcpu, hop));
         q.waiter.take()
     };
     if let Some(t) = w {
@@ -172,9 +194,16 @@ async fn main_loop(sim: Sim, domid: u32) {
     let s = sim.clone();
     sim.call(Probe::QemuMainLoop, domid, Vec::new, async move {
         loop {
-            let next = s.qemu.borrow_mut().by_dom.get_mut(&domid).and_then(|q| q.pending.pop_front());
+            let next = s
+                .qemu
+                .borrow_mut()
+                .by_dom
+                .get_mut(&domid)
+                .and_then(|q| q.pending.pop_front());
             match next {
-                Some(vcpu) => {
+                Some((vcpu, hop)) => {
+                    let ctx = s.current_ctx();
+                    s.adopt(ctx, hop);
                     s.sleep(SimDuration::micros(15)).await;
                     cpu_handle_ioreq(&s, domid, vcpu).await;
                 }
@@ -197,47 +226,69 @@ async fn main_loop(sim: Sim, domid: u32) {
 /// shutdown or reset request *before* answering, then answer and notify.
 async fn cpu_handle_ioreq(sim: &Sim, domid: u32, vcpu: u32) {
     let s = sim.clone();
-    sim.call(Probe::QemuCpuHandleIoreq, domid, move || vec![Value::Int(vcpu as i64)], async move {
-        let req = {
-            let mut xen = s.xen.borrow_mut();
-            let Some(v) = xen.domain_mut(domid).and_then(|d| d.vcpus.get_mut(vcpu as usize)) else { return };
-            if v.ioreq.state != IoreqState::Ready {
-                None
-            } else {
-                v.ioreq.state = IoreqState::InProcess;
-                Some(v.ioreq.clone())
+    sim.call(
+        Probe::QemuCpuHandleIoreq,
+        domid,
+        move || vec![Value::Int(vcpu as i64)],
+        async move {
+            let req = {
+                let mut xen = s.xen.borrow_mut();
+                let Some(v) = xen
+                    .domain_mut(domid)
+                    .and_then(|d| d.vcpus.get_mut(vcpu as usize))
+                else {
+                    return;
+                };
+                if v.ioreq.state != IoreqState::Ready {
+                    None
+                } else {
+                    v.ioreq.state = IoreqState::InProcess;
+                    Some(v.ioreq.clone())
+                }
+            };
+            let Some(req) = req else {
+                qlog(
+                    &s,
+                    domid,
+                    "I/O request not ready: 0, ptr: 0, port: 0, data: 0, count: 0, size: 0",
+                );
+                return;
+            };
+            cpu_ioreq_pio(&s, domid, req.addr as u16, req.size, req.data).await;
+            let (shutdown, reset) = {
+                let mut q = s.qemu.borrow_mut();
+                let Some(q) = q.by_dom.get_mut(&domid) else {
+                    return;
+                };
+                (
+                    std::mem::take(&mut q.shutdown_requested),
+                    std::mem::take(&mut q.reset_requested),
+                )
+            };
+            // "Before replying: the tools see the shutdown before the guest resumes."
+            if shutdown {
+                qlog(&s, domid, "shutdown requested in cpu_handle_ioreq");
+                s.at(1);
+                destroy_hvm_domain(&s, domid).await;
             }
-        };
-        let Some(req) = req else {
-            qlog(&s, domid, "I/O request not ready: 0, ptr: 0, port: 0, data: 0, count: 0, size: 0");
-            return;
-        };
-        cpu_ioreq_pio(&s, domid, req.addr as u16, req.size, req.data).await;
-        let (shutdown, reset) = {
-            let mut q = s.qemu.borrow_mut();
-            let Some(q) = q.by_dom.get_mut(&domid) else { return };
-            (std::mem::take(&mut q.shutdown_requested), std::mem::take(&mut q.reset_requested))
-        };
-        // "Before replying: the tools see the shutdown before the guest resumes."
-        if shutdown {
-            qlog(&s, domid, "shutdown requested in cpu_handle_ioreq");
-            s.at(1);
-            destroy_hvm_domain(&s, domid).await;
-        }
-        if reset {
-            qlog(&s, domid, "reset requested in cpu_handle_ioreq.");
-            s.at(2);
-            qemu_system_reset(&s, domid).await;
-        }
-        {
-            let mut xen = s.xen.borrow_mut();
-            if let Some(v) = xen.domain_mut(domid).and_then(|d| d.vcpus.get_mut(vcpu as usize)) {
-                v.ioreq.state = IoreqState::RespReady;
+            if reset {
+                qlog(&s, domid, "reset requested in cpu_handle_ioreq.");
+                s.at(2);
+                qemu_system_reset(&s, domid).await;
             }
-        }
-        s.at(3);
-        hypervisor::notify_ioreq_done(&s, domid, vcpu).await;
-    })
+            {
+                let mut xen = s.xen.borrow_mut();
+                if let Some(v) = xen
+                    .domain_mut(domid)
+                    .and_then(|d| d.vcpus.get_mut(vcpu as usize))
+                {
+                    v.ioreq.state = IoreqState::RespReady;
+                }
+            }
+            s.at(3);
+            hypervisor::notify_ioreq_done(&s, domid, vcpu).await;
+        },
+    )
     .await
 }
 
@@ -246,7 +297,13 @@ async fn cpu_ioreq_pio(sim: &Sim, domid: u32, port: u16, size: u8, value: u64) {
     sim.call(
         Probe::QemuPioWrite,
         domid,
-        move || vec![Value::Int(port as i64), Value::Int(size as i64), Value::Int(value as i64)],
+        move || {
+            vec![
+                Value::Int(port as i64),
+                Value::Int(size as i64),
+                Value::Int(value as i64),
+            ]
+        },
         async move {
             // Non-pointer writes narrower than 8 bytes are masked to their size.
             let v = value & ((1u64 << (size as u32 * 8).min(63)) - 1);
@@ -264,12 +321,17 @@ async fn cpu_ioreq_pio(sim: &Sim, domid: u32, port: u16, size: u8, value: u64) {
 /// `acpiPm1Control_writew`: store without SLP_EN, then `acpi_shutdown`.
 async fn acpi_pm1_control_write(sim: &Sim, domid: u32, val: u16) {
     let s = sim.clone();
-    sim.call(Probe::QemuAcpiPm1ControlWrite, domid, move || vec![Value::Int(val as i64)], async move {
-        if let Some(q) = s.qemu.borrow_mut().by_dom.get_mut(&domid) {
-            q.pm1_control = val & !SLP_EN & !GBL_RLS;
-        }
-        acpi_shutdown(&s, domid, val).await;
-    })
+    sim.call(
+        Probe::QemuAcpiPm1ControlWrite,
+        domid,
+        move || vec![Value::Int(val as i64)],
+        async move {
+            if let Some(q) = s.qemu.borrow_mut().by_dom.get_mut(&domid) {
+                q.pm1_control = val & !SLP_EN & !GBL_RLS;
+            }
+            acpi_shutdown(&s, domid, val).await;
+        },
+    )
     .await
 }
 
@@ -277,44 +339,59 @@ async fn acpi_pm1_control_write(sim: &Sim, domid: u32, val: u16) {
 /// types powers off; S3 resets with the S3 flag (not a shutdown).
 async fn acpi_shutdown(sim: &Sim, domid: u32, val: u16) {
     let s = sim.clone();
-    sim.call(Probe::QemuAcpiShutdown, domid, move || vec![Value::Int(val as i64)], async move {
-        if val & SLP_EN == 0 {
-            return;
-        }
-        match (val >> SLP_TYP_SHIFT) & 7 {
-            0 | 6 | 7 => {
-                let s2 = s.clone();
-                s.call(Probe::QemuShutdownRequest, domid, Vec::new, async move {
-                    if let Some(q) = s2.qemu.borrow_mut().by_dom.get_mut(&domid) {
-                        q.shutdown_requested = true;
-                    }
-                })
-                .await;
+    sim.call(
+        Probe::QemuAcpiShutdown,
+        domid,
+        move || vec![Value::Int(val as i64)],
+        async move {
+            if val & SLP_EN == 0 {
+                return;
             }
-            1 | 5 => {
-                // S3: reset devices without rebooting; HVM_PARAM_ACPI_S_STATE = 3.
-                hypervisor::domctl::hvm_set_param(&s, domid, hypervisor::param::ACPI_S_STATE, 3);
+            match (val >> SLP_TYP_SHIFT) & 7 {
+                0 | 6 | 7 => {
+                    let s2 = s.clone();
+                    s.call(Probe::QemuShutdownRequest, domid, Vec::new, async move {
+                        if let Some(q) = s2.qemu.borrow_mut().by_dom.get_mut(&domid) {
+                            q.shutdown_requested = true;
+                        }
+                    })
+                    .await;
+                }
+                1 | 5 => {
+                    // S3: reset devices without rebooting; HVM_PARAM_ACPI_S_STATE = 3.
+                    hypervisor::domctl::hvm_set_param(
+                        &s,
+                        domid,
+                        hypervisor::param::ACPI_S_STATE,
+                        3,
+                    );
+                }
+                _ => {}
             }
-            _ => {}
-        }
-    })
+        },
+    )
     .await
 }
 
 /// i8042 command port: 0xFE pulses the reset line.
 async fn kbd_write_command(sim: &Sim, domid: u32, val: u8) {
     let s = sim.clone();
-    sim.call(Probe::QemuKbdWriteCommand, domid, move || vec![Value::Int(val as i64)], async move {
-        if val == 0xfe {
-            let s2 = s.clone();
-            s.call(Probe::QemuResetRequest, domid, Vec::new, async move {
-                if let Some(q) = s2.qemu.borrow_mut().by_dom.get_mut(&domid) {
-                    q.reset_requested = true;
-                }
-            })
-            .await;
-        }
-    })
+    sim.call(
+        Probe::QemuKbdWriteCommand,
+        domid,
+        move || vec![Value::Int(val as i64)],
+        async move {
+            if val == 0xfe {
+                let s2 = s.clone();
+                s.call(Probe::QemuResetRequest, domid, Vec::new, async move {
+                    if let Some(q) = s2.qemu.borrow_mut().by_dom.get_mut(&domid) {
+                        q.reset_requested = true;
+                    }
+                })
+                .await;
+            }
+        },
+    )
     .await
 }
 
@@ -322,9 +399,24 @@ async fn kbd_write_command(sim: &Sim, domid: u32, val: u8) {
 async fn destroy_hvm_domain(sim: &Sim, domid: u32) {
     let s = sim.clone();
     sim.call(Probe::QemuDestroyHvmDomain, domid, Vec::new, async move {
-        let sts = hypervisor::do_sched_op(&s, 0, SchedOp::RemoteShutdown { domid, reason: reason::POWEROFF as u32 }).await;
+        let sts = hypervisor::do_sched_op(
+            &s,
+            0,
+            SchedOp::RemoteShutdown {
+                domid,
+                reason: reason::POWEROFF as u32,
+            },
+        )
+        .await;
         if sts != 0 {
-            qlog(&s, domid, &format!("? xc_domain_shutdown failed to issue poweroff, sts {sts}, errno {}", -sts));
+            qlog(
+                &s,
+                domid,
+                &format!(
+                    "? xc_domain_shutdown failed to issue poweroff, sts {sts}, errno {}",
+                    -sts
+                ),
+            );
         } else {
             qlog(&s, domid, &format!("Issued domain {domid} poweroff"));
         }
@@ -339,9 +431,21 @@ async fn qemu_system_reset(sim: &Sim, domid: u32) {
     sim.call(Probe::QemuSystemReset, domid, Vec::new, async move {
         let s2 = s.clone();
         s.call(Probe::QemuCpuReset, domid, Vec::new, async move {
-            let sts = hypervisor::do_sched_op(&s2, 0, SchedOp::RemoteShutdown { domid, reason: reason::REBOOT as u32 }).await;
+            let sts = hypervisor::do_sched_op(
+                &s2,
+                0,
+                SchedOp::RemoteShutdown {
+                    domid,
+                    reason: reason::REBOOT as u32,
+                },
+            )
+            .await;
             if sts != 0 {
-                qlog(&s2, domid, &format!("? xc_domain_shutdown failed to issue reboot, sts {sts}"));
+                qlog(
+                    &s2,
+                    domid,
+                    &format!("? xc_domain_shutdown failed to issue reboot, sts {sts}"),
+                );
             } else {
                 qlog(&s2, domid, &format!("Issued domain {domid} reboot"));
             }
@@ -365,7 +469,13 @@ pub fn signal(sim: &Sim, domid: u32, signo: u32) {
     sim.schedule(SimDuration::micros(300), move |sim| {
         sim.adopt(ctx, hop);
         let task = sim.spawn(ctx, async move {
-            s.call(Probe::QemuSignal, domid, move || vec![Value::Int(signo as i64)], async move {}).await;
+            s.call(
+                Probe::QemuSignal,
+                domid,
+                move || vec![Value::Int(signo as i64)],
+                async move {},
+            )
+            .await;
             exit(&s, domid, format!("was killed by signal {signo}"));
         });
         let _ = task;
@@ -377,7 +487,9 @@ pub fn signal(sim: &Sim, domid: u32, signo: u32) {
 pub fn exit(sim: &Sim, domid: u32, status: String) {
     let (task, waiters) = {
         let mut q = sim.qemu.borrow_mut();
-        let Some(q) = q.by_dom.get_mut(&domid) else { return };
+        let Some(q) = q.by_dom.get_mut(&domid) else {
+            return;
+        };
         if !q.alive {
             return;
         }
@@ -400,5 +512,10 @@ pub fn exit(sim: &Sim, domid: u32, status: String) {
 
 /// The pid of a domain's qemu-dm, if it runs.
 pub fn pid_of(sim: &Sim, domid: u32) -> Option<u32> {
-    sim.qemu.borrow().by_dom.get(&domid).filter(|q| q.alive).map(|q| q.pid)
+    sim.qemu
+        .borrow()
+        .by_dom
+        .get(&domid)
+        .filter(|q| q.alive)
+        .map(|q| q.pid)
 }

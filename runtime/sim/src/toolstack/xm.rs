@@ -46,7 +46,9 @@ where
 /// `server.xend.domain.<fn>(dom, ...)` through XMLRPCServer.dispatch: look
 /// the domain up, then call.
 async fn lookup(sim: &Sim, target: &str) -> Result<VmRef, String> {
-    domain::domain_lookup(sim, target.to_string()).await.map_err(|_| format!("Domain '{target}' does not exist."))
+    domain::domain_lookup(sim, target.to_string())
+        .await
+        .map_err(|_| format!("Domain '{target}' does not exist."))
 }
 
 /// Starts an `xm` process and returns its context.
@@ -61,48 +63,59 @@ pub async fn shutdown(sim: &Sim, target: String, mode: String, wait: bool) -> Re
     let (t2, m2) = (target.clone(), mode.clone());
     let out: Rc<RefCell<Result<(), String>>> = Rc::new(RefCell::new(Ok(())));
     let o2 = out.clone();
-    let probe = if mode == "reboot" { Probe::XmReboot } else { Probe::XmShutdown };
-    sim.call(probe, NO_DOM, move || vec![Value::str(&t2), Value::str(&m2)], async move {
-        // rcs[dom] = server.xend.domain.getRestartCount(dom)
-        let t = target.clone();
-        let rc = rpc(&s, "getRestartCount", move |s| async move {
-            let vm = lookup(&s, &t).await?;
-            let vp = s.xend.borrow().vm(vm).vmpath.clone();
-            Ok::<_, String>(super::xend::python::read(&s, &format!("{vp}/xend/restart_count")).await)
-        })
-        .await;
-        if let Err(e) = rc {
-            *o2.borrow_mut() = Err(e);
-            return;
-        }
-        let (t, m) = (target.clone(), mode.clone());
-        let r = rpc(&s, "domain.shutdown", move |s| async move {
-            let vm = lookup(&s, &t).await?;
-            info::shutdown(&s, vm, m).await
-        })
-        .await;
-        if let Err(e) = r {
-            *o2.borrow_mut() = Err(e);
-            return;
-        }
-        if wait {
-            // wait_shutdown: poll the running list every second, no timeout.
-            loop {
-                s.sleep(SimDuration::secs(1)).await;
-                let t = target.clone();
-                let running = rpc(&s, "domains", move |s| async move {
-                    match domain::lookup_nr(&s, &t) {
-                        Some(vm) => domain::state_get(&s, vm) == domain::DomState::Running,
-                        None => false,
+    let probe = if mode == "reboot" {
+        Probe::XmReboot
+    } else {
+        Probe::XmShutdown
+    };
+    sim.call(
+        probe,
+        NO_DOM,
+        move || vec![Value::str(&t2), Value::str(&m2)],
+        async move {
+            // rcs[dom] = server.xend.domain.getRestartCount(dom)
+            let t = target.clone();
+            let rc = rpc(&s, "getRestartCount", move |s| async move {
+                let vm = lookup(&s, &t).await?;
+                let vp = s.xend.borrow().vm(vm).vmpath.clone();
+                Ok::<_, String>(
+                    super::xend::python::read(&s, &format!("{vp}/xend/restart_count")).await,
+                )
+            })
+            .await;
+            if let Err(e) = rc {
+                *o2.borrow_mut() = Err(e);
+                return;
+            }
+            let (t, m) = (target.clone(), mode.clone());
+            let r = rpc(&s, "domain.shutdown", move |s| async move {
+                let vm = lookup(&s, &t).await?;
+                info::shutdown(&s, vm, m).await
+            })
+            .await;
+            if let Err(e) = r {
+                *o2.borrow_mut() = Err(e);
+                return;
+            }
+            if wait {
+                // wait_shutdown: poll the running list every second, no timeout.
+                loop {
+                    s.sleep(SimDuration::secs(1)).await;
+                    let t = target.clone();
+                    let running = rpc(&s, "domains", move |s| async move {
+                        match domain::lookup_nr(&s, &t) {
+                            Some(vm) => domain::state_get(&s, vm) == domain::DomState::Running,
+                            None => false,
+                        }
+                    })
+                    .await;
+                    if !running {
+                        break;
                     }
-                })
-                .await;
-                if !running {
-                    break;
                 }
             }
-        }
-    })
+        },
+    )
     .await;
     out.replace(Ok(()))
 }
@@ -113,14 +126,20 @@ pub async fn destroy(sim: &Sim, target: String) -> Result<(), String> {
     let t2 = target.clone();
     let out: Rc<RefCell<Result<(), String>>> = Rc::new(RefCell::new(Ok(())));
     let o2 = out.clone();
-    sim.call(Probe::XmDestroy, NO_DOM, move || vec![Value::str(&t2)], async move {
-        let r = rpc(&s, "domain.destroy", move |s| async move {
-            let vm = domain::lookup_nr(&s, &target).ok_or_else(|| format!("Domain '{target}' does not exist."))?;
-            domain::domain_destroy(&s, vm).await
-        })
-        .await;
-        *o2.borrow_mut() = r;
-    })
+    sim.call(
+        Probe::XmDestroy,
+        NO_DOM,
+        move || vec![Value::str(&t2)],
+        async move {
+            let r = rpc(&s, "domain.destroy", move |s| async move {
+                let vm = domain::lookup_nr(&s, &target)
+                    .ok_or_else(|| format!("Domain '{target}' does not exist."))?;
+                domain::domain_destroy(&s, vm).await
+            })
+            .await;
+            *o2.borrow_mut() = r;
+        },
+    )
     .await;
     out.replace(Ok(()))
 }
@@ -131,14 +150,20 @@ pub async fn trigger(sim: &Sim, target: String, trig: String, vcpu: u32) -> Resu
     let (t2, g2) = (target.clone(), trig.clone());
     let out: Rc<RefCell<Result<(), String>>> = Rc::new(RefCell::new(Ok(())));
     let o2 = out.clone();
-    sim.call(Probe::XmTrigger, NO_DOM, move || vec![Value::str(&t2), Value::str(&g2), Value::Int(vcpu as i64)], async move {
-        let r = rpc(&s, "domain.send_trigger", move |s| async move {
-            let vm = domain::lookup_nr(&s, &target).ok_or_else(|| format!("Domain '{target}' does not exist."))?;
-            domain::domain_send_trigger(&s, vm, trig, vcpu).await
-        })
-        .await;
-        *o2.borrow_mut() = r;
-    })
+    sim.call(
+        Probe::XmTrigger,
+        NO_DOM,
+        move || vec![Value::str(&t2), Value::str(&g2), Value::Int(vcpu as i64)],
+        async move {
+            let r = rpc(&s, "domain.send_trigger", move |s| async move {
+                let vm = domain::lookup_nr(&s, &target)
+                    .ok_or_else(|| format!("Domain '{target}' does not exist."))?;
+                domain::domain_send_trigger(&s, vm, trig, vcpu).await
+            })
+            .await;
+            *o2.borrow_mut() = r;
+        },
+    )
     .await;
     out.replace(Ok(()))
 }
@@ -149,20 +174,34 @@ pub async fn create(sim: &Sim, cfg: VmConfig) -> Result<u32, String> {
     let name = cfg.name.clone();
     let out: Rc<RefCell<Result<u32, String>>> = Rc::new(RefCell::new(Err(String::new())));
     let o2 = out.clone();
-    sim.call(Probe::XmCreate, NO_DOM, move || vec![Value::str(&name)], async move {
-        let r = rpc(&s, "domain.create", move |s| async move { super::xend::create::create_vm(&s, cfg).await }).await;
-        let vm = match r {
-            Ok(vm) => vm,
-            Err(e) => {
-                *o2.borrow_mut() = Err(e);
-                return;
-            }
-        };
-        rpc(&s, "domain.waitForDevices", move |s| async move { super::xend::devices::wait_for_devices(&s, vm).await }).await;
-        rpc(&s, "domain.unpause", move |s| async move { super::xend::create::unpause(&s, vm).await }).await;
-        let domid = s.xend.borrow().vm(vm).domid.unwrap_or(0);
-        *o2.borrow_mut() = Ok(domid);
-    })
+    sim.call(
+        Probe::XmCreate,
+        NO_DOM,
+        move || vec![Value::str(&name)],
+        async move {
+            let r = rpc(&s, "domain.create", move |s| async move {
+                super::xend::create::create_vm(&s, cfg).await
+            })
+            .await;
+            let vm = match r {
+                Ok(vm) => vm,
+                Err(e) => {
+                    *o2.borrow_mut() = Err(e);
+                    return;
+                }
+            };
+            rpc(&s, "domain.waitForDevices", move |s| async move {
+                super::xend::devices::wait_for_devices(&s, vm).await
+            })
+            .await;
+            rpc(&s, "domain.unpause", move |s| async move {
+                super::xend::create::unpause(&s, vm).await
+            })
+            .await;
+            let domid = s.xend.borrow().vm(vm).domid.unwrap_or(0);
+            *o2.borrow_mut() = Ok(domid);
+        },
+    )
     .await;
     out.replace(Err(String::new()))
 }

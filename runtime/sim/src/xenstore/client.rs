@@ -5,7 +5,7 @@
 //! own reply — as xenstored queues events before the ACK.
 
 use super::ops::PermSet;
-use super::{ConnId, TxId, XsErr, Xenstore};
+use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::probe::Probe;
 use crate::stack::NO_DOM;
 use crate::time::SimDuration;
@@ -81,7 +81,11 @@ impl ProbeValue for XsResult {
             Ok(Resp::Ok) => Value::Unit,
             Ok(Resp::Value(v)) => Value::str(v),
             Ok(Resp::List(l)) => Value::List(l.iter().map(Value::str).collect()),
-            Ok(Resp::Perms(p)) => Value::List(p.iter().map(|(d, c)| Value::str(format!("{c}{d}"))).collect()),
+            Ok(Resp::Perms(p)) => Value::List(
+                p.iter()
+                    .map(|(d, c)| Value::str(format!("{c}{d}")))
+                    .collect(),
+            ),
             Ok(Resp::Tx(t)) => Value::Int(t.0 as i64),
             Err(e) => Value::Map(vec![("error".into(), Value::str(e.name()))]),
         }
@@ -91,22 +95,37 @@ impl ProbeValue for XsResult {
             Value::Unit => Ok(Resp::Ok),
             Value::Str(s) => Ok(Resp::Value(s.to_string())),
             Value::Int(i) => Ok(Resp::Tx(TxId(i as u32))),
-            Value::List(l) => Ok(Resp::List(l.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect())),
+            Value::List(l) => Ok(Resp::List(
+                l.iter()
+                    .map(|x| x.as_str().unwrap_or("").to_string())
+                    .collect(),
+            )),
             Value::Map(m) => {
-                let name = m.iter().find(|(k, _)| &**k == "error").and_then(|(_, v)| v.as_str().map(str::to_string));
+                let name = m
+                    .iter()
+                    .find(|(k, _)| &**k == "error")
+                    .and_then(|(_, v)| v.as_str().map(str::to_string));
                 Err(errno_by_name(name.as_deref().unwrap_or("EIO")))
             }
-            other => return Err(format!("a xenstore reply cannot be a {}", other.type_name())),
+            other => {
+                return Err(format!(
+                    "a xenstore reply cannot be a {}",
+                    other.type_name()
+                ))
+            }
         }))
     }
 }
 
 fn errno_by_name(s: &str) -> XsErr {
     use XsErr::*;
-    [EINVAL, EACCES, EEXIST, EISDIR, ENOENT, ENOMEM, ENOSPC, EIO, ENOTEMPTY, ENOSYS, EROFS, EBUSY, EAGAIN, EISCONN, E2BIG, EPERM, EQUOTA]
-        .into_iter()
-        .find(|e| e.name() == s)
-        .unwrap_or(EIO)
+    [
+        EINVAL, EACCES, EEXIST, EISDIR, ENOENT, ENOMEM, ENOSPC, EIO, ENOTEMPTY, ENOSYS, EROFS,
+        EBUSY, EAGAIN, EISCONN, E2BIG, EPERM, EQUOTA,
+    ]
+    .into_iter()
+    .find(|e| e.name() == s)
+    .unwrap_or(EIO)
 }
 
 fn probe_of(req: &Req) -> Probe {
@@ -127,10 +146,19 @@ fn probe_of(req: &Req) -> Probe {
 
 fn args_of(req: &Req, tx: Option<TxId>) -> Vec<Value> {
     match req {
-        Req::Read(p) | Req::Mkdir(p) | Req::Rm(p) | Req::Directory(p) | Req::GetPerms(p) => vec![Value::str(p)],
+        Req::Read(p) | Req::Mkdir(p) | Req::Rm(p) | Req::Directory(p) | Req::GetPerms(p) => {
+            vec![Value::str(p)]
+        }
         Req::Write(p, v) => vec![Value::str(p), Value::str(v)],
         Req::SetPerms(p, ps) => {
-            vec![Value::str(p), Value::List(ps.iter().map(|(d, c)| Value::str(format!("{c}{d}"))).collect())]
+            vec![
+                Value::str(p),
+                Value::List(
+                    ps.iter()
+                        .map(|(d, c)| Value::str(format!("{c}{d}")))
+                        .collect(),
+                ),
+            ]
         }
         Req::Watch(p, t) | Req::Unwatch(p, t) => vec![Value::str(p), Value::str(t)],
         Req::TxStart => vec![],
@@ -142,8 +170,20 @@ fn args_of(req: &Req, tx: Option<TxId>) -> Vec<Value> {
 /// own `xs.*` calls do, and the body of every modelled request.
 pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<Resp, XsErr> {
     let now = sim.now();
-    let mutates = matches!(req, Req::Write(..) | Req::Mkdir(_) | Req::Rm(_) | Req::SetPerms(..) | Req::Watch(..) | Req::TxEnd(true));
-    let hop = if mutates { sim.hop("xenstore change") } else { None };
+    let mutates = matches!(
+        req,
+        Req::Write(..)
+            | Req::Mkdir(_)
+            | Req::Rm(_)
+            | Req::SetPerms(..)
+            | Req::Watch(..)
+            | Req::TxEnd(true)
+    );
+    let hop = if mutates {
+        sim.hop("xenstore change")
+    } else {
+        None
+    };
     let res = {
         let mut xs = sim.xs.borrow_mut();
         xs.requests += 1;
@@ -158,7 +198,14 @@ pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<R
     res
 }
 
-fn serve(xs: &mut Xenstore, conn: ConnId, tx: Option<TxId>, req: &Req, now: crate::time::SimTime, hop: Option<crate::stack::HopId>) -> Result<Resp, XsErr> {
+fn serve(
+    xs: &mut Xenstore,
+    conn: ConnId,
+    tx: Option<TxId>,
+    req: &Req,
+    now: crate::time::SimTime,
+    hop: Option<crate::stack::HopId>,
+) -> Result<Resp, XsErr> {
     let canon = |xs: &Xenstore, p: &str| -> Result<String, XsErr> {
         let c = xs.canonicalize(conn, p)?;
         if c.starts_with('@') {
@@ -206,7 +253,9 @@ fn serve(xs: &mut Xenstore, conn: ConnId, tx: Option<TxId>, req: &Req, now: crat
             xs.fire_watches(&p, false, now, hop);
             Ok(Resp::Ok)
         }
-        (Req::SetPerms(p, ps), Some(t)) => xs.txn_set_perms(conn, t, &canon(xs, p)?, ps).map(|_| Resp::Ok),
+        (Req::SetPerms(p, ps), Some(t)) => xs
+            .txn_set_perms(conn, t, &canon(xs, p)?, ps)
+            .map(|_| Resp::Ok),
         (Req::Watch(p, tok), _) => xs.do_watch(conn, p, tok, now, hop).map(|_| Resp::Ok),
         (Req::Unwatch(p, tok), _) => xs.do_unwatch(conn, p, tok).map(|_| Resp::Ok),
         (Req::TxStart, None) => xs.txn_start(conn).map(Resp::Tx),
@@ -223,12 +272,20 @@ pub fn deliver_owed(sim: &Sim) {
         sim.exec.push(t, crate::exec::Ev::Wake(task));
     }
     for (t, f, ev) in calls {
-        sim.exec.push(t, crate::exec::Ev::Call(Box::new(move |sim: &Sim| f(sim, &ev))));
+        sim.exec.push(
+            t,
+            crate::exec::Ev::Call(Box::new(move |sim: &Sim| f(sim, &ev))),
+        );
     }
 }
 
 /// Sends a request from the running task and waits for the reply.
-pub async fn xs_request(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: Req) -> Result<Resp, XsErr> {
+pub async fn xs_request(
+    sim: &Sim,
+    conn: ConnId,
+    tx: Option<TxId>,
+    req: Req,
+) -> Result<Resp, XsErr> {
     let p = probe_of(&req);
     let rtt = round_trip(sim, conn);
     let s = sim.clone();
@@ -249,6 +306,10 @@ fn round_trip(sim: &Sim, conn: ConnId) -> SimDuration {
     if xs.instant {
         return SimDuration::ZERO;
     }
-    let one = if c.is_domain && c.domid != 0 { xs.ring_latency } else { xs.socket_latency };
+    let one = if c.is_domain && c.domid != 0 {
+        xs.ring_latency
+    } else {
+        xs.socket_latency
+    };
     SimDuration(one.0 * 2)
 }

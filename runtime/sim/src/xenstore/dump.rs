@@ -28,7 +28,8 @@ impl Xenstore {
         }
         let id = self.lookup(path)?;
         let mut out = String::new();
-        let mut stack: Vec<(u32, usize)> = self.tree.children(id).map(|c| (c, 0)).collect::<Vec<_>>();
+        let mut stack: Vec<(u32, usize)> =
+            self.tree.children(id).map(|c| (c, 0)).collect::<Vec<_>>();
         stack.reverse();
         while let Some((n, depth)) = stack.pop() {
             out.push_str(&" ".repeat(depth));
@@ -37,12 +38,17 @@ impl Xenstore {
             out.push_str(&escape(self.tree.value(n)));
             out.push('"');
             if perms {
-                let p: Vec<String> =
-                    self.perms.get(self.tree.node(n).perms).iter().map(|&(d, b)| format!("{}{d}", perm_char(b))).collect();
+                let p: Vec<String> = self
+                    .perms
+                    .get(self.tree.node(n).perms)
+                    .iter()
+                    .map(|&(d, b)| format!("{}{d}", perm_char(b)))
+                    .collect();
                 out.push_str(&format!("  ({})", p.join(",")));
             }
             out.push('\n');
-            let mut kids: Vec<(u32, usize)> = self.tree.children(n).map(|c| (c, depth + 1)).collect();
+            let mut kids: Vec<(u32, usize)> =
+                self.tree.children(n).map(|c| (c, depth + 1)).collect();
             kids.reverse();
             stack.extend(kids);
         }

@@ -174,7 +174,12 @@ pub struct Quotas {
 
 impl Default for Quotas {
     fn default() -> Self {
-        Quotas { entries_per_domain: 1000, entry_size: 2048, watches_per_domain: 128, transactions: 10 }
+        Quotas {
+            entries_per_domain: 1000,
+            entry_size: 2048,
+            watches_per_domain: 128,
+            transactions: 10,
+        }
     }
 }
 
@@ -205,6 +210,8 @@ pub struct Xenstore {
     pub requests: u64,
     /// While true, latencies are zero (`xm create` settling at one instant).
     pub instant: bool,
+    /// Which daemon's rules apply (transactions, `@releaseDomain`).
+    pub kind: crate::profile::XenstoredKind,
 }
 
 /// xenstored's view of an introduced domain (for `@releaseDomain`).
@@ -246,6 +253,7 @@ impl Xenstore {
             ring_latency: crate::time::SimDuration::micros(60),
             requests: 0,
             instant: false,
+            kind: crate::profile::XenstoredKind::default(),
         };
         let tool = xs.tree.add_child(Tree::ROOT, "tool", root_perms);
         xs.tree.add_child(tool, "xenstored", root_perms);
@@ -300,8 +308,16 @@ impl Xenstore {
     }
 
     /// Drains the wake-ups and callbacks the last requests owe.
-    pub fn take_owed(&mut self) -> (Vec<(SimTime, TaskId)>, Vec<(SimTime, Rc<dyn Fn(&crate::Sim, &WatchEvent)>, WatchEvent)>) {
-        (std::mem::take(&mut self.owed_wakes), std::mem::take(&mut self.owed_calls))
+    pub fn take_owed(
+        &mut self,
+    ) -> (
+        Vec<(SimTime, TaskId)>,
+        Vec<(SimTime, Rc<dyn Fn(&crate::Sim, &WatchEvent)>, WatchEvent)>,
+    ) {
+        (
+            std::mem::take(&mut self.owed_wakes),
+            std::mem::take(&mut self.owed_calls),
+        )
     }
 
     /// Number of live nodes.

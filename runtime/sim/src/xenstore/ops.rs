@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::tree::Tree;
-use super::{ConnId, TxId, XsErr, Xenstore};
+use super::{ConnId, TxId, Xenstore, XsErr};
 
 pub(crate) const PERM_READ: u8 = 1;
 pub(crate) const PERM_WRITE: u8 = 2;
@@ -67,7 +67,8 @@ pub(crate) fn valid_path(s: &str) -> bool {
     if !s.starts_with('/') || s.ends_with('/') || s.contains("//") {
         return false;
     }
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
 }
 
 impl Xenstore {
@@ -170,7 +171,11 @@ impl Xenstore {
         if self.conn(conn).privileged() {
             return true;
         }
-        let children: usize = self.tree.children(id).map(|c| self.tree.name(c).len() + 1).sum();
+        let children: usize = self
+            .tree
+            .children(id)
+            .map(|c| self.tree.name(c).len() + 1)
+            .sum();
         let perms = self.perms.get(self.tree.node(id).perms).len() * 8;
         12 + perms + extra_value + children < self.quotas.entry_size
     }
@@ -180,7 +185,11 @@ impl Xenstore {
     pub(crate) fn create_node(&mut self, conn: ConnId, path: &str) -> Result<u32, XsErr> {
         let anc = self.nearest_ancestor(path);
         let anc_path = self.tree.path(anc);
-        let rest = if anc_path == "/" { &path[1..] } else { &path[anc_path.len() + 1..] };
+        let rest = if anc_path == "/" {
+            &path[1..]
+        } else {
+            &path[anc_path.len() + 1..]
+        };
         let parts: Vec<&str> = rest.split('/').collect();
         let c = self.conn(conn);
         let (unpriv, domid) = (!c.privileged(), c.domid);
@@ -215,6 +224,28 @@ impl Xenstore {
         });
     }
 
+    /// Records that `path` changed (for oxenstored's coalescing check): the
+    /// node, or for a removed one its parent, and every ancestor.
+    pub(crate) fn touch(&mut self, path: &str) {
+        let g = (self.generation + 1) as u32;
+        let id = self
+            .lookup(path)
+            .unwrap_or_else(|| self.nearest_ancestor(path));
+        self.tree.touch(id, g);
+    }
+
+    /// Has nothing at or below `path` changed since generation `since`?
+    pub(crate) fn unchanged_since(&self, path: &str, since: u64) -> bool {
+        match self.lookup(path) {
+            Some(id) => self.tree.node(id).mgen as u64 <= since,
+            None => {
+                let parent = &path[..path.rfind('/').unwrap_or(0).max(1)];
+                self.lookup(parent)
+                    .is_some_and(|p| self.tree.node(p).mgen as u64 <= since)
+            }
+        }
+    }
+
     // ---- non-transactional primitives (the transaction code reuses them at commit) ----
 
     pub(crate) fn do_read(&self, conn: ConnId, path: &str) -> Result<String, XsErr> {
@@ -235,6 +266,7 @@ impl Xenstore {
             return Err(XsErr::ENOSPC);
         }
         self.tree.set_value(id, value.as_bytes());
+        self.touch(path);
         Ok(())
     }
 
@@ -242,7 +274,11 @@ impl Xenstore {
     pub(crate) fn do_mkdir(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
         match self.get_node(conn, path, PERM_WRITE) {
             Ok(_) => Ok(false),
-            Err(XsErr::ENOENT) => self.create_node(conn, path).map(|_| true),
+            Err(XsErr::ENOENT) => {
+                self.create_node(conn, path)?;
+                self.touch(path);
+                Ok(true)
+            }
             Err(e) => Err(e),
         }
     }
@@ -254,7 +290,11 @@ impl Xenstore {
             Ok(id) => id,
             Err(XsErr::ENOENT) => {
                 let parent = &path[..path.rfind('/').unwrap_or(0).max(1)];
-                return if self.lookup(parent).is_some() { Ok(false) } else { Err(XsErr::ENOENT) };
+                return if self.lookup(parent).is_some() {
+                    Ok(false)
+                } else {
+                    Err(XsErr::ENOENT)
+                };
             }
             Err(e) => return Err(e),
         };
@@ -262,20 +302,35 @@ impl Xenstore {
             return Err(XsErr::EINVAL);
         }
         self.free_subtree(id);
+        self.touch(path);
         Ok(true)
     }
 
     pub(crate) fn do_directory(&self, conn: ConnId, path: &str) -> Result<Vec<String>, XsErr> {
         let id = self.get_node(conn, path, PERM_READ)?;
-        Ok(self.tree.children(id).map(|c| self.tree.name(c).to_string()).collect())
+        Ok(self
+            .tree
+            .children(id)
+            .map(|c| self.tree.name(c).to_string())
+            .collect())
     }
 
     pub(crate) fn do_get_perms(&self, conn: ConnId, path: &str) -> Result<PermSet, XsErr> {
         let id = self.get_node(conn, path, PERM_READ)?;
-        Ok(self.perms.get(self.tree.node(id).perms).iter().map(|&(d, b)| (d, perm_char(b))).collect())
+        Ok(self
+            .perms
+            .get(self.tree.node(id).perms)
+            .iter()
+            .map(|&(d, b)| (d, perm_char(b)))
+            .collect())
     }
 
-    pub(crate) fn do_set_perms(&mut self, conn: ConnId, path: &str, perms: &PermSet) -> Result<(), XsErr> {
+    pub(crate) fn do_set_perms(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        perms: &PermSet,
+    ) -> Result<(), XsErr> {
         if perms.is_empty() {
             return Err(XsErr::EINVAL);
         }
@@ -299,6 +354,7 @@ impl Xenstore {
         let old_owner = self.perms.get(self.tree.node(id).perms)[0].0;
         let pid = self.perms.intern(&bits);
         self.tree.set_perms(id, pid);
+        self.touch(path);
         if old_owner != bits[0].0 {
             if let Some(n) = self.entries.get_mut(&old_owner) {
                 *n = n.saturating_sub(1);
@@ -319,19 +375,27 @@ impl Xenstore {
         if !valid_path(path) {
             return None;
         }
-        self.lookup(path).map(|id| String::from_utf8_lossy(self.tree.value(id)).into_owned())
+        self.lookup(path)
+            .map(|id| String::from_utf8_lossy(self.tree.value(id)).into_owned())
     }
 
     /// The children of `path` (ignoring permissions).
     pub fn peek_dir(&self, path: &str) -> Vec<String> {
         match valid_path(path).then(|| self.lookup(path)).flatten() {
-            Some(id) => self.tree.children(id).map(|c| self.tree.name(c).to_string()).collect(),
+            Some(id) => self
+                .tree
+                .children(id)
+                .map(|c| self.tree.name(c).to_string())
+                .collect(),
             None => Vec::new(),
         }
     }
 
     pub(crate) fn is_tx_of(&self, tx: TxId, conn: ConnId) -> bool {
-        self.txns.get(tx.0 as usize).and_then(|t| t.as_ref()).is_some_and(|t| t.conn == conn)
+        self.txns
+            .get(tx.0 as usize)
+            .and_then(|t| t.as_ref())
+            .is_some_and(|t| t.conn == conn)
     }
 }
 
@@ -340,6 +404,6 @@ pub(crate) fn is_child(node: &str, dir: &str) -> bool {
     if dir == "/" {
         return node.starts_with('/');
     }
-    node == dir || (node.len() > dir.len() && node.starts_with(dir) && node.as_bytes()[dir.len()] == b'/')
+    node == dir
+        || (node.len() > dir.len() && node.starts_with(dir) && node.as_bytes()[dir.len()] == b'/')
 }
-

@@ -21,6 +21,9 @@ pub(crate) struct Node {
     pub prev: u32,
     pub perms: u32,
     pub nchild: u32,
+    /// The store generation when this node or anything below it last changed
+    /// (oxenstored's node identity, for transaction coalescing).
+    pub mgen: u32,
     val_off: u32,
     val_len: u32,
 }
@@ -97,6 +100,7 @@ impl Tree {
             prev: NIL,
             perms,
             nchild: 0,
+            mgen: 0,
             val_off: 0,
             val_len: 0,
         };
@@ -208,7 +212,10 @@ impl Tree {
     }
 
     pub fn children(&self, parent: u32) -> ChildIter<'_> {
-        ChildIter { tree: self, cur: self.node(parent).first }
+        ChildIter {
+            tree: self,
+            cur: self.node(parent).first,
+        }
     }
 
     /// Adds a child at the end of `parent`'s list.
@@ -230,7 +237,10 @@ impl Tree {
         p.nchild += 1;
         let count = p.nchild;
         if count == BIG_DIR + 1 {
-            let kids: Vec<(u32, u32)> = self.children(parent).map(|c| (self.node(c).name, c)).collect();
+            let kids: Vec<(u32, u32)> = self
+                .children(parent)
+                .map(|c| (self.node(c).name, c))
+                .collect();
             for (s, c) in kids {
                 self.big.insert((parent, s), c);
             }
@@ -238,6 +248,15 @@ impl Tree {
             self.big.insert((parent, sym), id);
         }
         id
+    }
+
+    /// Marks `id` and its ancestors as changed at generation `g`.
+    pub fn touch(&mut self, mut id: u32, g: u32) {
+        while id != NIL {
+            let n = self.node_mut(id);
+            n.mgen = g;
+            id = n.parent;
+        }
     }
 
     pub fn set_perms(&mut self, id: u32, perms: u32) {
@@ -266,7 +285,8 @@ impl Tree {
             if was_big {
                 self.big.remove(&(n.parent, n.name));
                 if now_small {
-                    let kids: Vec<u32> = self.children(n.parent).map(|c| self.node(c).name).collect();
+                    let kids: Vec<u32> =
+                        self.children(n.parent).map(|c| self.node(c).name).collect();
                     for s in kids {
                         self.big.remove(&(n.parent, s));
                     }

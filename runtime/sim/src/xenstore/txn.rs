@@ -10,7 +10,7 @@
 //! transaction fails its commit with EAGAIN either way (docs/fidelity.md).
 
 use super::ops::{is_child, PermSet};
-use super::{ConnId, TxId, XsErr, Xenstore};
+use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::stack::HopId;
 use crate::time::SimTime;
 
@@ -26,6 +26,33 @@ pub(crate) struct Txn {
     pub conn: ConnId,
     pub start_gen: u64,
     pub ops: Vec<(String, Shadow)>,
+    /// oxenstored's `read_lowpath`: the common prefix of everything read.
+    pub read_low: Option<String>,
+    /// oxenstored's `write_lowpath`: the common prefix of what was written
+    /// (a new node counts as its parent).
+    pub write_low: Option<String>,
+}
+
+fn common_prefix(a: &str, b: &str) -> String {
+    let pa: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
+    let pb: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
+    let n = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
+    if n == 0 {
+        "/".into()
+    } else {
+        format!("/{}", pa[..n].join("/"))
+    }
+}
+
+fn lowest(cur: &mut Option<String>, p: &str) {
+    *cur = Some(match cur.take() {
+        None => p.to_string(),
+        Some(c) => common_prefix(&c, p),
+    });
+}
+
+fn parent_of(p: &str) -> &str {
+    &p[..p.rfind('/').unwrap_or(0).max(1)]
 }
 
 impl Xenstore {
@@ -36,7 +63,13 @@ impl Xenstore {
             return Err(XsErr::ENOSPC);
         }
         self.conn_mut(conn).open_txns += 1;
-        let t = Txn { conn, start_gen: self.generation, ops: Vec::new() };
+        let t = Txn {
+            conn,
+            start_gen: self.generation,
+            ops: Vec::new(),
+            read_low: None,
+            write_low: None,
+        };
         let slot = self.txns.iter().position(Option::is_none);
         let id = match slot {
             Some(i) => {
@@ -52,7 +85,10 @@ impl Xenstore {
     }
 
     fn txn(&self, tx: TxId) -> Result<&Txn, XsErr> {
-        self.txns.get(tx.0 as usize).and_then(|t| t.as_ref()).ok_or(XsErr::ENOENT)
+        self.txns
+            .get(tx.0 as usize)
+            .and_then(|t| t.as_ref())
+            .ok_or(XsErr::ENOENT)
     }
 
     /// Does `path` exist as the transaction sees it? `Some(true)` created or
@@ -76,8 +112,26 @@ impl Xenstore {
         })
     }
 
+    fn note_read(&mut self, tx: TxId, path: &str) {
+        if let Some(Some(t)) = self.txns.get_mut(tx.0 as usize) {
+            lowest(&mut t.read_low, path);
+        }
+    }
+
+    fn note_write(&mut self, tx: TxId, path: &str) {
+        let target = if self.lookup(path).is_some() {
+            path.to_string()
+        } else {
+            parent_of(path).to_string()
+        };
+        if let Some(Some(t)) = self.txns.get_mut(tx.0 as usize) {
+            lowest(&mut t.write_low, &target);
+        }
+    }
+
     /// READ inside a transaction.
-    pub fn txn_read(&self, conn: ConnId, tx: TxId, path: &str) -> Result<String, XsErr> {
+    pub fn txn_read(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<String, XsErr> {
+        self.note_read(tx, path);
         let t = self.txn(tx)?;
         for (p, s) in t.ops.iter().rev() {
             match s {
@@ -93,7 +147,13 @@ impl Xenstore {
     }
 
     /// WRITE inside a transaction.
-    pub fn txn_write(&mut self, conn: ConnId, tx: TxId, path: &str, value: &str) -> Result<(), XsErr> {
+    pub fn txn_write(
+        &mut self,
+        conn: ConnId,
+        tx: TxId,
+        path: &str,
+        value: &str,
+    ) -> Result<(), XsErr> {
         self.txn_check_write(conn, tx, path)?;
         self.txn_push(tx, path, Shadow::Written(value.to_string()))
     }
@@ -112,7 +172,12 @@ impl Xenstore {
     }
 
     fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow) -> Result<(), XsErr> {
-        let t = self.txns.get_mut(tx.0 as usize).and_then(|t| t.as_mut()).ok_or(XsErr::ENOENT)?;
+        self.note_write(tx, path);
+        let t = self
+            .txns
+            .get_mut(tx.0 as usize)
+            .and_then(|t| t.as_mut())
+            .ok_or(XsErr::ENOENT)?;
         t.ops.push((path.to_string(), s));
         Ok(())
     }
@@ -130,7 +195,11 @@ impl Xenstore {
     pub fn txn_rm(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<(), XsErr> {
         if !self.txn_exists(tx, path)? {
             let parent = &path[..path.rfind('/').unwrap_or(0).max(1)];
-            return if self.txn_exists(tx, parent)? { Ok(()) } else { Err(XsErr::ENOENT) };
+            return if self.txn_exists(tx, parent)? {
+                Ok(())
+            } else {
+                Err(XsErr::ENOENT)
+            };
         }
         if path == "/" {
             return Err(XsErr::EINVAL);
@@ -140,25 +209,47 @@ impl Xenstore {
     }
 
     /// DIRECTORY inside a transaction.
-    pub fn txn_directory(&self, conn: ConnId, tx: TxId, path: &str) -> Result<Vec<String>, XsErr> {
+    pub fn txn_directory(
+        &mut self,
+        conn: ConnId,
+        tx: TxId,
+        path: &str,
+    ) -> Result<Vec<String>, XsErr> {
+        self.note_read(tx, path);
+        if self.txn(tx)?.ops.is_empty() {
+            // Nothing shadowed: the transaction sees the live directory.
+            return self.do_directory(conn, path);
+        }
         if !self.txn_exists(tx, path)? {
             return Err(XsErr::ENOENT);
         }
         let mut out: Vec<String> = Vec::new();
         if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
             for name in self.do_directory(conn, path)? {
-                let child = if path == "/" { format!("/{name}") } else { format!("{path}/{name}") };
+                let child = if path == "/" {
+                    format!("/{name}")
+                } else {
+                    format!("{path}/{name}")
+                };
                 if self.txn_exists(tx, &child)? {
                     out.push(name);
                 }
             }
         }
-        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
         for (p, s) in &self.txn(tx)?.ops {
             if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
                 continue;
             }
-            let name = p[prefix.len()..].split('/').next().unwrap_or("").to_string();
+            let name = p[prefix.len()..]
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
             let child = format!("{prefix}{name}");
             if !name.is_empty() && !out.contains(&name) && self.txn_exists(tx, &child)? {
                 out.push(name);
@@ -168,7 +259,13 @@ impl Xenstore {
     }
 
     /// SET_PERMS inside a transaction.
-    pub fn txn_set_perms(&mut self, conn: ConnId, tx: TxId, path: &str, perms: &PermSet) -> Result<(), XsErr> {
+    pub fn txn_set_perms(
+        &mut self,
+        conn: ConnId,
+        tx: TxId,
+        path: &str,
+        perms: &PermSet,
+    ) -> Result<(), XsErr> {
         if !self.txn_exists(tx, path)? {
             return Err(XsErr::ENOENT);
         }
@@ -177,9 +274,18 @@ impl Xenstore {
     }
 
     /// TRANSACTION_END: commit (or abort with `commit == false`).
-    pub fn txn_end(&mut self, conn: ConnId, tx: TxId, commit: bool, now: SimTime, hop: Option<HopId>) -> Result<(), XsErr> {
+    pub fn txn_end(
+        &mut self,
+        conn: ConnId,
+        tx: TxId,
+        commit: bool,
+        now: SimTime,
+        hop: Option<HopId>,
+    ) -> Result<(), XsErr> {
         let t = match self.txns.get_mut(tx.0 as usize) {
-            Some(slot) if slot.as_ref().is_some_and(|t| t.conn == conn) => slot.take().expect("checked"),
+            Some(slot) if slot.as_ref().is_some_and(|t| t.conn == conn) => {
+                slot.take().expect("checked")
+            }
             _ => return Err(XsErr::ENOENT),
         };
         let c = self.conn_mut(conn);
@@ -187,8 +293,25 @@ impl Xenstore {
         if !commit {
             return Ok(());
         }
+        let ocaml = self.kind == crate::profile::XenstoredKind::OCaml;
         if t.start_gen != self.generation {
-            return Err(XsErr::EAGAIN);
+            // C xenstored fails on any change anywhere; oxenstored commits
+            // anyway if nothing at or below the transaction's lowest read
+            // and write paths changed (coalescing).
+            let merge = ocaml
+                && t.read_low
+                    .as_deref()
+                    .is_none_or(|p| self.unchanged_since(p, t.start_gen))
+                && t.write_low
+                    .as_deref()
+                    .is_none_or(|p| self.unchanged_since(p, t.start_gen));
+            if !merge {
+                return Err(XsErr::EAGAIN);
+            }
+        }
+        if ocaml && t.ops.is_empty() {
+            // A read-only transaction leaves oxenstored's root as it was.
+            return Ok(());
         }
         let mut changed: Vec<(String, bool)> = Vec::new();
         for (p, s) in t.ops {

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use super::ops::is_child;
-use super::{ConnId, Sink, XsErr, Xenstore};
+use super::{ConnId, Sink, Xenstore, XsErr};
 use crate::stack::HopId;
 use crate::time::SimTime;
 
@@ -33,9 +33,20 @@ pub(crate) struct Watch {
 
 impl Xenstore {
     /// WATCH: registers and queues the initial event.
-    pub fn do_watch(&mut self, conn: ConnId, path: &str, token: &str, now: SimTime, hop: Option<HopId>) -> Result<(), XsErr> {
+    pub fn do_watch(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        token: &str,
+        now: SimTime,
+        hop: Option<HopId>,
+    ) -> Result<(), XsErr> {
         let abs = self.canonicalize(conn, path)?;
-        let rel = if path.starts_with('/') || path.starts_with('@') { 0 } else { abs.len() - path.len() };
+        let rel = if path.starts_with('/') || path.starts_with('@') {
+            0
+        } else {
+            abs.len() - path.len()
+        };
         let c = self.conn(conn);
         for &w in &c.watches {
             if let Some(w) = &self.watches[w as usize] {
@@ -48,12 +59,21 @@ impl Xenstore {
             return Err(XsErr::E2BIG);
         }
         self.watch_seq += 1;
-        let w = Watch { conn, path: abs.as_str().into(), token: token.into(), rel, seq: self.watch_seq };
+        let w = Watch {
+            conn,
+            path: abs.as_str().into(),
+            token: token.into(),
+            rel,
+            seq: self.watch_seq,
+        };
         let id = self.watches.len() as u32;
         let path_rc = w.path.clone();
         self.watches.push(Some(w));
         self.conn_mut(conn).watches.push(id);
-        self.watch_index.entry(path_rc.clone()).or_default().push(id);
+        self.watch_index
+            .entry(path_rc.clone())
+            .or_default()
+            .push(id);
         // "We fire once up front: simplifies clients and restart."
         self.add_event(id, &path_rc, now, hop);
         Ok(())
@@ -63,9 +83,13 @@ impl Xenstore {
     pub fn do_unwatch(&mut self, conn: ConnId, path: &str, token: &str) -> Result<(), XsErr> {
         let abs = self.canonicalize(conn, path)?;
         let pos = self.conn(conn).watches.iter().position(|&w| {
-            self.watches[w as usize].as_ref().is_some_and(|w| *w.path == *abs && *w.token == *token)
+            self.watches[w as usize]
+                .as_ref()
+                .is_some_and(|w| *w.path == *abs && *w.token == *token)
         });
-        let Some(pos) = pos else { return Err(XsErr::ENOENT) };
+        let Some(pos) = pos else {
+            return Err(XsErr::ENOENT);
+        };
         let id = self.conn_mut(conn).watches.remove(pos);
         self.drop_watch(id);
         Ok(())
@@ -94,7 +118,13 @@ impl Xenstore {
     }
 
     /// Fires the watches a change to `name` triggers.
-    pub(crate) fn fire_watches(&mut self, name: &str, recurse: bool, now: SimTime, hop: Option<HopId>) {
+    pub(crate) fn fire_watches(
+        &mut self,
+        name: &str,
+        recurse: bool,
+        now: SimTime,
+        hop: Option<HopId>,
+    ) {
         let mut hits: Vec<(ConnId, u64, u32, bool)> = Vec::new();
         if name.starts_with('@') {
             if let Some(v) = self.watch_index.get(name) {
@@ -140,7 +170,11 @@ impl Xenstore {
         for (_, _, id, below) in hits {
             let w = self.watches[id as usize].as_ref().expect("indexed watch");
             debug_assert!(below || is_child(name, &w.path) || name.starts_with('@'));
-            let path = if below { w.path.clone() } else { Rc::from(name) };
+            let path = if below {
+                w.path.clone()
+            } else {
+                Rc::from(name)
+            };
             self.add_event(id, &path, now, hop);
         }
     }
@@ -152,7 +186,11 @@ impl Xenstore {
         } else {
             name.into()
         };
-        let ev = WatchEvent { path: shown, token: w.token.clone(), hop };
+        let ev = WatchEvent {
+            path: shown,
+            token: w.token.clone(),
+            hop,
+        };
         let conn = w.conn;
         let c = &mut self.conns[conn.0 as usize];
         if c.closed {
@@ -189,6 +227,14 @@ impl Xenstore {
     pub fn watch_list(&self) -> Vec<(Rc<str>, Rc<str>, Rc<str>)> {
         let mut v: Vec<&super::watch::Watch> = self.watches.iter().flatten().collect();
         v.sort_by_key(|w| (w.conn, w.seq));
-        v.into_iter().map(|w| (self.conn(w.conn).label.clone(), w.path.clone(), w.token.clone())).collect()
+        v.into_iter()
+            .map(|w| {
+                (
+                    self.conn(w.conn).label.clone(),
+                    w.path.clone(),
+                    w.token.clone(),
+                )
+            })
+            .collect()
     }
 }

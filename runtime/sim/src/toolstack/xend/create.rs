@@ -33,7 +33,10 @@ pub fn new_uuid(sim: &Sim) -> String {
 fn sxp(cfg: &VmConfig) -> String {
     let mut devs = String::new();
     for d in &cfg.devices {
-        devs.push_str(&format!(", ['device', ['{}', ['devid', '{}']]]", d.class, d.devid));
+        devs.push_str(&format!(
+            ", ['device', ['{}', ['devid', '{}']]]",
+            d.class, d.devid
+        ));
     }
     let image = if cfg.hvm {
         format!(
@@ -59,14 +62,19 @@ pub async fn create_vm(sim: &Sim, cfg: VmConfig) -> Result<VmRef, String> {
     let shown = cfg.name.clone();
     let out = std::rc::Rc::new(std::cell::RefCell::new(Err(String::new())));
     let o2 = out.clone();
-    sim.call(Probe::XendDomainCreate, crate::stack::NO_DOM, move || vec![Value::str(&shown)], async move {
-        let lock = s.xend.borrow().domains_lock;
-        acquire(&s, lock).await;
-        super::domain::refresh(&s, true).await;
-        let r = create_locked(&s, cfg).await;
-        release(&s, lock);
-        *o2.borrow_mut() = r;
-    })
+    sim.call(
+        Probe::XendDomainCreate,
+        crate::stack::NO_DOM,
+        move || vec![Value::str(&shown)],
+        async move {
+            let lock = s.xend.borrow().domains_lock;
+            acquire(&s, lock).await;
+            super::domain::refresh(&s, true).await;
+            let r = create_locked(&s, cfg).await;
+            release(&s, lock);
+            *o2.borrow_mut() = r;
+        },
+    )
     .await;
     let r = out.replace(Err(String::new()));
     r
@@ -75,13 +83,21 @@ pub async fn create_vm(sim: &Sim, cfg: VmConfig) -> Result<VmRef, String> {
 async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
     if let Some(other) = super::domain::lookup_nr(sim, &cfg.name) {
         if let Some(id) = sim.xend.borrow().vm(other).domid {
-            return Err(format!("Domain '{}' already exists with ID '{id}'", cfg.name));
+            return Err(format!(
+                "Domain '{}' already exists with ID '{id}'",
+                cfg.name
+            ));
         }
     }
     if cfg.uuid.is_empty() {
         cfg.uuid = new_uuid(sim);
     }
-    log(sim, Level::Debug, L::CreateLog, &format!("XendDomainInfo.create({})", sxp(&cfg)));
+    log(
+        sim,
+        Level::Debug,
+        L::CreateLog,
+        &format!("XendDomainInfo.create({})", sxp(&cfg)),
+    );
     let (rsl, start) = {
         let mut x = sim.xend.borrow_mut();
         (x.interp.new_lock(true), sim.wall_now())
@@ -114,9 +130,14 @@ async fn start_vm(sim: &Sim, vm: VmRef) -> Result<(), String> {
     let s = sim.clone();
     let out = std::rc::Rc::new(std::cell::RefCell::new(Ok(())));
     let o2 = out.clone();
-    sim.call(Probe::XendInfoStart, crate::stack::NO_DOM, Vec::new, async move {
-        *o2.borrow_mut() = start_body(&s, vm).await;
-    })
+    sim.call(
+        Probe::XendInfoStart,
+        crate::stack::NO_DOM,
+        Vec::new,
+        async move {
+            *o2.borrow_mut() = start_body(&s, vm).await;
+        },
+    )
     .await;
     let r = out.replace(Ok(()));
     r
@@ -125,10 +146,21 @@ async fn start_vm(sim: &Sim, vm: VmRef) -> Result<(), String> {
 async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
     let cfg = sim.xend.borrow().vm(vm).cfg.clone();
     // _constructDomain
-    log(sim, Level::Debug, L::ConstructLog, "XendDomainInfo.constructDomain");
+    log(
+        sim,
+        Level::Debug,
+        L::ConstructLog,
+        "XendDomainInfo.constructDomain",
+    );
     let domid = domctl::create_domain(
         sim,
-        &DomainConfig { domid: cfg.domid, uuid: cfg.uuid.clone(), hvm: cfg.hvm, vcpus: cfg.vcpus, memory_mib: cfg.memory },
+        &DomainConfig {
+            domid: cfg.domid,
+            uuid: cfg.uuid.clone(),
+            hvm: cfg.hvm,
+            vcpus: cfg.vcpus,
+            memory_mib: cfg.memory,
+        },
     )?;
     // Created paused: xm create unpauses once the devices are up.
     domctl::do_domctl(sim, domid, Domctl::Pause).await;
@@ -140,21 +172,33 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         v.dompath = Some(dompath.clone());
         x.domains.insert(domid, vm);
     }
-    log(sim, Level::Debug, L::AddDomainLog, &format!("Adding Domain: {domid}"));
+    log(
+        sim,
+        Level::Debug,
+        L::AddDomainLog,
+        &format!("Adding Domain: {domid}"),
+    );
     // _introduceDomain, then _recreateDomFunc's directory with its permissions.
     crate::dom0::xenstored::introduce_domain(sim, domid);
     let mut reqs = vec![
         Req::Write(dompath.clone(), String::new()),
         Req::SetPerms(dompath.clone(), perms(&[(0, 'n'), (domid, 'r')])),
     ];
-    for d in ["device", "control", "error", "memory", "guest", "hvmpv", "data"] {
+    for d in [
+        "device", "control", "error", "memory", "guest", "hvmpv", "data",
+    ] {
         let p = format!("{dompath}/{d}");
         reqs.push(Req::Mkdir(p.clone()));
         reqs.push(Req::SetPerms(p, perms(&[(domid, 'n')])));
     }
     xs_txn(sim, reqs).await;
     // _initDomain
-    log(sim, Level::Debug, L::InitDomainLog, &format!("XendDomainInfo.initDomain: {domid} 256"));
+    log(
+        sim,
+        Level::Debug,
+        L::InitDomainLog,
+        &format!("XendDomainInfo.initDomain: {domid} 256"),
+    );
     for d in &cfg.devices {
         create_device(sim, vm, domid, &d.class, &d.devid).await;
     }
@@ -166,7 +210,11 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
     super::info::register_watches(sim, vm).await;
     if sim.profile().is_ovm() {
         // Oracle's hide-devices watch, one per qemu-dm managed device backend.
-        for d in cfg.devices.iter().filter(|d| forces(&d.class) && d.class != "pci") {
+        for d in cfg
+            .devices
+            .iter()
+            .filter(|d| forces(&d.class) && d.class != "pci")
+        {
             let (_, back) = paths(domid, &d.class, &d.devid);
             let t = xswatch(sim, &back, WatchCb::HideDevices(vm)).await;
             sim.xend.borrow_mut().vm_mut(vm).hide_watches.push(t);
@@ -178,7 +226,12 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
 
 fn mac(sim: &Sim) -> String {
     let r = sim.xend.borrow_mut().rng.next_u64();
-    format!("00:16:3e:{:02x}:{:02x}:{:02x}", (r >> 16) as u8 & 0x7f, (r >> 8) as u8, r as u8)
+    format!(
+        "00:16:3e:{:02x}:{:02x}:{:02x}",
+        (r >> 16) as u8 & 0x7f,
+        (r >> 8) as u8,
+        r as u8
+    )
 }
 
 /// `createDevice`: frontend, backend and `/vm` device entries.
@@ -188,7 +241,11 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
         let x = sim.xend.borrow();
         (x.vm(vm).cfg.name.clone(), x.vm(vm).vmpath.clone())
     };
-    let mut fdetails: Vec<(&str, String)> = vec![("backend", back.clone()), ("backend-id", "0".into()), ("state", "1".into())];
+    let mut fdetails: Vec<(&str, String)> = vec![
+        ("backend", back.clone()),
+        ("backend-id", "0".into()),
+        ("state", "1".into()),
+    ];
     let mut bdetails: Vec<(&str, String)> = vec![
         ("domain", name),
         ("frontend", front.clone()),
@@ -208,37 +265,74 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
                 ("handle", devid.into()),
                 ("type", "vif".into()),
             ]);
-            format!("{{'bridge': 'xenbr0', 'mac': '{m}', 'type': 'netfront', 'uuid': '{}'}}", new_uuid(sim))
+            format!(
+                "{{'bridge': 'xenbr0', 'mac': '{m}', 'type': 'netfront', 'uuid': '{}'}}",
+                new_uuid(sim)
+            )
         }
         "vbd" => {
             let img = format!("/OVS/Repositories/0004fb0000030000/VirtualDisks/{devid}.img");
             fdetails.push(("virtual-device", devid.into()));
             fdetails.push(("device-type", "disk".into()));
-            bdetails.extend([("params", img.clone()), ("type", "file".into()), ("mode", "w".into()), ("dev", "xvda".into())]);
-            format!("{{'uname': 'file:{img}', 'dev': 'xvda', 'mode': 'w', 'uuid': '{}'}}", new_uuid(sim))
+            bdetails.extend([
+                ("params", img.clone()),
+                ("type", "file".into()),
+                ("mode", "w".into()),
+                ("dev", "xvda".into()),
+            ]);
+            format!(
+                "{{'uname': 'file:{img}', 'dev': 'xvda', 'mode': 'w', 'uuid': '{}'}}",
+                new_uuid(sim)
+            )
         }
         "vfb" => {
-            bdetails.extend([("vnc", "1".into()), ("vnclisten", "0.0.0.0".into()), ("type", "vnc".into())]);
-            format!("{{'vncunused': 1, 'type': 'vnc', 'uuid': '{}'}}", new_uuid(sim))
+            bdetails.extend([
+                ("vnc", "1".into()),
+                ("vnclisten", "0.0.0.0".into()),
+                ("type", "vnc".into()),
+            ]);
+            format!(
+                "{{'vncunused': 1, 'type': 'vnc', 'uuid': '{}'}}",
+                new_uuid(sim)
+            )
         }
         "console" => {
             bdetails.extend([("protocol", "vt100".into()), ("location", "0".into())]);
-            format!("{{'protocol': 'vt100', 'location': '0', 'uuid': '{}'}}", new_uuid(sim))
+            format!(
+                "{{'protocol': 'vt100', 'location': '0', 'uuid': '{}'}}",
+                new_uuid(sim)
+            )
         }
         _ => format!("{{'uuid': '{}'}}", new_uuid(sim)),
     };
-    log(sim, Level::Info, L::CreateDeviceLog, &format!("createDevice: {class} : {conf}"));
-    let mut reqs = vec![Req::Write(front.clone(), String::new()), Req::SetPerms(front.clone(), perms(&[(domid, 'n'), (0, 'r')]))];
+    log(
+        sim,
+        Level::Info,
+        L::CreateDeviceLog,
+        &format!("createDevice: {class} : {conf}"),
+    );
+    let mut reqs = vec![
+        Req::Write(front.clone(), String::new()),
+        Req::SetPerms(front.clone(), perms(&[(domid, 'n'), (0, 'r')])),
+    ];
     for (k, v) in fdetails {
         reqs.push(Req::Write(format!("{front}/{k}"), v));
     }
     reqs.push(Req::Write(back.clone(), String::new()));
-    reqs.push(Req::SetPerms(back.clone(), perms(&[(0, 'n'), (domid, 'r')])));
+    reqs.push(Req::SetPerms(
+        back.clone(),
+        perms(&[(0, 'n'), (domid, 'r')]),
+    ));
     for (k, v) in bdetails {
         reqs.push(Req::Write(format!("{back}/{k}"), v));
     }
     let vdev = format!("{vmpath}/device/{class}/{devid}");
-    for (k, v) in [("backend", back.clone()), ("backend-id", "0".into()), ("frontend", front.clone()), ("frontend-id", domid.to_string())] {
+    for (k, v) in [
+        ("backend", back.clone()),
+        ("backend-id", "0".into()),
+        ("frontend", front.clone()),
+        ("frontend-id", domid.to_string()),
+    ] {
         reqs.push(Req::Write(format!("{vdev}/{k}"), v));
     }
     xs_txn(sim, reqs).await;
@@ -248,9 +342,17 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
 pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
     let (cfg, vp, start) = {
         let x = sim.xend.borrow();
-        (x.vm(vm).cfg.clone(), x.vm(vm).vmpath.clone(), x.vm(vm).start_time)
+        (
+            x.vm(vm).cfg.clone(),
+            x.vm(vm).vmpath.clone(),
+            x.vm(vm).start_time,
+        )
     };
-    let image = if cfg.hvm { "(hvm (kernel /usr/lib/xen/boot/hvmloader) (device_model /usr/lib/xen/bin/qemu-dm))" } else { "(linux (kernel /boot/vmlinuz))" };
+    let image = if cfg.hvm {
+        "(hvm (kernel /usr/lib/xen/boot/hvmloader) (device_model /usr/lib/xen/bin/qemu-dm))"
+    } else {
+        "(linux (kernel /boot/vmlinuz))"
+    };
     let fields: Vec<(&str, String)> = vec![
         ("uuid", cfg.uuid.clone()),
         ("on_reboot", cfg.on_reboot.clone()),
@@ -273,11 +375,26 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
         ("rtc/timeoffset", "0".into()),
     ];
     if log_it {
-        let shown: Vec<String> = fields.iter().filter(|(k, _)| !k.contains('/')).map(|(k, v)| format!("'{k}': '{v}'")).collect();
-        log(sim, Level::Debug, L::StoreVmLog, &format!("Storing VM details: {{{}}}", shown.join(", ")));
+        let shown: Vec<String> = fields
+            .iter()
+            .filter(|(k, _)| !k.contains('/'))
+            .map(|(k, v)| format!("'{k}': '{v}'"))
+            .collect();
+        log(
+            sim,
+            Level::Debug,
+            L::StoreVmLog,
+            &format!("Storing VM details: {{{}}}", shown.join(", ")),
+        );
     }
-    let mut reqs: Vec<Req> = fields.into_iter().map(|(k, v)| Req::Write(format!("{vp}/{k}"), v)).collect();
-    reqs.push(Req::SetPerms(format!("{vp}/uuid"), perms(&[(0, 'n'), (cfg.domid.unwrap_or(0), 'r')])));
+    let mut reqs: Vec<Req> = fields
+        .into_iter()
+        .map(|(k, v)| Req::Write(format!("{vp}/{k}"), v))
+        .collect();
+    reqs.push(Req::SetPerms(
+        format!("{vp}/uuid"),
+        perms(&[(0, 'n'), (cfg.domid.unwrap_or(0), 'r')]),
+    ));
     xs_txn(sim, reqs).await;
 }
 
@@ -298,18 +415,38 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
         ("image/suspend-cancel", "1".into()),
         ("cpu/0/availability", "online".into()),
         ("memory/target", (cfg.memory * 1024).to_string()),
-        ("control/platform-feature-multiprocessor-suspend", "1".into()),
+        (
+            "control/platform-feature-multiprocessor-suspend",
+            "1".into(),
+        ),
         ("store/ring-ref", "1044476".into()),
         ("console/type", "ioemu".into()),
         ("name", cfg.name.clone()),
     ];
-    let shown: Vec<String> = fields.iter().map(|(k, v)| format!("'{k}': '{v}'")).collect();
-    log(sim, Level::Debug, L::StoreDomLog, &format!("Storing domain details: {{{}}}", shown.join(", ")));
-    let mut reqs: Vec<Req> = fields.into_iter().map(|(k, v)| Req::Write(format!("{dp}/{k}"), v)).collect();
+    let shown: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("'{k}': '{v}'"))
+        .collect();
+    log(
+        sim,
+        Level::Debug,
+        L::StoreDomLog,
+        &format!("Storing domain details: {{{}}}", shown.join(", ")),
+    );
+    let mut reqs: Vec<Req> = fields
+        .into_iter()
+        .map(|(k, v)| Req::Write(format!("{dp}/{k}"), v))
+        .collect();
     for v in 1..cfg.vcpus {
-        reqs.push(Req::Write(format!("{dp}/cpu/{v}/availability"), "online".into()));
+        reqs.push(Req::Write(
+            format!("{dp}/cpu/{v}/availability"),
+            "online".into(),
+        ));
     }
-    reqs.push(Req::Write(format!("{dp}/control/platform-feature-xs_reset_watches"), "1".into()));
+    reqs.push(Req::Write(
+        format!("{dp}/control/platform-feature-xs_reset_watches"),
+        "1".into(),
+    ));
     xs_txn(sim, reqs).await;
 }
 

@@ -20,31 +20,36 @@ pub async fn maybe_restart(sim: &Sim, vm: VmRef, reason: String) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     let shown = reason.clone();
-    sim.call(Probe::XendMaybeRestart, domid, move || vec![Value::str(&shown)], async move {
-        s.at(L::MaybeDumpCore as u16);
-        super::restart::maybe_dump_core(&s, vm, &reason).await;
-        let action = {
-            let x = s.xend.borrow();
-            let c = &x.vm(vm).cfg;
-            match reason.as_str() {
-                "poweroff" => c.on_poweroff.clone(),
-                "reboot" => c.on_reboot.clone(),
-                "crash" => c.on_crash.clone(),
-                _ => String::new(),
+    sim.call(
+        Probe::XendMaybeRestart,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            s.at(L::MaybeDumpCore as u16);
+            super::restart::maybe_dump_core(&s, vm, &reason).await;
+            let action = {
+                let x = s.xend.borrow();
+                let c = &x.vm(vm).cfg;
+                match reason.as_str() {
+                    "poweroff" => c.on_poweroff.clone(),
+                    "reboot" => c.on_reboot.clone(),
+                    "crash" => c.on_crash.clone(),
+                    _ => String::new(),
+                }
+            };
+            s.at(L::MaybeRestartFunc as u16);
+            match action.as_str() {
+                "destroy" | "coredump-destroy" => destroy(&s, vm).await,
+                "restart" | "coredump-restart" => super::restart::restart(&s, vm, false).await,
+                "preserve" => super::restart::preserve(&s, vm).await,
+                "rename-restart" => super::restart::restart(&s, vm, true).await,
+                _ => {
+                    s.at(L::MaybeRestartDefault as u16);
+                    destroy(&s, vm).await
+                }
             }
-        };
-        s.at(L::MaybeRestartFunc as u16);
-        match action.as_str() {
-            "destroy" | "coredump-destroy" => destroy(&s, vm).await,
-            "restart" | "coredump-restart" => super::restart::restart(&s, vm, false).await,
-            "preserve" => super::restart::preserve(&s, vm).await,
-            "rename-restart" => super::restart::restart(&s, vm, true).await,
-            _ => {
-                s.at(L::MaybeRestartDefault as u16);
-                destroy(&s, vm).await
-            }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -53,8 +58,15 @@ pub async fn destroy(sim: &Sim, vm: VmRef) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     sim.call(Probe::XendDestroy, domid, Vec::new, async move {
-        let Some(domid) = s.xend.borrow().vm(vm).domid else { return };
-        log(&s, Level::Debug, L::DestroyLog, &format!("XendDomainInfo.destroy: domid={domid}"));
+        let Some(domid) = s.xend.borrow().vm(vm).domid else {
+            return;
+        };
+        log(
+            &s,
+            Level::Debug,
+            L::DestroyLog,
+            &format!("XendDomainInfo.destroy: domid={domid}"),
+        );
         s.site().await;
         // _prepare_phantom_paths: the vbds' phantom nodes, read from the store.
         let dompath = s.xend.borrow().vm(vm).dompath.clone();
@@ -66,7 +78,12 @@ pub async fn destroy(sim: &Sim, vm: VmRef) {
             s.at(L::DestroyXc as u16);
             let rc = domctl::do_domctl(&s, domid, Domctl::Destroy).await;
             if rc != 0 && rc != -3 {
-                log(&s, Level::Error, L::DestroyFailedLog, "XendDomainInfo.destroy: domain destruction failed.");
+                log(
+                    &s,
+                    Level::Error,
+                    L::DestroyFailedLog,
+                    "XendDomainInfo.destroy: domain destruction failed.",
+                );
             }
             state_set(&s, vm, "halted");
             s.at(L::DestroyRemove as u16);
@@ -177,7 +194,12 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, dev: String, fo
         domid,
         move || vec![Value::str(&c2), Value::str(&d2), Value::Bool(force)],
         async move {
-            log(&s, Level::Debug, L::DestroyDeviceLog, &format!("XendDomainInfo.destroyDevice: deviceClass = {class}, device = {dev}"));
+            log(
+                &s,
+                Level::Debug,
+                L::DestroyDeviceLog,
+                &format!("XendDomainInfo.destroyDevice: deviceClass = {class}, device = {dev}"),
+            );
             s.site().await;
             if s.xend.borrow().vm(vm).domid.is_some() {
                 s.at(L::DestroyDeviceCtl as u16);
@@ -196,7 +218,12 @@ async fn release_running_lock(sim: &Sim, vm: VmRef) {
     sim.call(Probe::XendReleaseRunningLock, domid, Vec::new, async move {
         let d = s.xend.borrow().opts.running_lock_cmd;
         subprocess(&s, d).await;
-        log(&s, Level::Debug, L::RunningLockLog, "Release running lock: status=0, output=Not clustered - no lock will be used.");
+        log(
+            &s,
+            Level::Debug,
+            L::RunningLockLog,
+            "Release running lock: status=0, output=Not clustered - no lock will be used.",
+        );
     })
     .await
 }
@@ -207,11 +234,16 @@ pub async fn remove_dom(sim: &Sim, vm: VmRef) {
     let domid = domid_of(sim, vm);
     let dp = sim.xend.borrow().vm(vm).dompath.clone();
     let shown = dp.clone().unwrap_or_default();
-    sim.call(Probe::XendRemoveDom, domid, move || vec![Value::str(&shown)], async move {
-        if let Some(dp) = dp {
-            remove(&s, &dp).await;
-        }
-    })
+    sim.call(
+        Probe::XendRemoveDom,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            if let Some(dp) = dp {
+                remove(&s, &dp).await;
+            }
+        },
+    )
     .await
 }
 

@@ -16,8 +16,10 @@ use super::{domid_of, log, Level, VmRef};
 
 /// `XendDevices.valid_devices()`: the keys of a 13-entry dict literal, in
 /// CPython 2's hash order (reference §2.10), not source order.
-pub const CLASS_ORDER: [&str; 13] =
-    ["tap2", "vif", "vkbd", "ioports", "tap", "vif2", "console", "vscsi", "vbd", "irq", "vfb", "pci", "vusb"];
+pub const CLASS_ORDER: [&str; 13] = [
+    "tap2", "vif", "vkbd", "ioports", "tap", "vif2", "console", "vscsi", "vbd", "irq", "vfb",
+    "pci", "vusb",
+];
 
 /// Classes whose controller always forces removal (qemu-dm managed devices,
 /// and pci).
@@ -37,7 +39,10 @@ pub fn device_number(devid: &str) -> String {
 
 /// The frontend and backend paths of a device.
 pub fn paths(domid: u32, class: &str, dev: &str) -> (String, String) {
-    (format!("/local/domain/{domid}/device/{class}/{dev}"), format!("/local/domain/0/backend/{class}/{domid}/{dev}"))
+    (
+        format!("/local/domain/{domid}/device/{class}/{dev}"),
+        format!("/local/domain/0/backend/{class}/{domid}/{dev}"),
+    )
 }
 
 /// `DevController.destroyDevice(devid, force)`: online=0, state=Closing;
@@ -66,7 +71,9 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
                 }
             }
             if force {
-                let Some(d) = s.xend.borrow().vm(vm).domid else { return };
+                let Some(d) = s.xend.borrow().vm(vm).domid else {
+                    return;
+                };
                 let (front, _) = paths(d, &class, &dev);
                 let backpath = read(&s, &format!("{vm_dev}/backend")).await;
                 if let Some(bp) = &backpath {
@@ -76,7 +83,14 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
                 remove(&s, &vm_dev).await;
                 if s.profile().is_ovm() {
                     s.at(L::DevCtlWaitDestroy as u16);
-                    wait_for_device_destroy(&s, vm, class.clone(), devid.clone(), backpath.unwrap_or_default()).await;
+                    wait_for_device_destroy(
+                        &s,
+                        vm,
+                        class.clone(),
+                        devid.clone(),
+                        backpath.unwrap_or_default(),
+                    )
+                    .await;
                 }
             }
         },
@@ -86,34 +100,60 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
 
 /// `waitForDevice_destroy`: logs, then (for hotplug classes) waits up to
 /// DEVICE_DESTROY_TIMEOUT for the backend's hotplug-status to vanish.
-async fn wait_for_device_destroy(sim: &Sim, vm: VmRef, class: String, devid: String, backpath: String) {
+async fn wait_for_device_destroy(
+    sim: &Sim,
+    vm: VmRef,
+    class: String,
+    devid: String,
+    backpath: String,
+) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     let (d2, b2) = (devid.clone(), backpath.clone());
-    sim.call(Probe::XendWaitForDeviceDestroy, domid, move || vec![Value::str(&d2), Value::str(&b2)], async move {
-        log(&s, Level::Debug, L::WaitDestroyLog, &format!("Waiting for {devid} - destroyDevice."));
-        s.site().await;
-        if !hotplug(&class) {
-            return;
-        }
-        // ovm-4.4.4 (choice, docs/fidelity.md): nothing to wait for when the
-        // backend it would watch was removed with the device.
-        let status_path = format!("{backpath}/hotplug-status");
-        if backpath.is_empty() || read(&s, &status_path).await.is_none() {
-            return;
-        }
-        let ev = s.xend.borrow_mut().interp.new_event();
-        let status = Rc::new(Cell::new(0u8));
-        xswatch(&s, &status_path, WatchCb::HotplugStatus(ev, status)).await;
-        let timeout = s.xend.borrow().opts.device_destroy_timeout;
-        event_wait(&s, ev, timeout).await;
-    })
+    sim.call(
+        Probe::XendWaitForDeviceDestroy,
+        domid,
+        move || vec![Value::str(&d2), Value::str(&b2)],
+        async move {
+            log(
+                &s,
+                Level::Debug,
+                L::WaitDestroyLog,
+                &format!("Waiting for {devid} - destroyDevice."),
+            );
+            s.site().await;
+            if !hotplug(&class) {
+                return;
+            }
+            // ovm-4.4.4 (choice, docs/fidelity.md): nothing to wait for when the
+            // backend it would watch was removed with the device.
+            let status_path = format!("{backpath}/hotplug-status");
+            if backpath.is_empty() || read(&s, &status_path).await.is_none() {
+                return;
+            }
+            let ev = s.xend.borrow_mut().interp.new_event();
+            let status = Rc::new(Cell::new(0u8));
+            xswatch(&s, &status_path, WatchCb::HotplugStatus(ev, status)).await;
+            let timeout = s.xend.borrow().opts.device_destroy_timeout;
+            event_wait(&s, ev, timeout).await;
+        },
+    )
     .await
 }
 
 /// `hotplugStatusCallback` (and, once the node is gone, `deviceDestroyCallback`).
-pub async fn hotplug_status_callback(sim: &Sim, path: String, ev: super::python::EventId, status: Rc<Cell<u8>>) -> bool {
-    log(sim, Level::Debug, L::HotplugCbPath, &format!("hotplugStatusCallback {path}."));
+pub async fn hotplug_status_callback(
+    sim: &Sim,
+    path: String,
+    ev: super::python::EventId,
+    status: Rc<Cell<u8>>,
+) -> bool {
+    log(
+        sim,
+        Level::Debug,
+        L::HotplugCbPath,
+        &format!("hotplugStatusCallback {path}."),
+    );
     let v = read(sim, &path).await;
     let code = match v.as_deref() {
         None => return true,
@@ -122,7 +162,12 @@ pub async fn hotplug_status_callback(sim: &Sim, path: String, ev: super::python:
         Some(_) => 1,
     };
     status.set(code);
-    log(sim, Level::Debug, L::HotplugCbStatus, &format!("hotplugStatusCallback {code}."));
+    log(
+        sim,
+        Level::Debug,
+        L::HotplugCbStatus,
+        &format!("hotplugStatusCallback {code}."),
+    );
     event_set(sim, ev);
     false
 }
@@ -139,16 +184,31 @@ pub async fn wait_for_devices(sim: &Sim, vm: VmRef) {
         if of_class.is_empty() {
             continue;
         }
-        log(sim, Level::Debug, L::WaitingForDevices, &format!("Waiting for devices {class}."));
+        log(
+            sim,
+            Level::Debug,
+            L::WaitingForDevices,
+            &format!("Waiting for devices {class}."),
+        );
         for d in of_class {
-            log(sim, Level::Debug, L::WaitingFor, &format!("Waiting for {}.", d.devid));
+            log(
+                sim,
+                Level::Debug,
+                L::WaitingFor,
+                &format!("Waiting for {}.", d.devid),
+            );
             if !hotplug(class) || !matches!(class, "vif" | "vbd") {
                 continue;
             }
             let (_, back) = paths(domid, class, &d.devid);
             let ev = sim.xend.borrow_mut().interp.new_event();
             let status = Rc::new(Cell::new(0u8));
-            xswatch(sim, &format!("{back}/hotplug-status"), WatchCb::HotplugStatus(ev, status)).await;
+            xswatch(
+                sim,
+                &format!("{back}/hotplug-status"),
+                WatchCb::HotplugStatus(ev, status),
+            )
+            .await;
             event_wait(sim, ev, SimDuration::secs(100)).await;
         }
     }

@@ -45,14 +45,19 @@ pub fn state_get(sim: &Sim, vm: VmRef) -> DomState {
 /// `_on_domains_changed`: takes domains_lock and refreshes.
 pub async fn on_domains_changed(sim: &Sim, path: String) -> bool {
     let s = sim.clone();
-    sim.call(Probe::XendOnDomainsChanged, crate::stack::NO_DOM, move || vec![Value::str(&path)], async move {
-        let lock = s.xend.borrow().domains_lock;
-        acquire(&s, lock).await;
-        s.at(L::OnDomainsRefresh as u16);
-        refresh(&s, true).await;
-        release(&s, lock);
-        1i64
-    })
+    sim.call(
+        Probe::XendOnDomainsChanged,
+        crate::stack::NO_DOM,
+        move || vec![Value::str(&path)],
+        async move {
+            let lock = s.xend.borrow().domains_lock;
+            acquire(&s, lock).await;
+            s.at(L::OnDomainsRefresh as u16);
+            refresh(&s, true).await;
+            release(&s, lock);
+            1i64
+        },
+    )
     .await
         != 0
 }
@@ -60,36 +65,51 @@ pub async fn on_domains_changed(sim: &Sim, path: String) -> bool {
 /// `_refresh`: `_refreshTxn` inside a fresh transaction.
 pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
     let s = sim.clone();
-    sim.call(Probe::XendRefresh, crate::stack::NO_DOM, move || vec![Value::Bool(refresh_shutdown)], async move {
-        let tx = match xs_call(&s, None, Req::TxStart).await {
-            Ok(Resp::Tx(t)) => Some(t),
-            _ => None,
-        };
-        s.at(L::RefreshTxn as u16);
-        // _refreshTxn: update every tracked domain Xen still lists ...
-        let running = domctl::list_domains(&s);
-        for d in &running {
-            let tracked = s.xend.borrow().domains.get(&d.domid).copied();
-            if let Some(vm) = tracked {
-                if refresh_shutdown && d.domid != 0 {
-                    s.at(L::RefreshTxnUpdate as u16);
-                    update(&s, vm, d.clone()).await;
+    sim.call(
+        Probe::XendRefresh,
+        crate::stack::NO_DOM,
+        move || vec![Value::Bool(refresh_shutdown)],
+        async move {
+            let tx = match xs_call(&s, None, Req::TxStart).await {
+                Ok(Resp::Tx(t)) => Some(t),
+                _ => None,
+            };
+            s.at(L::RefreshTxn as u16);
+            // _refreshTxn: update every tracked domain Xen still lists ...
+            let running = domctl::list_domains(&s);
+            for d in &running {
+                let tracked = s.xend.borrow().domains.get(&d.domid).copied();
+                if let Some(vm) = tracked {
+                    if refresh_shutdown && d.domid != 0 {
+                        s.at(L::RefreshTxnUpdate as u16);
+                        update(&s, vm, d.clone()).await;
+                    }
                 }
             }
-        }
-        // ... then forget the tracked ones that are gone or dying.
-        let live: Vec<u32> = domctl::list_domains(&s).into_iter().filter(|d| !d.dying).map(|d| d.domid).collect();
-        let tracked: Vec<(u32, VmRef)> = s.xend.borrow().domains.iter().map(|(&d, &v)| (d, v)).collect();
-        for (domid, vm) in tracked {
-            if domid != 0 && !live.contains(&domid) {
-                s.at(L::RefreshTxnRemove as u16);
-                remove_domain_locked(&s, vm, domid).await;
+            // ... then forget the tracked ones that are gone or dying.
+            let live: std::collections::BTreeSet<u32> = domctl::list_domains(&s)
+                .into_iter()
+                .filter(|d| !d.dying)
+                .map(|d| d.domid)
+                .collect();
+            let tracked: Vec<(u32, VmRef)> = s
+                .xend
+                .borrow()
+                .domains
+                .iter()
+                .map(|(&d, &v)| (d, v))
+                .collect();
+            for (domid, vm) in tracked {
+                if domid != 0 && !live.contains(&domid) {
+                    s.at(L::RefreshTxnRemove as u16);
+                    remove_domain_locked(&s, vm, domid).await;
+                }
             }
-        }
-        if let Some(t) = tx {
-            let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
-        }
-    })
+            if let Some(t) = tx {
+                let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
+            }
+        },
+    )
     .await
 }
 
@@ -103,13 +123,18 @@ async fn update(sim: &Sim, vm: VmRef, info: DomInfo) {
 pub async fn remove_domain(sim: &Sim, vm: VmRef) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
-    sim.call(Probe::XendRemoveDomain, domid, move || vec![Value::Int(domid as i64)], async move {
-        let lock = s.xend.borrow().domains_lock;
-        acquire(&s, lock).await;
-        s.at(L::RemoveDomainCall as u16);
-        remove_domain_locked(&s, vm, domid).await;
-        release(&s, lock);
-    })
+    sim.call(
+        Probe::XendRemoveDomain,
+        domid,
+        move || vec![Value::Int(domid as i64)],
+        async move {
+            let lock = s.xend.borrow().domains_lock;
+            acquire(&s, lock).await;
+            s.at(L::RemoveDomainCall as u16);
+            remove_domain_locked(&s, vm, domid).await;
+            release(&s, lock);
+        },
+    )
     .await
 }
 
@@ -133,7 +158,10 @@ pub fn lookup_nr(sim: &Sim, name_or_id: &str) -> Option<VmRef> {
             return Some(v);
         }
     }
-    x.domains.values().copied().find(|&v| x.vm(v).cfg.name == name_or_id)
+    x.domains
+        .values()
+        .copied()
+        .find(|&v| x.vm(v).cfg.name == name_or_id)
 }
 
 /// `domain_lookup`: a refresh without shutdown handling, then the lookup.
@@ -141,15 +169,20 @@ pub async fn domain_lookup(sim: &Sim, name_or_id: String) -> Result<VmRef, Strin
     let s = sim.clone();
     let shown = name_or_id.clone();
     let r: i64 = sim
-        .call(Probe::XendDomainLookup, crate::stack::NO_DOM, move || vec![Value::str(&shown)], async move {
-            let lock = s.xend.borrow().domains_lock;
-            acquire(&s, lock).await;
-            s.at(L::LookupRefresh as u16);
-            refresh(&s, false).await;
-            let found = lookup_nr(&s, &name_or_id);
-            release(&s, lock);
-            found.map_or(-1, |v| v.0 as i64)
-        })
+        .call(
+            Probe::XendDomainLookup,
+            crate::stack::NO_DOM,
+            move || vec![Value::str(&shown)],
+            async move {
+                let lock = s.xend.borrow().domains_lock;
+                acquire(&s, lock).await;
+                s.at(L::LookupRefresh as u16);
+                refresh(&s, false).await;
+                let found = lookup_nr(&s, &name_or_id);
+                release(&s, lock);
+                found.map_or(-1, |v| v.0 as i64)
+            },
+        )
         .await;
     if r < 0 {
         Err(format!("Domain '{}' does not exist.", sim_name(sim, r)))
@@ -167,14 +200,19 @@ pub async fn domain_destroy(sim: &Sim, vm: VmRef) -> Result<(), String> {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     let r: Option<String> = sim
-        .call(Probe::XendDomainDestroy, domid, move || vec![Value::Int(domid as i64)], async move {
-            if domid == 0 {
-                return Some("Cannot destroy privileged domain 0".to_string());
-            }
-            s.at(L::DomainDestroyCall as u16);
-            super::destroy::destroy(&s, vm).await;
-            None
-        })
+        .call(
+            Probe::XendDomainDestroy,
+            domid,
+            move || vec![Value::Int(domid as i64)],
+            async move {
+                if domid == 0 {
+                    return Some("Cannot destroy privileged domain 0".to_string());
+                }
+                s.at(L::DomainDestroyCall as u16);
+                super::destroy::destroy(&s, vm).await;
+                None
+            },
+        )
         .await;
     match r {
         Some(e) => Err(e),
@@ -183,7 +221,12 @@ pub async fn domain_destroy(sim: &Sim, vm: VmRef) -> Result<(), String> {
 }
 
 /// `domain_send_trigger`: `xm trigger`.
-pub async fn domain_send_trigger(sim: &Sim, vm: VmRef, trigger: String, vcpu: u32) -> Result<(), String> {
+pub async fn domain_send_trigger(
+    sim: &Sim,
+    vm: VmRef,
+    trigger: String,
+    vcpu: u32,
+) -> Result<(), String> {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     let shown = trigger.clone();
@@ -191,7 +234,13 @@ pub async fn domain_send_trigger(sim: &Sim, vm: VmRef, trigger: String, vcpu: u3
         .call(
             Probe::XendDomainSendTrigger,
             domid,
-            move || vec![Value::Int(domid as i64), Value::str(&shown), Value::Int(vcpu as i64)],
+            move || {
+                vec![
+                    Value::Int(domid as i64),
+                    Value::str(&shown),
+                    Value::Int(vcpu as i64),
+                ]
+            },
             async move {
                 let st = state_get(&s, vm);
                 if !matches!(st, DomState::Running | DomState::Paused) {
@@ -210,7 +259,9 @@ pub async fn domain_send_trigger(sim: &Sim, vm: VmRef, trigger: String, vcpu: u3
                 };
                 s.at(L::TriggerCall as u16);
                 let rc = domctl::do_domctl(&s, domid, Domctl::SendTrigger(code)).await;
-                (rc != 0).then(|| format!("(38, 'Function not implemented')").replace("38", &(-rc).to_string()))
+                (rc != 0).then(|| {
+                    format!("(38, 'Function not implemented')").replace("38", &(-rc).to_string())
+                })
             },
         )
         .await;

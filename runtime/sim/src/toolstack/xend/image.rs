@@ -19,9 +19,25 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
     let (domid, name, uuid, disks, platform_pci) = {
         let x = sim.xend.borrow();
         let v = x.vm(vm);
-        let disks =
-            v.cfg.devices.iter().filter(|d| d.class == "vbd").map(|d| format!("/OVS/Repositories/0004fb0000030000/VirtualDisks/{}.img", d.devid)).collect();
-        (v.domid.unwrap_or(0), v.cfg.name.clone(), v.cfg.uuid.clone(), disks, v.cfg.platform_pci)
+        let disks = v
+            .cfg
+            .devices
+            .iter()
+            .filter(|d| d.class == "vbd")
+            .map(|d| {
+                format!(
+                    "/OVS/Repositories/0004fb0000030000/VirtualDisks/{}.img",
+                    d.devid
+                )
+            })
+            .collect();
+        (
+            v.domid.unwrap_or(0),
+            v.cfg.name.clone(),
+            v.cfg.uuid.clone(),
+            disks,
+            v.cfg.platform_pci,
+        )
     };
     let pid = {
         let mut x = sim.xend.borrow_mut();
@@ -30,18 +46,54 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
     let args = format!(
         "['/usr/lib/xen/bin/qemu-dm', '-d', '{domid}', '-domain-name', '{name}', '-videoram', '4', '-k', 'en-us', '-vnc', '127.0.0.1:0', '-vncunused', '-vcpus', '1', '-vcpu_avail', '0x1', '-boot', 'c', '-serial', 'pty', '-acpi', '-net', 'none', '-M', 'xenfv']"
     );
-    log(sim, Level::Info, L::SpawningDm, &format!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"));
-    qemu_dm::start(sim, &qemu_dm::QemuSetup { domid, name: name.clone(), uuid, disks, platform_pci, pid });
-    log(sim, Level::Info, L::DmPid, &format!("device model pid: {pid}"));
+    log(
+        sim,
+        Level::Info,
+        L::SpawningDm,
+        &format!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"),
+    );
+    qemu_dm::start(
+        sim,
+        &qemu_dm::QemuSetup {
+            domid,
+            name: name.clone(),
+            uuid,
+            disks,
+            platform_pci,
+            pid,
+        },
+    );
+    log(
+        sim,
+        Level::Info,
+        L::DmPid,
+        &format!("device model pid: {pid}"),
+    );
     let fifo = format!("/var/run/xend/dm-{domid}-{}.fifo", sim.wall_now() as i64);
     let lock = sim.xend.borrow_mut().interp.new_lock(false);
-    sim.xend.borrow_mut().vm_mut(vm).image = Some(Image { pid: Some(pid), sentinel_lock: lock, fifo: fifo.clone() });
+    sim.xend.borrow_mut().vm_mut(vm).image = Some(Image {
+        pid: Some(pid),
+        sentinel_lock: lock,
+        fifo: fifo.clone(),
+    });
     let dp = format!("/local/domain/{domid}");
     write(sim, &format!("{dp}/image/device-model-fifo"), &fifo).await;
-    write(sim, &format!("{dp}/image/device-model-pid"), &pid.to_string()).await;
-    write(sim, &format!("/local/domain/0/device-model/{domid}/state"), "running").await;
+    write(
+        sim,
+        &format!("{dp}/image/device-model-pid"),
+        &pid.to_string(),
+    )
+    .await;
+    write(
+        sim,
+        &format!("/local/domain/0/device-model/{domid}/state"),
+        "running",
+    )
+    .await;
     let s = sim.clone();
-    start_thread(sim, ThreadKind::Raw, "_sentinel_watch", async move { sentinel_watch(&s, vm, domid).await });
+    start_thread(sim, ThreadKind::Raw, "_sentinel_watch", async move {
+        sentinel_watch(&s, vm, domid).await
+    });
 }
 
 /// `_sentinel_watch`: blocks reading the FIFO qemu-dm holds open; when it
@@ -96,11 +148,29 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
 async fn dm_failed(sim: &Sim, vm: VmRef, domid: u32, message: String) {
     let s = sim.clone();
     let shown = message.clone();
-    sim.call(Probe::XendDmFailed, domid, move || vec![Value::str(&shown)], async move {
-        let name = s.xend.borrow().vm(vm).cfg.name.clone();
-        log(&s, Level::Warning, L::DmFailedLog, &format!("domain {name}: {message}"));
-        hypervisor::do_sched_op(&s, 0, SchedOp::RemoteShutdown { domid, reason: reason::CRASH as u32 }).await;
-    })
+    sim.call(
+        Probe::XendDmFailed,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            let name = s.xend.borrow().vm(vm).cfg.name.clone();
+            log(
+                &s,
+                Level::Warning,
+                L::DmFailedLog,
+                &format!("domain {name}: {message}"),
+            );
+            hypervisor::do_sched_op(
+                &s,
+                0,
+                SchedOp::RemoteShutdown {
+                    domid,
+                    reason: reason::CRASH as u32,
+                },
+            )
+            .await;
+        },
+    )
     .await
 }
 
@@ -110,7 +180,9 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     sim.call(Probe::XendDestroyDeviceModel, domid, Vec::new, async move {
-        let Some(img) = s.xend.borrow().vm(vm).image.clone() else { return };
+        let Some(img) = s.xend.borrow().vm(vm).image.clone() else {
+            return;
+        };
         acquire(&s, img.sentinel_lock).await;
         if let Some(pid) = img.pid {
             s.at(L::DmSighup as u16);
@@ -126,7 +198,12 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
                 py_sleep(&s, SimDuration::millis(100)).await;
             }
             if !reaped {
-                log(&s, Level::Warning, L::DmKillWarn, &format!("DeviceModel {pid} took more than 10s to terminate: sending SIGKILL"));
+                log(
+                    &s,
+                    Level::Warning,
+                    L::DmKillWarn,
+                    &format!("DeviceModel {pid} took more than 10s to terminate: sending SIGKILL"),
+                );
                 qemu_dm::signal(&s, domid, 9);
                 blocking(&s, s.sleep(SimDuration::millis(1))).await;
             }

@@ -59,32 +59,56 @@ pub async fn shutdown(sim: &Sim, vm: VmRef, reason: String) -> Result<(), String
     let domid = domid_of(sim, vm);
     let shown = reason.clone();
     let r: Option<String> = sim
-        .call(Probe::XendInfoShutdown, domid, move || vec![Value::str(&shown)], async move {
-            log(&s, Level::Debug, L::ShutdownLog, &format!("XendDomainInfo.shutdown({reason})"));
-            s.site().await;
-            if state_get(&s, vm) == DomState::Halted {
-                return Some("Domain cannot be shutdown".to_string());
-            }
-            if domid == 0 {
-                return Some("Domain 0 cannot be shutdown".to_string());
-            }
-            let Some(code) = REASONS.iter().position(|r| *r == reason) else {
-                return Some(format!("Invalid reason: {reason}"));
-            };
-            s.at(L::ShutdownStore as u16);
-            store_dom(&s, vm, "control/shutdown", &reason).await;
-            let hvm = s.xend.borrow().vm(vm).cfg.hvm;
-            if hvm {
-                // An HVM domain shuts itself down only if it has PV drivers.
-                let pvdrv = domctl::hvm_get_param(&s, domid, param::CALLBACK_IRQ).unwrap_or(0);
-                let s_state = domctl::hvm_get_param(&s, domid, param::ACPI_S_STATE).unwrap_or(0);
-                if pvdrv == 0 || s_state != 0 {
-                    log(&s, Level::Info, L::HvmRemoteLog, &format!("HVM save:remote shutdown dom {domid}!"));
-                    hypervisor::do_sched_op(&s, 0, SchedOp::RemoteShutdown { domid, reason: code as u32 }).await;
+        .call(
+            Probe::XendInfoShutdown,
+            domid,
+            move || vec![Value::str(&shown)],
+            async move {
+                log(
+                    &s,
+                    Level::Debug,
+                    L::ShutdownLog,
+                    &format!("XendDomainInfo.shutdown({reason})"),
+                );
+                s.site().await;
+                if state_get(&s, vm) == DomState::Halted {
+                    return Some("Domain cannot be shutdown".to_string());
                 }
-            }
-            None
-        })
+                if domid == 0 {
+                    return Some("Domain 0 cannot be shutdown".to_string());
+                }
+                let Some(code) = REASONS.iter().position(|r| *r == reason) else {
+                    return Some(format!("Invalid reason: {reason}"));
+                };
+                s.at(L::ShutdownStore as u16);
+                store_dom(&s, vm, "control/shutdown", &reason).await;
+                let hvm = s.xend.borrow().vm(vm).cfg.hvm;
+                if hvm {
+                    // An HVM domain shuts itself down only if it has PV drivers.
+                    let pvdrv = domctl::hvm_get_param(&s, domid, param::CALLBACK_IRQ).unwrap_or(0);
+                    let s_state =
+                        domctl::hvm_get_param(&s, domid, param::ACPI_S_STATE).unwrap_or(0);
+                    if pvdrv == 0 || s_state != 0 {
+                        log(
+                            &s,
+                            Level::Info,
+                            L::HvmRemoteLog,
+                            &format!("HVM save:remote shutdown dom {domid}!"),
+                        );
+                        hypervisor::do_sched_op(
+                            &s,
+                            0,
+                            SchedOp::RemoteShutdown {
+                                domid,
+                                reason: code as u32,
+                            },
+                        )
+                        .await;
+                    }
+                }
+                None
+            },
+        )
         .await;
     match r {
         Some(e) => Err(e),
@@ -98,7 +122,12 @@ pub async fn register_watches(sim: &Sim, vm: VmRef) {
     let t = xswatch(sim, &vp, WatchCb::StoreChanged(vm)).await;
     sim.xend.borrow_mut().vm_mut(vm).vm_watch = Some(t);
     if let Some(dp) = dompath(sim, vm) {
-        let t = xswatch(sim, &format!("{dp}/control/shutdown"), WatchCb::Shutdown(vm)).await;
+        let t = xswatch(
+            sim,
+            &format!("{dp}/control/shutdown"),
+            WatchCb::Shutdown(vm),
+        )
+        .await;
         sim.xend.borrow_mut().vm_mut(vm).shutdown_watch = Some(t);
     }
 }
@@ -107,16 +136,27 @@ pub async fn register_watches(sim: &Sim, vm: VmRef) {
 pub async fn store_changed(sim: &Sim, vm: VmRef, path: String) -> bool {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
-    sim.call(Probe::XendStoreChanged, domid, move || vec![Value::str(&path)], async move {
-        let vp = vmpath(&s, vm);
-        let reqs = ["name", "on_poweroff", "on_reboot", "on_crash", "rtc/timeoffset"]
+    sim.call(
+        Probe::XendStoreChanged,
+        domid,
+        move || vec![Value::str(&path)],
+        async move {
+            let vp = vmpath(&s, vm);
+            let reqs = [
+                "name",
+                "on_poweroff",
+                "on_reboot",
+                "on_crash",
+                "rtc/timeoffset",
+            ]
             .iter()
             .map(|k| crate::xenstore::Req::Read(format!("{vp}/{k}")))
             .collect();
-        super::python::xs_txn(&s, reqs).await;
-        read(&s, &format!("{vp}/image")).await;
-        true
-    })
+            super::python::xs_txn(&s, reqs).await;
+            read(&s, &format!("{vp}/image")).await;
+            true
+        },
+    )
     .await
 }
 
@@ -125,33 +165,48 @@ pub async fn store_changed(sim: &Sim, vm: VmRef, path: String) -> bool {
 pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
-    sim.call(Probe::XendHandleShutdownWatch, domid, move || vec![Value::str(&path)], async move {
-        log(&s, Level::Debug, L::HandleShutdownLog, "XendDomainInfo.handleShutdownWatch");
-        s.site().await;
-        let reason = read_dom(&s, vm, "control/shutdown").await;
-        if let Some(reason) = reason.filter(|r| !r.is_empty() && r != "suspend") {
-            let _ = reason;
-            let sst = read_dom(&s, vm, "xend/shutdown_start_time").await;
-            let now = s.wall_now();
-            let total = s.xend.borrow().opts.shutdown_timeout;
-            let (start, timeout) = match sst.and_then(|v| v.parse::<f64>().ok()) {
-                Some(start) => (start, start + total.as_secs_f64() - now),
-                None => {
-                    store_dom(&s, vm, "xend/shutdown_start_time", &format!("{now:.6}")).await;
-                    (now, total.as_secs_f64())
-                }
-            };
-            s.xend.borrow_mut().vm_mut(vm).shutdown_start = Some(start);
-            s.at(L::HandleShutdownTimer as u16);
-            let s2 = s.clone();
-            start_thread(&s, ThreadKind::Timer, "Timer: refreshShutdown", async move {
-                // Timer.run: self.finished.wait(self.interval)
-                blocking(&s2, s2.sleep(SimDuration::from_secs_f64(timeout))).await;
-                refresh_shutdown(&s2, vm, None).await;
-            });
-        }
-        true
-    })
+    sim.call(
+        Probe::XendHandleShutdownWatch,
+        domid,
+        move || vec![Value::str(&path)],
+        async move {
+            log(
+                &s,
+                Level::Debug,
+                L::HandleShutdownLog,
+                "XendDomainInfo.handleShutdownWatch",
+            );
+            s.site().await;
+            let reason = read_dom(&s, vm, "control/shutdown").await;
+            if let Some(reason) = reason.filter(|r| !r.is_empty() && r != "suspend") {
+                let _ = reason;
+                let sst = read_dom(&s, vm, "xend/shutdown_start_time").await;
+                let now = s.wall_now();
+                let total = s.xend.borrow().opts.shutdown_timeout;
+                let (start, timeout) = match sst.and_then(|v| v.parse::<f64>().ok()) {
+                    Some(start) => (start, start + total.as_secs_f64() - now),
+                    None => {
+                        store_dom(&s, vm, "xend/shutdown_start_time", &format!("{now:.6}")).await;
+                        (now, total.as_secs_f64())
+                    }
+                };
+                s.xend.borrow_mut().vm_mut(vm).shutdown_start = Some(start);
+                s.at(L::HandleShutdownTimer as u16);
+                let s2 = s.clone();
+                start_thread(
+                    &s,
+                    ThreadKind::Timer,
+                    "Timer: refreshShutdown",
+                    async move {
+                        // Timer.run: self.finished.wait(self.interval)
+                        blocking(&s2, s2.sleep(SimDuration::from_secs_f64(timeout))).await;
+                        refresh_shutdown(&s2, vm, None).await;
+                    },
+                );
+            }
+            true
+        },
+    )
     .await
 }
 
@@ -160,14 +215,24 @@ pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
 pub async fn handle_hide_devices_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
-    sim.call(Probe::XendHandleHideDevicesWatch, domid, move || vec![Value::str(&path)], async move {
-        let lock = s.xend.borrow().vm(vm).refresh_shutdown_lock;
-        acquire(&s, lock).await;
-        log(&s, Level::Debug, L::HideDevicesLog, "XenDomainInfo.handleHideDevicesWatch");
-        s.site().await;
-        release(&s, lock);
-        true
-    })
+    sim.call(
+        Probe::XendHandleHideDevicesWatch,
+        domid,
+        move || vec![Value::str(&path)],
+        async move {
+            let lock = s.xend.borrow().vm(vm).refresh_shutdown_lock;
+            acquire(&s, lock).await;
+            log(
+                &s,
+                Level::Debug,
+                L::HideDevicesLog,
+                "XenDomainInfo.handleHideDevicesWatch",
+            );
+            s.site().await;
+            release(&s, lock);
+            true
+        },
+    )
     .await
 }
 
@@ -180,95 +245,121 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     let shown = xeninfo.clone();
-    sim.call(Probe::XendRefreshShutdown, domid, move || vec![shown.as_ref().map_or(Value::Unit, info_value)], async move {
-        let lock = s.xend.borrow().vm(vm).refresh_shutdown_lock;
-        acquire(&s, lock).await;
-        let mut restart_reason: Option<&'static str> = None;
-        let info = match xeninfo {
-            Some(i) => Some(i),
-            None => {
-                let d = s.xend.borrow().vm(vm).domid;
-                dom_get(&s, d)
-            }
-        };
-        let name = name(&s, vm);
-        match info {
-            None => {
-                // The domain no longer exists (the timer, or destroyed beneath us).
-                s.at(L::RefreshGoneCleanup as u16);
-                super::destroy::cleanup_domain(&s, vm).await;
-                state_set(&s, vm, "halted");
-            }
-            Some(i) if i.dying => {
-                s.at(L::RefreshDyingCleanup as u16);
-                super::destroy::cleanup_domain(&s, vm).await;
-                state_set(&s, vm, "shutdown");
-            }
-            Some(i) if i.crashed => {
-                if read_dom(&s, vm, "xend/shutdown_completed").await.is_none() {
-                    log(&s, Level::Warning, L::CrashedLog, &format!("Domain has crashed: name={name} id={}.", i.domid));
-                    write_vm(&s, vm, "xend/last_shutdown_reason", "crash").await;
-                    restart_reason = Some("crash");
+    sim.call(
+        Probe::XendRefreshShutdown,
+        domid,
+        move || vec![shown.as_ref().map_or(Value::Unit, info_value)],
+        async move {
+            let lock = s.xend.borrow().vm(vm).refresh_shutdown_lock;
+            acquire(&s, lock).await;
+            let mut restart_reason: Option<&'static str> = None;
+            let info = match xeninfo {
+                Some(i) => Some(i),
+                None => {
+                    let d = s.xend.borrow().vm(vm).domid;
+                    dom_get(&s, d)
+                }
+            };
+            let name = name(&s, vm);
+            match info {
+                None => {
+                    // The domain no longer exists (the timer, or destroyed beneath us).
+                    s.at(L::RefreshGoneCleanup as u16);
+                    super::destroy::cleanup_domain(&s, vm).await;
                     state_set(&s, vm, "halted");
                 }
-            }
-            Some(i) if i.shutdown => {
-                state_set(&s, vm, "shutdown");
-                if read_dom(&s, vm, "xend/shutdown_completed").await.is_none() {
-                    let reason = reason_name(i.shutdown_reason);
-                    log(&s, Level::Info, L::ShutdownSeenLog, &format!("Domain has shutdown: name={name} id={} reason={reason}.", i.domid));
-                    write_vm(&s, vm, "xend/last_shutdown_reason", reason).await;
-                    // _clearRestart
-                    if let Some(p) = dompath(&s, vm) {
-                        remove(&s, &format!("{p}/xend/shutdown_start_time")).await;
+                Some(i) if i.dying => {
+                    s.at(L::RefreshDyingCleanup as u16);
+                    super::destroy::cleanup_domain(&s, vm).await;
+                    state_set(&s, vm, "shutdown");
+                }
+                Some(i) if i.crashed => {
+                    if read_dom(&s, vm, "xend/shutdown_completed").await.is_none() {
+                        log(
+                            &s,
+                            Level::Warning,
+                            L::CrashedLog,
+                            &format!("Domain has crashed: name={name} id={}.", i.domid),
+                        );
+                        write_vm(&s, vm, "xend/last_shutdown_reason", "crash").await;
+                        restart_reason = Some("crash");
+                        state_set(&s, vm, "halted");
                     }
-                    match reason {
-                        "suspend" => {
-                            state_set(&s, vm, "suspended");
-                            super::destroy::unwatch_vm(&s, vm).await;
+                }
+                Some(i) if i.shutdown => {
+                    state_set(&s, vm, "shutdown");
+                    if read_dom(&s, vm, "xend/shutdown_completed").await.is_none() {
+                        let reason = reason_name(i.shutdown_reason);
+                        log(
+                            &s,
+                            Level::Info,
+                            L::ShutdownSeenLog,
+                            &format!(
+                                "Domain has shutdown: name={name} id={} reason={reason}.",
+                                i.domid
+                            ),
+                        );
+                        write_vm(&s, vm, "xend/last_shutdown_reason", reason).await;
+                        // _clearRestart
+                        if let Some(p) = dompath(&s, vm) {
+                            remove(&s, &format!("{p}/xend/shutdown_start_time")).await;
                         }
-                        "poweroff" | "reboot" => restart_reason = Some(reason),
-                        _ => {
-                            // halt, or an unknown code: destroyed inline, on this thread.
-                            s.at(L::RefreshDestroy as u16);
-                            super::destroy::destroy(&s, vm).await;
+                        match reason {
+                            "suspend" => {
+                                state_set(&s, vm, "suspended");
+                                super::destroy::unwatch_vm(&s, vm).await;
+                            }
+                            "poweroff" | "reboot" => restart_reason = Some(reason),
+                            _ => {
+                                // halt, or an unknown code: destroyed inline, on this thread.
+                                s.at(L::RefreshDestroy as u16);
+                                super::destroy::destroy(&s, vm).await;
+                            }
+                        }
+                    }
+                }
+                Some(_) if dompath(&s, vm).is_none() => {}
+                Some(i) => {
+                    state_set(&s, vm, if i.paused { "paused" } else { "running" });
+                    let start = s.xend.borrow().vm(vm).shutdown_start;
+                    if let Some(start) = start {
+                        let total = s.xend.borrow().opts.shutdown_timeout.as_secs_f64();
+                        let timeout = total - s.wall_now() + start;
+                        if timeout < 0.0 && read_dom(&s, vm, "xend/unresponsive").await.is_none() {
+                            log(
+                                &s,
+                                Level::Info,
+                                L::TimeoutLog,
+                                &format!(
+                                    "Domain shutdown timeout expired: name={name} id={}",
+                                    i.domid
+                                ),
+                            );
+                            store_dom(&s, vm, "xend/unresponsive", "True").await;
                         }
                     }
                 }
             }
-            Some(_) if dompath(&s, vm).is_none() => {}
-            Some(i) => {
-                state_set(&s, vm, if i.paused { "paused" } else { "running" });
-                let start = s.xend.borrow().vm(vm).shutdown_start;
-                if let Some(start) = start {
-                    let total = s.xend.borrow().opts.shutdown_timeout.as_secs_f64();
-                    let timeout = total - s.wall_now() + start;
-                    if timeout < 0.0 && read_dom(&s, vm, "xend/unresponsive").await.is_none() {
-                        log(&s, Level::Info, L::TimeoutLog, &format!("Domain shutdown timeout expired: name={name} id={}", i.domid));
-                        store_dom(&s, vm, "xend/unresponsive", "True").await;
+            release(&s, lock);
+            let start_restart = {
+                let mut x = s.xend.borrow_mut();
+                let v = x.vm_mut(vm);
+                match restart_reason {
+                    Some(_) if !v.restart_in_progress => {
+                        v.restart_in_progress = true;
+                        true
                     }
+                    _ => false,
                 }
+            };
+            if let Some(reason) = restart_reason.filter(|_| start_restart) {
+                let s2 = s.clone();
+                start_thread(&s, ThreadKind::Thread, "_maybeRestart", async move {
+                    super::destroy::maybe_restart(&s2, vm, reason.to_string()).await;
+                });
             }
-        }
-        release(&s, lock);
-        let start_restart = {
-            let mut x = s.xend.borrow_mut();
-            let v = x.vm_mut(vm);
-            match restart_reason {
-                Some(_) if !v.restart_in_progress => {
-                    v.restart_in_progress = true;
-                    true
-                }
-                _ => false,
-            }
-        };
-        if let Some(reason) = restart_reason.filter(|_| start_restart) {
-            let s2 = s.clone();
-            start_thread(&s, ThreadKind::Thread, "_maybeRestart", async move {
-                super::destroy::maybe_restart(&s2, vm, reason.to_string()).await;
-            });
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -279,6 +370,9 @@ fn info_value(i: &domctl::DomInfo) -> Value {
         ("crashed".into(), Value::Bool(i.crashed)),
         ("shutdown".into(), Value::Bool(i.shutdown)),
         ("paused".into(), Value::Bool(i.paused)),
-        ("shutdown_reason".into(), Value::Int(i.shutdown_reason as i64)),
+        (
+            "shutdown_reason".into(),
+            Value::Int(i.shutdown_reason as i64),
+        ),
     ])
 }

@@ -310,7 +310,12 @@ pub enum ThreadKind {
 fn base(kind: ThreadKind) -> &'static [L] {
     match kind {
         ThreadKind::Thread => &[L::ThrBootstrap, L::ThrBootstrapInner, L::ThrRun],
-        ThreadKind::Watcher => &[L::ThrBootstrap, L::ThrBootstrapInner, L::ThrRun, L::WatchMain],
+        ThreadKind::Watcher => &[
+            L::ThrBootstrap,
+            L::ThrBootstrapInner,
+            L::ThrRun,
+            L::WatchMain,
+        ],
         ThreadKind::Timer => &[L::ThrBootstrap, L::ThrBootstrapInner, L::ThrTimerRun],
         ThreadKind::Rpc => &[
             L::ThrBootstrap,
@@ -370,16 +375,35 @@ pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFra
         .iter()
         .map(|&l| {
             let e = l.line();
-            PyFrame { path: e.file.path(), line: e.number(profile), func: base_function(l).into(), text: e.text(profile) }
+            PyFrame {
+                path: e.file.path(),
+                line: e.number(profile),
+                func: base_function(l).into(),
+                text: e.text(profile),
+            }
         })
         .collect();
-    let frames: Vec<_> = ctx.stack.iter().filter(|f| f.probe.layer() == crate::probe::Layer::Xend).collect();
+    let frames: Vec<_> = ctx
+        .stack
+        .iter()
+        .filter(|f| f.probe.layer() == crate::probe::Layer::Xend)
+        .collect();
     for (i, f) in frames.iter().enumerate() {
         let innermost = i + 1 == frames.len();
         let (file, site_ovm, site_up, _) = site_of(f.probe);
-        let func = f.probe.function().rsplit('.').next().unwrap_or("?").to_string();
+        let func = f
+            .probe
+            .function()
+            .rsplit('.')
+            .next()
+            .unwrap_or("?")
+            .to_string();
         let (path, line, text) = if innermost || f.line == 0 {
-            (file.path(), if profile.is_ovm() { site_ovm } else { site_up }, SITE)
+            (
+                file.path(),
+                if profile.is_ovm() { site_ovm } else { site_up },
+                SITE,
+            )
         } else {
             let e = LINES[f.line as usize];
             (e.file.path(), e.number(profile), e.text(profile))
@@ -387,9 +411,19 @@ pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFra
         // The RPC dispatcher's frame comes before XendDomainInfo.shutdown.
         if f.probe == Probe::XendInfoShutdown && kind == ThreadKind::Rpc {
             let d = L::XsDispatch.line();
-            out.push(PyFrame { path: d.file.path(), line: d.number(profile), func: "dispatch".into(), text: d.text(profile) });
+            out.push(PyFrame {
+                path: d.file.path(),
+                line: d.number(profile),
+                func: "dispatch".into(),
+                text: d.text(profile),
+            });
         }
-        out.push(PyFrame { path, line, func, text });
+        out.push(PyFrame {
+            path,
+            line,
+            func,
+            text,
+        });
     }
     out
 }
@@ -398,7 +432,10 @@ pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFra
 pub fn format_stack(frames: &[PyFrame]) -> String {
     let mut s = String::new();
     for f in frames {
-        s.push_str(&format!("  File \"{}\", line {}, in {}\n    {}\n", f.path, f.line, f.func, f.text));
+        s.push_str(&format!(
+            "  File \"{}\", line {}, in {}\n    {}\n",
+            f.path, f.line, f.func, f.text
+        ));
     }
     s
 }

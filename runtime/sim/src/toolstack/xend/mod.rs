@@ -192,8 +192,8 @@ pub struct Xend {
     pub vms: Vec<Vm>,
     /// `XendDomain.domains`: domid → XendDomainInfo.
     pub domains: IndexMap<u32, VmRef>,
-    /// Registered xswatches by token.
-    pub watches: IndexMap<Rc<str>, watch::WatchCb>,
+    /// Registered xswatches by token: the watched path and the callback.
+    pub watches: IndexMap<Rc<str>, (Rc<str>, watch::WatchCb)>,
     /// Next xswatch object address.
     pub next_token: u64,
     /// The Watcher thread's context.
@@ -247,7 +247,10 @@ impl Xend {
 pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: &str) {
     let stamp = sim.cfg().epoch.format(sim.now());
     let pid = sim.xend.borrow().pid;
-    let line = format!("[{stamp} {pid}] {} ({module}:{lineno}) {msg}\n", level.name());
+    let line = format!(
+        "[{stamp} {pid}] {} ({module}:{lineno}) {msg}\n",
+        level.name()
+    );
     sim.logs.borrow_mut().xend.write(&line);
 }
 
@@ -266,7 +269,12 @@ pub fn log_here(sim: &Sim, level: Level, msg: &str) {
     let (module, line) = {
         let ctxs = sim.ctxs.borrow();
         let c = ctxs.get(ctx);
-        match c.stack.iter().rev().find(|f| f.probe.layer() == crate::probe::Layer::Xend) {
+        match c
+            .stack
+            .iter()
+            .rev()
+            .find(|f| f.probe.layer() == crate::probe::Layer::Xend)
+        {
             Some(f) => {
                 let (file, o, u, _) = lines::site_of(f.probe);
                 if f.line == 0 {
@@ -284,5 +292,9 @@ pub fn log_here(sim: &Sim, level: Level, msg: &str) {
 
 /// The domid a VM's probes report.
 pub fn domid_of(sim: &Sim, vm: VmRef) -> u32 {
-    sim.xend.borrow().vm(vm).domid.unwrap_or(crate::stack::NO_DOM)
+    sim.xend
+        .borrow()
+        .vm(vm)
+        .domid
+        .unwrap_or(crate::stack::NO_DOM)
 }

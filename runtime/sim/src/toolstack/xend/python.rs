@@ -60,7 +60,10 @@ pub struct Interp {
 impl Interp {
     /// A new lock.
     pub fn new_lock(&mut self, reentrant: bool) -> LockId {
-        self.locks.push(PyLock { reentrant, ..Default::default() });
+        self.locks.push(PyLock {
+            reentrant,
+            ..Default::default()
+        });
         LockId((self.locks.len() - 1) as u32)
     }
 
@@ -98,7 +101,8 @@ pub async fn py_enter(sim: &Sim) {
             return;
         }
         let s = sim.clone();
-        sim.park(move |t| s.xend.borrow_mut().interp.gil_waiters.push_back(t)).await;
+        sim.park(move |t| s.xend.borrow_mut().interp.gil_waiters.push_back(t))
+            .await;
     }
 }
 
@@ -156,7 +160,12 @@ pub async fn acquire(sim: &Sim, lock: LockId) {
             break;
         }
         let s = sim.clone();
-        sim.park(move |w| s.xend.borrow_mut().interp.locks[lock.0 as usize].waiters.push_back(w)).await;
+        sim.park(move |w| {
+            s.xend.borrow_mut().interp.locks[lock.0 as usize]
+                .waiters
+                .push_back(w)
+        })
+        .await;
     }
     py_enter(sim).await;
 }
@@ -225,14 +234,24 @@ pub async fn event_wait(sim: &Sim, ev: EventId, timeout: SimDuration) -> bool {
                 }
             }
         });
-        sim.park(move |w| s.xend.borrow_mut().interp.events[ev.0 as usize].waiters.push(w)).await;
+        sim.park(move |w| {
+            s.xend.borrow_mut().interp.events[ev.0 as usize]
+                .waiters
+                .push(w)
+        })
+        .await;
     }
     py_enter(sim).await;
     sim.xend.borrow().interp.events[ev.0 as usize].set
 }
 
 /// Starts a Python thread: a new context whose task first waits for the GIL.
-pub fn start_thread(sim: &Sim, kind: ThreadKind, label: &str, body: impl Future<Output = ()> + 'static) -> TaskId {
+pub fn start_thread(
+    sim: &Sim,
+    kind: ThreadKind,
+    label: &str,
+    body: impl Future<Output = ()> + 'static,
+) -> TaskId {
     let name = match kind {
         ThreadKind::Watcher => "Watcher".to_string(),
         ThreadKind::Raw => format!("Dummy ({label})"),
@@ -294,7 +313,10 @@ pub async fn remove(sim: &Sim, path: &str) {
 
 /// `xstransact.List(path)`: `"<path>/<child>"`-style names, empty if missing.
 pub async fn list(sim: &Sim, path: &str) -> Vec<String> {
-    match xs_txn(sim, vec![Req::Directory(path.to_string())]).await.pop() {
+    match xs_txn(sim, vec![Req::Directory(path.to_string())])
+        .await
+        .pop()
+    {
         Some(Ok(Resp::List(l))) => l,
         _ => Vec::new(),
     }

@@ -19,12 +19,17 @@ pub async fn maybe_dump_core(sim: &Sim, vm: VmRef, reason: &str) {
     let domid = domid_of(sim, vm);
     let shown = reason.to_string();
     let crash = reason == "crash";
-    sim.call(Probe::XendMaybeDumpCore, domid, move || vec![Value::str(&shown)], async move {
-        let on_crash = s.xend.borrow().vm(vm).cfg.on_crash.clone();
-        if crash && matches!(on_crash.as_str(), "coredump-destroy" | "coredump-restart") {
-            dump_core(&s, vm).await;
-        }
-    })
+    sim.call(
+        Probe::XendMaybeDumpCore,
+        domid,
+        move || vec![Value::str(&shown)],
+        async move {
+            let on_crash = s.xend.borrow().vm(vm).cfg.on_crash.clone();
+            if crash && matches!(on_crash.as_str(), "coredump-destroy" | "coredump-restart") {
+                dump_core(&s, vm).await;
+            }
+        },
+    )
     .await
 }
 
@@ -112,7 +117,12 @@ pub async fn preserve(sim: &Sim, vm: VmRef) {
     let domid = domid_of(sim, vm);
     sim.call(Probe::XendPreserve, domid, Vec::new, async move {
         let name = s.xend.borrow().vm(vm).cfg.name.clone();
-        log(&s, Level::Info, L::PreserveLog, &format!("Preserving dead domain {name} ({domid})."));
+        log(
+            &s,
+            Level::Info,
+            L::PreserveLog,
+            &format!("Preserving dead domain {name} ({domid})."),
+        );
         unwatch_vm(&s, vm).await;
         store_dom(&s, vm, "xend/shutdown_completed", "True").await;
         state_set(&s, vm, "halted");
@@ -132,9 +142,18 @@ async fn preserve_for_restart(sim: &Sim, vm: VmRef) -> super::VmConfig {
         let new_name = format!("Domain-{new_uuid}");
         let (name, uuid, cfg) = {
             let x = s.xend.borrow();
-            (x.vm(vm).cfg.name.clone(), x.vm(vm).cfg.uuid.clone(), x.vm(vm).cfg.clone())
+            (
+                x.vm(vm).cfg.name.clone(),
+                x.vm(vm).cfg.uuid.clone(),
+                x.vm(vm).cfg.clone(),
+            )
         };
-        log(&s, Level::Info, L::RenameLog, &format!("Renaming dead domain {name} ({domid}, {uuid}) to {new_name} ({new_uuid})."));
+        log(
+            &s,
+            Level::Info,
+            L::RenameLog,
+            &format!("Renaming dead domain {name} ({domid}, {uuid}) to {new_name} ({new_uuid})."),
+        );
         unwatch_vm(&s, vm).await;
         s.at(L::RenameRelease as u16);
         release_devices(&s, vm).await;

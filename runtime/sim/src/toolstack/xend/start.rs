@@ -55,7 +55,14 @@ pub fn start(sim: &Sim) {
     start_watcher(sim);
     let s = sim.clone();
     start_thread(sim, ThreadKind::Main, "MainThread", async move {
-        xs_txn(&s, vec![Req::Mkdir("/vm".into()), Req::SetPerms("/vm".into(), vec![(0, 'n')])]).await;
+        xs_txn(
+            &s,
+            vec![
+                Req::Mkdir("/vm".into()),
+                Req::SetPerms("/vm".into(), vec![(0, 'n')]),
+            ],
+        )
+        .await;
         xswatch(&s, "@introduceDomain", WatchCb::DomainsChanged).await;
         xswatch(&s, "@releaseDomain", WatchCb::DomainsChanged).await;
         s.xend.borrow_mut().started = true;

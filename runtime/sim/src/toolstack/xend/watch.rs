@@ -33,7 +33,7 @@ pub async fn xswatch(sim: &Sim, path: &str, cb: WatchCb) -> Rc<str> {
         let mut x = sim.xend.borrow_mut();
         x.next_token += 0x90;
         let t: Rc<str> = format!("{}", x.next_token).into();
-        x.watches.insert(t.clone(), cb);
+        x.watches.insert(t.clone(), (path.into(), cb));
         t
     };
     let _ = xs_call(sim, None, Req::Watch(path.to_string(), token.to_string())).await;
@@ -49,7 +49,9 @@ pub async fn unwatch(sim: &Sim, path: &str, token: &Rc<str>) {
 /// Starts the Watcher thread (`watchStart`).
 pub fn start_watcher(sim: &Sim) {
     let s = sim.clone();
-    let t = start_thread(sim, ThreadKind::Watcher, "xswatch.watchMain", async move { watch_main(s).await });
+    let t = start_thread(sim, ThreadKind::Watcher, "xswatch.watchMain", async move {
+        watch_main(s).await
+    });
     let ctx = sim.exec.task_ctx(t);
     sim.xend.borrow_mut().watcher_ctx = ctx;
 }
@@ -71,23 +73,23 @@ async fn watch_main(sim: Sim) {
             }
         };
         py_enter(&sim).await;
-        let cb = sim.xend.borrow().watches.get(&ev.token).cloned();
-        let Some(cb) = cb else { continue };
+        let entry = sim.xend.borrow().watches.get(&ev.token).cloned();
+        let Some((wpath, cb)) = entry else { continue };
         sim.adopt(ctx, ev.hop);
         let path = ev.path.to_string();
         let keep = match cb {
             WatchCb::DomainsChanged => domain::on_domains_changed(&sim, path.clone()).await,
             WatchCb::StoreChanged(vm) => info::store_changed(&sim, vm, path.clone()).await,
             WatchCb::Shutdown(vm) => info::handle_shutdown_watch(&sim, vm, path.clone()).await,
-            WatchCb::HideDevices(vm) => info::handle_hide_devices_watch(&sim, vm, path.clone()).await,
-            WatchCb::HotplugStatus(ev, status) => super::devices::hotplug_status_callback(&sim, path.clone(), ev, status).await,
+            WatchCb::HideDevices(vm) => {
+                info::handle_hide_devices_watch(&sim, vm, path.clone()).await
+            }
+            WatchCb::HotplugStatus(ev, status) => {
+                super::devices::hotplug_status_callback(&sim, path.clone(), ev, status).await
+            }
         };
         if !keep {
-            unwatch(&sim, &path_of(&sim, &ev.token).unwrap_or(path), &ev.token).await;
+            unwatch(&sim, &wpath, &ev.token).await;
         }
     }
-}
-
-fn path_of(sim: &Sim, token: &str) -> Option<String> {
-    sim.xs.borrow().watch_list().into_iter().find(|(_, _, t)| &**t == token).map(|(_, p, _)| p.to_string())
 }

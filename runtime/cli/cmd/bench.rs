@@ -1,0 +1,214 @@
+//! `xsh bench`: the seed scenario in a loop (scenarios/s, events/s) and N
+//! HVM domains shut down in one world (wall time, peak RSS), each beside the
+//! SimPy peer (../shared/peers/simpy_shutdown.py) run in the same invocation.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use clap::Args;
+use xsh_sim::host::{self, CreateSpec};
+use xsh_sim::{Config, Sim};
+
+/// Flags of `xsh bench`.
+#[derive(Args)]
+pub struct Flags {
+    /// Domains shut down together in the concurrent run.
+    #[arg(long, default_value_t = 10_000)]
+    pub domains: u32,
+    /// Seed scenarios run back to back.
+    #[arg(long, default_value_t = 300)]
+    pub loops: u32,
+    /// The SimPy peer (default: ../shared/peers/simpy_shutdown.py); `none` skips it.
+    #[arg(long)]
+    pub peer: Option<String>,
+    /// Only the concurrent run, in this process (used to measure its peak RSS alone).
+    #[arg(long, hide = true)]
+    pub concurrent_only: bool,
+}
+
+const SEED_DEVICES: [(&str, &str); 5] = [
+    ("vif", "0"),
+    ("vkbd", "0"),
+    ("console", "0"),
+    ("vbd", "51712"),
+    ("vfb", "0"),
+];
+
+fn spec(name: &str, id: Option<u32>) -> CreateSpec {
+    let mut s = CreateSpec::new(name);
+    s.id = id;
+    s.devices = SEED_DEVICES
+        .iter()
+        .map(|(c, d)| (c.to_string(), d.to_string()))
+        .collect();
+    s
+}
+
+fn quiet(sim: &Sim) {
+    sim.logs.borrow_mut().set_keep(false);
+    sim.tracing.set(false);
+    sim.ctxs.borrow_mut().record_hops = false;
+}
+
+/// One seed scenario; returns the events it ran.
+fn seed_once(seed: u64) -> u64 {
+    let sim = host::build(Config {
+        seed,
+        ..Config::default()
+    });
+    quiet(&sim);
+    sim.xend.borrow_mut().pid = 2164;
+    host::xm_create(&sim, &spec("ubuntu-kdump", Some(8))).expect("create");
+    host::xm_shutdown(&sim, "ubuntu-kdump", "poweroff", false).expect("shutdown");
+    sim.run_until(None);
+    sim.exec.events_run()
+}
+
+fn peak_rss_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// N domains, created, then all shut down at once; returns (wall s, events).
+fn concurrent(n: u32) -> Result<(f64, u64), String> {
+    let t0 = Instant::now();
+    let sim = host::build(Config::default());
+    quiet(&sim);
+    let names: Vec<String> = (0..n).map(|i| format!("vm{i}")).collect();
+    for name in &names {
+        host::xm_create(&sim, &spec(name, None))?;
+    }
+    host::xm_shutdown_all(&sim, &names)?;
+    sim.run_until(None);
+    let left = sim.xen.borrow().domains.len();
+    if left != 1 {
+        return Err(format!("{} domains still exist after the run", left - 1));
+    }
+    Ok((t0.elapsed().as_secs_f64(), sim.exec.events_run()))
+}
+
+fn peer_path(f: &Flags) -> Option<PathBuf> {
+    match f.peer.as_deref() {
+        Some("none") => None,
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            let p = PathBuf::from("../shared/peers/simpy_shutdown.py");
+            p.exists().then_some(p)
+        }
+    }
+}
+
+fn run_peer(path: &PathBuf, args: &[&str]) -> Option<String> {
+    let out = Command::new("python3").arg(path).args(args).output().ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "peer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn json_num(s: &str, key: &str) -> Option<f64> {
+    let v: serde_json::Value =
+        serde_json::from_str(s.lines().rev().find(|l| l.trim_start().starts_with('{'))?).ok()?;
+    v.get(key)?.as_f64()
+}
+
+/// Runs the benchmarks.
+pub fn main(f: Flags) -> ExitCode {
+    if f.concurrent_only {
+        return match concurrent(f.domains) {
+            Ok((wall, events)) => {
+                println!(
+                    "{{\"wall_s\": {wall:.3}, \"events\": {events}, \"peak_rss_mib\": {:.1}}}",
+                    peak_rss_mib()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let peer = peer_path(&f);
+    println!("xsh bench (release build recommended: cargo run --release -- bench)");
+    // (a) the seed scenario in a loop.
+    let t0 = Instant::now();
+    let mut events = 0;
+    for i in 0..f.loops {
+        events += seed_once(1 + i as u64);
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let (sps, eps) = (f.loops as f64 / wall, events as f64 / wall);
+    println!("seed scenario: {} runs in {wall:.3} s: {sps:.0} scenarios/s, {eps:.0} events/s ({} events/scenario)", f.loops, events / f.loops.max(1) as u64);
+    if let Some(p) = &peer {
+        if let Some(out) = run_peer(p, &["scenario"]) {
+            let line = out
+                .lines()
+                .find(|l| l.contains("scenarios/s"))
+                .unwrap_or(out.trim());
+            println!("  peer (SimPy): {line}");
+            if let Some(peer_sps) = json_num(&out, "scenarios_per_s") {
+                println!("  ratio: {:.1}x the peer's scenarios/s", sps / peer_sps);
+            }
+        }
+    }
+    // (b) N domains in one world, in a child process so its RSS is its own.
+    let me = std::env::current_exe().expect("own path");
+    let child = Command::new(me)
+        .args([
+            "bench",
+            "--concurrent-only",
+            "--domains",
+            &f.domains.to_string(),
+        ])
+        .output();
+    let ours = match child {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => {
+            eprintln!(
+                "concurrent run failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("cannot start the concurrent run: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (w, ev, rss) = (
+        json_num(&ours, "wall_s").unwrap_or(0.0),
+        json_num(&ours, "events").unwrap_or(0.0),
+        json_num(&ours, "peak_rss_mib").unwrap_or(0.0),
+    );
+    println!("{} HVM domains (5 devices each), created and shut down in one world: {w:.3} s wall, {:.0} events/s, peak RSS {rss:.1} MiB", f.domains, ev / w.max(1e-9));
+    if let Some(p) = &peer {
+        if let Some(out) = run_peer(p, &["concurrent", "--domains", &f.domains.to_string()]) {
+            let (pw, prss) = (
+                json_num(&out, "wall_s").unwrap_or(0.0),
+                json_num(&out, "peak_rss_mib").unwrap_or(0.0),
+            );
+            println!("  peer (SimPy): {pw:.3} s wall, peak RSS {prss:.1} MiB");
+            if w > 0.0 {
+                println!(
+                    "  ratio: {:.1}x the peer's speed (wall time), {:.2}x its memory",
+                    pw / w,
+                    rss / prss.max(1e-9)
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

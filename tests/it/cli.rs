@@ -1,0 +1,67 @@
+//! The `xsh` binary: exit codes and what reaches stdout and stderr.
+
+use std::process::Command;
+
+fn xsh(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("xsh runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_without_a_script_prints_the_seeds_xend_log() {
+    let (code, out, _) = xsh(&["run"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("destroyed\n"));
+    assert!(out.contains("[2019-06-05 09:23:28 2164] INFO (XendDomainInfo:2211) Domain has shutdown: name=ubuntu-kdump id=8 reason=poweroff."));
+}
+
+#[test]
+fn log_dir_gets_the_four_outputs() {
+    let dir = std::env::temp_dir().join(format!("xsh-cli-logs-{}", std::process::id()));
+    let (code, _, _) = xsh(&["run", "--log-dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    for f in [
+        "xend.log",
+        "xen.log",
+        "qemu-dm-ubuntu-kdump.log",
+        "console-ubuntu-kdump.log",
+    ] {
+        let t = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|_| panic!("{f} written"));
+        assert!(!t.is_empty() || f == "xen.log", "{f} is empty");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn script_error_exits_1_with_a_report() {
+    let p = std::env::temp_dir().join(format!("xsh-cli-bad-{}.rhai", std::process::id()));
+    std::fs::write(&p, "let a = 1;\nxm.shutdown(\"ghost\");\n").unwrap();
+    let (code, _, err) = xsh(&["run", p.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(code, 1);
+    assert!(err.contains("Domain 'ghost' does not exist."), "{err}");
+    assert!(err.contains(":2:"), "the report points at line 2: {err}");
+}
+
+#[test]
+fn missing_script_is_a_usage_error() {
+    let (code, _, err) = xsh(&["run", "/nonexistent/x.rhai"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"));
+}
+
+#[test]
+fn probes_lists_matching_probes() {
+    let (code, out, _) = xsh(&["probes", "destroyDevice"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("xend:XendDomainInfo.destroyDevice(class, dev, force)"));
+    assert!(out.contains("xend:DevController.destroyDevice"));
+}

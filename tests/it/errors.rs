@@ -1,0 +1,78 @@
+//! Bad input: an error naming the problem at its script position, never a panic.
+
+use crate::util::*;
+use xsh_script::diag::ErrorKind;
+
+fn fails(src: &str) -> xsh_script::ScriptError {
+    match run(src).1 {
+        Ok(()) => panic!("script should fail:\n{src}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn unknown_config_key() {
+    let e = fails("let x = 1;\nxm.create(#{ name: \"a\", colour: \"red\" });\n");
+    assert!(
+        e.message.contains("unknown config key `colour`"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.pos.map(|p| p.0), Some(2));
+    assert!(e.render(false).contains("colour"));
+}
+
+#[test]
+fn wrong_type() {
+    let e = fails("xm.create(#{ name: \"a\", vcpus: \"two\" });");
+    assert!(
+        e.message.contains("`vcpus` must be an int"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.pos.map(|p| p.0), Some(1));
+}
+
+#[test]
+fn domain_that_does_not_exist() {
+    let e = fails("\n\nxm.shutdown(\"nosuch\");");
+    assert!(
+        e.message.contains("Domain 'nosuch' does not exist."),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.pos.map(|p| p.0), Some(3));
+}
+
+#[test]
+fn shutting_down_domain_0() {
+    let e = fails("xm.shutdown(0);");
+    assert_eq!(e.message, "Error: Domain 0 cannot be shutdown");
+    let e = fails("xm.destroy(\"Domain-0\");");
+    assert_eq!(e.message, "Error: Cannot destroy privileged domain 0");
+}
+
+#[test]
+fn unknown_probe_names_the_nearest() {
+    let e = fails("on(\"xend:destroyDevice\", |ctx| ());");
+    assert!(
+        e.message.contains("xend:XendDomainInfo.destroyDevice"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn parse_error_has_a_position() {
+    let e = fails("let a = 1;\nlet b = ;\n");
+    assert_eq!(e.kind, ErrorKind::Parse);
+    assert_eq!(e.pos.map(|p| p.0), Some(2));
+}
+
+#[test]
+fn hook_error_is_reported_inside_the_hook() {
+    let src = "let dom = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\non(\"xend:XendDomainInfo.destroy\", |ctx| {\n    throw \"boom\";\n});\nxm.shutdown(dom);\nsim.run();\n";
+    let e = fails(src);
+    assert!(e.message.contains("boom"), "{}", e.message);
+    assert_eq!(e.pos.map(|p| p.0), Some(3));
+}

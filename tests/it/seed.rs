@@ -1,0 +1,60 @@
+//! The seed's goldens (../shared/seed/README.md), each as one contiguous block
+//! of the output it belongs to, produced through the public script API.
+
+use crate::util::*;
+
+fn golden(name: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/seed")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+#[test]
+fn xend_poweroff_golden() {
+    let h = ok(&scenario("2019-06-05 09:23:27", 2164, 8, ""));
+    assert!(
+        contains_block(&xend_log(&h), &golden("xend-poweroff.log")),
+        "xend.log:\n{}",
+        xend_log(&h)
+    );
+}
+
+#[test]
+fn xend_callstack_golden() {
+    let h = ok(&scenario(
+        "2019-06-06 10:12:26",
+        25301,
+        8,
+        r#"on("xend:XendDomainInfo.destroyDevice", |ctx| xend.log_info(ctx.format_stack()));"#,
+    ));
+    assert!(
+        contains_block(&xend_log(&h), &golden("xend-callstack.log")),
+        "xend.log:\n{}",
+        xend_log(&h)
+    );
+}
+
+#[test]
+fn qemu_dm_golden() {
+    let h = ok(&scenario("2019-06-05 09:23:27", 2164, 1, ""));
+    assert!(contains_block(
+        &file(&h, "qemu-dm-ubuntu-kdump.log"),
+        &golden("qemu-dm.log")
+    ));
+}
+
+#[test]
+fn xen_call_trace_golden() {
+    let h = ok(&scenario(
+        "2019-06-05 09:23:27",
+        2164,
+        1,
+        r#"on("xen:__domain_finalise_shutdown", |ctx| xen.print(ctx.backtrace()));"#,
+    ));
+    assert!(
+        contains_block(&xen_log(&h), &golden("xen-call-trace.log")),
+        "xen console:\n{}",
+        xen_log(&h)
+    );
+}

@@ -1,0 +1,80 @@
+//! Helpers that keep each test a few lines long.
+
+use xsh_script::{Host, Limits, ScriptError};
+use xsh_sim::Config;
+
+/// Runs a script in a fresh world with `seed`.
+pub fn run_seeded(src: &str, seed: u64) -> (Host, Result<(), ScriptError>) {
+    let host = Host::new(
+        Config {
+            seed,
+            ..Config::default()
+        },
+        Limits::default(),
+    );
+    let r = host.run("test.rhai", src).map(|_| ());
+    (host, r)
+}
+
+/// Runs a script in a fresh world (seed 1).
+pub fn run(src: &str) -> (Host, Result<(), ScriptError>) {
+    run_seeded(src, 1)
+}
+
+/// Runs a script that must succeed; returns its host.
+pub fn ok(src: &str) -> Host {
+    let (h, r) = run(src);
+    if let Err(e) = r {
+        panic!("script failed:\n{}", e.render(false));
+    }
+    h
+}
+
+/// xend.log of a host.
+pub fn xend_log(h: &Host) -> String {
+    h.sim().logs.borrow().xend.text().to_string()
+}
+
+/// A per-domain log file (`qemu-dm-<name>.log`, `console-<name>.log`).
+pub fn file(h: &Host, name: &str) -> String {
+    h.sim()
+        .logs
+        .borrow()
+        .files
+        .get(name)
+        .map(|s| s.text().to_string())
+        .unwrap_or_default()
+}
+
+/// The Xen console.
+pub fn xen_log(h: &Host) -> String {
+    h.sim().logs.borrow().xen.text().to_string()
+}
+
+/// Is `block` a contiguous run of whole lines of `text`?
+pub fn contains_block(text: &str, block: &str) -> bool {
+    let hay: Vec<&str> = text.lines().collect();
+    let need: Vec<&str> = block.lines().collect();
+    need.is_empty() || hay.windows(need.len()).any(|w| w == need.as_slice())
+}
+
+/// The message lines of xend.log (without `[date pid] `).
+pub fn messages(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| l.split_once("] ").map(|(_, m)| m.to_string()))
+        .collect()
+}
+
+/// The seed's scenario with substitutions.
+pub fn scenario(start: &str, pid: u32, domid: u32, extra: &str) -> String {
+    format!(
+        r#"sim.start_time = "{start}";
+xend.pid = {pid};
+let dom = xm.create(#{{ name: "ubuntu-kdump", id: {domid}, type: "hvm", guest: "ubuntu-16.04",
+                      devices: ["vif/0", "vkbd/0", "console/0", "vbd/51712", "vfb/0"] }});
+{extra}
+xm.shutdown(dom);
+sim.run();
+"#
+    )
+}
