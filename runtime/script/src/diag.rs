@@ -58,9 +58,9 @@ impl ScriptError {
     }
 
     /// A runtime error (following calls into script functions and closures).
-    pub fn runtime(name: &str, src: &str, e: Box<EvalAltResult>) -> ScriptError {
+    pub fn runtime(name: &str, src: &str, e: EvalAltResult) -> ScriptError {
         let mut calls = Vec::new();
-        let mut e = *e;
+        let mut e = e;
         loop {
             match e {
                 EvalAltResult::ErrorInFunctionCall(f, _, inner, p) => {

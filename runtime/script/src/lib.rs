@@ -12,6 +12,11 @@
 //! - `convert.rs` — `Dynamic` ⇄ `Value`;
 //! - `diag.rs` — errors with their script position, as ariadne reports.
 
+// ScriptError carries the source and position so a report can be rendered
+// wherever the error surfaces; it is returned rarely, and boxing it would
+// only move the allocation.
+#![allow(clippy::result_large_err)]
+
 pub mod api;
 pub mod convert;
 pub mod diag;
@@ -151,7 +156,7 @@ impl Host {
             Err(e) => Err(ScriptError::runtime(
                 name,
                 src,
-                self.state.take_pending().unwrap_or(e),
+                *self.state.take_pending().unwrap_or(e),
             )),
         }
     }
@@ -176,7 +181,7 @@ impl Host {
         }
         let mut scope = rhai::Scope::new();
         let r = self.engine.call_fn::<Dynamic>(&mut scope, ast, func, ());
-        r.map_err(|e| ScriptError::runtime(name, src, self.state.take_pending().unwrap_or(e)))
+        r.map_err(|e| ScriptError::runtime(name, src, *self.state.take_pending().unwrap_or(e)))
     }
 }
 

@@ -67,7 +67,7 @@ impl SimDuration {
         self.0 as f64 / 1e9
     }
     /// `self * k`, saturating.
-    pub fn mul(self, k: u64) -> Self {
+    pub fn times(self, k: u64) -> Self {
         SimDuration(self.0.saturating_mul(k))
     }
 }

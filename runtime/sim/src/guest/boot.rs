@@ -124,7 +124,8 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
     if acpi {
         // The fixed-feature power button: installing its handler sets PWRBTN_EN.
         hypervisor::guest_port_io(&sim, domid, 0, 0xb002, 2, hypervisor::hvm::PWRBTN as u64).await;
-        let handler: Rc<dyn Fn(&Sim)> = Rc::new(move |sim: &Sim| power_button_sci(sim, domid));
+        let handler: hypervisor::DomCallback =
+            Rc::new(move |sim: &Sim| power_button_sci(sim, domid));
         if let Some(d) = sim.xen.borrow_mut().domain_mut(domid) {
             d.sci_handler = Some(handler);
         }

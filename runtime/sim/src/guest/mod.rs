@@ -19,8 +19,6 @@ pub mod reboot;
 pub mod symbols;
 pub mod xenbus;
 
-use std::rc::Rc;
-
 use indexmap::IndexMap;
 
 use crate::rng::Rng;
@@ -38,7 +36,7 @@ pub enum PowerOff {
     /// A kernel function, by name (`acpi_power_off`).
     Symbol(&'static str),
     /// A script closure; its name is shown where a symbol would be.
-    Custom(Rc<dyn Fn(&Sim, u32)>),
+    Custom(crate::hypervisor::DomidCallback),
 }
 
 impl PowerOff {

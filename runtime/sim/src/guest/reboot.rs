@@ -181,7 +181,7 @@ pub async fn run_cmd(sim: &Sim, domid: u32, cmd: String) -> i64 {
             };
             let (exists, disabled, exec_ms) = match s.guests.borrow().get(domid) {
                 Some(g) => (
-                    g.files.iter().any(|f| *f == prog),
+                    g.files.contains(&prog),
                     g.system_state > SystemState::Running,
                     g.profile.exec_ms,
                 ),

@@ -156,13 +156,10 @@ async fn hvm_send_assist_req(
                 v.blocked_in_xen = true;
                 d.ioreq_handler.clone()
             };
-            match handler {
-                Some(h) => {
-                    let hop = s.hop("ioreq event channel");
-                    s.schedule(SimDuration::micros(4), move |sim| h(sim, vcpu, hop));
-                }
-                // No device model: nobody will ever answer.
-                None => {}
+            // With no device model bound, nobody will ever answer.
+            if let Some(h) = handler {
+                let hop = s.hop("ioreq event channel");
+                s.schedule(SimDuration::micros(4), move |sim| h(sim, vcpu, hop));
             }
             true
         },

@@ -23,6 +23,16 @@ pub use shutdown::{do_sched_op, domain_crash, domain_shutdown, SchedOp};
 use std::rc::Rc;
 
 use crate::exec::TaskId;
+use crate::stack::HopId;
+
+/// A callback Xen makes into a domain (the guest's SCI handler).
+pub type DomCallback = Rc<dyn Fn(&Sim)>;
+/// qemu-dm's event-channel handler: (vCPU, what caused it).
+pub type IoreqCallback = Rc<dyn Fn(&Sim, u32, Option<HopId>)>;
+/// dom0's VIRQ_DOM_EXC handler.
+pub type VirqCallback = Rc<dyn Fn(&Sim, Option<HopId>)>;
+/// Called with a domid.
+pub type DomidCallback = Rc<dyn Fn(&Sim, u32)>;
 use crate::rng::Rng;
 use crate::stack::CtxId;
 use crate::Sim;
@@ -133,9 +143,9 @@ pub struct Domain {
     /// Memory in KiB.
     pub memory_kib: u64,
     /// Called when the SCI is raised (the guest's ACPI interrupt handler).
-    pub sci_handler: Option<Rc<dyn Fn(&Sim)>>,
+    pub sci_handler: Option<DomCallback>,
     /// Called when an ioreq is published (qemu-dm's event-channel fd).
-    pub ioreq_handler: Option<Rc<dyn Fn(&Sim, u32, Option<crate::stack::HopId>)>>,
+    pub ioreq_handler: Option<IoreqCallback>,
     /// Its vCPUs have run (first unpause).
     pub started: bool,
 }
@@ -171,11 +181,11 @@ pub struct Hypervisor {
     /// Physical CPUs.
     pub pcpus: Vec<Pcpu>,
     /// The VIRQ_DOM_EXC handler (xenstored binds it in dom0).
-    pub virq_dom_exc: Option<Rc<dyn Fn(&Sim, Option<crate::stack::HopId>)>>,
+    pub virq_dom_exc: Option<VirqCallback>,
     /// Print guest-level INFO messages (`gdprintk`): off in a release build.
     pub guest_loglvl_info: bool,
     /// Called when a new domain's vCPUs first run (its guest boots).
-    pub on_start: Option<Rc<dyn Fn(&Sim, u32)>>,
+    pub on_start: Option<DomidCallback>,
     /// Randomness for the hypervisor.
     pub rng: Rng,
     /// The context hypercalls from dom0 processes are recorded on when the

@@ -161,7 +161,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
     // Mapping guest memory holds a reference on the domain; binding the
     // vCPUs' ioreq ports makes Xen's notifications reach the main loop.
     hypervisor::domctl::get_domain(sim, d);
-    let handler: std::rc::Rc<dyn Fn(&Sim, u32, Option<crate::stack::HopId>)> =
+    let handler: hypervisor::IoreqCallback =
         std::rc::Rc::new(move |sim: &Sim, vcpu: u32, hop| ioreq_event(sim, d, vcpu, hop));
     if let Some(dom) = sim.xen.borrow_mut().domain_mut(d) {
         dom.ioreq_handler = Some(handler);

@@ -34,7 +34,8 @@ where
         }
     });
     loop {
-        if let Some(v) = cell.borrow_mut().take() {
+        let done = cell.borrow_mut().take();
+        if let Some(v) = done {
             sim.sleep(SimDuration::micros(300)).await;
             return v;
         }

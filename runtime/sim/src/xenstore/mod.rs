@@ -120,6 +120,11 @@ pub struct ConnId(pub u32);
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub struct TxId(pub u32);
 
+/// A script's watch callback.
+pub type WatchCallback = Rc<dyn Fn(&crate::Sim, &WatchEvent)>;
+/// A callback owed to a watcher: when, what, with which event.
+pub type OwedCall = (SimTime, WatchCallback, WatchEvent);
+
 /// Where a connection's watch events go.
 #[derive(Clone)]
 pub enum Sink {
@@ -127,7 +132,7 @@ pub enum Sink {
     /// guest's xenwatch, dom0's kernel).
     Queue,
     /// Straight to a callback (a script's `xs.watch`).
-    Callback(Rc<dyn Fn(&crate::Sim, &WatchEvent)>),
+    Callback(WatchCallback),
 }
 
 /// A client connection.
@@ -201,7 +206,7 @@ pub struct Xenstore {
     /// Wake-ups owed to reader tasks after the last request (drained by the client).
     pub(crate) owed_wakes: Vec<(SimTime, TaskId)>,
     /// Callbacks owed after the last request.
-    pub(crate) owed_calls: Vec<(SimTime, Rc<dyn Fn(&crate::Sim, &WatchEvent)>, WatchEvent)>,
+    pub(crate) owed_calls: Vec<OwedCall>,
     /// Latency from a change to its watch event reaching a dom0 socket client.
     pub socket_latency: crate::time::SimDuration,
     /// Latency to a domain's ring.
@@ -308,12 +313,7 @@ impl Xenstore {
     }
 
     /// Drains the wake-ups and callbacks the last requests owe.
-    pub fn take_owed(
-        &mut self,
-    ) -> (
-        Vec<(SimTime, TaskId)>,
-        Vec<(SimTime, Rc<dyn Fn(&crate::Sim, &WatchEvent)>, WatchEvent)>,
-    ) {
+    pub fn take_owed(&mut self) -> (Vec<(SimTime, TaskId)>, Vec<OwedCall>) {
         (
             std::mem::take(&mut self.owed_wakes),
             std::mem::take(&mut self.owed_calls),

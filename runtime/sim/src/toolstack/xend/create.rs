@@ -76,8 +76,7 @@ pub async fn create_vm(sim: &Sim, cfg: VmConfig) -> Result<VmRef, String> {
         },
     )
     .await;
-    let r = out.replace(Err(String::new()));
-    r
+    out.replace(Err(String::new()))
 }
 
 async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
@@ -139,8 +138,7 @@ async fn start_vm(sim: &Sim, vm: VmRef) -> Result<(), String> {
         },
     )
     .await;
-    let r = out.replace(Ok(()));
-    r
+    out.replace(Ok(()))
 }
 
 async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
@@ -452,7 +450,8 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
 
 /// xm create's last RPC: `unpause`.
 pub async fn unpause(sim: &Sim, vm: VmRef) {
-    if let Some(d) = sim.xend.borrow().vm(vm).domid {
+    let domid = sim.xend.borrow().vm(vm).domid;
+    if let Some(d) = domid {
         domctl::do_domctl(sim, d, Domctl::Unpause).await;
     }
 }

@@ -259,9 +259,7 @@ pub async fn domain_send_trigger(
                 };
                 s.at(L::TriggerCall as u16);
                 let rc = domctl::do_domctl(&s, domid, Domctl::SendTrigger(code)).await;
-                (rc != 0).then(|| {
-                    format!("(38, 'Function not implemented')").replace("38", &(-rc).to_string())
-                })
+                (rc != 0).then(|| format!("({}, 'Function not implemented')", -rc))
             },
         )
         .await;
