@@ -82,7 +82,12 @@ pub struct World {
     hook_flags: RefCell<Vec<bool>>,
     host: RefCell<Option<Rc<dyn HookHost>>>,
     aborted: RefCell<Option<String>>,
+    interrupt: RefCell<Option<Interrupt>>,
 }
+
+/// A check the run loops make every 1024 events (a wall-clock limit, a
+/// Ctrl-C): `Some(message)` stops the run with that message.
+pub type Interrupt = Rc<dyn Fn() -> Option<String>>;
 
 impl Deref for Sim {
     type Target = World;
@@ -128,6 +133,7 @@ impl Sim {
             hook_flags: RefCell::new(vec![false; Probe::ALL.len()]),
             host: RefCell::new(None),
             aborted: RefCell::new(None),
+            interrupt: RefCell::new(None),
         }))
     }
 
@@ -278,6 +284,25 @@ impl Sim {
         }
     }
 
+    /// Installs the check the run loops make every 1024 events.
+    pub fn set_interrupt(&self, f: Option<Interrupt>) {
+        *self.interrupt.borrow_mut() = f;
+    }
+
+    fn interrupted(&self) -> bool {
+        if self.exec.events_run() % 1024 != 0 {
+            return false;
+        }
+        let f = self.interrupt.borrow().clone();
+        match f.and_then(|f| f()) {
+            Some(msg) => {
+                self.abort(msg);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Takes the pending abort message, if any.
     pub fn take_abort(&self) -> Option<String> {
         self.aborted.borrow_mut().take()
@@ -332,6 +357,9 @@ impl Sim {
                     next.as_secs_f64(),
                     max_time.as_secs_f64()
                 ));
+            }
+            if self.interrupted() {
+                continue;
             }
             if self.exec.events_run() - start_events >= max_events {
                 return RunEnd::Aborted(format!(
