@@ -137,6 +137,12 @@ impl Sim {
         }))
     }
 
+    /// Switches xenstored's rules (`sim.xenstored`).
+    pub fn set_xenstored(&self, k: profile::XenstoredKind) {
+        self.cfg.borrow_mut().xenstored = k;
+        self.xs.borrow_mut().kind = k;
+    }
+
     /// The current virtual time.
     pub fn now(&self) -> SimTime {
         self.exec.now()

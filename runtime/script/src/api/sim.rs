@@ -52,6 +52,15 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
+    e.register_get_set(
+        "xenstored",
+        |s: &mut SimApi| -> String { s.0.sim.cfg().xenstored.name().to_string() },
+        |s: &mut SimApi, v: String| -> R<()> {
+            let k = xsh_sim::profile::XenstoredKind::parse(&v).or_else(rt_err)?;
+            s.0.sim.set_xenstored(k);
+            Ok(())
+        },
+    );
     e.register_get("seed", |s: &mut SimApi| -> i64 {
         s.0.sim.cfg().seed as i64
     });

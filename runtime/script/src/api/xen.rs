@@ -82,6 +82,17 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
+    e.register_get_set(
+        "preempt",
+        |x: &mut XendApi| x.0.sim.xend.borrow().opts.preempt,
+        |x: &mut XendApi, p: f64| -> R<()> {
+            if !(0.0..=1.0).contains(&p) {
+                return rt_err(format!("xend.preempt is a probability (0..1), got {p}"));
+            }
+            x.0.sim.xend.borrow_mut().opts.preempt = p;
+            Ok(())
+        },
+    );
     e.register_fn("log_info", |x: &mut XendApi, msg: &str| {
         xend::log_here(&x.0.sim, Level::Info, msg)
     });

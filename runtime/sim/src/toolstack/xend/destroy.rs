@@ -77,6 +77,7 @@ pub async fn destroy(sim: &Sim, vm: VmRef) {
             domctl::do_domctl(&s, domid, Domctl::Pause).await;
             s.at(L::DestroyXc as u16);
             let rc = domctl::do_domctl(&s, domid, Domctl::Destroy).await;
+            super::python::checkpoint(&s).await;
             if rc != 0 && rc != -3 {
                 log(
                     &s,
@@ -103,6 +104,7 @@ pub async fn cleanup_domain(sim: &Sim, vm: VmRef) {
     let domid = domid_of(sim, vm);
     sim.call(Probe::XendCleanupDomain, domid, Vec::new, async move {
         let lock = s.xend.borrow().vm(vm).refresh_shutdown_lock;
+        super::python::checkpoint(&s).await;
         acquire(&s, lock).await;
         s.at(L::CleanupUnwatch as u16);
         unwatch_shutdown(&s, vm).await;
@@ -159,6 +161,7 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
         } else {
             log(&s, Level::Debug, L::NoDm, "No device model");
         }
+        super::python::checkpoint(&s).await;
         log(&s, Level::Debug, L::ReleasingDevices, "Releasing devices");
         let base = format!("{}/device", s.xend.borrow().vm(vm).vmpath);
         let tx = match xs_call(&s, None, Req::TxStart).await {

@@ -122,6 +122,7 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
         })
         .await;
         let Some(lock) = s.xend.borrow().vm(vm).image.as_ref().map(|i| i.sentinel_lock) else { return };
+        super::python::checkpoint(&s).await;
         acquire(&s, lock).await;
         let pid = s.xend.borrow().vm(vm).image.as_ref().and_then(|i| i.pid);
         match pid {

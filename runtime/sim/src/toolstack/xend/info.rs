@@ -352,6 +352,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                     _ => false,
                 }
             };
+            super::python::checkpoint(&s).await;
             if let Some(reason) = restart_reason.filter(|_| start_restart) {
                 let s2 = s.clone();
                 start_thread(&s, ThreadKind::Thread, "_maybeRestart", async move {

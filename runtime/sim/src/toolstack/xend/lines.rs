@@ -451,10 +451,21 @@ pub fn format_traceback(frames: &[PyFrame], exc: &str) -> String {
 /// The Markdown table of every ovm-4.4.4 line number that is an estimate
 /// (docs/fidelity.md includes it; a test keeps the two in step).
 pub fn estimates_markdown() -> String {
-    let mut s = String::from("| file | upstream 4.4.4 | ovm-4.4.4 (estimate) | source |\n|---|---|---|---|\n");
+    let mut s = String::from(
+        "| file | upstream 4.4.4 | ovm-4.4.4 (estimate) | source |\n|---|---|---|---|\n",
+    );
     for e in LINES.iter().filter(|e| e.est && e.ovm != 0) {
-        let up = if e.up == 0 { "—".to_string() } else { e.up.to_string() };
-        s.push_str(&format!("| {}.py | {up} | {} | `{}` |\n", e.file.module(), e.ovm, e.text_ovm.replace('|', "\\|")));
+        let up = if e.up == 0 {
+            "—".to_string()
+        } else {
+            e.up.to_string()
+        };
+        s.push_str(&format!(
+            "| {}.py | {up} | {} | `{}` |\n",
+            e.file.module(),
+            e.ovm,
+            e.text_ovm.replace('|', "\\|")
+        ));
     }
     s
 }

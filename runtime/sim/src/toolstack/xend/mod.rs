@@ -163,6 +163,8 @@ pub struct XendOptions {
     pub device_destroy_timeout: SimDuration,
     /// How long the running-lock command takes (ovm).
     pub running_lock_cmd: SimDuration,
+    /// Probability that a thread is descheduled at a checkpoint (0: never).
+    pub preempt: f64,
 }
 
 impl Default for XendOptions {
@@ -172,6 +174,7 @@ impl Default for XendOptions {
             minimum_restart_time: 60.0,
             device_destroy_timeout: SimDuration::secs(100),
             running_lock_cmd: SimDuration::millis(35),
+            preempt: 0.0,
         }
     }
 }

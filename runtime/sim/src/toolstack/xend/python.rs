@@ -131,6 +131,26 @@ pub async fn blocking<T>(sim: &Sim, f: impl Future<Output = T>) -> T {
     r
 }
 
+/// A point where the interpreter may switch threads (its check interval, or
+/// the OS descheduling this one). With `XendOptions::preempt` above zero, a
+/// seeded draw decides whether this thread is descheduled here (up to 5 ms,
+/// an OS scheduler's slice) with the GIL released — the races of §2.13 as seeded
+/// choices. At zero (the default) threads switch only where they block.
+pub async fn checkpoint(sim: &Sim) {
+    let pause = {
+        let mut x = sim.xend.borrow_mut();
+        let p = x.opts.preempt;
+        if p <= 0.0 || x.rng.unit() >= p {
+            None
+        } else {
+            Some(SimDuration::micros(1 + x.rng.below(5000)))
+        }
+    };
+    if let Some(d) = pause {
+        blocking(sim, sim.sleep(d)).await;
+    }
+}
+
 /// `time.sleep(d)`.
 pub async fn py_sleep(sim: &Sim, d: SimDuration) {
     blocking(sim, sim.sleep(d)).await
