@@ -4,8 +4,10 @@
 //! - `variations` — change one thing, the logs change as the reference says;
 //! - `determinism` — same script and seed, same bytes in every log;
 //! - `errors` — bad input: a positioned error, a non-zero exit, no panic;
-//! - `cli` — the `xsh` binary's exit codes and outputs.
+//! - `cli` — the `xsh` binary's exit codes and outputs;
+//! - `alternatives` — the other ways a shutdown goes, each as the reference predicts.
 
+mod alternatives;
 mod cli;
 mod determinism;
 mod errors;

@@ -93,6 +93,15 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
+    e.register_fn("core_dumps", |x: &mut XendApi| -> Array {
+        x.0.sim
+            .xend
+            .borrow()
+            .dumps
+            .iter()
+            .map(|d| Dynamic::from(d.clone()))
+            .collect()
+    });
     e.register_fn("log_info", |x: &mut XendApi, msg: &str| {
         xend::log_here(&x.0.sim, Level::Info, msg)
     });

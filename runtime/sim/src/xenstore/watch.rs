@@ -201,7 +201,11 @@ impl Xenstore {
         } else if c.is_domain && c.domid != 0 {
             self.ring_latency
         } else {
-            self.socket_latency
+            // A dom0 process reads its socket with one thread (libxenstore's
+            // reader), and a requester woken by its reply is already running
+            // when the event's reader gets the GIL: the event is seen just
+            // after the reply that followed it (reference §2.15's order).
+            crate::time::SimDuration(self.socket_latency.0 * 2 + 1_000)
         };
         let ready = now.after(lat);
         match &c.sink {
