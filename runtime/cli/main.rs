@@ -6,6 +6,18 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = cmd::Cli::parse();
     cmd::dispatch(cli)
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`xsh probes | head`)
+/// would panic; a command-line filter should instead just stop.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL
+    // is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
