@@ -5,12 +5,14 @@
 //! - `determinism` — same script and seed, same bytes in every log;
 //! - `errors` — bad input: a positioned error, a non-zero exit, no panic;
 //! - `cli` — the `xsh` binary's exit codes and outputs;
+//! - `hooks` — a hook's value, `orig()` now, later, twice or never, errors in hooks;
 //! - `alternatives` — the other ways a shutdown goes, each as the reference predicts.
 
 mod alternatives;
 mod cli;
 mod determinism;
 mod errors;
+mod hooks;
 mod seed;
 mod util;
 mod variations;

@@ -61,13 +61,26 @@ fn xen_call_trace_golden() {
 
 #[test]
 fn fidelity_doc_lists_every_estimated_line() {
-    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fidelity.md")).unwrap();
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fidelity.md"),
+    )
+    .unwrap();
     let table = xsh_sim::toolstack::xend::lines::estimates_markdown();
-    assert!(doc.contains(&table), "docs/fidelity.md is missing the current table of estimated lines:\n{table}");
+    assert!(
+        doc.contains(&table),
+        "docs/fidelity.md is missing the current table of estimated lines:\n{table}"
+    );
 }
 
 #[test]
 fn probes_doc_is_generated_from_the_probe_table() {
-    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/probes.md")).unwrap();
-    assert_eq!(doc, xsh_script::api::probes_markdown(), "regenerate: xsh probes --markdown > docs/probes.md");
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/probes.md"),
+    )
+    .unwrap();
+    assert_eq!(
+        doc,
+        xsh_script::api::probes_markdown(),
+        "regenerate: xsh probes --markdown > docs/probes.md"
+    );
 }

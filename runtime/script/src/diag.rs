@@ -166,8 +166,15 @@ impl ScriptError {
             .with_label(Label::new((id.clone(), span)).with_message(&self.message));
         for (f, cl, cc) in self.calls.iter().rev() {
             b = b.with_label(
-                Label::new((id.clone(), self.span_at(*cl, *cc)))
-                    .with_message(format!("in this call to {f}")),
+                Label::new((id.clone(), self.span_at(*cl, *cc))).with_message(
+                    if f.starts_with("anon$") {
+                        // Rhai names closures by hash; say what ran them instead.
+                        "while running a closure (a hook or a sim.after callback) from here"
+                            .to_string()
+                    } else {
+                        format!("in this call to {f}")
+                    },
+                ),
             );
         }
         let mut out = Vec::new();

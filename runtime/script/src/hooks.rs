@@ -79,6 +79,20 @@ pub fn install(
     Ok(id as i64)
 }
 
+/// Removes the hook `id` returned by `on`/`hook`; false if there is none.
+/// A call already suspended in that hook keeps its `ctx`.
+pub fn uninstall(st: &HostState, id: i64) -> bool {
+    let mut hooks = st.hooks.borrow_mut();
+    let Some(i) = hooks.iter().position(|h| h.id == id) else {
+        return false;
+    };
+    let probe = hooks.remove(i).probe;
+    let still = hooks.iter().any(|h| h.probe == probe);
+    drop(hooks);
+    st.sim.set_hooked(probe, still);
+    true
+}
+
 /// The probe dispatcher's view of the script host.
 pub struct Dispatcher(pub Weak<HostState>);
 

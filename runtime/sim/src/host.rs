@@ -186,6 +186,8 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
             .map(|(c, d)| DeviceSpec {
                 class: c.clone(),
                 devid: d.clone(),
+                uuid: String::new(),
+                mac: None,
             })
             .collect(),
         on_poweroff: spec.on_poweroff.clone(),

@@ -24,6 +24,11 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
     ctx::register(e);
     let w: Weak<HostState> = Rc::downgrade(st);
     let w2 = w.clone();
+    let w3 = w.clone();
+    e.register_fn("unhook", move |id: i64| -> R<bool> {
+        let st = w3.upgrade().ok_or("world gone")?;
+        Ok(crate::hooks::uninstall(&st, id))
+    });
     e.register_fn("on", move |probe: &str, f: FnPtr| -> R<i64> {
         let st = w.upgrade().ok_or("world gone")?;
         install(&st, probe, None, HookKind::On, f).or_else(rt_err)

@@ -13,7 +13,7 @@ use super::devices::{forces, paths};
 use super::lines::L;
 use super::python::{acquire, release, xs_txn};
 use super::watch::{xswatch, WatchCb};
-use super::{log, Level, Vm, VmConfig, VmRef};
+use super::{log, DeviceSpec, Level, Vm, VmConfig, VmRef};
 
 /// A fresh uuid from xend's random stream.
 pub fn new_uuid(sim: &Sim) -> String {
@@ -90,6 +90,16 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
     }
     if cfg.uuid.is_empty() {
         cfg.uuid = new_uuid(sim);
+    }
+    // XendConfig.device_add: a vif gets randomMAC() if it has no mac, every
+    // device a uuid; both live in the config, so a restart keeps them.
+    for d in &mut cfg.devices {
+        if d.class == "vif" && d.mac.is_none() {
+            d.mac = Some(mac(sim));
+        }
+        if d.uuid.is_empty() {
+            d.uuid = new_uuid(sim);
+        }
     }
     log(
         sim,
@@ -198,7 +208,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         &format!("XendDomainInfo.initDomain: {domid} 256"),
     );
     for d in &cfg.devices {
-        create_device(sim, vm, domid, &d.class, &d.devid).await;
+        create_device(sim, vm, domid, d).await;
     }
     if cfg.hvm {
         super::image::create_device_model(sim, vm).await;
@@ -233,7 +243,8 @@ fn mac(sim: &Sim) -> String {
 }
 
 /// `createDevice`: frontend, backend and `/vm` device entries.
-async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &str) {
+async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
+    let (class, devid, uuid) = (d.class.as_str(), d.devid.as_str(), d.uuid.as_str());
     let (front, back) = paths(domid, class, devid);
     let (name, vmpath) = {
         let x = sim.xend.borrow();
@@ -253,7 +264,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
     ];
     let conf = match class {
         "vif" => {
-            let m = mac(sim);
+            let m = d.mac.clone().unwrap_or_default();
             fdetails.push(("handle", devid.into()));
             fdetails.push(("mac", m.clone()));
             bdetails.extend([
@@ -265,7 +276,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
             ]);
             format!(
                 "{{'bridge': 'xenbr0', 'mac': '{m}', 'type': 'netfront', 'uuid': '{}'}}",
-                new_uuid(sim)
+                uuid
             )
         }
         "vbd" => {
@@ -280,7 +291,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
             ]);
             format!(
                 "{{'uname': 'file:{img}', 'dev': 'xvda', 'mode': 'w', 'uuid': '{}'}}",
-                new_uuid(sim)
+                uuid
             )
         }
         "vfb" => {
@@ -289,19 +300,16 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, class: &str, devid: &st
                 ("vnclisten", "0.0.0.0".into()),
                 ("type", "vnc".into()),
             ]);
-            format!(
-                "{{'vncunused': 1, 'type': 'vnc', 'uuid': '{}'}}",
-                new_uuid(sim)
-            )
+            format!("{{'vncunused': 1, 'type': 'vnc', 'uuid': '{}'}}", uuid)
         }
         "console" => {
             bdetails.extend([("protocol", "vt100".into()), ("location", "0".into())]);
             format!(
                 "{{'protocol': 'vt100', 'location': '0', 'uuid': '{}'}}",
-                new_uuid(sim)
+                uuid
             )
         }
-        _ => format!("{{'uuid': '{}'}}", new_uuid(sim)),
+        _ => format!("{{'uuid': '{}'}}", uuid),
     };
     log(
         sim,

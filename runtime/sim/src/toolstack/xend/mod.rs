@@ -74,6 +74,11 @@ pub struct DeviceSpec {
     pub class: String,
     /// The device id.
     pub devid: String,
+    /// The device's uuid; empty until xend's XendConfig.device_add gives it
+    /// one, which a restart then keeps.
+    pub uuid: String,
+    /// A vif's MAC: `randomMAC()` in device_add, kept across restarts too.
+    pub mac: Option<String>,
 }
 
 /// The domain configuration xend keeps (XendConfig, reduced to what the
