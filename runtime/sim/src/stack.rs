@@ -44,6 +44,8 @@ pub struct Frame {
     pub hooked: bool,
     /// The call has passed its site.
     pub sited: bool,
+    /// Its record in the trace, or `trace::NO_CALL`.
+    pub rec: crate::trace::CallId,
 }
 
 /// A thread of some layer.

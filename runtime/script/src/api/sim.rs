@@ -108,9 +108,31 @@ pub fn register(e: &mut Engine) {
         let arr = trace
             .calls
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let mut m = Map::new();
+                m.insert("id".into(), Dynamic::from_int(i as i64));
                 m.insert("time".into(), Dynamic::from_float(c.time.as_secs_f64()));
+                m.insert(
+                    "end".into(),
+                    c.end
+                        .map_or(Dynamic::UNIT, |t| Dynamic::from_float(t.as_secs_f64())),
+                );
+                m.insert(
+                    "parent".into(),
+                    c.parent
+                        .map_or(Dynamic::UNIT, |p| Dynamic::from_int(p as i64)),
+                );
+                m.insert(
+                    "cause".into(),
+                    c.hop
+                        .map_or(Dynamic::UNIT, |h| Dynamic::from_int(h.0 as i64)),
+                );
+                let mut args = Map::new();
+                for (name, v) in c.probe.def().args.iter().zip(&c.args) {
+                    args.insert((*name).into(), crate::convert::to_dynamic(v));
+                }
+                m.insert("args".into(), Dynamic::from_map(args));
                 m.insert(
                     "layer".into(),
                     Dynamic::from(c.probe.layer().prefix().to_string()),

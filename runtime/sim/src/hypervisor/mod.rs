@@ -256,6 +256,7 @@ pub fn boot(sim: &Sim, pcpus: u32) {
                 hop: None,
                 hooked: false,
                 sited: true,
+                rec: crate::trace::NO_CALL,
             });
         ctxs.push(ctx);
     }

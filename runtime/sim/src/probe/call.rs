@@ -10,6 +10,7 @@ use std::task::{Context as TaskCx, Poll};
 use super::Probe;
 use crate::exec::{LocalFuture, TaskId};
 use crate::stack::{CtxId, Frame};
+use crate::trace::{CallId, CallRecord, NO_CALL};
 use crate::value::{ProbeValue, Value};
 use crate::Sim;
 
@@ -103,6 +104,7 @@ struct FrameGuard {
     sim: Sim,
     ctx: CtxId,
     depth: usize,
+    rec: CallId,
 }
 
 impl Drop for FrameGuard {
@@ -111,6 +113,12 @@ impl Drop for FrameGuard {
         let stack = &mut ctxs.get_mut(self.ctx).stack;
         if stack.len() > self.depth {
             stack.truncate(self.depth);
+        }
+        drop(ctxs);
+        if self.rec != NO_CALL {
+            // A killed task drops its frames too: its calls end when it dies.
+            let now = self.sim.now();
+            self.sim.trace.borrow_mut().end_call(self.rec, now);
         }
     }
 }
@@ -176,11 +184,21 @@ impl Sim {
     ) -> T {
         let ctx = self.current_ctx();
         let hooked = self.is_hooked(p);
-        let depth = self.push_frame(ctx, p, domid, hooked);
+        // The trace keeps the arguments; a hook then gets the same values.
+        let (args, traced) = if self.tracing.get() {
+            let v = args();
+            let kept = v.clone();
+            let args: Box<dyn FnOnce() -> Vec<Value>> = Box::new(move || kept);
+            (args, Some(v))
+        } else {
+            (args, None)
+        };
+        let (depth, rec) = self.push_frame(ctx, p, domid, hooked, traced);
         let _guard = FrameGuard {
             sim: self.clone(),
             ctx,
             depth,
+            rec,
         };
         if !hooked {
             return body.await;
@@ -222,12 +240,33 @@ impl Sim {
         }
     }
 
-    fn push_frame(&self, ctx: CtxId, p: Probe, domid: u32, hooked: bool) -> usize {
+    fn push_frame(
+        &self,
+        ctx: CtxId,
+        p: Probe,
+        domid: u32,
+        hooked: bool,
+        traced: Option<Vec<Value>>,
+    ) -> (usize, CallId) {
         let now = self.now();
         let mut ctxs = self.ctxs.borrow_mut();
         let c = ctxs.get_mut(ctx);
         let hop = c.stack.last().and_then(|f| f.hop).or(c.cause);
+        let parent = c.stack.last().map(|f| f.rec).filter(|&r| r != NO_CALL);
         let depth = c.stack.len();
+        let rec = match traced {
+            Some(args) => self.trace.borrow_mut().record_call(CallRecord {
+                time: now,
+                end: None,
+                ctx,
+                probe: p,
+                domid,
+                hop,
+                parent,
+                args,
+            }),
+            None => NO_CALL,
+        };
         c.stack.push(Frame {
             probe: p,
             line: 0,
@@ -236,12 +275,9 @@ impl Sim {
             hop,
             hooked,
             sited: false,
+            rec,
         });
-        drop(ctxs);
-        if self.tracing.get() {
-            self.trace.borrow_mut().record_call(now, ctx, p, domid, hop);
-        }
-        depth
+        (depth, rec)
     }
 
     /// Runs the rest of a call stopped at its site (`ctx.orig()`), now, on the
