@@ -6,13 +6,15 @@
 //! - `errors` — bad input: a positioned error, a non-zero exit, no panic;
 //! - `cli` — the `xsh` binary's exit codes and outputs;
 //! - `hooks` — a hook's value, `orig()` now, later, twice or never, errors in hooks;
-//! - `alternatives` — the other ways a shutdown goes, each as the reference predicts.
+//! - `alternatives` — the other ways a shutdown goes, each as the reference predicts;
+//! - `limits` — every runaway stops at its limit with its own message, within 5 s.
 
 mod alternatives;
 mod cli;
 mod determinism;
 mod errors;
 mod hooks;
+mod limits;
 mod seed;
 mod util;
 mod variations;

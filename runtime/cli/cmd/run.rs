@@ -25,46 +25,55 @@ pub struct Flags {
     pub limits: LimitFlags,
 }
 
-/// Limits, each with its own message and exit code 3.
+/// Events in one run of the world, by default. The seed's scenario takes
+/// under 400; an endless chain of `sim.after` reaches this in well under a
+/// second (release) or two (debug build).
+pub const DEFAULT_MAX_EVENTS: u64 = 250_000;
+
+/// Virtual seconds a run may reach, by default (100 days).
+pub const DEFAULT_MAX_VIRTUAL_TIME: f64 = 8_640_000.0;
+
+/// Limits, each with its own message and exit code 3 (docs/limits.md).
 #[derive(Args, Clone)]
 pub struct LimitFlags {
-    /// Rhai operations per evaluation.
-    #[arg(long, default_value_t = 50_000_000)]
+    /// Rhai operations in one evaluation (the script, or one hook call).
+    #[arg(long, default_value_t = Limits::default().max_operations)]
     pub max_operations: u64,
     /// Nested script calls.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = Limits::default().max_call_levels)]
     pub max_call_depth: usize,
     /// Bytes in one string.
-    #[arg(long, default_value_t = 16 << 20)]
+    #[arg(long, default_value_t = Limits::default().max_string_size)]
     pub max_string_size: usize,
     /// Elements in one array.
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = Limits::default().max_array_size)]
     pub max_array_size: usize,
     /// Entries in one map.
-    #[arg(long, default_value_t = 1 << 16)]
+    #[arg(long, default_value_t = Limits::default().max_map_size)]
     pub max_map_size: usize,
-    /// Events in one run of the world.
-    #[arg(long, default_value_t = 50_000_000)]
+    /// Events in one run of the world (one `sim.run()`).
+    #[arg(long, default_value_t = DEFAULT_MAX_EVENTS)]
     pub max_events: u64,
     /// Virtual seconds a run may reach.
-    #[arg(long, default_value_t = 8_640_000.0)]
+    #[arg(long, default_value_t = DEFAULT_MAX_VIRTUAL_TIME)]
     pub max_virtual_time: f64,
-    /// Wall-clock seconds for the whole script.
-    #[arg(long, default_value_t = 60.0)]
+    /// Wall-clock seconds for the whole script (for `xsh test`: per test).
+    #[arg(long, default_value_t = Limits::default().max_wall_secs)]
     pub max_wall_time: f64,
 }
 
 impl Default for LimitFlags {
     fn default() -> Self {
+        let l = Limits::default();
         LimitFlags {
-            max_operations: 50_000_000,
-            max_call_depth: 64,
-            max_string_size: 16 << 20,
-            max_array_size: 1 << 20,
-            max_map_size: 1 << 16,
-            max_events: 50_000_000,
-            max_virtual_time: 8_640_000.0,
-            max_wall_time: 60.0,
+            max_operations: l.max_operations,
+            max_call_depth: l.max_call_levels,
+            max_string_size: l.max_string_size,
+            max_array_size: l.max_array_size,
+            max_map_size: l.max_map_size,
+            max_events: DEFAULT_MAX_EVENTS,
+            max_virtual_time: DEFAULT_MAX_VIRTUAL_TIME,
+            max_wall_time: l.max_wall_secs,
         }
     }
 }
@@ -82,6 +91,23 @@ impl LimitFlags {
         }
     }
 
+    /// Rejects values no run could use (a usage error, exit 2).
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.max_virtual_time.is_finite() && self.max_virtual_time >= 0.0) {
+            return Err(format!(
+                "--max-virtual-time must be a number of seconds >= 0, got {}",
+                self.max_virtual_time
+            ));
+        }
+        if !(self.max_wall_time.is_finite() && self.max_wall_time > 0.0) {
+            return Err(format!(
+                "--max-wall-time must be a number of seconds > 0, got {}",
+                self.max_wall_time
+            ));
+        }
+        Ok(())
+    }
+
     /// The world's settings for `seed`.
     pub fn config(&self, seed: u64) -> Config {
         Config {
@@ -97,6 +123,10 @@ impl LimitFlags {
 
 /// Runs a script; prints what it prints; reports errors at their position.
 pub fn main(f: Flags) -> ExitCode {
+    if let Err(msg) = f.limits.check() {
+        eprintln!("error: {msg}");
+        return ExitCode::from(2);
+    }
     let (name, src) = match &f.script {
         None => (
             "scripts/hvm_poweroff.rhai".to_string(),

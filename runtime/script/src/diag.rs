@@ -1,20 +1,128 @@
 //! Script errors with their position, rendered as ariadne reports at the
-//! edge (CLI, test runner). Plain text when colour is off.
+//! edge (CLI, test runner, REPL). Plain text when colour is off.
+//!
+//! Every mistake is pointed at the line of the *user's* script that made it:
+//! an error raised inside a stdlib module (a failed `assert_log`) or inside a
+//! file the script imported is reported at the call that led there, with the
+//! module's function named in a note; an error inside a hook is reported in
+//! the hook, with the call that ran the world labelled as well.
 
 use std::ops::Range;
 
 use ariadne::{Config, Label, Report, ReportKind, Source};
-use rhai::{EvalAltResult, ParseError, Position};
+use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
+
+use crate::Limits;
 
 /// What kind of mistake.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum ErrorKind {
     /// The script does not parse.
     Parse,
-    /// Raised while running (by the script, the model, a hook or a limit).
+    /// Raised while running (by the script, a hook, or Rhai itself).
     Runtime,
-    /// A limit stopped the run (operations, call depth, sizes, time).
+    /// An assertion (`assert`, `assert_eq`, the stdlib's `assert_*`) failed.
+    Assertion,
+    /// The model refused: a xenstore errno (`EACCES: ...`), an xm error
+    /// (`Error: ...`), as the real tools report them.
+    Model,
+    /// A limit stopped the run (see [`Limit`]).
     Limit,
+}
+
+/// The limits a run is held to; each has its own flag and message.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Limit {
+    /// Rhai operations in one evaluation (the script, or one hook call).
+    Operations,
+    /// Nested script calls.
+    CallDepth,
+    /// Bytes in one string.
+    StringSize,
+    /// Elements in one array.
+    ArraySize,
+    /// Entries in one map.
+    MapSize,
+    /// Events in one run of the world.
+    Events,
+    /// Virtual time the world may reach.
+    VirtualTime,
+    /// Wall-clock time of the whole script.
+    WallTime,
+}
+
+impl Limit {
+    /// Every limit, in the order `--help` lists their flags.
+    pub const ALL: [Limit; 8] = [
+        Limit::Operations,
+        Limit::CallDepth,
+        Limit::StringSize,
+        Limit::ArraySize,
+        Limit::MapSize,
+        Limit::Events,
+        Limit::VirtualTime,
+        Limit::WallTime,
+    ];
+
+    /// The command-line flag that sets it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Limit::Operations => "--max-operations",
+            Limit::CallDepth => "--max-call-depth",
+            Limit::StringSize => "--max-string-size",
+            Limit::ArraySize => "--max-array-size",
+            Limit::MapSize => "--max-map-size",
+            Limit::Events => "--max-events",
+            Limit::VirtualTime => "--max-virtual-time",
+            Limit::WallTime => "--max-wall-time",
+        }
+    }
+
+    /// The first words of its message.
+    pub fn title(self) -> &'static str {
+        match self {
+            Limit::Operations => "operation limit reached",
+            Limit::CallDepth => "call-depth limit reached",
+            Limit::StringSize => "string-size limit reached",
+            Limit::ArraySize => "array-size limit reached",
+            Limit::MapSize => "map-size limit reached",
+            Limit::Events => "event limit reached",
+            Limit::VirtualTime => "virtual-time limit reached",
+            Limit::WallTime => "wall-time limit reached",
+        }
+    }
+
+    /// Which limit a stop message names. The world words its own stops
+    /// (`xsh_sim::Sim::run_until`: events, virtual time) and the host words
+    /// the wall-time one; all start with their limit's title.
+    pub fn of_message(msg: &str) -> Option<Limit> {
+        Limit::ALL.into_iter().find(|l| msg.starts_with(l.title()))
+    }
+
+    /// What usually causes it, for the report's help line.
+    fn hint(self) -> &'static str {
+        match self {
+            Limit::Operations => "an endless loop?",
+            Limit::CallDepth => "runaway recursion?",
+            Limit::StringSize | Limit::ArraySize | Limit::MapSize => {
+                "a value that grows without end?"
+            }
+            Limit::Events => "something keeps scheduling work: an endless chain of sim.after?",
+            Limit::VirtualTime => {
+                "the world never goes idle (a periodic timer?); sim.run_for(s) runs it for a set time"
+            }
+            Limit::WallTime => "the script or the world it runs took too long",
+        }
+    }
+
+    /// The report's help line.
+    pub fn help(self) -> String {
+        format!(
+            "{} If the work is real, raise {}.",
+            self.hint(),
+            self.flag()
+        )
+    }
 }
 
 /// A script error and where it happened.
@@ -22,6 +130,8 @@ pub enum ErrorKind {
 pub struct ScriptError {
     /// Kind.
     pub kind: ErrorKind,
+    /// Which limit, when `kind` is [`ErrorKind::Limit`].
+    pub limit: Option<Limit>,
     /// The script's name.
     pub name: String,
     /// Its source.
@@ -30,10 +140,23 @@ pub struct ScriptError {
     pub message: String,
     /// 1-based line and column, if known.
     pub pos: Option<(usize, usize)>,
-    /// Script functions the error passed through, innermost last:
-    /// (function, line, column of the call).
+    /// Script functions the error passed through, outermost first:
+    /// (function, line, column of the call). A closure is named `anon$…`
+    /// by Rhai; [`WORLD_FRAME`] marks the call that ran the world in which
+    /// a hook failed.
     pub calls: Vec<(String, usize, usize)>,
+    /// For a failed assertion: the value expected, as Rhai's debug form.
+    pub expected: Option<String>,
+    /// For a failed assertion: the value found.
+    pub actual: Option<String>,
+    /// The library function (stdlib module or imported file) that raised
+    /// it, when that is not the script itself: "testing::assert_log".
+    pub raised_in: Option<String>,
 }
+
+/// The name of the frame that stands for "the world ran here" between the
+/// call that ran it (`sim.run()`) and the hook that failed inside it.
+pub const WORLD_FRAME: &str = "(the world)";
 
 fn pos_of(p: Position) -> Option<(usize, usize)> {
     match (p.line(), p.position()) {
@@ -43,86 +166,247 @@ fn pos_of(p: Position) -> Option<(usize, usize)> {
     }
 }
 
+/// A value as an assertion report shows it: strings quoted, the rest in
+/// Rhai's debug form.
+pub fn show(d: &Dynamic) -> String {
+    if d.is_string() {
+        format!("{:?}", d.clone().into_string().unwrap_or_default())
+    } else {
+        format!("{d:?}")
+    }
+}
+
+/// The value an assertion throws: a map `#{assertion, message, expected,
+/// actual}` (the last two only for comparisons). A script that catches it
+/// can read the fields; the reports below read them too.
+pub fn assertion_value(
+    assertion: &str,
+    message: String,
+    expected_actual: Option<(Dynamic, Dynamic)>,
+) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("assertion".into(), assertion.into());
+    m.insert("message".into(), message.into());
+    if let Some((expected, actual)) = expected_actual {
+        m.insert("expected".into(), expected);
+        m.insert("actual".into(), actual);
+    }
+    Dynamic::from_map(m)
+}
+
+/// (message, expected, actual) of a thrown assertion map.
+fn as_assertion(v: &Dynamic) -> Option<(String, Option<String>, Option<String>)> {
+    let m = v.read_lock::<Map>()?;
+    m.get("assertion")?;
+    let message = m
+        .get("message")
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "assertion failed".into());
+    let field = |k: &str| m.get(k).map(show);
+    Some((message, field("expected"), field("actual")))
+}
+
+fn limit_message(limit: Limit, limits: Option<&Limits>, what: &str) -> String {
+    // "more than 64" when the host said what the limit was, "too many" when not.
+    let over = |f: fn(&Limits) -> usize, unit: &str| match limits {
+        Some(l) => format!("more than {} {unit}", f(l)),
+        None => format!("too many {unit}"),
+    };
+    match limit {
+        Limit::Operations => format!(
+            "operation limit reached: the script ran {} in one evaluation",
+            over(|l| l.max_operations as usize, "operations")
+        ),
+        Limit::CallDepth => format!(
+            "call-depth limit reached: {} were nested",
+            over(|l| l.max_call_levels, "calls")
+        ),
+        Limit::StringSize => format!(
+            "string-size limit reached: a string grew to {}",
+            over(|l| l.max_string_size, "bytes")
+        ),
+        Limit::ArraySize => format!(
+            "array-size limit reached: an array grew to {}",
+            over(|l| l.max_array_size, "elements")
+        ),
+        Limit::MapSize => format!(
+            "map-size limit reached: a map grew to {}",
+            over(|l| l.max_map_size, "entries")
+        ),
+        // The world and the wall-time check word these themselves.
+        Limit::Events | Limit::VirtualTime | Limit::WallTime => what.to_string(),
+    }
+}
+
+/// The model's own refusals start with an errno name (xenstore) or with
+/// "Error: " (xm), exactly as the real tools print them.
+fn is_model_error(msg: &str) -> bool {
+    if msg.starts_with("Error: ") {
+        return true;
+    }
+    msg.split_once(": ").is_some_and(|(head, _)| {
+        head.len() > 1
+            && head.starts_with('E')
+            && head
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    })
+}
+
+fn model_help(msg: &str) -> Option<&'static str> {
+    let errno = msg.split_once(": ").map_or("", |(h, _)| h);
+    Some(match errno {
+        "EACCES" => "xenstored checks the node's permissions against the connection: a guest (xs.as_domain(id)) may only touch what they grant it; xs.perms(path) shows them",
+        "ENOENT" => "there is no such node, watch or transaction; xs.ls(parent) shows what exists",
+        "EAGAIN" => "the transaction conflicted with a change made while it was open; run it again",
+        "EQUOTA" | "ENOSPC" | "E2BIG" => "the connection is over a xenstored quota",
+        "EINVAL" => "the request is malformed (a path is absolute, or relative to the domain's home)",
+        "EEXIST" => "the node or watch already exists",
+        "Error" if msg.contains("does not exist") => "xm.list() shows the domains that exist",
+        _ => return None,
+    })
+}
+
 impl ScriptError {
     /// A parse error.
     pub fn parse(name: &str, src: &str, e: ParseError) -> ScriptError {
-        let msg = e.0.to_string();
-        ScriptError {
-            kind: ErrorKind::Parse,
-            name: name.into(),
-            src: src.into(),
-            message: msg,
-            pos: pos_of(e.1),
-            calls: Vec::new(),
-        }
+        let mut err = ScriptError::new(ErrorKind::Parse, name, src, e.0.to_string());
+        err.pos = pos_of(e.1);
+        err
     }
 
-    /// A runtime error (following calls into script functions and closures).
-    pub fn runtime(name: &str, src: &str, e: EvalAltResult) -> ScriptError {
-        let mut calls = Vec::new();
-        let mut e = e;
-        loop {
-            match e {
-                EvalAltResult::ErrorInFunctionCall(f, _, inner, p) => {
-                    if let Some((l, c)) = pos_of(p) {
-                        calls.push((f, l, c));
-                    }
-                    e = *inner;
-                }
-                other => {
-                    e = other;
-                    break;
-                }
-            }
-        }
-        let pos = pos_of(e.position());
-        let kind = match &e {
-            EvalAltResult::ErrorTooManyOperations(_)
-            | EvalAltResult::ErrorStackOverflow(_)
-            | EvalAltResult::ErrorDataTooLarge(..)
-            | EvalAltResult::ErrorTerminated(..) => ErrorKind::Limit,
-            _ => ErrorKind::Runtime,
-        };
-        let message = match &e {
-            EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-            EvalAltResult::ErrorTerminated(v, _) => v.to_string(),
-            EvalAltResult::ErrorTooManyOperations(_) => {
-                "operation limit reached: the script ran too many operations (--max-operations); an endless loop?".into()
-            }
-            EvalAltResult::ErrorStackOverflow(_) => {
-                "call-depth limit reached: too many nested calls (--max-call-depth); runaway recursion?".into()
-            }
-            EvalAltResult::ErrorDataTooLarge(what, _) => {
-                format!("size limit reached: {what} grew past its limit (--max-string-size, --max-array-size, --max-map-size)")
-            }
-            other => {
-                let mut s = other.to_string();
-                if let Some(i) = s.rfind(" (line ") {
-                    s.truncate(i);
-                }
-                s
-            }
-        };
+    fn new(kind: ErrorKind, name: &str, src: &str, message: String) -> ScriptError {
         ScriptError {
             kind,
-            name: name.into(),
-            src: src.into(),
-            message,
-            pos,
-            calls,
-        }
-    }
-
-    /// A limit reached outside Rhai (events, virtual time) with no position.
-    pub fn limit(name: &str, src: &str, message: String) -> ScriptError {
-        ScriptError {
-            kind: ErrorKind::Limit,
+            limit: None,
             name: name.into(),
             src: src.into(),
             message,
             pos: None,
             calls: Vec::new(),
+            expected: None,
+            actual: None,
+            raised_in: None,
         }
+    }
+
+    /// A runtime error (following calls into script functions and closures).
+    pub fn runtime(name: &str, src: &str, e: EvalAltResult) -> ScriptError {
+        ScriptError::runtime_under(name, src, e, None)
+    }
+
+    /// A runtime error; a limit's message names the value it was set to.
+    pub fn runtime_under(
+        name: &str,
+        src: &str,
+        e: EvalAltResult,
+        limits: Option<&Limits>,
+    ) -> ScriptError {
+        // Unwrap the chain of calls. A frame whose function comes from
+        // another source (a stdlib module, an imported file) is library
+        // code: the error is reported at the call that entered it.
+        let mut calls = Vec::new();
+        let mut entry: Option<(usize, usize)> = None;
+        let mut raised_in = None;
+        let mut e = e;
+        while let EvalAltResult::ErrorInFunctionCall(f, source, inner, p) = e {
+            let foreign = !source.is_empty() && source != name;
+            if foreign && raised_in.is_none() {
+                entry = pos_of(p);
+                let module = source.trim_end_matches(".rhai");
+                let module = module.strip_prefix("stdlib/").unwrap_or(module);
+                raised_in = Some(format!("{module}::{f}"));
+            } else if raised_in.is_none() {
+                if let Some((l, c)) = pos_of(p) {
+                    calls.push((f, l, c));
+                }
+            }
+            e = *inner;
+        }
+        let pos = entry.or_else(|| pos_of(e.position()));
+        let mut err = ScriptError::new(ErrorKind::Runtime, name, src, String::new());
+        err.pos = pos;
+        err.calls = calls;
+        err.raised_in = raised_in;
+        let limit = match &e {
+            EvalAltResult::ErrorTooManyOperations(_) => Some(Limit::Operations),
+            EvalAltResult::ErrorStackOverflow(_) => Some(Limit::CallDepth),
+            EvalAltResult::ErrorDataTooLarge(what, _) if what.contains("string") => {
+                Some(Limit::StringSize)
+            }
+            EvalAltResult::ErrorDataTooLarge(what, _) if what.contains("map") => {
+                Some(Limit::MapSize)
+            }
+            EvalAltResult::ErrorDataTooLarge(..) => Some(Limit::ArraySize),
+            EvalAltResult::ErrorTerminated(v, _) | EvalAltResult::ErrorRuntime(v, _) => {
+                Limit::of_message(&v.to_string())
+            }
+            _ => None,
+        };
+        if let Some(limit) = limit {
+            let what = match &e {
+                EvalAltResult::ErrorTerminated(v, _) | EvalAltResult::ErrorRuntime(v, _) => {
+                    v.to_string()
+                }
+                _ => String::new(),
+            };
+            err.kind = ErrorKind::Limit;
+            err.limit = Some(limit);
+            err.message = limit_message(limit, limits, &what);
+            return err;
+        }
+        match &e {
+            EvalAltResult::ErrorRuntime(v, _) => {
+                if let Some((message, expected, actual)) = as_assertion(v) {
+                    err.kind = ErrorKind::Assertion;
+                    err.message = message;
+                    err.expected = expected;
+                    err.actual = actual;
+                } else {
+                    err.message = v.to_string();
+                    if is_model_error(&err.message) {
+                        err.kind = ErrorKind::Model;
+                    }
+                }
+            }
+            EvalAltResult::ErrorTerminated(v, _) => err.message = v.to_string(),
+            other => {
+                let mut s = other.to_string();
+                if let Some(i) = s.rfind(" (line ") {
+                    s.truncate(i);
+                }
+                err.message = s;
+            }
+        }
+        err
+    }
+
+    /// An error a hook or callback raised while the world ran, which
+    /// surfaced at `outer` (the `sim.run()` that ran the world): reported in
+    /// the hook, with the calls that led to the run labelled too.
+    pub fn in_world(
+        name: &str,
+        src: &str,
+        hook_error: EvalAltResult,
+        outer: EvalAltResult,
+        limits: Option<&Limits>,
+    ) -> ScriptError {
+        let mut err = ScriptError::runtime_under(name, src, hook_error, limits);
+        let outer = ScriptError::runtime_under(name, src, outer, limits);
+        if let Some((l, c)) = outer.pos {
+            let mut calls = outer.calls;
+            calls.push((WORLD_FRAME.to_string(), l, c));
+            calls.append(&mut err.calls);
+            err.calls = calls;
+        }
+        err
+    }
+
+    /// A limit reached outside Rhai (events, virtual time) with no position.
+    pub fn limit(name: &str, src: &str, message: String) -> ScriptError {
+        let mut err = ScriptError::new(ErrorKind::Limit, name, src, message);
+        err.limit = Limit::of_message(&err.message);
+        err
     }
 
     fn offset(&self, line: usize, col: usize) -> usize {
@@ -148,34 +432,95 @@ impl ScriptError {
         start..start + len
     }
 
+    /// The report's first line, after `Error: `.
+    pub fn title(&self) -> String {
+        let first = self.message.lines().next().unwrap_or("");
+        match self.kind {
+            ErrorKind::Parse => format!("syntax error: {first}"),
+            ErrorKind::Runtime => format!("script error: {first}"),
+            ErrorKind::Assertion => first.to_string(),
+            ErrorKind::Model if first.starts_with("Error: ") => {
+                format!("xm: {}", &first["Error: ".len()..])
+            }
+            ErrorKind::Model => format!("xenstore: {first}"),
+            ErrorKind::Limit => first.to_string(),
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        // A message of several lines (a Python traceback from xend, a
+        // hook's report) keeps its other lines as a note.
+        let rest: Vec<&str> = self.message.lines().skip(1).collect();
+        if !rest.is_empty() {
+            notes.push(rest.join("\n"));
+        }
+        if let (Some(e), Some(a)) = (&self.expected, &self.actual) {
+            notes.push(format!("expected: {e}\n  actual: {a}"));
+        }
+        if let Some(f) = &self.raised_in {
+            notes.push(format!("raised in {f}"));
+        }
+        notes
+    }
+
+    fn help(&self) -> Option<String> {
+        match self.kind {
+            ErrorKind::Limit => self.limit.map(Limit::help),
+            ErrorKind::Model => model_help(&self.message).map(str::to_string),
+            _ => None,
+        }
+    }
+
+    fn label_text(&self) -> String {
+        match self.kind {
+            ErrorKind::Assertion => "this assertion failed".into(),
+            ErrorKind::Limit => "reached while running this".into(),
+            _ => self.message.lines().next().unwrap_or("").to_string(),
+        }
+    }
+
     /// The report, coloured or plain.
     pub fn render(&self, color: bool) -> String {
-        let title = match self.kind {
-            ErrorKind::Parse => "syntax error",
-            ErrorKind::Runtime => "script error",
-            ErrorKind::Limit => "limit reached",
-        };
         let Some((l, c)) = self.pos else {
-            return format!("error: {title}: {}\n  --> {}\n", self.message, self.name);
+            let mut s = format!("Error: {}\n  --> {}\n", self.title(), self.name);
+            for n in self.notes() {
+                s.push_str(&format!("  = note: {}\n", n.replace('\n', "\n          ")));
+            }
+            if let Some(h) = self.help() {
+                s.push_str(&format!("  = help: {h}\n"));
+            }
+            return s;
         };
         let span = self.span_at(l, c);
         let id = self.name.clone();
         let mut b = Report::build(ReportKind::Error, (id.clone(), span.clone()))
             .with_config(Config::default().with_color(color))
-            .with_message(format!("{title}: {}", self.message))
-            .with_label(Label::new((id.clone(), span)).with_message(&self.message));
-        for (f, cl, cc) in self.calls.iter().rev() {
-            b = b.with_label(
-                Label::new((id.clone(), self.span_at(*cl, *cc))).with_message(
-                    if f.starts_with("anon$") {
-                        // Rhai names closures by hash; say what ran them instead.
-                        "while running a closure (a hook or a sim.after callback) from here"
-                            .to_string()
-                    } else {
-                        format!("in this call to {f}")
-                    },
-                ),
+            .with_message(self.title())
+            .with_label(
+                Label::new((id.clone(), span))
+                    .with_message(self.label_text())
+                    .with_order(0),
             );
+        for (i, (f, cl, cc)) in self.calls.iter().rev().enumerate() {
+            let what = if f == WORLD_FRAME {
+                "the world was running from this call".to_string()
+            } else if f.starts_with("anon$") {
+                "in this closure call".to_string()
+            } else {
+                format!("in this call to {f}")
+            };
+            b = b.with_label(
+                Label::new((id.clone(), self.span_at(*cl, *cc)))
+                    .with_message(what)
+                    .with_order(i as i32 + 1),
+            );
+        }
+        for n in self.notes() {
+            b = b.with_note(n);
+        }
+        if let Some(h) = self.help() {
+            b = b.with_help(h);
         }
         let mut out = Vec::new();
         let _ = b
@@ -184,11 +529,11 @@ impl ScriptError {
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    /// Exit code: 1 for a script error, 3 for a limit.
+    /// Exit code: 1 for a script error or failed assertion, 3 for a limit.
     pub fn exit_code(&self) -> u8 {
         match self.kind {
-            ErrorKind::Parse | ErrorKind::Runtime => 1,
             ErrorKind::Limit => 3,
+            _ => 1,
         }
     }
 }

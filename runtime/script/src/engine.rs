@@ -28,10 +28,7 @@ pub fn build(st: &Rc<HostState>) -> Engine {
             return None;
         }
         match w.upgrade() {
-            Some(st) if st.wall_exceeded() => Some(Dynamic::from(format!(
-                "wall-time limit reached: the script ran for more than {} s (--max-wall-time)",
-                st.limits.max_wall_secs
-            ))),
+            Some(st) if st.wall_exceeded() => Some(Dynamic::from(st.wall_message())),
             _ => None,
         }
     });

@@ -54,7 +54,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_operations: 50_000_000,
+            // Rhai runs ~10-20 M operations a second: an endless loop stops
+            // within a second or so, while a scenario's script (a few
+            // thousand operations; each hook call has its own budget) is far
+            // below it.
+            max_operations: 10_000_000,
             max_call_levels: 64,
             max_string_size: 16 << 20,
             max_array_size: 1 << 20,
@@ -128,6 +132,15 @@ impl Host {
         let engine = Rc::new(engine::build(&state));
         *state.engine.borrow_mut() = Rc::downgrade(&engine);
         sim.set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&state))));
+        // The wall-time limit inside `sim.run()`: Rhai's `on_progress`
+        // (engine.rs) only sees the script's own operations, not a world
+        // that runs a million events between two of them.
+        let w = Rc::downgrade(&state);
+        sim.set_interrupt(Some(Rc::new(move || {
+            w.upgrade()
+                .filter(|st| st.wall_exceeded())
+                .map(|st| st.wall_message())
+        })));
         Host { engine, state }
     }
 
@@ -138,9 +151,24 @@ impl Host {
 
     /// Compiles a script (a parse error carries its position).
     pub fn compile(&self, name: &str, src: &str) -> Result<AST, ScriptError> {
-        self.engine
+        let mut ast = self
+            .engine
             .compile(src)
-            .map_err(|e| ScriptError::parse(name, src, e))
+            .map_err(|e| ScriptError::parse(name, src, e))?;
+        // The source names the script's own functions in errors (telling
+        // them from a module's) and lets `import` find files beside it.
+        ast.set_source(name);
+        Ok(ast)
+    }
+
+    /// An error that surfaced from an evaluation, as a positioned report:
+    /// a hook's error (kept while the world ran) is reported in the hook.
+    pub fn error(&self, name: &str, src: &str, e: EvalAltResult) -> ScriptError {
+        let limits = Some(&self.state.limits);
+        match self.state.take_pending() {
+            Some(hook_error) => ScriptError::in_world(name, src, *hook_error, e, limits),
+            None => ScriptError::runtime_under(name, src, e, limits),
+        }
     }
 
     /// Runs a compiled script to its end.
@@ -150,15 +178,9 @@ impl Host {
         if self.state.wall_start.get().is_none() {
             self.state.wall_start.set(Some(std::time::Instant::now()));
         }
-        let r = self.engine.eval_ast::<Dynamic>(&ast);
-        match r {
-            Ok(v) => Ok(v),
-            Err(e) => Err(ScriptError::runtime(
-                name,
-                src,
-                *self.state.take_pending().unwrap_or(e),
-            )),
-        }
+        self.engine
+            .eval_ast::<Dynamic>(&ast)
+            .map_err(|e| self.error(name, src, *e))
     }
 
     /// Compiles and runs.
@@ -181,7 +203,7 @@ impl Host {
         }
         let mut scope = rhai::Scope::new();
         let r = self.engine.call_fn::<Dynamic>(&mut scope, ast, func, ());
-        r.map_err(|e| ScriptError::runtime(name, src, *self.state.take_pending().unwrap_or(e)))
+        r.map_err(|e| self.error(name, src, *e))
     }
 }
 
@@ -250,11 +272,29 @@ impl HostState {
             RunEnd::Aborted(msg) => {
                 self.sim.take_abort();
                 match self.take_pending() {
-                    Some(e) => Err(e),
+                    // Wrapped as a call, so Rhai positions the wrapper at the
+                    // `sim.run()` that ran the world and the report can show
+                    // both where the hook failed and what ran it.
+                    Some(e) => Err(Box::new(EvalAltResult::ErrorInFunctionCall(
+                        diag::WORLD_FRAME.into(),
+                        String::new(),
+                        e,
+                        Position::NONE,
+                    ))),
+                    // A limit the world hit, or a stop the model made:
+                    // the message says which (diag::Limit::of_message).
                     None => rt_err(msg),
                 }
             }
         }
+    }
+
+    /// The wall-time limit's message.
+    pub fn wall_message(&self) -> String {
+        format!(
+            "wall-time limit reached: the script ran for more than {} s of wall-clock time",
+            self.limits.max_wall_secs
+        )
     }
 
     /// Checks the wall-clock limit.

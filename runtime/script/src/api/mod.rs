@@ -37,18 +37,33 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
         let st = w2.upgrade().ok_or("world gone")?;
         install(&st, probe, None, HookKind::Hook, f).or_else(rt_err)
     });
+    register_assertions(e);
+}
+
+/// An assertion's failure: a positioned error whose value the reports read
+/// (diag::assertion_value); Rhai fills in the call's position.
+fn failed<T>(assertion: &str, message: String, values: Option<(Dynamic, Dynamic)>) -> R<T> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        crate::diag::assertion_value(assertion, message, values),
+        rhai::Position::NONE,
+    )))
+}
+
+/// `assert` and `assert_eq`: globals everywhere (DESIGN.md's contract). The
+/// other assertions are Rhai code in stdlib/testing.rhai.
+fn register_assertions(e: &mut Engine) {
     e.register_fn("assert", |c: bool| -> R<()> {
         if c {
             Ok(())
         } else {
-            rt_err("assertion failed")
+            failed("assert", "assertion failed".into(), None)
         }
     });
     e.register_fn("assert", |c: bool, msg: &str| -> R<()> {
         if c {
             Ok(())
         } else {
-            rt_err(format!("assertion failed: {msg}"))
+            failed("assert", format!("assertion failed: {msg}"), None)
         }
     });
     e.register_fn("assert_eq", |a: Dynamic, b: Dynamic| -> R<()> {
@@ -59,28 +74,17 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
     });
 }
 
-fn show(d: &Dynamic) -> String {
-    if d.is_string() {
-        format!("{:?}", d.clone().into_string().unwrap_or_default())
-    } else {
-        format!("{d:?}")
-    }
-}
-
-fn assert_eq_impl(a: Dynamic, b: Dynamic, msg: Option<&str>) -> R<()> {
-    let same = crate::convert::from_dynamic(&a) == crate::convert::from_dynamic(&b);
-    if same {
+/// `assert_eq(actual, expected[, msg])`; values compare as the model's
+/// values do, so `1 == 1.0` is false but maps compare by content.
+fn assert_eq_impl(actual: Dynamic, expected: Dynamic, msg: Option<&str>) -> R<()> {
+    if crate::convert::from_dynamic(&actual) == crate::convert::from_dynamic(&expected) {
         return Ok(());
     }
-    let head = match msg {
+    let message = match msg {
         Some(m) => format!("assertion failed: {m}"),
         None => "assertion failed: left == right".to_string(),
     };
-    rt_err(format!(
-        "{head}\n  expected: {}\n    actual: {}",
-        show(&b),
-        show(&a)
-    ))
+    failed("assert_eq", message, Some((expected, actual)))
 }
 
 /// docs/probes.md: every probe with its site, arguments and result.

@@ -1,0 +1,183 @@
+//! Limits: every runaway a script can start stops at the default limits with
+//! its own message, exit code 3, well within 5 s of wall time, and the logs
+//! written so far are kept.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The bound the issue sets for every runaway.
+const WITHIN: Duration = Duration::from_secs(5);
+
+fn script(name: &str, src: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xsh-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, src).expect("script written");
+    p
+}
+
+/// Runs `xsh run` with `args` on `src`; (exit code, stderr, wall time).
+fn run(name: &str, src: &str, args: &[&str]) -> (i32, String, Duration) {
+    let p = script(name, src);
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .arg("run")
+        .arg(&p)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("xsh runs");
+    let took = start.elapsed();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        took,
+    )
+}
+
+fn stops(name: &str, src: &str, args: &[&str], message: &str, flag: &str, line: usize) {
+    let (code, err, took) = run(name, src, args);
+    eprintln!("{name}: stopped after {took:?}");
+    assert_eq!(code, 3, "{name}: exit code 3 for a limit\n{err}");
+    assert!(err.contains(message), "{name}: message {message:?}\n{err}");
+    assert!(err.contains(flag), "{name}: names its flag {flag}\n{err}");
+    assert!(
+        err.contains(&format!("{name}:{line}:")),
+        "{name}: points at line {line}\n{err}"
+    );
+    assert!(took < WITHIN, "{name}: took {took:?}");
+}
+
+#[test]
+fn an_endless_loop_stops_at_the_operation_limit() {
+    stops(
+        "endless_loop.rhai",
+        "let n = 0;\nloop { n += 1; }\n",
+        &[],
+        "operation limit reached: the script ran more than 10000000 operations",
+        "--max-operations",
+        2,
+    );
+}
+
+#[test]
+fn runaway_recursion_stops_at_the_call_depth_limit() {
+    stops(
+        "recursion.rhai",
+        "fn down(n) { down(n + 1) }\ndown(0);\n",
+        &[],
+        "call-depth limit reached: more than 64 calls were nested",
+        "--max-call-depth",
+        2,
+    );
+}
+
+#[test]
+fn an_endless_chain_of_sim_after_stops_at_the_event_limit() {
+    stops(
+        "after_chain.rhai",
+        "fn again() { sim.after(0.5, || again()); }\nagain();\nsim.run();\n",
+        &[],
+        "event limit reached: 250000 events in one run",
+        "--max-events",
+        3,
+    );
+}
+
+#[test]
+fn a_slow_chain_of_sim_after_stops_at_the_virtual_time_limit() {
+    stops(
+        "hourly.rhai",
+        "fn tick() { sim.after(3600.0, || tick()); }\ntick();\nsim.run();\n",
+        &[],
+        "virtual-time limit reached",
+        "--max-virtual-time",
+        3,
+    );
+}
+
+#[test]
+fn a_string_doubled_forever_stops_at_the_string_size_limit() {
+    stops(
+        "doubling.rhai",
+        "let s = \"xen\";\nloop { s += s; }\n",
+        &[],
+        "string-size limit reached: a string grew to more than 16777216 bytes",
+        "--max-string-size",
+        2,
+    );
+}
+
+#[test]
+fn an_array_doubled_forever_stops_at_the_array_size_limit() {
+    stops(
+        "array.rhai",
+        "let a = [1];\nloop { a += a; }\n",
+        &[],
+        "array-size limit reached: an array grew to more than 1048576 elements",
+        "--max-array-size",
+        2,
+    );
+}
+
+#[test]
+fn a_map_merged_forever_stops_at_the_map_size_limit() {
+    // Rhai checks a map's size when maps are merged or built, not on every
+    // `m[k] = v` (an index-assignment loop meets the operation limit).
+    stops(
+        "map.rhai",
+        "let m = #{ a: 1 };\nlet i = 0;\nloop { let n = #{}; n[`k${i}`] = i; m += n; i += 1; }\n",
+        &["--max-map-size", "100"],
+        "map-size limit reached: a map grew to more than 100 entries",
+        "--max-map-size",
+        3,
+    );
+}
+
+#[test]
+fn the_wall_time_limit_stops_a_script_between_operations() {
+    stops(
+        "spin.rhai",
+        "let n = 0;\nloop { n += 1; }\n",
+        &["--max-operations", "0", "--max-wall-time", "0.5"],
+        "wall-time limit reached: the script ran for more than 0.5 s",
+        "--max-wall-time",
+        2,
+    );
+}
+
+#[test]
+fn the_wall_time_limit_stops_a_world_inside_sim_run() {
+    stops(
+        "busy_world.rhai",
+        "fn again() { sim.after(0.0, || again()); }\nagain();\nsim.run();\n",
+        &["--max-events", "1000000000", "--max-wall-time", "0.5"],
+        "wall-time limit reached",
+        "--max-wall-time",
+        3,
+    );
+}
+
+#[test]
+fn a_limit_keeps_the_logs_written_so_far() {
+    let dir = std::env::temp_dir().join(format!("xsh-limits-logs-{}", std::process::id()));
+    let dir_arg = dir.to_str().expect("utf-8 temp dir");
+    let src = "let dom = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n\
+               xm.shutdown(dom);\nsim.run();\nlet n = 0;\nloop { n += 1; }\n";
+    let (code, err, _) = run("logs_kept.rhai", src, &["--log-dir", dir_arg]);
+    assert_eq!(code, 3, "{err}");
+    let xend = std::fs::read_to_string(dir.join("xend.log")).expect("xend.log written");
+    assert!(
+        xend.contains("Domain has shutdown: name=a"),
+        "the shutdown before the loop is in xend.log:\n{xend}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_limit_flag_that_makes_no_sense_is_a_usage_error() {
+    let (code, err, _) = run("ok.rhai", "1;\n", &["--max-wall-time=-1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-wall-time"), "{err}");
+}
