@@ -19,6 +19,7 @@
 
 pub mod dom0;
 pub mod exec;
+pub mod fxhash;
 pub mod guest;
 pub mod host;
 pub mod hypervisor;
@@ -319,11 +320,6 @@ impl Sim {
     fn dispatch(&self, ev: Ev) {
         match ev {
             Ev::Wake(t) => {
-                if std::env::var_os("XSH_DEBUG_POLL").is_some() {
-                    if let Some(c) = self.exec.task_ctx(t) {
-                        eprintln!("{} poll {}", self.now(), self.ctxs.borrow().get(c).name);
-                    }
-                }
                 self.exec.poll(t);
             }
             Ev::Call(f) => f(self),

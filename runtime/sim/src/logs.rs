@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 pub struct LogSink {
     text: String,
     keep: bool,
+    scratch: String,
     out: Option<BufWriter<File>>,
     bytes: u64,
     lines: u64,
@@ -46,6 +47,17 @@ impl LogSink {
             self.hash ^= b as u64;
             self.hash = self.hash.wrapping_mul(0x0100_0000_01b3);
         }
+    }
+
+    /// Appends a formatted line without allocating a `String` for it: the
+    /// model writes thousands of lines per scenario.
+    pub fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        use std::fmt::Write as _;
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        let _ = buf.write_fmt(args);
+        self.write(&buf);
+        self.scratch = buf;
     }
 
     /// Everything written, if the sink keeps its text.
@@ -90,6 +102,8 @@ pub struct Logs {
     pub files: IndexMap<String, LogSink>,
     keep: bool,
     dir: Option<PathBuf>,
+    /// The last `YYYY-MM-DD HH:MM:SS` stamp made, by its second.
+    stamp: (i64, String),
 }
 
 impl Default for Logs {
@@ -100,11 +114,21 @@ impl Default for Logs {
             files: IndexMap::new(),
             keep: true,
             dir: None,
+            stamp: (i64::MIN, String::new()),
         }
     }
 }
 
 impl Logs {
+    /// `YYYY-MM-DD HH:MM:SS` of wall-clock second `secs`; most lines of a
+    /// scenario share a handful of seconds, so the last one is kept.
+    pub fn stamp(&mut self, secs: i64) -> String {
+        if self.stamp.0 != secs {
+            self.stamp = (secs, crate::time::format_datetime(secs));
+        }
+        self.stamp.1.clone()
+    }
+
     /// Stop keeping text in memory (benchmarks): only counts and hashes.
     pub fn set_keep(&mut self, keep: bool) {
         self.keep = keep;

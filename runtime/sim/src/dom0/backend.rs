@@ -42,27 +42,20 @@ pub async fn kernel_xenwatch(sim: Sim) {
     }
 }
 
-/// The device root `/local/domain/0/backend/<class>/<domid>/<devid>` of a path.
-fn device_root(path: &str) -> Option<(String, String, u32, String)> {
-    let abs = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/local/domain/0/{path}")
+/// The device `<class>/<domid>/<devid>` a backend watch path is under.
+fn device_of(path: &str) -> Option<(&str, u32, &str)> {
+    let rest = match path.strip_prefix(BACKEND_ROOT) {
+        Some(r) => r,
+        None if !path.starts_with('/') => path.strip_prefix("backend/")?,
+        None => return None,
     };
-    let rest = abs.strip_prefix(BACKEND_ROOT)?;
     let mut it = rest.split('/');
     let (class, domid, devid) = (it.next()?, it.next()?, it.next()?);
-    let domid: u32 = domid.parse().ok()?;
-    Some((
-        format!("{BACKEND_ROOT}{class}/{domid}/{devid}"),
-        class.to_string(),
-        domid,
-        devid.to_string(),
-    ))
+    Some((class, domid.parse().ok()?, devid))
 }
 
 async fn xenbus_dev_changed(sim: &Sim, path: String) {
-    let Some((root, class, domid, devid)) = device_root(&path) else {
+    let Some((class, domid, devid)) = device_of(&path) else {
         return;
     };
     // Only netback and blkback live in dom0's kernel; vfb, vkbd and console
@@ -70,6 +63,8 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
     if class != "vif" && class != "vbd" {
         return;
     }
+    let root = format!("{BACKEND_ROOT}{class}/{domid}/{devid}");
+    let (class, devid) = (class.to_string(), devid.to_string());
     let known = sim.dom0.borrow().backends.contains_key(&root);
     let exists = sim.xs.borrow().exists_raw(&root);
     if known && !exists {

@@ -207,26 +207,19 @@ pub fn console_file(name: &str) -> String {
 /// (`[ 1234.567890] `) Ubuntu's CONFIG_PRINTK_TIME adds, if its level passes
 /// the console loglevel.
 pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
-    let (file, stamp, show) = {
+    let (file, t) = {
         let g = sim.guests.borrow();
         let Some(g) = g.get(domid) else { return };
-        let t = g.uptime0 + sim.now().0;
-        (
-            console_file(&g.name),
-            format!(
-                "[{:5}.{:06}] ",
-                t / 1_000_000_000,
-                (t % 1_000_000_000) / 1000
-            ),
-            lvl < g.profile.console_loglevel,
-        )
+        if lvl >= g.profile.console_loglevel {
+            return;
+        }
+        (console_file(&g.name), g.uptime0 + sim.now().0)
     };
-    if show {
-        sim.logs
-            .borrow_mut()
-            .file(&file)
-            .write(&format!("{stamp}{msg}\n"));
-    }
+    sim.logs.borrow_mut().file(&file).write_fmt(format_args!(
+        "[{:5}.{:06}] {msg}\n",
+        t / 1_000_000_000,
+        (t % 1_000_000_000) / 1000
+    ));
 }
 
 /// A line written straight to the console by userspace (systemd's status
@@ -236,7 +229,10 @@ pub fn console_line(sim: &Sim, domid: u32, msg: &str) {
         Some(g) => console_file(&g.name),
         None => return,
     };
-    sim.logs.borrow_mut().file(&file).write(&format!("{msg}\n"));
+    sim.logs
+        .borrow_mut()
+        .file(&file)
+        .write_fmt(format_args!("{msg}\n"));
 }
 
 /// Can the guest run (some vCPU not paused, the domain alive)? A paused or

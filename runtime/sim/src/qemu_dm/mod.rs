@@ -90,7 +90,7 @@ fn qlog(sim: &Sim, domid: u32, line: &str) {
     sim.logs
         .borrow_mut()
         .file(&file)
-        .write(&format!("{line}\n"));
+        .write_fmt(format_args!("{line}\n"));
 }
 
 /// Starts qemu-dm for an HVM domain (xend's image.createDeviceModel forked

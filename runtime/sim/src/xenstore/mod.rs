@@ -26,7 +26,9 @@ pub use client::{deliver_owed, perform, xs_request, Req, Resp, XsResult};
 pub use ops::PermSet;
 pub use watch::WatchEvent;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::fxhash::FxHashMap;
 use std::fmt;
 use std::rc::Rc;
 
@@ -194,11 +196,15 @@ pub struct Xenstore {
     pub(crate) perms: ops::PermTable,
     pub(crate) conns: Vec<Conn>,
     pub(crate) watches: Vec<Option<watch::Watch>>,
-    pub(crate) watch_index: BTreeMap<Rc<str>, Vec<u32>>,
+    /// Watches by exact path: firing looks up the changed node and each
+    /// ancestor here.
+    pub(crate) watch_index: FxHashMap<Rc<str>, Vec<u32>>,
+    /// The watched paths in order, for the watches below a removed node.
+    pub(crate) watch_paths: std::collections::BTreeSet<Rc<str>>,
     pub(crate) watch_seq: u64,
     pub(crate) txns: Vec<Option<txn::Txn>>,
     pub(crate) generation: u64,
-    pub(crate) entries: HashMap<u32, u32>,
+    pub(crate) entries: FxHashMap<u32, u32>,
     /// Quotas in force.
     pub quotas: Quotas,
     /// Domains introduced (domid → connection), in introduction order.
@@ -245,11 +251,12 @@ impl Xenstore {
             perms,
             conns: Vec::new(),
             watches: Vec::new(),
-            watch_index: BTreeMap::new(),
+            watch_index: FxHashMap::default(),
+            watch_paths: std::collections::BTreeSet::new(),
             watch_seq: 0,
             txns: Vec::new(),
             generation: 0,
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
             quotas: Quotas::default(),
             domains: indexmap::IndexMap::new(),
             owed_wakes: Vec::new(),

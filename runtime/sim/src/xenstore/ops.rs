@@ -1,7 +1,7 @@
 //! The node operations, with C xenstored's permission rules
 //! (X tools/xenstore/xenstored_core.c:482-573, 905-1160).
 
-use std::collections::HashMap;
+use crate::fxhash::FxHashMap;
 use std::rc::Rc;
 
 use super::tree::Tree;
@@ -19,7 +19,7 @@ pub type PermSet = Vec<(u32, char)>;
 #[derive(Default)]
 pub(crate) struct PermTable {
     sets: Vec<Rc<[(u32, u8)]>>,
-    index: HashMap<Vec<(u32, u8)>, u32>,
+    index: FxHashMap<Vec<(u32, u8)>, u32>,
 }
 
 impl PermTable {
@@ -94,14 +94,32 @@ impl Xenstore {
     }
 
     pub(crate) fn lookup(&self, path: &str) -> Option<u32> {
+        self.walk(path).ok()
+    }
+
+    /// Resolves an absolute path in one pass: the node, or else the deepest
+    /// existing ancestor and the byte offset in `path` of the first missing
+    /// component. Every request resolves its path, so this is the hot loop
+    /// of the whole store.
+    pub(crate) fn walk(&self, path: &str) -> Result<u32, (u32, usize)> {
         let mut id = Tree::ROOT;
-        if path == "/" {
-            return Some(id);
+        let b = path.as_bytes();
+        if b.len() <= 1 {
+            return Ok(id);
         }
-        for part in path[1..].split('/') {
-            id = self.tree.child(id, part)?;
+        let mut start = 1;
+        while start <= b.len() {
+            let end = b[start..]
+                .iter()
+                .position(|&c| c == b'/')
+                .map_or(b.len(), |i| start + i);
+            match self.tree.child(id, &path[start..end]) {
+                Some(c) => id = c,
+                None => return Err((id, start)),
+            }
+            start = end + 1;
         }
-        Some(id)
+        Ok(id)
     }
 
     fn perm_for_conn(&self, conn: ConnId, perms: u32) -> u8 {
@@ -120,37 +138,28 @@ impl Xenstore {
         p[0].1 & mask
     }
 
-    /// The nearest existing ancestor of a missing path.
-    fn nearest_ancestor(&self, path: &str) -> u32 {
-        let mut p = path;
-        loop {
-            p = match p.rfind('/') {
-                Some(0) | None => return Tree::ROOT,
-                Some(i) => &p[..i],
-            };
-            if let Some(id) = self.lookup(p) {
-                return id;
-            }
-        }
-    }
-
     /// `get_node`: the node if `conn` may access it with `perm`; a missing
     /// node is ENOENT only if its parents would have let `conn` see it.
     pub(crate) fn get_node(&self, conn: ConnId, path: &str, perm: u8) -> Result<u32, XsErr> {
-        match self.lookup(path) {
-            Some(id) => {
+        match self.walk(path) {
+            Ok(id) => {
                 if self.perm_for_conn(conn, self.tree.node(id).perms) & perm == perm {
                     Ok(id)
                 } else {
-                    Err(self.errno_from_parents(conn, path, XsErr::EACCES, perm))
+                    let parent = self.tree.node(id).parent;
+                    let anc = if parent == super::tree::NIL {
+                        Tree::ROOT
+                    } else {
+                        parent
+                    };
+                    Err(self.errno_from_ancestor(conn, anc, XsErr::EACCES, perm))
                 }
             }
-            None => Err(self.errno_from_parents(conn, path, XsErr::ENOENT, perm)),
+            Err((anc, _)) => Err(self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm)),
         }
     }
 
-    fn errno_from_parents(&self, conn: ConnId, path: &str, err: XsErr, perm: u8) -> XsErr {
-        let anc = self.nearest_ancestor(path);
+    fn errno_from_ancestor(&self, conn: ConnId, anc: u32, err: XsErr, perm: u8) -> XsErr {
         if self.perm_for_conn(conn, self.tree.node(anc).perms) & perm != 0 {
             err
         } else {
@@ -183,30 +192,34 @@ impl Xenstore {
     /// Creates `path` and any missing parents, each inheriting its parent's
     /// permissions; an unprivileged creator becomes the owner.
     pub(crate) fn create_node(&mut self, conn: ConnId, path: &str) -> Result<u32, XsErr> {
-        let anc = self.nearest_ancestor(path);
-        let anc_path = self.tree.path(anc);
-        let rest = if anc_path == "/" {
-            &path[1..]
-        } else {
-            &path[anc_path.len() + 1..]
+        let (anc, rest_at) = match self.walk(path) {
+            Ok(id) => return Ok(id),
+            Err(missing) => missing,
         };
-        let parts: Vec<&str> = rest.split('/').collect();
+        let rest = &path[rest_at..];
+        let count = rest.bytes().filter(|&b| b == b'/').count() + 1;
+        let first_len = rest.find('/').unwrap_or(rest.len());
         let c = self.conn(conn);
         let (unpriv, domid) = (!c.privileged(), c.domid);
-        if unpriv && self.entry_count(conn) + parts.len() as u32 > self.quotas.entries_per_domain {
+        if unpriv && self.entry_count(conn) + count as u32 > self.quotas.entries_per_domain {
             return Err(XsErr::ENOSPC);
         }
-        if !self.record_size_ok(conn, anc, self.tree.value(anc).len() + parts[0].len() + 1) {
+        if !self.record_size_ok(conn, anc, self.tree.value(anc).len() + first_len + 1) {
             return Err(XsErr::ENOSPC);
         }
         let mut id = anc;
-        for part in parts {
-            let mut perms = self.perms.get(self.tree.node(id).perms).to_vec();
-            if unpriv {
+        for part in rest.split('/') {
+            let parent_perms = self.tree.node(id).perms;
+            // A child inherits its parent's permissions; an unprivileged
+            // creator becomes its owner.
+            let pid = if unpriv && self.perms.get(parent_perms)[0].0 != domid {
+                let mut perms = self.perms.get(parent_perms).to_vec();
                 perms[0].0 = domid;
-            }
-            let owner = perms[0].0;
-            let pid = self.perms.intern(&perms);
+                self.perms.intern(&perms)
+            } else {
+                parent_perms
+            };
+            let owner = self.perms.get(pid)[0].0;
             id = self.tree.add_child(id, part, pid);
             *self.entries.entry(owner).or_insert(0) += 1;
         }
@@ -227,10 +240,16 @@ impl Xenstore {
     /// Records that `path` changed (for oxenstored's coalescing check): the
     /// node, or for a removed one its parent, and every ancestor.
     pub(crate) fn touch(&mut self, path: &str) {
+        let id = match self.walk(path) {
+            Ok(id) => id,
+            Err((anc, _)) => anc,
+        };
+        self.touch_node(id);
+    }
+
+    /// `touch` for a node already resolved.
+    pub(crate) fn touch_node(&mut self, id: u32) {
         let g = (self.generation + 1) as u32;
-        let id = self
-            .lookup(path)
-            .unwrap_or_else(|| self.nearest_ancestor(path));
         self.tree.touch(id, g);
     }
 
@@ -266,7 +285,7 @@ impl Xenstore {
             return Err(XsErr::ENOSPC);
         }
         self.tree.set_value(id, value.as_bytes());
-        self.touch(path);
+        self.touch_node(id);
         Ok(())
     }
 
@@ -275,8 +294,8 @@ impl Xenstore {
         match self.get_node(conn, path, PERM_WRITE) {
             Ok(_) => Ok(false),
             Err(XsErr::ENOENT) => {
-                self.create_node(conn, path)?;
-                self.touch(path);
+                let id = self.create_node(conn, path)?;
+                self.touch_node(id);
                 Ok(true)
             }
             Err(e) => Err(e),

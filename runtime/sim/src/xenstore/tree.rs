@@ -5,7 +5,7 @@
 //! xenstoreds list them in; directories with many children also get a name
 //! index so lookups stay cheap under `/local/domain`.
 
-use std::collections::HashMap;
+use crate::fxhash::FxHashMap;
 
 pub(crate) const NIL: u32 = u32::MAX;
 const CHUNK: usize = 4096;
@@ -31,7 +31,7 @@ pub(crate) struct Node {
 /// Interned node-name components.
 #[derive(Default)]
 pub(crate) struct Names {
-    by_name: HashMap<Box<str>, u32>,
+    by_name: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
@@ -55,14 +55,17 @@ impl Names {
 
 /// The arena of nodes and values.
 pub(crate) struct Tree {
-    chunks: Vec<Box<[Node]>>,
+    /// Chunks of up to `CHUNK` nodes, each growing by doubling: a small
+    /// world (one benchmark scenario) touches a few pages, a large one never
+    /// copies more than one chunk at a time.
+    chunks: Vec<Vec<Node>>,
     free: Vec<u32>,
     len: u32,
     vals: Vec<Vec<u8>>,
     val_used: u64,
     val_garbage: u64,
     /// Name index of directories with many children: (parent, name) → child.
-    big: HashMap<(u32, u32), u32>,
+    big: FxHashMap<(u32, u32), u32>,
     pub names: Names,
     pub live: u32,
 }
@@ -78,7 +81,7 @@ impl Tree {
             vals: Vec::new(),
             val_used: 0,
             val_garbage: 0,
-            big: HashMap::new(),
+            big: FxHashMap::default(),
             names: Names::default(),
             live: 0,
         };
@@ -105,19 +108,23 @@ impl Tree {
             val_len: 0,
         };
         self.live += 1;
-        let id = match self.free.pop() {
-            Some(id) => id,
+        match self.free.pop() {
+            Some(id) => {
+                *self.node_mut(id) = n;
+                id
+            }
             None => {
                 let id = self.len;
                 if id as usize / CHUNK == self.chunks.len() {
-                    self.chunks.push(vec![n; CHUNK].into_boxed_slice());
+                    self.chunks.push(Vec::new());
+                }
+                if let Some(c) = self.chunks.last_mut() {
+                    c.push(n);
                 }
                 self.len += 1;
                 id
             }
-        };
-        *self.node_mut(id) = n;
-        id
+        }
     }
 
     pub fn node(&self, id: u32) -> &Node {
@@ -164,7 +171,7 @@ impl Tree {
     fn store_bytes(&mut self, v: &[u8]) -> (u32, u32) {
         let need = v.len();
         if self.vals.last().is_none_or(|c| c.len() + need > VAL_CHUNK) {
-            self.vals.push(Vec::with_capacity(VAL_CHUNK.max(need)));
+            self.vals.push(Vec::new());
         }
         let ci = self.vals.len() - 1;
         let chunk = &mut self.vals[ci];
@@ -319,24 +326,6 @@ impl Tree {
             self.free.push(x);
             self.live -= 1;
         }
-    }
-
-    /// The absolute path of a node.
-    pub fn path(&self, mut id: u32) -> String {
-        let mut parts = Vec::new();
-        while id != Self::ROOT && id != NIL {
-            parts.push(self.name(id));
-            id = self.node(id).parent;
-        }
-        if parts.is_empty() {
-            return "/".to_string();
-        }
-        let mut s = String::new();
-        for p in parts.iter().rev() {
-            s.push('/');
-            s.push_str(p);
-        }
-        s
     }
 }
 

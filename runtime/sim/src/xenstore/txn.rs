@@ -33,22 +33,37 @@ pub(crate) struct Txn {
     pub write_low: Option<String>,
 }
 
-fn common_prefix(a: &str, b: &str) -> String {
-    let pa: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
-    let pb: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
-    let n = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
-    if n == 0 {
-        "/".into()
-    } else {
-        format!("/{}", pa[..n].join("/"))
+/// Byte length of the longest common path prefix of `a` and `b` on
+/// component boundaries (`"/"`, length 1, when they share no component).
+fn common_prefix_len(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut last) = (1, 1);
+    loop {
+        let (ca, cb) = (a.get(i), b.get(i));
+        let a_end = matches!(ca, None | Some(b'/'));
+        let b_end = matches!(cb, None | Some(b'/'));
+        if a_end && b_end {
+            last = i;
+            if ca.is_none() || cb.is_none() {
+                break;
+            }
+        } else if ca != cb {
+            break;
+        }
+        i += 1;
     }
+    last
 }
 
+/// Narrows a lowpath to what it shares with `p`, in place.
 fn lowest(cur: &mut Option<String>, p: &str) {
-    *cur = Some(match cur.take() {
-        None => p.to_string(),
-        Some(c) => common_prefix(&c, p),
-    });
+    match cur {
+        None => *cur = Some(p.to_string()),
+        Some(c) => {
+            let n = common_prefix_len(c, p);
+            c.truncate(n);
+        }
+    }
 }
 
 fn parent_of(p: &str) -> &str {
@@ -333,5 +348,34 @@ impl Xenstore {
         }
         self.generation += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix_len;
+
+    fn common(a: &str, b: &str) -> String {
+        a[..common_prefix_len(a, b)].to_string()
+    }
+
+    #[test]
+    fn lowpaths_meet_on_component_boundaries() {
+        assert_eq!(
+            common("/local/domain/1", "/local/domain/1"),
+            "/local/domain/1"
+        );
+        assert_eq!(
+            common("/local/domain/1", "/local/domain/12"),
+            "/local/domain"
+        );
+        assert_eq!(
+            common("/local/domain", "/local/domain/1/x"),
+            "/local/domain"
+        );
+        assert_eq!(common("/local/domain/1/x", "/local"), "/local");
+        assert_eq!(common("/vm/a", "/local/domain"), "/");
+        assert_eq!(common("/loc", "/local"), "/");
+        assert_eq!(common("/", "/local"), "/");
     }
 }

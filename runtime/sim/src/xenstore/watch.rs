@@ -72,7 +72,10 @@ impl Xenstore {
         self.conn_mut(conn).watches.push(id);
         self.watch_index
             .entry(path_rc.clone())
-            .or_default()
+            .or_insert_with(|| {
+                self.watch_paths.insert(path_rc.clone());
+                Vec::new()
+            })
             .push(id);
         // "We fire once up front: simplifies clients and restart."
         self.add_event(id, &path_rc, now, hop);
@@ -101,6 +104,7 @@ impl Xenstore {
                 v.retain(|&x| x != id);
                 if v.is_empty() {
                     self.watch_index.remove(&w.path);
+                    self.watch_paths.remove(&w.path);
                 }
             }
         }
@@ -155,11 +159,11 @@ impl Xenstore {
             // A removal also reaches the watches below the removed node.
             if recurse && name != "/" {
                 let lo: Rc<str> = format!("{name}/").into();
-                for (p, v) in self.watch_index.range(lo.clone()..) {
+                for p in self.watch_paths.range(lo.clone()..) {
                     if !p.starts_with(&*lo) {
                         break;
                     }
-                    for &id in v {
+                    for &id in &self.watch_index[p] {
                         let w = self.watches[id as usize].as_ref().expect("indexed watch");
                         hits.push((w.conn, w.seq, id, true));
                     }

@@ -253,13 +253,14 @@ impl Xend {
 /// Writes one xend.log record:
 /// `[%(asctime)s %(process)d] %(levelname)s (%(module)s:%(lineno)d) %(message)s`.
 pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: &str) {
-    let stamp = sim.cfg().epoch.format(sim.now());
+    let secs = sim.cfg().epoch.wall_secs(sim.now());
     let pid = sim.xend.borrow().pid;
-    let line = format!(
+    let mut logs = sim.logs.borrow_mut();
+    let stamp = logs.stamp(secs);
+    logs.xend.write_fmt(format_args!(
         "[{stamp} {pid}] {} ({module}:{lineno}) {msg}\n",
         level.name()
-    );
-    sim.logs.borrow_mut().xend.write(&line);
+    ));
 }
 
 /// Logs at a source line of the profile's build.
