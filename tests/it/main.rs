@@ -7,7 +7,8 @@
 //! - `cli` — the `xsh` binary's exit codes and outputs;
 //! - `hooks` — a hook's value, `orig()` now, later, twice or never, errors in hooks;
 //! - `alternatives` — the other ways a shutdown goes, each as the reference predicts;
-//! - `limits` — every runaway stops at its limit with its own message, within 5 s.
+//! - `limits` — every runaway stops at its limit with its own message, within 5 s;
+//! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself.
 
 mod alternatives;
 mod cli;
@@ -16,5 +17,6 @@ mod errors;
 mod hooks;
 mod limits;
 mod seed;
+mod test_runner;
 mod util;
 mod variations;

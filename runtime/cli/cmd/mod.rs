@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod probes;
 pub mod run;
+pub mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ enum Cmd {
     Probes(probes::Flags),
     /// Benchmarks beside the SimPy peer.
     Bench(bench::Flags),
+    /// Run the `fn test_*()` of Rhai test files, each in a fresh world.
+    Test(test::Flags),
 }
 
 /// Runs the chosen subcommand.
@@ -32,6 +35,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Run(f)) => run::main(f),
         Some(Cmd::Probes(f)) => probes::main(f),
         Some(Cmd::Bench(f)) => bench::main(f),
+        Some(Cmd::Test(f)) => test::main(f),
     }
 }
 

@@ -455,8 +455,11 @@ impl ScriptError {
         if !rest.is_empty() {
             notes.push(rest.join("\n"));
         }
-        if let (Some(e), Some(a)) = (&self.expected, &self.actual) {
-            notes.push(format!("expected: {e}\n  actual: {a}"));
+        match (&self.expected, &self.actual) {
+            (Some(e), Some(a)) => notes.push(format!("expected: {e}\n  actual: {a}")),
+            (Some(e), None) => notes.push(format!("expected: {e}")),
+            (None, Some(a)) => notes.push(format!("actual: {a}")),
+            (None, None) => {}
         }
         if let Some(f) = &self.raised_in {
             notes.push(format!("raised in {f}"));

@@ -104,6 +104,10 @@ pub fn build(st: &Rc<HostState>) -> Engine {
         }
     });
 
+    // `import "testing"` is the embedded stdlib module; other paths are
+    // files, relative to the importing script.
+    e.set_module_resolver(crate::stdlib::Resolver::default());
+
     api::register_all(&mut e, st);
     e
 }

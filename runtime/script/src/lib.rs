@@ -23,6 +23,8 @@ pub mod diag;
 pub mod engine;
 pub mod hooks;
 pub mod stacks;
+pub mod stdlib;
+pub mod testing;
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -104,6 +106,21 @@ pub struct Host {
 impl Host {
     /// A new host: a built world (dom0, xenstored, xend) and an engine.
     pub fn new(cfg: Config, limits: Limits) -> Host {
+        match Host::with_globals(cfg, limits, &[]) {
+            Ok(h) => h,
+            // Loading no stdlib module cannot fail.
+            Err(e) => unreachable!("{e}"),
+        }
+    }
+
+    /// A new host whose engine has the stdlib modules `globals` loaded as
+    /// globals (`xsh test` loads "testing"). Fails only if one of them does
+    /// not exist or does not compile.
+    pub fn with_globals(
+        cfg: Config,
+        limits: Limits,
+        globals: &[&str],
+    ) -> Result<Host, ScriptError> {
         let sim = xsh_sim::host::build(cfg);
         let state = Rc::new_cyclic(|weak: &Weak<HostState>| {
             let w = weak.clone();
@@ -129,7 +146,9 @@ impl Host {
                 limits,
             }
         });
-        let engine = Rc::new(engine::build(&state));
+        let mut engine = engine::build(&state);
+        stdlib::load_globals(&mut engine, globals)?;
+        let engine = Rc::new(engine);
         *state.engine.borrow_mut() = Rc::downgrade(&engine);
         sim.set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&state))));
         // The wall-time limit inside `sim.run()`: Rhai's `on_progress`
@@ -141,7 +160,7 @@ impl Host {
                 .filter(|st| st.wall_exceeded())
                 .map(|st| st.wall_message())
         })));
-        Host { engine, state }
+        Ok(Host { engine, state })
     }
 
     /// The world.

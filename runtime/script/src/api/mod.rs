@@ -72,6 +72,16 @@ fn register_assertions(e: &mut Engine) {
     e.register_fn("assert_eq", |a: Dynamic, b: Dynamic, msg: &str| -> R<()> {
         assert_eq_impl(a, b, Some(msg))
     });
+    // The log-pattern primitives of stdlib/testing.rhai, useful on their own.
+    e.register_fn("glob_match", |text: &str, pattern: &str| {
+        crate::testing::glob_match(text, pattern)
+    });
+    e.register_fn("grep", |text: &str, pattern: &str| -> rhai::Array {
+        crate::testing::grep(text, pattern)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect()
+    });
 }
 
 /// `assert_eq(actual, expected[, msg])`; values compare as the model's

@@ -1,0 +1,144 @@
+//! `xsh test [PATH...]`: runs every `fn test_*()` of the `*.rhai` files
+//! under PATH (default `tests/`), each in a fresh world, and reports like
+//! `cargo test`. Exit 0 when all pass, 1 on a failure, 3 when the only
+//! failures were limits reached, 2 on a usage error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use xsh_script::testing::{self, Event, Options};
+
+use super::run::LimitFlags;
+
+/// Flags of `xsh test`.
+#[derive(Args, Clone)]
+pub struct Flags {
+    /// Test files or folders (searched for `*.rhai`). Default: tests/.
+    pub paths: Vec<PathBuf>,
+    /// Run only tests whose `file::name` contains this (repeatable).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// One character per test instead of one line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Stop at the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Seed of every test's world.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write each test's logs to DIR/<file>/<test>/.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Lines of each log shown for a failure.
+    #[arg(long, default_value_t = 6)]
+    pub log_lines: usize,
+    #[command(flatten)]
+    pub limits: LimitFlags,
+}
+
+/// Colour on stdout: off when NO_COLOR is set or stdout is not a terminal.
+fn stdout_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+fn paint(text: &str, color: bool, code: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Runs the tests.
+pub fn main(f: Flags) -> ExitCode {
+    if let Err(msg) = f.limits.check() {
+        eprintln!("error: {msg}");
+        return ExitCode::from(2);
+    }
+    let paths = if f.paths.is_empty() {
+        vec![PathBuf::from("tests")]
+    } else {
+        f.paths.clone()
+    };
+    let files = match testing::discover(&paths).and_then(|found| {
+        found
+            .iter()
+            .map(|p| testing::read(p))
+            .collect::<Result<Vec<_>, _>>()
+    }) {
+        Ok(files) => files,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = Options {
+        config: f.limits.config(f.seed),
+        limits: f.limits.limits(),
+        filters: f.filter.clone(),
+        fail_fast: f.fail_fast,
+        log_lines: f.log_lines,
+        log_dir: f.log_dir.clone(),
+    };
+    let color = stdout_color();
+    let mut out = std::io::stdout().lock();
+    let mut column = 0;
+    let summary = testing::run(&files, &opts, &mut |ev| {
+        // A closed pipe (`xsh test | head`) just stops the printing.
+        let _ = match ev {
+            Event::Plan { tests } => {
+                let s = if tests == 1 { "" } else { "s" };
+                writeln!(out, "\nrunning {tests} test{s}")
+            }
+            Event::Start { file, name } if !f.quiet => {
+                let id = if name.is_empty() {
+                    file.to_string()
+                } else {
+                    format!("{file}::{name}")
+                };
+                write!(out, "test {id} ... ").and_then(|_| out.flush())
+            }
+            Event::Start { .. } => Ok(()),
+            Event::Done(r) if f.quiet => {
+                column += 1;
+                let mark = if r.passed() {
+                    ".".to_string()
+                } else {
+                    paint("F", color, "31")
+                };
+                // cargo's -q wraps its dots at 88 columns.
+                let wrap = if column % 88 == 0 { "\n" } else { "" };
+                write!(out, "{mark}{wrap}").and_then(|_| out.flush())
+            }
+            Event::Done(r) => {
+                let verdict = if r.passed() {
+                    paint("ok", color, "32")
+                } else {
+                    paint("FAILED", color, "31")
+                };
+                writeln!(out, "{verdict}")
+            }
+        };
+    });
+    if f.quiet && column % 88 != 0 {
+        let _ = writeln!(out);
+    }
+    let _ = write!(out, "{}", testing::summary_text(&summary, color));
+    let _ = out.flush();
+    for file in &summary.empty_files {
+        eprintln!("warning: {file} has no fn test_*()");
+    }
+    if let Some(path) = &f.junit {
+        if let Err(e) = std::fs::write(path, testing::junit(&summary)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::from(summary.exit_code())
+}

@@ -1,0 +1,623 @@
+//! The test runner behind `xsh test` and `cargo test`: finds `*.rhai` files,
+//! runs each `fn test_*()` in a fresh world and engine (with stdlib/testing
+//! loaded as globals), in file order, and words the outcome like cargo test.
+//!
+//! A file's top-level statements run before each of its tests, in that
+//! test's fresh world: they are its setup (a start time, hooks, domains).
+//! Everything here is deterministic — same files, seed and limits, same
+//! report — so no wall-clock durations are printed.
+//!
+//! `glob_match` and `grep`, the log-pattern primitives of the stdlib's
+//! assertions, live here too.
+
+use std::path::{Path, PathBuf};
+
+use xsh_sim::Config;
+
+use crate::{Host, Limits, ScriptError};
+
+/// How to run tests.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The world's settings (seed, event and virtual-time limits) for every test.
+    pub config: Config,
+    /// Script limits for every test (wall time is per test).
+    pub limits: Limits,
+    /// Run only tests whose `file::name` contains one of these (all if empty).
+    pub filters: Vec<String>,
+    /// Stop after the first failure.
+    pub fail_fast: bool,
+    /// Lines of each log shown for a failure.
+    pub log_lines: usize,
+    /// Write each test's logs to `<dir>/<file stem>/<test>/`.
+    pub log_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: Config::default(),
+            limits: Limits::default(),
+            filters: Vec::new(),
+            fail_fast: false,
+            log_lines: 6,
+            log_dir: None,
+        }
+    }
+}
+
+/// A test file, read.
+#[derive(Clone, Debug)]
+pub struct TestFile {
+    /// Its path as given or found.
+    pub path: PathBuf,
+    /// Its name in reports (the path, with `/`).
+    pub name: String,
+    /// Its text.
+    pub src: String,
+}
+
+/// The outcome of one test.
+#[derive(Clone, Debug)]
+pub struct TestResult {
+    /// The file's name.
+    pub file: String,
+    /// The test function, or "" when the whole file failed (it does not
+    /// parse, or its setup cannot be loaded).
+    pub name: String,
+    /// `None` when it passed.
+    pub error: Option<ScriptError>,
+    /// What the test printed.
+    pub output: String,
+    /// Each non-empty log's last lines: (log name, text).
+    pub log_tails: Vec<(String, String)>,
+}
+
+impl TestResult {
+    /// `file::name`, as the report and filters use it.
+    pub fn id(&self) -> String {
+        if self.name.is_empty() {
+            self.file.clone()
+        } else {
+            format!("{}::{}", self.file, self.name)
+        }
+    }
+
+    /// Passed?
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// What the runner tells its reporter, as it goes.
+pub enum Event<'a> {
+    /// Every file is compiled: this many tests will run.
+    Plan { tests: usize },
+    /// A test is about to run.
+    Start { file: &'a str, name: &'a str },
+    /// It ran.
+    Done(&'a TestResult),
+}
+
+/// All outcomes of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Every test run, in order.
+    pub results: Vec<TestResult>,
+    /// Tests left out by the filters.
+    pub filtered_out: usize,
+    /// Files with no `fn test_*()`.
+    pub empty_files: Vec<String>,
+}
+
+impl Summary {
+    /// Tests that passed.
+    pub fn passed(&self) -> usize {
+        self.results.iter().filter(|r| r.passed()).count()
+    }
+
+    /// Tests that failed.
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+
+    /// The failures, in order.
+    pub fn failures(&self) -> impl Iterator<Item = &TestResult> {
+        self.results.iter().filter(|r| !r.passed())
+    }
+
+    /// 0 when all passed, 3 when the only failures were limits reached, 1
+    /// otherwise.
+    pub fn exit_code(&self) -> u8 {
+        let mut codes = self
+            .failures()
+            .filter_map(|r| r.error.as_ref())
+            .map(|e| e.exit_code());
+        match codes.next() {
+            None => 0,
+            Some(first) if codes.all(|c| c == first) => first,
+            Some(_) => 1,
+        }
+    }
+
+    /// The last line: `test result: ok. 3 passed, 0 failed`.
+    pub fn result_line(&self) -> String {
+        let verdict = if self.failed() == 0 { "ok" } else { "FAILED" };
+        let mut s = format!(
+            "test result: {verdict}. {} passed, {} failed",
+            self.passed(),
+            self.failed()
+        );
+        if self.filtered_out > 0 {
+            s.push_str(&format!("; {} filtered out", self.filtered_out));
+        }
+        s
+    }
+}
+
+/// The `*.rhai` files under `paths` (files as given, folders searched
+/// recursively, each folder's files sorted by name). A path that does not
+/// exist is an error (a usage error for the CLI).
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            collect(p, &mut out).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("no such file or folder: {}", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "rhai") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a test file.
+pub fn read(path: &Path) -> Result<TestFile, String> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let name = path.display().to_string().replace('\\', "/");
+    Ok(TestFile {
+        path: path.to_path_buf(),
+        name,
+        src,
+    })
+}
+
+/// The names of the `fn test_*()` of a compiled file, in file order. Rhai
+/// keeps functions in a hash table, so the order comes from the text: the
+/// line where each `fn test_…(` is defined.
+pub fn test_names(src: &str, ast: &rhai::AST) -> Vec<String> {
+    let defined: Vec<&str> = ast
+        .iter_functions()
+        .filter(|f| f.name.starts_with("test_") && f.params.is_empty())
+        .map(|f| f.name)
+        .collect();
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for (i, line) in src.lines().enumerate() {
+        let l = line.trim_start();
+        let l = l.strip_prefix("private ").unwrap_or(l).trim_start();
+        let Some(rest) = l.strip_prefix("fn ") else {
+            continue;
+        };
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if defined.contains(&name.as_str()) && !found.iter().any(|(_, n)| *n == name) {
+            found.push((i, name));
+        }
+    }
+    // A definition the scan missed (odd formatting) still runs, last.
+    for d in defined {
+        if !found.iter().any(|(_, n)| n == d) {
+            found.push((usize::MAX, d.to_string()));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, n)| n).collect()
+}
+
+fn selected(opts: &Options, id: &str) -> bool {
+    opts.filters.is_empty() || opts.filters.iter().any(|f| id.contains(f.as_str()))
+}
+
+fn log_tails(host: &Host, lines: usize) -> Vec<(String, String)> {
+    let logs = host.sim().logs.borrow();
+    let mut all = vec![("xend.log".to_string(), logs.xend.text().to_string())];
+    for (name, sink) in &logs.files {
+        all.push((name.clone(), sink.text().to_string()));
+    }
+    all.push(("xen.log".to_string(), logs.xen.text().to_string()));
+    all.into_iter()
+        .filter(|(_, text)| !text.is_empty())
+        .map(|(name, text)| {
+            let v: Vec<&str> = text.lines().collect();
+            let tail = v[v.len().saturating_sub(lines)..].join("\n");
+            (name, tail)
+        })
+        .collect()
+}
+
+fn new_host(opts: &Options) -> Result<Host, ScriptError> {
+    Host::with_globals(opts.config.clone(), opts.limits.clone(), &["testing"])
+}
+
+fn file_failure(file: &TestFile, error: ScriptError) -> TestResult {
+    TestResult {
+        file: file.name.clone(),
+        name: String::new(),
+        error: Some(error),
+        output: String::new(),
+        log_tails: Vec::new(),
+    }
+}
+
+fn run_one(
+    file: &TestFile,
+    ast: &std::rc::Rc<rhai::AST>,
+    name: &str,
+    opts: &Options,
+) -> TestResult {
+    let host = match new_host(opts) {
+        Ok(h) => h,
+        Err(e) => return file_failure(file, e),
+    };
+    let mut setup_error = None;
+    if let Some(dir) = &opts.log_dir {
+        let stem = file
+            .path
+            .file_stem()
+            .map_or("test".into(), |s| s.to_string_lossy());
+        let dir = dir.join(stem.as_ref()).join(name);
+        if let Err(e) = host.sim().logs.borrow_mut().stream_to_dir(&dir) {
+            setup_error = Some(format!("cannot write logs to {}: {e}", dir.display()));
+        }
+    }
+    let error = match setup_error {
+        Some(msg) => Some(ScriptError::runtime(
+            &file.name,
+            &file.src,
+            rhai::EvalAltResult::ErrorRuntime(msg.into(), rhai::Position::NONE),
+        )),
+        None => host.call_fn(&file.name, &file.src, ast, name).err(),
+    };
+    // Flushing keeps what a failing test wrote, as `xsh run` does.
+    let _ = host.sim().logs.borrow_mut().flush();
+    let output = host.state.output.borrow().clone();
+    TestResult {
+        file: file.name.clone(),
+        name: name.to_string(),
+        log_tails: if error.is_some() && opts.log_lines > 0 {
+            log_tails(&host, opts.log_lines)
+        } else {
+            Vec::new()
+        },
+        error,
+        output,
+    }
+}
+
+/// Runs the tests of `files`, telling `report` as it goes.
+pub fn run(files: &[TestFile], opts: &Options, report: &mut dyn FnMut(Event)) -> Summary {
+    let mut summary = Summary::default();
+    // Compile everything first, so the plan (and a syntax error) is known
+    // before the first test runs. An AST does not belong to an engine, so
+    // one compile serves every test of the file.
+    let mut plan = Vec::new();
+    for file in files {
+        match new_host(opts).and_then(|h| h.compile(&file.name, &file.src)) {
+            Ok(ast) => {
+                let all = test_names(&file.src, &ast);
+                if all.is_empty() {
+                    summary.empty_files.push(file.name.clone());
+                }
+                let total = all.len();
+                let names: Vec<String> = all
+                    .into_iter()
+                    .filter(|n| selected(opts, &format!("{}::{n}", file.name)))
+                    .collect();
+                summary.filtered_out += total - names.len();
+                plan.push((file, Ok(std::rc::Rc::new(ast)), names));
+            }
+            Err(e) => plan.push((file, Err(e), Vec::new())),
+        }
+    }
+    let tests = plan
+        .iter()
+        .map(|(_, ast, names)| if ast.is_ok() { names.len() } else { 1 })
+        .sum();
+    report(Event::Plan { tests });
+    for (file, ast, names) in plan {
+        let ast = match ast {
+            Ok(ast) => ast,
+            Err(e) => {
+                report(Event::Start {
+                    file: &file.name,
+                    name: "",
+                });
+                let r = file_failure(file, e);
+                report(Event::Done(&r));
+                summary.results.push(r);
+                if opts.fail_fast {
+                    return summary;
+                }
+                continue;
+            }
+        };
+        for name in names {
+            report(Event::Start {
+                file: &file.name,
+                name: &name,
+            });
+            let r = run_one(file, &ast, &name, opts);
+            report(Event::Done(&r));
+            let failed = !r.passed();
+            summary.results.push(r);
+            if failed && opts.fail_fast {
+                return summary;
+            }
+        }
+    }
+    summary
+}
+
+/// Finds, reads and runs the tests under `paths` with no reporter: what
+/// `cargo test` calls.
+pub fn run_paths(paths: &[PathBuf], opts: &Options) -> Result<Summary, String> {
+    let files = discover(paths)?
+        .iter()
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(run(&files, opts, &mut |_| {}))
+}
+
+/// One failure, as the report shows it after the list of tests: the
+/// message (expected and actual for a comparison), the ariadne report at
+/// the script position, then the test's output and its logs' last lines.
+pub fn failure_text(r: &TestResult, color: bool) -> String {
+    let mut s = format!("---- {} ----\n", r.id());
+    if let Some(e) = &r.error {
+        s.push_str(&e.message);
+        s.push('\n');
+        if let Some(x) = &e.expected {
+            s.push_str(&format!("  expected: {x}\n"));
+        }
+        if let Some(x) = &e.actual {
+            s.push_str(&format!("    actual: {x}\n"));
+        }
+        s.push('\n');
+        // The report repeats neither the message's extra lines nor the
+        // values just shown.
+        let mut brief = e.clone();
+        brief.expected = None;
+        brief.actual = None;
+        s.push_str(&brief.render(color));
+    }
+    if !r.output.is_empty() {
+        s.push_str("\n-- output --\n");
+        s.push_str(&r.output);
+        if !r.output.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    for (name, tail) in &r.log_tails {
+        s.push_str(&format!("\n-- {name} (last lines) --\n{tail}\n"));
+    }
+    s
+}
+
+/// The whole report of a finished run, as `xsh test` prints it after the
+/// per-test lines: each failure in full, their list, and the result line.
+pub fn summary_text(summary: &Summary, color: bool) -> String {
+    let mut s = String::new();
+    if summary.failed() > 0 {
+        s.push_str("\nfailures:\n\n");
+        for r in summary.failures() {
+            s.push_str(&failure_text(r, color));
+            s.push('\n');
+        }
+        s.push_str("failures:\n");
+        for r in summary.failures() {
+            s.push_str(&format!("    {}\n", r.id()));
+        }
+    }
+    s.push('\n');
+    s.push_str(&summary.result_line());
+    s.push('\n');
+    s
+}
+
+/// The run as JUnit XML (one `<testsuite>` per file), for CI dashboards.
+pub fn junit(summary: &Summary) -> String {
+    let mut files: Vec<&str> = Vec::new();
+    for r in &summary.results {
+        if !files.contains(&r.file.as_str()) {
+            files.push(&r.file);
+        }
+    }
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    s.push_str(&format!(
+        "<testsuites name=\"xsh test\" tests=\"{}\" failures=\"{}\">\n",
+        summary.results.len(),
+        summary.failed()
+    ));
+    for file in files {
+        let rs: Vec<&TestResult> = summary.results.iter().filter(|r| r.file == file).collect();
+        let failed = rs.iter().filter(|r| !r.passed()).count();
+        s.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+            xml(file),
+            rs.len()
+        ));
+        for r in rs {
+            let name = if r.name.is_empty() { "(file)" } else { &r.name };
+            s.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(file),
+                xml(name)
+            ));
+            if r.passed() && r.output.is_empty() {
+                s.push_str("/>\n");
+                continue;
+            }
+            s.push_str(">\n");
+            if let Some(e) = &r.error {
+                s.push_str(&format!(
+                    "      <failure message=\"{}\">{}</failure>\n",
+                    xml(e.message.lines().next().unwrap_or("")),
+                    xml(&failure_text(r, false))
+                ));
+            }
+            if !r.output.is_empty() {
+                s.push_str(&format!(
+                    "      <system-out>{}</system-out>\n",
+                    xml(&r.output)
+                ));
+            }
+            s.push_str("    </testcase>\n");
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
+
+fn xml(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&apos;"),
+            // XML 1.0 allows no other control characters.
+            '\t' | '\n' | '\r' => s.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Does `pattern` match somewhere in one line of `text`? `*` is any run of
+/// characters within a line, `?` one character, `\*`, `\?` and `\\` stand
+/// for themselves; everything else is literal.
+pub fn glob_match(text: &str, pattern: &str) -> bool {
+    let pat = parse_glob(pattern);
+    // An empty text is one empty line, not none.
+    text.is_empty() && glob_line("", &pat) || text.lines().any(|line| glob_line(line, &pat))
+}
+
+/// The lines of `text` that `pattern` matches (see [`glob_match`]).
+pub fn grep(text: &str, pattern: &str) -> Vec<String> {
+    let pat = parse_glob(pattern);
+    text.lines()
+        .filter(|line| glob_line(line, &pat))
+        .map(str::to_string)
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Glob {
+    Any,
+    One,
+    Char(char),
+}
+
+fn parse_glob(pattern: &str) -> Vec<Glob> {
+    // Unanchored: a match anywhere in the line is a match of `*pattern*`.
+    let mut out = vec![Glob::Any];
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '*' => Glob::Any,
+            '?' => Glob::One,
+            '\\' => Glob::Char(chars.next().unwrap_or('\\')),
+            c => Glob::Char(c),
+        });
+    }
+    out.push(Glob::Any);
+    out
+}
+
+/// Wildcard matching of a whole line, with the usual single backtrack point
+/// (the last `*`): linear in practice, quadratic at worst.
+fn glob_line(line: &str, pat: &[Glob]) -> bool {
+    let text: Vec<char> = line.chars().collect();
+    let (mut t, mut p) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pat.get(p) {
+            Some(Glob::Any) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(Glob::One) => {
+                t += 1;
+                p += 1;
+            }
+            Some(Glob::Char(c)) if *c == text[t] => {
+                t += 1;
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|g| *g == Glob::Any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_anywhere_in_a_line() {
+        let log = "[2019-06-05 09:23:28 2164] INFO (XendDomainInfo:2211) Domain has shutdown: name=a id=8 reason=poweroff.\nnext";
+        assert!(glob_match(log, "Domain has shutdown"));
+        assert!(glob_match(log, "name=* id=8 reason=poweroff."));
+        assert!(glob_match(log, "id=? reason"));
+        assert!(!glob_match(log, "id=?? reason"));
+        assert!(!glob_match(log, "reason=reboot"));
+        assert!(
+            !glob_match(log, "poweroff.*next"),
+            "a star stays in its line"
+        );
+        assert!(glob_match("a*b", "a\\*b"));
+        assert!(!glob_match("axb", "a\\*b"));
+        assert!(glob_match("", ""));
+        assert_eq!(grep("x1\ny\nx2", "x?"), vec!["x1", "x2"]);
+    }
+
+    #[test]
+    fn test_names_come_in_file_order() {
+        let src = "fn test_b() {}\nfn helper() {}\nfn test_a() {}\nfn test_with_arg(x) {}\n// fn test_c() {}\n";
+        let host = Host::new(Config::default(), Limits::default());
+        let ast = host.compile("t.rhai", src).expect("compiles");
+        assert_eq!(test_names(src, &ast), vec!["test_b", "test_a"]);
+    }
+}

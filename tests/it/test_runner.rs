@@ -1,0 +1,256 @@
+//! `xsh test`: the project's own Rhai tests through the runner, and the
+//! runner's behaviour (lines, failures, flags, exit codes) on fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xsh_script::testing::{self, Options};
+
+/// The project's tests/rhai/*.rhai, through the same runner as `xsh test`.
+#[test]
+fn the_projects_rhai_tests_pass() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rhai");
+    let summary = testing::run_paths(&[dir], &Options::default()).expect("tests/rhai is readable");
+    assert!(
+        summary.results.len() >= 30,
+        "found {} tests",
+        summary.results.len()
+    );
+    assert!(summary.empty_files.is_empty(), "{:?}", summary.empty_files);
+    if summary.failed() > 0 {
+        panic!("{}", testing::summary_text(&summary, false));
+    }
+}
+
+/// A folder of test files, removed when dropped.
+struct Fixture(PathBuf);
+
+impl Fixture {
+    fn new(name: &str, files: &[(&str, &str)]) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("xsh-runner-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (file, text) in files {
+            let p = dir.join(file);
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("fixture dir");
+            std::fs::write(p, text).expect("fixture written");
+        }
+        Fixture(dir)
+    }
+
+    /// `xsh test ARGS` run inside the fixture: (exit code, stdout, stderr).
+    fn xsh(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+            .arg("test")
+            .args(args)
+            .current_dir(&self.0)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("xsh runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const MIXED: &str = r#"//! Two passing tests around a failing one.
+sim.start_time = "2019-06-05 09:23:27";
+
+fn test_first_passes() {
+    assert_eq(1 + 1, 2);
+}
+
+fn test_then_one_fails() {
+    let dom = xm.create(#{ name: "a", devices: ["vif/0"] });
+    print("before the assertion");
+    xm.shutdown(dom);
+    sim.run();
+    assert_eq(dom.state, "running", "still up");
+}
+
+fn test_last_passes() {
+    let dom = xm.create(#{ name: "a", devices: ["vif/0"] });
+    assert_eq(dom.id, 1, "a fresh world each test: the domid starts again");
+}
+"#;
+
+#[test]
+fn one_line_per_test_then_the_failure_then_the_result() {
+    let f = Fixture::new("mixed", &[("tests/mixed.rhai", MIXED)]);
+    let (code, out, err) = f.xsh(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"running 3 tests"), "{out}");
+    for (name, verdict) in [
+        ("test_first_passes", "ok"),
+        ("test_then_one_fails", "FAILED"),
+        ("test_last_passes", "ok"),
+    ] {
+        let line = format!("test tests/mixed.rhai::{name} ... {verdict}");
+        assert!(lines.contains(&line.as_str()), "{line}\n{out}");
+    }
+    assert_eq!(
+        lines.last(),
+        Some(&"test result: FAILED. 2 passed, 1 failed")
+    );
+    for part in [
+        "---- tests/mixed.rhai::test_then_one_fails ----",
+        "assertion failed: still up\n  expected: \"running\"\n    actual: \"destroyed\"",
+        "╭─[ tests/mixed.rhai:13:5 ]",
+        " 13 │     assert_eq(dom.state, \"running\", \"still up\");",
+        "-- output --\nbefore the assertion\n",
+        "-- xend.log (last lines) --\n[2019-06-05 09:23:2",
+        "-- console-a.log (last lines) --",
+        "failures:\n    tests/mixed.rhai::test_then_one_fails\n",
+    ] {
+        assert!(out.contains(part), "missing {part:?} in\n{out}");
+    }
+}
+
+#[test]
+fn all_passing_exits_0() {
+    let f = Fixture::new(
+        "pass",
+        &[(
+            "tests/ok.rhai",
+            "fn test_a() { assert(true); }\nfn test_b() {}\n",
+        )],
+    );
+    let (code, out, _) = f.xsh(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.ends_with("test result: ok. 2 passed, 0 failed\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn filter_quiet_and_fail_fast() {
+    let f = Fixture::new("flags", &[("tests/mixed.rhai", MIXED)]);
+    let (code, out, _) = f.xsh(&["--filter", "last"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.ends_with("test result: ok. 1 passed, 0 failed; 2 filtered out\n"),
+        "{out}"
+    );
+
+    let (code, out, _) = f.xsh(&["-q"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("\n.F.\n"), "one character per test:\n{out}");
+    assert!(!out.contains("test tests/mixed.rhai::test_first_passes ... ok"));
+
+    let (code, out, _) = f.xsh(&["--fail-fast"]);
+    assert_eq!(code, 1);
+    assert!(
+        !out.contains("test_last_passes"),
+        "stopped at the failure:\n{out}"
+    );
+    assert!(
+        out.ends_with("test result: FAILED. 1 passed, 1 failed\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn junit_report() {
+    let f = Fixture::new("junit", &[("tests/mixed.rhai", MIXED)]);
+    let (code, _, _) = f.xsh(&["--junit", "report.xml"]);
+    assert_eq!(code, 1);
+    let xml = std::fs::read_to_string(f.0.join("report.xml")).expect("report.xml written");
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"xsh test\" tests=\"3\" failures=\"1\">"), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"tests/mixed.rhai\" tests=\"3\" failures=\"1\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase classname=\"tests/mixed.rhai\" name=\"test_first_passes\"/>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"assertion failed: still up\">"),
+        "{xml}"
+    );
+    assert!(xml.contains("expected: &quot;running&quot;"), "{xml}");
+    assert!(
+        xml.contains("<system-out>before the assertion\n</system-out>"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn a_file_that_does_not_parse_fails_as_a_whole() {
+    let f = Fixture::new(
+        "parse",
+        &[
+            ("tests/a_good.rhai", "fn test_fine() {}\n"),
+            ("tests/b_bad.rhai", "fn test_x() {\n    let = 1;\n}\n"),
+        ],
+    );
+    let (code, out, _) = f.xsh(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("test tests/b_bad.rhai ... FAILED"), "{out}");
+    assert!(out.contains("syntax error"), "{out}");
+    assert!(out.contains("╭─[ tests/b_bad.rhai:2:"), "{out}");
+    assert!(
+        out.ends_with("test result: FAILED. 1 passed, 1 failed\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_test_that_reaches_a_limit_exits_3() {
+    let f = Fixture::new(
+        "limit",
+        &[("tests/loop.rhai", "fn test_spins() {\n    loop { }\n}\n")],
+    );
+    let (code, out, _) = f.xsh(&["--max-operations", "10000"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("operation limit reached: the script ran more than 10000 operations"),
+        "{out}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let f = Fixture::new("usage", &[("tests/ok.rhai", "fn test_a() {}\n")]);
+    let (code, _, err) = f.xsh(&["no/such/dir"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such file or folder: no/such/dir"), "{err}");
+    let (code, _, _) = f.xsh(&["--no-such-flag"]);
+    assert_eq!(code, 2);
+    let empty = Fixture::new("no-tests-dir", &[("x.txt", "")]);
+    let (code, _, err) = empty.xsh(&[]);
+    assert_eq!(code, 2, "no tests/ here: {err}");
+}
+
+#[test]
+fn a_file_without_tests_is_named_on_stderr() {
+    let f = Fixture::new("empty", &[("tests/helpers.rhai", "fn helper() {}\n")]);
+    let (code, out, err) = f.xsh(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        err.contains("warning: tests/helpers.rhai has no fn test_*()"),
+        "{err}"
+    );
+}
+
+#[test]
+fn log_dir_keeps_each_tests_logs() {
+    let f = Fixture::new("logdir", &[("tests/mixed.rhai", MIXED)]);
+    let (code, _, _) = f.xsh(&["--log-dir", "out"]);
+    assert_eq!(code, 1);
+    let xend = std::fs::read_to_string(f.0.join("out/mixed/test_then_one_fails/xend.log"))
+        .expect("the failing test's xend.log");
+    assert!(
+        xend.contains("Domain has shutdown: name=a id=1 reason=poweroff."),
+        "{xend}"
+    );
+}
