@@ -8,7 +8,8 @@
 //! - `hooks` — a hook's value, `orig()` now, later, twice or never, errors in hooks;
 //! - `alternatives` — the other ways a shutdown goes, each as the reference predicts;
 //! - `limits` — every runaway stops at its limit with its own message, within 5 s;
-//! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself.
+//! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself;
+//! - `reports` — the report of each kind of mistake (tests/errors/), as golden files.
 
 mod alternatives;
 mod cli;
@@ -16,6 +17,7 @@ mod determinism;
 mod errors;
 mod hooks;
 mod limits;
+mod reports;
 mod seed;
 mod test_runner;
 mod util;

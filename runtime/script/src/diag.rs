@@ -233,8 +233,12 @@ fn limit_message(limit: Limit, limits: Option<&Limits>, what: &str) -> String {
             "map-size limit reached: a map grew to {}",
             over(|l| l.max_map_size, "entries")
         ),
-        // The world and the wall-time check word these themselves.
-        Limit::Events | Limit::VirtualTime | Limit::WallTime => what.to_string(),
+        // The world and the wall-time check word these themselves; the
+        // flag they may name is in the report's help line already.
+        Limit::Events | Limit::VirtualTime | Limit::WallTime => match what.find(" (--") {
+            Some(i) => what[..i].to_string(),
+            None => what.to_string(),
+        },
     }
 }
 
@@ -422,7 +426,13 @@ impl ScriptError {
     }
 
     fn span_at(&self, line: usize, col: usize) -> Range<usize> {
-        let start = self.offset(line, col);
+        // A position at the end of a line or of the file (an unclosed
+        // block) is shown on the last character before it.
+        let chars: Vec<char> = self.src.chars().collect();
+        let mut start = self.offset(line, col).min(chars.len());
+        while start > 0 && chars.get(start).is_none_or(|c| *c == '\n') {
+            start -= 1;
+        }
         let rest: String = self.src.chars().skip(start).take(64).collect();
         let len = rest
             .chars()
