@@ -10,6 +10,7 @@
 //! - `limits` — every runaway stops at its limit with its own message, within 5 s;
 //! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself;
 //! - `reports` — the report of each kind of mistake (tests/errors/), as golden files.
+//! - `logs`, `logs_cli`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
 mod cli;
@@ -17,6 +18,9 @@ mod determinism;
 mod errors;
 mod hooks;
 mod limits;
+mod logs;
+mod logs_cli;
+mod logs_props;
 mod reports;
 mod seed;
 mod test_runner;

@@ -1,6 +1,7 @@
 //! Subcommands, one file each; each owns its flags.
 
 pub mod bench;
+pub mod logs;
 pub mod probes;
 pub mod run;
 pub mod test;
@@ -24,6 +25,8 @@ enum Cmd {
     Probes(probes::Flags),
     /// Benchmarks beside the SimPy peer.
     Bench(bench::Flags),
+    /// Real logs in: parse, stats, explain, diff, check.
+    Logs(logs::Flags),
     /// Run the `fn test_*()` of Rhai test files, each in a fresh world.
     Test(test::Flags),
 }
@@ -35,6 +38,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Run(f)) => run::main(f),
         Some(Cmd::Probes(f)) => probes::main(f),
         Some(Cmd::Bench(f)) => bench::main(f),
+        Some(Cmd::Logs(f)) => logs::main(f),
         Some(Cmd::Test(f)) => test::main(f),
     }
 }

@@ -1,0 +1,441 @@
+//! `xsh logs parse|stats|explain|diff|check|tokens|bench`: real Xen logs in.
+//! The work is in xsh-log; this file reads files, prints, and maps outcomes
+//! to exit codes (0 clean, 1 damage or a difference, 2 usage or I/O).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use xsh_log::report::{self, Excerpt};
+use xsh_log::stats::Stats;
+use xsh_log::{json, Entry, Format};
+
+/// What stops a `xsh logs` command: a message for stderr, exit code 2.
+struct Failure(String);
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+type Res<T> = Result<T, Failure>;
+
+macro_rules! fail {
+    ($($t:tt)*) => { Failure(format!($($t)*)) };
+}
+
+/// Flags of `xsh logs`.
+#[derive(Args)]
+pub struct Flags {
+    #[command(subcommand)]
+    cmd: LogsCmd,
+}
+
+#[derive(Subcommand)]
+enum LogsCmd {
+    /// One line of output per log line (or record): format, time, pid, level, module, message, damage.
+    Parse(ParseFlags),
+    /// Records by format, level and module; unparsed lines; damage; MB/s.
+    Stats(StatsFlags),
+    /// Which probe of the model wrote each record, its layer and causal step.
+    Explain(ExplainFlags),
+    /// Missing, extra and reordered events of B against A (times, pids, domids, uuids ignored).
+    Diff(DiffFlags),
+    /// Does SCRIPT's simulated run produce REAL.log's sequence of events?
+    Check(CheckFlags),
+    /// The lexer's tokens of each line (what the snapshots in tests/lexer-inputs show).
+    Tokens(TokensFlags),
+    /// Throughput on a gen_xendlog.py xend.log beside a Python `re` parser.
+    Bench(BenchFlags),
+}
+
+/// Flags of `xsh logs parse`.
+#[derive(Args)]
+struct ParseFlags {
+    /// Log files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// JSON lines.
+    #[arg(long)]
+    json: bool,
+    /// One object per record (its lines joined) instead of one per line.
+    #[arg(long)]
+    records: bool,
+    /// Presume this format for unprefixed lines (xend, qemu-dm, xen-console, xl, linux-console, journal).
+    #[arg(long)]
+    format: Option<String>,
+    /// Damage reports shown on stderr (the rest are counted).
+    #[arg(long, default_value_t = 20)]
+    max_reports: usize,
+}
+
+/// Flags of `xsh logs stats`.
+#[derive(Args)]
+struct StatsFlags {
+    /// Log files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON object (with peak_rss_kib).
+    #[arg(long)]
+    json: bool,
+    /// Presume this format for unprefixed lines.
+    #[arg(long)]
+    format: Option<String>,
+    /// Threads (default: the cores available, at most 4; a file is cut at record starts).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Flags of `xsh logs explain`.
+#[derive(Args)]
+struct ExplainFlags {
+    /// A log file.
+    file: PathBuf,
+    /// Presume this format for unprefixed lines.
+    #[arg(long)]
+    format: Option<String>,
+    /// JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Flags of `xsh logs diff`.
+#[derive(Args)]
+struct DiffFlags {
+    /// The reference log.
+    a: PathBuf,
+    /// The log compared with it.
+    b: PathBuf,
+}
+
+/// Flags of `xsh logs check`.
+#[derive(Args)]
+struct CheckFlags {
+    /// The scenario to run.
+    script: PathBuf,
+    /// The real log.
+    real: PathBuf,
+    /// Seed of the world's random generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Flags of `xsh logs bench`.
+#[derive(Args)]
+struct BenchFlags {
+    /// The xend.log to read (default: generate one with gen_xendlog.py).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Size of the generated log in MB.
+    #[arg(long, default_value_t = 200.0)]
+    mb: f64,
+    /// The peer generator.
+    #[arg(long, default_value = "../shared/peers/gen_xendlog.py")]
+    generator: PathBuf,
+    /// The Python `re` parser of the same records.
+    #[arg(long, default_value = "runtime/log/bench/xend_re.py")]
+    peer: PathBuf,
+    /// Python interpreter.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// Runs of each side (the best is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+}
+
+/// Flags of `xsh logs tokens`.
+#[derive(Args)]
+struct TokensFlags {
+    /// A log file.
+    file: PathBuf,
+}
+
+/// Runs `xsh logs ...`.
+pub fn main(f: Flags) -> ExitCode {
+    let r = match f.cmd {
+        LogsCmd::Parse(p) => parse(p),
+        LogsCmd::Stats(s) => stats(s),
+        LogsCmd::Explain(e) => explain(e),
+        LogsCmd::Diff(d) => diff(d),
+        LogsCmd::Check(c) => check(c),
+        LogsCmd::Tokens(t) => tokens(t),
+        LogsCmd::Bench(b) => bench(b),
+    };
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(e)) => {
+            eprintln!("xsh logs: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn format_flag(s: &Option<String>) -> Res<Option<Format>> {
+    match s {
+        None => Ok(None),
+        Some(n) => Format::from_name(n).map(Some).ok_or_else(|| {
+            fail!("unknown format {n:?} (xend, qemu-dm, xen-console, xl, linux-console, journal)")
+        }),
+    }
+}
+
+fn open(p: &Path) -> Res<File> {
+    File::open(p).map_err(|e| fail!("cannot read {}: {e}", p.display()))
+}
+
+fn read(p: &Path) -> Res<Vec<u8>> {
+    std::fs::read(p).map_err(|e| fail!("cannot read {}: {e}", p.display()))
+}
+
+/// Prints damage reports as they come, keeping the previous line so that a
+/// report about a wrap or a soft break can show both lines.
+struct Reporter {
+    shown: usize,
+    max: usize,
+    total: u64,
+    prev: Vec<u8>,
+    prev_offset: u64,
+    prev_line: u64,
+    color: bool,
+}
+
+impl Reporter {
+    fn new(max: usize) -> Reporter {
+        Reporter {
+            shown: 0,
+            max,
+            total: 0,
+            prev: Vec::new(),
+            prev_offset: 0,
+            prev_line: 0,
+            color: super::color(),
+        }
+    }
+
+    fn see(&mut self, e: &Entry<'_>) {
+        for d in e.damage {
+            self.total += 1;
+            if self.shown >= self.max {
+                continue;
+            }
+            self.shown += 1;
+            let mut text;
+            let ex = if d.start < e.raw_offset && self.prev_line + 1 == e.line {
+                text = self.prev.clone();
+                text.push(b'\n');
+                text.extend_from_slice(e.raw);
+                Excerpt {
+                    text: &text,
+                    offset: self.prev_offset,
+                    line: self.prev_line,
+                }
+            } else {
+                Excerpt {
+                    text: e.raw,
+                    offset: e.raw_offset,
+                    line: e.line,
+                }
+            };
+            eprint!("{}", report::render(e.file, &ex, d, self.color));
+        }
+        if self.prev_line != e.line {
+            self.prev.clear();
+            self.prev.extend_from_slice(e.raw);
+            self.prev_offset = e.raw_offset;
+            self.prev_line = e.line;
+        }
+    }
+
+    fn summary(&self) {
+        if self.total as usize > self.shown {
+            eprintln!(
+                "... {} more damage reports (--max-reports)",
+                self.total as usize - self.shown
+            );
+        }
+    }
+}
+
+fn parse(p: ParseFlags) -> Res<u8> {
+    let hint = format_flag(&p.format)?;
+    let out = io::stdout();
+    let mut w = BufWriter::with_capacity(1 << 16, out.lock());
+    let mut rep = Reporter::new(p.max_reports);
+    for path in &p.files {
+        let name = path.display().to_string();
+        let f = open(path)?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        let mut failed: io::Result<()> = Ok(());
+        if p.records {
+            let mut col = xsh_log::Collector::default();
+            xsh_log::parse_reader(f, &name, hint, |e| {
+                rep.see(e);
+                col.push(e);
+            })?;
+            for r in col.finish() {
+                if p.json {
+                    json::record(&mut buf, &r);
+                } else {
+                    buf.extend_from_slice(text_record(&r).as_bytes());
+                }
+                json::flush_if(&mut buf, &mut w, false)?;
+            }
+        } else {
+            xsh_log::parse_reader(f, &name, hint, |e| {
+                rep.see(e);
+                if p.json {
+                    json::entry(&mut buf, e);
+                } else {
+                    text_entry(&mut buf, e);
+                }
+                if failed.is_ok() {
+                    failed = json::flush_if(&mut buf, &mut w, false);
+                }
+            })?;
+            failed?;
+        }
+        json::flush_if(&mut buf, &mut w, true)?;
+    }
+    w.flush()?;
+    rep.summary();
+    Ok(u8::from(rep.total > 0))
+}
+
+fn text_entry(out: &mut Vec<u8>, e: &Entry<'_>) {
+    let _ = write!(
+        out,
+        "{}:{} {} {}{} {} {}{}",
+        e.file,
+        e.line,
+        e.format.name(),
+        e.kind.name(),
+        if e.continuation { "+" } else { "" },
+        e.fields.level.map_or("-", |l| l.name()),
+        Entry::str(e.fields.module).unwrap_or("-"),
+        e.fields.lineno.map(|n| format!(":{n}")).unwrap_or_default()
+    );
+    out.extend_from_slice(b" | ");
+    out.extend_from_slice(&report::printable(e.message).into_bytes());
+    for d in e.damage {
+        let _ = write!(out, "  !{}@{}..{}", d.kind.name(), d.start, d.end);
+    }
+    out.push(b'\n');
+}
+
+fn text_record(r: &xsh_log::Record) -> String {
+    format!(
+        "{}:{} {} {} {} {}{} | {}\n",
+        r.file,
+        r.line(),
+        r.format.name(),
+        r.kind.name(),
+        r.level.map_or("-", |l| l.name()),
+        r.module.as_deref().unwrap_or("-"),
+        r.lineno.map(|n| format!(":{n}")).unwrap_or_default(),
+        r.message().replace('\n', "\n    ")
+    )
+}
+
+fn stats(s: StatsFlags) -> Res<u8> {
+    let hint = format_flag(&s.format)?;
+    let t0 = Instant::now();
+    let mut all = Stats::default();
+    let threads = s
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
+    for path in &s.files {
+        let name = path.display().to_string();
+        let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)?;
+        all.merge(&st);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    if s.json {
+        println!("{}", xsh_log::bench::stats_json(&all, secs));
+    } else {
+        print!("{}", all.render(secs));
+    }
+    Ok(0)
+}
+
+fn explain(e: ExplainFlags) -> Res<u8> {
+    let hint = format_flag(&e.format)?;
+    let name = e.file.display().to_string();
+    let text = read(&e.file)?;
+    let records = xsh_log::records_of(&text, &name, hint);
+    let mut ex = xsh_log::explain::explain(&records);
+    ex.file = name.clone();
+    let out = if e.json {
+        xsh_log::explain::render_json(&ex)
+    } else {
+        xsh_log::explain::render(&ex)
+    };
+    print!("{out}");
+    let damaged = records.iter().any(|r| !r.damage.is_empty());
+    Ok(u8::from(damaged))
+}
+
+fn diff(d: DiffFlags) -> Res<u8> {
+    let (a, b) = (read(&d.a)?, read(&d.b)?);
+    let (na, nb) = (d.a.display().to_string(), d.b.display().to_string());
+    let ra = xsh_log::records_of(&a, &na, None);
+    let rb = xsh_log::records_of(&b, &nb, None);
+    let result = xsh_log::diff::diff(&ra, &rb);
+    print!("{}", result.render(&na, &nb));
+    Ok(u8::from(!result.same()))
+}
+
+fn check(c: CheckFlags) -> Res<u8> {
+    let src = std::fs::read_to_string(&c.script)
+        .map_err(|e| fail!("cannot read {}: {e}", c.script.display()))?;
+    let real = read(&c.real)?;
+    let real_name = c.real.display().to_string();
+    let host = xsh_script::Host::new(
+        xsh_sim::Config {
+            seed: c.seed,
+            ..xsh_sim::Config::default()
+        },
+        xsh_script::Limits::default(),
+    );
+    let script_name = c.script.display().to_string();
+    if let Err(e) = host.run(&script_name, &src) {
+        eprint!("{}", e.render(super::color()));
+        return Ok(1);
+    }
+    let logs = host.sim().logs.borrow();
+    let mut sims: Vec<(String, String)> = vec![
+        ("xend.log".into(), logs.xend.text().to_string()),
+        ("xen.log".into(), logs.xen.text().to_string()),
+    ];
+    for (n, s) in &logs.files {
+        sims.push((n.clone(), s.text().to_string()));
+    }
+    drop(logs);
+    let outcome = xsh_log::diff::check(&real, &real_name, &sims);
+    print!("{}", outcome.render());
+    Ok(u8::from(!outcome.holds()))
+}
+
+fn tokens(t: TokensFlags) -> Res<u8> {
+    let text = read(&t.file)?;
+    print!("{}", xsh_log::snapshot::tokens_of(&text));
+    Ok(0)
+}
+
+fn bench(b: BenchFlags) -> Res<u8> {
+    let opts = xsh_log::bench::BenchOpts {
+        file: b.file,
+        mb: b.mb,
+        generator: b.generator,
+        peer: b.peer,
+        python: b.python,
+        runs: b.runs.max(1),
+        xsh: std::env::current_exe()?,
+    };
+    let report = xsh_log::bench::run(&opts).map_err(|e| fail!("{e}"))?;
+    print!("{}", report.render());
+    Ok(u8::from(!report.targets_met()))
+}

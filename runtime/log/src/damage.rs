@@ -1,0 +1,417 @@
+//! Damage: what happened to a log between the host that wrote it and the
+//! person who pastes it — a mailer's line wraps and quoted-printable
+//! residue, a forum's BBCode, two records glued on one line, binary bytes.
+//! Each is found with its byte span, reported, and repaired where the
+//! repair is certain, so that parsing goes on.
+//!
+//! The scan of a message runs on every line of a 200 MB log, so it looks at
+//! the bytes only where a damage could start: a byte outside printable
+//! ASCII, a `[` (a glued stamp, a tag) or a `=` (quoted-printable).
+
+use crate::format::Format;
+
+/// A kind of damage.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DamageKind {
+    /// A line broken in two by a mailer; the tail is joined back.
+    Wrapped,
+    /// Forum markup (`[code]`, `[/quote]`); removed.
+    BbCode,
+    /// Quoted-printable residue (`=3D`, `=20` at the end, `=E2=80=99`); decoded.
+    QuotedPrintable,
+    /// A quoted-printable soft line break (`=` at the end of a line); joined.
+    SoftBreak,
+    /// A second record on the same line; split off.
+    Glued,
+    /// Bytes that are neither text nor a terminal control (NUL, invalid UTF-8).
+    Binary,
+    /// A prefix that starts like its format's and breaks off.
+    BadHeader,
+    /// A mail quote marker (`> `) in front of the line; removed.
+    Quoted,
+    /// A line longer than the reader keeps in memory; cut into pieces.
+    Overlong,
+}
+
+impl DamageKind {
+    /// The name in JSON and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DamageKind::Wrapped => "wrapped",
+            DamageKind::BbCode => "bbcode",
+            DamageKind::QuotedPrintable => "quoted-printable",
+            DamageKind::SoftBreak => "soft-break",
+            DamageKind::Glued => "glued",
+            DamageKind::Binary => "binary",
+            DamageKind::BadHeader => "bad-header",
+            DamageKind::Quoted => "quoted",
+            DamageKind::Overlong => "overlong",
+        }
+    }
+
+    /// Every kind, in display order.
+    pub const ALL: [DamageKind; 9] = [
+        DamageKind::Wrapped,
+        DamageKind::BbCode,
+        DamageKind::QuotedPrintable,
+        DamageKind::SoftBreak,
+        DamageKind::Glued,
+        DamageKind::Binary,
+        DamageKind::BadHeader,
+        DamageKind::Quoted,
+        DamageKind::Overlong,
+    ];
+}
+
+/// One damage, with its span in the file (byte offsets, end exclusive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// What.
+    pub kind: DamageKind,
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// What the reader sees there, for the report.
+    pub note: &'static str,
+}
+
+/// A repair of a message: replace `start..end` (body-relative) with `with`.
+#[derive(Clone, Copy, Debug)]
+pub struct Edit {
+    start: usize,
+    end: usize,
+    with: Option<u8>,
+}
+
+/// What the scan of one message found.
+#[derive(Default)]
+pub struct BodyScan {
+    /// Edits to apply, in order.
+    pub edits: Vec<Edit>,
+    /// A second record starts here (body-relative).
+    pub glue_at: Option<usize>,
+    /// The message ends with a `=` that may be a soft line break.
+    pub trailing_eq: bool,
+}
+
+impl BodyScan {
+    /// Clears for reuse.
+    pub fn clear(&mut self) {
+        self.edits.clear();
+        self.glue_at = None;
+        self.trailing_eq = false;
+    }
+}
+
+/// Whether any byte is outside printable ASCII. No early exit inside a
+/// block, so the compiler vectorises it; a whole message costs a few
+/// cycles per 32 bytes.
+#[inline]
+fn has_special(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(32);
+    for c in &mut chunks {
+        let mut a = 0u8;
+        for &x in c {
+            a |= u8::from(x.wrapping_sub(0x20) >= 0x5f);
+        }
+        if a != 0 {
+            return true;
+        }
+    }
+    let mut a = 0u8;
+    for &x in chunks.remainder() {
+        a |= u8::from(x.wrapping_sub(0x20) >= 0x5f);
+    }
+    a != 0
+}
+
+/// Scans a message (`body`, which starts at file offset `base`) of a line
+/// of format `fmt` for damage.
+pub fn scan_body(fmt: Format, body: &[u8], base: u64, out: &mut Vec<Damage>, scan: &mut BodyScan) {
+    if has_special(body) {
+        binary_runs(body, base, out);
+    }
+    for i in memchr::memchr2_iter(b'=', b'[', body) {
+        if body.get(i) == Some(&b'[') {
+            if look_at_bracket(fmt, body, i, base, out, scan) {
+                break;
+            }
+        } else {
+            look_at_equals(body, i, base, out, scan);
+        }
+    }
+    if fmt == Format::XenConsole && scan.glue_at.is_none() {
+        if let Some(i) = memchr::memmem::find(body, b"(XEN)") {
+            scan.glue_at = Some(i);
+        }
+    }
+    // Whatever lies past the glue point belongs to the glued record, which
+    // is scanned on its own.
+    if let Some(g) = scan.glue_at {
+        scan.edits.retain(|e| e.end <= g);
+        out.retain(|d| d.start < base + g as u64);
+    }
+}
+
+/// A `[` at `i`: a glued record's stamp (true: stop here) or forum markup.
+fn look_at_bracket(
+    fmt: Format,
+    body: &[u8],
+    i: usize,
+    base: u64,
+    out: &mut Vec<Damage>,
+    scan: &mut BodyScan,
+) -> bool {
+    let rest = body.get(i..).unwrap_or_default();
+    if i > 0 && (is_xend_stamp(rest) || (fmt == Format::LinuxConsole && is_uptime(rest))) {
+        scan.glue_at = Some(i);
+        return true;
+    }
+    if let Some(n) = bbcode_tag(body, i) {
+        out.push(Damage {
+            kind: DamageKind::BbCode,
+            start: base + i as u64,
+            end: base + (i + n) as u64,
+            note: "forum markup",
+        });
+        scan.edits.push(Edit {
+            start: i,
+            end: i + n,
+            with: None,
+        });
+    }
+    false
+}
+
+/// A `=` at `i`: a quoted-printable escape, or one that ends the line (a
+/// soft break, if the next line turns out to continue this one).
+fn look_at_equals(body: &[u8], i: usize, base: u64, out: &mut Vec<Damage>, scan: &mut BodyScan) {
+    if i + 1 == body.len() {
+        scan.trailing_eq = true;
+    } else if let Some((n, byte)) = qp_escape(body, i) {
+        out.push(Damage {
+            kind: DamageKind::QuotedPrintable,
+            start: base + i as u64,
+            end: base + (i + n) as u64,
+            note: "quoted-printable escape",
+        });
+        scan.edits.push(Edit {
+            start: i,
+            end: i + n,
+            with: Some(byte),
+        });
+    }
+}
+
+/// Applies edits to a message.
+pub fn repair(body: &[u8], edits: &[Edit], out: &mut Vec<u8>) {
+    out.clear();
+    let mut at = 0;
+    for e in edits {
+        if e.start < at || e.end > body.len() {
+            continue;
+        }
+        out.extend_from_slice(&body[at..e.start]);
+        if let Some(b) = e.with {
+            out.push(b);
+        }
+        at = e.end;
+    }
+    out.extend_from_slice(body.get(at..).unwrap_or_default());
+}
+
+/// Runs of bytes that are not text: invalid UTF-8, NUL and other C0
+/// controls except tab, backspace (xc_save's progress lines), CR and ESC
+/// (colour in consoles), and DEL.
+fn binary_runs(body: &[u8], base: u64, out: &mut Vec<Damage>) {
+    let mut run: Option<(usize, usize)> = None;
+    let flush = |run: &mut Option<(usize, usize)>, out: &mut Vec<Damage>| {
+        if let Some((s, e)) = run.take() {
+            out.push(Damage {
+                kind: DamageKind::Binary,
+                start: base + s as u64,
+                end: base + e as u64,
+                note: "binary bytes",
+            });
+        }
+    };
+    let mut pos = 0;
+    for chunk in body.utf8_chunks() {
+        for (i, c) in chunk.valid().char_indices() {
+            let bad = (c < ' ' && !matches!(c, '\t' | '\x08' | '\r' | '\x1b')) || c == '\x7f';
+            let at = pos + i;
+            if bad {
+                run = Some(run.map_or((at, at + 1), |(s, _)| (s, at + 1)));
+            } else if run.is_some() {
+                flush(&mut run, out);
+            }
+        }
+        pos += chunk.valid().len();
+        let inv = chunk.invalid().len();
+        if inv > 0 {
+            run = Some(run.map_or((pos, pos + inv), |(s, _)| (s, pos + inv)));
+            pos += inv;
+        }
+    }
+    flush(&mut run, out);
+}
+
+/// `[2019-06-05 09:23:27` at the start of `b`.
+pub fn is_xend_stamp(b: &[u8]) -> bool {
+    const SHAPE: &[u8; 20] = b"[0000-00-00 00:00:00";
+    b.len() >= SHAPE.len()
+        && SHAPE.iter().zip(b).all(|(&s, &c)| {
+            if s == b'0' {
+                c.is_ascii_digit()
+            } else {
+                s == c
+            }
+        })
+}
+
+/// `[ 1234.567890]` at the start of `b`.
+fn is_uptime(b: &[u8]) -> bool {
+    let mut i = 1;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let d0 = i;
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    if i == d0 || b.get(i) != Some(&b'.') {
+        return false;
+    }
+    i += 1;
+    let f0 = i;
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i - f0 == 6 && b.get(i) == Some(&b']')
+}
+
+/// Length of a BBCode tag at `i`, if one is there. Single-letter tags
+/// (`[b]`, `[i]`) are also Python subscripts (`self.devices[i]`), so they
+/// count only as closing tags or at either end of the line.
+pub fn bbcode_tag(body: &[u8], i: usize) -> Option<usize> {
+    const TAGS: &[&[u8]] = &[
+        b"quote",
+        b"code",
+        b"url",
+        b"img",
+        b"color",
+        b"size",
+        b"font",
+        b"list",
+        b"spoiler",
+        b"pre",
+        b"center",
+        b"email",
+        b"table",
+        b"tr",
+        b"td",
+        b"indent",
+        b"left",
+        b"right",
+        b"sub",
+        b"sup",
+        b"strike",
+        b"highlight",
+        b"php",
+        b"html",
+        b"noparse",
+        b"hr",
+    ];
+    let rest = body.get(i..)?;
+    let close = rest.get(1) == Some(&b'/');
+    let name_at = 1 + usize::from(close);
+    let name_len = rest
+        .get(name_at..)?
+        .iter()
+        .take(12)
+        .take_while(|b| b.is_ascii_alphabetic() || **b == b'*')
+        .count();
+    if name_len == 0 {
+        return None;
+    }
+    let mut name = [0u8; 12];
+    for (d, s) in name.iter_mut().zip(rest.get(name_at..name_at + name_len)?) {
+        *d = s.to_ascii_lowercase();
+    }
+    let name = &name[..name_len];
+    let mut end = name_at + name_len;
+    if !close && rest.get(end) == Some(&b'=') {
+        end += rest.get(end..)?.iter().take(80).position(|&b| b == b']')?;
+    }
+    if rest.get(end) != Some(&b']') {
+        return None;
+    }
+    let n = end + 1;
+    let short = matches!(name, b"b" | b"i" | b"u" | b"s" | b"*");
+    let known = TAGS.contains(&name);
+    let at_edge = i == 0 || i + n == body.len();
+    (known || (short && (close || at_edge))).then_some(n)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A quoted-printable escape at `i` (`=3D`, or `=XX` in a run of two or
+/// more encoding non-ASCII bytes, `=E2=80=99`): its length and the byte it
+/// encodes. `domid=12` and `domid=20` stay what they are: a trailing `=20`
+/// is also how a domid ends a line.
+fn qp_escape(body: &[u8], i: usize) -> Option<(usize, u8)> {
+    let hi = hex(*body.get(i + 1)?)?;
+    let lo = hex(*body.get(i + 2)?)?;
+    let byte = hi << 4 | lo;
+    let in_run = |j: usize| {
+        body.get(j) == Some(&b'=')
+            && body
+                .get(j + 1)
+                .and_then(|&b| hex(b))
+                .is_some_and(|h| h >= 8)
+            && body.get(j + 2).and_then(|&b| hex(b)).is_some()
+    };
+    let high_run = hi >= 8 && (in_run(i + 3) || (i >= 3 && in_run(i - 3)));
+    (byte == b'=' || high_run).then_some((3, byte))
+}
+
+/// Mail quote markers and forum tags in front of a line: how many bytes to
+/// skip, with the damage they are.
+pub fn leading_markup(line: &[u8], base: u64, out: &mut Vec<Damage>) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = line.get(at..).unwrap_or_default();
+        if rest.first() == Some(&b'>') {
+            let n = 1 + usize::from(rest.get(1) == Some(&b' '));
+            out.push(Damage {
+                kind: DamageKind::Quoted,
+                start: base + at as u64,
+                end: base + (at + n) as u64,
+                note: "mail quote marker",
+            });
+            at += n;
+        } else if rest.first() == Some(&b'[') {
+            match bbcode_tag(line, at) {
+                Some(n) => {
+                    out.push(Damage {
+                        kind: DamageKind::BbCode,
+                        start: base + at as u64,
+                        end: base + (at + n) as u64,
+                        note: "forum markup",
+                    });
+                    at += n;
+                }
+                None => return at,
+            }
+        } else {
+            return at;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Records as events: what happened, without when, by which process, to
+//! which domid or uuid — so that a real host's log and a simulated one (or
+//! two real ones) can be compared step by step.
+//!
+//! An event's key is its format, level, module and message with times,
+//! pids, domids and uuids replaced by placeholders. A stack dump's key is
+//! its frames' symbols (addresses differ between builds). xend's line
+//! numbers are left out: ovm-4.4.4 and upstream log the same event at
+//! different lines (`explain` reports those).
+
+use crate::format::{Format, Kind};
+use crate::record::Record;
+
+/// One event of a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The comparison key.
+    pub key: String,
+    /// Line of the record.
+    pub line: u64,
+    /// Format.
+    pub format: Format,
+    /// The record's first line, for display.
+    pub text: String,
+}
+
+/// The events of a log's records (blank lines, markup and unparsed text
+/// are not events).
+pub fn events(records: &[Record]) -> Vec<Event> {
+    records
+        .iter()
+        .filter(|r| !matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed))
+        .map(|r| Event {
+            key: key(r),
+            line: r.line(),
+            format: r.format,
+            text: r.head().trim_end().to_string(),
+        })
+        .collect()
+}
+
+fn key(r: &Record) -> String {
+    let frames: Vec<&str> = r
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Frame)
+        .filter_map(|l| l.func.as_deref())
+        .map(|f| f.rsplit('#').next().unwrap_or(f))
+        .collect();
+    let level = r.level.map_or("-", |l| l.name());
+    let module = r.module.as_deref().unwrap_or("-");
+    let body = if frames.is_empty() {
+        normalize(r.head().trim())
+    } else {
+        format!("{} {}", normalize(r.head().trim()), frames.join(" < "))
+    };
+    format!("{}|{level}|{module}|{body}", r.format.name())
+}
+
+/// Words after which a number is a domid.
+const DOMID_BEFORE: &[&str] = &[
+    "domid=",
+    "domid: ",
+    "domid ",
+    "id=",
+    "dom ",
+    "domain ",
+    "Domain ",
+    "/local/domain/",
+    "[domid:",
+    "Adding Domain: ",
+    ":d",
+    "(d",
+    "initDomain: ",
+];
+
+/// Words after which a number is a pid.
+const PID_BEFORE: &[&str] = &["pid: ", "pid ", "PID ", "pid=", "DeviceModel ", "(pid "];
+
+/// A message with its times, pids, domids and uuids replaced by `<time>`,
+/// `<pid>`, `<domid>` and `<uuid>`.
+pub fn normalize(msg: &str) -> String {
+    let b = msg.as_bytes();
+    let mut out = String::with_capacity(msg.len());
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(n) = uuid_at(b, i) {
+            out.push_str("<uuid>");
+            i += n;
+            continue;
+        }
+        if let Some(n) = time_at(b, i) {
+            out.push_str("<time>");
+            i += n;
+            continue;
+        }
+        if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+            let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let after_alnum = b.get(i + n).is_some_and(|c| c.is_ascii_alphabetic());
+            if !after_alnum {
+                if let Some(tag) = number_kind(&out, b, i, n) {
+                    out.push_str(tag);
+                    i += n;
+                    continue;
+                }
+            }
+            out.push_str(&msg[i..i + n]);
+            i += n;
+            continue;
+        }
+        let ch = msg[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    out
+}
+
+fn number_kind(before: &str, b: &[u8], i: usize, n: usize) -> Option<&'static str> {
+    if DOMID_BEFORE.iter().any(|w| before.ends_with(w)) || backend_path(before) {
+        return Some("<domid>");
+    }
+    if PID_BEFORE.iter().any(|w| before.ends_with(w)) {
+        return Some("<pid>");
+    }
+    // `systemd-journald[303]:`: a process tag.
+    let tag = before.ends_with('[')
+        && before[..before.len() - 1]
+            .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && b.get(i + n) == Some(&b']');
+    tag.then_some("<pid>")
+}
+
+/// `backend/vif/` or `device/vbd/`: the next number is a domid.
+fn backend_path(before: &str) -> bool {
+    let Some(rest) = before.strip_suffix('/') else {
+        return false;
+    };
+    let Some((head, class)) = rest.rsplit_once('/') else {
+        return false;
+    };
+    !class.is_empty()
+        && class.bytes().all(|c| c.is_ascii_alphanumeric())
+        && head.ends_with("backend")
+}
+
+/// `127d0d24-c417-4953-baff-8a5f32205721` at `i`.
+fn uuid_at(b: &[u8], i: usize) -> Option<usize> {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    if i > 0 && b[i - 1].is_ascii_hexdigit() {
+        return None;
+    }
+    let mut at = i;
+    for (k, g) in GROUPS.iter().enumerate() {
+        let s = b.get(at..at + g)?;
+        if !s.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        at += g;
+        if k < 4 {
+            if b.get(at) != Some(&b'-') {
+                return None;
+            }
+            at += 1;
+        }
+    }
+    (!b.get(at).is_some_and(u8::is_ascii_hexdigit)).then_some(at - i)
+}
+
+/// `09:23:27` (with an optional date before it) or `1559726607.00`-style
+/// epoch seconds, at `i`.
+fn time_at(b: &[u8], i: usize) -> Option<usize> {
+    if i > 0 && b[i - 1].is_ascii_digit() {
+        return None;
+    }
+    let digits = |at: usize, n: usize| {
+        b.get(at..at + n)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
+    if digits(i, 2)
+        && b.get(i + 2) == Some(&b':')
+        && digits(i + 3, 2)
+        && b.get(i + 5) == Some(&b':')
+        && digits(i + 6, 2)
+    {
+        return Some(8);
+    }
+    if digits(i, 4)
+        && b.get(i + 4) == Some(&b'-')
+        && digits(i + 5, 2)
+        && b.get(i + 7) == Some(&b'-')
+        && digits(i + 8, 2)
+    {
+        return Some(10);
+    }
+    // Epoch seconds with a fraction (xend's start_time).
+    let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 10 && b.get(i + n) == Some(&b'.') {
+        let f = b[i + n + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if f > 0 {
+            return Some(n + 1 + f);
+        }
+    }
+    None
+}

@@ -1,0 +1,675 @@
+//! One line's head, read without context: which format's prefix it has, the
+//! fields in that prefix, and what kind of line its body is. The parser
+//! (`parser.rs`) adds what needs the lines before it: records, dumps,
+//! continuations and damage.
+
+use crate::format::{Format, Kind, Level};
+use logos::Logos;
+
+use crate::lexer::{Cursor, Tok, TokSink};
+
+/// A header that started like a format's prefix but broke off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadHeader {
+    /// Where the head stops being what the format writes (line-relative).
+    pub at: usize,
+    /// What was expected there.
+    pub expected: &'static str,
+}
+
+/// The head of a line.
+#[derive(Clone, Debug, Default)]
+pub struct Head<'a> {
+    /// The format its prefix belongs to; `None` for unprefixed text.
+    pub format: Option<Format>,
+    /// What the line is.
+    pub kind: Option<Kind>,
+    /// The timestamp as written (without brackets).
+    pub time: Option<&'a [u8]>,
+    /// Process id.
+    pub pid: Option<u32>,
+    /// Thread id or name (xend's vendor form).
+    pub thread: Option<&'a [u8]>,
+    /// Logger name (xend's old form, its stderr form).
+    pub logger: Option<&'a [u8]>,
+    /// Host name (syslog, journal).
+    pub host: Option<&'a [u8]>,
+    /// Level.
+    pub level: Option<Level>,
+    /// Python module, kernel subsystem, program, or libxl source file.
+    pub module: Option<&'a [u8]>,
+    /// Source line (xend, libxl).
+    pub lineno: Option<u32>,
+    /// Function (libxl's position, a stack frame's symbol).
+    pub func: Option<&'a [u8]>,
+    /// Where the message starts.
+    pub body: usize,
+    /// The prefix broke off here.
+    pub bad: Option<BadHeader>,
+    /// The line opens a dump (register dump, call trace, panic banner).
+    pub opens_dump: bool,
+    /// The message starts here rather than after the consumed head (a
+    /// frame's or a traceback line's tokens are its content too).
+    pub content: Option<usize>,
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 9 {
+        return None;
+    }
+    b.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// A line of a xend.log that cannot start a record (it starts with none of
+/// the bytes a prefix starts with): only whether it is a traceback's matters.
+/// The parser takes this path for the continuation lines of xend records,
+/// which is most of a big log's unprefixed lines.
+pub fn scan_continuation(line: &[u8]) -> Head<'_> {
+    let indent = line
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let text = line.get(indent..).unwrap_or_default();
+    let kind = if text.is_empty() {
+        Kind::Blank
+    } else if text.starts_with(b"Traceback (most recent call last):")
+        || (indent > 0 && text.starts_with(b"File \""))
+    {
+        Kind::Traceback
+    } else {
+        Kind::Record
+    };
+    Head {
+        kind: Some(kind),
+        ..Head::default()
+    }
+}
+
+/// Reads a line's head.
+pub fn scan<'a, S: TokSink>(line: &'a [u8], sink: &mut S) -> Head<'a> {
+    let mut h = Head::default();
+    // Nearly every line of a xend.log: one token, no cursor.
+    if line.first() == Some(&b'[') {
+        let mut lex = Tok::lexer(line);
+        if let Some(Ok(Tok::XendHead)) = lex.next() {
+            let span = lex.span();
+            xend_head(line.get(span.clone()).unwrap_or_default(), &mut h);
+            h.body = span.end;
+            sink.tok(Some(Tok::XendHead), span);
+            if h.body < line.len() {
+                sink.tok(None, h.body..line.len());
+            }
+            return h;
+        }
+    }
+    if line.starts_with(b"-- ") && line.ends_with(b"--") {
+        // journalctl: `-- Logs begin at ... --`, `-- Reboot --`.
+        h.format = Some(Format::Journal);
+        h.kind = Some(Kind::Marker);
+        let c = Cursor::new(line, 0, sink);
+        h.body = c.finish();
+        return h;
+    }
+    let mut c = Cursor::new(line, 0, sink);
+    match c.peek() {
+        Some(Tok::XendHead) => {
+            let head = c.eat(Tok::XendHead).unwrap_or_default();
+            xend_head(head, &mut h);
+        }
+        Some(Tok::BracketStamp) => xend(&mut c, &mut h),
+        Some(Tok::Open) => open_bracket(&mut c, &mut h, line),
+        Some(Tok::XenPrefix) => xen(&mut c, &mut h, line),
+        Some(Tok::GuestPrefix) => {
+            let d = c.eat(Tok::GuestPrefix).unwrap_or_default();
+            h.format = Some(Format::XenConsole);
+            h.kind = Some(Kind::Record);
+            h.module = d.get(1..d.len().saturating_sub(1));
+            skip_one_space(&mut c, line);
+        }
+        Some(Tok::KmsgLevel | Tok::Uptime) => kernel(&mut c, &mut h, line),
+        Some(Tok::Status) => {
+            let s = c.eat(Tok::Status).unwrap_or_default();
+            h.format = Some(Format::LinuxConsole);
+            h.kind = Some(Kind::Status);
+            h.level = Some(status_level(s));
+            skip_one_space(&mut c, line);
+        }
+        Some(Tok::SyslogStamp) => journal(&mut c, &mut h, line, Tok::SyslogStamp),
+        Some(Tok::IsoStamp) => journal(&mut c, &mut h, line, Tok::IsoStamp),
+        Some(Tok::ProgTag) => xl(&mut c, &mut h, line),
+        Some(Tok::Traceback) => {
+            c.eat(Tok::Traceback);
+            h.kind = Some(Kind::Traceback);
+        }
+        _ => body(&mut c, &mut h, line),
+    }
+    h.body = c.finish();
+    if let Some(at) = h.content {
+        h.body = at;
+    }
+    h
+}
+
+fn skip_one_space<S: TokSink>(c: &mut Cursor<'_, '_, S>, line: &[u8]) {
+    if line.get(c.pos) == Some(&b' ') {
+        c.seek(c.pos + 1);
+    }
+}
+
+/// The fields of a canonical xend head (`Tok::XendHead`), read back from
+/// its bytes: `[` time `␠` pid `] ` level ` (` module `:` line `) `. The
+/// token's shape fixes where each field starts, so each is read in one pass.
+fn xend_head<'a>(t: &'a [u8], h: &mut Head<'a>) {
+    h.format = Some(Format::Xend);
+    h.kind = Some(Kind::Record);
+    h.time = t.get(1..20);
+    let (pid, close) = digits_at(t, 21);
+    h.pid = pid;
+    // `] ` then the level, whose first letter says how long it is.
+    let lv = close + 2;
+    let (level, len) = match t.get(lv) {
+        Some(b'D') => (Level::Debug, 5),
+        Some(b'I') => (Level::Info, 4),
+        Some(b'W') => (Level::Warning, 7),
+        Some(b'E') => (Level::Error, 5),
+        Some(b'C') => (Level::Critical, 8),
+        _ => (Level::Trace, 5),
+    };
+    h.level = Some(level);
+    let m = lv + len + 2;
+    let colon = t
+        .get(m..)
+        .and_then(|r| r.iter().position(|&b| b == b':'))
+        .map_or(m, |i| m + i);
+    h.module = t.get(m..colon);
+    h.lineno = digits_at(t, colon + 1).0;
+}
+
+/// The decimal number starting at `at`, and where it ends.
+fn digits_at(t: &[u8], at: usize) -> (Option<u32>, usize) {
+    let mut n = 0u32;
+    let mut i = at;
+    while let Some(&c) = t.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
+        i += 1;
+    }
+    ((i > at && i - at <= 9).then_some(n), i)
+}
+
+/// `[2019-06-05 09:23:27 2164] DEBUG (XendDomainInfo:568) msg` and its
+/// relatives: `,123` milliseconds and a thread after the pid (vendor), a
+/// logger name before the pid (Xen 3.x), a padded `(module:123  )`.
+fn xend<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) {
+    h.format = Some(Format::Xend);
+    h.kind = Some(Kind::Record);
+    let stamp = c.eat(Tok::BracketStamp).unwrap_or_default();
+    h.time = stamp.get(1..);
+    let mut words: [Option<(Tok, &[u8])>; 3] = [None; 3];
+    let mut n = 0;
+    while n < 3 && c.spaces() > 0 {
+        match c.peek() {
+            Some(t @ (Tok::Int | Tok::Word | Tok::Level)) => {
+                words[n] = c.bump().map(|(_, s)| (t, s));
+                n += 1;
+            }
+            _ => break,
+        }
+    }
+    let ids = match (words[0], words[1], words[2]) {
+        (Some((Tok::Int, p)), t, None) => Some((None, p, t)),
+        (Some((_, l)), Some((Tok::Int, p)), t) => Some((Some(l), p, t)),
+        _ => None,
+    };
+    let Some((logger, pid, thread)) = ids else {
+        return bad(h, c.pos, "a pid after the time");
+    };
+    h.logger = logger;
+    h.pid = num(pid);
+    h.thread = thread.map(|(_, t)| t);
+    if c.eat(Tok::Close).is_none() {
+        return bad(h, c.pos, "`]` after the pid");
+    }
+    level_and_where(c, h);
+}
+
+fn bad(h: &mut Head<'_>, at: usize, expected: &'static str) {
+    h.bad = Some(BadHeader { at, expected });
+}
+
+/// ` LEVEL (module:line) ` after xend's bracket.
+fn level_and_where<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) {
+    if c.spaces() == 0 {
+        return bad(h, c.pos, "a space before the level");
+    }
+    let Some(level) = c.eat(Tok::Level) else {
+        return bad(h, c.pos, "a level (DEBUG, INFO, WARNING, ERROR)");
+    };
+    h.level = Level::from_python(level);
+    if c.spaces() == 0 {
+        return bad(h, c.pos, "a space after the level");
+    }
+    let Some(w) = c.eat(Tok::Where) else {
+        return bad(h, c.pos, "`(module:line)`");
+    };
+    let inner = w.get(1..w.len().saturating_sub(1)).unwrap_or_default();
+    let colon = inner.iter().rposition(|&b| b == b':').unwrap_or(0);
+    h.module = inner.get(..colon);
+    let digits = inner.get(colon + 1..).unwrap_or_default();
+    let end = digits
+        .iter()
+        .position(|&b| b == b' ')
+        .unwrap_or(digits.len());
+    h.lineno = num(digits.get(..end).unwrap_or_default());
+    // One space separates the head from the message; more belong to it.
+    let line_pos = c.pos;
+    if c.peek() == Some(Tok::Space) {
+        c.seek(line_pos + 1);
+    }
+}
+
+/// `[xend] DEBUG (...)` (xend's stderr handler), a truncated xend stamp, or
+/// plain text that starts with `[`.
+fn open_bracket<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
+    let digits = line
+        .get(1..5)
+        .is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if digits && line.get(5) == Some(&b'-') {
+        // `[2019-06-05 09:2` — a xend stamp cut short.
+        h.format = Some(Format::Xend);
+        h.kind = Some(Kind::Record);
+        return bad(h, 0, "a full `[YYYY-MM-DD HH:MM:SS` stamp");
+    }
+    // Validate without reporting tokens, then parse for real.
+    let ok = {
+        let mut probe = Head::default();
+        let mut none = crate::lexer::NoTokens;
+        let mut quiet = Cursor::new(line, 0, &mut none);
+        stderr_form(&mut quiet, &mut probe);
+        probe.bad.is_none()
+    };
+    if ok {
+        stderr_form(c, h);
+    } else {
+        body(c, h, line);
+    }
+}
+
+fn stderr_form<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) {
+    c.eat(Tok::Open);
+    let Some(name) = c.eat(Tok::Word) else {
+        return bad(h, c.pos, "a logger name");
+    };
+    if c.eat(Tok::Close).is_none() {
+        return bad(h, c.pos, "`]`");
+    }
+    h.format = Some(Format::Xend);
+    h.kind = Some(Kind::Record);
+    h.logger = Some(name);
+    level_and_where(c, h);
+}
+
+/// `(XEN) ` with an optional `[date time]` or `[  uptime]` stamp, then a body.
+fn xen<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
+    c.eat(Tok::XenPrefix);
+    h.format = Some(Format::XenConsole);
+    skip_one_space(c, line);
+    match c.peek() {
+        Some(Tok::BracketStamp) => {
+            let s = c.eat(Tok::BracketStamp).unwrap_or_default();
+            if c.eat(Tok::Close).is_some() {
+                h.time = s.get(1..);
+                skip_one_space(c, line);
+            } else {
+                return bad(h, c.pos, "`]` after the console timestamp");
+            }
+        }
+        Some(Tok::Uptime) => {
+            let s = c.eat(Tok::Uptime).unwrap_or_default();
+            h.time = Some(trim_uptime(s));
+            skip_one_space(c, line);
+        }
+        _ => {}
+    }
+    body(c, h, line);
+}
+
+fn trim_uptime(s: &[u8]) -> &[u8] {
+    let inner = s.get(1..s.len().saturating_sub(1)).unwrap_or_default();
+    let lead = inner.iter().take_while(|&&b| b == b' ').count();
+    inner.get(lead..).unwrap_or_default()
+}
+
+/// `<6>[ 1234.567890] subsystem: msg` and `[ 1234.567890] prog[pid]: msg`.
+fn kernel<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
+    h.format = Some(Format::LinuxConsole);
+    if let Some(l) = c.eat(Tok::KmsgLevel) {
+        h.level = l.get(1).map(|d| Level::from_printk(d.wrapping_sub(b'0')));
+    }
+    if let Some(s) = c.eat(Tok::Uptime) {
+        h.time = Some(trim_uptime(s));
+        skip_one_space(c, line);
+    }
+    body(c, h, line);
+    if h.kind == Some(Kind::Record) {
+        kernel_source(c, h, line);
+    }
+}
+
+/// Who wrote a kernel-console message: `systemd-shutdown[1]:` or a
+/// subsystem prefix such as `reboot:`, `xen:manage:`, `ACPI:`.
+fn kernel_source<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
+    if let Some(tag) = c.eat(Tok::ProcTag) {
+        proc_tag(h, tag);
+        skip_one_space(c, line);
+        return;
+    }
+    let rest = line.get(c.pos..).unwrap_or_default();
+    let window = rest.get(..rest.len().min(40)).unwrap_or_default();
+    if let Some(i) = window.windows(2).position(|w| w == b": ") {
+        let name = &window[..i];
+        let plain = !name.is_empty()
+            && name
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'));
+        if plain {
+            h.module = Some(name);
+        }
+    }
+}
+
+fn proc_tag<'a>(h: &mut Head<'a>, tag: &'a [u8]) {
+    // `name[pid]:`
+    let open = tag.iter().rposition(|&b| b == b'[').unwrap_or(0);
+    h.module = tag.get(..open);
+    h.pid = tag.get(open + 1..tag.len().saturating_sub(2)).and_then(num);
+}
+
+fn status_level(s: &[u8]) -> Level {
+    let word: Vec<u8> = s
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphabetic())
+        .collect();
+    match word.as_slice() {
+        b"FAILED" | b"FAIL" => Level::Error,
+        b"DEPEND" | b"TIME" | b"warn" => Level::Warning,
+        _ => Level::Info,
+    }
+}
+
+/// `Jun  5 09:23:27 host prog[pid]: msg`, `2019-06-05T09:23:27+0000 host kernel: msg`,
+/// or, after an iso stamp, an xl line.
+fn journal<'a, S: TokSink>(
+    c: &mut Cursor<'a, '_, S>,
+    h: &mut Head<'a>,
+    line: &'a [u8],
+    stamp: Tok,
+) {
+    let s = c.eat(stamp).unwrap_or_default();
+    h.time = Some(s);
+    h.format = Some(Format::Journal);
+    h.kind = Some(Kind::Record);
+    if c.spaces() == 0 {
+        return bad(h, c.pos, "a space after the time");
+    }
+    if c.peek() == Some(Tok::ProgTag) {
+        return xl(c, h, line);
+    }
+    match c.peek() {
+        Some(Tok::Word | Tok::Int) => h.host = c.bump().map(|(_, s)| s),
+        _ => return bad(h, c.pos, "a host name"),
+    }
+    if c.spaces() == 0 {
+        return bad(h, c.pos, "a space after the host");
+    }
+    if let Some(tag) = c.eat(Tok::ProcTag) {
+        proc_tag(h, tag);
+    } else if let Some(w) = c.eat(Tok::Word) {
+        h.module = Some(w);
+        if c.eat(Tok::Colon).is_none() {
+            return bad(h, c.pos, "`:` after the program name");
+        }
+    } else {
+        return bad(h, c.pos, "a program name");
+    }
+    skip_one_space(c, line);
+    if let Some(t) = c.eat(Tok::Uptime) {
+        // `kernel: [ 1234.567890] msg`: the kernel's own time stays in the message's place.
+        let _ = t;
+        skip_one_space(c, line);
+    }
+}
+
+/// `libxl: error: libxl.c:1234:libxl_domain_shutdown: msg`, `xc: error: msg`, `xl: msg`.
+fn xl<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
+    h.format = Some(Format::Xl);
+    h.kind = Some(Kind::Record);
+    let tag = c.eat(Tok::ProgTag).unwrap_or_default();
+    h.logger = tag.get(..tag.len().saturating_sub(1));
+    c.spaces();
+    if let Some(l) = c.eat(Tok::XlLevel) {
+        h.level = Level::from_xl(l.get(..l.len().saturating_sub(1)).unwrap_or_default());
+        c.spaces();
+    }
+    if let Some(w) = c.eat(Tok::XlWhere) {
+        // `file.c:line:function:`
+        let mut parts = w.split(|&b| b == b':');
+        h.module = parts.next();
+        h.lineno = parts.next().and_then(num);
+        h.func = parts.next().filter(|f| !f.is_empty());
+        skip_one_space(c, line);
+    }
+}
+
+/// The body of a line: a stack frame, a dump line, a banner, or a message.
+fn body<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
+    let start = c.pos;
+    let rest = line.get(start..).unwrap_or_default();
+    if rest.iter().all(|&b| b == b' ' || b == b'\t') {
+        h.kind = Some(Kind::Blank);
+        return;
+    }
+    let indent = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let text = rest.get(indent..).unwrap_or_default();
+    if let Some(kind) = phrase(text) {
+        h.kind = Some(kind.0);
+        h.opens_dump = kind.1;
+        return;
+    }
+    if frame(c, h, line) {
+        h.kind = Some(Kind::Frame);
+        h.content = Some(start + indent);
+        return;
+    }
+    c.seek(start);
+    if indent > 0 && text.starts_with(b"File \"") {
+        c.spaces();
+        if c.eat(Tok::PyFile).is_some() {
+            h.kind = Some(Kind::Traceback);
+            h.content = Some(start);
+            return;
+        }
+        c.seek(start);
+    }
+    h.kind = Some(if is_register_line(text) {
+        Kind::Registers
+    } else if is_stack_words(text) {
+        Kind::Stack
+    } else if indent >= 5 && starts_any(text, INIT_VERBS) {
+        // systemd's `         Stopping Foo...` (nine spaces where `[  OK  ]` goes).
+        Kind::Status
+    } else {
+        Kind::Record
+    });
+}
+
+const INIT_VERBS: &[&[u8]] = &[
+    b"Starting ",
+    b"Stopping ",
+    b"Unmounting ",
+    b"Deactivating ",
+    b"Mounting ",
+    b"Activating ",
+    b"Reloading ",
+];
+
+fn starts_any(text: &[u8], set: &[&[u8]]) -> bool {
+    set.iter().any(|p| text.starts_with(p))
+}
+
+/// Banners and dump headers, by their fixed words: (kind, opens a dump).
+fn phrase(text: &[u8]) -> Option<(Kind, bool)> {
+    const OPEN_TRACE: &[&[u8]] = &[b"Xen call trace:", b"Call Trace:", b"Call trace:"];
+    const OPEN_PANIC: &[&[u8]] = &[
+        b"Panic on CPU",
+        b"Kernel panic - not syncing",
+        b"Xen BUG at ",
+        b"Xen WARN at ",
+        b"Assertion '",
+        b"FATAL TRAP",
+        b"FATAL PAGE FAULT",
+        b"BUG: ",
+        b"Oops: ",
+        b"general protection fault",
+        b"------------[ cut here ]------------",
+        b"WARNING: CPU: ",
+    ];
+    const IN_PANIC: &[&[u8]] = &[
+        b"Reboot in five seconds",
+        b"Manual reset required",
+        b"---[ end ",
+        b"Rebooting in ",
+    ];
+    const DUMP_HEADER: &[&[u8]] = &[b"----[ Xen-", b"Hardware name:", b"Modules linked in:"];
+    if starts_any(text, OPEN_TRACE) {
+        Some((Kind::CallTrace, true))
+    } else if text.starts_with(b"Xen stack trace from") || text.starts_with(b"Stack:") {
+        Some((Kind::Stack, true))
+    } else if starts_any(text, OPEN_PANIC) || (text.len() >= 20 && text.iter().all(|&b| b == b'*'))
+    {
+        // A panic's banner of stars opens its footer.
+        Some((Kind::Panic, true))
+    } else if starts_any(text, IN_PANIC) {
+        Some((Kind::Panic, false))
+    } else if starts_any(text, DUMP_HEADER) {
+        Some((Kind::Registers, true))
+    } else {
+        None
+    }
+}
+
+/// ` [<ffff82d08020ddde>] domain.c#__domain_finalise_shutdown+0x5e/0xa0`,
+/// ` [<ffffffff810a2b6c>] ? kernel_power_off+0x7c/0x80`, arm64's
+/// ` [<ffff000008085e04>] dump_backtrace+0x0/0x1b8` and, without addresses
+/// (Linux ≥ 4.15 x86, arm64), ` dump_backtrace+0x0/0x1b8`, ` ? foo+0x1/0x2`.
+fn frame<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) -> bool {
+    let start = c.pos;
+    // Validate quietly first so that a line that only starts like a frame
+    // reports no frame tokens.
+    let ok = {
+        let mut none = crate::lexer::NoTokens;
+        let mut q = Cursor::new(line, start, &mut none);
+        let mut probe = Head::default();
+        frame_tokens(&mut q, &mut probe, line)
+    };
+    ok && frame_tokens(c, h, line)
+}
+
+fn frame_tokens<'a, S: TokSink>(
+    c: &mut Cursor<'a, '_, S>,
+    h: &mut Head<'a>,
+    line: &'a [u8],
+) -> bool {
+    c.spaces();
+    let addr = c.eat(Tok::Addr).is_some();
+    c.spaces();
+    if c.eat(Tok::Question).is_some() {
+        c.spaces();
+    }
+    if !addr && c.eat(Tok::Addr).is_some() {
+        c.spaces();
+    }
+    let Some(sym) = c.eat(Tok::SymOff) else {
+        // `[<addr>] name` or `[<addr>] ???`: an address is a frame by itself.
+        if addr {
+            h.func = c.eat(Tok::Word);
+        }
+        return addr;
+    };
+    let plus = sym.iter().position(|&b| b == b'+').unwrap_or(sym.len());
+    h.func = sym.get(..plus);
+    // Anything after the symbol may only be a module (`[xen_netfront]`).
+    let rest = line.get(c.pos..).unwrap_or_default();
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    rest.is_empty() || (rest.starts_with(b"[") && rest.ends_with(b"]")) || addr
+}
+
+/// `rax: 0000000000000000   rbx: ffff830...`, `RIP:    e008:[<...>]`,
+/// `RSP: 0018:ffff8800...  EFLAGS: 00010246`, `x29: ffff...`, `pc : [<...>]`,
+/// `CPU:    0`, `CPU: 0 PID: 1 Comm: swapper/0 Not tainted ...`.
+pub fn is_register_line(text: &[u8]) -> bool {
+    if text.starts_with(b"CPU:") {
+        return true;
+    }
+    let Some(colon) = text.iter().take(8).position(|&b| b == b':') else {
+        return false;
+    };
+    let name = text.get(..colon).unwrap_or_default();
+    let name = name.strip_suffix(b" ").unwrap_or(name);
+    if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let value = text.get(colon + 1..).unwrap_or_default();
+    let lead = value.iter().take_while(|&&b| b == b' ').count();
+    let value = value.get(lead..).unwrap_or_default();
+    let hex = value.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    hex >= 4 || value.starts_with(b"[<")
+}
+
+/// `   0000000000000000 ffff82d080274ae8 ...`: raw words of a stack dump.
+pub fn is_stack_words(text: &[u8]) -> bool {
+    let mut words = 0;
+    for w in text.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+        if !(w.len() == 8 || w.len() == 16) || !w.iter().all(u8::is_ascii_hexdigit) {
+            return false;
+        }
+        words += 1;
+    }
+    words >= 2
+}
+
+/// A line of qemu-dm's log (which has no prefix): its known first words.
+pub fn is_qemu_phrase(line: &[u8]) -> bool {
+    const PHRASES: &[&[u8]] = &[
+        b"domid: ",
+        b"-videoram option",
+        b"Using file ",
+        b"Watching /local/domain/",
+        b"qemu_map_cache_init",
+        b"shared page at pfn",
+        b"buffered io page at pfn",
+        b"Guest uuid = ",
+        b"populating video RAM",
+        b"mapping video RAM",
+        b"Register xen platform",
+        b"Done register platform",
+        b"shutdown requested in cpu_handle_ioreq",
+        b"reset requested in cpu_handle_ioreq",
+        b"Issued domain ",
+        b"? xc_domain_shutdown failed",
+        b"I/O request not ready",
+        b"char device redirected to",
+        b"xs_read(",
+        b"Time offset set",
+        b"device model saving state",
+    ];
+    starts_any(line, PHRASES)
+}

@@ -1,0 +1,479 @@
+//! The parser: lines in, entries out. It adds what one line cannot know by
+//! itself — which record a line belongs to (a traceback continues the xend
+//! record above it, a frame continues its call trace), whether an
+//! unprefixed line is a continuation or the tail of a mailer's wrap, and
+//! whether a `=` at the end of the line before was a soft line break — and
+//! it reports damage with its span and goes on.
+//!
+//! It holds one record's header fields and nothing else, so memory does not
+//! grow with the input.
+
+use crate::damage::{self, BodyScan, Damage, DamageKind};
+use crate::entry::Current;
+pub use crate::entry::{Entry, Fields, Join};
+use crate::format::{Format, Kind};
+use crate::lexer::NoTokens;
+use crate::line::{self, Head};
+use crate::reader::RawLine;
+
+/// Reads a file's lines into entries.
+pub struct Parser {
+    file: String,
+    hint: Format,
+    line_no: u64,
+    records: u64,
+    cur: Current,
+    dump_open: bool,
+    dump_frames: bool,
+    in_traceback: bool,
+    prev_len: usize,
+    prev_prefixed: bool,
+    prev_eq_at: Option<u64>,
+    damage: Vec<Damage>,
+    scan: BodyScan,
+    repaired: Vec<u8>,
+}
+
+impl Parser {
+    /// A parser for `file`, whose unprefixed lines are presumed to be `hint`'s.
+    pub fn new(file: &str, hint: Format) -> Parser {
+        Parser {
+            file: file.to_string(),
+            hint,
+            line_no: 0,
+            records: 0,
+            cur: Current::default(),
+            dump_open: false,
+            dump_frames: false,
+            in_traceback: false,
+            prev_len: 0,
+            prev_prefixed: false,
+            prev_eq_at: None,
+            damage: Vec::new(),
+            scan: BodyScan::default(),
+            repaired: Vec::new(),
+        }
+    }
+
+    /// Physical lines read so far.
+    pub fn lines(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Records started so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Parses one line, giving each entry it holds to `sink`.
+    pub fn push<F: FnMut(&Entry<'_>)>(&mut self, raw: RawLine<'_>, sink: &mut F) {
+        if !raw.continues {
+            self.line_no += 1;
+        }
+        let mut bytes = raw.bytes;
+        if let Some(b) = bytes.strip_suffix(b"\r") {
+            bytes = b;
+        }
+        self.damage.clear();
+        if raw.overlong {
+            self.damage.push(Damage {
+                kind: DamageKind::Overlong,
+                start: raw.offset,
+                end: raw.offset + bytes.len() as u64,
+                note: "line longer than the reader keeps; cut",
+            });
+        }
+        if raw.continues {
+            return self.emit_piece(bytes, raw.offset, sink);
+        }
+        let mut at = 0usize;
+        // `>` (a mail quote) or `[` and a letter or `/` (a forum tag); a
+        // `[` and a digit is a stamp, the common case.
+        let markup = match bytes.first() {
+            Some(b'>') => true,
+            Some(b'[') => bytes
+                .get(1)
+                .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'/' || b == b'*'),
+            _ => false,
+        };
+        if markup {
+            at = damage::leading_markup(bytes, raw.offset, &mut self.damage);
+        }
+        at += self.leading_binary(bytes, at, raw.offset);
+        let mut glued = false;
+        loop {
+            let seg = bytes.get(at..).unwrap_or_default();
+            let seg_off = raw.offset + at as u64;
+            let whole = (bytes, raw.offset);
+            match self.segment(seg, seg_off, glued, whole, sink) {
+                Some(next) => {
+                    at += next;
+                    glued = true;
+                    self.damage.clear();
+                    let end = (at + 20).min(bytes.len());
+                    self.damage.push(Damage {
+                        kind: DamageKind::Glued,
+                        start: raw.offset + at as u64,
+                        end: raw.offset + end as u64,
+                        note: "a second record glued to the end of the one before",
+                    });
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// NUL runs and other binary garbage in front of a line (a log file
+    /// preallocated, then cut by a crash): skipped and reported.
+    #[inline]
+    fn leading_binary(&mut self, bytes: &[u8], at: usize, base: u64) -> usize {
+        let rest = bytes.get(at..).unwrap_or_default();
+        if rest.first().is_none_or(|&b| b >= 0x20 && b != 0x7f) {
+            return 0;
+        }
+        let n = rest
+            .iter()
+            .take_while(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+            .count();
+        if n > 0 {
+            self.damage.push(Damage {
+                kind: DamageKind::Binary,
+                start: base + at as u64,
+                end: base + (at + n) as u64,
+                note: "binary bytes",
+            });
+        }
+        n
+    }
+
+    /// Parses one segment (a line, or the part of it after a glue point);
+    /// returns where a glued record starts, relative to the segment.
+    fn segment<F: FnMut(&Entry<'_>)>(
+        &mut self,
+        seg: &[u8],
+        off: u64,
+        glued: bool,
+        (raw, raw_offset): (&[u8], u64),
+        sink: &mut F,
+    ) -> Option<usize> {
+        let quick = self.hint == Format::Xend
+            && self.cur.open
+            && !matches!(seg.first(), Some(b'[' | b'(' | b'<' | b'-') | None);
+        let head = if quick {
+            line::scan_continuation(seg)
+        } else {
+            line::scan(seg, &mut NoTokens)
+        };
+        let markup_only =
+            seg.is_empty() && self.damage.iter().any(|d| d.kind == DamageKind::BbCode);
+        let (format, kind, continuation, join) = if markup_only {
+            (
+                self.cur.format.unwrap_or(self.hint),
+                Kind::Markup,
+                false,
+                Join::Start,
+            )
+        } else {
+            self.place(&head, seg, off, glued)
+        };
+        let body = seg.get(head.body..).unwrap_or_default();
+        let body_off = off + head.body as u64;
+        if let Some(b) = head.bad {
+            let end = seg.len().min(b.at + 16).max(b.at);
+            self.damage.push(Damage {
+                kind: DamageKind::BadHeader,
+                start: off + b.at as u64,
+                end: off + end as u64,
+                note: b.expected,
+            });
+        }
+        self.scan.clear();
+        damage::scan_body(format, body, body_off, &mut self.damage, &mut self.scan);
+        let glue = self.scan.glue_at;
+        let body = match glue {
+            Some(g) => body.get(..g).unwrap_or(body),
+            None => body,
+        };
+        self.prev_eq_at =
+            (self.scan.trailing_eq && glue.is_none()).then(|| body_off + body.len() as u64 - 1);
+        if !continuation {
+            self.start_record(&head, seg, format, kind);
+            // `log.info(traceback.format_stack())` and `log.exception`: the
+            // lines after this one are a traceback's.
+            if format == Format::Xend
+                && (body.starts_with(b"  File \"") || body.starts_with(b"Traceback (most recent"))
+            {
+                self.in_traceback = true;
+            }
+        }
+        if kind == Kind::Frame && head.func.is_some() {
+            self.dump_frames = true;
+        }
+        let message: &[u8] = if self.scan.edits.is_empty() {
+            body
+        } else {
+            damage::repair(body, &self.scan.edits, &mut self.repaired);
+            &self.repaired
+        };
+        let own = !continuation && self.cur.open;
+        let entry = Entry {
+            file: &self.file,
+            format,
+            kind,
+            line: self.line_no,
+            offset: off,
+            record: if self.cur.open { self.records } else { 0 },
+            continuation,
+            join,
+            fields: if own {
+                Fields::of(&head)
+            } else if continuation {
+                self.cur.fields()
+            } else {
+                Fields::default()
+            },
+            func: head.func,
+            message,
+            damage: &self.damage,
+            raw,
+            raw_offset,
+        };
+        sink(&entry);
+        self.prev_len = raw.len();
+        self.prev_prefixed = head.format.is_some() || (continuation && self.prev_prefixed);
+        glue.map(|g| head.body + g)
+    }
+
+    /// Decides a segment's format, kind, and whether it continues the record
+    /// above (and how).
+    fn place(
+        &mut self,
+        h: &Head<'_>,
+        seg: &[u8],
+        off: u64,
+        glued: bool,
+    ) -> (Format, Kind, bool, Join) {
+        let kind = h.kind.unwrap_or(Kind::Record);
+        let cur_fmt = self.cur.format.filter(|_| self.cur.open);
+        if let Some(f) = h.format {
+            self.prev_eq_at = None;
+            let same = cur_fmt == Some(f);
+            let dumpish = kind.in_dump() || kind == Kind::Blank;
+            let continues_dump =
+                same && self.dump_open && dumpish && !(kind == Kind::CallTrace && self.dump_frames);
+            if continues_dump && !glued {
+                return (f, kind, true, Join::Newline);
+            }
+            self.in_traceback = false;
+            return (f, kind, false, Join::Start);
+        }
+        // Unprefixed text.
+        let home = match self.hint {
+            Format::Unknown => cur_fmt.unwrap_or(Format::Unknown),
+            f => f,
+        };
+        if let Some(eq) = self.prev_eq_at.take() {
+            if self.cur.open && kind == Kind::Record {
+                self.damage.push(Damage {
+                    kind: DamageKind::SoftBreak,
+                    start: eq,
+                    end: eq + 1,
+                    note: "quoted-printable soft line break",
+                });
+                return (
+                    cur_fmt.unwrap_or(home),
+                    Kind::Continuation,
+                    true,
+                    Join::SoftBreak,
+                );
+            }
+        }
+        let indent = seg.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+        // Every line of the Xen console has its prefix: any unprefixed line
+        // there may be a wrap's tail, whatever it looks like.
+        let textual = kind == Kind::Record || cur_fmt == Some(Format::XenConsole);
+        if self.cur.open && textual && self.prev_prefixed && looks_wrapped(self.prev_len, seg) {
+            let xend_ok =
+                cur_fmt == Some(Format::Xend) && plausible_continuation(seg, self.in_traceback);
+            if !xend_ok && !matches!(home, Format::QemuDm | Format::Xl) {
+                self.damage.push(Damage {
+                    kind: DamageKind::Wrapped,
+                    start: off,
+                    end: off + seg.len() as u64,
+                    note: "the tail of the line above, wrapped by a mailer",
+                });
+                return (
+                    cur_fmt.unwrap_or(home),
+                    Kind::Continuation,
+                    true,
+                    Join::Space,
+                );
+            }
+        }
+        match kind {
+            Kind::Traceback => {
+                self.in_traceback = true;
+                return self.continue_or_orphan(home, Kind::Traceback);
+            }
+            Kind::Blank if self.cur.open && (cur_fmt == Some(Format::Xend) || self.dump_open) => {
+                return (cur_fmt.unwrap_or(home), Kind::Blank, true, Join::Newline);
+            }
+            Kind::Blank => return (home, Kind::Blank, false, Join::Start),
+            Kind::Status if home == Format::Xend => {
+                return self.continue_or_orphan(home, Kind::Continuation)
+            }
+            Kind::Status => return (Format::LinuxConsole, Kind::Status, false, Join::Start),
+            _ => {}
+        }
+        if kind.in_dump() {
+            if self.dump_open && self.cur.open && !(kind == Kind::CallTrace && self.dump_frames) {
+                return (cur_fmt.unwrap_or(home), kind, true, Join::Newline);
+            }
+            return (dump_home(home, cur_fmt), kind, false, Join::Start);
+        }
+        match home {
+            Format::Xend => {
+                let k = if self.in_traceback && (indent > 0 || is_exception_line(seg, false)) {
+                    if indent == 0 {
+                        self.in_traceback = false;
+                    }
+                    Kind::Traceback
+                } else {
+                    Kind::Continuation
+                };
+                self.continue_or_orphan(home, k)
+            }
+            Format::QemuDm | Format::Xl | Format::LinuxConsole => {
+                (home, Kind::Record, false, Join::Start)
+            }
+            _ => (Format::Unknown, Kind::Unparsed, false, Join::Start),
+        }
+    }
+
+    fn continue_or_orphan(&mut self, home: Format, kind: Kind) -> (Format, Kind, bool, Join) {
+        if self.cur.open {
+            (self.cur.format.unwrap_or(home), kind, true, Join::Newline)
+        } else {
+            (home, Kind::Unparsed, false, Join::Start)
+        }
+    }
+
+    fn start_record(&mut self, h: &Head<'_>, seg: &[u8], format: Format, kind: Kind) {
+        if matches!(kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
+            if kind == Kind::Unparsed {
+                self.cur.open = false;
+            }
+            return;
+        }
+        self.records += 1;
+        // A frame's symbol lies in the message; every other field in the head.
+        let end = match h.func {
+            Some(f) => (f.as_ptr() as usize + f.len()).saturating_sub(seg.as_ptr() as usize),
+            None => h.body,
+        };
+        self.cur.open(seg, end.max(h.body), format, &Fields::of(h));
+        self.dump_open = h.opens_dump || kind.in_dump();
+        self.dump_frames = false;
+        self.in_traceback = false;
+    }
+
+    /// The next piece of an overlong line: the same record, joined directly.
+    fn emit_piece<F: FnMut(&Entry<'_>)>(&mut self, bytes: &[u8], off: u64, sink: &mut F) {
+        let entry = Entry {
+            file: &self.file,
+            format: self.cur.format.unwrap_or(self.hint),
+            kind: Kind::Continuation,
+            line: self.line_no,
+            offset: off,
+            record: if self.cur.open { self.records } else { 0 },
+            continuation: true,
+            join: Join::Piece,
+            fields: self.cur.fields(),
+            func: None,
+            message: bytes,
+            damage: &self.damage,
+            raw: bytes,
+            raw_offset: off,
+        };
+        sink(&entry);
+    }
+
+    /// The format unprefixed lines are presumed to be.
+    pub fn hint(&self) -> Format {
+        self.hint
+    }
+}
+
+/// Could `seg` be the tail of the line before it, wrapped by a mailer at
+/// 72–80 columns? Only if the line before was no longer than that and the
+/// first word of `seg` would not have fitted on it.
+fn looks_wrapped(prev_len: usize, seg: &[u8]) -> bool {
+    let first_word = seg.iter().take_while(|&&b| b != b' ').count();
+    seg.first().is_some_and(|&b| b != b' ' && b != b'\t')
+        && (20..=80).contains(&prev_len)
+        && prev_len + 1 + first_word > 72
+}
+
+/// Lines that a multi-line xend message really has: indented text,
+/// brackets of a dict or SXP dump, a traceback and its exception line.
+fn plausible_continuation(seg: &[u8], in_traceback: bool) -> bool {
+    match seg.first() {
+        None => true,
+        Some(b' ' | b'\t' | b'(' | b')' | b'{' | b'}' | b'[' | b']' | b'\'' | b'"' | b'<') => true,
+        _ => seg.starts_with(b"Traceback") || is_exception_line(seg, !in_traceback),
+    }
+}
+
+/// `VmError: Device 0 (vif) could not be connected.`, `Error: (3, 'No such process')`,
+/// `KeyboardInterrupt`: a dotted name, then `: ` or the end of the line.
+/// Outside a traceback (`strict`) the name must also look like an
+/// exception class, or `XendDomainInfo.destroyDevice: deviceClass = vif`
+/// (a wrapped message) would pass for one.
+fn is_exception_line(seg: &[u8], strict: bool) -> bool {
+    let name = seg
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'.')
+        .count();
+    let shaped = name > 0
+        && seg.first().is_some_and(u8::is_ascii_alphabetic)
+        && (name == seg.len()
+            || seg.get(name..name + 2) == Some(b": ")
+            || seg.get(name..) == Some(b":"));
+    if !shaped || !strict {
+        return shaped;
+    }
+    let class = seg[..name]
+        .rsplit(|&b| b == b'.')
+        .next()
+        .unwrap_or_default();
+    const ENDS: &[&[u8]] = &[
+        b"Error",
+        b"Exception",
+        b"Exit",
+        b"Interrupt",
+        b"Warning",
+        b"Fault",
+        b"Iteration",
+    ];
+    ENDS.iter().any(|e| class.ends_with(e)) || class.starts_with(b"Xend") && !class.contains(&b'.')
+}
+
+/// The format a dump without a prefix belongs to.
+fn dump_home(home: Format, cur: Option<Format>) -> Format {
+    match (home, cur) {
+        (Format::Xend | Format::QemuDm | Format::Xl, _) => Format::LinuxConsole,
+        (Format::Unknown, Some(f)) => f,
+        (Format::Unknown, None) => Format::LinuxConsole,
+        (f, _) => f,
+    }
+}
+
+/// The format a file is presumed to be: what its name says, else what its
+/// first lines are.
+pub fn presume(file: &str, first_chunk: &[u8]) -> Format {
+    if let Some(f) = Format::from_file_name(file) {
+        return f;
+    }
+    let lines: Vec<&[u8]> = first_chunk.split(|&b| b == b'\n').take(64).collect();
+    crate::format::sniff(&lines)
+}

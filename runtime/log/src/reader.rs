@@ -1,0 +1,239 @@
+//! Lines from a file in reused chunks: memory stays at one chunk plus the
+//! longest line, whatever the file's size. A line longer than `max_line` is
+//! handed over in pieces (the parser reports it as overlong), so even a
+//! file of NULs without a newline cannot exhaust memory.
+
+use std::io::{self, Read};
+
+/// One physical line (or a piece of an overlong one).
+#[derive(Clone, Copy, Debug)]
+pub struct RawLine<'a> {
+    /// Its bytes, without the newline.
+    pub bytes: &'a [u8],
+    /// File offset of its first byte.
+    pub offset: u64,
+    /// A piece of a line that was longer than the reader keeps.
+    pub overlong: bool,
+    /// This piece continues the previous one (same physical line).
+    pub continues: bool,
+}
+
+/// Chunk size of a reader: big enough that `read` calls cost nothing,
+/// small enough to sit in L2/L3 cache.
+pub const CHUNK: usize = 256 << 10;
+
+/// The longest line kept whole; longer ones are cut into pieces.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// What the reader feeds.
+pub trait LineSink {
+    /// The first chunk of the file (up to 64 KiB), before any line: for
+    /// sniffing its format.
+    fn first(&mut self, chunk: &[u8]);
+    /// The next line.
+    fn line(&mut self, line: RawLine<'_>);
+}
+
+/// Reads `src` to its end, giving `sink` the first chunk, then every line
+/// in order. Returns the number of bytes read.
+pub fn for_each_line<R: Read, S: LineSink>(
+    mut src: R,
+    max_line: usize,
+    sink: &mut S,
+) -> io::Result<u64> {
+    let max_line = max_line.max(64);
+    let mut buf = vec![0u8; CHUNK.min(max_line)];
+    let mut fill = 0usize;
+    let mut base = 0u64; // file offset of buf[0]
+    let mut total = 0u64;
+    let mut sniffed = false;
+    let mut piece_open = false;
+    loop {
+        if fill == buf.len() {
+            // No newline in a full buffer: grow up to the line limit, then cut.
+            if buf.len() < max_line {
+                let n = (buf.len() * 2).min(max_line);
+                buf.resize(n, 0);
+            } else {
+                sink.line(RawLine {
+                    bytes: &buf[..fill],
+                    offset: base,
+                    overlong: true,
+                    continues: piece_open,
+                });
+                piece_open = true;
+                base += fill as u64;
+                fill = 0;
+            }
+        }
+        let n = read_some(&mut src, &mut buf[fill..])?;
+        total += n as u64;
+        fill += n;
+        if !sniffed && (n == 0 || fill >= 64 << 10 || fill == buf.len()) {
+            sink.first(&buf[..fill]);
+            sniffed = true;
+        }
+        if !sniffed {
+            continue;
+        }
+        let mut start = 0usize;
+        for nl in memchr::memchr_iter(b'\n', &buf[..fill]) {
+            sink.line(RawLine {
+                bytes: &buf[start..nl],
+                offset: base + start as u64,
+                overlong: piece_open,
+                continues: piece_open,
+            });
+            piece_open = false;
+            start = nl + 1;
+        }
+        buf.copy_within(start..fill, 0);
+        fill -= start;
+        base += start as u64;
+        if n == 0 {
+            if fill > 0 {
+                sink.line(RawLine {
+                    bytes: &buf[..fill],
+                    offset: base,
+                    overlong: piece_open,
+                    continues: piece_open,
+                });
+            }
+            return Ok(total);
+        }
+    }
+}
+
+fn read_some<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match src.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The lines of an in-memory text, as the reader would give them.
+pub fn lines_of(text: &[u8], mut f: impl FnMut(RawLine<'_>)) {
+    let mut start = 0usize;
+    for nl in memchr::memchr_iter(b'\n', text) {
+        f(RawLine {
+            bytes: &text[start..nl],
+            offset: start as u64,
+            overlong: false,
+            continues: false,
+        });
+        start = nl + 1;
+    }
+    if start < text.len() {
+        f(RawLine {
+            bytes: &text[start..],
+            offset: start as u64,
+            overlong: false,
+            continues: false,
+        });
+    }
+}
+
+/// Bytes mapped at a time by [`for_each_line_mapped`]: resident memory
+/// stays near this, whatever the file's size.
+pub const WINDOW: usize = 8 << 20;
+
+/// Like [`for_each_line`] for a regular file, reading it through windows of
+/// a memory mapping instead of `read` copies. Falls back to `read` when the
+/// file cannot be mapped (a pipe, a special file).
+pub fn for_each_line_mapped<S: LineSink>(
+    file: &std::fs::File,
+    max_line: usize,
+    sink: &mut S,
+) -> io::Result<u64> {
+    let meta = file.metadata()?;
+    if meta.len() == 0 || !meta.is_file() {
+        return for_each_line(file, max_line, sink);
+    }
+    for_range_mapped(file, 0..meta.len(), max_line, sink)
+}
+
+/// The lines of `range` of a regular file (the range should start at a
+/// line's start), through windows of a memory mapping.
+pub fn for_range_mapped<S: LineSink>(
+    file: &std::fs::File,
+    range: std::ops::Range<u64>,
+    max_line: usize,
+    sink: &mut S,
+) -> io::Result<u64> {
+    let len = range.end;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut carry_off = range.start;
+    let mut at = range.start;
+    let mut sniffed = false;
+    let mut piece_open = false;
+    while at < len {
+        let n = (len - at).min(WINDOW as u64) as usize;
+        // SAFETY: the mapping is read-only and private; a log that another
+        // process truncates while it is read is the one hazard, as for
+        // every tool that maps its input (ripgrep does the same).
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(at)
+                .len(n)
+                .populate()
+                .map(file)?
+        };
+        let buf: &[u8] = &map;
+        if !sniffed {
+            sink.first(&buf[..buf.len().min(64 << 10)]);
+            sniffed = true;
+        }
+        let mut start = 0usize;
+        for nl in memchr::memchr_iter(b'\n', buf) {
+            if carry.is_empty() {
+                sink.line(RawLine {
+                    bytes: &buf[start..nl],
+                    offset: at + start as u64,
+                    overlong: piece_open,
+                    continues: piece_open,
+                });
+            } else {
+                carry.extend_from_slice(&buf[start..nl]);
+                sink.line(RawLine {
+                    bytes: &carry,
+                    offset: carry_off,
+                    overlong: piece_open,
+                    continues: piece_open,
+                });
+                carry.clear();
+            }
+            piece_open = false;
+            start = nl + 1;
+        }
+        // The line that runs past this window is carried into the next
+        // (cut into pieces if it outgrows `max_line`).
+        if carry.is_empty() {
+            carry_off = at + start as u64;
+        }
+        carry.extend_from_slice(&buf[start..]);
+        if carry.len() >= max_line.max(64) {
+            sink.line(RawLine {
+                bytes: &carry,
+                offset: carry_off,
+                overlong: true,
+                continues: piece_open,
+            });
+            piece_open = true;
+            carry_off += carry.len() as u64;
+            carry.clear();
+        }
+        at += n as u64;
+    }
+    if !carry.is_empty() {
+        sink.line(RawLine {
+            bytes: &carry,
+            offset: carry_off,
+            overlong: piece_open,
+            continues: piece_open,
+        });
+    }
+    Ok(len - range.start)
+}

@@ -1,0 +1,163 @@
+//! Entries assembled into whole records: a xend record with its traceback,
+//! a call trace with its frames. What explain, diff and scripts work on;
+//! unlike the entry stream, this keeps text, so it is for logs of ordinary
+//! size.
+
+use crate::damage::Damage;
+use crate::format::{Format, Kind, Level};
+use crate::parser::{Entry, Join};
+
+/// One line of a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecLine {
+    /// Physical line number.
+    pub line: u64,
+    /// File offset.
+    pub offset: u64,
+    /// What the line is.
+    pub kind: Kind,
+    /// How it joins the line before.
+    pub join: Join,
+    /// A frame's symbol.
+    pub func: Option<String>,
+    /// The line's message (repaired; invalid UTF-8 replaced).
+    pub text: String,
+}
+
+/// A record: its header fields and its lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// File.
+    pub file: String,
+    /// Format.
+    pub format: Format,
+    /// The kind of its first line.
+    pub kind: Kind,
+    /// Record number (0 for lines outside records).
+    pub number: u64,
+    /// Time as written.
+    pub time: Option<String>,
+    /// Pid.
+    pub pid: Option<u32>,
+    /// Thread.
+    pub thread: Option<String>,
+    /// Logger or program.
+    pub logger: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// Level.
+    pub level: Option<Level>,
+    /// Module, subsystem, program, or source file.
+    pub module: Option<String>,
+    /// Source line.
+    pub lineno: Option<u32>,
+    /// Function.
+    pub func: Option<String>,
+    /// Lines, first to last.
+    pub lines: Vec<RecLine>,
+    /// Damage on any of its lines.
+    pub damage: Vec<Damage>,
+}
+
+impl Record {
+    /// The first physical line.
+    pub fn line(&self) -> u64 {
+        self.lines.first().map_or(0, |l| l.line)
+    }
+
+    /// The message of the first line.
+    pub fn head(&self) -> &str {
+        self.lines.first().map_or("", |l| l.text.as_str())
+    }
+
+    /// The whole message, lines joined the way they were split: newlines
+    /// between a message's lines, a space where a mailer wrapped, nothing
+    /// (and no `=`) at a quoted-printable soft break.
+    pub fn message(&self) -> String {
+        let mut s = String::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            if i > 0 {
+                match l.join {
+                    Join::Start | Join::Newline => s.push('\n'),
+                    // A wrap's tail: the space the mailer broke at (none
+                    // if the line before was all head).
+                    Join::Space => {
+                        if !s.is_empty() && !s.ends_with(char::is_whitespace) {
+                            s.push(' ');
+                        }
+                    }
+                    Join::SoftBreak => {
+                        if s.ends_with('=') {
+                            s.pop();
+                        }
+                    }
+                    Join::Piece => {}
+                }
+            }
+            s.push_str(&l.text);
+        }
+        s
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Builds records from entries.
+#[derive(Default)]
+pub struct Collector {
+    cur: Option<Record>,
+    done: Vec<Record>,
+}
+
+impl Collector {
+    /// Takes one entry.
+    pub fn push(&mut self, e: &Entry<'_>) {
+        let line = RecLine {
+            line: e.line,
+            offset: e.offset,
+            kind: e.kind,
+            join: e.join,
+            func: e.func.map(lossy),
+            text: String::from_utf8_lossy(e.message).into_owned(),
+        };
+        match (&mut self.cur, e.continuation) {
+            (Some(r), true) => {
+                r.lines.push(line);
+                r.damage.extend_from_slice(e.damage);
+            }
+            _ => {
+                if let Some(r) = self.cur.take() {
+                    self.done.push(r);
+                }
+                let f = &e.fields;
+                self.cur = Some(Record {
+                    file: e.file.to_string(),
+                    format: e.format,
+                    kind: e.kind,
+                    number: e.record,
+                    time: f.time.map(lossy),
+                    pid: f.pid,
+                    thread: f.thread.map(lossy),
+                    logger: f.logger.map(lossy),
+                    host: f.host.map(lossy),
+                    level: f.level,
+                    module: f.module.map(lossy),
+                    lineno: f.lineno,
+                    func: f.func.or(e.func).map(lossy),
+                    lines: vec![line],
+                    damage: e.damage.to_vec(),
+                });
+            }
+        }
+    }
+
+    /// The records, in file order.
+    pub fn finish(mut self) -> Vec<Record> {
+        if let Some(r) = self.cur.take() {
+            self.done.push(r);
+        }
+        self.done
+    }
+}

@@ -1,0 +1,621 @@
+//! Real logs in: the lexer and parser on real-shaped fixtures
+//! (`tests/lexer-inputs/`: token and entry snapshots, and what each fixture
+//! must show, written from the fixture's own text), every log the scripts
+//! write (zero damage, every record explained), explain on the seed's
+//! goldens, diff, check, `logs.*` in scripts. The `xsh logs` command's exit
+//! codes and reports are in `logs_cli.rs`.
+
+use std::path::PathBuf;
+
+use xsh_log::explain::{explain, Build};
+use xsh_log::{records_of, DamageKind, Format, Kind};
+
+use crate::util;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn inputs() -> PathBuf {
+    root().join("tests/lexer-inputs")
+}
+
+pub fn seed(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("../shared/seed").join(name)).expect("the seed's goldens")
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(inputs().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// (line, format, kind, continuation, damage kinds) of each entry.
+type Row = (u64, Format, Kind, bool, Vec<DamageKind>);
+
+fn rows(name: &str) -> Vec<Row> {
+    let mut out = Vec::new();
+    xsh_log::parse_bytes(&fixture(name), name, None, |e| {
+        out.push((
+            e.line,
+            e.format,
+            e.kind,
+            e.continuation,
+            e.damage.iter().map(|d| d.kind).collect(),
+        ))
+    });
+    out
+}
+
+/// The damage of a fixture as (line, kind).
+fn damage(name: &str) -> Vec<(u64, DamageKind)> {
+    rows(name)
+        .into_iter()
+        .flat_map(|(l, _, _, _, d)| d.into_iter().map(move |k| (l, k)))
+        .collect()
+}
+
+#[test]
+fn fixtures_match_their_token_and_entry_snapshots() {
+    let bless = std::env::var_os("XSH_BLESS").is_some();
+    let mut names: Vec<String> = std::fs::read_dir(inputs())
+        .expect("tests/lexer-inputs")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "fixtures: {names:?}");
+    assert!(names.iter().any(|n| n.starts_with("damage-")));
+    let mut differ = Vec::new();
+    for name in &names {
+        let text = fixture(name);
+        for (ext, got) in [
+            ("tokens", xsh_log::snapshot::tokens_of(&text)),
+            ("entries", xsh_log::snapshot::entries_of(&text, name)),
+        ] {
+            let path = inputs().join("snapshots").join(format!("{name}.{ext}"));
+            if bless {
+                std::fs::write(&path, &got).expect("write snapshot");
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(got.as_str()) {
+                differ.push(format!("{name}.{ext}"));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "snapshots differ: {differ:?}\nreview, then regenerate: XSH_BLESS=1 cargo test --test it logs::fixtures"
+    );
+}
+
+#[test]
+fn the_canonical_xend_head_is_one_token_and_other_forms_are_lexed_piece_by_piece() {
+    let line =
+        b"[2019-06-05 09:23:27 2164] DEBUG (XendDomainInfo:568) XendDomainInfo.shutdown(poweroff)";
+    let toks = xsh_log::lexer::tokens(line);
+    assert_eq!(toks[0].0, Some(xsh_log::lexer::Tok::XendHead));
+    let head_end = line.iter().position(|&b| b == b')').map_or(0, |i| i + 2);
+    assert_eq!(toks[0].1, 0..head_end);
+    assert_eq!(toks[1], (None, head_end..line.len()));
+    let vendor = b"[2019-06-05 09:23:27,041 2164 Thread-9] INFO (image:741  ) x";
+    let names: Vec<_> = xsh_log::lexer::tokens(vendor)
+        .into_iter()
+        .filter_map(|(t, _)| t.map(|t| t.name()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "BracketStamp",
+            "Space",
+            "Int",
+            "Space",
+            "Word",
+            "Close",
+            "Space",
+            "Level",
+            "Space",
+            "Where"
+        ]
+    );
+}
+
+fn first_record(name: &str, line: u64) -> xsh_log::Record {
+    records_of(&fixture(name), name, None)
+        .into_iter()
+        .find(|r| r.line() == line)
+        .unwrap_or_else(|| panic!("{name}: no record at line {line}"))
+}
+
+#[test]
+fn xend_forms_seen_in_the_wild_give_the_same_fields() {
+    let r = first_record("xend-vendor.log", 1);
+    assert_eq!(r.time.as_deref(), Some("2019-06-05 09:23:27,041"));
+    assert_eq!(r.pid, Some(2164));
+    assert_eq!(r.thread.as_deref(), Some("140178203707136"));
+    assert_eq!(
+        (r.module.as_deref(), r.lineno),
+        (Some("XendDomainInfo"), Some(568))
+    );
+    assert_eq!(
+        first_record("xend-vendor.log", 3).thread.as_deref(),
+        Some("Thread-9")
+    );
+    let old = first_record("xend-old.log", 3);
+    assert_eq!(old.logger.as_deref(), Some("xend.XendDomainInfo"));
+    assert_eq!(old.pid, Some(4120));
+    assert_eq!(old.head(), "XendDomainInfo.destroyDomain(3)");
+    let padded = first_record("xend-padded.log", 1);
+    assert_eq!(
+        (padded.module.as_deref(), padded.lineno),
+        (Some("image"), Some(741))
+    );
+    assert_eq!(padded.head(), "ubuntu-kdump device model terminated");
+    let stderr = first_record("xend-stderr.log", 1);
+    assert_eq!((stderr.logger.as_deref(), stderr.pid), (Some("xend"), None));
+    for name in [
+        "xend-standard.log",
+        "xend-vendor.log",
+        "xend-old.log",
+        "xend-padded.log",
+        "xend-stderr.log",
+    ] {
+        for (line, format, kind, _, dmg) in rows(name) {
+            assert_eq!(format, Format::Xend, "{name}:{line}");
+            assert!(dmg.is_empty(), "{name}:{line}: {dmg:?}");
+            assert!(
+                matches!(kind, Kind::Record | Kind::Traceback),
+                "{name}:{line}: {kind:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn multi_line_xend_records_keep_their_tracebacks_and_dumps() {
+    let recs = records_of(&fixture("xend-multiline.log"), "xend-multiline.log", None);
+    let spans: Vec<(u64, u64)> = recs
+        .iter()
+        .map(|r| (r.line(), r.lines.last().map_or(0, |l| l.line)))
+        .collect();
+    assert_eq!(
+        spans,
+        [(1, 1), (2, 7), (8, 11), (12, 18), (19, 23), (24, 24)]
+    );
+    assert!(recs[1].lines[1..].iter().all(|l| l.kind == Kind::Traceback));
+    assert!(recs[3].message().contains("\n    (domid 8)\n"));
+    assert_eq!(recs[4].lines.last().map(|l| l.kind), Some(Kind::Traceback));
+    assert!(recs[4]
+        .message()
+        .ends_with("VmError: Device 0 (vif) could not be connected. Hotplug scripts not working."));
+}
+
+#[test]
+fn qemu_dm_xl_console_and_journal_lines_are_read_with_their_fields() {
+    assert!(rows("qemu-dm-ubuntu-kdump.log")
+        .iter()
+        .all(|r| r.1 == Format::QemuDm && r.2 == Kind::Record && r.4.is_empty()));
+    let xl = first_record("xl-ubuntu.log", 3);
+    assert_eq!(
+        (xl.format, xl.level),
+        (Format::Xl, Some(xsh_log::Level::Error))
+    );
+    assert_eq!(
+        (xl.module.as_deref(), xl.lineno),
+        (Some("libxl_dm.c"), Some(1435))
+    );
+    assert_eq!(xl.func.as_deref(), Some("libxl__destroy_device_model"));
+    assert_eq!(first_record("xl-ubuntu.log", 1).format, Format::Xl);
+    let warn = first_record("console-ubuntu.log", 9);
+    assert_eq!(
+        warn.level,
+        Some(xsh_log::Level::Warning),
+        "<4> is KERN_WARNING"
+    );
+    assert_eq!(warn.module.as_deref(), Some("xenbus"));
+    let sd = first_record("console-ubuntu.log", 8);
+    assert_eq!(
+        (sd.module.as_deref(), sd.pid),
+        (Some("systemd-shutdown"), Some(1))
+    );
+    let j = first_record("journal.log", 5);
+    assert_eq!(j.host.as_deref(), Some("ubuntu-kdump"));
+    assert_eq!(
+        (j.module.as_deref(), j.pid),
+        (Some("systemd-logind"), Some(782))
+    );
+    assert_eq!(first_record("journal.log", 1).kind, Kind::Marker);
+}
+
+#[test]
+fn dumps_are_one_record_with_their_frames_registers_and_panic_footer() {
+    for (name, first, last) in [
+        ("xen-console.log", 7, 27),
+        ("xen-console-arm64.log", 1, 23),
+        ("console-ubuntu.log", 12, 22),
+        ("console-ubuntu.log", 23, 26),
+    ] {
+        let r = first_record(name, first);
+        assert_eq!(r.lines.last().map(|l| l.line), Some(last), "{name}:{first}");
+    }
+    let arm = first_record("xen-console-arm64.log", 1);
+    let frames: Vec<&str> = arm
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Frame)
+        .filter_map(|l| l.func.as_deref())
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            "domain.c#domain_shutdown",
+            "domain.c#domain_shutdown",
+            "do_sched_op",
+            "traps.c#do_trap_hypercall"
+        ]
+    );
+    let arm64_linux = first_record("console-ubuntu.log", 23);
+    let funcs: Vec<&str> = arm64_linux
+        .lines
+        .iter()
+        .filter_map(|l| l.func.as_deref())
+        .collect();
+    assert_eq!(funcs, ["dump_backtrace", "show_stack", "panic"]);
+    let stamps = first_record("xen-console.log", 3);
+    assert_eq!(stamps.time.as_deref(), Some("2019-06-05 09:23:28"));
+    assert_eq!(
+        first_record("xen-console.log", 4).time.as_deref(),
+        Some("5.123456")
+    );
+    assert_eq!(
+        first_record("xen-console.log", 5).module.as_deref(),
+        Some("d8")
+    );
+}
+
+#[test]
+fn each_kind_of_damage_is_found_where_it_is_and_parsing_goes_on() {
+    use DamageKind::*;
+    assert_eq!(
+        damage("damage-wrapped.log"),
+        [(2, Wrapped), (4, Wrapped), (8, Wrapped), (13, Wrapped)]
+    );
+    assert_eq!(
+        damage("damage-bbcode.log"),
+        [
+            (1, BbCode),
+            (2, BbCode),
+            (3, BbCode),
+            (4, BbCode),
+            (5, BbCode),
+            (5, BbCode)
+        ]
+    );
+    assert_eq!(
+        damage("damage-qp.log"),
+        [
+            (1, QuotedPrintable),
+            (1, QuotedPrintable),
+            (1, QuotedPrintable),
+            (3, SoftBreak),
+            (3, QuotedPrintable),
+            (3, QuotedPrintable),
+            (4, QuotedPrintable),
+            (4, QuotedPrintable),
+            (4, QuotedPrintable),
+            (4, QuotedPrintable),
+            (4, QuotedPrintable),
+        ]
+    );
+    assert_eq!(
+        damage("damage-glued.log"),
+        [(1, Glued), (2, Glued), (3, Glued), (4, Glued)]
+    );
+    assert_eq!(
+        damage("damage-binary.log"),
+        [(1, Binary), (2, Binary), (3, Binary)]
+    );
+    assert_eq!(
+        damage("damage-bad-header.log"),
+        [
+            (2, BadHeader),
+            (3, BadHeader),
+            (4, BadHeader),
+            (5, BadHeader)
+        ]
+    );
+    assert_eq!(
+        damage("damage-quoted.log"),
+        [
+            (1, Quoted),
+            (2, Quoted),
+            (3, Quoted),
+            (3, Quoted),
+            (4, Quoted),
+            (4, Quoted)
+        ]
+    );
+    // Every other fixture is undamaged.
+    for name in [
+        "xend-standard.log",
+        "xend-multiline.log",
+        "qemu-dm-ubuntu-kdump.log",
+        "xen-console.log",
+        "xen-console-arm64.log",
+        "xl-ubuntu.log",
+        "console-ubuntu.log",
+        "journal.log",
+    ] {
+        assert_eq!(damage(name), [], "{name}");
+    }
+}
+
+#[test]
+fn damage_spans_are_file_byte_offsets() {
+    let text = fixture("damage-glued.log");
+    let spans = |name: &str, kind: DamageKind| -> Vec<u64> {
+        let mut v = Vec::new();
+        xsh_log::parse_bytes(&fixture(name), name, None, |e| {
+            v.extend(e.damage.iter().filter(|d| d.kind == kind).map(|d| d.start))
+        });
+        v
+    };
+    let glue = text
+        .windows(10)
+        .position(|w| w == b"Watch[2019")
+        .map(|i| i as u64 + 5);
+    assert_eq!(
+        spans("damage-glued.log", DamageKind::Glued)
+            .first()
+            .copied(),
+        glue
+    );
+    let qp = fixture("damage-qp.log");
+    let first_escape = qp.windows(3).position(|w| w == b"=3D").map(|i| i as u64);
+    assert_eq!(
+        spans("damage-qp.log", DamageKind::QuotedPrintable)
+            .first()
+            .copied(),
+        first_escape
+    );
+    let soft = qp.windows(2).position(|w| w == b"=\n").map(|i| i as u64);
+    assert_eq!(
+        spans("damage-qp.log", DamageKind::SoftBreak),
+        [soft.unwrap_or(0)]
+    );
+    let bin = fixture("damage-binary.log");
+    let ff = bin.iter().position(|&b| b == 0xff).map(|i| i as u64);
+    assert_eq!(
+        spans("damage-binary.log", DamageKind::Binary)
+            .get(1)
+            .copied(),
+        ff
+    );
+}
+
+#[test]
+fn repaired_records_read_as_the_host_wrote_them() {
+    let msg = |name: &str, line: u64| first_record(name, line).message();
+    assert_eq!(
+        msg("damage-wrapped.log", 1),
+        "XendDomainInfo.destroy: domid=8"
+    );
+    assert_eq!(
+        msg("damage-wrapped.log", 3),
+        "XendDomainInfo.destroyDevice: deviceClass = vif, device = vif/0"
+    );
+    assert_eq!(
+        msg("damage-qp.log", 2),
+        "XendDomainInfo.destroyDevice: deviceClass = vif, device = vif/0"
+    );
+    assert_eq!(
+        msg("damage-qp.log", 4),
+        "Release running lock: status=0, output=Not clustered \u{2013} no lock will be used."
+    );
+    assert_eq!(
+        msg("damage-bbcode.log", 3),
+        "XendDomainInfo.destroy: domid=8"
+    );
+    assert_eq!(
+        msg("damage-quoted.log", 1),
+        "XendDomainInfo.shutdown(poweroff)"
+    );
+    let glued = records_of(&fixture("damage-glued.log"), "damage-glued.log", None);
+    assert_eq!(glued.len(), 8, "two records on each of four lines");
+    assert_eq!(glued[1].head(), "XendDomainInfo.handleShutdownWatch");
+}
+
+/// Every log of a host, by file name.
+fn host_logs(h: &xsh_script::Host) -> Vec<(String, String)> {
+    let logs = h.sim().logs.borrow();
+    let mut v = vec![
+        ("xend.log".to_string(), logs.xend.text().to_string()),
+        ("xen.log".to_string(), logs.xen.text().to_string()),
+    ];
+    v.extend(
+        logs.files
+            .iter()
+            .map(|(n, s)| (n.clone(), s.text().to_string())),
+    );
+    v
+}
+
+#[test]
+fn every_log_the_scripts_write_lexes_without_damage_and_is_explained() {
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root().join("scripts"))
+        .expect("scripts/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty());
+    let mut problems = Vec::new();
+    let mut lines = 0;
+    for path in &scripts {
+        let src = std::fs::read_to_string(path).expect("script");
+        let (host, result) = util::run(&src);
+        if let Err(e) = result {
+            panic!("{}: {}", path.display(), e.render(false));
+        }
+        for (name, text) in host_logs(&host) {
+            let at = format!("{} {name}", path.display());
+            xsh_log::parse_bytes(text.as_bytes(), &name, None, |e| {
+                lines += 1;
+                if !e.damage.is_empty() || e.kind == Kind::Unparsed {
+                    problems.push(format!("{at}:{} {:?} {:?}", e.line, e.kind, e.damage));
+                }
+            });
+            let ex = explain(&records_of(text.as_bytes(), &name, None));
+            for r in ex
+                .records
+                .iter()
+                .filter(|r| !r.modelled && r.kind != Kind::Blank)
+            {
+                let l = &r.lines[0];
+                problems.push(format!("{at}:{} not modelled: {}", l.line, l.text));
+            }
+        }
+    }
+    assert!(lines > 1000, "the scripts write {lines} lines");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn explain_maps_every_line_of_the_seed_goldens_to_a_probe() {
+    for golden in [
+        "xend-poweroff.log",
+        "xend-callstack.log",
+        "qemu-dm.log",
+        "xen-call-trace.log",
+    ] {
+        let ex = explain(&records_of(&seed(golden), golden, None));
+        assert!(ex.lines() > 0);
+        assert_eq!(ex.lines_with_probe(), ex.lines(), "{golden}");
+        if golden.starts_with("xend") {
+            assert_eq!(ex.build(), Build::Ovm, "{golden}");
+        }
+    }
+    let ex = explain(&records_of(&seed("xend-poweroff.log"), "x", None));
+    let probes: Vec<&str> = ex.records.iter().filter_map(|r| r.probe).collect();
+    assert_eq!(probes[0], "xend:XendDomainInfo.shutdown");
+    assert_eq!(probes[3], "xend:XendDomainInfo.refreshShutdown");
+    assert_eq!(probes[6], "xend:image._sentinel_watch");
+    assert_eq!(probes[21], "xend:XendDomainInfo._releaseRunningLock");
+    assert!(ex.records[1].step.starts_with("4:") && ex.records[2].step.starts_with("7:"));
+    let trace = explain(&records_of(&seed("xen-call-trace.log"), "t", None));
+    assert_eq!(
+        trace.records[0].probe,
+        Some("xen:__domain_finalise_shutdown")
+    );
+    let frames: Vec<_> = trace.records[0]
+        .lines
+        .iter()
+        .filter_map(|l| l.frame_probe)
+        .collect();
+    assert_eq!(frames.len(), 10);
+    assert_eq!(frames[2], "xen:hvm_do_resume");
+    let stack = explain(&records_of(&seed("xend-callstack.log"), "s", None));
+    assert_eq!(
+        stack.records[1].probe,
+        Some("xend:XendDomainInfo.destroyDevice")
+    );
+    assert_eq!(xsh_log::explain::unknown_probes(), Vec::<&str>::new());
+}
+
+#[test]
+fn explain_tells_upstream_line_numbers_from_ovms() {
+    let h = util::ok(&format!(
+        "sim.profile = \"upstream-4.4.4\";\n{}",
+        util::scenario("2019-06-05 09:23:27", 2164, 8, "")
+    ));
+    let ex = explain(&records_of(util::xend_log(&h).as_bytes(), "xend.log", None));
+    assert_eq!(ex.build(), Build::Upstream);
+    let mixed = format!(
+        "{}[2019-06-05 09:23:28 2164] DEBUG (XendDomainInfo:3082) XendDomainInfo.destroy: domid=8\n",
+        String::from_utf8_lossy(&seed("xend-poweroff.log"))
+    );
+    assert_eq!(
+        explain(&records_of(mixed.as_bytes(), "m", None)).build(),
+        Build::Neither
+    );
+}
+
+fn edit(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
+    text.lines().filter_map(f).map(|l| l + "\n").collect()
+}
+
+#[test]
+fn diff_ignores_times_pids_domids_and_uuids_and_finds_missing_extra_and_moved_events() {
+    let a = String::from_utf8_lossy(&seed("xend-poweroff.log")).into_owned();
+    let b = edit(&a, |l| {
+        Some(
+            l.replace("2019-06-05 09:23:2", "2020-01-01 17:00:0")
+                .replace(" 2164]", " 31337]")
+                .replace("id=8", "id=12")
+                .replace("domid=8", "domid=12"),
+        )
+    });
+    let ra = records_of(a.as_bytes(), "a", None);
+    let d = xsh_log::diff::diff(&ra, &records_of(b.as_bytes(), "b", None));
+    assert!(d.same(), "{}", d.render("a", "b"));
+    let lines: Vec<&str> = a.lines().collect();
+    let mut c: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.contains("Release running lock"))
+        .collect();
+    c.swap(0, 1);
+    c.push("[2019-06-05 09:23:29 2164] DEBUG (XendDomainInfo:2589) No device model");
+    let c = c.join("\n") + "\n";
+    let d = xsh_log::diff::diff(&ra, &records_of(c.as_bytes(), "c", None));
+    assert_eq!(d.counts().1, 1, "one missing:\n{}", d.render("a", "c"));
+    assert_eq!(d.counts().2, 1, "one extra");
+    assert_eq!(d.counts().3, 1, "one reordered");
+    let r = d.render("a", "c");
+    assert!(
+        r.contains("- A:22") && r.contains("Release running lock"),
+        "{r}"
+    );
+}
+
+#[test]
+fn check_holds_for_the_seed_and_says_where_an_upstream_run_departs() {
+    let seed_run = util::ok(&util::scenario("2019-06-05 09:23:27", 2164, 8, ""));
+    let golden = seed("xend-poweroff.log");
+    let c = xsh_log::diff::check(&golden, "xend-poweroff.log", &host_logs(&seed_run));
+    assert!(c.holds(), "{}", c.render());
+    assert_eq!(c.sim_name, "xend.log");
+    let qemu = xsh_log::diff::check(&seed("qemu-dm.log"), "qemu-dm.log", &host_logs(&seed_run));
+    assert!(qemu.holds(), "domids are ignored: {}", qemu.render());
+    let up = util::ok(&format!(
+        "sim.profile = \"upstream-4.4.4\";\n{}",
+        util::scenario("2019-06-05 09:23:27", 2164, 8, "")
+    ));
+    let c = xsh_log::diff::check(&golden, "xend-poweroff.log", &host_logs(&up));
+    assert!(!c.holds());
+    let report = c.render();
+    assert!(
+        report.starts_with("departs: at xend-poweroff.log:13"),
+        "{report}"
+    );
+}
+
+#[test]
+fn scripts_parse_and_diff_logs() {
+    let h = util::ok(
+        r#"
+let recs = logs.parse("[2019-06-05 09:23:27 2164] DEBUG (XendDomainInfo:568) XendDomainInfo.shutdown(poweroff)\n(XEN) Xen call trace:\n(XEN)    [<ffff82d08020ddde>] domain.c#__domain_finalise_shutdown+0x5e/0xa0\n");
+assert_eq(recs.len(), 2);
+assert_eq(recs[0].format, "xend");
+assert_eq(recs[0]["module"], "XendDomainInfo");
+assert_eq(recs[0].lineno, 568);
+assert_eq(recs[0].pid, 2164);
+assert_eq(recs[1].format, "xen-console");
+assert_eq(recs[1].continuation, 1);
+fn count(t) { logs.parse(t).len() }
+assert_eq(count("domid: 8\n"), 1);
+let d = logs.diff(xend.log(), xend.log());
+assert(d.same);
+let e = logs.explain("shutdown requested in cpu_handle_ioreq\n");
+assert_eq(e[0].probe, "qemu:cpu_handle_ioreq");
+"#,
+    );
+    drop(h);
+}

@@ -1,0 +1,135 @@
+//! `xsh logs`: exit codes (0 clean, 1 damage or a difference, 2 usage or
+//! I/O), JSON lines, ariadne reports on stderr.
+
+use std::process::Command;
+
+use crate::logs::{inputs, root};
+
+fn xsh(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("xsh runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn input(name: &str) -> String {
+    inputs().join(name).display().to_string()
+}
+
+#[test]
+fn parse_json_gives_one_object_per_line_with_every_field() {
+    let (code, out, err) = xsh(&["logs", "parse", "--json", &input("xend-multiline.log")]);
+    assert_eq!(code, 0, "{err}");
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect();
+    assert_eq!(objs.len(), 24);
+    for key in [
+        "format",
+        "file",
+        "line",
+        "time",
+        "pid",
+        "level",
+        "module",
+        "lineno",
+        "message",
+        "continuation",
+        "damage",
+    ] {
+        assert!(objs.iter().all(|o| o.get(key).is_some()), "{key}");
+    }
+    assert_eq!(objs[0]["format"], "xend");
+    assert_eq!(objs[0]["time"], "2019-06-06 10:12:27");
+    assert_eq!(objs[0]["pid"], 25301);
+    assert_eq!(objs[2]["continuation"], true);
+    assert_eq!(
+        objs[2]["lineno"], 1350,
+        "a continuation line carries its record's fields"
+    );
+}
+
+#[test]
+fn parse_reports_damage_with_its_position_and_exits_1() {
+    let (code, out, err) = xsh(&["logs", "parse", &input("damage-glued.log")]);
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().count(), 8, "every record is still printed");
+    assert!(
+        err.contains("[glued] Warning: two records on one line (split) at bytes 89..109"),
+        "{err}"
+    );
+    assert!(
+        err.contains("damage-glued.log:1:90"),
+        "byte column 90 of line 1: {err}"
+    );
+}
+
+#[test]
+fn stats_counts_records_by_format_level_and_module() {
+    let (code, out, err) = xsh(&[
+        "logs",
+        "stats",
+        &input("xend-standard.log"),
+        &input("console-ubuntu.log"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("xend: 10 records, 4 continuation lines"),
+        "{out}"
+    );
+    assert!(
+        out.contains("DEBUG 3, INFO 4, WARNING 1, ERROR 1, CRITICAL 1"),
+        "{out}"
+    );
+    assert!(out.contains("linux-console:"), "{out}");
+    assert!(out.contains("MB/s"), "{out}");
+    let (code, out, _) = xsh(&["logs", "stats", "--json", &input("journal.log")]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(v["records"], 7, "five lines and the two markers");
+    assert!(v["peak_rss_kib"].as_u64().is_some());
+}
+
+#[test]
+fn explain_diff_and_check_on_the_seed() {
+    let golden = root()
+        .join("../shared/seed/xend-poweroff.log")
+        .display()
+        .to_string();
+    let (code, out, _) = xsh(&["logs", "explain", &golden]);
+    assert_eq!(code, 0);
+    assert!(out.contains("line numbers: ovm-4.4.4"), "{out}");
+    assert!(out.contains("31 lines mapped to a probe"), "{out}");
+    let (code, out, _) = xsh(&["logs", "check", "scripts/hvm_poweroff.rhai", &golden]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("holds:"), "{out}");
+    let (code, out, _) = xsh(&["logs", "diff", &golden, &input("xend-standard.log")]);
+    assert_eq!(code, 1);
+    assert!(out.contains("missing from B"), "{out}");
+    let (code, _, _) = xsh(&["logs", "diff", &golden, &golden]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn unreadable_files_and_unknown_formats_are_usage_errors() {
+    let (code, _, err) = xsh(&["logs", "parse", "/nonexistent/xend.log"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent/xend.log"), "{err}");
+    let (code, _, err) = xsh(&[
+        "logs",
+        "parse",
+        "--format",
+        "syslog-ng",
+        &input("journal.log"),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown format"), "{err}");
+}
