@@ -25,15 +25,19 @@ impl FxHasher {
 impl Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        let mut b = bytes;
+        while b.len() >= 8 {
+            self.add(u64::from_le_bytes([
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+            ]));
+            b = &b[8..];
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(b));
+        if b.len() >= 4 {
+            self.add(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64);
+            b = &b[4..];
+        }
+        for &x in b {
+            self.add(x as u64);
         }
     }
     #[inline]

@@ -208,7 +208,7 @@ async fn frontend_changed(sim: &Sim, root: String) {
 /// `device_unregister`: netback also raises "offline" and removes its
 /// hotplug-status; then "remove" for xen-hotplug-cleanup.
 async fn device_unregister(sim: &Sim, root: String) {
-    let Some(be) = sim.dom0.borrow_mut().backends.shift_remove(&root) else {
+    let Some(be) = sim.dom0.borrow_mut().backends.remove(&root) else {
         return;
     };
     let s = sim.clone();

@@ -9,8 +9,6 @@ pub mod backend;
 pub mod hotplug;
 pub mod xenstored;
 
-use indexmap::IndexMap;
-
 use crate::exec::TaskId;
 use crate::probe::Layer;
 use crate::stack::{CtxId, NO_DOM};
@@ -43,7 +41,7 @@ pub struct Dom0 {
     /// The connection xenstore-* commands of hotplug scripts use.
     pub tools_conn: ConnId,
     /// Backend devices by absolute backend path.
-    pub backends: IndexMap<String, Backend>,
+    pub backends: std::collections::BTreeMap<String, Backend>,
     /// The hotplug scripts' "block" lock: holder and waiters.
     pub block_lock: Option<TaskId>,
     /// Waiting for the "block" lock.
@@ -63,7 +61,7 @@ impl Default for Dom0 {
             kernel_conn: ConnId(0),
             kernel_ctx: CtxId(0),
             tools_conn: ConnId(0),
-            backends: IndexMap::new(),
+            backends: std::collections::BTreeMap::new(),
             block_lock: None,
             block_waiters: Default::default(),
             next_pid: 3000,

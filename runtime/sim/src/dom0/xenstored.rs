@@ -40,7 +40,7 @@ fn release_domain(sim: &Sim, domid: u32, hop: Option<HopId>, fire: bool) {
     let now = sim.now();
     {
         let mut xs = sim.xs.borrow_mut();
-        let Some(d) = xs.domains.shift_remove(&domid) else {
+        let Some(d) = xs.domains.remove(&domid) else {
             return;
         };
         xs.close_conn(d.conn);
@@ -68,10 +68,10 @@ async fn domain_cleanup(sim: &Sim) {
         async move {
             let kind = s.cfg().xenstored;
             let doms: Vec<u32> = s.xs.borrow().domains.keys().copied().collect();
+            let infos = domctl::getdomaininfo_each(&s, &doms);
             let mut notify = false;
             let mut any_down = false;
-            for domid in doms {
-                let info = domctl::getdomaininfo(&s, domid);
+            for (domid, info) in doms.into_iter().zip(infos) {
                 if let Some(i) = &info {
                     if i.crashed || i.shutdown {
                         any_down = true;

@@ -170,7 +170,7 @@ pub struct Guest {
 #[derive(Default)]
 pub struct Guests {
     /// Guests in creation order.
-    pub by_dom: IndexMap<u32, Guest>,
+    pub by_dom: std::collections::BTreeMap<u32, Guest>,
 }
 
 impl Guests {
@@ -292,7 +292,7 @@ pub fn next_pid(sim: &Sim, domid: u32) -> u32 {
 /// Ends everything of a guest whose domain is gone: its xenbus connection
 /// and its threads' contexts stay only as history.
 pub fn forget(sim: &Sim, domid: u32) {
-    let g = sim.guests.borrow_mut().by_dom.shift_remove(&domid);
+    let g = sim.guests.borrow_mut().by_dom.remove(&domid);
     if let Some(g) = g {
         for t in g.tasks {
             sim.exec.kill(t);

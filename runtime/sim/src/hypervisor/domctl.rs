@@ -149,6 +149,22 @@ pub fn getdomaininfo(sim: &Sim, domid: u32) -> Option<DomInfo> {
     xen.domain(domid).map(info_of)
 }
 
+/// XEN_DOMCTL_getdomaininfo for each of `domids` (in ascending order), as a
+/// caller looping over them sees it: one merging pass over Xen's domain
+/// list instead of a lookup each, which matters to xenstored's
+/// `domain_cleanup` on a host of thousands of domains.
+pub fn getdomaininfo_each(sim: &Sim, domids: &[u32]) -> Vec<Option<DomInfo>> {
+    let xen = sim.xen.borrow();
+    let mut it = xen.domains.iter().peekable();
+    domids
+        .iter()
+        .map(|&id| {
+            while it.next_if(|(&d, _)| d < id).is_some() {}
+            it.peek().filter(|(&d, _)| d == id).map(|(_, d)| info_of(d))
+        })
+        .collect()
+}
+
 /// `xc_domain_getinfo(0, n)`: every domain in domid order.
 pub fn list_domains(sim: &Sim) -> Vec<DomInfo> {
     let xen = sim.xen.borrow();
@@ -156,9 +172,10 @@ pub fn list_domains(sim: &Sim) -> Vec<DomInfo> {
 }
 
 fn info_of(d: &Domain) -> DomInfo {
-    let online: Vec<&Vcpu> = d.vcpus.iter().filter(|v| !v.down).collect();
+    let online = d.vcpus.iter().filter(|v| !v.down);
+    let n_online = online.clone().count();
     let running = online
-        .iter()
+        .clone()
         .any(|v| v.pause_count == 0 && !v.blocked_in_xen);
     let code = (d.shutdown_code as u32 & 0xff) as u8;
     let shut = d.is_shut_down;
@@ -169,10 +186,10 @@ fn info_of(d: &Domain) -> DomInfo {
         shutdown: shut && code != super::reason::CRASH,
         crashed: shut && code == super::reason::CRASH,
         paused: d.controller_pause_count > 0,
-        blocked: !online.is_empty() && !running,
+        blocked: n_online > 0 && !running,
         running,
         shutdown_reason: if d.shutdown_code < 0 { 255 } else { code },
-        online_vcpus: online.len() as u32,
+        online_vcpus: n_online as u32,
         mem_kib: d.memory_kib,
     }
 }

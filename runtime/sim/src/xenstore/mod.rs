@@ -151,7 +151,8 @@ pub struct Conn {
     pub label: Rc<str>,
     /// Gone (domain released).
     pub closed: bool,
-    pub(crate) watches: Vec<u32>,
+    /// Its watches' ids, in registration order (ids only grow).
+    pub(crate) watches: std::collections::BTreeSet<u32>,
     pub(crate) open_txns: u32,
     /// Where events go.
     pub sink: Sink,
@@ -203,12 +204,14 @@ pub struct Xenstore {
     pub(crate) watch_paths: std::collections::BTreeSet<Rc<str>>,
     pub(crate) watch_seq: u64,
     pub(crate) txns: Vec<Option<txn::Txn>>,
+    /// Free slots of `txns`, lowest first (a new transaction takes the lowest).
+    pub(crate) free_txns: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
     pub(crate) generation: u64,
     pub(crate) entries: FxHashMap<u32, u32>,
     /// Quotas in force.
     pub quotas: Quotas,
     /// Domains introduced (domid → connection), in introduction order.
-    pub(crate) domains: indexmap::IndexMap<u32, DomainConn>,
+    pub(crate) domains: std::collections::BTreeMap<u32, DomainConn>,
     /// Wake-ups owed to reader tasks after the last request (drained by the client).
     pub(crate) owed_wakes: Vec<(SimTime, TaskId)>,
     /// Callbacks owed after the last request.
@@ -255,10 +258,11 @@ impl Xenstore {
             watch_paths: std::collections::BTreeSet::new(),
             watch_seq: 0,
             txns: Vec::new(),
+            free_txns: std::collections::BinaryHeap::new(),
             generation: 0,
             entries: FxHashMap::default(),
             quotas: Quotas::default(),
-            domains: indexmap::IndexMap::new(),
+            domains: std::collections::BTreeMap::new(),
             owed_wakes: Vec::new(),
             owed_calls: Vec::new(),
             socket_latency: crate::time::SimDuration::micros(20),
@@ -281,7 +285,7 @@ impl Xenstore {
             target: None,
             label: label.into(),
             closed: false,
-            watches: Vec::new(),
+            watches: std::collections::BTreeSet::new(),
             open_txns: 0,
             sink,
             queue: VecDeque::new(),

@@ -85,9 +85,9 @@ impl Xenstore {
             read_low: None,
             write_low: None,
         };
-        let slot = self.txns.iter().position(Option::is_none);
-        let id = match slot {
-            Some(i) => {
+        let id = match self.free_txns.pop() {
+            Some(std::cmp::Reverse(i)) => {
+                let i = i as usize;
                 self.txns[i] = Some(t);
                 i
             }
@@ -239,23 +239,37 @@ impl Xenstore {
             return Err(XsErr::ENOENT);
         }
         let mut out: Vec<String> = Vec::new();
-        if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
-            for name in self.do_directory(conn, path)? {
-                let child = if path == "/" {
-                    format!("/{name}")
-                } else {
-                    format!("{path}/{name}")
-                };
-                if self.txn_exists(tx, &child)? {
-                    out.push(name);
-                }
-            }
-        }
         let prefix = if path == "/" {
             "/".to_string()
         } else {
             format!("{path}/")
         };
+        if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
+            // A live child can only be hidden by a removal in the transaction:
+            // of the child itself (then an op names it), or of this directory
+            // or above (then every child must be checked).
+            let t = self.txn(tx)?;
+            let removed_above = t
+                .ops
+                .iter()
+                .any(|(p, s)| matches!(s, Shadow::Removed) && is_child(path, p));
+            let named: Vec<&str> = t
+                .ops
+                .iter()
+                .filter_map(|(p, _)| p.strip_prefix(prefix.as_str()))
+                .map(|rest| rest.split('/').next().unwrap_or(""))
+                .collect();
+            for name in self.do_directory(conn, path)? {
+                if !removed_above && !named.contains(&name.as_str()) {
+                    out.push(name);
+                    continue;
+                }
+                let child = format!("{prefix}{name}");
+                if self.txn_exists(tx, &child)? {
+                    out.push(name);
+                }
+            }
+        }
         for (p, s) in &self.txn(tx)?.ops {
             if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
                 continue;
@@ -299,7 +313,9 @@ impl Xenstore {
     ) -> Result<(), XsErr> {
         let t = match self.txns.get_mut(tx.0 as usize) {
             Some(slot) if slot.as_ref().is_some_and(|t| t.conn == conn) => {
-                slot.take().expect("checked")
+                let t = slot.take().expect("checked");
+                self.free_txns.push(std::cmp::Reverse(tx.0));
+                t
             }
             _ => return Err(XsErr::ENOENT),
         };
@@ -357,6 +373,35 @@ mod tests {
 
     fn common(a: &str, b: &str) -> String {
         a[..common_prefix_len(a, b)].to_string()
+    }
+
+    fn store() -> (crate::xenstore::Xenstore, crate::xenstore::ConnId) {
+        let mut xs = crate::xenstore::Xenstore::new();
+        let c = xs.connect(0, false, "test", crate::xenstore::Sink::Queue);
+        for p in ["/d/a", "/d/b", "/d/c"] {
+            xs.do_write(c, p, "x").unwrap();
+        }
+        (xs, c)
+    }
+
+    #[test]
+    fn a_transactions_directory_shows_its_own_changes() {
+        let (mut xs, c) = store();
+        let t = xs.txn_start(c).unwrap();
+        xs.txn_rm(c, t, "/d/b").unwrap();
+        xs.txn_write(c, t, "/d/e/f", "1").unwrap();
+        assert_eq!(xs.txn_directory(c, t, "/d").unwrap(), ["a", "c", "e"]);
+        // The live store is untouched until commit.
+        assert_eq!(xs.do_directory(c, "/d").unwrap(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_removed_directory_recreated_in_the_transaction_shows_only_the_new() {
+        let (mut xs, c) = store();
+        let t = xs.txn_start(c).unwrap();
+        xs.txn_rm(c, t, "/d").unwrap();
+        xs.txn_write(c, t, "/d/a/z", "1").unwrap();
+        assert_eq!(xs.txn_directory(c, t, "/d").unwrap(), ["a"]);
     }
 
     #[test]

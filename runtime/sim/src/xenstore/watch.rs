@@ -47,14 +47,10 @@ impl Xenstore {
         } else {
             abs.len() - path.len()
         };
-        let c = self.conn(conn);
-        for &w in &c.watches {
-            if let Some(w) = &self.watches[w as usize] {
-                if *w.path == *abs && *w.token == *token {
-                    return Err(XsErr::EEXIST);
-                }
-            }
+        if self.find_watch(conn, &abs, token).is_some() {
+            return Err(XsErr::EEXIST);
         }
+        let c = self.conn(conn);
         if !c.privileged() && c.watches.len() as u32 >= self.quotas.watches_per_domain {
             return Err(XsErr::E2BIG);
         }
@@ -69,7 +65,7 @@ impl Xenstore {
         let id = self.watches.len() as u32;
         let path_rc = w.path.clone();
         self.watches.push(Some(w));
-        self.conn_mut(conn).watches.push(id);
+        self.conn_mut(conn).watches.insert(id);
         self.watch_index
             .entry(path_rc.clone())
             .or_insert_with(|| {
@@ -85,17 +81,23 @@ impl Xenstore {
     /// UNWATCH: ENOENT for an unknown path and token.
     pub fn do_unwatch(&mut self, conn: ConnId, path: &str, token: &str) -> Result<(), XsErr> {
         let abs = self.canonicalize(conn, path)?;
-        let pos = self.conn(conn).watches.iter().position(|&w| {
-            self.watches[w as usize]
-                .as_ref()
-                .is_some_and(|w| *w.path == *abs && *w.token == *token)
-        });
-        let Some(pos) = pos else {
+        let Some(id) = self.find_watch(conn, &abs, token) else {
             return Err(XsErr::ENOENT);
         };
-        let id = self.conn_mut(conn).watches.remove(pos);
+        self.conn_mut(conn).watches.remove(&id);
         self.drop_watch(id);
         Ok(())
+    }
+
+    /// The connection's watch on `abs` with `token`. The daemon scans the
+    /// connection's list; the index by path finds the same watch without
+    /// making xend's connection, with ten watches per domain, quadratic.
+    fn find_watch(&self, conn: ConnId, abs: &str, token: &str) -> Option<u32> {
+        self.watch_index.get(abs)?.iter().copied().find(|&id| {
+            self.watches[id as usize]
+                .as_ref()
+                .is_some_and(|w| w.conn == conn && *w.token == *token)
+        })
     }
 
     pub(crate) fn drop_watch(&mut self, id: u32) {

@@ -75,35 +75,57 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
                 _ => None,
             };
             s.at(L::RefreshTxn as u16);
-            // _refreshTxn: update every tracked domain Xen still lists ...
+            // _refreshTxn: update every tracked domain of one snapshot of
+            // Xen's list (xc.domain_getinfo()) ...
             let running = domctl::list_domains(&s);
-            for d in &running {
-                let tracked = s.xend.borrow().domains.get(&d.domid).copied();
-                if let Some(vm) = tracked {
-                    if refresh_shutdown && d.domid != 0 {
-                        s.at(L::RefreshTxnUpdate as u16);
+            if refresh_shutdown {
+                // `if domid in self.domains` is asked afresh for each entry;
+                // xend's dict only changes while this thread waits, so the
+                // tracked entries are found by merging the two domid-ordered
+                // lists, again after each wait.
+                let mut todo = tracked_among(&s, &running[..]);
+                let mut k = 0;
+                while k < todo.len() {
+                    let (i, vm) = todo[k];
+                    k += 1;
+                    let d = &running[i];
+                    if d.domid == 0 {
+                        continue;
+                    }
+                    s.at(L::RefreshTxnUpdate as u16);
+                    if !info::refresh_changes_nothing(&s, vm, d) {
                         update(&s, vm, d.clone()).await;
+                        todo = tracked_among(&s, &running[i + 1..])
+                            .into_iter()
+                            .map(|(j, v)| (i + 1 + j, v))
+                            .collect();
+                        k = 0;
                     }
                 }
             }
-            // ... then forget the tracked ones that are gone or dying.
-            let live: std::collections::BTreeSet<u32> = domctl::list_domains(&s)
-                .into_iter()
+            // ... then forget the tracked ones the same snapshot shows gone
+            // or dying (`running_domids`). The list is in domid order.
+            let live: Vec<u32> = running
+                .iter()
                 .filter(|d| !d.dying)
                 .map(|d| d.domid)
                 .collect();
-            let tracked: Vec<(u32, VmRef)> = s
-                .xend
-                .borrow()
-                .domains
-                .iter()
-                .map(|(&d, &v)| (d, v))
-                .collect();
-            for (domid, vm) in tracked {
-                if domid != 0 && !live.contains(&domid) {
-                    s.at(L::RefreshTxnRemove as u16);
-                    remove_domain_locked(&s, vm, domid).await;
-                }
+            // `self.domains.items()` is a copy; both lists are in domid
+            // order, so one merging pass finds the gone ones.
+            let gone: Vec<(u32, VmRef)> = {
+                let x = s.xend.borrow();
+                let mut alive = live.iter().peekable();
+                x.domains
+                    .iter()
+                    .filter_map(|(&d, &v)| {
+                        while alive.next_if(|&&l| l < d).is_some() {}
+                        (d != 0 && alive.peek() != Some(&&d)).then_some((d, v))
+                    })
+                    .collect()
+            };
+            for (domid, vm) in gone {
+                s.at(L::RefreshTxnRemove as u16);
+                remove_domain_locked(&s, vm, domid).await;
             }
             if let Some(t) = tx {
                 let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
@@ -111,6 +133,24 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
         },
     )
     .await
+}
+
+/// The entries of `list` (domid order) xend tracks: (index, domain).
+fn tracked_among(sim: &Sim, list: &[DomInfo]) -> Vec<(usize, VmRef)> {
+    let x = sim.xend.borrow();
+    let mut it = x
+        .domains
+        .range(list.first().map_or(0, |d| d.domid)..)
+        .peekable();
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            while it.next_if(|(&t, _)| t < d.domid).is_some() {}
+            it.peek()
+                .filter(|(&t, _)| t == d.domid)
+                .map(|(_, &vm)| (i, vm))
+        })
+        .collect()
 }
 
 /// `XendDomainInfo.update(info)`: stores Xen's info, then `refreshShutdown(info)`.
@@ -146,7 +186,7 @@ async fn remove_domain_locked(sim: &Sim, vm: VmRef, domid: u32) {
     }
     let mut x = sim.xend.borrow_mut();
     if x.domains.get(&domid) == Some(&vm) {
-        x.domains.shift_remove(&domid);
+        x.domains.remove(&domid);
     }
 }
 

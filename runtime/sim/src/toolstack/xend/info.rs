@@ -240,6 +240,34 @@ fn reason_name(code: u8) -> &'static str {
     REASONS.get(code as usize).copied().unwrap_or("?")
 }
 
+/// Would `refreshShutdown(info)` of a domain that simply runs change
+/// nothing? Then `_refresh` may skip the call, which is what makes a host of
+/// thousands of domains affordable: every `@releaseDomain` makes xend refresh
+/// every domain it tracks (quadratic in the real xend as here), and nearly
+/// all of them are running and unchanged. The call is skipped only when it
+/// cannot be observed: nobody hooks it, the trace is off, xend's thread
+/// preemption is off (its checkpoint draws from the RNG), the lock is free,
+/// and no shutdown timeout is pending. The state it would set is set here.
+pub fn refresh_changes_nothing(sim: &Sim, vm: VmRef, info: &domctl::DomInfo) -> bool {
+    if info.dying || info.crashed || info.shutdown {
+        return false;
+    }
+    if sim.tracing.get() || sim.is_hooked(Probe::XendRefreshShutdown) {
+        return false;
+    }
+    let (lock, quiet) = {
+        let x = sim.xend.borrow();
+        let v = x.vm(vm);
+        let quiet = x.opts.preempt <= 0.0 && v.shutdown_start.is_none() && v.dompath.is_some();
+        (v.refresh_shutdown_lock, quiet)
+    };
+    if !quiet || !super::python::lock_free(sim, lock) {
+        return false;
+    }
+    state_set(sim, vm, if info.paused { "paused" } else { "running" });
+    true
+}
+
 /// `refreshShutdown(xeninfo)`.
 pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomInfo>) {
     let s = sim.clone();

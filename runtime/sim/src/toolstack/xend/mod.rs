@@ -199,9 +199,9 @@ pub struct Xend {
     /// Every XendDomainInfo ever made.
     pub vms: Vec<Vm>,
     /// `XendDomain.domains`: domid → XendDomainInfo.
-    pub domains: IndexMap<u32, VmRef>,
+    pub domains: std::collections::BTreeMap<u32, VmRef>,
     /// Registered xswatches by token: the watched path and the callback.
-    pub watches: IndexMap<Rc<str>, (Rc<str>, watch::WatchCb)>,
+    pub watches: std::collections::BTreeMap<Rc<str>, (Rc<str>, watch::WatchCb)>,
     /// Next xswatch object address.
     pub next_token: u64,
     /// The Watcher thread's context.
@@ -228,8 +228,8 @@ impl Xend {
             threads: IndexMap::new(),
             domains_lock,
             vms: Vec::new(),
-            domains: IndexMap::new(),
-            watches: IndexMap::new(),
+            domains: std::collections::BTreeMap::new(),
+            watches: std::collections::BTreeMap::new(),
             next_token: 0x7f3c_9a1e_4d50,
             watcher_ctx: None,
             opts: XendOptions::default(),

@@ -190,6 +190,13 @@ pub async fn acquire(sim: &Sim, lock: LockId) {
     py_enter(sim).await;
 }
 
+/// Would `acquire` take `lock` at once, without waiting?
+pub fn lock_free(sim: &Sim, lock: LockId) -> bool {
+    let x = sim.xend.borrow();
+    let l = &x.interp.locks[lock.0 as usize];
+    l.owner.is_none() || (l.reentrant && l.owner == me(sim))
+}
+
 /// `lock.release()`: the next waiter owns it.
 pub fn release(sim: &Sim, lock: LockId) {
     let next = {

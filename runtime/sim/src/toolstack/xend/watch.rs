@@ -42,7 +42,7 @@ pub async fn xswatch(sim: &Sim, path: &str, cb: WatchCb) -> Rc<str> {
 
 /// `xswatch.unwatch()`.
 pub async fn unwatch(sim: &Sim, path: &str, token: &Rc<str>) {
-    sim.xend.borrow_mut().watches.shift_remove(token);
+    sim.xend.borrow_mut().watches.remove(token);
     let _ = xs_call(sim, None, Req::Unwatch(path.to_string(), token.to_string())).await;
 }
 
