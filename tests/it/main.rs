@@ -9,7 +9,8 @@
 //! - `alternatives` — the other ways a shutdown goes, each as the reference predicts;
 //! - `limits` — every runaway stops at its limit with its own message, within 5 s;
 //! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself;
-//! - `reports` — the report of each kind of mistake (tests/errors/), as golden files.
+//! - `reports` — the report of each kind of mistake (tests/errors/), as golden files;
+//! - `repl` — `xsh repl` in a pseudo-terminal (multi-line, completion, history) and piped.
 //! - `logs`, `logs_cli`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
@@ -21,6 +22,7 @@ mod limits;
 mod logs;
 mod logs_cli;
 mod logs_props;
+mod repl;
 mod reports;
 mod seed;
 mod test_runner;

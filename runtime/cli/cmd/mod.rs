@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod logs;
 pub mod probes;
+pub mod repl;
 pub mod run;
 pub mod test;
 
@@ -25,10 +26,12 @@ enum Cmd {
     Probes(probes::Flags),
     /// Benchmarks beside the SimPy peer.
     Bench(bench::Flags),
-    /// Real logs in: parse, stats, explain, diff, check.
-    Logs(logs::Flags),
     /// Run the `fn test_*()` of Rhai test files, each in a fresh world.
     Test(test::Flags),
+    /// An interactive session in one world (reads a piped session too).
+    Repl(repl::Flags),
+    /// Real logs in: parse, stats, explain, diff, check.
+    Logs(logs::Flags),
 }
 
 /// Runs the chosen subcommand.
@@ -38,8 +41,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Run(f)) => run::main(f),
         Some(Cmd::Probes(f)) => probes::main(f),
         Some(Cmd::Bench(f)) => bench::main(f),
-        Some(Cmd::Logs(f)) => logs::main(f),
         Some(Cmd::Test(f)) => test::main(f),
+        Some(Cmd::Repl(f)) => repl::main(f),
+        Some(Cmd::Logs(f)) => logs::main(f),
     }
 }
 

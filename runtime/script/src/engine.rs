@@ -10,6 +10,10 @@ use rhai::{Dynamic, Engine};
 use crate::api;
 use crate::HostState;
 
+/// The globals `on_var` resolves (DESIGN.md's contract), for the REPL's
+/// completion and the editor definitions.
+pub const GLOBALS: &[&str] = &["sim", "xm", "xs", "xen", "xend"];
+
 /// The engine for a host.
 pub fn build(st: &Rc<HostState>) -> Engine {
     let mut e = Engine::new();

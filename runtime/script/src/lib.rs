@@ -208,6 +208,24 @@ impl Host {
         self.run_ast(name, src, ast)
     }
 
+    /// Runs a compiled input in `scope`, whose variables outlive the call:
+    /// the REPL's way to run one input after another. `ast` must hold every
+    /// function defined so far (hooks installed earlier call into them); the
+    /// wall-time limit counts from this call, not from the session's start.
+    pub fn eval_in_scope(
+        &self,
+        name: &str,
+        src: &str,
+        scope: &mut rhai::Scope<'static>,
+        ast: Rc<AST>,
+    ) -> Result<Dynamic, ScriptError> {
+        *self.state.ast.borrow_mut() = Some(ast.clone());
+        self.state.wall_start.set(Some(std::time::Instant::now()));
+        self.engine
+            .eval_ast_with_scope::<Dynamic>(scope, &ast)
+            .map_err(|e| self.error(name, src, *e))
+    }
+
     /// Calls a script function by name (the test runner's `fn test_*()`).
     pub fn call_fn(
         &self,
