@@ -2,6 +2,8 @@
 //! HVM domains shut down in one world (wall time, peak RSS), each beside the
 //! SimPy peer (../shared/peers/simpy_shutdown.py) run in the same invocation.
 
+mod hooks;
+
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -164,7 +166,12 @@ pub fn main(f: Flags) -> ExitCode {
             }
         }
     }
-    // (b) N domains in one world, in a child process so its RSS is its own.
+    // (b) the same through the Rhai host, plain and with every probe hooked.
+    if let Err(e) = hooks::report((f.loops / 3).max(10)) {
+        eprintln!("hooks benchmark failed: {e}");
+        return ExitCode::from(1);
+    }
+    // (c) N domains in one world, in a child process so its RSS is its own.
     let me = std::env::current_exe().expect("own path");
     let child = Command::new(me)
         .args([
