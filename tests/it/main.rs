@@ -10,11 +10,13 @@
 //! - `limits` — every runaway stops at its limit with its own message, within 5 s;
 //! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself;
 //! - `reports` — the report of each kind of mistake (tests/errors/), as golden files;
-//! - `repl` — `xsh repl` in a pseudo-terminal (multi-line, completion, history) and piped.
+//! - `repl` — `xsh repl` in a pseudo-terminal (multi-line, completion, history) and piped;
+//! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
 //! - `logs`, `logs_cli`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
 mod cli;
+mod definitions;
 mod determinism;
 mod errors;
 mod hooks;

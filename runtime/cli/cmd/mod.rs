@@ -1,6 +1,7 @@
 //! Subcommands, one file each; each owns its flags.
 
 pub mod bench;
+pub mod definitions;
 pub mod logs;
 pub mod probes;
 pub mod repl;
@@ -30,6 +31,8 @@ enum Cmd {
     Test(test::Flags),
     /// An interactive session in one world (reads a piped session too).
     Repl(repl::Flags),
+    /// Write the script API as Rhai definition files (or docs/api.md).
+    Definitions(definitions::Flags),
     /// Real logs in: parse, stats, explain, diff, check.
     Logs(logs::Flags),
 }
@@ -43,6 +46,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Bench(f)) => bench::main(f),
         Some(Cmd::Test(f)) => test::main(f),
         Some(Cmd::Repl(f)) => repl::main(f),
+        Some(Cmd::Definitions(f)) => definitions::main(f),
         Some(Cmd::Logs(f)) => logs::main(f),
     }
 }

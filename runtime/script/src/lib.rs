@@ -18,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod apidoc;
 pub mod convert;
 pub mod diag;
 pub mod engine;

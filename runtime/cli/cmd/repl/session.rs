@@ -11,8 +11,7 @@
 use std::rc::Rc;
 
 use rhai::{Dynamic, Scope, AST};
-use xsh_script::engine::GLOBALS;
-use xsh_script::{stacks, Host, Limits, ScriptError};
+use xsh_script::{apidoc, stacks, Host, Limits, ScriptError};
 use xsh_sim::probe::PROBE_DEFS;
 use xsh_sim::stack::CtxId;
 use xsh_sim::Config;
@@ -60,6 +59,8 @@ pub struct Session {
     color: bool,
     /// The script call chain of the last error, for `:stack`.
     last_calls: Vec<(String, usize, usize)>,
+    /// Completion's view of the engine: members, functions, globals.
+    api: Candidates,
     /// Code inputs so far, to name them in reports.
     inputs: usize,
     /// Inputs that failed, for a piped session's exit code.
@@ -71,6 +72,13 @@ impl Session {
     pub fn new(config: Config, limits: Limits, color: bool) -> Session {
         let host = Host::new(config.clone(), limits.clone());
         host.state.echo.set(true);
+        // What the engine offers does not change during a session: read it
+        // once (the globals as the API reference finds them).
+        let mut api = Candidates::default();
+        api.learn_signatures(&host.engine.gen_fn_signatures(false));
+        for (g, ty) in apidoc::collect(&host).globals {
+            api.variables.insert(g, ty);
+        }
         Session {
             host,
             scope: Scope::new(),
@@ -82,6 +90,7 @@ impl Session {
             limits,
             color,
             last_calls: Vec::new(),
+            api,
             inputs: 0,
             failures: 0,
         }
@@ -204,18 +213,7 @@ impl Session {
     /// What completion needs: the engine's members and functions, the
     /// globals' and variables' types, the script functions defined so far.
     pub fn candidates(&self) -> Candidates {
-        let mut c = Candidates::default();
-        c.learn_signatures(&self.host.engine.gen_fn_signatures(false));
-        for g in GLOBALS {
-            let mut scope = Scope::new();
-            if let Ok(ty) = self
-                .host
-                .engine
-                .eval_with_scope::<String>(&mut scope, &format!("type_of({g})"))
-            {
-                c.variables.insert(g.to_string(), ty);
-            }
-        }
+        let mut c = self.api.clone();
         for (name, _, value) in self.scope.iter_raw() {
             let ty = self.host.engine.map_type_name(value.type_name());
             c.variables.insert(name.to_string(), ty.to_string());
