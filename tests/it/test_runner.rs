@@ -232,10 +232,27 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn a_file_without_tests_is_named_on_stderr() {
-    let f = Fixture::new("empty", &[("tests/helpers.rhai", "fn helper() {}\n")]);
+fn folders_hold_other_scripts_but_a_named_file_without_tests_is_warned_of() {
+    let f = Fixture::new(
+        "empty",
+        &[
+            ("tests/helpers.rhai", "fn helper() {}\n"),
+            ("tests/broken_example.rhai", "let = ;\n"),
+            ("tests/real.rhai", "fn test_a() {}\n"),
+        ],
+    );
     let (code, out, err) = f.xsh(&[]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        code, 0,
+        "only files with a fn test_ are run from a folder: {out}"
+    );
+    assert!(
+        out.ends_with("test result: ok. 1 passed, 0 failed\n"),
+        "{out}"
+    );
+    assert!(err.is_empty(), "{err}");
+    let (code, _, err) = f.xsh(&["tests/helpers.rhai"]);
+    assert_eq!(code, 0);
     assert!(
         err.contains("warning: tests/helpers.rhai has no fn test_*()"),
         "{err}"

@@ -7,14 +7,21 @@
 //! Everything here is deterministic — same files, seed and limits, same
 //! report — so no wall-clock durations are printed.
 //!
-//! `glob_match` and `grep`, the log-pattern primitives of the stdlib's
-//! assertions, live here too.
+//! - `report.rs` — the cargo-style text and the JUnit XML of a run;
+//! - `glob.rs` — `glob_match` and `grep`, the log-pattern primitives of the
+//!   stdlib's assertions.
 
 use std::path::{Path, PathBuf};
 
 use xsh_sim::Config;
 
 use crate::{Host, Limits, ScriptError};
+
+mod glob;
+mod report;
+
+pub use glob::{glob_match, grep};
+pub use report::{failure_text, junit, summary_text};
 
 /// How to run tests.
 #[derive(Clone, Debug)]
@@ -155,9 +162,11 @@ impl Summary {
     }
 }
 
-/// The `*.rhai` files under `paths` (files as given, folders searched
-/// recursively, each folder's files sorted by name). A path that does not
-/// exist is an error (a usage error for the CLI).
+/// The test files under `paths`: files as given; folders searched
+/// recursively, in name order, for `*.rhai` files that define a
+/// `fn test_…` (a folder may hold helpers and other scripts too, such as
+/// tests/errors/). A path that does not exist is an error (a usage error
+/// for the CLI).
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
@@ -181,7 +190,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if p.is_dir() {
             collect(&p, out)?;
         } else if p.extension().is_some_and(|e| e == "rhai") {
-            out.push(p);
+            // An unreadable file is kept, so reading it reports the error.
+            let has_tests = std::fs::read_to_string(&p).map_or(true, |t| t.contains("fn test_"));
+            if has_tests {
+                out.push(p);
+            }
         }
     }
     Ok(())
@@ -388,230 +401,9 @@ pub fn run_paths(paths: &[PathBuf], opts: &Options) -> Result<Summary, String> {
     Ok(run(&files, opts, &mut |_| {}))
 }
 
-/// One failure, as the report shows it after the list of tests: the
-/// message (expected and actual for a comparison), the ariadne report at
-/// the script position, then the test's output and its logs' last lines.
-pub fn failure_text(r: &TestResult, color: bool) -> String {
-    let mut s = format!("---- {} ----\n", r.id());
-    if let Some(e) = &r.error {
-        s.push_str(&e.message);
-        s.push('\n');
-        if let Some(x) = &e.expected {
-            s.push_str(&format!("  expected: {x}\n"));
-        }
-        if let Some(x) = &e.actual {
-            s.push_str(&format!("    actual: {x}\n"));
-        }
-        s.push('\n');
-        // The report repeats neither the message's extra lines nor the
-        // values just shown.
-        let mut brief = e.clone();
-        brief.expected = None;
-        brief.actual = None;
-        s.push_str(&brief.render(color));
-    }
-    if !r.output.is_empty() {
-        s.push_str("\n-- output --\n");
-        s.push_str(&r.output);
-        if !r.output.ends_with('\n') {
-            s.push('\n');
-        }
-    }
-    for (name, tail) in &r.log_tails {
-        s.push_str(&format!("\n-- {name} (last lines) --\n{tail}\n"));
-    }
-    s
-}
-
-/// The whole report of a finished run, as `xsh test` prints it after the
-/// per-test lines: each failure in full, their list, and the result line.
-pub fn summary_text(summary: &Summary, color: bool) -> String {
-    let mut s = String::new();
-    if summary.failed() > 0 {
-        s.push_str("\nfailures:\n\n");
-        for r in summary.failures() {
-            s.push_str(&failure_text(r, color));
-            s.push('\n');
-        }
-        s.push_str("failures:\n");
-        for r in summary.failures() {
-            s.push_str(&format!("    {}\n", r.id()));
-        }
-    }
-    s.push('\n');
-    s.push_str(&summary.result_line());
-    s.push('\n');
-    s
-}
-
-/// The run as JUnit XML (one `<testsuite>` per file), for CI dashboards.
-pub fn junit(summary: &Summary) -> String {
-    let mut files: Vec<&str> = Vec::new();
-    for r in &summary.results {
-        if !files.contains(&r.file.as_str()) {
-            files.push(&r.file);
-        }
-    }
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    s.push_str(&format!(
-        "<testsuites name=\"xsh test\" tests=\"{}\" failures=\"{}\">\n",
-        summary.results.len(),
-        summary.failed()
-    ));
-    for file in files {
-        let rs: Vec<&TestResult> = summary.results.iter().filter(|r| r.file == file).collect();
-        let failed = rs.iter().filter(|r| !r.passed()).count();
-        s.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
-            xml(file),
-            rs.len()
-        ));
-        for r in rs {
-            let name = if r.name.is_empty() { "(file)" } else { &r.name };
-            s.push_str(&format!(
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                xml(file),
-                xml(name)
-            ));
-            if r.passed() && r.output.is_empty() {
-                s.push_str("/>\n");
-                continue;
-            }
-            s.push_str(">\n");
-            if let Some(e) = &r.error {
-                s.push_str(&format!(
-                    "      <failure message=\"{}\">{}</failure>\n",
-                    xml(e.message.lines().next().unwrap_or("")),
-                    xml(&failure_text(r, false))
-                ));
-            }
-            if !r.output.is_empty() {
-                s.push_str(&format!(
-                    "      <system-out>{}</system-out>\n",
-                    xml(&r.output)
-                ));
-            }
-            s.push_str("    </testcase>\n");
-        }
-        s.push_str("  </testsuite>\n");
-    }
-    s.push_str("</testsuites>\n");
-    s
-}
-
-fn xml(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
-            '\'' => s.push_str("&apos;"),
-            // XML 1.0 allows no other control characters.
-            '\t' | '\n' | '\r' => s.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => s.push(c),
-        }
-    }
-    s
-}
-
-/// Does `pattern` match somewhere in one line of `text`? `*` is any run of
-/// characters within a line, `?` one character, `\*`, `\?` and `\\` stand
-/// for themselves; everything else is literal.
-pub fn glob_match(text: &str, pattern: &str) -> bool {
-    let pat = parse_glob(pattern);
-    // An empty text is one empty line, not none.
-    text.is_empty() && glob_line("", &pat) || text.lines().any(|line| glob_line(line, &pat))
-}
-
-/// The lines of `text` that `pattern` matches (see [`glob_match`]).
-pub fn grep(text: &str, pattern: &str) -> Vec<String> {
-    let pat = parse_glob(pattern);
-    text.lines()
-        .filter(|line| glob_line(line, &pat))
-        .map(str::to_string)
-        .collect()
-}
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Glob {
-    Any,
-    One,
-    Char(char),
-}
-
-fn parse_glob(pattern: &str) -> Vec<Glob> {
-    // Unanchored: a match anywhere in the line is a match of `*pattern*`.
-    let mut out = vec![Glob::Any];
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        out.push(match c {
-            '*' => Glob::Any,
-            '?' => Glob::One,
-            '\\' => Glob::Char(chars.next().unwrap_or('\\')),
-            c => Glob::Char(c),
-        });
-    }
-    out.push(Glob::Any);
-    out
-}
-
-/// Wildcard matching of a whole line, with the usual single backtrack point
-/// (the last `*`): linear in practice, quadratic at worst.
-fn glob_line(line: &str, pat: &[Glob]) -> bool {
-    let text: Vec<char> = line.chars().collect();
-    let (mut t, mut p) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pat.get(p) {
-            Some(Glob::Any) => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(Glob::One) => {
-                t += 1;
-                p += 1;
-            }
-            Some(Glob::Char(c)) if *c == text[t] => {
-                t += 1;
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pat[p..].iter().all(|g| *g == Glob::Any)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_anywhere_in_a_line() {
-        let log = "[2019-06-05 09:23:28 2164] INFO (XendDomainInfo:2211) Domain has shutdown: name=a id=8 reason=poweroff.\nnext";
-        assert!(glob_match(log, "Domain has shutdown"));
-        assert!(glob_match(log, "name=* id=8 reason=poweroff."));
-        assert!(glob_match(log, "id=? reason"));
-        assert!(!glob_match(log, "id=?? reason"));
-        assert!(!glob_match(log, "reason=reboot"));
-        assert!(
-            !glob_match(log, "poweroff.*next"),
-            "a star stays in its line"
-        );
-        assert!(glob_match("a*b", "a\\*b"));
-        assert!(!glob_match("axb", "a\\*b"));
-        assert!(glob_match("", ""));
-        assert_eq!(grep("x1\ny\nx2", "x?"), vec!["x1", "x2"]);
-    }
 
     #[test]
     fn test_names_come_in_file_order() {
