@@ -29,18 +29,27 @@ fn every_probe_hooked() -> String {
     s
 }
 
-/// Runs `src` `loops` times; returns scenarios per second.
+fn host(seed: u64) -> Host {
+    Host::new(
+        Config {
+            seed,
+            ..Config::default()
+        },
+        Limits::default(),
+    )
+}
+
+/// Runs `src` `loops` times, each in a fresh host; returns scenarios per
+/// second. The script is compiled once, as a test runner or an exploration
+/// does: what is measured is running it.
 fn rate(src: &str, loops: u32) -> Result<f64, String> {
+    let ast = host(1)
+        .compile("bench.rhai", src)
+        .map_err(|e| e.render(false))?;
     let t0 = Instant::now();
     for i in 0..loops {
-        let host = Host::new(
-            Config {
-                seed: 1 + i as u64,
-                ..Config::default()
-            },
-            Limits::default(),
-        );
-        host.run("bench.rhai", src)
+        host(1 + i as u64)
+            .run_ast("bench.rhai", src, ast.clone())
             .map(drop)
             .map_err(|e| e.render(false))?;
     }
