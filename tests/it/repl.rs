@@ -247,6 +247,30 @@ fn an_error_is_reported_and_the_terminal_session_goes_on() {
     let _ = std::fs::remove_file(&history);
 }
 
+#[test]
+fn ctrl_c_stops_a_running_input_and_the_session_goes_on() {
+    let history = temp("ctrl-c-history");
+    // No operation or event limit: only Ctrl-C can stop these.
+    let mut t = Terminal::spawn(
+        &["--max-operations", "0", "--max-events", "1000000000"],
+        &history,
+    );
+    t.expect("xsh> ");
+    t.send("let n = 0; loop { n += 1; }\r");
+    std::thread::sleep(Duration::from_millis(300));
+    t.send("\x03");
+    t.expect("interrupted (Ctrl-C)");
+    t.send("fn again() { sim.after(0.5, || again()); }\r");
+    t.send("again(); sim.run();\r");
+    std::thread::sleep(Duration::from_millis(300));
+    t.send("\x03");
+    t.expect_n("interrupted (Ctrl-C)", 2);
+    t.send("n > 0\r");
+    t.expect("=> true");
+    t.quit();
+    let _ = std::fs::remove_file(&history);
+}
+
 /// `xsh repl ARGS` with `input` piped in: (exit code, stdout, stderr).
 fn piped(args: &[&str], input: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_xsh"))

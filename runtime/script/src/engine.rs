@@ -27,14 +27,13 @@ pub fn build(st: &Rc<HostState>) -> Engine {
 
     let w: Weak<HostState> = Rc::downgrade(st);
     e.on_progress(move |ops| {
-        // Every 4096 operations, look at the wall clock.
+        // Every 4096 operations, look at the wall clock and for a Ctrl-C.
         if ops % 4096 != 0 {
             return None;
         }
-        match w.upgrade() {
-            Some(st) if st.wall_exceeded() => Some(Dynamic::from(st.wall_message())),
-            _ => None,
-        }
+        w.upgrade()
+            .and_then(|st| st.stop_reason())
+            .map(Dynamic::from)
     });
 
     let w: Weak<HostState> = Rc::downgrade(st);

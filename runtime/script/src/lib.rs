@@ -92,6 +92,9 @@ pub struct HostState {
     pub echo: Cell<bool>,
     /// When the run started (for the wall-time limit), from the CLI.
     pub wall_start: Cell<Option<std::time::Instant>>,
+    /// Asked with the wall clock: `true` stops the run as a user's Ctrl-C
+    /// does (the REPL sets it; a script cannot).
+    pub interrupt: RefCell<Option<Rc<dyn Fn() -> bool>>>,
     /// Limits.
     pub limits: Limits,
 }
@@ -144,6 +147,7 @@ impl Host {
                 output: RefCell::new(String::new()),
                 echo: Cell::new(false),
                 wall_start: Cell::new(None),
+                interrupt: RefCell::new(None),
                 limits,
             }
         });
@@ -152,14 +156,12 @@ impl Host {
         let engine = Rc::new(engine);
         *state.engine.borrow_mut() = Rc::downgrade(&engine);
         sim.set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&state))));
-        // The wall-time limit inside `sim.run()`: Rhai's `on_progress`
-        // (engine.rs) only sees the script's own operations, not a world
-        // that runs a million events between two of them.
+        // The wall-time limit and Ctrl-C inside `sim.run()`: Rhai's
+        // `on_progress` (engine.rs) only sees the script's own operations,
+        // not a world that runs a million events between two of them.
         let w = Rc::downgrade(&state);
         sim.set_interrupt(Some(Rc::new(move || {
-            w.upgrade()
-                .filter(|st| st.wall_exceeded())
-                .map(|st| st.wall_message())
+            w.upgrade().and_then(|st| st.stop_reason())
         })));
         Ok(Host { engine, state })
     }
@@ -333,6 +335,16 @@ impl HostState {
             "wall-time limit reached: the script ran for more than {} s of wall-clock time",
             self.limits.max_wall_secs
         )
+    }
+
+    /// Why the run must stop now, if it must: the wall-time limit, or the
+    /// user's Ctrl-C (`interrupt`).
+    pub fn stop_reason(&self) -> Option<String> {
+        if self.wall_exceeded() {
+            return Some(self.wall_message());
+        }
+        let asked = self.interrupt.borrow().as_ref().is_some_and(|f| f());
+        asked.then(|| "interrupted (Ctrl-C)".to_string())
     }
 
     /// Checks the wall-clock limit.

@@ -136,6 +136,11 @@ fn edit(mut session: Session, history: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    #[cfg(unix)]
+    {
+        ctrl_c::install();
+        session.on_interrupt(std::rc::Rc::new(ctrl_c::pressed));
+    }
     rl.set_helper(Some(ReplHelper(session.candidates())));
     if let Some(h) = &history {
         // A first session has no history yet.
@@ -154,6 +159,8 @@ fn edit(mut session: Session, history: Option<PathBuf>) -> ExitCode {
                         let _ = rl.append_history(h);
                     }
                 }
+                #[cfg(unix)]
+                ctrl_c::clear();
                 if let Outcome::Quit = show(session.input(&text)) {
                     break;
                 }
@@ -216,3 +223,37 @@ impl Hinter for ReplHelper {
 impl Highlighter for ReplHelper {}
 
 impl Helper for ReplHelper {}
+
+/// Ctrl-C while an input runs stops it, as a debugger's prompt does, and
+/// the session goes on. (While a line is typed the editor reads Ctrl-C as a
+/// key: it drops the line.)
+#[cfg(unix)]
+mod ctrl_c {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static PRESSED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_sigint(_: libc::c_int) {
+        // Only an atomic store: all a signal handler may safely do here.
+        PRESSED.store(true, Ordering::SeqCst);
+    }
+
+    /// Catches SIGINT for the rest of the process.
+    pub fn install() {
+        let handler = on_sigint as extern "C" fn(libc::c_int);
+        // SAFETY: the handler is async-signal-safe (one atomic store).
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        }
+    }
+
+    /// Was Ctrl-C pressed since the last `clear`?
+    pub fn pressed() -> bool {
+        PRESSED.load(Ordering::SeqCst)
+    }
+
+    /// Forgets an earlier Ctrl-C.
+    pub fn clear() {
+        PRESSED.store(false, Ordering::SeqCst);
+    }
+}

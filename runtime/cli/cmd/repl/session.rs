@@ -59,6 +59,8 @@ pub struct Session {
     color: bool,
     /// The script call chain of the last error, for `:stack`.
     last_calls: Vec<(String, usize, usize)>,
+    /// What stops a running input when the user presses Ctrl-C.
+    interrupt: Option<Rc<dyn Fn() -> bool>>,
     /// Completion's view of the engine: members, functions, globals.
     api: Candidates,
     /// Code inputs so far, to name them in reports.
@@ -91,9 +93,16 @@ impl Session {
             color,
             last_calls: Vec::new(),
             api,
+            interrupt: None,
             inputs: 0,
             failures: 0,
         }
+    }
+
+    /// Lets `pressed()` stop a running input (and `sim.run()`) as Ctrl-C.
+    pub fn on_interrupt(&mut self, pressed: Rc<dyn Fn() -> bool>) {
+        *self.host.state.interrupt.borrow_mut() = Some(pressed.clone());
+        self.interrupt = Some(pressed);
     }
 
     /// Runs one input: a `:command` or Rhai code.
@@ -239,9 +248,12 @@ impl Session {
             "step" => self.step(arg),
             "run" => self.run(),
             "reset" => {
-                let failures = self.failures;
+                let (failures, interrupt) = (self.failures, self.interrupt.take());
                 *self = Session::new(self.config.clone(), self.limits.clone(), self.color);
                 self.failures = failures;
+                if let Some(f) = interrupt {
+                    self.on_interrupt(f);
+                }
                 Outcome::Show("a fresh world".into())
             }
             "load" if !arg.is_empty() => self.load(arg),
