@@ -51,6 +51,8 @@ fn wait_with_cpu(child: &std::process::Child) -> (i32, Duration) {
 }
 
 /// Runs `xsh run` with `args` on `src`; (exit code, stderr, cost).
+// The child is waited for by `wait_with_cpu` (wait4), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run(name: &str, src: &str, args: &[&str]) -> (i32, String, Cost) {
     let p = script(name, src);
     let start = Instant::now();
