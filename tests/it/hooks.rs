@@ -130,6 +130,7 @@ sim.run();
         "more.rhai",
         "assert(unhook(1));\nassert(!unhook(1));\nsim.run();\nassert_eq(xm.list().len(), 1);\nassert(!xs.exists(\"/local/domain/1\"));\n",
     )
+    .map(drop)
     .unwrap_or_else(|e| panic!("{}", e.render(false)));
     assert!(h.sim().now() >= at_error);
     let log = xend_log(&h);
