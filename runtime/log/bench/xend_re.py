@@ -45,6 +45,7 @@ def main():
         "modules": {k.decode(): v for k, v in sorted(modules.items())},
         "seconds": secs,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "cpu_seconds": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
     }))
 
 

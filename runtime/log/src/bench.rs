@@ -46,11 +46,20 @@ pub struct Side {
     pub continuation_lines: u64,
     /// Peak RSS in KiB (the largest of the runs).
     pub peak_rss_kib: u64,
+    /// CPU seconds of each run (user and system), as the side reports it.
+    pub cpus: Vec<f64>,
 }
 
 impl Side {
     fn best(&self) -> f64 {
         self.walls.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+    fn best_cpu(&self) -> f64 {
+        self.cpus
+            .iter()
+            .copied()
+            .filter(|c| *c > 0.0)
+            .fold(f64::INFINITY, f64::min)
     }
     fn median(&self) -> f64 {
         let mut v = self.walls.clone();
@@ -122,10 +131,12 @@ impl BenchReport {
         let line = |name: &str, side: &Side| {
             let runs: Vec<String> = side.walls.iter().map(|w| format!("{w:.3}")).collect();
             format!(
-                "  {name:<22} best {:.3} s = {:>6.0} MB/s   median {:.3} s   peak RSS {:>6.1} MiB   runs [{}]\n",
+                "  {name:<18} wall: best {:.3} s = {:>5.0} MB/s, median {:.3} s; CPU: best {:.3} s = {:>5.0} MB/s; peak RSS {:>5.1} MiB; runs [{}]\n",
                 side.best(),
                 self.mb_s(side),
                 side.median(),
+                side.best_cpu(),
+                self.bytes as f64 / 1e6 / side.best_cpu(),
                 side.peak_rss_kib as f64 / 1024.0,
                 runs.join(", ")
             )
@@ -200,6 +211,11 @@ fn run_side(cmd: &mut Command, runs: u32, side: &mut Side) -> io::Result<()> {
         side.records = json_u64(&v, "records");
         side.continuation_lines = json_u64(&v, "continuation_lines");
         side.peak_rss_kib = side.peak_rss_kib.max(json_u64(&v, "peak_rss_kib"));
+        side.cpus.push(
+            v.get("cpu_seconds")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0),
+        );
     }
     Ok(())
 }
@@ -280,8 +296,20 @@ pub fn stats_json(s: &Stats, seconds: f64) -> String {
         "seconds": seconds,
         "mb_per_s": if seconds > 0.0 { s.bytes as f64 / 1e6 / seconds } else { 0.0 },
         "peak_rss_kib": peak_rss_kib(),
+        "cpu_seconds": cpu_seconds(),
     })
     .to_string()
+}
+
+/// CPU time this process has used, user and system, all threads.
+pub fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// This process's peak resident set (`VmHWM`), in KiB; 0 where /proc has none.

@@ -107,13 +107,17 @@ impl Entry<'_> {
 
 type Span = Option<(u32, u32)>;
 
-/// The header of the record being read, copied once (its bytes up to the
-/// last field) so that continuation lines can carry its fields.
+/// The header of the record being read. Its fields are spans of the head;
+/// the head's bytes are copied out of the line only when a continuation
+/// line needs them (`materialize`, from the reader's `prev`), which most
+/// records of a big log never do.
 #[derive(Default)]
 pub(crate) struct Current {
     pub open: bool,
     pub format: Option<Format>,
     bytes: Vec<u8>,
+    /// Where the head lies in its physical line, until it is copied.
+    pending: Option<(usize, usize)>,
     time: Span,
     thread: Span,
     logger: Span,
@@ -134,14 +138,13 @@ fn span_in(base: &[u8], field: Option<&[u8]>) -> Span {
 }
 
 impl Current {
-    /// Opens a record whose head was read from `seg` (its fields lie in
-    /// `seg[..end]`).
-    pub fn open(&mut self, seg: &[u8], end: usize, format: Format, f: &Fields<'_>) {
+    /// Opens a record whose head is `seg[..end]`, `seg` starting at byte
+    /// `seg_at` of its physical line.
+    pub fn open(&mut self, seg: &[u8], seg_at: usize, end: usize, format: Format, f: &Fields<'_>) {
         let head = seg.get(..end).unwrap_or(seg);
         self.open = true;
         self.format = Some(format);
-        self.bytes.clear();
-        self.bytes.extend_from_slice(head);
+        self.pending = Some((seg_at, seg_at + head.len()));
         self.time = span_in(head, f.time);
         self.thread = span_in(head, f.thread);
         self.logger = span_in(head, f.logger);
@@ -153,8 +156,22 @@ impl Current {
         self.lineno = f.lineno;
     }
 
+    /// Copies the head out of `line`, the physical line it was read from,
+    /// if that has not happened yet.
+    #[inline]
+    pub fn materialize(&mut self, line: &[u8]) {
+        if let Some((a, b)) = self.pending.take() {
+            self.bytes.clear();
+            self.bytes
+                .extend_from_slice(line.get(a..b).unwrap_or_default());
+        }
+    }
+
     fn get(&self, s: Span) -> Option<&[u8]> {
         let (a, b) = s?;
+        if self.pending.is_some() {
+            return None;
+        }
         self.bytes.get(a as usize..b as usize)
     }
 

@@ -94,7 +94,12 @@ pub fn normalize(msg: &str) -> String {
             i += n;
             continue;
         }
-        if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+        // A number starts a word, or follows Xen's `d` of `:d8 ` / `(d8)`.
+        let starts = i == 0
+            || !b[i - 1].is_ascii_alphanumeric()
+            || out.ends_with(":d")
+            || out.ends_with("(d");
+        if b[i].is_ascii_digit() && starts {
             let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
             let after_alnum = b.get(i + n).is_some_and(|c| c.is_ascii_alphabetic());
             if !after_alnum {
@@ -204,4 +209,43 @@ fn time_at(b: &[u8], i: usize) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn times_pids_domids_and_uuids_become_placeholders() {
+        assert_eq!(
+            normalize("Domain has shutdown: name=ubuntu-kdump id=8 reason=poweroff."),
+            "Domain has shutdown: name=ubuntu-kdump id=<domid> reason=poweroff."
+        );
+        assert_eq!(
+            normalize("Issued domain 8 poweroff"),
+            "Issued domain <domid> poweroff"
+        );
+        assert_eq!(
+            normalize("hotplugStatusCallback /local/domain/0/backend/vif/8/0/hotplug-status."),
+            "hotplugStatusCallback /local/domain/<domid>/backend/vif/<domid>/0/hotplug-status."
+        );
+        assert_eq!(
+            normalize("device model pid: 6259"),
+            "device model pid: <pid>"
+        );
+        assert_eq!(
+            normalize("systemd-journald[303]: Received SIGTERM"),
+            "systemd-journald[<pid>]: Received SIGTERM"
+        );
+        assert_eq!(
+            normalize("Guest uuid = 127d0d24-c417-4953-baff-8a5f32205721 at 09:23:27"),
+            "Guest uuid = <uuid> at <time>"
+        );
+        // Device ids and sizes are what happened, not who or when.
+        assert_eq!(normalize("Removing vbd/51712"), "Removing vbd/51712");
+        assert_eq!(
+            normalize("hvm.c:1345:d8 All CPUs offline"),
+            "hvm.c:1345:d<domid> All CPUs offline"
+        );
+    }
 }

@@ -161,7 +161,7 @@ fn skip_one_space<S: TokSink>(c: &mut Cursor<'_, '_, S>, line: &[u8]) {
 /// The fields of a canonical xend head (`Tok::XendHead`), read back from
 /// its bytes: `[` time `␠` pid `] ` level ` (` module `:` line `) `. The
 /// token's shape fixes where each field starts, so each is read in one pass.
-fn xend_head<'a>(t: &'a [u8], h: &mut Head<'a>) {
+pub(crate) fn xend_head<'a>(t: &'a [u8], h: &mut Head<'a>) {
     h.format = Some(Format::Xend);
     h.kind = Some(Kind::Record);
     h.time = t.get(1..20);

@@ -12,9 +12,10 @@ use crate::damage::{self, BodyScan, Damage, DamageKind};
 use crate::entry::Current;
 pub use crate::entry::{Entry, Fields, Join};
 use crate::format::{Format, Kind};
-use crate::lexer::NoTokens;
+use crate::lexer::{NoTokens, Tok};
 use crate::line::{self, Head};
 use crate::reader::RawLine;
+use logos::Logos;
 
 /// Reads a file's lines into entries.
 pub struct Parser {
@@ -84,7 +85,12 @@ impl Parser {
             });
         }
         if raw.continues {
+            self.cur.materialize(raw.prev);
             return self.emit_piece(bytes, raw.offset, sink);
+        }
+        if !raw.overlong && bytes.first() == Some(&b'[') && self.xend_line(bytes, raw.offset, sink)
+        {
+            return;
         }
         let mut at = 0usize;
         // `>` (a mail quote) or `[` and a letter or `/` (a forum tag); a
@@ -104,7 +110,7 @@ impl Parser {
         loop {
             let seg = bytes.get(at..).unwrap_or_default();
             let seg_off = raw.offset + at as u64;
-            let whole = (bytes, raw.offset);
+            let whole = (bytes, raw.offset, raw.prev);
             match self.segment(seg, seg_off, glued, whole, sink) {
                 Some(next) => {
                     at += next;
@@ -121,6 +127,66 @@ impl Parser {
                 None => break,
             }
         }
+    }
+
+    /// The common line of a xend.log, on a short path: the canonical head
+    /// (one token), a message without a glued record. Returns false, having
+    /// emitted nothing, for any other line; `segment` then reads it.
+    fn xend_line<F: FnMut(&Entry<'_>)>(&mut self, bytes: &[u8], off: u64, sink: &mut F) -> bool {
+        let mut lex = Tok::lexer(bytes);
+        if !matches!(lex.next(), Some(Ok(Tok::XendHead))) {
+            return false;
+        }
+        let end = lex.span().end;
+        let body = bytes.get(end..).unwrap_or_default();
+        let body_off = off + end as u64;
+        self.scan.clear();
+        damage::scan_body(
+            Format::Xend,
+            body,
+            body_off,
+            &mut self.damage,
+            &mut self.scan,
+        );
+        if self.scan.glue_at.is_some() {
+            self.damage.clear();
+            return false;
+        }
+        let mut head = Head::default();
+        line::xend_head(bytes.get(..end).unwrap_or_default(), &mut head);
+        head.body = end;
+        self.prev_eq_at = self
+            .scan
+            .trailing_eq
+            .then(|| body_off + body.len() as u64 - 1);
+        self.start_record(&head, bytes, 0, Format::Xend, Kind::Record);
+        self.in_traceback =
+            body.starts_with(b"  File \"") || body.starts_with(b"Traceback (most recent");
+        let message: &[u8] = if self.scan.edits.is_empty() {
+            body
+        } else {
+            damage::repair(body, &self.scan.edits, &mut self.repaired);
+            &self.repaired
+        };
+        sink(&Entry {
+            file: &self.file,
+            format: Format::Xend,
+            kind: Kind::Record,
+            line: self.line_no,
+            offset: off,
+            record: self.records,
+            continuation: false,
+            join: Join::Start,
+            fields: Fields::of(&head),
+            func: None,
+            message,
+            damage: &self.damage,
+            raw: bytes,
+            raw_offset: off,
+        });
+        self.prev_len = bytes.len();
+        self.prev_prefixed = true;
+        true
     }
 
     /// NUL runs and other binary garbage in front of a line (a log file
@@ -153,7 +219,7 @@ impl Parser {
         seg: &[u8],
         off: u64,
         glued: bool,
-        (raw, raw_offset): (&[u8], u64),
+        (raw, raw_offset, prev): (&[u8], u64, &[u8]),
         sink: &mut F,
     ) -> Option<usize> {
         let quick = self.hint == Format::Xend
@@ -196,8 +262,14 @@ impl Parser {
         };
         self.prev_eq_at =
             (self.scan.trailing_eq && glue.is_none()).then(|| body_off + body.len() as u64 - 1);
+        if continuation || matches!(kind, Kind::Blank | Kind::Markup) {
+            // This line keeps the record open: its head must outlive the
+            // line it is in.
+            self.cur.materialize(prev);
+        }
         if !continuation {
-            self.start_record(&head, seg, format, kind);
+            let seg_at = (off - raw_offset) as usize;
+            self.start_record(&head, seg, seg_at, format, kind);
             // `log.info(traceback.format_stack())` and `log.exception`: the
             // lines after this one are a traceback's.
             if format == Format::Xend
@@ -358,7 +430,14 @@ impl Parser {
         }
     }
 
-    fn start_record(&mut self, h: &Head<'_>, seg: &[u8], format: Format, kind: Kind) {
+    fn start_record(
+        &mut self,
+        h: &Head<'_>,
+        seg: &[u8],
+        seg_at: usize,
+        format: Format,
+        kind: Kind,
+    ) {
         if matches!(kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
             if kind == Kind::Unparsed {
                 self.cur.open = false;
@@ -371,7 +450,8 @@ impl Parser {
             Some(f) => (f.as_ptr() as usize + f.len()).saturating_sub(seg.as_ptr() as usize),
             None => h.body,
         };
-        self.cur.open(seg, end.max(h.body), format, &Fields::of(h));
+        self.cur
+            .open(seg, seg_at, end.max(h.body), format, &Fields::of(h));
         self.dump_open = h.opens_dump || kind.in_dump();
         self.dump_frames = false;
         self.in_traceback = false;

@@ -16,6 +16,10 @@ pub struct RawLine<'a> {
     pub overlong: bool,
     /// This piece continues the previous one (same physical line).
     pub continues: bool,
+    /// The line (or piece) before it, as given the time before: the parser
+    /// copies a record's head from here only when a continuation line
+    /// turns out to need it, which most records never do.
+    pub prev: &'a [u8],
 }
 
 /// Chunk size of a reader: big enough that `read` calls cost nothing,
@@ -48,6 +52,10 @@ pub fn for_each_line<R: Read, S: LineSink>(
     let mut total = 0u64;
     let mut sniffed = false;
     let mut piece_open = false;
+    // The line before the next one: in `buf`, or copied out before `buf`
+    // is reused.
+    let mut prev_copy: Vec<u8> = Vec::new();
+    let mut prev_in_buf: Option<(usize, usize)> = None;
     loop {
         if fill == buf.len() {
             // No newline in a full buffer: grow up to the line limit, then cut.
@@ -55,12 +63,16 @@ pub fn for_each_line<R: Read, S: LineSink>(
                 let n = (buf.len() * 2).min(max_line);
                 buf.resize(n, 0);
             } else {
+                keep_prev(&buf, &mut prev_in_buf, &mut prev_copy);
                 sink.line(RawLine {
                     bytes: &buf[..fill],
                     offset: base,
                     overlong: true,
                     continues: piece_open,
+                    prev: &prev_copy,
                 });
+                prev_copy.clear();
+                prev_copy.extend_from_slice(&buf[..fill]);
                 piece_open = true;
                 base += fill as u64;
                 fill = 0;
@@ -78,15 +90,22 @@ pub fn for_each_line<R: Read, S: LineSink>(
         }
         let mut start = 0usize;
         for nl in memchr::memchr_iter(b'\n', &buf[..fill]) {
+            let prev = match prev_in_buf {
+                Some((a, b)) => &buf[a..b],
+                None => &prev_copy[..],
+            };
             sink.line(RawLine {
                 bytes: &buf[start..nl],
                 offset: base + start as u64,
                 overlong: piece_open,
                 continues: piece_open,
+                prev,
             });
+            prev_in_buf = Some((start, nl));
             piece_open = false;
             start = nl + 1;
         }
+        keep_prev(&buf, &mut prev_in_buf, &mut prev_copy);
         buf.copy_within(start..fill, 0);
         fill -= start;
         base += start as u64;
@@ -97,10 +116,19 @@ pub fn for_each_line<R: Read, S: LineSink>(
                     offset: base,
                     overlong: piece_open,
                     continues: piece_open,
+                    prev: &prev_copy,
                 });
             }
             return Ok(total);
         }
+    }
+}
+
+/// Copies the previous line out of a buffer about to be reused.
+fn keep_prev(buf: &[u8], prev_in_buf: &mut Option<(usize, usize)>, prev_copy: &mut Vec<u8>) {
+    if let Some((a, b)) = prev_in_buf.take() {
+        prev_copy.clear();
+        prev_copy.extend_from_slice(buf.get(a..b).unwrap_or_default());
     }
 }
 
@@ -117,13 +145,16 @@ fn read_some<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// The lines of an in-memory text, as the reader would give them.
 pub fn lines_of(text: &[u8], mut f: impl FnMut(RawLine<'_>)) {
     let mut start = 0usize;
+    let mut prev: &[u8] = &[];
     for nl in memchr::memchr_iter(b'\n', text) {
         f(RawLine {
             bytes: &text[start..nl],
             offset: start as u64,
             overlong: false,
             continues: false,
+            prev,
         });
+        prev = &text[start..nl];
         start = nl + 1;
     }
     if start < text.len() {
@@ -132,6 +163,7 @@ pub fn lines_of(text: &[u8], mut f: impl FnMut(RawLine<'_>)) {
             offset: start as u64,
             overlong: false,
             continues: false,
+            prev,
         });
     }
 }
@@ -169,6 +201,8 @@ pub fn for_range_mapped<S: LineSink>(
     let mut at = range.start;
     let mut sniffed = false;
     let mut piece_open = false;
+    // The line before the next one, once its window is gone.
+    let mut prev_copy: Vec<u8> = Vec::new();
     while at < len {
         let n = (len - at).min(WINDOW as u64) as usize;
         // SAFETY: the mapping is read-only and private; a log that another
@@ -187,27 +221,38 @@ pub fn for_range_mapped<S: LineSink>(
             sniffed = true;
         }
         let mut start = 0usize;
+        let mut prev_in_buf: Option<(usize, usize)> = None;
         for nl in memchr::memchr_iter(b'\n', buf) {
+            let prev = match prev_in_buf {
+                Some((a, b)) => &buf[a..b],
+                None => &prev_copy[..],
+            };
             if carry.is_empty() {
                 sink.line(RawLine {
                     bytes: &buf[start..nl],
                     offset: at + start as u64,
                     overlong: piece_open,
                     continues: piece_open,
+                    prev,
                 });
+                prev_in_buf = Some((start, nl));
             } else {
+                // A line that began in the window before.
                 carry.extend_from_slice(&buf[start..nl]);
                 sink.line(RawLine {
                     bytes: &carry,
                     offset: carry_off,
                     overlong: piece_open,
                     continues: piece_open,
+                    prev,
                 });
+                std::mem::swap(&mut carry, &mut prev_copy);
                 carry.clear();
             }
             piece_open = false;
             start = nl + 1;
         }
+        keep_prev(buf, &mut prev_in_buf, &mut prev_copy);
         // The line that runs past this window is carried into the next
         // (cut into pieces if it outgrows `max_line`).
         if carry.is_empty() {
@@ -220,9 +265,11 @@ pub fn for_range_mapped<S: LineSink>(
                 offset: carry_off,
                 overlong: true,
                 continues: piece_open,
+                prev: &prev_copy,
             });
             piece_open = true;
             carry_off += carry.len() as u64;
+            std::mem::swap(&mut carry, &mut prev_copy);
             carry.clear();
         }
         at += n as u64;
@@ -233,6 +280,7 @@ pub fn for_range_mapped<S: LineSink>(
             offset: carry_off,
             overlong: piece_open,
             continues: piece_open,
+            prev: &prev_copy,
         });
     }
     Ok(len - range.start)

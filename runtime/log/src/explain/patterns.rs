@@ -836,3 +836,32 @@ pub const WATCH_REGISTERED: &str = "a watch fires once when it is registered (do
 pub const STACK: &str = "a stack printed at this probe's site (a script's hook)";
 /// The late cleanup of step 33.
 pub const LATE: &str = S33;
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn templates_match_whole_messages() {
+        assert!(matches("Removing {}", "Removing vif/0"));
+        assert!(!matches("Removing {}", "Not Removing vif/0"));
+        assert!(matches(
+            "Waiting for {} - destroyDevice.",
+            "Waiting for vkbd/0 - destroyDevice."
+        ));
+        assert!(!matches(
+            "Waiting for {} - destroyDevice.",
+            "Waiting for 0."
+        ));
+        assert!(matches(
+            "Domain has shutdown: name={} id={} reason={}.",
+            "Domain has shutdown: name=a id=8 reason=poweroff."
+        ));
+        assert!(matches("No device model", "No device model"));
+        assert!(!matches("No device model", "No device model!"));
+        assert!(matches(
+            "{} device model terminated",
+            "ubuntu-kdump device model terminated"
+        ));
+    }
+}
