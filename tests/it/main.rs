@@ -10,9 +10,10 @@
 //! - `limits` — every runaway stops at its limit with its own message, within 5 s;
 //! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself;
 //! - `reports` — the report of each kind of mistake (tests/errors/), as golden files;
+//! - `scripts` — every script in scripts/ reproduces its golden output and logs;
 //! - `repl` — `xsh repl` in a pseudo-terminal (multi-line, completion, history) and piped;
 //! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
-//! - `logs`, `logs_cli`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `logs`, `logs_cli`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
 mod cli;
@@ -23,9 +24,11 @@ mod hooks;
 mod limits;
 mod logs;
 mod logs_cli;
+mod logs_explain;
 mod logs_props;
 mod repl;
 mod reports;
+mod scripts;
 mod seed;
 mod test_runner;
 mod util;

@@ -125,6 +125,11 @@ impl Host {
         limits: Limits,
         globals: &[&str],
     ) -> Result<Host, ScriptError> {
+        // Rhai names closures by a hash of their text; with its default
+        // random hashing seed a message naming one ("anon$...") would change
+        // from run to run. One fixed seed for the process keeps every report
+        // byte-identical (the first host sets it; later calls find it set).
+        let _ = rhai::config::hashing::set_hashing_seed(Some(RHAI_HASHING_SEED));
         let sim = xsh_sim::host::build(cfg);
         let state = Rc::new_cyclic(|weak: &Weak<HostState>| {
             let w = weak.clone();
@@ -246,6 +251,9 @@ impl Host {
         r.map_err(|e| self.error(name, src, *e))
     }
 }
+
+/// The process-wide seed of Rhai's function hashes (see `Host::with_globals`).
+const RHAI_HASHING_SEED: [u64; 4] = [0x7873_6800, 0x5865_6e00, 0x7368_7574, 0x646f_776e];
 
 /// A runtime error with no position yet (Rhai fills in the call site).
 pub fn rt_err<T>(msg: impl Into<String>) -> Result<T, Box<EvalAltResult>> {
