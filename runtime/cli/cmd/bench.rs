@@ -27,6 +27,9 @@ pub struct Flags {
     /// Only the concurrent run, in this process (used to measure its peak RSS alone).
     #[arg(long, hide = true)]
     pub concurrent_only: bool,
+    /// Explored variants of the seed's scenario per second, 1 and 2 jobs.
+    #[arg(long)]
+    pub explore: bool,
 }
 
 const SEED_DEVICES: [(&str, &str); 5] = [
@@ -128,6 +131,9 @@ fn json_num(s: &str, key: &str) -> Option<f64> {
 
 /// Runs the benchmarks.
 pub fn main(f: Flags) -> ExitCode {
+    if f.explore {
+        return super::bench_explore::main();
+    }
     if f.concurrent_only {
         return match concurrent(f.domains) {
             Ok((wall, events)) => {

@@ -2,6 +2,8 @@
 
 pub mod bench;
 pub mod definitions;
+pub mod bench_explore;
+pub mod explore;
 pub mod logs;
 pub mod probes;
 pub mod repl;
@@ -27,6 +29,8 @@ enum Cmd {
     Probes(probes::Flags),
     /// Benchmarks beside the SimPy peer.
     Bench(bench::Flags),
+    /// Run every combination of a script's choices; table the outcomes.
+    Explore(explore::Flags),
     /// Run the `fn test_*()` of Rhai test files, each in a fresh world.
     Test(test::Flags),
     /// An interactive session in one world (reads a piped session too).
@@ -44,6 +48,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Cmd::Run(f)) => run::main(f),
         Some(Cmd::Probes(f)) => probes::main(f),
         Some(Cmd::Bench(f)) => bench::main(f),
+        Some(Cmd::Explore(f)) => explore::main(f),
         Some(Cmd::Test(f)) => test::main(f),
         Some(Cmd::Repl(f)) => repl::main(f),
         Some(Cmd::Definitions(f)) => definitions::main(f),

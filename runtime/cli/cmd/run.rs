@@ -21,6 +21,12 @@ pub struct Flags {
     /// Write xend.log, xen.log, qemu-dm-<name>.log and console-<name>.log here.
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
+    /// Fix choices the script makes with sim.choose: name=value[,name=value...]
+    /// (repeatable); the others are picked from the seed.
+    #[arg(long, value_name = "NAME=VALUE,...")]
+    pub choose: Vec<String>,
+    #[command(flatten)]
+    pub outputs: super::explore::OutputFlags,
     #[command(flatten)]
     pub limits: LimitFlags,
 }
@@ -148,10 +154,25 @@ pub fn main(f: Flags) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    match xsh_script::explore::parse_choose(&f.choose) {
+        Ok(fixed) => host.state.explore.plan.borrow_mut().fixed = fixed,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let r = host.run(&name, &src);
+    let wrote = f.outputs.write(&host, &name);
+    super::explore::report_choices(&host);
     let flushed = host.sim().logs.borrow_mut().flush();
     if let Err(e) = flushed {
         eprintln!("error: writing logs: {e}");
+    }
+    if let Err(e) = wrote {
+        eprintln!("error: {e}");
+        if r.is_ok() {
+            return ExitCode::from(2);
+        }
     }
     match r {
         Ok(_) => ExitCode::SUCCESS,

@@ -5,18 +5,54 @@
 
 use std::rc::{Rc, Weak};
 
+use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine};
 
 use crate::api;
 use crate::HostState;
 
+thread_local! {
+    static STD_PACKAGE: StandardPackage = StandardPackage::new();
+}
+
 /// The globals `on_var` resolves (DESIGN.md's contract), for the REPL's
 /// completion and the editor definitions.
 pub const GLOBALS: &[&str] = &["sim", "xm", "xs", "xen", "xend"];
 
+/// A fresh handle for a global's name.
+fn global(name: &str, st: Rc<HostState>) -> Option<Dynamic> {
+    Some(match name {
+        "sim" => Dynamic::from(api::sim::SimApi(st)),
+        "xm" => Dynamic::from(api::xm::XmApi(st)),
+        "xs" => Dynamic::from(api::xs::XsApi::tools(st)),
+        "xen" => Dynamic::from(api::xen::XenApi(st)),
+        "xend" => Dynamic::from(api::xen::XendApi(st)),
+        _ => return None,
+    })
+}
+
+/// Does a (readable) value hold one of the globals' handles, rather than a
+/// script's own variable that happens to be named `sim`?
+fn is_global_handle(v: &Dynamic) -> bool {
+    v.is::<api::sim::SimApi>()
+        || v.is::<api::xm::XmApi>()
+        || v.is::<api::xs::XsApi>()
+        || v.is::<api::xen::XenApi>()
+        || v.is::<api::xen::XendApi>()
+}
+
 /// The engine for a host.
 pub fn build(st: &Rc<HostState>) -> Engine {
-    let mut e = Engine::new();
+    // `Engine::new()` builds Rhai's standard package afresh: about 1 ms,
+    // most of a host's set-up cost, paid by every variant `xsh explore`
+    // runs. The package is immutable once built, so each thread builds it
+    // once and every engine shares it (what `Engine::new` registers, minus
+    // the default print/debug/resolver that are replaced below anyway).
+    let mut e = Engine::new_raw();
+    STD_PACKAGE.with(|p| {
+        p.register_into_engine(&mut e);
+    });
+    e.set_max_strings_interned(rhai::default_limits::MAX_STRINGS_INTERNED);
     let l = &st.limits;
     e.set_max_operations(l.max_operations);
     e.set_max_call_levels(l.max_call_levels);
@@ -72,18 +108,29 @@ pub fn build(st: &Rc<HostState>) -> Engine {
     #[allow(deprecated)] // volatile, not deprecated (rhai's note)
     e.on_var(move |name, _, mut ctx| {
         if ctx.scope().contains(name) {
+            // A closure created after the script used a global (`sim.choose`
+            // at top level, then `hook(p, |ctx| sim.after(...))`) captures
+            // it by sharing the top level's variable; `sim.run()` holds that
+            // variable borrowed while the world runs, so the hook's own
+            // `sim.after` would fail with Rhai's "Data race detected". The
+            // globals are stateless handles: give whoever reads a shared one
+            // a fresh one of its own.
+            if GLOBALS.contains(&name) {
+                if let (Some(slot), Some(st)) = (ctx.scope_mut().get_mut(name), w.upgrade()) {
+                    if slot.is_shared() && (slot.is_locked() || is_global_handle(slot)) {
+                        if let Some(v) = global(name, st) {
+                            *slot = v;
+                        }
+                    }
+                }
+            }
             return Ok(None);
         }
         let Some(st) = w.upgrade() else {
             return Ok(None);
         };
-        let v = match name {
-            "sim" => Dynamic::from(api::sim::SimApi(st)),
-            "xm" => Dynamic::from(api::xm::XmApi(st)),
-            "xs" => Dynamic::from(api::xs::XsApi::tools(st)),
-            "xen" => Dynamic::from(api::xen::XenApi(st)),
-            "xend" => Dynamic::from(api::xen::XendApi(st)),
-            _ => return Ok(None),
+        let Some(v) = global(name, st) else {
+            return Ok(None);
         };
         // A value returned from here would be read-only (`sim.start_time =`
         // could not be assigned); pushed into the running scope — top level,

@@ -22,7 +22,9 @@ pub mod apidoc;
 pub mod convert;
 pub mod diag;
 pub mod engine;
+pub mod explore;
 pub mod hooks;
+pub mod output;
 pub mod stacks;
 pub mod stdlib;
 pub mod testing;
@@ -97,6 +99,8 @@ pub struct HostState {
     pub interrupt: RefCell<Option<Rc<dyn Fn() -> bool>>>,
     /// Limits.
     pub limits: Limits,
+    /// Choices, invariants and the outcome of `xsh explore` (explore/).
+    pub explore: explore::State,
 }
 
 /// A world with a script engine around it.
@@ -154,6 +158,7 @@ impl Host {
                 wall_start: Cell::new(None),
                 interrupt: RefCell::new(None),
                 limits,
+                explore: explore::State::default(),
             }
         });
         let mut engine = engine::build(&state);
@@ -205,9 +210,13 @@ impl Host {
         if self.state.wall_start.get().is_none() {
             self.state.wall_start.set(Some(std::time::Instant::now()));
         }
-        self.engine
+        let v = self
+            .engine
             .eval_ast::<Dynamic>(&ast)
-            .map_err(|e| self.error(name, src, *e))
+            .map_err(|e| self.error(name, src, *e))?;
+        // Invariants hold at the end of the script too.
+        explore::check::at_end(&self.state).map_err(|e| self.error(name, src, *e))?;
+        Ok(v)
     }
 
     /// Compiles and runs.
@@ -315,7 +324,14 @@ impl HostState {
         &self,
         deadline: Option<xsh_sim::time::SimTime>,
     ) -> Result<(), Box<EvalAltResult>> {
-        match self.sim.run_until(deadline) {
+        // With invariants declared the world runs one instant at a time so
+        // they are checked between instants (explore/check.rs).
+        let end = if self.explore.has_invariants() {
+            explore::check::run_checked(self, deadline)
+        } else {
+            self.sim.run_until(deadline)
+        };
+        match end {
             RunEnd::Idle | RunEnd::Deadline => Ok(()),
             RunEnd::Aborted(msg) => {
                 self.sim.take_abort();

@@ -55,3 +55,11 @@ impl Trace {
         }
     }
 }
+
+impl crate::stack::Contexts {
+    /// Every causal hop recorded so far, oldest first (the `--trace`,
+    /// `--timeline` and `--sequence` writers read them with the calls).
+    pub fn hops(&self) -> &[crate::stack::Hop] {
+        &self.hops
+    }
+}

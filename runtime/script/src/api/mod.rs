@@ -1,6 +1,7 @@
 //! The script API, one file per global (DESIGN.md's contract).
 
 pub mod ctx;
+pub mod explore;
 pub mod logs;
 pub mod sim;
 pub mod xen;
@@ -23,6 +24,7 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
     xs::register(e);
     xen::register(e);
     ctx::register(e);
+    explore::register(e);
     logs::register(e);
     let w: Weak<HostState> = Rc::downgrade(st);
     let w2 = w.clone();

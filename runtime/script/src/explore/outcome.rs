@@ -1,0 +1,121 @@
+//! A run's outcome: what the outcome table groups variants by.
+//!
+//! A script states it with `sim.outcome(#{...})` / `sim.outcome(key, value)`
+//! — the most reliable signature, since the script knows which domains and
+//! facts matter. Without that, the default is every domain xend still lists
+//! (besides Domain-0) with its state, and the key log lines found.
+//!
+//! Key lines are the lines of the reference's message catalogue that tell
+//! one ending from another (who powered the domain off, whether xend timed
+//! out, crashed or refused a restart), reduced to a fixed tag: timestamps,
+//! pids and domids differ between variants and would split every outcome.
+
+use std::collections::BTreeMap;
+
+use xsh_sim::Sim;
+
+use crate::HostState;
+
+/// Where a key line is looked for.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Source {
+    Xend,
+    Guest,
+    Qemu,
+    Xen,
+}
+
+/// (tag, where, text it contains) — in the order the tags are listed.
+const KEY_LINES: &[(&str, Source, &str)] = &[
+    ("xend: remote shutdown", Source::Xend, "HVM save:remote shutdown"),
+    ("xend: device model failure", Source::Xend, "device model failure"),
+    ("xend: crashed", Source::Xend, "Domain has crashed"),
+    ("xend: shutdown timeout", Source::Xend, "Domain shutdown timeout expired"),
+    ("xend: restart refused", Source::Xend, "restarting too fast"),
+    ("xend: preserved", Source::Xend, "Preserving dead domain"),
+    ("xend: renamed", Source::Xend, "Renaming dead domain"),
+    ("xend: device model SIGKILL", Source::Xend, "took more than 10s"),
+    ("xend: traceback", Source::Xend, "Traceback (most recent call last)"),
+    ("guest: Power down", Source::Guest, "reboot: Power down"),
+    ("guest: System halted", Source::Guest, "reboot: System halted"),
+    ("guest: Restarting system", Source::Guest, "reboot: Restarting system"),
+    ("guest: Kernel panic", Source::Guest, "Kernel panic - not syncing"),
+    ("qemu-dm: shutdown requested", Source::Qemu, "shutdown requested in cpu_handle_ioreq"),
+    ("qemu-dm: reset requested", Source::Qemu, "reset requested in cpu_handle_ioreq"),
+    ("xen: all vCPUs offline", Source::Xen, "All CPUs offline -- powering off"),
+    ("xen: triple fault", Source::Xen, "Triple fault"),
+];
+
+/// The key lines a run's logs hold, as tags in catalogue order. `Domain has
+/// shutdown` is tagged with its reason ("xend: shutdown reason=poweroff").
+pub fn key_lines(sim: &Sim) -> Vec<String> {
+    let logs = sim.logs.borrow();
+    let xend = logs.xend.text();
+    let mut tags = Vec::new();
+    let mut reasons: Vec<&str> = Vec::new();
+    for line in xend.lines() {
+        if let Some(i) = line.find("Domain has shutdown: ") {
+            let r = line[i..]
+                .split("reason=")
+                .nth(1)
+                .map_or("?", |r| r.trim_end_matches('.'));
+            if !reasons.contains(&r) {
+                reasons.push(r);
+            }
+        }
+    }
+    for r in reasons {
+        tags.push(format!("xend: shutdown reason={r}"));
+    }
+    let in_files = |prefix: &str, needle: &str| {
+        logs.files
+            .iter()
+            .any(|(name, f)| name.starts_with(prefix) && f.text().contains(needle))
+    };
+    for (tag, src, needle) in KEY_LINES {
+        let found = match src {
+            Source::Xend => xend.contains(needle),
+            Source::Guest => in_files("console-", needle),
+            Source::Qemu => in_files("qemu-dm-", needle),
+            Source::Xen => logs.xen.text().contains(needle),
+        };
+        if found {
+            tags.push(tag.to_string());
+        }
+    }
+    tags
+}
+
+/// The run's outcome as ordered key/value pairs.
+pub fn signature(st: &HostState) -> Vec<(String, String)> {
+    let stated = st.explore.outcome.borrow();
+    if !stated.is_empty() {
+        return stated.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    default_signature(&st.sim)
+}
+
+/// Domains xend lists (besides Domain-0) with their state, and key lines.
+pub fn default_signature(sim: &Sim) -> Vec<(String, String)> {
+    let mut doms: BTreeMap<String, String> = BTreeMap::new();
+    for row in xsh_sim::host::xm_list(sim) {
+        if row.id != 0 {
+            doms.insert(row.name, xsh_sim::host::domain_state(sim, row.id).into());
+        }
+    }
+    let mut out: Vec<(String, String)> = if doms.is_empty() {
+        vec![("domains".into(), "none but Domain-0".into())]
+    } else {
+        doms.into_iter().collect()
+    };
+    out.push(("lines".into(), key_lines(sim).join("; ")));
+    out
+}
+
+/// An outcome as one line: `state=destroyed, lines=...`.
+pub fn text(o: &[(String, String)]) -> String {
+    o.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

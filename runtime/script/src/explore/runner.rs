@@ -1,0 +1,374 @@
+//! Running variants: each in a fresh world and engine, on `--jobs` threads.
+//!
+//! A world (`Sim`) is `Rc`-based and never crosses threads: each thread
+//! compiles the script once and builds every world it runs itself. Work is
+//! a shared queue of prefixes (exhaustive) or sample numbers (sampled);
+//! results are sorted by path at the end, so the report does not depend on
+//! which thread ran what.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use rhai::AST;
+use xsh_sim::Config;
+
+use super::report::{Failure, FailureKind, Mode, Report, Variant};
+use super::space::{children, path_of, product, size_key, Frontier, Split};
+use super::{mix, Made, Plan, Rest};
+use crate::{Host, Limits, ScriptError};
+
+/// What to explore and how.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The script's name (for errors and replay commands).
+    pub name: String,
+    /// Its source.
+    pub src: String,
+    /// The world's settings (its seed is every variant's seed).
+    pub config: Config,
+    /// Script limits, per variant.
+    pub limits: Limits,
+    /// Choices fixed by `--choose`: not explored.
+    pub fixed: BTreeMap<String, String>,
+    /// Threads.
+    pub jobs: usize,
+    /// Run this many seeded samples instead of every combination.
+    pub samples: Option<usize>,
+    /// The samples' seed.
+    pub sample_seed: u64,
+    /// More variants than this: sample this many instead (exhaustive walks
+    /// stop there).
+    pub max_variants: usize,
+    /// This shard and the number of shards.
+    pub shard: (usize, usize),
+    /// Keep the call trace on in every world (only for debugging: slower).
+    pub trace: bool,
+}
+
+impl Job {
+    /// A job with one thread, no shards and default limits.
+    pub fn new(name: &str, src: &str, config: Config) -> Job {
+        Job {
+            name: name.into(),
+            src: src.into(),
+            config,
+            limits: Limits::default(),
+            fixed: BTreeMap::new(),
+            jobs: 1,
+            samples: None,
+            sample_seed: 1,
+            max_variants: 20_000,
+            shard: (0, 1),
+            trace: false,
+        }
+    }
+}
+
+/// How far an exploration has got, for a progress bar.
+#[derive(Copy, Clone, Debug)]
+pub struct Progress {
+    /// Variants run.
+    pub done: usize,
+    /// Variants expected (a lower bound while a dependent tree unfolds).
+    pub total: usize,
+    /// Variants that failed a check.
+    pub failed: usize,
+}
+
+/// Runs variants of one job on one thread.
+pub struct Worker<'a> {
+    job: &'a Job,
+    ast: Option<Rc<AST>>,
+}
+
+impl<'a> Worker<'a> {
+    /// A worker (compiles on its first run).
+    pub fn new(job: &'a Job) -> Worker<'a> {
+        Worker { job, ast: None }
+    }
+
+    /// Runs one variant; returns the choices it made and its result.
+    pub fn run(&mut self, mut plan: Plan) -> (Vec<Made>, Variant) {
+        let job = self.job;
+        let host = Host::new(job.config.clone(), job.limits.clone());
+        if !job.trace {
+            host.sim().tracing.set(false);
+            host.sim().ctxs.borrow_mut().record_hops = false;
+        }
+        for (k, v) in &job.fixed {
+            plan.fixed.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        *host.state.explore.plan.borrow_mut() = plan;
+        let r = self.ast(&host).and_then(|ast| run_shared(&host, job, ast));
+        let st = &host.state.explore;
+        let trail = st.trail.borrow().clone();
+        let violation = st.violation.borrow().clone();
+        let failure = match (violation, r) {
+            (Some(v), _) => Some(Failure {
+                kind: FailureKind::Invariant,
+                name: v.name.clone(),
+                message: format!("invariant \"{}\" violated at {:.6} s", v.name, v.at),
+            }),
+            (None, Ok(())) => None,
+            (None, Err(e)) => Some(Failure::of_error(&e)),
+        };
+        let outcome = match &failure {
+            Some(f) => vec![("stopped".to_string(), f.label())],
+            None => super::outcome::signature(&host.state),
+        };
+        let variant = Variant {
+            path: path_of(&trail),
+            choices: trail
+                .iter()
+                .map(|m| (m.name.clone(), m.options[m.index].clone()))
+                .collect(),
+            outcome,
+            failure,
+        };
+        (trail, variant)
+    }
+
+    fn ast(&mut self, host: &Host) -> Result<Rc<AST>, ScriptError> {
+        if let Some(a) = &self.ast {
+            return Ok(a.clone());
+        }
+        let a = Rc::new(host.compile(&self.job.name, &self.job.src)?);
+        self.ast = Some(a.clone());
+        Ok(a)
+    }
+}
+
+/// `Host::run_ast` for an AST shared by every world of a thread (cloning
+/// an AST copies its statements; sharing it costs nothing).
+fn run_shared(host: &Host, job: &Job, ast: Rc<AST>) -> Result<(), ScriptError> {
+    let st = &host.state;
+    *st.ast.borrow_mut() = Some(ast.clone());
+    st.wall_start.set(Some(std::time::Instant::now()));
+    let _value = host
+        .engine
+        .eval_ast::<rhai::Dynamic>(&ast)
+        .map_err(|e| host.error(&job.name, &job.src, *e))?;
+    super::check::at_end(st).map_err(|e| host.error(&job.name, &job.src, *e))
+}
+
+/// Explores: every combination, or samples; then shrinks each failure to
+/// its smallest choice vector. Fails only when the script does not compile.
+pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report, ScriptError> {
+    let jobs = job.jobs.max(1);
+    // The root path, on this thread: it shows the choice points (for the
+    // size of the space and the shards' split) and proves the script compiles.
+    let mut w = Worker::new(job);
+    {
+        let host = Host::new(job.config.clone(), job.limits.clone());
+        host.compile(&job.name, &job.src)?;
+    }
+    let (root_trail, root) = w.run(Plan {
+        rest: Rest::First,
+        ..Plan::default()
+    });
+    let (si, sn) = job.shard;
+    let split = Split::new(si, sn.max(1), &root_trail);
+    let estimate = product(&root_trail).unwrap_or(usize::MAX);
+    let mode = match job.samples {
+        Some(n) => Mode::Sampled {
+            samples: n,
+            seed: job.sample_seed,
+            auto: false,
+        },
+        None if estimate > job.max_variants => Mode::Sampled {
+            samples: job.max_variants,
+            seed: job.sample_seed,
+            auto: true,
+        },
+        None => Mode::Exhaustive,
+    };
+    let results: Mutex<Vec<Variant>> = Mutex::new(Vec::new());
+    let done = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let truncated = AtomicBool::new(false);
+    let record = |v: Variant| {
+        if v.failure.is_some() {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
+        done.fetch_add(1, Ordering::Relaxed);
+        results.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+    };
+    let total;
+    match &mode {
+        Mode::Exhaustive => {
+            if split.keeps(&root.path) {
+                record(root);
+            }
+            let mut f = Frontier::root();
+            f.pop();
+            f.extend(children(0, &root_trail));
+            total = estimate.div_ceil(sn.max(1));
+            let queue = Mutex::new((f, 0usize));
+            let cv = Condvar::new();
+            run_threads(jobs, &done, &failed, total, progress, || {
+                let mut w = Worker::new(job);
+                loop {
+                    let item = {
+                        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                        loop {
+                            if let Some(p) = q.0.pop() {
+                                if split.skips(&p) {
+                                    continue;
+                                }
+                                if done.load(Ordering::Relaxed) + q.1 >= job.max_variants {
+                                    truncated.store(true, Ordering::Relaxed);
+                                    continue;
+                                }
+                                q.1 += 1;
+                                break Some(p);
+                            }
+                            if q.1 == 0 {
+                                break None;
+                            }
+                            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+                        }
+                    };
+                    let Some(prefix) = item else {
+                        cv.notify_all();
+                        return;
+                    };
+                    let (trail, v) = w.run(Plan {
+                        prefix: prefix.clone(),
+                        rest: Rest::First,
+                        ..Plan::default()
+                    });
+                    let kids = children(prefix.len(), &trail);
+                    if split.keeps(&v.path) {
+                        record(v);
+                    }
+                    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                    q.0.extend(kids);
+                    q.1 -= 1;
+                    drop(q);
+                    cv.notify_all();
+                }
+            });
+        }
+        Mode::Sampled { samples, seed, .. } => {
+            let mine: Vec<usize> = (0..*samples).filter(|k| k % sn.max(1) == si).collect();
+            total = mine.len();
+            let next = AtomicUsize::new(0);
+            let seed = *seed;
+            let sampled: Mutex<Vec<(usize, Variant)>> = Mutex::new(Vec::new());
+            run_threads(jobs, &done, &failed, total, progress, || {
+                let mut w = Worker::new(job);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&k) = mine.get(i) else { return };
+                    let (_, v) = w.run(Plan {
+                        rest: Rest::Random(mix(seed ^ mix(k as u64))),
+                        ..Plan::default()
+                    });
+                    if v.failure.is_some() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    sampled.lock().unwrap_or_else(|e| e.into_inner()).push((k, v));
+                }
+            });
+            // The same path drawn twice counts once (the first draw).
+            let mut s = sampled.into_inner().unwrap_or_else(|e| e.into_inner());
+            s.sort_by_key(|(k, _)| *k);
+            let mut seen = std::collections::BTreeSet::new();
+            let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
+            for (_, v) in s {
+                if seen.insert(v.path.clone()) {
+                    r.push(v);
+                }
+            }
+        }
+    }
+    let mut variants = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    variants.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut report = Report::new(job, mode, variants);
+    report.truncated = truncated.load(Ordering::Relaxed);
+    if let Mode::Sampled { .. } = report.mode {
+        report.minimised = minimise_all(job, &report);
+    }
+    progress(Progress {
+        done: done.load(Ordering::Relaxed),
+        total: done.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+    });
+    Ok(report)
+}
+
+/// Starts `jobs` threads running `work`; this thread reports progress
+/// until they are done.
+fn run_threads(
+    jobs: usize,
+    done: &AtomicUsize,
+    failed: &AtomicUsize,
+    total: usize,
+    progress: &(dyn Fn(Progress) + Sync),
+    work: impl Fn() + Sync,
+) {
+    let running = AtomicUsize::new(jobs);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                work();
+                running.fetch_sub(1, Ordering::Release);
+            });
+        }
+        while running.load(Ordering::Acquire) > 0 {
+            let d = done.load(Ordering::Relaxed);
+            progress(Progress {
+                done: d,
+                total: total.max(d),
+                failed: failed.load(Ordering::Relaxed),
+            });
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+}
+
+/// For sampled runs: each failure's smallest sampled vector, shrunk by
+/// setting one choice at a time back to its first option while the same
+/// check still fails. (An exhaustive run has already tried every smaller
+/// vector, so its smallest failing one is minimal as it is.)
+fn minimise_all(job: &Job, report: &Report) -> Vec<Variant> {
+    let mut w = Worker::new(job);
+    let mut out = Vec::new();
+    for v in report.smallest_failures() {
+        let want = v.failure.as_ref().map(|f| (f.kind, f.name.clone()));
+        let mut cur = v.clone();
+        'shrink: loop {
+            for d in 0..cur.path.len() {
+                let (name, _) = &cur.choices[d];
+                if cur.path[d] == 0 || job.fixed.contains_key(name) {
+                    continue;
+                }
+                let mut fixed: BTreeMap<String, String> = cur
+                    .choices
+                    .iter()
+                    .filter(|(n, _)| n != name)
+                    .cloned()
+                    .collect();
+                fixed.extend(job.fixed.clone());
+                let (trail, mut t) = w.run(Plan {
+                    fixed,
+                    rest: Rest::First,
+                    ..Plan::default()
+                });
+                t.path = path_of(&trail);
+                let got = t.failure.as_ref().map(|f| (f.kind, f.name.clone()));
+                if got == want && size_key(&t.path) < size_key(&cur.path) {
+                    cur = t;
+                    continue 'shrink;
+                }
+            }
+            break;
+        }
+        out.push(cur);
+    }
+    out
+}
+
