@@ -4,6 +4,9 @@
 //! connection's latency, so an event reaches a reader before the writer's
 //! own reply — as xenstored queues events before the ACK.
 
+use std::borrow::Cow;
+use std::rc::Rc;
+
 use super::ops::PermSet;
 use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::probe::Probe;
@@ -206,14 +209,16 @@ fn serve(
     now: crate::time::SimTime,
     hop: Option<crate::stack::HopId>,
 ) -> Result<Resp, XsErr> {
-    let canon = |xs: &Xenstore, p: &str| -> Result<String, XsErr> {
+    // A node path, absolute: a special `@` path is not a node.
+    fn node_path<'p>(xs: &Xenstore, conn: ConnId, p: &'p str) -> Result<Cow<'p, str>, XsErr> {
         let c = xs.canonicalize(conn, p)?;
         if c.starts_with('@') {
             Err(XsErr::EINVAL)
         } else {
             Ok(c)
         }
-    };
+    }
+    let canon = |xs: &Xenstore, p| node_path(xs, conn, p);
     match (req, tx) {
         (Req::Read(p), None) => xs.do_read(conn, &canon(xs, p)?).map(Resp::Value),
         (Req::Read(p), Some(t)) => xs.txn_read(conn, t, &canon(xs, p)?).map(Resp::Value),
@@ -289,6 +294,8 @@ pub async fn xs_request(
     let p = probe_of(&req);
     let rtt = round_trip(sim, conn);
     let s = sim.clone();
+    // Shared with the lazy argument list, which only a trace or a hook reads.
+    let req = Rc::new(req);
     let args_req = req.clone();
     let r: XsResult = sim
         .call(p, NO_DOM, move || args_of(&args_req, tx), async move {

@@ -2,6 +2,7 @@
 //! (X tools/xenstore/xenstored_core.c:482-573, 905-1160).
 
 use crate::fxhash::FxHashMap;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::tree::Tree;
@@ -74,17 +75,17 @@ pub(crate) fn valid_path(s: &str) -> bool {
 impl Xenstore {
     /// Turns a client's path into an absolute one (relative paths are under
     /// the client's `/local/domain/<domid>`).
-    pub fn canonicalize(&self, conn: ConnId, path: &str) -> Result<String, XsErr> {
+    pub fn canonicalize<'p>(&self, conn: ConnId, path: &'p str) -> Result<Cow<'p, str>, XsErr> {
         if path.starts_with('@') {
-            return Ok(path.to_string());
+            return Ok(Cow::Borrowed(path));
         }
         let abs = if path.starts_with('/') {
-            path.to_string()
+            Cow::Borrowed(path)
         } else {
             if path.len() > 2048 {
                 return Err(XsErr::EINVAL);
             }
-            format!("/local/domain/{}/{}", self.conn(conn).domid, path)
+            Cow::Owned(format!("/local/domain/{}/{}", self.conn(conn).domid, path))
         };
         if valid_path(&abs) {
             Ok(abs)

@@ -57,7 +57,7 @@ impl Xenstore {
         self.watch_seq += 1;
         let w = Watch {
             conn,
-            path: abs.as_str().into(),
+            path: (*abs).into(),
             token: token.into(),
             rel,
             seq: self.watch_seq,
