@@ -24,6 +24,7 @@ mod hooks;
 mod limits;
 mod logs;
 mod logs_cli;
+mod logs_explain;
 mod logs_props;
 mod repl;
 mod reports;

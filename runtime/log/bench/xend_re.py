@@ -12,7 +12,9 @@ import resource
 import sys
 import time
 
-# xend's head: `[date time(,ms) (logger) pid (thread)] LEVEL (module:line  ) `.
+# xend's head as its formatter writes it, tried first: most lines have it.
+FAST = re.compile(rb"\[([\d-]+ [\d:]+) (\d+)\] ([A-Z]+) \((\w+):(\d+)\) ")
+# Every form: `[date time(,ms) (logger) pid (thread)] LEVEL (module:line  ) `.
 HEAD = re.compile(
     rb"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[,.]\d+)?) (?:(\S+) )?(\d+)(?: (\S+))?\] "
     rb"([A-Z]+) \(([\w<>-]+):(\d+) *\) ?(.*)"
@@ -29,6 +31,16 @@ def main():
     with open(path, "rb", buffering=1 << 20) as f:
         for line in f:
             size += len(line)
+            # A continuation line cannot match: skip the regex for it.
+            if line[:1] != b"[":
+                continuation += 1
+                continue
+            m = FAST.match(line)
+            if m:
+                records += 1
+                levels[m.group(3)] += 1
+                modules[m.group(4)] += 1
+                continue
             m = HEAD.match(line)
             if m:
                 records += 1

@@ -256,7 +256,7 @@ pub fn sniff(first_lines: &[&[u8]]) -> Format {
         let h = crate::line::scan(l, &mut crate::lexer::NoTokens);
         match h.format {
             Some(f) => votes[f as usize] += 1,
-            None if crate::line::is_qemu_phrase(l) => votes[Format::QemuDm as usize] += 1,
+            None if crate::body::is_qemu_phrase(l) => votes[Format::QemuDm as usize] += 1,
             None => {}
         }
     }

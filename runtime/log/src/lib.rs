@@ -7,6 +7,7 @@
 //! line, in bounded memory. Then:
 //! - `lexer.rs` — the logos tokens of a line's head;
 //! - `line.rs` — one line's head without context: format, fields, kind;
+//! - `body.rs` — what the rest of a line is: frame, dump line, banner, message;
 //! - `parser.rs` — records, continuations, dumps, wraps: lines in context;
 //! - `damage.rs` — mailer wraps, quoted-printable, BBCode, glued records,
 //!   binary bytes: found with their spans, repaired where certain;
@@ -25,6 +26,7 @@
 //! target (`fuzz/`) and a proptest property hold it to that.
 
 pub mod bench;
+pub mod body;
 pub mod damage;
 pub mod diff;
 pub mod entry;
