@@ -13,6 +13,8 @@
 //! - `scripts` — every script in scripts/ reproduces its golden output and logs;
 //! - `repl` — `xsh repl` in a pseudo-terminal (multi-line, completion, history) and piped;
 //! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
+//! - `explore` — `xsh explore` of the shutdown's alternatives against the reference, its walk, failures and CLI;
+//! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `logs`, `logs_cli`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
@@ -20,12 +22,14 @@ mod cli;
 mod definitions;
 mod determinism;
 mod errors;
+mod explore;
 mod hooks;
 mod limits;
 mod logs;
 mod logs_cli;
 mod logs_explain;
 mod logs_props;
+mod outputs;
 mod repl;
 mod reports;
 mod scripts;

@@ -16,10 +16,13 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 
 /// Registers the methods on `sim`.
 pub fn register(e: &mut Engine) {
-    e.register_fn("choose", |s: &mut SimApi, name: &str, options: Array| -> R<Dynamic> {
-        let seed = s.0.sim.cfg().seed;
-        s.0.explore.choose(seed, name, &options).or_else(rt_err)
-    });
+    e.register_fn(
+        "choose",
+        |s: &mut SimApi, name: &str, options: Array| -> R<Dynamic> {
+            let seed = s.0.sim.cfg().seed;
+            s.0.explore.choose(seed, name, &options).or_else(rt_err)
+        },
+    );
     e.register_fn(
         "invariant",
         |ctx: NativeCallContext, s: &mut SimApi, name: &str, f: FnPtr| -> R<()> {
@@ -70,9 +73,12 @@ pub fn register(e: &mut Engine) {
             .map(Dynamic::from)
             .collect()
     });
-    e.register_fn("fault", |s: &mut SimApi, dom: DomainApi, name: &str| -> R<()> {
-        faults::inject(&s.0, dom.domid, name).or_else(rt_err)
-    });
+    e.register_fn(
+        "fault",
+        |s: &mut SimApi, dom: DomainApi, name: &str| -> R<()> {
+            faults::inject(&s.0, dom.domid, name).or_else(rt_err)
+        },
+    );
     e.register_fn("faults", |s: &mut SimApi, dom: DomainApi| -> Array {
         faults::applicable(&s.0, dom.domid)
             .into_iter()
@@ -95,10 +101,13 @@ pub fn register(e: &mut Engine) {
         ("write_timeline", Kind::Timeline),
         ("write_sequence", Kind::Sequence),
     ] {
-        e.register_fn(name, move |ctx: NativeCallContext, s: &mut SimApi, path: &str| -> R<()> {
-            let script = ctx.call_source().unwrap_or("script").to_string();
-            output::write(&s.0.sim, &script, kind, Path::new(path)).or_else(rt_err)
-        });
+        e.register_fn(
+            name,
+            move |ctx: NativeCallContext, s: &mut SimApi, path: &str| -> R<()> {
+                let script = ctx.call_source().unwrap_or("script").to_string();
+                output::write(&s.0.sim, &script, kind, Path::new(path)).or_else(rt_err)
+            },
+        );
     }
 }
 

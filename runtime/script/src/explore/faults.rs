@@ -80,9 +80,9 @@ pub fn inject(st: &Rc<HostState>, domid: u32, name: &str) -> Result<(), String> 
         ),
         "hang-init" => {
             let mut g = sim.guests.borrow_mut();
-            let g = g
-                .get_mut(domid)
-                .ok_or_else(|| format!("fault \"hang-init\": domain {domid} has no running guest kernel"))?;
+            let g = g.get_mut(domid).ok_or_else(|| {
+                format!("fault \"hang-init\": domain {domid} has no running guest kernel")
+            })?;
             g.init_hangs = true;
             Ok(())
         }
@@ -90,7 +90,11 @@ pub fn inject(st: &Rc<HostState>, domid: u32, name: &str) -> Result<(), String> 
             xsh_sim::qemu_dm::signal(sim, domid, 9);
             Ok(())
         }
-        "slow-qemu-dm" => hook("qemu:destroy_hvm_domain", Some(domid), later(st, QEMU_DELAY)),
+        "slow-qemu-dm" => hook(
+            "qemu:destroy_hvm_domain",
+            Some(domid),
+            later(st, QEMU_DELAY),
+        ),
         "drop-release-watch" => hook(
             "xend:XendDomain._on_domains_changed",
             None,

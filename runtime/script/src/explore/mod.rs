@@ -110,12 +110,19 @@ impl State {
     }
 
     /// `sim.choose(name, options)`: decides, records and returns a value.
-    pub fn choose(&self, world_seed: u64, name: &str, options: &[Dynamic]) -> Result<Dynamic, String> {
+    pub fn choose(
+        &self,
+        world_seed: u64,
+        name: &str,
+        options: &[Dynamic],
+    ) -> Result<Dynamic, String> {
         if name.is_empty() {
             return Err("sim.choose needs a name: sim.choose(\"fault\", [...])".into());
         }
         if options.is_empty() {
-            return Err(format!("sim.choose(\"{name}\", []): a choice needs at least one option"));
+            return Err(format!(
+                "sim.choose(\"{name}\", []): a choice needs at least one option"
+            ));
         }
         let texts: Vec<String> = options.iter().map(option_text).collect();
         for (i, t) in texts.iter().enumerate() {
@@ -273,7 +280,10 @@ mod tests {
         assert_eq!(a.to_string(), "y");
         assert_eq!(b.to_string(), "p");
         // Asked again: the same answer, not a new branch point.
-        assert_eq!(st.choose(1, "a", &opts(&["x", "y"])).unwrap().to_string(), "y");
+        assert_eq!(
+            st.choose(1, "a", &opts(&["x", "y"])).unwrap().to_string(),
+            "y"
+        );
         assert_eq!(st.trail.borrow().len(), 2);
         assert!(st.choose(1, "a", &opts(&["x"])).is_err());
     }
@@ -282,7 +292,10 @@ mod tests {
     fn fixed_values_must_be_options_and_do_not_branch() {
         let st = State::default();
         st.plan.borrow_mut().fixed = parse_choose(&["a=y".into()]).unwrap();
-        assert_eq!(st.choose(1, "a", &opts(&["x", "y"])).unwrap().to_string(), "y");
+        assert_eq!(
+            st.choose(1, "a", &opts(&["x", "y"])).unwrap().to_string(),
+            "y"
+        );
         assert_eq!(st.trail.borrow()[0].branches, 1);
         st.plan.borrow_mut().fixed = parse_choose(&["b=z".into()]).unwrap();
         let e = st.choose(1, "b", &opts(&["x", "y"])).unwrap_err();

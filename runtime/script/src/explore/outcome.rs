@@ -27,22 +27,66 @@ enum Source {
 
 /// (tag, where, text it contains) — in the order the tags are listed.
 const KEY_LINES: &[(&str, Source, &str)] = &[
-    ("xend: remote shutdown", Source::Xend, "HVM save:remote shutdown"),
-    ("xend: device model failure", Source::Xend, "device model failure"),
+    (
+        "xend: remote shutdown",
+        Source::Xend,
+        "HVM save:remote shutdown",
+    ),
+    (
+        "xend: device model failure",
+        Source::Xend,
+        "device model failure",
+    ),
     ("xend: crashed", Source::Xend, "Domain has crashed"),
-    ("xend: shutdown timeout", Source::Xend, "Domain shutdown timeout expired"),
+    (
+        "xend: shutdown timeout",
+        Source::Xend,
+        "Domain shutdown timeout expired",
+    ),
     ("xend: restart refused", Source::Xend, "restarting too fast"),
     ("xend: preserved", Source::Xend, "Preserving dead domain"),
     ("xend: renamed", Source::Xend, "Renaming dead domain"),
-    ("xend: device model SIGKILL", Source::Xend, "took more than 10s"),
-    ("xend: traceback", Source::Xend, "Traceback (most recent call last)"),
+    (
+        "xend: device model SIGKILL",
+        Source::Xend,
+        "took more than 10s",
+    ),
+    (
+        "xend: traceback",
+        Source::Xend,
+        "Traceback (most recent call last)",
+    ),
     ("guest: Power down", Source::Guest, "reboot: Power down"),
-    ("guest: System halted", Source::Guest, "reboot: System halted"),
-    ("guest: Restarting system", Source::Guest, "reboot: Restarting system"),
-    ("guest: Kernel panic", Source::Guest, "Kernel panic - not syncing"),
-    ("qemu-dm: shutdown requested", Source::Qemu, "shutdown requested in cpu_handle_ioreq"),
-    ("qemu-dm: reset requested", Source::Qemu, "reset requested in cpu_handle_ioreq"),
-    ("xen: all vCPUs offline", Source::Xen, "All CPUs offline -- powering off"),
+    (
+        "guest: System halted",
+        Source::Guest,
+        "reboot: System halted",
+    ),
+    (
+        "guest: Restarting system",
+        Source::Guest,
+        "reboot: Restarting system",
+    ),
+    (
+        "guest: Kernel panic",
+        Source::Guest,
+        "Kernel panic - not syncing",
+    ),
+    (
+        "qemu-dm: shutdown requested",
+        Source::Qemu,
+        "shutdown requested in cpu_handle_ioreq",
+    ),
+    (
+        "qemu-dm: reset requested",
+        Source::Qemu,
+        "reset requested in cpu_handle_ioreq",
+    ),
+    (
+        "xen: all vCPUs offline",
+        Source::Xen,
+        "All CPUs offline -- powering off",
+    ),
     ("xen: triple fault", Source::Xen, "Triple fault"),
 ];
 

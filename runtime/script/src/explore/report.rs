@@ -61,7 +61,10 @@ impl Failure {
         } else {
             FailureKind::Error
         };
-        let at = e.pos.map(|(l, _)| format!(" (line {l})")).unwrap_or_default();
+        let at = e
+            .pos
+            .map(|(l, _)| format!(" (line {l})"))
+            .unwrap_or_default();
         let title = e.title();
         Failure {
             kind,
@@ -203,7 +206,11 @@ impl Report {
                 smallest,
             })
             .collect();
-        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.outcome.cmp(&b.outcome)));
+        rows.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.outcome.cmp(&b.outcome))
+        });
         rows
     }
 
@@ -293,7 +300,7 @@ impl Report {
             self.rows().len(),
             if self.rows().len() == 1 { "" } else { "s" }
         );
-        if self.shard_count > 1 {
+        if self.shard_count > 1 && self.shards.len() < self.shard_count {
             s.push_str(&format!(
                 "; shard{} {} of {}",
                 if self.shards.len() == 1 { "" } else { "s" },
@@ -467,8 +474,14 @@ impl Report {
             self.seed
         );
         match &self.mode {
-            Mode::Exhaustive => o.push_str("\"mode\":\"exhaustive\",\"samples\":null,\"sample_seed\":null,\"auto\":false,"),
-            Mode::Sampled { samples, seed, auto } => o.push_str(&format!(
+            Mode::Exhaustive => o.push_str(
+                "\"mode\":\"exhaustive\",\"samples\":null,\"sample_seed\":null,\"auto\":false,",
+            ),
+            Mode::Sampled {
+                samples,
+                seed,
+                auto,
+            } => o.push_str(&format!(
                 "\"mode\":\"sampled\",\"samples\":{samples},\"sample_seed\":{seed},\"auto\":{auto},"
             )),
         }
@@ -491,12 +504,20 @@ impl Report {
         ));
         for (i, v) in self.variants.iter().enumerate() {
             variant_json(&mut o, v);
-            o.push_str(if i + 1 < self.variants.len() { ",\n" } else { "\n" });
+            o.push_str(if i + 1 < self.variants.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
         }
         o.push_str("],\n\"minimised\":[\n");
         for (i, v) in self.minimised.iter().enumerate() {
             variant_json(&mut o, v);
-            o.push_str(if i + 1 < self.minimised.len() { ",\n" } else { "\n" });
+            o.push_str(if i + 1 < self.minimised.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
         }
         o.push_str("]}\n");
         o
@@ -537,13 +558,24 @@ impl Report {
             .as_object()
             .ok_or("\"fixed\" is not an object")?
             .iter()
-            .map(|(k, x)| Ok((k.clone(), x.as_str().ok_or("a fixed value is not a string")?.to_string())))
+            .map(|(k, x)| {
+                Ok((
+                    k.clone(),
+                    x.as_str()
+                        .ok_or("a fixed value is not a string")?
+                        .to_string(),
+                ))
+            })
             .collect::<Result<BTreeMap<_, _>, String>>()?;
         let shards = v["shards"]
             .as_array()
             .ok_or("\"shards\" is not an array")?
             .iter()
-            .map(|x| x.as_u64().map(|x| x as usize).ok_or("a shard is not a number"))
+            .map(|x| {
+                x.as_u64()
+                    .map(|x| x as usize)
+                    .ok_or("a shard is not a number")
+            })
             .collect::<Result<BTreeSet<_>, _>>()?;
         let list = |k: &str| -> Result<Vec<Variant>, String> {
             v[k].as_array()
@@ -585,7 +617,11 @@ impl Report {
                 ));
             }
             if let Some(i) = p.shards.iter().find(|i| m.shards.contains(i)) {
-                return Err(format!("shard {} of {} is given twice", i + 1, m.shard_count));
+                return Err(format!(
+                    "shard {} of {} is given twice",
+                    i + 1,
+                    m.shard_count
+                ));
             }
             m.shards.extend(p.shards);
             m.truncated |= p.truncated;
@@ -617,7 +653,11 @@ fn variant_from(x: &serde_json::Value) -> Result<Variant, String> {
         .as_array()
         .ok_or("no path")?
         .iter()
-        .map(|i| i.as_u64().map(|i| i as usize).ok_or("a path index is not a number"))
+        .map(|i| {
+            i.as_u64()
+                .map(|i| i as usize)
+                .ok_or("a path index is not a number")
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let pairs = |k: &str| -> Result<Vec<(String, String)>, String> {
         x[k].as_array()
@@ -633,7 +673,10 @@ fn variant_from(x: &serde_json::Value) -> Result<Variant, String> {
         serde_json::Value::Null => None,
         f => Some(Failure {
             kind: FailureKind::parse(f["kind"].as_str().unwrap_or(""))?,
-            name: f["name"].as_str().ok_or("failure without name")?.to_string(),
+            name: f["name"]
+                .as_str()
+                .ok_or("failure without name")?
+                .to_string(),
             message: f["message"].as_str().unwrap_or("").to_string(),
         }),
     };

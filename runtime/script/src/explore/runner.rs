@@ -270,7 +270,10 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                     done.fetch_add(1, Ordering::Relaxed);
-                    sampled.lock().unwrap_or_else(|e| e.into_inner()).push((k, v));
+                    sampled
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((k, v));
                 }
             });
             // The same path drawn twice counts once (the first draw).
@@ -371,4 +374,3 @@ fn minimise_all(job: &Job, report: &Report) -> Vec<Variant> {
     }
     out
 }
-

@@ -217,6 +217,9 @@ mod tests {
     fn smaller_means_fewer_changes_then_earlier() {
         let mut v = vec![vec![0, 2, 0], vec![1, 1, 0], vec![0, 0, 1], vec![0, 0, 0]];
         v.sort_by_key(|p| size_key(p));
-        assert_eq!(v, [vec![0, 0, 0], vec![0, 0, 1], vec![0, 2, 0], vec![1, 1, 0]]);
+        assert_eq!(
+            v,
+            [vec![0, 0, 0], vec![0, 0, 1], vec![0, 2, 0], vec![1, 1, 0]]
+        );
     }
 }

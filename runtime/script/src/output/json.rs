@@ -115,7 +115,10 @@ mod tests {
     fn values_map_to_json() {
         let mut s = String::new();
         let v = Value::Map(vec![
-            ("a".into(), Value::List(vec![Value::Int(1), Value::Float(2.0)])),
+            (
+                "a".into(),
+                Value::List(vec![Value::Int(1), Value::Float(2.0)]),
+            ),
             ("b".into(), Value::Unit),
             ("c".into(), Value::Float(f64::NAN)),
         ]);

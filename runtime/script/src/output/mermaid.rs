@@ -15,7 +15,11 @@ pub fn render(s: &Steps) -> String {
         s.summary()
     ));
     for (i, l) in s.lanes.iter().enumerate() {
-        out.push_str(&format!("    participant {} as {}\n", l.prefix(), s.title(i)));
+        out.push_str(&format!(
+            "    participant {} as {}\n",
+            l.prefix(),
+            s.title(i)
+        ));
     }
     if s.setup > 0 {
         out.push_str(&format!(

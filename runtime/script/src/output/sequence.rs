@@ -253,7 +253,9 @@ fn setup_end(v: &View) -> usize {
     let done = create.end.unwrap_or(create.time);
     let first_after = v.calls[ci..]
         .iter()
-        .position(|c| c.time > done || (c.probe.layer() == Layer::Xm && c.probe.name() != "xm:create"))
+        .position(|c| {
+            c.time > done || (c.probe.layer() == Layer::Xm && c.probe.name() != "xm:create")
+        })
         .map_or(v.calls.len(), |p| ci + p);
     // Keys are 2 × call id (a hop into a call sorts at 2 × id - 1).
     2 * first_after - usize::from(first_after > 0)

@@ -115,7 +115,8 @@ pub fn render(s: &Steps) -> String {
     }
     for st in &s.steps {
         // A self-step's text sits right of its lane, up to the next one.
-        let span = st.from.abs_diff(st.to).max(1) * LANE_W - 16 - usize::from(st.from == st.to) * 30;
+        let span =
+            st.from.abs_diff(st.to).max(1) * LANE_W - 16 - usize::from(st.from == st.to) * 30;
         let lines = wrap(&st.text(), span);
         y += lines.len() * LINE_H + 4;
         rows.push((y, lines));
@@ -236,9 +237,19 @@ mod tests {
     fn wraps_after_commas_and_breaks_long_labels_readably() {
         let w = wrap("read a, read b, write control/shutdown", 15 * CHAR_W);
         assert_eq!(w, ["read a, read b,", "write control/", "shutdown"]);
-        let w = wrap("xenstore change: XendDomainInfo._handleShutdownWatch", 20 * CHAR_W);
+        let w = wrap(
+            "xenstore change: XendDomainInfo._handleShutdownWatch",
+            20 * CHAR_W,
+        );
         // Cut before the underscore, so the method name stays whole.
-        assert_eq!(w, ["xenstore change:", "XendDomainInfo.", "_handleShutdownWatch"]);
+        assert_eq!(
+            w,
+            [
+                "xenstore change:",
+                "XendDomainInfo.",
+                "_handleShutdownWatch"
+            ]
+        );
         assert!(w.iter().all(|l| l.chars().count() <= 20));
         assert_eq!(wrap("", 100), [""]);
     }
