@@ -21,7 +21,14 @@ impl LineSink for Count {
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
-    for name in ["xend.log", "qemu-dm-x.log", "xen.log", "console-x.log", "xl-x.log", "any.log"] {
+    for name in [
+        "xend.log",
+        "qemu-dm-x.log",
+        "xen.log",
+        "console-x.log",
+        "xl-x.log",
+        "any.log",
+    ] {
         let mut entries = 0u64;
         let sum = xsh_log::parse_bytes(data, name, None, |e| {
             entries += 1;
