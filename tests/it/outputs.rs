@@ -435,3 +435,51 @@ sim.write_trace("{}"); sim.write_timeline("{}"); sim.write_sequence("{}");"#,
     assert!(e.contains("cannot write /nonexistent-dir/x.svg"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_cli_writes_every_output_and_refuses_an_unknown_kind_before_running() {
+    let dir = std::env::temp_dir().join(format!("xsh-cli-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = |n: &str| dir.join(n).display().to_string();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args([
+            "run",
+            SEED_SCRIPT,
+            "--trace",
+            &f("t.jsonl"),
+            "--timeline",
+            &f("t.json"),
+            "--sequence",
+            &f("s.svg"),
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = seed_host();
+    // The files are the library's renderings of the same run.
+    assert_eq!(
+        std::fs::read_to_string(f("t.json")).unwrap(),
+        out(&h, Kind::Timeline, "t.json")
+    );
+    assert_eq!(
+        std::fs::read_to_string(f("s.svg")).unwrap(),
+        out(&h, Kind::Sequence, "s.svg")
+    );
+    assert_eq!(
+        std::fs::read_to_string(f("t.jsonl")).unwrap(),
+        out(&h, Kind::Trace, "t.jsonl")
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(["run", SEED_SCRIPT, "--sequence", &f("s.png")])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        o.stdout.is_empty(),
+        "refused before the run printed anything"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains(".svg or .mmd"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

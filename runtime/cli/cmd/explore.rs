@@ -33,6 +33,20 @@ pub struct OutputFlags {
 }
 
 impl OutputFlags {
+    /// Refuses a sequence file of an unknown kind before the run, not after.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(p) = &self.sequence {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext, "svg" | "mmd" | "mermaid") {
+                return Err(format!(
+                    "--sequence {}: a sequence diagram is written as .svg or .mmd",
+                    p.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the asked-for outputs of a finished (or failed) run.
     pub fn write(&self, host: &Host, script: &str) -> Result<(), String> {
         for (path, kind) in [

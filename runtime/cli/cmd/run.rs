@@ -154,6 +154,10 @@ pub fn main(f: Flags) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Err(e) = f.outputs.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match xsh_script::explore::parse_choose(&f.choose) {
         Ok(fixed) => host.state.explore.plan.borrow_mut().fixed = fixed,
         Err(e) => {
