@@ -1,8 +1,8 @@
 //! Subcommands, one file each; each owns its flags.
 
 pub mod bench;
-pub mod definitions;
 pub mod bench_explore;
+pub mod definitions;
 pub mod explore;
 pub mod logs;
 pub mod probes;

@@ -297,7 +297,7 @@ impl Sim {
     }
 
     fn interrupted(&self) -> bool {
-        if self.exec.events_run() % 1024 != 0 {
+        if !self.exec.events_run().is_multiple_of(1024) {
             return false;
         }
         let f = self.interrupt.borrow().clone();
