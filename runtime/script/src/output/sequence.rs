@@ -6,7 +6,8 @@
 //!   hypercall);
 //! - a causal hop that starts a call on another context of another layer (a
 //!   watch firing in the guest, an event channel waking qemu-dm, VIRQ_DOM_EXC
-//!   reaching xenstored).
+//!   reaching xenstored);
+//! - the user's `xm` commands, on the xm lane.
 //!
 //! Inside one layer, only hops between its contexts are steps (a self-arrow:
 //! the guest's work item starting /sbin/poweroff, xend starting its restart
@@ -128,7 +129,22 @@ pub fn steps(v: &View) -> Steps {
         let to = c.probe.layer();
         // A call outside any modelled thread (the script's own xs.write)
         // is run on context 0 with no caller: not a step between layers.
-        let Some(p) = c.parent else { continue };
+        // The user's own `xm` commands are, as a step on the xm lane.
+        let Some(p) = c.parent else {
+            if to == Layer::Xm && v.ctx_layer(c.ctx) == Layer::Xm {
+                raw.push((
+                    c.time,
+                    2 * i,
+                    Raw {
+                        time: c.time,
+                        from: to,
+                        to,
+                        label: format!("xm {}", call_label(c)),
+                    },
+                ));
+            }
+            continue;
+        };
         let from = v.calls[p as usize].probe.layer();
         if from != to && !QUIET_XS.contains(&c.probe.name()) {
             raw.push((
