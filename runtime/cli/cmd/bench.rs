@@ -67,7 +67,9 @@ fn seed_once(seed: u64) -> u64 {
     host::xm_create(&sim, &spec("ubuntu-kdump", Some(8))).expect("create");
     host::xm_shutdown(&sim, "ubuntu-kdump", "poweroff", false).expect("shutdown");
     sim.run_until(None);
-    sim.exec.events_run()
+    let events = sim.exec.events_run();
+    sim.dispose();
+    events
 }
 
 fn peak_rss_mib() -> f64 {

@@ -116,6 +116,19 @@ pub(crate) fn current(cur: &Current) -> Option<Rc<HostState>> {
 }
 
 impl HostState {
+    /// Ends the world and lets go of the script's values. A hook, a watch
+    /// or an invariant is a closure that may hold `sim` or a domain, which
+    /// hold this state, which holds them: without this, every world a
+    /// process ran would stay in memory (see `Sim::dispose`).
+    fn teardown(&self) {
+        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
+        let watches = std::mem::take(&mut *self.watches.borrow_mut());
+        let invariants = std::mem::take(&mut *self.explore.invariants.borrow_mut());
+        let pending = self.pending_error.borrow_mut().take();
+        drop((hooks, watches, invariants, pending));
+        self.sim.dispose();
+    }
+
     /// A built world (dom0, xenstored, xend) with the script's own
     /// xenstore connection, not yet bound to an engine.
     fn new(cfg: Config, limits: Limits) -> Rc<HostState> {
@@ -146,6 +159,12 @@ impl HostState {
                 explore: explore::State::default(),
             }
         })
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.state.teardown();
     }
 }
 
@@ -190,19 +209,13 @@ impl Host {
     }
 
     /// A fresh world (built from `cfg`) served by this host's engine, with
-    /// the same limits and stdlib globals. The old world is dropped: what
+    /// the same limits and stdlib globals. The old world is torn down: what
     /// the engine's functions do from now on, they do to the new one.
     pub fn renew(self, cfg: Config) -> Host {
-        let Host {
-            engine,
-            state,
-            current,
-        } = self;
-        let limits = state.limits.clone();
-        drop(state);
-        let state = HostState::new(cfg, limits);
-        *current.borrow_mut() = Rc::downgrade(&state);
-        Host::bind(engine, current, state)
+        self.state.teardown();
+        let state = HostState::new(cfg, self.state.limits.clone());
+        *self.current.borrow_mut() = Rc::downgrade(&state);
+        Host::bind(self.engine.clone(), self.current.clone(), state)
     }
 
     /// Ties a world to its engine: the state's back-reference, the probe

@@ -82,6 +82,7 @@ fn main() {
         t_build += (t1 - t0).as_secs_f64();
         t_create += (t2 - t1).as_secs_f64();
         t_shut += (t3 - t2).as_secs_f64();
+        sim.dispose();
     }
     let n = n as f64;
     println!(

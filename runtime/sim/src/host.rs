@@ -329,3 +329,25 @@ pub fn xm_shutdown_all(sim: &Sim, targets: &[String]) -> Result<(), String> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A world's tasks and events hold handles to it: after the seed's
+    /// shutdown, xend's threads, xenstored's and the backends' readers still
+    /// wait. Disposing of the world lets go of all of them, so its memory
+    /// is freed with its owner's handle.
+    #[test]
+    fn a_disposed_world_holds_no_handle_to_itself() {
+        let sim = build(Config::default());
+        let mut s = CreateSpec::new("ubuntu-kdump");
+        s.devices = vec![("vif".into(), "0".into()), ("vbd".into(), "51712".into())];
+        xm_create(&sim, &s).expect("create");
+        xm_shutdown(&sim, "ubuntu-kdump", "poweroff", false).expect("shutdown");
+        sim.run_until(None);
+        assert!(sim.handles() > 1, "waiting tasks hold the world");
+        sim.dispose();
+        assert_eq!(sim.handles(), 1);
+    }
+}

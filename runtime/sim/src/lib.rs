@@ -291,6 +291,30 @@ impl Sim {
         }
     }
 
+    /// Ends the world: drops every task (xend's threads, the guests'
+    /// tasks, qemu-dm's loops — most wait forever on a watch or a socket),
+    /// every pending event and the hook host. Tasks and events hold handles
+    /// to the world they live in, so a world that still has them is never
+    /// freed: whoever made a world disposes of it when done with it, or each
+    /// one run in a loop (`xsh explore`, `xsh bench`) stays in memory.
+    pub fn dispose(&self) {
+        // A future's destructor may spawn or queue again: repeat until empty
+        // (bounded, in case a destructor keeps doing so).
+        for _ in 0..16 {
+            match self.exec.take_all() {
+                Some(taken) => drop(taken),
+                None => break,
+            }
+        }
+        *self.host.borrow_mut() = None;
+        *self.interrupt.borrow_mut() = None;
+    }
+
+    /// How many handles to this world exist (1 once only its owner's is left).
+    pub fn handles(&self) -> usize {
+        Rc::strong_count(&self.0)
+    }
+
     /// Installs the check the run loops make every 1024 events.
     pub fn set_interrupt(&self, f: Option<Interrupt>) {
         *self.interrupt.borrow_mut() = f;

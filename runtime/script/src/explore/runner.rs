@@ -440,4 +440,29 @@ mod tests {
         assert_eq!(logs(&renewed), logs(&fresh));
         assert!(renewed.state.hooks.borrow().is_empty());
     }
+
+    /// A hook's closure that holds `sim`, and a deferred call waiting in the
+    /// queue, do not keep a dropped host's world alive: an exploration's
+    /// thousands of worlds do not pile up in memory.
+    #[test]
+    fn a_dropped_host_frees_its_world_even_when_closures_hold_it() {
+        let host = Host::new(Config::default(), Limits::default());
+        let _ = host
+            .run(
+                "held",
+                r#"
+                let d = xm.create(#{ name: "a", type: "hvm", guest: "ubuntu-16.04" });
+                hook("qemu:destroy_hvm_domain", |ctx| sim.after(30.0, || ctx.orig()));
+                xm.shutdown(d);
+                sim.run_for(5.0);
+                "#,
+            )
+            .expect("runs");
+        let state = Rc::downgrade(&host.state);
+        let world = host.sim().clone();
+        assert!(world.handles() > 2);
+        drop(host);
+        assert!(state.upgrade().is_none(), "the host's state is freed");
+        assert_eq!(world.handles(), 1, "only this test's handle is left");
+    }
 }
