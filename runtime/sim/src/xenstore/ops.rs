@@ -111,20 +111,39 @@ impl Xenstore {
     /// component. Every request resolves its path, so this is the hot loop
     /// of the whole store.
     pub(crate) fn walk(&self, path: &str) -> Result<u32, (u32, usize)> {
-        let mut id = Tree::ROOT;
         let b = path.as_bytes();
         if b.len() <= 1 {
-            return Ok(id);
+            return Ok(Tree::ROOT);
         }
         if let Some(id) = self.paths.get(path) {
             return Ok(id);
         }
+        // Most paths asked for the first time are a new entry (or a missing
+        // one) in a directory already known: from the parent's node, it is
+        // one step.
+        let cut = path.rfind('/').unwrap_or(0);
+        if cut > 0 {
+            if let Some(parent) = self.paths.get(&path[..cut]) {
+                return match self.tree.child(parent, &path[cut + 1..]) {
+                    Some(id) => {
+                        self.paths.put(path, id);
+                        Ok(id)
+                    }
+                    None => Err((parent, cut + 1)),
+                };
+            }
+        }
+        let mut id = Tree::ROOT;
         let mut start = 1;
         while start <= b.len() {
             let end = b[start..]
                 .iter()
                 .position(|&c| c == b'/')
                 .map_or(b.len(), |i| start + i);
+            if end == b.len() && cut > 0 {
+                // The parent is reached: remember it for its other entries.
+                self.paths.put(&path[..cut], id);
+            }
             match self.tree.child(id, &path[start..end]) {
                 Some(c) => id = c,
                 None => return Err((id, start)),
@@ -266,8 +285,14 @@ impl Xenstore {
     }
 
     pub(crate) fn free_subtree(&mut self, id: u32) {
-        // Freed ids are reused: a remembered path may now lead elsewhere.
-        self.paths.clear();
+        // Freed ids are reused: forget the paths that led to these nodes.
+        if !self.paths.is_empty() {
+            let mut stack = vec![id];
+            while let Some(n) = stack.pop() {
+                self.paths.forget(n);
+                stack.extend(self.tree.children(n));
+            }
+        }
         let perms = &self.perms;
         let entries = &mut self.entries;
         self.tree.remove(id, &mut |n| {

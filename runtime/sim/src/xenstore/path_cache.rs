@@ -1,16 +1,18 @@
 //! The nodes of recently resolved paths. xenstored walks every request's
 //! path from the root, component by component; a shutdown asks for the same
 //! few hundred paths again and again (a device's `state`, a domain's
-//! `control/shutdown`, xend's `/vm/<uuid>` entries), so xsh remembers where
-//! each led. Only how fast a path is found changes: a hit is the node the
+//! `control/shutdown`, xend's `/vm/<uuid>` entries), and most new paths are
+//! an entry in a directory already resolved, so xsh remembers where each
+//! path led. Only how fast a path is found changes: a hit is the node the
 //! walk would reach.
 //!
-//! A node id stays valid until the node is freed (ids are reused), and a
-//! path that exists keeps its node while nothing on it is removed, so the
-//! cache is emptied whenever any node is freed. Missing paths are never
-//! cached: creating a node cannot make an entry wrong.
+//! Nodes never move, so an entry stays right until its node is freed (ids
+//! are reused): removing a subtree forgets exactly its nodes' entries.
+//! Missing paths are never remembered, so creating a node cannot make an
+//! entry wrong.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::fxhash::FxHashMap;
 
@@ -19,31 +21,47 @@ use crate::fxhash::FxHashMap;
 const CAPACITY: usize = 4096;
 
 #[derive(Default)]
+struct Maps {
+    by_path: FxHashMap<Rc<str>, u32>,
+    by_node: FxHashMap<u32, Rc<str>>,
+}
+
+#[derive(Default)]
 pub(crate) struct PathCache {
-    map: RefCell<FxHashMap<Box<str>, u32>>,
+    maps: RefCell<Maps>,
 }
 
 impl PathCache {
     /// The node `path` led to, if remembered.
     #[inline]
     pub fn get(&self, path: &str) -> Option<u32> {
-        self.map.borrow().get(path).copied()
+        self.maps.borrow().by_path.get(path).copied()
     }
 
     /// Remembers that `path` leads to node `id`.
     pub fn put(&self, path: &str, id: u32) {
-        let mut m = self.map.borrow_mut();
-        if m.len() >= CAPACITY {
-            m.clear();
+        let mut m = self.maps.borrow_mut();
+        if m.by_path.len() >= CAPACITY {
+            m.by_path.clear();
+            m.by_node.clear();
         }
-        m.insert(path.into(), id);
+        let key: Rc<str> = path.into();
+        if let Some(old) = m.by_node.insert(id, key.clone()) {
+            m.by_path.remove(&old);
+        }
+        m.by_path.insert(key, id);
     }
 
-    /// Forgets everything (a node was freed).
-    pub fn clear(&self) {
-        let mut m = self.map.borrow_mut();
-        if !m.is_empty() {
-            m.clear();
+    /// Forgets the path of a node about to be freed.
+    pub fn forget(&self, id: u32) {
+        let mut m = self.maps.borrow_mut();
+        if let Some(key) = m.by_node.remove(&id) {
+            m.by_path.remove(&key);
         }
+    }
+
+    /// Is anything remembered?
+    pub fn is_empty(&self) -> bool {
+        self.maps.borrow().by_path.is_empty()
     }
 }
