@@ -15,6 +15,7 @@ pub fn introduce_domain(sim: &Sim, domid: u32) -> ConnId {
     let conn = {
         let mut xs = sim.xs.borrow_mut();
         let c = xs.connect(domid, true, &format!("domain {domid}"), Sink::Queue);
+        xs.cleanup_check.insert(domid);
         xs.domains.insert(
             domid,
             DomainConn {
@@ -67,11 +68,21 @@ async fn domain_cleanup(sim: &Sim) {
         Vec::new,
         async move {
             let kind = s.cfg().xenstored;
-            let doms: Vec<u32> = s.xs.borrow().domains.keys().copied().collect();
+            // The loop is over every introduced domain; only those Xen
+            // changed since the last look, or found down then, can do
+            // anything in it (hypervisor/changes.rs).
+            let doms = domains_to_check(&s);
             let infos = domctl::getdomaininfo_each(&s, &doms);
             let mut notify = false;
             let mut any_down = false;
             for (domid, info) in doms.into_iter().zip(infos) {
+                if info
+                    .as_ref()
+                    .is_none_or(|i| i.crashed || i.shutdown || i.dying)
+                {
+                    // Still introduced next time (its release may be hooked away).
+                    s.xs.borrow_mut().cleanup_check.insert(domid);
+                }
                 if let Some(i) = &info {
                     if i.crashed || i.shutdown {
                         any_down = true;
@@ -120,4 +131,35 @@ async fn domain_cleanup(sim: &Sim) {
         },
     )
     .await
+}
+
+/// The introduced domains `domain_cleanup` has to look at, in domid order:
+/// those Xen changed since it last looked, plus `cleanup_check`. Every other
+/// introduced domain was running, not shut down, when it last looked, and
+/// has not changed since: the full loop would pass over it.
+fn domains_to_check(sim: &Sim) -> Vec<u32> {
+    let changed = sim
+        .xen
+        .borrow_mut()
+        .drain_changes(crate::hypervisor::changes::Reader::Xenstored);
+    let mut xs = sim.xs.borrow_mut();
+    let mut check = std::mem::take(&mut xs.cleanup_check);
+    check.extend(changed);
+    let doms: Vec<u32> = check
+        .into_iter()
+        .filter(|d| xs.domains.contains_key(d))
+        .collect();
+    #[cfg(debug_assertions)]
+    {
+        let all: Vec<u32> = xs.domains.keys().copied().collect();
+        let infos = domctl::getdomaininfo_each(sim, &all);
+        for (d, i) in all.iter().zip(infos) {
+            let idle = i.is_some_and(|i| !(i.crashed || i.shutdown || i.dying));
+            debug_assert!(
+                idle || doms.contains(d),
+                "domain_cleanup would skip domain {d}"
+            );
+        }
+    }
+    doms
 }
