@@ -36,6 +36,9 @@ pub enum Reader {
     Xenstored = 1,
 }
 
+/// Every reader's bit.
+const ALL: u8 = 0b11;
+
 /// The change sets and the undo log of open snapshots.
 #[derive(Default)]
 pub struct Changes {
@@ -48,11 +51,18 @@ pub struct Changes {
 impl Hypervisor {
     /// Records that `domid` is about to change (`old`: its info now).
     pub(super) fn note_change(&mut self, domid: u32) {
-        let c = &mut self.changes;
-        for set in c.dirty.iter_mut() {
-            set.insert(domid);
+        let d = self.domains.get_mut(&domid);
+        // A domain already listed everywhere (the common case: it changes
+        // many times between two looks) costs no set insertion.
+        if d.as_ref().is_none_or(|d| d.listed != ALL) {
+            for set in self.changes.dirty.iter_mut() {
+                set.insert(domid);
+            }
+            if let Some(d) = d {
+                d.listed = ALL;
+            }
         }
-        if c.open > 0 {
+        if self.changes.open > 0 {
             let old = self.domains.get(&domid).map(info_of);
             self.changes.undo.push((domid, old));
         }
@@ -60,7 +70,13 @@ impl Hypervisor {
 
     /// Takes the domids changed since `reader` last drained, in order.
     pub fn drain_changes(&mut self, reader: Reader) -> BTreeSet<u32> {
-        std::mem::take(&mut self.changes.dirty[reader as usize])
+        let set = std::mem::take(&mut self.changes.dirty[reader as usize]);
+        for d in &set {
+            if let Some(d) = self.domains.get_mut(d) {
+                d.listed &= !(1 << reader as u8);
+            }
+        }
+        set
     }
 }
 

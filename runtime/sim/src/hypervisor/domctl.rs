@@ -98,6 +98,7 @@ fn new_domain(domid: u32, uuid: String, hvm: bool, vcpus: Vec<Vcpu>, memory_kib:
         sci_handler: None,
         ioreq_handler: None,
         started: domid == 0,
+        listed: 0,
     }
 }
 

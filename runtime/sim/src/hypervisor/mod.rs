@@ -149,6 +149,8 @@ pub struct Domain {
     pub ioreq_handler: Option<IoreqCallback>,
     /// Its vCPUs have run (first unpause).
     pub started: bool,
+    /// The readers (`changes::Reader` bits) whose change sets list it.
+    pub(crate) listed: u8,
 }
 
 impl Domain {
