@@ -5,6 +5,10 @@ mod cmd;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// See Cargo.toml: the model's many small allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = cmd::Cli::parse();

@@ -3,13 +3,13 @@
 //! are visible at top level, inside `fn`s and inside closures alike (a Scope
 //! constant would not be seen inside a script `fn`).
 
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine};
 
 use crate::api;
-use crate::HostState;
+use crate::{current, Current, HostState, Limits};
 
 thread_local! {
     static STD_PACKAGE: StandardPackage = StandardPackage::new();
@@ -42,7 +42,7 @@ fn is_global_handle(v: &Dynamic) -> bool {
 }
 
 /// The engine for a host.
-pub fn build(st: &Rc<HostState>) -> Engine {
+pub fn build(cur: &Current, l: &Limits) -> Engine {
     // `Engine::new()` builds Rhai's standard package afresh: about 1 ms,
     // most of a host's set-up cost, paid by every variant `xsh explore`
     // runs. The package is immutable once built, so each thread builds it
@@ -53,7 +53,6 @@ pub fn build(st: &Rc<HostState>) -> Engine {
         p.register_into_engine(&mut e);
     });
     e.set_max_strings_interned(rhai::default_limits::MAX_STRINGS_INTERNED);
-    let l = &st.limits;
     e.set_max_operations(l.max_operations);
     e.set_max_call_levels(l.max_call_levels);
     e.set_max_expr_depths(256, 256);
@@ -61,20 +60,20 @@ pub fn build(st: &Rc<HostState>) -> Engine {
     e.set_max_array_size(l.max_array_size);
     e.set_max_map_size(l.max_map_size);
 
-    let w: Weak<HostState> = Rc::downgrade(st);
+    let w = cur.clone();
     e.on_progress(move |ops| {
         // Every 4096 operations, look at the wall clock and for a Ctrl-C.
         if ops % 4096 != 0 {
             return None;
         }
-        w.upgrade()
+        current(&w)
             .and_then(|st| st.stop_reason())
             .map(Dynamic::from)
     });
 
-    let w: Weak<HostState> = Rc::downgrade(st);
+    let w = cur.clone();
     e.on_print(move |s| {
-        if let Some(st) = w.upgrade() {
+        if let Some(st) = current(&w) {
             let mut o = st.output.borrow_mut();
             o.push_str(s);
             o.push('\n');
@@ -83,9 +82,9 @@ pub fn build(st: &Rc<HostState>) -> Engine {
             }
         }
     });
-    let w: Weak<HostState> = Rc::downgrade(st);
+    let w = cur.clone();
     e.on_debug(move |s, src, pos| {
-        if let Some(st) = w.upgrade() {
+        if let Some(st) = current(&w) {
             let line = format!(
                 "[{}{}] {s}",
                 src.unwrap_or(""),
@@ -104,7 +103,7 @@ pub fn build(st: &Rc<HostState>) -> Engine {
         }
     });
 
-    let w: Weak<HostState> = Rc::downgrade(st);
+    let w = cur.clone();
     #[allow(deprecated)] // volatile, not deprecated (rhai's note)
     e.on_var(move |name, _, mut ctx| {
         if ctx.scope().contains(name) {
@@ -116,7 +115,7 @@ pub fn build(st: &Rc<HostState>) -> Engine {
             // globals are stateless handles: give whoever reads a shared one
             // a fresh one of its own.
             if GLOBALS.contains(&name) {
-                if let (Some(slot), Some(st)) = (ctx.scope_mut().get_mut(name), w.upgrade()) {
+                if let (Some(slot), Some(st)) = (ctx.scope_mut().get_mut(name), current(&w)) {
                     if slot.is_shared() && (slot.is_locked() || is_global_handle(slot)) {
                         if let Some(v) = global(name, st) {
                             *slot = v;
@@ -126,7 +125,7 @@ pub fn build(st: &Rc<HostState>) -> Engine {
             }
             return Ok(None);
         }
-        let Some(st) = w.upgrade() else {
+        let Some(st) = current(&w) else {
             return Ok(None);
         };
         let Some(v) = global(name, st) else {
@@ -158,6 +157,6 @@ pub fn build(st: &Rc<HostState>) -> Engine {
     // files, relative to the importing script.
     e.set_module_resolver(crate::stdlib::Resolver::default());
 
-    api::register_all(&mut e, st);
+    api::register_all(&mut e, cur);
     e
 }

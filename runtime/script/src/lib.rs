@@ -103,12 +103,60 @@ pub struct HostState {
     pub explore: explore::State,
 }
 
+/// Which world an engine's registered functions act on. An engine is bound
+/// to its world through this cell rather than by capturing it, so that one
+/// engine can serve world after world (`Host::renew`): `xsh explore` runs
+/// thousands of variants on a thread, and building an engine costs about as
+/// much as building the world.
+pub type Current = Rc<RefCell<Weak<HostState>>>;
+
+/// The world an engine is bound to now, if it is still alive.
+pub(crate) fn current(cur: &Current) -> Option<Rc<HostState>> {
+    cur.borrow().upgrade()
+}
+
+impl HostState {
+    /// A built world (dom0, xenstored, xend) with the script's own
+    /// xenstore connection, not yet bound to an engine.
+    fn new(cfg: Config, limits: Limits) -> Rc<HostState> {
+        let sim = xsh_sim::host::build(cfg);
+        Rc::new_cyclic(|weak: &Weak<HostState>| {
+            let w = weak.clone();
+            let sink = Sink::Callback(Rc::new(move |sim: &Sim, ev: &WatchEvent| {
+                if let Some(st) = w.upgrade() {
+                    st.fire_watch(sim, ev);
+                }
+            }));
+            let xs_conn = sim.xs.borrow_mut().connect(0, false, "xsh script", sink);
+            HostState {
+                sim: sim.clone(),
+                engine: RefCell::new(Weak::new()),
+                ast: RefCell::new(None),
+                hooks: RefCell::new(Vec::new()),
+                next_hook: Cell::new(1),
+                xs_conn,
+                watches: RefCell::new(IndexMap::new()),
+                next_watch: Cell::new(1),
+                pending_error: RefCell::new(None),
+                output: RefCell::new(String::new()),
+                echo: Cell::new(false),
+                wall_start: Cell::new(None),
+                interrupt: RefCell::new(None),
+                limits,
+                explore: explore::State::default(),
+            }
+        })
+    }
+}
+
 /// A world with a script engine around it.
 pub struct Host {
-    /// The engine (its registered functions hold the state).
+    /// The engine (its registered functions reach the state through
+    /// `current`).
     pub engine: Rc<Engine>,
     /// The shared state.
     pub state: Rc<HostState>,
+    current: Current,
 }
 
 impl Host {
@@ -134,37 +182,34 @@ impl Host {
         // from run to run. One fixed seed for the process keeps every report
         // byte-identical (the first host sets it; later calls find it set).
         let _ = rhai::config::hashing::set_hashing_seed(Some(RHAI_HASHING_SEED));
-        let sim = xsh_sim::host::build(cfg);
-        let state = Rc::new_cyclic(|weak: &Weak<HostState>| {
-            let w = weak.clone();
-            let sink = Sink::Callback(Rc::new(move |sim: &Sim, ev: &WatchEvent| {
-                if let Some(st) = w.upgrade() {
-                    st.fire_watch(sim, ev);
-                }
-            }));
-            let xs_conn = sim.xs.borrow_mut().connect(0, false, "xsh script", sink);
-            HostState {
-                sim: sim.clone(),
-                engine: RefCell::new(Weak::new()),
-                ast: RefCell::new(None),
-                hooks: RefCell::new(Vec::new()),
-                next_hook: Cell::new(1),
-                xs_conn,
-                watches: RefCell::new(IndexMap::new()),
-                next_watch: Cell::new(1),
-                pending_error: RefCell::new(None),
-                output: RefCell::new(String::new()),
-                echo: Cell::new(false),
-                wall_start: Cell::new(None),
-                interrupt: RefCell::new(None),
-                limits,
-                explore: explore::State::default(),
-            }
-        });
-        let mut engine = engine::build(&state);
+        let state = HostState::new(cfg, limits);
+        let current: Current = Rc::new(RefCell::new(Rc::downgrade(&state)));
+        let mut engine = engine::build(&current, &state.limits);
         stdlib::load_globals(&mut engine, globals)?;
-        let engine = Rc::new(engine);
+        Ok(Host::bind(Rc::new(engine), current, state))
+    }
+
+    /// A fresh world (built from `cfg`) served by this host's engine, with
+    /// the same limits and stdlib globals. The old world is dropped: what
+    /// the engine's functions do from now on, they do to the new one.
+    pub fn renew(self, cfg: Config) -> Host {
+        let Host {
+            engine,
+            state,
+            current,
+        } = self;
+        let limits = state.limits.clone();
+        drop(state);
+        let state = HostState::new(cfg, limits);
+        *current.borrow_mut() = Rc::downgrade(&state);
+        Host::bind(engine, current, state)
+    }
+
+    /// Ties a world to its engine: the state's back-reference, the probe
+    /// dispatcher's hook host, and the interrupt `sim.run()` polls.
+    fn bind(engine: Rc<Engine>, current: Current, state: Rc<HostState>) -> Host {
         *state.engine.borrow_mut() = Rc::downgrade(&engine);
+        let sim = &state.sim;
         sim.set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&state))));
         // The wall-time limit and Ctrl-C inside `sim.run()`: Rhai's
         // `on_progress` (engine.rs) only sees the script's own operations,
@@ -173,7 +218,11 @@ impl Host {
         sim.set_interrupt(Some(Rc::new(move || {
             w.upgrade().and_then(|st| st.stop_reason())
         })));
-        Ok(Host { engine, state })
+        Host {
+            engine,
+            state,
+            current,
+        }
     }
 
     /// The world.

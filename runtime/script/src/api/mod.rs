@@ -8,17 +8,15 @@ pub mod xen;
 pub mod xm;
 pub mod xs;
 
-use std::rc::{Rc, Weak};
-
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr};
 
 use crate::hooks::{install, HookKind};
-use crate::{rt_err, HostState};
+use crate::{current, rt_err, Current};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 /// Registers every type and function.
-pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
+pub fn register_all(e: &mut Engine, cur: &Current) {
     sim::register(e);
     xm::register(e);
     xs::register(e);
@@ -26,19 +24,17 @@ pub fn register_all(e: &mut Engine, st: &Rc<HostState>) {
     ctx::register(e);
     explore::register(e);
     logs::register(e);
-    let w: Weak<HostState> = Rc::downgrade(st);
-    let w2 = w.clone();
-    let w3 = w.clone();
+    let (w, w2, w3) = (cur.clone(), cur.clone(), cur.clone());
     e.register_fn("unhook", move |id: i64| -> R<bool> {
-        let st = w3.upgrade().ok_or("world gone")?;
+        let st = current(&w3).ok_or("world gone")?;
         Ok(crate::hooks::uninstall(&st, id))
     });
     e.register_fn("on", move |probe: &str, f: FnPtr| -> R<i64> {
-        let st = w.upgrade().ok_or("world gone")?;
+        let st = current(&w).ok_or("world gone")?;
         install(&st, probe, None, HookKind::On, f).or_else(rt_err)
     });
     e.register_fn("hook", move |probe: &str, f: FnPtr| -> R<i64> {
-        let st = w2.upgrade().ok_or("world gone")?;
+        let st = current(&w2).ok_or("world gone")?;
         install(&st, probe, None, HookKind::Hook, f).or_else(rt_err)
     });
     register_assertions(e);

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use memchr::memmem;
 use xsh_sim::Sim;
 
 use crate::HostState;
@@ -97,31 +98,32 @@ pub fn key_lines(sim: &Sim) -> Vec<String> {
     let xend = logs.xend.text();
     let mut tags = Vec::new();
     let mut reasons: Vec<&str> = Vec::new();
-    for line in xend.lines() {
-        if let Some(i) = line.find("Domain has shutdown: ") {
-            let r = line[i..]
-                .split("reason=")
-                .nth(1)
-                .map_or("?", |r| r.trim_end_matches('.'));
-            if !reasons.contains(&r) {
-                reasons.push(r);
-            }
+    for i in memmem::find_iter(xend.as_bytes(), "Domain has shutdown: ") {
+        let line = &xend[i..];
+        let line = &line[..line.find('\n').unwrap_or(line.len())];
+        let r = line
+            .split("reason=")
+            .nth(1)
+            .map_or("?", |r| r.trim_end_matches('.'));
+        if !reasons.contains(&r) {
+            reasons.push(r);
         }
     }
     for r in reasons {
         tags.push(format!("xend: shutdown reason={r}"));
     }
+    let has = |text: &str, needle: &str| memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
     let in_files = |prefix: &str, needle: &str| {
         logs.files
             .iter()
-            .any(|(name, f)| name.starts_with(prefix) && f.text().contains(needle))
+            .any(|(name, f)| name.starts_with(prefix) && has(f.text(), needle))
     };
     for (tag, src, needle) in KEY_LINES {
         let found = match src {
-            Source::Xend => xend.contains(needle),
+            Source::Xend => has(xend, needle),
             Source::Guest => in_files("console-", needle),
             Source::Qemu => in_files("qemu-dm-", needle),
-            Source::Xen => logs.xen.text().contains(needle),
+            Source::Xen => has(logs.xen.text(), needle),
         };
         if found {
             tags.push(tag.to_string());

@@ -77,22 +77,39 @@ pub struct Progress {
     pub failed: usize,
 }
 
-/// Runs variants of one job on one thread.
+/// Runs variants of one job on one thread: each in a fresh world, all
+/// through one engine and one compiled script.
 pub struct Worker<'a> {
     job: &'a Job,
     ast: Option<Rc<AST>>,
+    /// The last variant's host: its engine serves the next world.
+    host: Option<Host>,
 }
 
 impl<'a> Worker<'a> {
     /// A worker (compiles on its first run).
     pub fn new(job: &'a Job) -> Worker<'a> {
-        Worker { job, ast: None }
+        Worker {
+            job,
+            ast: None,
+            host: None,
+        }
     }
 
     /// Runs one variant; returns the choices it made and its result.
-    pub fn run(&mut self, mut plan: Plan) -> (Vec<Made>, Variant) {
+    pub fn run(&mut self, plan: Plan) -> (Vec<Made>, Variant) {
         let job = self.job;
-        let host = Host::new(job.config.clone(), job.limits.clone());
+        let host = match self.host.take() {
+            Some(h) => h.renew(job.config.clone()),
+            None => Host::new(job.config.clone(), job.limits.clone()),
+        };
+        let r = self.run_in(&host, plan);
+        self.host = Some(host);
+        r
+    }
+
+    fn run_in(&mut self, host: &Host, mut plan: Plan) -> (Vec<Made>, Variant) {
+        let job = self.job;
         if !job.trace {
             host.sim().tracing.set(false);
             host.sim().ctxs.borrow_mut().record_hops = false;
@@ -101,7 +118,7 @@ impl<'a> Worker<'a> {
             plan.fixed.entry(k.clone()).or_insert_with(|| v.clone());
         }
         *host.state.explore.plan.borrow_mut() = plan;
-        let r = self.ast(&host).and_then(|ast| run_shared(&host, job, ast));
+        let r = self.ast(host).and_then(|ast| run_shared(host, job, ast));
         let st = &host.state.explore;
         let trail = st.trail.borrow().clone();
         let violation = st.violation.borrow().clone();
@@ -373,4 +390,54 @@ fn minimise_all(job: &Job, report: &Report) -> Vec<Variant> {
         out.push(cur);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every log of a world, as bytes.
+    fn logs(host: &Host) -> Vec<(String, String)> {
+        let sim = host.sim();
+        let l = sim.logs.borrow();
+        let mut out = vec![
+            ("xend.log".to_string(), l.xend.text().to_string()),
+            ("xen.log".to_string(), l.xen.text().to_string()),
+        ];
+        for (name, f) in l.files.iter() {
+            out.push((name.to_string(), f.text().to_string()));
+        }
+        out
+    }
+
+    /// A world served by a renewed engine runs as one with its own: the
+    /// last world's hooks, prints and choices do not carry over.
+    #[test]
+    fn a_renewed_host_runs_as_a_fresh_one() {
+        let first = r#"
+            on("xend:XendDomainInfo.shutdown", |ctx| print("hooked"));
+            hook("guest:kernel_power_off", |ctx| ());
+            let d = xm.create(#{ name: "a", type: "hvm", guest: "ubuntu-16.04" });
+            xm.shutdown(d);
+            sim.run();
+        "#;
+        let second = r#"
+            let d = xm.create(#{ name: "b", type: "hvm", guest: "ubuntu-16.04",
+                                 devices: ["vif/0", "vbd/51712"] });
+            xm.shutdown(d);
+            sim.run();
+            print(d.state);
+        "#;
+        let cfg = Config::default;
+        let fresh = Host::new(cfg(), Limits::default());
+        let _ = fresh.run("second", second).expect("runs");
+        let used = Host::new(cfg(), Limits::default());
+        let _ = used.run("first", first).expect("runs");
+        assert!(used.state.output.borrow().contains("hooked"));
+        let renewed = used.renew(cfg());
+        let _ = renewed.run("second", second).expect("runs");
+        assert_eq!(*renewed.state.output.borrow(), *fresh.state.output.borrow());
+        assert_eq!(logs(&renewed), logs(&fresh));
+        assert!(renewed.state.hooks.borrow().is_empty());
+    }
 }

@@ -18,6 +18,7 @@
 mod client;
 mod dump;
 mod ops;
+mod path_cache;
 mod tree;
 mod txn;
 mod watch;
@@ -194,6 +195,8 @@ impl Default for Quotas {
 /// The daemon's state.
 pub struct Xenstore {
     pub(crate) tree: Tree,
+    /// Where recently resolved paths led (`ops::walk`).
+    pub(crate) paths: path_cache::PathCache,
     pub(crate) perms: ops::PermTable,
     pub(crate) conns: Vec<Conn>,
     pub(crate) watches: Vec<Option<watch::Watch>>,
@@ -257,6 +260,7 @@ impl Xenstore {
         let root_perms = perms.intern(&[(0, 0)]);
         let mut xs = Xenstore {
             tree: Tree::new(root_perms),
+            paths: path_cache::PathCache::default(),
             perms,
             conns: Vec::new(),
             watches: Vec::new(),

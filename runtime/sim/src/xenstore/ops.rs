@@ -65,11 +65,19 @@ pub(crate) fn valid_path(s: &str) -> bool {
     if s == "/" {
         return true;
     }
-    if !s.starts_with('/') || s.ends_with('/') || s.contains("//") {
+    if !s.starts_with('/') || s.ends_with('/') {
         return false;
     }
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'@'))
+    // One pass over the bytes (every request's path comes through here):
+    // each one allowed, and no empty component ("//").
+    let mut prev = 0u8;
+    s.bytes().all(|b| {
+        let ok = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'@')
+            || (b == b'/' && prev != b'/');
+        prev = b;
+        ok
+    })
 }
 
 impl Xenstore {
@@ -108,6 +116,9 @@ impl Xenstore {
         if b.len() <= 1 {
             return Ok(id);
         }
+        if let Some(id) = self.paths.get(path) {
+            return Ok(id);
+        }
         let mut start = 1;
         while start <= b.len() {
             let end = b[start..]
@@ -120,6 +131,7 @@ impl Xenstore {
             }
             start = end + 1;
         }
+        self.paths.put(path, id);
         Ok(id)
     }
 
@@ -139,24 +151,46 @@ impl Xenstore {
         p[0].1 & mask
     }
 
+    /// `get_node` for a request that creates what is missing: `Ok(Err(..))`
+    /// where `get_node` would say ENOENT, with what `walk` found (the
+    /// deepest ancestor and where the missing part starts), so the caller
+    /// creates from there without walking the path again.
+    fn get_or_missing(
+        &self,
+        conn: ConnId,
+        path: &str,
+        perm: u8,
+    ) -> Result<Result<u32, (u32, usize)>, XsErr> {
+        match self.walk(path) {
+            Ok(id) => self.access(conn, id, perm).map(Ok),
+            Err((anc, at)) => match self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm) {
+                XsErr::ENOENT => Ok(Err((anc, at))),
+                e => Err(e),
+            },
+        }
+    }
+
     /// `get_node`: the node if `conn` may access it with `perm`; a missing
     /// node is ENOENT only if its parents would have let `conn` see it.
     pub(crate) fn get_node(&self, conn: ConnId, path: &str, perm: u8) -> Result<u32, XsErr> {
         match self.walk(path) {
-            Ok(id) => {
-                if self.perm_for_conn(conn, self.tree.node(id).perms) & perm == perm {
-                    Ok(id)
-                } else {
-                    let parent = self.tree.node(id).parent;
-                    let anc = if parent == super::tree::NIL {
-                        Tree::ROOT
-                    } else {
-                        parent
-                    };
-                    Err(self.errno_from_ancestor(conn, anc, XsErr::EACCES, perm))
-                }
-            }
+            Ok(id) => self.access(conn, id, perm),
             Err((anc, _)) => Err(self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm)),
+        }
+    }
+
+    /// `get_node`'s permission check on an existing node.
+    fn access(&self, conn: ConnId, id: u32, perm: u8) -> Result<u32, XsErr> {
+        if self.perm_for_conn(conn, self.tree.node(id).perms) & perm == perm {
+            Ok(id)
+        } else {
+            let parent = self.tree.node(id).parent;
+            let anc = if parent == super::tree::NIL {
+                Tree::ROOT
+            } else {
+                parent
+            };
+            Err(self.errno_from_ancestor(conn, anc, XsErr::EACCES, perm))
         }
     }
 
@@ -192,11 +226,15 @@ impl Xenstore {
 
     /// Creates `path` and any missing parents, each inheriting its parent's
     /// permissions; an unprivileged creator becomes the owner.
-    pub(crate) fn create_node(&mut self, conn: ConnId, path: &str) -> Result<u32, XsErr> {
-        let (anc, rest_at) = match self.walk(path) {
-            Ok(id) => return Ok(id),
-            Err(missing) => missing,
-        };
+    /// Creates the missing components of `path` from byte `rest_at` on,
+    /// below `anc`, its deepest existing ancestor (what `walk` found).
+    fn create_below(
+        &mut self,
+        conn: ConnId,
+        anc: u32,
+        rest_at: usize,
+        path: &str,
+    ) -> Result<u32, XsErr> {
         let rest = &path[rest_at..];
         let count = rest.bytes().filter(|&b| b == b'/').count() + 1;
         let first_len = rest.find('/').unwrap_or(rest.len());
@@ -228,6 +266,8 @@ impl Xenstore {
     }
 
     pub(crate) fn free_subtree(&mut self, id: u32) {
+        // Freed ids are reused: a remembered path may now lead elsewhere.
+        self.paths.clear();
         let perms = &self.perms;
         let entries = &mut self.entries;
         self.tree.remove(id, &mut |n| {
@@ -277,10 +317,9 @@ impl Xenstore {
         if self.conn(conn).readonly {
             return Err(XsErr::EROFS);
         }
-        let id = match self.get_node(conn, path, PERM_WRITE) {
+        let id = match self.get_or_missing(conn, path, PERM_WRITE)? {
             Ok(id) => id,
-            Err(XsErr::ENOENT) => self.create_node(conn, path)?,
-            Err(e) => return Err(e),
+            Err((anc, rest_at)) => self.create_below(conn, anc, rest_at, path)?,
         };
         if !self.record_size_ok(conn, id, value.len()) {
             return Err(XsErr::ENOSPC);
@@ -292,14 +331,13 @@ impl Xenstore {
 
     /// Returns whether a node was created (only then does MKDIR fire watches).
     pub(crate) fn do_mkdir(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
-        match self.get_node(conn, path, PERM_WRITE) {
+        match self.get_or_missing(conn, path, PERM_WRITE)? {
             Ok(_) => Ok(false),
-            Err(XsErr::ENOENT) => {
-                let id = self.create_node(conn, path)?;
+            Err((anc, rest_at)) => {
+                let id = self.create_below(conn, anc, rest_at, path)?;
                 self.touch_node(id);
                 Ok(true)
             }
-            Err(e) => Err(e),
         }
     }
 
@@ -426,4 +464,19 @@ pub(crate) fn is_child(node: &str, dir: &str) -> bool {
     }
     node == dir
         || (node.len() > dir.len() && node.starts_with(dir) && node.as_bytes()[dir.len()] == b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_path;
+
+    #[test]
+    fn paths_are_checked_as_xenstored_checks_them() {
+        for ok in ["/", "/local/domain/8/device/vif/0/state", "/a-b_c@d/1"] {
+            assert!(valid_path(ok), "{ok}");
+        }
+        for bad in ["", "local", "/a/", "/a//b", "//", "/a b", "/a.b", "/ä"] {
+            assert!(!valid_path(bad), "{bad:?}");
+        }
+    }
 }
