@@ -250,10 +250,7 @@ pub fn lookup_nr(sim: &Sim, name_or_id: &str) -> Option<VmRef> {
             return Some(v);
         }
     }
-    x.domains
-        .values()
-        .copied()
-        .find(|&v| x.vm(v).cfg.name == name_or_id)
+    x.tracked_named(name_or_id)
 }
 
 /// `domain_lookup`: a refresh without shutdown handling, then the lookup.

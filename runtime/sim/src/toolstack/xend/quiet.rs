@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 
 use super::{VmRef, Xend};
+use crate::fxhash::FxHashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -28,6 +29,9 @@ pub struct Quiet {
     deadlines: BTreeSet<(u64, u32)>,
     /// The domid each VM is tracked under in `XendDomain.domains`.
     key_of: Vec<u32>,
+    /// Tracked domids by their VM's name, for `domain_lookup_nr` by name
+    /// (a scan of every domain per `xm create` would be quadratic).
+    by_name: FxHashMap<Box<str>, BTreeSet<u32>>,
 }
 
 /// `f64` as a key whose order is the numbers' order.
@@ -47,8 +51,19 @@ fn from_order_key(k: u64) -> f64 {
 impl Xend {
     /// `self.domains[domid] = vm`.
     pub fn track(&mut self, domid: u32, vm: VmRef) {
-        self.domains.insert(domid, vm);
+        if let Some(old) = self.domains.insert(domid, vm) {
+            self.unname(domid, old);
+        }
+        let name: &str = &self.vms[vm.0 as usize].cfg.name;
         let q = &mut self.quiet;
+        match q.by_name.get_mut(name) {
+            Some(ids) => {
+                ids.insert(domid);
+            }
+            None => {
+                q.by_name.insert(name.into(), BTreeSet::from([domid]));
+            }
+        }
         let i = vm.0 as usize;
         if q.key_of.len() <= i {
             q.key_of.resize(i + 1, NONE);
@@ -60,12 +75,55 @@ impl Xend {
     /// `del self.domains[domid]`.
     pub fn untrack(&mut self, domid: u32) {
         if let Some(vm) = self.domains.remove(&domid) {
+            self.unname(domid, vm);
             if let Some(k) = self.quiet.key_of.get_mut(vm.0 as usize) {
                 if *k == domid {
                     *k = NONE;
                 }
             }
         }
+    }
+
+    fn unname(&mut self, domid: u32, vm: VmRef) {
+        let name: &str = &self.vms[vm.0 as usize].cfg.name;
+        if let Some(ids) = self.quiet.by_name.get_mut(name) {
+            ids.remove(&domid);
+            if ids.is_empty() {
+                self.quiet.by_name.remove(name);
+            }
+        }
+    }
+
+    /// Renames a VM (its config's name), keeping the name index.
+    pub fn rename(&mut self, vm: VmRef, name: String) {
+        let key = self.quiet.key_of.get(vm.0 as usize).copied();
+        let tracked = key.filter(|&k| k != NONE && self.domains.get(&k) == Some(&vm));
+        if let Some(k) = tracked {
+            self.unname(k, vm);
+        }
+        self.vms[vm.0 as usize].cfg.name = name;
+        if let Some(k) = tracked {
+            self.track(k, vm);
+        }
+    }
+
+    /// The first tracked domain, in domid order, whose VM is named `name`.
+    pub fn tracked_named(&self, name: &str) -> Option<VmRef> {
+        let found = self
+            .quiet
+            .by_name
+            .get(name)
+            .and_then(|ids| ids.first())
+            .map(|d| self.domains[d]);
+        debug_assert_eq!(
+            found,
+            self.domains
+                .values()
+                .copied()
+                .find(|&v| self.vm(v).cfg.name == name),
+            "the name index of {name}"
+        );
+        found
     }
 
     /// Something `refreshShutdown` depends on changed for `vm`: the next
