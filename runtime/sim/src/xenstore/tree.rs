@@ -241,9 +241,11 @@ impl Tree {
     }
 
     pub fn children(&self, parent: u32) -> ChildIter<'_> {
+        let p = self.node(parent);
         ChildIter {
             tree: self,
-            cur: self.node(parent).first,
+            cur: p.first,
+            left: p.nchild as usize,
         }
     }
 
@@ -355,6 +357,9 @@ impl Tree {
 pub(crate) struct ChildIter<'a> {
     tree: &'a Tree,
     cur: u32,
+    /// Children not yet returned: a listing of `backend/vif` on a big host
+    /// is collected into one allocation of the right size.
+    left: usize,
 }
 
 impl Iterator for ChildIter<'_> {
@@ -365,7 +370,12 @@ impl Iterator for ChildIter<'_> {
         }
         let c = self.cur;
         self.cur = self.tree.node(c).next;
+        self.left = self.left.saturating_sub(1);
         Some(c)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
     }
 }
 
