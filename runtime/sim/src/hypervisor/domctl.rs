@@ -55,16 +55,13 @@ pub(super) fn create_dom0(sim: &Sim) {
     let mut xen = sim.xen.borrow_mut();
     let pcpus = xen.pcpus.len().max(1) as u32;
     let vcpus = (0..pcpus.min(4)).map(|i| new_vcpu(i, i % pcpus)).collect();
-    xen.domains.insert(
+    xen.insert_domain(new_domain(
         0,
-        new_domain(
-            0,
-            "00000000-0000-0000-0000-000000000000".into(),
-            false,
-            vcpus,
-            2048 * 1024,
-        ),
-    );
+        "00000000-0000-0000-0000-000000000000".into(),
+        false,
+        vcpus,
+        2048 * 1024,
+    ));
 }
 
 fn new_vcpu(id: u32, pcpu: u32) -> Vcpu {
@@ -101,6 +98,7 @@ fn new_domain(domid: u32, uuid: String, hvm: bool, vcpus: Vec<Vcpu>, memory_kib:
         sci_handler: None,
         ioreq_handler: None,
         started: domid == 0,
+        listed: 0,
     }
 }
 
@@ -130,16 +128,13 @@ pub fn create_domain(sim: &Sim, cfg: &DomainConfig) -> Result<u32, String> {
     let vcpus = (0..cfg.vcpus.max(1))
         .map(|i| new_vcpu(i, (domid + i) % pcpus))
         .collect();
-    xen.domains.insert(
+    xen.insert_domain(new_domain(
         domid,
-        new_domain(
-            domid,
-            cfg.uuid.clone(),
-            cfg.hvm,
-            vcpus,
-            cfg.memory_mib * 1024,
-        ),
-    );
+        cfg.uuid.clone(),
+        cfg.hvm,
+        vcpus,
+        cfg.memory_mib * 1024,
+    ));
     Ok(domid)
 }
 
@@ -171,7 +166,7 @@ pub fn list_domains(sim: &Sim) -> Vec<DomInfo> {
     xen.domains.values().map(info_of).collect()
 }
 
-fn info_of(d: &Domain) -> DomInfo {
+pub(crate) fn info_of(d: &Domain) -> DomInfo {
     let online = d.vcpus.iter().filter(|v| !v.down);
     let n_online = online.clone().count();
     let running = online
@@ -376,7 +371,7 @@ pub fn put_domain(sim: &Sim, domid: u32) {
                     domid,
                     move || vec![Value::Int(domid as i64)],
                     async move {
-                        s2.xen.borrow_mut().domains.remove(&domid);
+                        s2.xen.borrow_mut().remove_domain(domid);
                         send_global_virq(&s2, 3).await;
                     },
                 )

@@ -11,6 +11,7 @@
 //!   sendtrigger, HVM params;
 //! - `symbols.rs` — the build's symbol table and the `Xen call trace:` format.
 
+pub mod changes;
 pub mod domctl;
 pub mod hvm;
 pub mod shutdown;
@@ -148,6 +149,8 @@ pub struct Domain {
     pub ioreq_handler: Option<IoreqCallback>,
     /// Its vCPUs have run (first unpause).
     pub started: bool,
+    /// The readers (`changes::Reader` bits) whose change sets list it.
+    pub(crate) listed: u8,
 }
 
 impl Domain {
@@ -171,7 +174,9 @@ pub struct Pcpu {
 
 /// The hypervisor's state.
 pub struct Hypervisor {
-    /// Domains by id (Xen keeps its domain list sorted by domid).
+    /// Domains by id (Xen keeps its domain list sorted by domid). Read it
+    /// freely; change it only through `domain_mut`, `insert_domain` and
+    /// `remove_domain`, which keep `changes` complete.
     pub domains: std::collections::BTreeMap<u32, Domain>,
     /// VIRQ_DOM_EXC is pending in dom0 (an event channel: sends before the
     /// handler runs coalesce into one).
@@ -191,6 +196,8 @@ pub struct Hypervisor {
     /// The context hypercalls from dom0 processes are recorded on when the
     /// caller has none of its own.
     pub dom0_ctx: Option<CtxId>,
+    /// Domains changed since each dom0 daemon last looked (`changes.rs`).
+    pub changes: changes::Changes,
 }
 
 impl Hypervisor {
@@ -206,6 +213,7 @@ impl Hypervisor {
             on_start: None,
             rng: Rng::substream(seed, "xen"),
             dom0_ctx: None,
+            changes: changes::Changes::default(),
         }
     }
 
@@ -216,7 +224,24 @@ impl Hypervisor {
 
     /// A domain by id, mutably.
     pub fn domain_mut(&mut self, domid: u32) -> Option<&mut Domain> {
+        if self.domains.contains_key(&domid) {
+            self.note_change(domid);
+        }
         self.domains.get_mut(&domid)
+    }
+
+    /// Adds a domain (the only way one appears: see `changes.rs`).
+    pub fn insert_domain(&mut self, d: Domain) {
+        self.note_change(d.domid);
+        self.domains.insert(d.domid, d);
+    }
+
+    /// Frees a domain (the only way one goes: see `changes.rs`).
+    pub fn remove_domain(&mut self, domid: u32) -> Option<Domain> {
+        if self.domains.contains_key(&domid) {
+            self.note_change(domid);
+        }
+        self.domains.remove(&domid)
     }
 }
 

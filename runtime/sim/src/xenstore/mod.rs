@@ -215,6 +215,12 @@ pub struct Xenstore {
     pub quotas: Quotas,
     /// Domains introduced (domid → connection), in introduction order.
     pub(crate) domains: std::collections::BTreeMap<u32, DomainConn>,
+    /// Introduced domains `domain_cleanup` must look at next time even if
+    /// Xen did not change them: those introduced since it last looked, and
+    /// those it found dying or gone but could not release (dom0/xenstored.rs).
+    pub(crate) cleanup_check: std::collections::BTreeSet<u32>,
+    /// Introduced domains it last found shut down or crashed.
+    pub(crate) cleanup_down: std::collections::BTreeSet<u32>,
     /// Wake-ups owed to reader tasks after the last request (drained by the client).
     pub(crate) owed_wakes: Vec<(SimTime, TaskId)>,
     /// Callbacks owed after the last request.
@@ -267,6 +273,8 @@ impl Xenstore {
             entries: FxHashMap::default(),
             quotas: Quotas::default(),
             domains: std::collections::BTreeMap::new(),
+            cleanup_check: std::collections::BTreeSet::new(),
+            cleanup_down: std::collections::BTreeSet::new(),
             owed_wakes: Vec::new(),
             owed_calls: Vec::new(),
             socket_latency: crate::time::SimDuration::micros(20),

@@ -1,9 +1,11 @@
 //! The node tree, stored compactly: a host with ten thousand domains holds
 //! about two million nodes, so a node is nine `u32`s in chunked arrays,
-//! names are interned, and values live in a byte arena. Children keep
-//! creation order (a doubly linked sibling list), which is the order both
-//! xenstoreds list them in; directories with many children also get a name
-//! index so lookups stay cheap under `/local/domain`.
+//! names are interned, and values live in a byte arena, each behind its
+//! length. Children keep creation order (a doubly linked sibling list whose
+//! first `prev` points at the last child, so appending needs no `last`
+//! field), which is the order both xenstoreds list them in; directories with
+//! many children also get a name index so lookups stay cheap under
+//! `/local/domain`.
 
 use crate::fxhash::FxHashMap;
 
@@ -16,16 +18,42 @@ pub(crate) struct Node {
     pub name: u32,
     pub parent: u32,
     pub first: u32,
-    pub last: u32,
     pub next: u32,
+    /// The previous sibling; the first child's is the last child.
     pub prev: u32,
     pub perms: u32,
     pub nchild: u32,
     /// The store generation when this node or anything below it last changed
     /// (oxenstored's node identity, for transaction coalescing).
     pub mgen: u32,
-    val_off: u32,
-    val_len: u32,
+    /// Where the value's length and bytes are in the arena (`NIL`: empty).
+    val: u32,
+}
+
+/// Bytes of the LEB128 length before each value in the arena.
+fn put_len(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// (length, bytes of the length) at the start of `b`.
+fn get_len(b: &[u8]) -> (usize, usize) {
+    let (mut n, mut shift) = (0usize, 0);
+    for (i, &x) in b.iter().enumerate() {
+        n |= ((x & 0x7f) as usize) << shift;
+        if x & 0x80 == 0 {
+            return (n, i + 1);
+        }
+        shift += 7;
+    }
+    (n, b.len())
 }
 
 /// Interned node-name components.
@@ -98,14 +126,12 @@ impl Tree {
             name,
             parent,
             first: NIL,
-            last: NIL,
             next: NIL,
             prev: NIL,
             perms,
             nchild: 0,
             mgen: 0,
-            val_off: 0,
-            val_len: 0,
+            val: NIL,
         };
         self.live += 1;
         match self.free.pop() {
@@ -140,64 +166,60 @@ impl Tree {
     }
 
     pub fn value(&self, id: u32) -> &[u8] {
-        let n = self.node(id);
-        if n.val_len == 0 {
+        let v = self.node(id).val;
+        if v == NIL {
             return &[];
         }
-        let off = n.val_off as usize;
-        let chunk = &self.vals[off / VAL_CHUNK];
-        let start = off % VAL_CHUNK;
-        &chunk[start..start + n.val_len as usize]
+        let chunk = &self.vals[v as usize / VAL_CHUNK][v as usize % VAL_CHUNK..];
+        let (len, at) = get_len(chunk);
+        &chunk[at..at + len]
     }
 
     pub fn set_value(&mut self, id: u32, v: &[u8]) {
-        let old = self.node(id).val_len as u64;
+        let old = self.value(id).len() as u64;
         self.val_garbage += old;
-        if v.is_empty() {
-            let n = self.node_mut(id);
-            n.val_off = 0;
-            n.val_len = 0;
-            return;
-        }
-        let (off, len) = self.store_bytes(v);
-        let n = self.node_mut(id);
-        n.val_off = off;
-        n.val_len = len;
+        let at = if v.is_empty() {
+            NIL
+        } else {
+            self.store_bytes(v)
+        };
+        self.node_mut(id).val = at;
         if self.val_garbage > (8 << 20) && self.val_garbage * 2 > self.val_used {
             self.compact_values();
         }
     }
 
-    fn store_bytes(&mut self, v: &[u8]) -> (u32, u32) {
-        let need = v.len();
+    fn store_bytes(&mut self, v: &[u8]) -> u32 {
+        let need = v.len() + 5;
         if self.vals.last().is_none_or(|c| c.len() + need > VAL_CHUNK) {
             self.vals.push(Vec::new());
         }
         let ci = self.vals.len() - 1;
         let chunk = &mut self.vals[ci];
         let off = ci * VAL_CHUNK + chunk.len();
+        put_len(chunk, v.len());
         chunk.extend_from_slice(v);
-        self.val_used += need as u64;
-        (off as u32, need as u32)
+        self.val_used += v.len() as u64;
+        off as u32
     }
 
     /// Rewrites every live value into fresh chunks, dropping overwritten bytes.
     fn compact_values(&mut self) {
+        let mut bytes = Vec::new();
         let old = std::mem::take(&mut self.vals);
         self.val_used = 0;
         self.val_garbage = 0;
         for id in 0..self.len {
             let n = *self.node(id);
-            if n.val_len == 0 || n.parent == NIL && id != Self::ROOT {
+            if n.val == NIL || n.parent == NIL && id != Self::ROOT {
                 continue;
             }
-            let off = n.val_off as usize;
-            let start = off % VAL_CHUNK;
-            let bytes = old[off / VAL_CHUNK][start..start + n.val_len as usize].to_vec();
-            let (o, l) = self.store_bytes(&bytes);
-            let m = self.node_mut(id);
-            m.val_off = o;
-            m.val_len = l;
+            let chunk = &old[n.val as usize / VAL_CHUNK][n.val as usize % VAL_CHUNK..];
+            let (len, at) = get_len(chunk);
+            bytes.clear();
+            bytes.extend_from_slice(&chunk[at..at + len]);
+            let o = self.store_bytes(&bytes);
+            self.node_mut(id).val = o;
         }
     }
 
@@ -219,9 +241,11 @@ impl Tree {
     }
 
     pub fn children(&self, parent: u32) -> ChildIter<'_> {
+        let p = self.node(parent);
         ChildIter {
             tree: self,
-            cur: self.node(parent).first,
+            cur: p.first,
+            left: p.nchild as usize,
         }
     }
 
@@ -229,18 +253,17 @@ impl Tree {
     pub fn add_child(&mut self, parent: u32, name: &str, perms: u32) -> u32 {
         let sym = self.names.intern(name);
         let id = self.alloc(sym, parent, perms);
-        let last = self.node(parent).last;
-        {
-            let n = self.node_mut(id);
-            n.prev = last;
-        }
-        if last == NIL {
+        let first = self.node(parent).first;
+        if first == NIL {
             self.node_mut(parent).first = id;
+            self.node_mut(id).prev = id;
         } else {
+            let last = self.node(first).prev;
             self.node_mut(last).next = id;
+            self.node_mut(id).prev = last;
+            self.node_mut(first).prev = id;
         }
         let p = self.node_mut(parent);
-        p.last = id;
         p.nchild += 1;
         let count = p.nchild;
         if count == BIG_DIR + 1 {
@@ -275,15 +298,18 @@ impl Tree {
     pub fn remove(&mut self, id: u32, on_free: &mut dyn FnMut(&Node)) {
         let n = *self.node(id);
         if n.parent != NIL {
-            if n.prev == NIL {
+            let first = self.node(n.parent).first;
+            if first == id {
+                // n.prev is the last child (itself if alone).
                 self.node_mut(n.parent).first = n.next;
             } else {
                 self.node_mut(n.prev).next = n.next;
             }
-            if n.next == NIL {
-                self.node_mut(n.parent).last = n.prev;
-            } else {
+            if n.next != NIL {
                 self.node_mut(n.next).prev = n.prev;
+            } else if first != id {
+                // The last child goes: the first's `prev` moves back.
+                self.node_mut(first).prev = n.prev;
             }
             let p = self.node_mut(n.parent);
             let was_big = p.nchild > BIG_DIR;
@@ -316,12 +342,11 @@ impl Tree {
                 }
             }
             on_free(&node);
-            self.val_garbage += node.val_len as u64;
+            self.val_garbage += self.value(x).len() as u64;
             let m = self.node_mut(x);
             m.parent = NIL;
-            m.val_len = 0;
+            m.val = NIL;
             m.first = NIL;
-            m.last = NIL;
             m.nchild = 0;
             self.free.push(x);
             self.live -= 1;
@@ -332,6 +357,9 @@ impl Tree {
 pub(crate) struct ChildIter<'a> {
     tree: &'a Tree,
     cur: u32,
+    /// Children not yet returned: a listing of `backend/vif` on a big host
+    /// is collected into one allocation of the right size.
+    left: usize,
 }
 
 impl Iterator for ChildIter<'_> {
@@ -342,6 +370,64 @@ impl Iterator for ChildIter<'_> {
         }
         let c = self.cur;
         self.cur = self.tree.node(c).next;
+        self.left = self.left.saturating_sub(1);
         Some(c)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(t: &Tree, p: u32) -> Vec<String> {
+        t.children(p).map(|c| t.name(c).to_string()).collect()
+    }
+
+    #[test]
+    fn children_keep_their_order_through_removals_at_either_end() {
+        let mut t = Tree::new(0);
+        let d = t.add_child(Tree::ROOT, "d", 0);
+        let ids: Vec<u32> = ["a", "b", "c", "e"]
+            .iter()
+            .map(|n| t.add_child(d, n, 0))
+            .collect();
+        t.remove(ids[0], &mut |_| {});
+        assert_eq!(names(&t, d), ["b", "c", "e"]);
+        t.remove(ids[3], &mut |_| {});
+        assert_eq!(names(&t, d), ["b", "c"]);
+        t.add_child(d, "f", 0);
+        assert_eq!(names(&t, d), ["b", "c", "f"]);
+        t.remove(ids[2], &mut |_| {});
+        t.remove(ids[1], &mut |_| {});
+        assert_eq!(names(&t, d), ["f"]);
+        t.add_child(d, "g", 0);
+        assert_eq!(names(&t, d), ["f", "g"]);
+        // Past the name index's threshold and back.
+        let many: Vec<u32> = (0..40).map(|i| t.add_child(d, &i.to_string(), 0)).collect();
+        assert_eq!(t.child(d, "39"), Some(many[39]));
+        for &c in &many[..30] {
+            t.remove(c, &mut |_| {});
+        }
+        assert_eq!(names(&t, d)[..3], ["f", "g", "30"]);
+        assert_eq!(t.child(d, "35"), Some(many[35]));
+    }
+
+    #[test]
+    fn values_of_any_length_round_trip() {
+        let mut t = Tree::new(0);
+        let a = t.add_child(Tree::ROOT, "a", 0);
+        let b = t.add_child(Tree::ROOT, "b", 0);
+        let long = vec![b'x'; 300];
+        t.set_value(a, &long);
+        t.set_value(b, b"1");
+        assert_eq!(t.value(a), &long[..]);
+        assert_eq!(t.value(b), b"1");
+        t.set_value(a, b"");
+        assert_eq!(t.value(a), b"");
+        assert_eq!(t.value(b), b"1");
     }
 }

@@ -109,7 +109,8 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
     );
     let (rsl, start) = {
         let mut x = sim.xend.borrow_mut();
-        (x.interp.new_lock(true), sim.wall_now())
+        let next = VmRef(x.vms.len() as u32);
+        (x.interp.new_vm_lock(next), sim.wall_now())
     };
     let vm = {
         let mut x = sim.xend.borrow_mut();
@@ -178,7 +179,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         let v = x.vm_mut(vm);
         v.domid = Some(domid);
         v.dompath = Some(dompath.clone());
-        x.domains.insert(domid, vm);
+        x.track(domid, vm);
     }
     log(
         sim,

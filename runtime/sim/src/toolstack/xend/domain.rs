@@ -2,6 +2,7 @@
 //! `domains_lock`, the `@releaseDomain`/`@introduceDomain` callback, and the
 //! RPC entry points xm reaches.
 
+use crate::hypervisor::changes::{Reader, Snapshot};
 use crate::hypervisor::domctl::{self, DomInfo, Domctl};
 use crate::probe::Probe;
 use crate::value::Value;
@@ -75,54 +76,18 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
                 _ => None,
             };
             s.at(L::RefreshTxn as u16);
-            // _refreshTxn: update every tracked domain of one snapshot of
-            // Xen's list (xc.domain_getinfo()) ...
-            let running = domctl::list_domains(&s);
+            // _refreshTxn: one snapshot of Xen's list (xc.domain_getinfo()),
+            // with what changed since the last refresh (quiet.rs).
+            let snap = Snapshot::take(&s);
+            let changed = s.xen.borrow_mut().drain_changes(Reader::Xend);
+            s.xend.borrow_mut().quiet.unquiet.extend(changed);
             if refresh_shutdown {
-                // `if domid in self.domains` is asked afresh for each entry;
-                // xend's dict only changes while this thread waits, so the
-                // tracked entries are found by merging the two domid-ordered
-                // lists, again after each wait.
-                let mut todo = tracked_among(&s, &running[..]);
-                let mut k = 0;
-                while k < todo.len() {
-                    let (i, vm) = todo[k];
-                    k += 1;
-                    let d = &running[i];
-                    if d.domid == 0 {
-                        continue;
-                    }
-                    s.at(L::RefreshTxnUpdate as u16);
-                    if !info::refresh_changes_nothing(&s, vm, d) {
-                        update(&s, vm, d.clone()).await;
-                        todo = tracked_among(&s, &running[i + 1..])
-                            .into_iter()
-                            .map(|(j, v)| (i + 1 + j, v))
-                            .collect();
-                        k = 0;
-                    }
-                }
+                update_all(&s, &snap).await;
             }
             // ... then forget the tracked ones the same snapshot shows gone
-            // or dying (`running_domids`). The list is in domid order.
-            let live: Vec<u32> = running
-                .iter()
-                .filter(|d| !d.dying)
-                .map(|d| d.domid)
-                .collect();
-            // `self.domains.items()` is a copy; both lists are in domid
-            // order, so one merging pass finds the gone ones.
-            let gone: Vec<(u32, VmRef)> = {
-                let x = s.xend.borrow();
-                let mut alive = live.iter().peekable();
-                x.domains
-                    .iter()
-                    .filter_map(|(&d, &v)| {
-                        while alive.next_if(|&&l| l < d).is_some() {}
-                        (d != 0 && alive.peek() != Some(&&d)).then_some((d, v))
-                    })
-                    .collect()
-            };
+            // or dying (`running_domids`), in domid order.
+            let gone = gone_domains(&s, &snap);
+            drop(snap);
             for (domid, vm) in gone {
                 s.at(L::RefreshTxnRemove as u16);
                 remove_domain_locked(&s, vm, domid).await;
@@ -135,22 +100,109 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
     .await
 }
 
-/// The entries of `list` (domid order) xend tracks: (index, domain).
-fn tracked_among(sim: &Sim, list: &[DomInfo]) -> Vec<(usize, VmRef)> {
-    let x = sim.xend.borrow();
-    let mut it = x
-        .domains
-        .range(list.first().map_or(0, |d| d.domid)..)
-        .peekable();
-    list.iter()
-        .enumerate()
-        .filter_map(|(i, d)| {
-            while it.next_if(|(&t, _)| t < d.domid).is_some() {}
-            it.peek()
-                .filter(|(&t, _)| t == d.domid)
-                .map(|(_, &vm)| (i, vm))
-        })
-        .collect()
+/// `for domid, info in running: if domid in self.domains: update(info)`,
+/// `in` asked afresh for each entry (xend's dict changes only while this
+/// thread waits). A domain quiet.rs does not list would have been visited
+/// to no effect, so it is skipped — all but the line the loop leaves its
+/// frame at, which is set as the skipped visits would have set it.
+async fn update_all(s: &Sim, snap: &Snapshot) {
+    let mut after = 0;
+    let mut updated = None;
+    while let Some((domid, vm)) = next_visit(s, snap, after) {
+        after = domid;
+        let Some(info) = snap.info(domid) else {
+            continue;
+        };
+        s.at(L::RefreshTxnUpdate as u16);
+        if info::refresh_changes_nothing(s, vm, &info) {
+            s.xend.borrow_mut().verified_quiet(domid, vm);
+        } else {
+            update(s, vm, info).await;
+            updated = Some(domid);
+        }
+    }
+    // The loop's last visit was to the last tracked domain of the snapshot.
+    let more = {
+        let x = s.xend.borrow();
+        let mut it = x.domains.range(updated.map_or(1, |u| u + 1)..);
+        it.any(|(&d, _)| d != 0 && snap.present(d))
+    };
+    if more {
+        s.at(L::RefreshTxnUpdate as u16);
+    }
+}
+
+/// The next tracked domain of the snapshot after `after` to visit: every
+/// one while refreshShutdown calls can be observed, else those quiet.rs
+/// lists (shutdowns that timed out since join them now).
+fn next_visit(s: &Sim, snap: &Snapshot, after: u32) -> Option<(u32, VmRef)> {
+    if !info::refresh_skippable(s) {
+        let x = s.xend.borrow();
+        let mut it = x.domains.range(after.checked_add(1)?..);
+        return it
+            .find(|(&d, _)| d != 0 && snap.present(d))
+            .map(|(&d, &vm)| (d, vm));
+    }
+    let (total, now) = (
+        s.xend.borrow().opts.shutdown_timeout.as_secs_f64(),
+        s.wall_now(),
+    );
+    s.xend
+        .borrow_mut()
+        .expire(|start| info::timed_out(total, now, start));
+    let next = s.xend.borrow_mut().next_unquiet(after, |d| snap.present(d));
+    #[cfg(debug_assertions)]
+    check_skipped(s, snap, after, next);
+    next.map(|d| (d, s.xend.borrow().domains[&d]))
+}
+
+/// Debug builds: every domain skipped between `after` and `next` would
+/// indeed have been visited to no effect.
+#[cfg(debug_assertions)]
+fn check_skipped(s: &Sim, snap: &Snapshot, after: u32, next: Option<u32>) {
+    let skipped: Vec<(u32, VmRef)> = {
+        let x = s.xend.borrow();
+        x.domains
+            .range(after + 1..next.unwrap_or(u32::MAX))
+            .filter(|(&d, _)| d != 0 && snap.present(d) && !x.is_unquiet(d))
+            .map(|(&d, &v)| (d, v))
+            .collect()
+    };
+    for (d, vm) in skipped {
+        let info = snap.info(d).expect("present");
+        let st = info::quiet_state(s, vm, &info);
+        let now = s.xend.borrow().vm(vm).state;
+        debug_assert!(
+            st == Some(now),
+            "_refresh would skip domain {d}: {st:?} vs {now}"
+        );
+    }
+}
+
+/// The tracked domains (but Domain-0) the snapshot shows gone or dying, in
+/// domid order. Only those quiet.rs lists can be: a domain it does not list
+/// was found running since, and has not changed in Xen.
+fn gone_domains(s: &Sim, snap: &Snapshot) -> Vec<(u32, VmRef)> {
+    let x = s.xend.borrow();
+    let gone_in_snap = |d: u32| snap.info(d).is_none_or(|i| i.dying);
+    let gone: Vec<(u32, VmRef)> = x
+        .quiet
+        .unquiet
+        .iter()
+        .filter(|&&d| d != 0 && gone_in_snap(d))
+        .filter_map(|&d| x.domains.get(&d).map(|&vm| (d, vm)))
+        .collect();
+    #[cfg(debug_assertions)]
+    {
+        let full: Vec<(u32, VmRef)> = x
+            .domains
+            .iter()
+            .filter(|(&d, _)| d != 0 && gone_in_snap(d))
+            .map(|(&d, &v)| (d, v))
+            .collect();
+        debug_assert_eq!(gone, full, "_refresh's gone domains");
+    }
+    gone
 }
 
 /// `XendDomainInfo.update(info)`: stores Xen's info, then `refreshShutdown(info)`.
@@ -186,7 +238,7 @@ async fn remove_domain_locked(sim: &Sim, vm: VmRef, domid: u32) {
     }
     let mut x = sim.xend.borrow_mut();
     if x.domains.get(&domid) == Some(&vm) {
-        x.domains.remove(&domid);
+        x.untrack(domid);
     }
 }
 
@@ -198,10 +250,7 @@ pub fn lookup_nr(sim: &Sim, name_or_id: &str) -> Option<VmRef> {
             return Some(v);
         }
     }
-    x.domains
-        .values()
-        .copied()
-        .find(|&v| x.vm(v).cfg.name == name_or_id)
+    x.tracked_named(name_or_id)
 }
 
 /// `domain_lookup`: a refresh without shutdown handling, then the lookup.

@@ -50,7 +50,11 @@ pub async fn write_vm(sim: &Sim, vm: VmRef, rel: &str, value: &str) {
 
 /// `_stateSet(state)`: nothing stored, only waiters notified (kept for `dom.state`).
 pub fn state_set(sim: &Sim, vm: VmRef, state: &'static str) {
-    sim.xend.borrow_mut().vm_mut(vm).state = state;
+    let mut x = sim.xend.borrow_mut();
+    if x.vm(vm).state != state {
+        x.vm_mut(vm).state = state;
+        x.mark(vm);
+    }
 }
 
 /// `XendDomainInfo.shutdown(reason)` on the RPC thread.
@@ -190,7 +194,11 @@ pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
                         (now, total.as_secs_f64())
                     }
                 };
-                s.xend.borrow_mut().vm_mut(vm).shutdown_start = Some(start);
+                {
+                    let mut x = s.xend.borrow_mut();
+                    x.vm_mut(vm).shutdown_start = Some(start);
+                    x.note_shutdown_start(vm, start);
+                }
                 s.at(L::HandleShutdownTimer as u16);
                 let s2 = s.clone();
                 start_thread(
@@ -240,32 +248,68 @@ fn reason_name(code: u8) -> &'static str {
     REASONS.get(code as usize).copied().unwrap_or("?")
 }
 
+/// Has a shutdown begun at wall time `start` run past SHUTDOWN_TIMEOUT?
+/// (`refreshShutdown`'s test, in its own arithmetic.)
+pub fn shutdown_timed_out(sim: &Sim, start: f64) -> bool {
+    let total = sim.xend.borrow().opts.shutdown_timeout.as_secs_f64();
+    timed_out(total, sim.wall_now(), start)
+}
+
+/// `total - now + start < 0`: SHUTDOWN_TIMEOUT `total` run out at `now`.
+pub fn timed_out(total: f64, now: f64, start: f64) -> bool {
+    let timeout = total - now + start;
+    timeout < 0.0
+}
+
+/// Can `refreshShutdown` calls be skipped at all now? Only while nothing
+/// can observe them: nobody hooks it, the trace is off, and xend's thread
+/// preemption is off (its checkpoint draws from the RNG).
+pub fn refresh_skippable(sim: &Sim) -> bool {
+    !sim.tracing.get()
+        && !sim.is_hooked(Probe::XendRefreshShutdown)
+        && sim.xend.borrow().opts.preempt <= 0.0
+}
+
+/// The state `refreshShutdown(info)` would set if that were all it did:
+/// `None` unless the call is skippable and the domain simply runs — not
+/// shut down, crashed or dying, its lock free, and no shutdown of it past
+/// its timeout (before that, a pending shutdown only stores the state).
+pub fn quiet_state(sim: &Sim, vm: VmRef, info: &domctl::DomInfo) -> Option<&'static str> {
+    if info.dying || info.crashed || info.shutdown || !refresh_skippable(sim) {
+        return None;
+    }
+    let (lock, start, has_path) = {
+        let x = sim.xend.borrow();
+        let v = x.vm(vm);
+        (
+            v.refresh_shutdown_lock,
+            v.shutdown_start,
+            v.dompath.is_some(),
+        )
+    };
+    if !has_path || start.is_some_and(|st| shutdown_timed_out(sim, st)) {
+        return None;
+    }
+    if !super::python::lock_free(sim, lock) {
+        return None;
+    }
+    Some(if info.paused { "paused" } else { "running" })
+}
+
 /// Would `refreshShutdown(info)` of a domain that simply runs change
 /// nothing? Then `_refresh` may skip the call, which is what makes a host of
 /// thousands of domains affordable: every `@releaseDomain` makes xend refresh
 /// every domain it tracks (quadratic in the real xend as here), and nearly
 /// all of them are running and unchanged. The call is skipped only when it
-/// cannot be observed: nobody hooks it, the trace is off, xend's thread
-/// preemption is off (its checkpoint draws from the RNG), the lock is free,
-/// and no shutdown timeout is pending. The state it would set is set here.
+/// cannot be observed (`quiet_state`); the state it would set is set here.
 pub fn refresh_changes_nothing(sim: &Sim, vm: VmRef, info: &domctl::DomInfo) -> bool {
-    if info.dying || info.crashed || info.shutdown {
-        return false;
+    match quiet_state(sim, vm, info) {
+        Some(st) => {
+            state_set(sim, vm, st);
+            true
+        }
+        None => false,
     }
-    if sim.tracing.get() || sim.is_hooked(Probe::XendRefreshShutdown) {
-        return false;
-    }
-    let (lock, quiet) = {
-        let x = sim.xend.borrow();
-        let v = x.vm(vm);
-        let quiet = x.opts.preempt <= 0.0 && v.shutdown_start.is_none() && v.dompath.is_some();
-        (v.refresh_shutdown_lock, quiet)
-    };
-    if !quiet || !super::python::lock_free(sim, lock) {
-        return false;
-    }
-    state_set(sim, vm, if info.paused { "paused" } else { "running" });
-    true
 }
 
 /// `refreshShutdown(xeninfo)`.
@@ -351,9 +395,9 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                     state_set(&s, vm, if i.paused { "paused" } else { "running" });
                     let start = s.xend.borrow().vm(vm).shutdown_start;
                     if let Some(start) = start {
-                        let total = s.xend.borrow().opts.shutdown_timeout.as_secs_f64();
-                        let timeout = total - s.wall_now() + start;
-                        if timeout < 0.0 && read_dom(&s, vm, "xend/unresponsive").await.is_none() {
+                        if shutdown_timed_out(&s, start)
+                            && read_dom(&s, vm, "xend/unresponsive").await.is_none()
+                        {
                             log(
                                 &s,
                                 Level::Info,

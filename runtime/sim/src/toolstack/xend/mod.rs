@@ -7,6 +7,7 @@
 //! - `lines.rs` — source lines of both builds, Python tracebacks;
 //! - `watch.rs` — `xswatch` and the Watcher thread;
 //! - `domain.rs` — XendDomain: the domain list, `@releaseDomain`, RPCs;
+//! - `quiet.rs` — which tracked domains a `_refresh` has to visit;
 //! - `info.rs` — XendDomainInfo: shutdown, the shutdown watch, refreshShutdown;
 //! - `destroy.rs` — `_maybeRestart`, destroy, cleanupDomain, device release;
 //! - `restart.rs` — restart, preserve, rename-restart, core dumps;
@@ -22,6 +23,7 @@ pub mod image;
 pub mod info;
 pub mod lines;
 pub mod python;
+pub mod quiet;
 pub mod restart;
 pub mod start;
 pub mod watch;
@@ -64,7 +66,7 @@ impl Level {
 }
 
 /// An XendDomainInfo.
-#[derive(Copy, Clone, PartialEq, Eq, Debug, Hash)]
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
 pub struct VmRef(pub u32);
 
 /// A device of the config (`vif/0`, `vbd/51712`, ...).
@@ -198,8 +200,11 @@ pub struct Xend {
     pub domains_lock: LockId,
     /// Every XendDomainInfo ever made.
     pub vms: Vec<Vm>,
-    /// `XendDomain.domains`: domid → XendDomainInfo.
+    /// `XendDomain.domains`: domid → XendDomainInfo (changed through
+    /// `track` and `untrack`, which keep `quiet` in step).
     pub domains: std::collections::BTreeMap<u32, VmRef>,
+    /// Which of them a `_refresh` has to visit.
+    pub quiet: quiet::Quiet,
     /// Registered xswatches by token: the watched path and the callback.
     pub watches: std::collections::BTreeMap<Rc<str>, (Rc<str>, watch::WatchCb)>,
     /// Next xswatch object address.
@@ -229,6 +234,7 @@ impl Xend {
             domains_lock,
             vms: Vec::new(),
             domains: std::collections::BTreeMap::new(),
+            quiet: quiet::Quiet::default(),
             watches: std::collections::BTreeMap::new(),
             next_token: 0x7f3c_9a1e_4d50,
             watcher_ctx: None,

@@ -29,6 +29,9 @@ pub struct PyLock {
     count: u32,
     waiters: VecDeque<TaskId>,
     reentrant: bool,
+    /// The VM whose `refresh_shutdown_lock` this is: taking it is a change
+    /// a refresh must see (quiet.rs).
+    of_vm: Option<super::VmRef>,
 }
 
 /// A lock's index.
@@ -65,6 +68,13 @@ impl Interp {
             ..Default::default()
         });
         LockId((self.locks.len() - 1) as u32)
+    }
+
+    /// A VM's `refresh_shutdown_lock`.
+    pub fn new_vm_lock(&mut self, vm: super::VmRef) -> LockId {
+        let l = self.new_lock(true);
+        self.locks[l.0 as usize].of_vm = Some(vm);
+        l
     }
 
     /// A new event.
@@ -161,6 +171,9 @@ pub async fn acquire(sim: &Sim, lock: LockId) {
     let t = me(sim);
     {
         let mut x = sim.xend.borrow_mut();
+        if let Some(vm) = x.interp.locks[lock.0 as usize].of_vm {
+            x.mark(vm);
+        }
         let l = &mut x.interp.locks[lock.0 as usize];
         if l.owner.is_none() {
             l.owner = t;

@@ -161,8 +161,8 @@ async fn preserve_for_restart(sim: &Sim, vm: VmRef) -> super::VmConfig {
         remove(&s, &vp).await;
         {
             let mut x = s.xend.borrow_mut();
+            x.rename(vm, new_name.clone());
             let v = x.vm_mut(vm);
-            v.cfg.name = new_name.clone();
             v.cfg.uuid = new_uuid.clone();
             v.vmpath = format!("/vm/{new_uuid}");
         }

@@ -14,7 +14,11 @@ use super::{Vm, VmConfig, VmRef};
 pub fn start(sim: &Sim) {
     let conn = sim.xs.borrow_mut().connect(0, false, "xend", Sink::Queue);
     sim.xend.borrow_mut().conn = conn;
-    let rsl = sim.xend.borrow_mut().interp.new_lock(true);
+    let rsl = {
+        let mut x = sim.xend.borrow_mut();
+        let next = VmRef(x.vms.len() as u32);
+        x.interp.new_vm_lock(next)
+    };
     let dom0 = {
         let mut x = sim.xend.borrow_mut();
         x.vms.push(Vm {
@@ -48,7 +52,7 @@ pub fn start(sim: &Sim) {
             state: "running",
         });
         let r = VmRef((x.vms.len() - 1) as u32);
-        x.domains.insert(0, r);
+        x.track(0, r);
         r
     };
     let _ = dom0;
