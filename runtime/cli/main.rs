@@ -6,6 +6,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// See Cargo.toml: the model's many small allocations.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
