@@ -50,7 +50,7 @@ pub enum Resp {
     /// A value.
     Value(String),
     /// Directory entries.
-    List(Vec<String>),
+    List(Vec<Rc<str>>),
     /// Permissions.
     Perms(PermSet),
     /// A transaction id.
@@ -68,7 +68,7 @@ impl Resp {
     /// The entries of a DIRECTORY.
     pub fn into_list(self) -> Vec<String> {
         match self {
-            Resp::List(l) => l,
+            Resp::List(l) => l.iter().map(|s| s.to_string()).collect(),
             _ => Vec::new(),
         }
     }
@@ -83,7 +83,7 @@ impl ProbeValue for XsResult {
         match &self.0 {
             Ok(Resp::Ok) => Value::Unit,
             Ok(Resp::Value(v)) => Value::str(v),
-            Ok(Resp::List(l)) => Value::List(l.iter().map(Value::str).collect()),
+            Ok(Resp::List(l)) => Value::List(l.iter().map(|s| Value::Str(s.clone())).collect()),
             Ok(Resp::Perms(p)) => Value::List(
                 p.iter()
                     .map(|(d, c)| Value::str(format!("{c}{d}")))
@@ -99,9 +99,7 @@ impl ProbeValue for XsResult {
             Value::Str(s) => Ok(Resp::Value(s.to_string())),
             Value::Int(i) => Ok(Resp::Tx(TxId(i as u32))),
             Value::List(l) => Ok(Resp::List(
-                l.iter()
-                    .map(|x| x.as_str().unwrap_or("").to_string())
-                    .collect(),
+                l.iter().map(|x| x.as_str().unwrap_or("").into()).collect(),
             )),
             Value::Map(m) => {
                 let name = m

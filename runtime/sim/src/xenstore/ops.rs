@@ -389,12 +389,12 @@ impl Xenstore {
         Ok(true)
     }
 
-    pub(crate) fn do_directory(&self, conn: ConnId, path: &str) -> Result<Vec<String>, XsErr> {
+    pub(crate) fn do_directory(&self, conn: ConnId, path: &str) -> Result<Vec<Rc<str>>, XsErr> {
         let id = self.get_node(conn, path, PERM_READ)?;
         Ok(self
             .tree
             .children(id)
-            .map(|c| self.tree.name(c).to_string())
+            .map(|c| self.tree.shared_name(c))
             .collect())
     }
 

@@ -7,6 +7,8 @@
 //! many children also get a name index so lookups stay cheap under
 //! `/local/domain`.
 
+use std::rc::Rc;
+
 use crate::fxhash::FxHashMap;
 
 pub(crate) const NIL: u32 = u32::MAX;
@@ -56,11 +58,13 @@ fn get_len(b: &[u8]) -> (usize, usize) {
     (n, b.len())
 }
 
-/// Interned node-name components.
+/// Interned node-name components. Shared (`Rc<str>`), so a DIRECTORY
+/// reply hands out the names instead of copying each: `xenstore-rm -t`
+/// lists `backend/vif`, one entry per domain, for every device it removes.
 #[derive(Default)]
 pub(crate) struct Names {
-    by_name: FxHashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    by_name: FxHashMap<Rc<str>, u32>,
+    names: Vec<Rc<str>>,
 }
 
 impl Names {
@@ -69,12 +73,17 @@ impl Names {
             return i;
         }
         let i = self.names.len() as u32;
-        self.names.push(s.into());
-        self.by_name.insert(s.into(), i);
+        let name: Rc<str> = s.into();
+        self.names.push(name.clone());
+        self.by_name.insert(name, i);
         i
     }
     pub fn lookup(&self, s: &str) -> Option<u32> {
         self.by_name.get(s).copied()
+    }
+    /// The shared name of symbol `i`.
+    pub fn shared(&self, i: u32) -> &Rc<str> {
+        &self.names[i as usize]
     }
     pub fn get(&self, i: u32) -> &str {
         &self.names[i as usize]
@@ -159,6 +168,11 @@ impl Tree {
 
     fn node_mut(&mut self, id: u32) -> &mut Node {
         &mut self.chunks[id as usize / CHUNK][id as usize % CHUNK]
+    }
+
+    /// A node's name, shared.
+    pub fn shared_name(&self, id: u32) -> Rc<str> {
+        self.names.shared(self.node(id).name).clone()
     }
 
     pub fn name(&self, id: u32) -> &str {

@@ -9,6 +9,8 @@
 //! only for a read of a node someone else changed meanwhile, and such a
 //! transaction fails its commit with EAGAIN either way (docs/fidelity.md).
 
+use std::rc::Rc;
+
 use super::ops::{is_child, PermSet};
 use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::stack::HopId;
@@ -229,7 +231,7 @@ impl Xenstore {
         conn: ConnId,
         tx: TxId,
         path: &str,
-    ) -> Result<Vec<String>, XsErr> {
+    ) -> Result<Vec<Rc<str>>, XsErr> {
         self.note_read(tx, path);
         if self.txn(tx)?.ops.is_empty() {
             // Nothing shadowed: the transaction sees the live directory.
@@ -238,7 +240,7 @@ impl Xenstore {
         if !self.txn_exists(tx, path)? {
             return Err(XsErr::ENOENT);
         }
-        let mut out: Vec<String> = Vec::new();
+        let mut out: Vec<Rc<str>> = Vec::new();
         let prefix = if path == "/" {
             "/".to_string()
         } else {
@@ -260,7 +262,7 @@ impl Xenstore {
                 .map(|rest| rest.split('/').next().unwrap_or(""))
                 .collect();
             for name in self.do_directory(conn, path)? {
-                if !removed_above && !named.contains(&name.as_str()) {
+                if !removed_above && !named.contains(&&*name) {
                     out.push(name);
                     continue;
                 }
@@ -274,14 +276,13 @@ impl Xenstore {
             if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
                 continue;
             }
-            let name = p[prefix.len()..]
-                .split('/')
-                .next()
-                .unwrap_or("")
-                .to_string();
+            let name = p[prefix.len()..].split('/').next().unwrap_or("");
             let child = format!("{prefix}{name}");
-            if !name.is_empty() && !out.contains(&name) && self.txn_exists(tx, &child)? {
-                out.push(name);
+            if !name.is_empty()
+                && !out.iter().any(|o| **o == *name)
+                && self.txn_exists(tx, &child)?
+            {
+                out.push(name.into());
             }
         }
         Ok(out)
@@ -375,6 +376,10 @@ mod tests {
         a[..common_prefix_len(a, b)].to_string()
     }
 
+    fn names(l: Result<Vec<std::rc::Rc<str>>, crate::xenstore::XsErr>) -> Vec<String> {
+        l.expect("listed").iter().map(|s| s.to_string()).collect()
+    }
+
     fn store() -> (crate::xenstore::Xenstore, crate::xenstore::ConnId) {
         let mut xs = crate::xenstore::Xenstore::new();
         let c = xs.connect(0, false, "test", crate::xenstore::Sink::Queue);
@@ -390,9 +395,9 @@ mod tests {
         let t = xs.txn_start(c).unwrap();
         xs.txn_rm(c, t, "/d/b").unwrap();
         xs.txn_write(c, t, "/d/e/f", "1").unwrap();
-        assert_eq!(xs.txn_directory(c, t, "/d").unwrap(), ["a", "c", "e"]);
+        assert_eq!(names(xs.txn_directory(c, t, "/d")), ["a", "c", "e"]);
         // The live store is untouched until commit.
-        assert_eq!(xs.do_directory(c, "/d").unwrap(), ["a", "b", "c"]);
+        assert_eq!(names(xs.do_directory(c, "/d")), ["a", "b", "c"]);
     }
 
     #[test]
@@ -401,7 +406,7 @@ mod tests {
         let t = xs.txn_start(c).unwrap();
         xs.txn_rm(c, t, "/d").unwrap();
         xs.txn_write(c, t, "/d/a/z", "1").unwrap();
-        assert_eq!(xs.txn_directory(c, t, "/d").unwrap(), ["a"]);
+        assert_eq!(names(xs.txn_directory(c, t, "/d")), ["a"]);
     }
 
     #[test]

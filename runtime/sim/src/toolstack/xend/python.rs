@@ -357,7 +357,7 @@ pub async fn list(sim: &Sim, path: &str) -> Vec<String> {
         .await
         .pop()
     {
-        Some(Ok(Resp::List(l))) => l,
+        Some(Ok(Resp::List(l))) => l.iter().map(|s| s.to_string()).collect(),
         _ => Vec::new(),
     }
 }
