@@ -199,7 +199,7 @@ impl Xenstore {
     }
 
     /// `get_node`'s permission check on an existing node.
-    fn access(&self, conn: ConnId, id: u32, perm: u8) -> Result<u32, XsErr> {
+    pub(super) fn access(&self, conn: ConnId, id: u32, perm: u8) -> Result<u32, XsErr> {
         if self.perm_for_conn(conn, self.tree.node(id).perms) & perm == perm {
             Ok(id)
         } else {
@@ -213,7 +213,13 @@ impl Xenstore {
         }
     }
 
-    fn errno_from_ancestor(&self, conn: ConnId, anc: u32, err: XsErr, perm: u8) -> XsErr {
+    pub(super) fn errno_from_ancestor(
+        &self,
+        conn: ConnId,
+        anc: u32,
+        err: XsErr,
+        perm: u8,
+    ) -> XsErr {
         if self.perm_for_conn(conn, self.tree.node(anc).perms) & perm != 0 {
             err
         } else {

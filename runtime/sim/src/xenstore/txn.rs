@@ -13,6 +13,7 @@ use std::rc::Rc;
 
 use super::ops::{is_child, PermSet};
 use super::{ConnId, TxId, Xenstore, XsErr};
+use crate::fxhash::FxHashSet;
 use crate::stack::HopId;
 use crate::time::SimTime;
 
@@ -135,14 +136,12 @@ impl Xenstore {
         }
     }
 
-    fn note_write(&mut self, tx: TxId, path: &str) {
-        let target = if self.lookup(path).is_some() {
-            path.to_string()
-        } else {
-            parent_of(path).to_string()
-        };
+    /// Narrows the write lowpath; `live` says whether `path` exists in the
+    /// store (a new node counts as its parent).
+    fn note_write(&mut self, tx: TxId, path: &str, live: bool) {
+        let target = if live { path } else { parent_of(path) };
         if let Some(Some(t)) = self.txns.get_mut(tx.0 as usize) {
-            lowest(&mut t.write_low, &target);
+            lowest(&mut t.write_low, target);
         }
     }
 
@@ -171,25 +170,32 @@ impl Xenstore {
         path: &str,
         value: &str,
     ) -> Result<(), XsErr> {
-        self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Written(value.to_string()))
+        let live = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Written(value.to_string()), live)
     }
 
-    fn txn_check_write(&self, conn: ConnId, tx: TxId, path: &str) -> Result<(), XsErr> {
+    /// May `conn` write `path` in the transaction? `Ok` says whether the
+    /// node exists in the store itself (one walk serves both questions).
+    fn txn_check_write(&self, conn: ConnId, tx: TxId, path: &str) -> Result<bool, XsErr> {
         if self.conn(conn).readonly {
             return Err(XsErr::EROFS);
         }
+        let live = self.walk(path);
         if self.txn_view(tx, path)? == Some(true) {
-            return Ok(());
+            return Ok(live.is_ok());
         }
-        match self.get_node(conn, path, super::ops::PERM_WRITE) {
-            Ok(_) | Err(XsErr::ENOENT) => Ok(()),
-            Err(e) => Err(e),
+        let perm = super::ops::PERM_WRITE;
+        match live {
+            Ok(id) => self.access(conn, id, perm).map(|_| true),
+            Err((anc, _)) => match self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm) {
+                XsErr::ENOENT => Ok(false),
+                e => Err(e),
+            },
         }
     }
 
-    fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow) -> Result<(), XsErr> {
-        self.note_write(tx, path);
+    fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow, live: bool) -> Result<(), XsErr> {
+        self.note_write(tx, path, live);
         let t = self
             .txns
             .get_mut(tx.0 as usize)
@@ -204,8 +210,8 @@ impl Xenstore {
         if self.txn_exists(tx, path)? {
             return Ok(());
         }
-        self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Created)
+        let live = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Created, live)
     }
 
     /// RM inside a transaction.
@@ -221,8 +227,8 @@ impl Xenstore {
         if path == "/" {
             return Err(XsErr::EINVAL);
         }
-        self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Removed)
+        let live = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Removed, live)
     }
 
     /// DIRECTORY inside a transaction.
@@ -299,8 +305,8 @@ impl Xenstore {
         if !self.txn_exists(tx, path)? {
             return Err(XsErr::ENOENT);
         }
-        self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Perms(perms.clone()))
+        let live = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Perms(perms.clone()), live)
     }
 
     /// TRANSACTION_END: commit (or abort with `commit == false`).
@@ -345,23 +351,25 @@ impl Xenstore {
             // A read-only transaction leaves oxenstored's root as it was.
             return Ok(());
         }
-        let mut changed: Vec<(String, bool)> = Vec::new();
-        for (p, s) in t.ops {
-            let fired = match &s {
-                Shadow::Written(v) => self.do_write(conn, &p, v).map(|_| true),
-                Shadow::Created => self.do_mkdir(conn, &p),
-                Shadow::Removed => self.do_rm(conn, &p),
-                Shadow::Perms(ps) => self.do_set_perms(conn, &p, ps).map(|_| true),
+        // Each changed path fires once, in the order it first changed.
+        let mut changed: Vec<(&str, bool)> = Vec::with_capacity(t.ops.len());
+        let mut seen: FxHashSet<&str> = FxHashSet::default();
+        for (p, s) in &t.ops {
+            let fired = match s {
+                Shadow::Written(v) => self.do_write(conn, p, v).map(|_| true),
+                Shadow::Created => self.do_mkdir(conn, p),
+                Shadow::Removed => self.do_rm(conn, p),
+                Shadow::Perms(ps) => self.do_set_perms(conn, p, ps).map(|_| true),
             };
             // Permission checks already passed on the transaction's view; a
             // failure here means the store changed under it, which the
             // generation check above rules out.
-            if fired.unwrap_or(false) && !changed.iter().any(|(q, _)| *q == p) {
+            if fired.unwrap_or(false) && seen.insert(p) {
                 changed.push((p, matches!(s, Shadow::Removed)));
             }
         }
-        for (p, recurse) in &changed {
-            self.fire_watches(p, *recurse, now, hop);
+        for &(p, recurse) in &changed {
+            self.fire_watches(p, recurse, now, hop);
         }
         self.generation += 1;
         Ok(())
