@@ -205,6 +205,9 @@ pub struct Xenstore {
     pub(crate) watch_index: FxHashMap<Rc<str>, Vec<u32>>,
     /// The watched paths in order, for the watches below a removed node.
     pub(crate) watch_paths: std::collections::BTreeSet<Rc<str>>,
+    /// How many watched paths have each length: firing skips the ancestors
+    /// of a changed node whose length no watch has, without hashing them.
+    pub(crate) watch_lens: Vec<u32>,
     pub(crate) watch_seq: u64,
     pub(crate) txns: Vec<Option<txn::Txn>>,
     /// Free slots of `txns`, lowest first (a new transaction takes the lowest).
@@ -266,6 +269,7 @@ impl Xenstore {
             watches: Vec::new(),
             watch_index: FxHashMap::default(),
             watch_paths: std::collections::BTreeSet::new(),
+            watch_lens: Vec::new(),
             watch_seq: 0,
             txns: Vec::new(),
             free_txns: std::collections::BinaryHeap::new(),

@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use super::ops::{is_child, PermSet};
+use super::ops::{is_child, last_slash, PermSet};
 use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::fxhash::FxHashSet;
 use crate::stack::HopId;
@@ -70,7 +70,7 @@ fn lowest(cur: &mut Option<String>, p: &str) {
 }
 
 fn parent_of(p: &str) -> &str {
-    &p[..p.rfind('/').unwrap_or(0).max(1)]
+    &p[..last_slash(p).unwrap_or(0).max(1)]
 }
 
 impl Xenstore {
@@ -217,7 +217,7 @@ impl Xenstore {
     /// RM inside a transaction.
     pub fn txn_rm(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<(), XsErr> {
         if !self.txn_exists(tx, path)? {
-            let parent = &path[..path.rfind('/').unwrap_or(0).max(1)];
+            let parent = &path[..last_slash(path).unwrap_or(0).max(1)];
             return if self.txn_exists(tx, parent)? {
                 Ok(())
             } else {

@@ -70,6 +70,11 @@ impl Xenstore {
             .entry(path_rc.clone())
             .or_insert_with(|| {
                 self.watch_paths.insert(path_rc.clone());
+                let n = path_rc.len();
+                if self.watch_lens.len() <= n {
+                    self.watch_lens.resize(n + 1, 0);
+                }
+                self.watch_lens[n] += 1;
                 Vec::new()
             })
             .push(id);
@@ -107,6 +112,7 @@ impl Xenstore {
                 if v.is_empty() {
                     self.watch_index.remove(&w.path);
                     self.watch_paths.remove(&w.path);
+                    self.watch_lens[w.path.len()] -= 1;
                 }
             }
         }
@@ -141,9 +147,12 @@ impl Xenstore {
             }
         } else {
             // Watches on the node itself or an ancestor.
-            let mut prefix = name;
+            let b = name.as_bytes();
+            let mut end = b.len();
             loop {
-                if let Some(v) = self.watch_index.get(prefix) {
+                let prefix = if end == 0 { "/" } else { &name[..end] };
+                let watched_len = self.watch_lens.get(prefix.len()).is_some_and(|&n| n > 0);
+                if let Some(v) = watched_len.then(|| self.watch_index.get(prefix)).flatten() {
                     for &id in v {
                         let w = self.watches[id as usize].as_ref().expect("indexed watch");
                         hits.push((w.conn, w.seq, id, false));
@@ -152,11 +161,13 @@ impl Xenstore {
                 if prefix == "/" {
                     break;
                 }
-                prefix = match prefix.rfind('/') {
-                    Some(0) => "/",
-                    Some(i) => &prefix[..i],
+                // The parent: a plain byte scan back to the previous '/'
+                // (str::rfind's searcher costs more than the short
+                // component it crosses).
+                match b[..end].iter().rposition(|&c| c == b'/') {
+                    Some(i) => end = i,
                     None => break,
-                };
+                }
             }
             // A removal also reaches the watches below the removed node.
             if recurse && name != "/" {
