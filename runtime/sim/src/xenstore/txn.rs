@@ -40,22 +40,25 @@ pub(crate) struct Txn {
 /// component boundaries (`"/"`, length 1, when they share no component).
 fn common_prefix_len(a: &str, b: &str) -> usize {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (mut i, mut last) = (1, 1);
-    loop {
-        let (ca, cb) = (a.get(i), b.get(i));
-        let a_end = matches!(ca, None | Some(b'/'));
-        let b_end = matches!(cb, None | Some(b'/'));
-        if a_end && b_end {
-            last = i;
-            if ca.is_none() || cb.is_none() {
-                break;
-            }
-        } else if ca != cb {
-            break;
-        }
+    // The first byte where they differ, eight at a time while they agree.
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
         i += 1;
     }
-    last
+    // Both end a component there: the whole shared part counts.
+    let ends = |p: &[u8]| i == p.len() || p[i] == b'/';
+    if ends(a) && ends(b) {
+        return i.max(1);
+    }
+    // Otherwise back to the last component boundary before it.
+    match a[..i].iter().rposition(|&c| c == b'/') {
+        Some(j) if j > 0 => j,
+        _ => 1,
+    }
 }
 
 /// Narrows a lowpath to what it shares with `p`, in place.
@@ -415,6 +418,51 @@ mod tests {
         xs.txn_rm(c, t, "/d").unwrap();
         xs.txn_write(c, t, "/d/a/z", "1").unwrap();
         assert_eq!(names(xs.txn_directory(c, t, "/d")), ["a"]);
+    }
+
+    /// The definition, one byte at a time: the last position where both
+    /// paths end a component, with everything before it equal.
+    fn by_definition(a: &str, b: &str) -> usize {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let (mut i, mut last) = (1, 1);
+        loop {
+            let (ca, cb) = (a.get(i), b.get(i));
+            let a_end = matches!(ca, None | Some(b'/'));
+            let b_end = matches!(cb, None | Some(b'/'));
+            if a_end && b_end {
+                last = i;
+                if ca.is_none() || cb.is_none() {
+                    break;
+                }
+            } else if ca != cb {
+                break;
+            }
+            i += 1;
+        }
+        last
+    }
+
+    #[test]
+    fn the_fast_common_prefix_agrees_with_the_definition() {
+        let parts = [
+            "a", "ab", "local", "domain", "1", "12", "backend", "vif", "x",
+        ];
+        let mut paths = vec!["/".to_string()];
+        for p in parts {
+            for q in parts {
+                paths.push(format!("/{p}/{q}"));
+                for r in ["1", "12", "state", "backend-id"] {
+                    paths.push(format!("/{p}/{q}/{r}"));
+                    paths.push(format!("/{p}/{q}/{r}/{p}"));
+                }
+            }
+            paths.push(format!("/{p}"));
+        }
+        for a in &paths {
+            for b in &paths {
+                assert_eq!(common_prefix_len(a, b), by_definition(a, b), "{a} {b}");
+            }
+        }
     }
 
     #[test]
