@@ -141,12 +141,12 @@ fn frame_tokens<'a, S: TokSink>(
     let Some(sym) = c.eat(Tok::SymOff) else {
         // `[<addr>] name` or `[<addr>] ???`: an address is a frame by itself.
         if addr {
-            h.func = c.eat(Tok::Word);
+            h.fields.func = c.eat(Tok::Word);
         }
         return addr;
     };
     let plus = sym.iter().position(|&b| b == b'+').unwrap_or(sym.len());
-    h.func = sym.get(..plus);
+    h.fields.func = sym.get(..plus);
     // Anything after the symbol may only be a module (`[xen_netfront]`).
     let rest = line.get(c.pos..).unwrap_or_default();
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);

@@ -8,7 +8,6 @@
 
 use crate::damage::Damage;
 use crate::format::{Format, Kind, Level};
-use crate::line::Head;
 
 /// How a line joins the record above it when the record's text is rebuilt.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -79,23 +78,6 @@ pub struct Fields<'a> {
     pub lineno: Option<u32>,
     /// Function (libxl's position; a frame record's symbol).
     pub func: Option<&'a [u8]>,
-}
-
-impl<'a> Fields<'a> {
-    /// The fields of a head.
-    pub fn of(h: &Head<'a>) -> Fields<'a> {
-        Fields {
-            time: h.time,
-            pid: h.pid,
-            thread: h.thread,
-            logger: h.logger,
-            host: h.host,
-            level: h.level,
-            module: h.module,
-            lineno: h.lineno,
-            func: h.func,
-        }
-    }
 }
 
 impl Entry<'_> {

@@ -3,6 +3,7 @@
 //! (`parser.rs`) adds what needs the lines before it: records, dumps,
 //! continuations and damage.
 
+use crate::entry::Fields;
 use crate::format::{Format, Kind, Level};
 use logos::Logos;
 
@@ -25,24 +26,8 @@ pub struct Head<'a> {
     pub format: Option<Format>,
     /// What the line is.
     pub kind: Option<Kind>,
-    /// The timestamp as written (without brackets).
-    pub time: Option<&'a [u8]>,
-    /// Process id.
-    pub pid: Option<u32>,
-    /// Thread id or name (xend's vendor form).
-    pub thread: Option<&'a [u8]>,
-    /// Logger name (xend's old form, its stderr form).
-    pub logger: Option<&'a [u8]>,
-    /// Host name (syslog, journal).
-    pub host: Option<&'a [u8]>,
-    /// Level.
-    pub level: Option<Level>,
-    /// Python module, kernel subsystem, program, or libxl source file.
-    pub module: Option<&'a [u8]>,
-    /// Source line (xend, libxl).
-    pub lineno: Option<u32>,
-    /// Function (libxl's position, a stack frame's symbol).
-    pub func: Option<&'a [u8]>,
+    /// The header fields the prefix gave.
+    pub fields: Fields<'a>,
     /// Where the message starts.
     pub body: usize,
     /// The prefix broke off here.
@@ -126,7 +111,7 @@ pub fn scan<'a, S: TokSink>(line: &'a [u8], sink: &mut S) -> Head<'a> {
             let d = c.eat(Tok::GuestPrefix).unwrap_or_default();
             h.format = Some(Format::XenConsole);
             h.kind = Some(Kind::Record);
-            h.module = d.get(1..d.len().saturating_sub(1));
+            h.fields.module = d.get(1..d.len().saturating_sub(1));
             skip_one_space(&mut c, line);
         }
         Some(Tok::KmsgLevel | Tok::Uptime) => kernel(&mut c, &mut h, line),
@@ -134,7 +119,7 @@ pub fn scan<'a, S: TokSink>(line: &'a [u8], sink: &mut S) -> Head<'a> {
             let s = c.eat(Tok::Status).unwrap_or_default();
             h.format = Some(Format::LinuxConsole);
             h.kind = Some(Kind::Status);
-            h.level = Some(status_level(s));
+            h.fields.level = Some(status_level(s));
             skip_one_space(&mut c, line);
         }
         Some(Tok::SyslogStamp) => journal(&mut c, &mut h, line, Tok::SyslogStamp),
@@ -165,9 +150,9 @@ pub(crate) fn skip_one_space<S: TokSink>(c: &mut Cursor<'_, '_, S>, line: &[u8])
 pub(crate) fn xend_head<'a>(t: &'a [u8], h: &mut Head<'a>) {
     h.format = Some(Format::Xend);
     h.kind = Some(Kind::Record);
-    h.time = t.get(1..20);
+    h.fields.time = t.get(1..20);
     let (pid, close) = digits_at(t, 21);
-    h.pid = pid;
+    h.fields.pid = pid;
     // `] ` then the level, whose first letter says how long it is.
     let lv = close + 2;
     let (level, len) = match t.get(lv) {
@@ -178,14 +163,14 @@ pub(crate) fn xend_head<'a>(t: &'a [u8], h: &mut Head<'a>) {
         Some(b'C') => (Level::Critical, 8),
         _ => (Level::Trace, 5),
     };
-    h.level = Some(level);
+    h.fields.level = Some(level);
     let m = lv + len + 2;
     let colon = t
         .get(m..)
         .and_then(|r| r.iter().position(|&b| b == b':'))
         .map_or(m, |i| m + i);
-    h.module = t.get(m..colon);
-    h.lineno = digits_at(t, colon + 1).0;
+    h.fields.module = t.get(m..colon);
+    h.fields.lineno = digits_at(t, colon + 1).0;
 }
 
 /// The decimal number starting at `at`, and where it ends.
@@ -209,7 +194,7 @@ fn xend<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) {
     h.format = Some(Format::Xend);
     h.kind = Some(Kind::Record);
     let stamp = c.eat(Tok::BracketStamp).unwrap_or_default();
-    h.time = stamp.get(1..);
+    h.fields.time = stamp.get(1..);
     let mut words: [Option<(Tok, &[u8])>; 3] = [None; 3];
     let mut n = 0;
     while n < 3 && c.spaces() > 0 {
@@ -229,9 +214,9 @@ fn xend<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) {
     let Some((logger, pid, thread)) = ids else {
         return bad(h, c.pos, "a pid after the time");
     };
-    h.logger = logger;
-    h.pid = num(pid);
-    h.thread = thread.map(|(_, t)| t);
+    h.fields.logger = logger;
+    h.fields.pid = num(pid);
+    h.fields.thread = thread.map(|(_, t)| t);
     if c.eat(Tok::Close).is_none() {
         return bad(h, c.pos, "`]` after the pid");
     }
@@ -250,7 +235,7 @@ fn level_and_where<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) 
     let Some(level) = c.eat(Tok::Level) else {
         return bad(h, c.pos, "a level (DEBUG, INFO, WARNING, ERROR)");
     };
-    h.level = Level::from_python(level);
+    h.fields.level = Level::from_python(level);
     if c.spaces() == 0 {
         return bad(h, c.pos, "a space after the level");
     }
@@ -259,13 +244,13 @@ fn level_and_where<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) 
     };
     let inner = w.get(1..w.len().saturating_sub(1)).unwrap_or_default();
     let colon = inner.iter().rposition(|&b| b == b':').unwrap_or(0);
-    h.module = inner.get(..colon);
+    h.fields.module = inner.get(..colon);
     let digits = inner.get(colon + 1..).unwrap_or_default();
     let end = digits
         .iter()
         .position(|&b| b == b' ')
         .unwrap_or(digits.len());
-    h.lineno = num(digits.get(..end).unwrap_or_default());
+    h.fields.lineno = num(digits.get(..end).unwrap_or_default());
     // One space separates the head from the message; more belong to it.
     let line_pos = c.pos;
     if c.peek() == Some(Tok::Space) {
@@ -310,7 +295,7 @@ fn stderr_form<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>) {
     }
     h.format = Some(Format::Xend);
     h.kind = Some(Kind::Record);
-    h.logger = Some(name);
+    h.fields.logger = Some(name);
     level_and_where(c, h);
 }
 
@@ -323,7 +308,7 @@ fn xen<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u
         Some(Tok::BracketStamp) => {
             let s = c.eat(Tok::BracketStamp).unwrap_or_default();
             if c.eat(Tok::Close).is_some() {
-                h.time = s.get(1..);
+                h.fields.time = s.get(1..);
                 skip_one_space(c, line);
             } else {
                 return bad(h, c.pos, "`]` after the console timestamp");
@@ -331,7 +316,7 @@ fn xen<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u
         }
         Some(Tok::Uptime) => {
             let s = c.eat(Tok::Uptime).unwrap_or_default();
-            h.time = Some(trim_uptime(s));
+            h.fields.time = Some(trim_uptime(s));
             skip_one_space(c, line);
         }
         _ => {}
@@ -349,10 +334,10 @@ fn trim_uptime(s: &[u8]) -> &[u8] {
 fn kernel<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8]) {
     h.format = Some(Format::LinuxConsole);
     if let Some(l) = c.eat(Tok::KmsgLevel) {
-        h.level = l.get(1).map(|d| Level::from_printk(d.wrapping_sub(b'0')));
+        h.fields.level = l.get(1).map(|d| Level::from_printk(d.wrapping_sub(b'0')));
     }
     if let Some(s) = c.eat(Tok::Uptime) {
-        h.time = Some(trim_uptime(s));
+        h.fields.time = Some(trim_uptime(s));
         skip_one_space(c, line);
     }
     body(c, h, line);
@@ -378,7 +363,7 @@ fn kernel_source<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, li
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'));
         if plain {
-            h.module = Some(name);
+            h.fields.module = Some(name);
         }
     }
 }
@@ -386,8 +371,8 @@ fn kernel_source<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, li
 fn proc_tag<'a>(h: &mut Head<'a>, tag: &'a [u8]) {
     // `name[pid]:`
     let open = tag.iter().rposition(|&b| b == b'[').unwrap_or(0);
-    h.module = tag.get(..open);
-    h.pid = tag.get(open + 1..tag.len().saturating_sub(2)).and_then(num);
+    h.fields.module = tag.get(..open);
+    h.fields.pid = tag.get(open + 1..tag.len().saturating_sub(2)).and_then(num);
 }
 
 fn status_level(s: &[u8]) -> Level {
@@ -412,7 +397,7 @@ fn journal<'a, S: TokSink>(
     stamp: Tok,
 ) {
     let s = c.eat(stamp).unwrap_or_default();
-    h.time = Some(s);
+    h.fields.time = Some(s);
     h.format = Some(Format::Journal);
     h.kind = Some(Kind::Record);
     if c.spaces() == 0 {
@@ -422,7 +407,7 @@ fn journal<'a, S: TokSink>(
         return xl(c, h, line);
     }
     match c.peek() {
-        Some(Tok::Word | Tok::Int) => h.host = c.bump().map(|(_, s)| s),
+        Some(Tok::Word | Tok::Int) => h.fields.host = c.bump().map(|(_, s)| s),
         _ => return bad(h, c.pos, "a host name"),
     }
     if c.spaces() == 0 {
@@ -431,7 +416,7 @@ fn journal<'a, S: TokSink>(
     if let Some(tag) = c.eat(Tok::ProcTag) {
         proc_tag(h, tag);
     } else if let Some(w) = c.eat(Tok::Word) {
-        h.module = Some(w);
+        h.fields.module = Some(w);
         if c.eat(Tok::Colon).is_none() {
             return bad(h, c.pos, "`:` after the program name");
         }
@@ -451,18 +436,18 @@ fn xl<'a, S: TokSink>(c: &mut Cursor<'a, '_, S>, h: &mut Head<'a>, line: &'a [u8
     h.format = Some(Format::Xl);
     h.kind = Some(Kind::Record);
     let tag = c.eat(Tok::ProgTag).unwrap_or_default();
-    h.logger = tag.get(..tag.len().saturating_sub(1));
+    h.fields.logger = tag.get(..tag.len().saturating_sub(1));
     c.spaces();
     if let Some(l) = c.eat(Tok::XlLevel) {
-        h.level = Level::from_xl(l.get(..l.len().saturating_sub(1)).unwrap_or_default());
+        h.fields.level = Level::from_xl(l.get(..l.len().saturating_sub(1)).unwrap_or_default());
         c.spaces();
     }
     if let Some(w) = c.eat(Tok::XlWhere) {
         // `file.c:line:function:`
         let mut parts = w.split(|&b| b == b':');
-        h.module = parts.next();
-        h.lineno = parts.next().and_then(num);
-        h.func = parts.next().filter(|f| !f.is_empty());
+        h.fields.module = parts.next();
+        h.fields.lineno = parts.next().and_then(num);
+        h.fields.func = parts.next().filter(|f| !f.is_empty());
         skip_one_space(c, line);
     }
 }

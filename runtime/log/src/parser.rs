@@ -177,7 +177,7 @@ impl Parser {
             record: self.records,
             continuation: false,
             join: Join::Start,
-            fields: Fields::of(&head),
+            fields: head.fields,
             func: None,
             message,
             damage: &self.damage,
@@ -278,7 +278,7 @@ impl Parser {
                 self.in_traceback = true;
             }
         }
-        if kind == Kind::Frame && head.func.is_some() {
+        if kind == Kind::Frame && head.fields.func.is_some() {
             self.dump_frames = true;
         }
         let message: &[u8] = if self.scan.edits.is_empty() {
@@ -298,13 +298,13 @@ impl Parser {
             continuation,
             join,
             fields: if own {
-                Fields::of(&head)
+                head.fields
             } else if continuation {
                 self.cur.fields()
             } else {
                 Fields::default()
             },
-            func: head.func,
+            func: head.fields.func,
             message,
             damage: &self.damage,
             raw,
@@ -446,12 +446,12 @@ impl Parser {
         }
         self.records += 1;
         // A frame's symbol lies in the message; every other field in the head.
-        let end = match h.func {
+        let end = match h.fields.func {
             Some(f) => (f.as_ptr() as usize + f.len()).saturating_sub(seg.as_ptr() as usize),
             None => h.body,
         };
         self.cur
-            .open(seg, seg_at, end.max(h.body), format, &Fields::of(h));
+            .open(seg, seg_at, end.max(h.body), format, &h.fields);
         self.dump_open = h.opens_dump || kind.in_dump();
         self.dump_frames = false;
         self.in_traceback = false;
