@@ -202,7 +202,7 @@ impl Xenstore {
     /// where `get_node` would say ENOENT, with what `walk` found (the
     /// deepest ancestor and where the missing part starts), so the caller
     /// creates from there without walking the path again.
-    fn get_or_missing(
+    pub(super) fn get_or_missing(
         &self,
         conn: ConnId,
         path: &str,
@@ -227,7 +227,7 @@ impl Xenstore {
     }
 
     /// `get_node`'s permission check on an existing node.
-    pub(super) fn access(&self, conn: ConnId, id: u32, perm: u8) -> Result<u32, XsErr> {
+    fn access(&self, conn: ConnId, id: u32, perm: u8) -> Result<u32, XsErr> {
         if self.perm_for_conn(conn, self.tree.node(id).perms) & perm == perm {
             Ok(id)
         } else {
@@ -241,13 +241,7 @@ impl Xenstore {
         }
     }
 
-    pub(super) fn errno_from_ancestor(
-        &self,
-        conn: ConnId,
-        anc: u32,
-        err: XsErr,
-        perm: u8,
-    ) -> XsErr {
+    fn errno_from_ancestor(&self, conn: ConnId, anc: u32, err: XsErr, perm: u8) -> XsErr {
         if self.perm_for_conn(conn, self.tree.node(anc).perms) & perm != 0 {
             err
         } else {

@@ -183,18 +183,12 @@ impl Xenstore {
         if self.conn(conn).readonly {
             return Err(XsErr::EROFS);
         }
-        let live = self.walk(path);
         if self.txn_view(tx, path)? == Some(true) {
-            return Ok(live.is_ok());
+            return Ok(self.walk(path).is_ok());
         }
-        let perm = super::ops::PERM_WRITE;
-        match live {
-            Ok(id) => self.access(conn, id, perm).map(|_| true),
-            Err((anc, _)) => match self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm) {
-                XsErr::ENOENT => Ok(false),
-                e => Err(e),
-            },
-        }
+        Ok(self
+            .get_or_missing(conn, path, super::ops::PERM_WRITE)?
+            .is_ok())
     }
 
     fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow, live: bool) -> Result<(), XsErr> {
