@@ -71,14 +71,6 @@ struct Slot {
     missed: bool,
 }
 
-/// What `Executor::take_all` took out, for its caller to drop.
-#[allow(dead_code)] // held only to be dropped
-pub(crate) struct Taken(
-    Vec<LocalFuture<()>>,
-    BinaryHeap<Entry>,
-    Vec<LocalFuture<()>>,
-);
-
 /// The queue, the clock and the tasks.
 pub struct Executor {
     now: Cell<SimTime>,
@@ -282,11 +274,11 @@ impl Executor {
         }
     }
 
-    /// Takes every task's future, every queued event and the graveyard out
-    /// of the executor, leaving it empty; the caller drops them with no
-    /// borrow held (a future's destructor may reach back into the world).
-    /// Returns `None` when there was nothing left.
-    pub(crate) fn take_all(&self) -> Option<Taken> {
+    /// Drops every task's future, every queued event and the graveyard,
+    /// leaving the executor empty; they are taken out first and dropped
+    /// with no borrow held (a future's destructor may reach back into the
+    /// world, even queue again). Says whether there was anything.
+    pub(crate) fn clear(&self) -> bool {
         let futs: Vec<LocalFuture<()>> = {
             let mut slots = self.slots.borrow_mut();
             let taken = slots.iter_mut().filter_map(|s| s.fut.take()).collect();
@@ -296,10 +288,9 @@ impl Executor {
         };
         let queue = std::mem::take(&mut *self.queue.borrow_mut());
         let dead = std::mem::take(&mut *self.graveyard.borrow_mut());
-        if futs.is_empty() && queue.is_empty() && dead.is_empty() {
-            return None;
-        }
-        Some(Taken(futs, queue, dead))
+        let any = !(futs.is_empty() && queue.is_empty() && dead.is_empty());
+        drop((futs, queue, dead));
+        any
     }
 
     fn bury(&self) {

@@ -301,9 +301,8 @@ impl Sim {
         // A future's destructor may spawn or queue again: repeat until empty
         // (bounded, in case a destructor keeps doing so).
         for _ in 0..16 {
-            match self.exec.take_all() {
-                Some(taken) => drop(taken),
-                None => break,
+            if !self.exec.clear() {
+                break;
             }
         }
         *self.host.borrow_mut() = None;
