@@ -65,3 +65,18 @@ fn probes_lists_matching_probes() {
     assert!(out.contains("xend:XendDomainInfo.destroyDevice(class, dev, force)"));
     assert!(out.contains("xend:DevController.destroyDevice"));
 }
+
+/// The N-domain benchmark's report: the two phases add up to the wall
+/// time, every domain ran events, and memory is reported for both points.
+#[test]
+fn the_concurrent_benchmark_reports_its_phases() {
+    let (code, out, err) = xsh(&["bench", "--concurrent-only", "--domains", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {out}"));
+    assert!((num("create_s") + num("shutdown_s") - num("wall_s")).abs() < 0.002);
+    assert!(num("shutdown_s") > 0.0 && num("create_s") > 0.0);
+    // Three domains run hundreds of events each, creation included.
+    assert!(num("events") > 3.0 * 300.0, "{out}");
+    assert!(num("running_rss_mib") > 0.0 && num("peak_rss_mib") >= num("running_rss_mib"));
+}

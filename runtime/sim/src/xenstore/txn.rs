@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use super::ops::{is_child, last_slash, PermSet};
+use super::ops::{is_child, last_slash, PermSet, PERM_READ};
 use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::fxhash::FxHashSet;
 use crate::stack::HopId;
@@ -258,17 +258,22 @@ impl Xenstore {
                 .ops
                 .iter()
                 .any(|(p, s)| matches!(s, Shadow::Removed) && is_child(path, p));
-            let named: Vec<&str> = t
+            // The children ops name, as the store's interned symbols: a name
+            // never interned is no live child. Comparing symbols, not text,
+            // keeps a listing of `backend/vif` under 10,000 domains linear.
+            let named: Vec<u32> = t
                 .ops
                 .iter()
                 .filter_map(|(p, _)| p.strip_prefix(prefix.as_str()))
-                .map(|rest| rest.split('/').next().unwrap_or(""))
+                .filter_map(|rest| self.tree.names.lookup(rest.split('/').next().unwrap_or("")))
                 .collect();
-            for name in self.do_directory(conn, path)? {
-                if !removed_above && !named.contains(&&*name) {
-                    out.push(name);
+            let id = self.get_node(conn, path, PERM_READ)?;
+            for c in self.tree.children(id) {
+                if !removed_above && !named.contains(&self.tree.node(c).name) {
+                    out.push(self.tree.shared_name(c));
                     continue;
                 }
+                let name = self.tree.shared_name(c);
                 let child = format!("{prefix}{name}");
                 if self.txn_exists(tx, &child)? {
                     out.push(name);
@@ -412,6 +417,27 @@ mod tests {
         xs.txn_rm(c, t, "/d").unwrap();
         xs.txn_write(c, t, "/d/a/z", "1").unwrap();
         assert_eq!(names(xs.txn_directory(c, t, "/d")), ["a"]);
+    }
+
+    /// A directory with more children than the tree keeps in a list (as
+    /// `backend/vif` on a busy host): only the children the transaction
+    /// names can change, and a removal below a child leaves it listed.
+    #[test]
+    fn a_big_directory_in_a_transaction_hides_only_what_it_removed() {
+        let (mut xs, c) = store();
+        let all: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        for k in &all {
+            xs.do_write(c, &format!("/big/{k}/sub"), "x").unwrap();
+        }
+        let t = xs.txn_start(c).unwrap();
+        xs.txn_rm(c, t, "/big/k7").unwrap();
+        xs.txn_rm(c, t, "/big/k12/sub").unwrap();
+        xs.txn_write(c, t, "/big/new", "1").unwrap();
+        xs.txn_write(c, t, "/big/k3/more", "1").unwrap();
+        let mut want: Vec<String> = all.iter().filter(|k| *k != "k7").cloned().collect();
+        want.push("new".into());
+        assert_eq!(names(xs.txn_directory(c, t, "/big")), want);
+        assert_eq!(names(xs.do_directory(c, "/big")), all);
     }
 
     /// The definition, one byte at a time: the last position where both
