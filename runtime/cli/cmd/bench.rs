@@ -190,13 +190,19 @@ pub fn main(f: Flags) -> ExitCode {
     println!("seed scenario: {} runs in {wall:.3} s: {sps:.0} scenarios/s, {eps:.0} events/s ({} events/scenario)", f.loops, events / f.loops.max(1) as u64);
     if let Some(p) = &peer {
         if let Some(out) = run_peer(p, &["scenario"]) {
-            let line = out
-                .lines()
-                .find(|l| l.contains("scenarios/s"))
-                .unwrap_or(out.trim());
-            println!("  peer (SimPy): {line}");
-            if let Some(peer_sps) = json_num(&out, "scenarios_per_s") {
-                println!("  ratio: {:.1}x the peer's scenarios/s", sps / peer_sps);
+            let num = |k: &str| json_num(&out, k).unwrap_or(0.0);
+            let (peer_sps, peer_eps) = (num("scenarios_per_s_median"), num("events_per_s_median"));
+            println!(
+                "  peer (SimPy): {peer_sps:.0} scenarios/s, {peer_eps:.0} events/s ({} steps/scenario; median of {} runs)",
+                num("events_per_scenario"),
+                num("reps")
+            );
+            if peer_sps > 0.0 && peer_eps > 0.0 {
+                println!(
+                    "  ratio: {:.2}x the peer's scenarios/s, {:.1}x its events/s",
+                    sps / peer_sps,
+                    eps / peer_eps
+                );
             }
         }
     }
