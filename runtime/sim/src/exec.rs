@@ -322,15 +322,16 @@ impl Executor {
         Some((e.time, e.ev))
     }
 
-    /// Polls one task once. Returns false if the handle was stale.
-    pub(crate) fn poll(&self, t: TaskId) -> bool {
+    /// Polls one task once. Returns the task's context if the task ended
+    /// (finished or killed) on this poll.
+    pub(crate) fn poll(&self, t: TaskId) -> Option<CtxId> {
         let fut = {
             let mut s = self.slots.borrow_mut();
             let Some(slot) = s.get_mut(t.idx as usize) else {
-                return false;
+                return None;
             };
             if slot.gen != t.gen || !slot.live || slot.killed {
-                return false;
+                return None;
             }
             slot.wake_queued = false;
             match slot.fut.take() {
@@ -342,7 +343,7 @@ impl Executor {
                 // run of the world): remember the wake for when that poll ends.
                 None => {
                     slot.missed = true;
-                    return false;
+                    return None;
                 }
             }
         };
@@ -354,13 +355,13 @@ impl Executor {
             .poll(&mut TaskCx::from_waker(&waker))
             .is_ready();
         self.set_current(prev);
-        let dead = {
+        let ended = {
             let mut s = self.slots.borrow_mut();
             let slot = &mut s[t.idx as usize];
             slot.running = false;
             if done || slot.killed {
                 slot.live = false;
-                true
+                slot.ctx
             } else {
                 slot.fut = Some(fut);
                 if std::mem::take(&mut slot.missed) {
@@ -368,14 +369,12 @@ impl Executor {
                     drop(s);
                     self.push(self.now(), Ev::Wake(t));
                 }
-                return true;
+                return None;
             }
         };
-        if dead {
-            self.free.borrow_mut().push(t.idx);
-            drop(fut);
-        }
-        true
+        self.free.borrow_mut().push(t.idx);
+        drop(fut);
+        Some(ended)
     }
 }
 

@@ -343,7 +343,9 @@ impl Sim {
     fn dispatch(&self, ev: Ev) {
         match ev {
             Ev::Wake(t) => {
-                self.exec.poll(t);
+                if let Some(ctx) = self.exec.poll(t) {
+                    self.ctxs.borrow_mut().task_ended(ctx);
+                }
             }
             Ev::Call(f) => f(self),
         }

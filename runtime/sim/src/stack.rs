@@ -135,6 +135,17 @@ impl Contexts {
         Some(HopId((self.hops.len() - 1) as u32))
     }
 
+    /// A task on `c` has ended. A context outlives its tasks (the trace and
+    /// the causal hops name it), but an emptied stack need not keep its
+    /// room: xend starts a thread per refresh and per device, so a busy
+    /// host leaves thousands of finished contexts behind.
+    pub fn task_ended(&mut self, c: CtxId) {
+        let ctx = &mut self.ctxs[c.0 as usize];
+        if ctx.stack.is_empty() {
+            ctx.stack = Vec::new();
+        }
+    }
+
     /// Number of contexts created.
     pub fn len(&self) -> usize {
         self.ctxs.len()
@@ -143,5 +154,43 @@ impl Contexts {
     /// True when no context exists.
     pub fn is_empty(&self) -> bool {
         self.ctxs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> Frame {
+        Frame {
+            probe: Probe::ALL[0],
+            line: 0,
+            domid: NO_DOM,
+            entered: SimTime(0),
+            hop: None,
+            hooked: false,
+            sited: false,
+            rec: crate::trace::NO_CALL,
+        }
+    }
+
+    /// An ended task's context gives back its stack's room but keeps its
+    /// name, and a stack left with frames (a killed task's) stays as it was.
+    #[test]
+    fn an_ended_task_leaves_its_context_without_a_stack_buffer() {
+        let mut cs = Contexts::default();
+        let done = cs.create("xend Thread-9 (refresh)".into(), Layer::Xend, NO_DOM);
+        let killed = cs.create("qemu-dm".into(), Layer::Qemu, 8);
+        for c in [done, killed] {
+            for _ in 0..6 {
+                cs.get_mut(c).stack.push(frame());
+            }
+        }
+        cs.get_mut(done).stack.clear();
+        cs.task_ended(done);
+        cs.task_ended(killed);
+        assert_eq!(cs.get(done).stack.capacity(), 0);
+        assert_eq!(&*cs.get(done).name, "xend Thread-9 (refresh)");
+        assert_eq!(cs.get(killed).stack.len(), 6);
     }
 }
