@@ -327,9 +327,7 @@ impl Executor {
     pub(crate) fn poll(&self, t: TaskId) -> Option<CtxId> {
         let fut = {
             let mut s = self.slots.borrow_mut();
-            let Some(slot) = s.get_mut(t.idx as usize) else {
-                return None;
-            };
+            let slot = s.get_mut(t.idx as usize)?;
             if slot.gen != t.gen || !slot.live || slot.killed {
                 return None;
             }
