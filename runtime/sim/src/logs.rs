@@ -78,8 +78,9 @@ impl LogSink {
     /// already stays readable.
     pub fn set_keep(&mut self, keep: bool) {
         if !keep {
-            let tail = self.text.as_bytes()[self.folded..].to_vec();
-            self.fold(&tail);
+            let tail = &self.text.as_bytes()[self.folded..];
+            self.lines += newlines(tail);
+            self.hash = fnv_over(self.hash, tail);
             self.folded = self.text.len();
         }
         self.keep = keep;
