@@ -10,7 +10,8 @@
 //!   of final domain states and key log lines);
 //! - `space.rs` — the choice tree: enumeration, sampling, sharding, order;
 //! - `runner.rs` — running variants on threads, each with its own worlds;
-//! - `report.rs` — results, the outcome table, JSON for `--shard`/`--merge`.
+//! - `report.rs` — results, the outcome table, failures and their replay;
+//! - `shards.rs` — the JSON results `--shard` runs write and `--merge` joins.
 //!
 //! docs/explore.md is the user's guide.
 
@@ -19,6 +20,7 @@ pub mod faults;
 pub mod outcome;
 pub mod report;
 pub mod runner;
+pub mod shards;
 pub mod space;
 
 use std::cell::{Cell, RefCell};

@@ -1,0 +1,273 @@
+//! The results file of `xsh explore --json`: what a shard writes and
+//! `--merge` reads back (every variant, one a line, so shards diff well),
+//! and the merge of shards into one report.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::report::{Failure, FailureKind, Mode, Report, Variant};
+use super::space::Path;
+use crate::output::json::quoted;
+
+fn pairs(o: &mut String, v: &[(String, String)]) {
+    o.push('[');
+    for (i, (k, x)) in v.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str(&format!("[{},{}]", quoted(k), quoted(x)));
+    }
+    o.push(']');
+}
+
+fn variant_json(o: &mut String, v: &Variant) {
+    o.push_str("{\"path\":[");
+    o.push_str(
+        &v.path
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    o.push_str("],\"choices\":");
+    pairs(o, &v.choices);
+    o.push_str(",\"outcome\":");
+    pairs(o, &v.outcome);
+    o.push_str(",\"failure\":");
+    match &v.failure {
+        None => o.push_str("null"),
+        Some(f) => o.push_str(&format!(
+            "{{\"kind\":{},\"name\":{},\"message\":{}}}",
+            quoted(f.kind.name()),
+            quoted(&f.name),
+            quoted(&f.message)
+        )),
+    }
+    o.push('}');
+}
+
+/// Version of the results format (docs/explore.md).
+pub const JSON_VERSION: u64 = 1;
+
+impl Report {
+    /// The results as JSON (one variant a line, so shards diff well).
+    pub fn json(&self) -> String {
+        let mut o = format!(
+            "{{\"format\":\"xsh-explore\",\"version\":{JSON_VERSION},\"script\":{},\"script_hash\":{},\"seed\":{},",
+            quoted(&self.script),
+            quoted(&self.script_hash),
+            self.seed
+        );
+        match &self.mode {
+            Mode::Exhaustive => o.push_str(
+                "\"mode\":\"exhaustive\",\"samples\":null,\"sample_seed\":null,\"auto\":false,",
+            ),
+            Mode::Sampled {
+                samples,
+                seed,
+                auto,
+            } => o.push_str(&format!(
+                "\"mode\":\"sampled\",\"samples\":{samples},\"sample_seed\":{seed},\"auto\":{auto},"
+            )),
+        }
+        o.push_str("\"fixed\":{");
+        for (i, (k, v)) in self.fixed.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str(&format!("{}:{}", quoted(k), quoted(v)));
+        }
+        o.push_str(&format!(
+            "}},\"shards\":[{}],\"shard_count\":{},\"truncated\":{},\n\"variants\":[\n",
+            self.shards
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            self.shard_count,
+            self.truncated
+        ));
+        for (i, v) in self.variants.iter().enumerate() {
+            variant_json(&mut o, v);
+            o.push_str(if i + 1 < self.variants.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
+        }
+        o.push_str("],\n\"minimised\":[\n");
+        for (i, v) in self.minimised.iter().enumerate() {
+            variant_json(&mut o, v);
+            o.push_str(if i + 1 < self.minimised.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
+        }
+        o.push_str("]}\n");
+        o
+    }
+
+    /// Reads results written by [`Report::json`].
+    pub fn from_json(text: &str) -> Result<Report, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        if v["format"] != "xsh-explore" {
+            return Err("not xsh explore results (no \"format\": \"xsh-explore\")".into());
+        }
+        if v["version"].as_u64() != Some(JSON_VERSION) {
+            return Err(format!(
+                "results version {} (this xsh reads {JSON_VERSION})",
+                v["version"]
+            ));
+        }
+        let s = |k: &str| -> Result<String, String> {
+            v[k].as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("\"{k}\" is missing or not a string"))
+        };
+        let u = |k: &str| -> Result<u64, String> {
+            v[k].as_u64()
+                .ok_or_else(|| format!("\"{k}\" is missing or not a number"))
+        };
+        let mode = match s("mode")?.as_str() {
+            "exhaustive" => Mode::Exhaustive,
+            "sampled" => Mode::Sampled {
+                samples: u("samples")? as usize,
+                seed: u("sample_seed")?,
+                auto: v["auto"].as_bool().unwrap_or(false),
+            },
+            m => return Err(format!("unknown mode {m:?}")),
+        };
+        let fixed = v["fixed"]
+            .as_object()
+            .ok_or("\"fixed\" is not an object")?
+            .iter()
+            .map(|(k, x)| {
+                Ok((
+                    k.clone(),
+                    x.as_str()
+                        .ok_or("a fixed value is not a string")?
+                        .to_string(),
+                ))
+            })
+            .collect::<Result<BTreeMap<_, _>, String>>()?;
+        let shards = v["shards"]
+            .as_array()
+            .ok_or("\"shards\" is not an array")?
+            .iter()
+            .map(|x| {
+                x.as_u64()
+                    .map(|x| x as usize)
+                    .ok_or("a shard is not a number")
+            })
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        let list = |k: &str| -> Result<Vec<Variant>, String> {
+            v[k].as_array()
+                .ok_or_else(|| format!("\"{k}\" is not an array"))?
+                .iter()
+                .enumerate()
+                .map(|(i, x)| variant_from(x).map_err(|e| format!("{k}[{i}]: {e}")))
+                .collect()
+        };
+        Ok(Report {
+            script: s("script")?,
+            script_hash: s("script_hash")?,
+            seed: u("seed")?,
+            fixed,
+            mode,
+            shards,
+            shard_count: u("shard_count")? as usize,
+            truncated: v["truncated"].as_bool().unwrap_or(false),
+            variants: list("variants")?,
+            minimised: list("minimised")?,
+        })
+    }
+
+    /// Merges shards of one exploration: same script, seed, mode and
+    /// fixed choices; each shard once; a variant found twice must agree.
+    pub fn merge(parts: Vec<Report>) -> Result<Report, String> {
+        let mut it = parts.into_iter();
+        let mut m = it.next().ok_or("nothing to merge")?;
+        for p in it {
+            let same = p.script_hash == m.script_hash
+                && p.seed == m.seed
+                && p.mode == m.mode
+                && p.fixed == m.fixed
+                && p.shard_count == m.shard_count;
+            if !same {
+                return Err(format!(
+                    "{} and {} are not shards of the same exploration (script, seed, mode, --choose and shard count must match)",
+                    m.script, p.script
+                ));
+            }
+            if let Some(i) = p.shards.iter().find(|i| m.shards.contains(i)) {
+                return Err(format!(
+                    "shard {} of {} is given twice",
+                    i + 1,
+                    m.shard_count
+                ));
+            }
+            m.shards.extend(p.shards);
+            m.truncated |= p.truncated;
+            m.minimised.extend(p.minimised);
+            let mut by: BTreeMap<Path, Variant> =
+                m.variants.drain(..).map(|v| (v.path.clone(), v)).collect();
+            for v in p.variants {
+                match by.get(&v.path) {
+                    Some(old) if *old != v => {
+                        return Err(format!(
+                            "the variant {} ended differently in two shards: is the script deterministic?",
+                            v.choices_text()
+                        ))
+                    }
+                    _ => {
+                        by.insert(v.path.clone(), v);
+                    }
+                }
+            }
+            m.variants = by.into_values().collect();
+        }
+        m.minimised.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(m)
+    }
+}
+
+fn variant_from(x: &serde_json::Value) -> Result<Variant, String> {
+    let path = x["path"]
+        .as_array()
+        .ok_or("no path")?
+        .iter()
+        .map(|i| {
+            i.as_u64()
+                .map(|i| i as usize)
+                .ok_or("a path index is not a number")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let pairs = |k: &str| -> Result<Vec<(String, String)>, String> {
+        x[k].as_array()
+            .ok_or_else(|| format!("no {k}"))?
+            .iter()
+            .map(|p| match (p[0].as_str(), p[1].as_str()) {
+                (Some(a), Some(b)) => Ok((a.to_string(), b.to_string())),
+                _ => Err(format!("{k}: expected [name, value] pairs")),
+            })
+            .collect()
+    };
+    let failure = match &x["failure"] {
+        serde_json::Value::Null => None,
+        f => Some(Failure {
+            kind: FailureKind::parse(f["kind"].as_str().unwrap_or(""))?,
+            name: f["name"]
+                .as_str()
+                .ok_or("failure without name")?
+                .to_string(),
+            message: f["message"].as_str().unwrap_or("").to_string(),
+        }),
+    };
+    Ok(Variant {
+        path,
+        choices: pairs("choices")?,
+        outcome: pairs("outcome")?,
+        failure,
+    })
+}
