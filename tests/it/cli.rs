@@ -1,18 +1,7 @@
 //! The `xsh` binary: exit codes and what reaches stdout and stderr.
 
-use std::process::Command;
-
 fn xsh(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("xsh runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::util::xsh_in(None, args)
 }
 
 #[test]

@@ -1,22 +1,10 @@
 //! `xsh logs`: exit codes (0 clean, 1 damage or a difference, 2 usage or
 //! I/O), JSON lines, ariadne reports on stderr.
 
-use std::process::Command;
-
 use crate::logs::{inputs, root};
 
 fn xsh(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("xsh runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::util::xsh_in(Some(&root()), args)
 }
 
 fn input(name: &str) -> String {

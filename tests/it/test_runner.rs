@@ -2,7 +2,6 @@
 //! runner's behaviour (lines, failures, flags, exit codes) on fixtures.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use xsh_script::testing::{self, Options};
 
@@ -39,18 +38,9 @@ impl Fixture {
 
     /// `xsh test ARGS` run inside the fixture: (exit code, stdout, stderr).
     fn xsh(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
-            .arg("test")
-            .args(args)
-            .current_dir(&self.0)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("xsh runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let mut all = vec!["test"];
+        all.extend_from_slice(args);
+        crate::util::xsh_in(Some(&self.0), &all)
     }
 }
 

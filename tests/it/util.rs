@@ -78,3 +78,19 @@ sim.run();
 "#
     )
 }
+
+/// The `xsh` binary run with `args` in `dir` (this process's directory when
+/// `None`), colours off: (exit code, stdout, stderr).
+pub fn xsh_in(dir: Option<&std::path::Path>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xsh"));
+    cmd.args(args).env("NO_COLOR", "1");
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let out = cmd.output().expect("xsh runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
