@@ -72,14 +72,9 @@ fn seed_once(seed: u64) -> u64 {
     events
 }
 
-/// A line of /proc/self/status in MiB (`VmHWM:` is the peak RSS).
+/// A memory line of /proc/self/status in MiB (`VmHWM:` is the peak RSS).
 fn status_mib(key: &str) -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    xsh_log::bench::status_kib(key) as f64 / 1024.0
 }
 
 /// What the N-domain run measured.

@@ -7,34 +7,20 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use xsh_log::bench::cpu_seconds;
 use xsh_script::explore::runner::{explore, Job};
 use xsh_sim::Config;
 
 /// The explored scenario, built in.
 pub const SCRIPT: &str = include_str!("../../../scripts/explore_seed.rhai");
 
-/// CPU seconds this process has used (user + system), so a busy machine's
-/// stolen time can be told from the work itself.
-fn cpu_secs() -> f64 {
-    #[cfg(unix)]
-    {
-        // SAFETY: getrusage writes into the struct we pass and nothing else.
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0 {
-            let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-            return tv(u.ru_utime) + tv(u.ru_stime);
-        }
-    }
-    0.0
-}
-
 /// One exploration with `jobs` threads: (variants, wall seconds, CPU seconds).
 fn once(jobs: usize) -> Result<(usize, f64, f64), String> {
     let mut job = Job::new("scripts/explore_seed.rhai", SCRIPT, Config::default());
     job.jobs = jobs;
-    let (t0, c0) = (Instant::now(), cpu_secs());
+    let (t0, c0) = (Instant::now(), cpu_seconds());
     let r = explore(&job, &|_| {}).map_err(|e| e.render(false))?;
-    let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_secs() - c0);
+    let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     if r.failed() {
         return Err(format!("a variant failed:\n{}", r.text()));
     }

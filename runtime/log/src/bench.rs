@@ -301,7 +301,8 @@ pub fn stats_json(s: &Stats, seconds: f64) -> String {
     .to_string()
 }
 
-/// CPU time this process has used, user and system, all threads.
+/// CPU time this process has used, user and system, all threads (a busy
+/// machine's stolen time can then be told from the work itself).
 pub fn cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes the struct it is given.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -314,11 +315,17 @@ pub fn cpu_seconds() -> f64 {
 
 /// This process's peak resident set (`VmHWM`), in KiB; 0 where /proc has none.
 pub fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// A memory line of this process's /proc status (`VmHWM:`, `VmRSS:`), in
+/// KiB; 0 where /proc has none.
+pub fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
