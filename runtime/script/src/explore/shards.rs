@@ -45,6 +45,14 @@ fn variant_json(o: &mut String, v: &Variant) {
     o.push('}');
 }
 
+/// Variants one a line, comma-separated.
+fn variants_json(o: &mut String, vs: &[Variant]) {
+    for (i, v) in vs.iter().enumerate() {
+        variant_json(o, v);
+        o.push_str(if i + 1 < vs.len() { ",\n" } else { "\n" });
+    }
+}
+
 /// Version of the results format (docs/explore.md).
 pub const JSON_VERSION: u64 = 1;
 
@@ -86,23 +94,9 @@ impl Report {
             self.shard_count,
             self.truncated
         ));
-        for (i, v) in self.variants.iter().enumerate() {
-            variant_json(&mut o, v);
-            o.push_str(if i + 1 < self.variants.len() {
-                ",\n"
-            } else {
-                "\n"
-            });
-        }
+        variants_json(&mut o, &self.variants);
         o.push_str("],\n\"minimised\":[\n");
-        for (i, v) in self.minimised.iter().enumerate() {
-            variant_json(&mut o, v);
-            o.push_str(if i + 1 < self.minimised.len() {
-                ",\n"
-            } else {
-                "\n"
-            });
-        }
+        variants_json(&mut o, &self.minimised);
         o.push_str("]}\n");
         o
     }
