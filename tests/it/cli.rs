@@ -70,4 +70,37 @@ fn the_concurrent_benchmark_reports_its_phases() {
     assert!(num("running_rss_mib") > 0.0 && num("peak_rss_mib") >= num("running_rss_mib"));
     // The world runs on until xend's 300 s shutdown timers have fired.
     assert!(num("virtual_s") >= 300.0, "{out}");
+    // The shutdown's own work is part of the whole.
+    assert!(num("shutdown_events") > 0.0 && num("shutdown_events") < num("events"));
+    assert!(num("shutdown_xs_requests") > 0.0, "{out}");
+}
+
+/// What the N-domain run reports of its shutdown's work shows the one part
+/// that grows with the square of the domains: each `xenstore-rm -t` lists
+/// the parent of the backend it removed (`backend/vif`, `backend/vbd`),
+/// which holds an entry per domain still there.
+#[test]
+fn the_concurrent_benchmark_shows_listings_grow_with_the_square_of_domains() {
+    let per_domain = |n: u32| {
+        let (code, out, err) = xsh(&["bench", "--concurrent-only", "--domains", &n.to_string()]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+        let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {out}"));
+        (
+            num("shutdown_events") / n as f64,
+            num("shutdown_dir_entries") / n as f64,
+        )
+    };
+    let (events4, listed4) = per_domain(4);
+    let (events32, listed32) = per_domain(32);
+    // Events per domain stay about the same: the rest of the shutdown is linear.
+    assert!(
+        events32 < 1.5 * events4,
+        "{events4} vs {events32} events per domain"
+    );
+    // Entries listed per domain grow with the number of domains.
+    assert!(
+        listed32 > 3.0 * listed4,
+        "{listed4} vs {listed32} entries per domain"
+    );
 }

@@ -89,6 +89,11 @@ struct Concurrent {
     running_rss_mib: f64,
     /// Virtual seconds from the shutdown request to the last domain gone.
     virtual_s: f64,
+    /// The shutdown's work: events, xenstore requests, and DIRECTORY
+    /// entries listed (what the wall time is spent on).
+    shutdown_events: u64,
+    shutdown_xs_requests: u64,
+    shutdown_dir_entries: u64,
 }
 
 /// N domains, created, then all shut down at once.
@@ -104,18 +109,28 @@ fn concurrent(n: u32) -> Result<Concurrent, String> {
     let running_rss_mib = status_mib("VmRSS:");
     let t1 = Instant::now();
     let v1 = sim.now();
+    let events_before = sim.exec.events_run();
+    let (requests_before, listed_before) = {
+        let xs = sim.xs.borrow();
+        (xs.requests, xs.listed)
+    };
     host::xm_shutdown_all(&sim, &names)?;
     sim.run_until(None);
+    let shutdown_s = t1.elapsed().as_secs_f64();
     let left = sim.xen.borrow().domains.len();
     if left != 1 {
         return Err(format!("{} domains still exist after the run", left - 1));
     }
+    let xs = sim.xs.borrow();
     Ok(Concurrent {
         create_s,
-        shutdown_s: t1.elapsed().as_secs_f64(),
+        shutdown_s,
         events: sim.exec.events_run(),
         running_rss_mib,
         virtual_s: sim.now().since(v1).as_secs_f64(),
+        shutdown_events: sim.exec.events_run() - events_before,
+        shutdown_xs_requests: xs.requests - requests_before,
+        shutdown_dir_entries: xs.listed - listed_before,
     })
 }
 
@@ -160,14 +175,17 @@ pub fn main(f: Flags) -> ExitCode {
         return match concurrent(f.domains) {
             Ok(c) => {
                 println!(
-                    "{{\"wall_s\": {:.3}, \"create_s\": {:.3}, \"shutdown_s\": {:.3}, \"events\": {}, \"running_rss_mib\": {:.1}, \"peak_rss_mib\": {:.1}, \"virtual_s\": {:.6}}}",
+                    "{{\"wall_s\": {:.3}, \"create_s\": {:.3}, \"shutdown_s\": {:.3}, \"events\": {}, \"running_rss_mib\": {:.1}, \"peak_rss_mib\": {:.1}, \"virtual_s\": {:.6}, \"shutdown_events\": {}, \"shutdown_xs_requests\": {}, \"shutdown_dir_entries\": {}}}",
                     c.create_s + c.shutdown_s,
                     c.create_s,
                     c.shutdown_s,
                     c.events,
                     c.running_rss_mib,
                     status_mib("VmHWM:"),
-                    c.virtual_s
+                    c.virtual_s,
+                    c.shutdown_events,
+                    c.shutdown_xs_requests,
+                    c.shutdown_dir_entries
                 );
                 ExitCode::SUCCESS
             }
@@ -243,6 +261,12 @@ pub fn main(f: Flags) -> ExitCode {
         "  created in {create:.3} s (RSS then {:.1} MiB), shut down in {shutdown:.3} s ({:.1} s of virtual time)",
         num("running_rss_mib"),
         num("virtual_s")
+    );
+    println!(
+        "  the shutdown's work: {:.0} events, {:.0} xenstore requests, {:.0} directory entries listed (xenstore-rm -t lists each removed backend's parent)",
+        num("shutdown_events"),
+        num("shutdown_xs_requests"),
+        num("shutdown_dir_entries")
     );
     if let Some(p) = &peer {
         if let Some(out) = run_peer(p, &["concurrent", "--domains", &f.domains.to_string()]) {

@@ -193,7 +193,11 @@ pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<R
                 return Err(XsErr::ENOENT);
             }
         }
-        serve(&mut xs, conn, tx, req, now, hop)
+        let res = serve(&mut xs, conn, tx, req, now, hop);
+        if let Ok(Resp::List(l)) = &res {
+            xs.listed += l.len() as u64;
+        }
+        res
     };
     deliver_owed(sim);
     res

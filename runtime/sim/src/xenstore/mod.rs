@@ -234,6 +234,10 @@ pub struct Xenstore {
     pub ring_latency: crate::time::SimDuration,
     /// Requests served.
     pub requests: u64,
+    /// Entries of every DIRECTORY reply served: `xenstore-rm -t` lists the
+    /// parent of what it removed, so with many domains this grows as the
+    /// square of their number (`xsh bench` reports it).
+    pub listed: u64,
     /// While true, latencies are zero (`xm create` settling at one instant).
     pub instant: bool,
     /// Which daemon's rules apply (transactions, `@releaseDomain`).
@@ -284,6 +288,7 @@ impl Xenstore {
             socket_latency: crate::time::SimDuration::micros(20),
             ring_latency: crate::time::SimDuration::micros(60),
             requests: 0,
+            listed: 0,
             instant: false,
             kind: crate::profile::XenstoredKind::default(),
         };
