@@ -76,3 +76,17 @@ fn hook_error_is_reported_inside_the_hook() {
     assert!(e.message.contains("boom"), "{}", e.message);
     assert_eq!(e.pos.map(|p| p.0), Some(3));
 }
+
+#[test]
+fn xend_preempt_takes_a_probability_written_as_an_integer_and_refuses_others() {
+    let h = ok("xend.preempt = 1;\nif xend.preempt != 1.0 { throw \"not set\"; }\n");
+    assert_eq!(h.sim().xend.borrow().opts.preempt, 1.0);
+    let e = fails("\nxend.preempt = 2;");
+    assert!(
+        e.message
+            .contains("xend.preempt is a probability (0..1), got 2"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.pos.map(|p| p.0), Some(2), "at its line");
+}

@@ -373,3 +373,20 @@ fn a_script_that_does_not_exist_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
 }
+
+#[test]
+fn load_without_a_file_says_what_it_needs() {
+    let (code, _, err) = piped(&[], ":load\n");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(":load needs a file"), "{err}");
+}
+
+#[test]
+fn a_script_that_cannot_be_read_is_refused_with_the_reason() {
+    let (code, _, err) = piped(&["no-such-script.rhai"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot read no-such-script.rhai: No such file or directory"),
+        "{err}"
+    );
+}

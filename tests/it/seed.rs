@@ -84,3 +84,33 @@ fn probes_doc_is_generated_from_the_probe_table() {
         "regenerate: xsh probes --markdown > docs/probes.md"
     );
 }
+
+/// xend's threads are named as Python knows them, each followed once by the
+/// function it runs: `Thread-N (…)`, the `Watcher`, and a raw
+/// `thread.start_new_thread` as a dummy thread.
+#[test]
+fn xends_threads_are_named_once_each() {
+    let h = ok(&scenario("2019-06-05 09:23:27", 2164, 8, ""));
+    let ctxs = h.sim().ctxs.borrow();
+    let names: Vec<String> = (0..ctxs.len() as u32)
+        .map(|i| ctxs.get(xsh_sim::stack::CtxId(i)).name.to_string())
+        .filter(|n| n.starts_with("xend "))
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "xend Dummy (_sentinel_watch)"),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "xend Watcher (xswatch.watchMain)"),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("xend Thread-")),
+        "{names:?}"
+    );
+    for n in &names {
+        assert_eq!(n.matches(" (").count(), 1, "one label in {n}");
+    }
+}

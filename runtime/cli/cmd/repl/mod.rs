@@ -55,8 +55,14 @@ pub fn main(f: Flags) -> ExitCode {
     // Reports go to stderr: colour follows it, as for `xsh run`.
     let mut session = Session::new(f.limits.config(f.seed), f.limits.limits(), super::color());
     if let Some(script) = &f.script {
-        if !script.is_file() {
-            eprintln!("error: cannot read {}", script.display());
+        // Say why (missing, a directory, no permission), as `xsh run` does.
+        let why = match std::fs::metadata(script) {
+            Err(e) => Some(e.to_string()),
+            Ok(m) if !m.is_file() => Some("not a file".to_string()),
+            Ok(_) => None,
+        };
+        if let Some(why) = why {
+            eprintln!("error: cannot read {}: {why}", script.display());
             return ExitCode::from(2);
         }
         if let Outcome::Quit = show(session.load(&script.display().to_string())) {

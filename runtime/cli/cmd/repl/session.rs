@@ -257,6 +257,7 @@ impl Session {
                 Outcome::Show("a fresh world".into())
             }
             "load" if !arg.is_empty() => self.load(arg),
+            "load" => self.fail("error: :load needs a file: :load FILE\n".into()),
             _ => self.fail(format!(
                 "error: unknown command :{cmd} (:help lists the commands)\n"
             )),

@@ -82,17 +82,22 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
+    fn set_preempt(x: &mut XendApi, p: f64) -> R<()> {
+        if !(0.0..=1.0).contains(&p) {
+            return rt_err(format!("xend.preempt is a probability (0..1), got {p}"));
+        }
+        x.0.sim.xend.borrow_mut().opts.preempt = p;
+        Ok(())
+    }
     e.register_get_set(
         "preempt",
         |x: &mut XendApi| x.0.sim.xend.borrow().opts.preempt,
-        |x: &mut XendApi, p: f64| -> R<()> {
-            if !(0.0..=1.0).contains(&p) {
-                return rt_err(format!("xend.preempt is a probability (0..1), got {p}"));
-            }
-            x.0.sim.xend.borrow_mut().opts.preempt = p;
-            Ok(())
-        },
+        set_preempt,
     );
+    // `xend.preempt = 1` (or 0) is a probability written as an integer.
+    e.register_set("preempt", |x: &mut XendApi, p: i64| {
+        set_preempt(x, p as f64)
+    });
     e.register_fn("core_dumps", |x: &mut XendApi| -> Array {
         x.0.sim
             .xend

@@ -21,7 +21,7 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     ("Sim.start_time", "", "The wall-clock time at virtual time zero, `\"YYYY-MM-DD HH:MM:SS\"`, as the logs print it. Set it before creating domains.\n\n```rhai\nsim.start_time = \"2019-06-05 09:23:27\";\n```"),
     ("Sim.profile", "", "Whose xend and Xen are modelled: `\"ovm-4.4.4\"` (default, the seed's) or `\"upstream-4.4.4\"`."),
     ("Sim.xenstored", "", "Which xenstored runs in dom0: `\"c\"` (xenstored) or `\"ocaml\"` (oxenstored); their transactions and quotas differ."),
-    ("Sim.seed", "", "The seed of the world's random generator (`--seed`)."),
+    ("Sim.seed", "", "The seed of the world's random generator (`--seed`), as Rhai's signed 64-bit integer: a seed above 9223372036854775807 reads as negative, with the same bits."),
     ("Sim.tracing", "", "Whether calls and causal hops are recorded (`sim.events()`, `ctx.chain()`); off makes big runs faster."),
     ("Sim.now", "", "The virtual time, in seconds since the start."),
     ("Sim.run", "", "Runs the world until nothing is left to do (including xend's 300 s timer). Stops with an error at the event, virtual-time or wall-time limit.\n\n```rhai\nxm.shutdown(dom);\nsim.run();\n```"),
@@ -50,7 +50,7 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     // ---- Domain ----
     ("Domain.id", "", "The domid (fixed for this object: a restart makes a new domain)."),
     ("Domain.name", "", "The domain's name."),
-    ("Domain.uuid", "", "The domain's uuid, or `()` for Domain-0."),
+    ("Domain.uuid", "", "The domain's uuid (Domain-0's is all zeros, its handle in Xen), or `()` once Xen no longer has the domain."),
     ("Domain.type", "", "\"hvm\" or \"pv\"."),
     ("Domain.state", "", "\"running\", \"paused\", \"shutdown\", \"crashed\", \"dying\" or \"destroyed\"."),
     ("Domain.shutdown_reason", "", "While shut down: \"poweroff\", \"reboot\", \"suspend\", \"crash\"; else `()`."),
@@ -60,8 +60,8 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     ("Domain.console", "", "The guest console so far (`console-<name>.log`)."),
     ("Domain.on", "probe, f", "`on`, only for calls that concern this domain."),
     ("Domain.hook", "probe, f", "`hook`, only for calls that concern this domain (before a global hook).\n\n```rhai\ndom.hook(\"guest:run_cmd\", |ctx| 0);   // /sbin/poweroff never runs\n```"),
-    ("Domain.to_string", "", "`Domain(name, id)`."),
-    ("Domain.to_debug", "", "`Domain(name, id)`."),
+    ("Domain.to_string", "", "`Domain(id, name)`, e.g. `Domain(8, ubuntu-kdump)`."),
+    ("Domain.to_debug", "", "`Domain(id, name)`, e.g. `Domain(8, ubuntu-kdump)`."),
     // ---- kernel ----
     ("Kernel.pm_power_off", "", "What the kernel's `pm_power_off` points at: a function name (`\"acpi_power_off\"`), `()` for NULL, or set a closure to run in its place.\n\n```rhai\ndom.kernel.pm_power_off = ();   // \"reboot: System halted\"\n```"),
     ("Kernel.poweroff_cmd", "", "The command `orderly_poweroff` runs (`/sbin/poweroff`)."),

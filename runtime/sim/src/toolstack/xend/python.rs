@@ -292,12 +292,17 @@ pub fn start_thread(
     label: &str,
     body: impl Future<Output = ()> + 'static,
 ) -> TaskId {
+    // A raw `thread.start_new_thread` has no name of its own: threading
+    // calls it a dummy thread, known here by the function it runs.
     let name = match kind {
-        ThreadKind::Watcher => "Watcher".to_string(),
+        ThreadKind::Watcher => format!("Watcher ({label})"),
         ThreadKind::Raw => format!("Dummy ({label})"),
-        _ => sim.xend.borrow_mut().interp.next_thread_name(),
+        _ => format!(
+            "{} ({label})",
+            sim.xend.borrow_mut().interp.next_thread_name()
+        ),
     };
-    let ctx = sim.new_ctx(format!("xend {name} ({label})"), Layer::Xend, NO_DOM);
+    let ctx = sim.new_ctx(format!("xend {name}"), Layer::Xend, NO_DOM);
     sim.xend.borrow_mut().threads.insert(ctx, kind);
     let hop = sim.hop("thread start");
     sim.adopt(ctx, hop);
