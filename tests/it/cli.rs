@@ -104,3 +104,12 @@ fn the_concurrent_benchmark_shows_listings_grow_with_the_square_of_domains() {
         "{listed4} vs {listed32} entries per domain"
     );
 }
+
+#[test]
+fn the_benchmark_refuses_an_empty_run() {
+    for args in [["bench", "--domains", "0"], ["bench", "--loops", "0"]] {
+        let (code, _, err) = xsh(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("is not in 1.."), "{err}");
+    }
+}

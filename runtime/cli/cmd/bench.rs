@@ -15,11 +15,12 @@ use xsh_sim::{Config, Sim};
 /// Flags of `xsh bench`.
 #[derive(Args)]
 pub struct Flags {
-    /// Domains shut down together in the concurrent run.
-    #[arg(long, default_value_t = 10_000)]
+    /// Domains shut down together in the concurrent run (Xen gives domids
+    /// 1 to 32751 to guests).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=32_751))]
     pub domains: u32,
     /// Seed scenarios run back to back.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
     pub loops: u32,
     /// The SimPy peer (default: ../shared/peers/simpy_shutdown.py); `none` skips it.
     #[arg(long)]
