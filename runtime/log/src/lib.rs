@@ -20,11 +20,13 @@
 //!   and the ovm-4.4.4 / upstream-4.4.4 line-number check;
 //! - `events.rs`, `diff.rs` — records as events without times, pids, domids
 //!   and uuids, and the structural diff of two event sequences;
+//! - `align.rs` — the diff's alignment: anchors, then an exact LCS;
 //! - `bench.rs` — the throughput benchmark beside a Python `re` parser.
 //!
 //! Nothing here panics on any input: every index is checked, and a fuzz
 //! target (`fuzz/`) and a proptest property hold it to that.
 
+pub mod align;
 pub mod bench;
 pub mod body;
 pub mod damage;
