@@ -121,3 +121,52 @@ fn unreadable_files_and_unknown_formats_are_usage_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown format"), "{err}");
 }
+
+#[test]
+fn stats_reads_a_pipe_as_the_file_itself() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let path = input("xend-standard.log");
+    let text = std::fs::read(&path).expect("fixture");
+    let (_, from_file, _) = xsh(&["logs", "stats", "--json", "--threads", "1", &path]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(["logs", "stats", "--json", "/dev/stdin"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xsh runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&text).expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("xsh ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let file: serde_json::Value = serde_json::from_str(from_file.trim()).expect("JSON");
+    for k in ["records", "bytes", "lines"] {
+        assert_eq!(piped[k], file[k], "{k}");
+    }
+    assert_eq!(piped["bytes"], text.len() as u64);
+}
+
+#[test]
+fn every_subcommand_names_a_directory_it_cannot_read() {
+    let dir = inputs().display().to_string();
+    for args in [
+        vec!["logs", "parse", &dir],
+        vec!["logs", "parse", "--records", &dir],
+        vec!["logs", "stats", &dir],
+        vec!["logs", "explain", &dir],
+        vec!["logs", "tokens", &dir],
+        vec!["logs", "diff", &dir, &dir],
+    ] {
+        let (code, _, err) = xsh(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(
+            err.contains(&format!("cannot read {dir}")),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -183,12 +183,18 @@ fn format_flag(s: &Option<String>) -> Res<Option<Format>> {
     }
 }
 
+/// Every I/O error names the file it is about: a directory opens fine and
+/// only fails at the first read, far from the `open`.
+fn cannot_read(p: &Path, e: io::Error) -> Failure {
+    fail!("cannot read {}: {e}", p.display())
+}
+
 fn open(p: &Path) -> Res<File> {
-    File::open(p).map_err(|e| fail!("cannot read {}: {e}", p.display()))
+    File::open(p).map_err(|e| cannot_read(p, e))
 }
 
 fn read(p: &Path) -> Res<Vec<u8>> {
-    std::fs::read(p).map_err(|e| fail!("cannot read {}: {e}", p.display()))
+    std::fs::read(p).map_err(|e| cannot_read(p, e))
 }
 
 /// Prints damage reports as they come, keeping the previous line so that a
@@ -275,7 +281,8 @@ fn parse(p: ParseFlags) -> Res<u8> {
             xsh_log::parse_reader(f, &name, hint, |e| {
                 rep.see(e);
                 col.push(e);
-            })?;
+            })
+            .map_err(|e| cannot_read(path, e))?;
             for r in col.finish() {
                 if p.json {
                     json::record(&mut buf, &r);
@@ -295,7 +302,8 @@ fn parse(p: ParseFlags) -> Res<u8> {
                 if failed.is_ok() {
                     failed = json::flush_if(&mut buf, &mut w, false);
                 }
-            })?;
+            })
+            .map_err(|e| cannot_read(path, e))?;
             failed?;
         }
         json::flush_if(&mut buf, &mut w, true)?;
@@ -349,7 +357,8 @@ fn stats(s: StatsFlags) -> Res<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
     for path in &s.files {
         let name = path.display().to_string();
-        let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)?;
+        let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)
+            .map_err(|e| cannot_read(path, e))?;
         all.merge(&st);
     }
     let secs = t0.elapsed().as_secs_f64();
@@ -389,8 +398,7 @@ fn diff(d: DiffFlags) -> Res<u8> {
 }
 
 fn check(c: CheckFlags) -> Res<u8> {
-    let src = std::fs::read_to_string(&c.script)
-        .map_err(|e| fail!("cannot read {}: {e}", c.script.display()))?;
+    let src = std::fs::read_to_string(&c.script).map_err(|e| cannot_read(&c.script, e))?;
     let real = read(&c.real)?;
     let real_name = c.real.display().to_string();
     let host = xsh_script::Host::new(
