@@ -170,3 +170,29 @@ fn every_subcommand_names_a_directory_it_cannot_read() {
         );
     }
 }
+
+#[test]
+fn a_huge_line_gets_a_short_report_and_explain_counts_it_as_damage() {
+    let p = std::env::temp_dir().join(format!("xsh-logs-overlong-{}.log", std::process::id()));
+    let mut text = b"[2019-06-05 09:23:27 2164] DEBUG (XendDomainInfo:568) ".to_vec();
+    text.resize(20 << 20, b'x');
+    text.extend_from_slice(b"\n[2019-06-05 09:23:28 2164] DEBUG (XendDomainInfo:569) after\n");
+    std::fs::write(&p, &text).expect("write");
+    let path = p.display().to_string();
+    let (code, out, err) = xsh(&["logs", "parse", &path]);
+    assert_eq!(code, 1);
+    assert!(out.len() > 20 << 20, "the line itself is still printed");
+    // Two pieces, two reports of a few hundred bytes each, not 2 × 16 MiB.
+    assert!(err.len() < 8 << 10, "{} bytes of reports", err.len());
+    assert!(
+        err.contains(
+            "[overlong] Warning: line too long to keep (cut into pieces) at bytes 0..16777216"
+        ),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    assert!(err.contains("showing bytes 0..200 of the file only"));
+    let (code, _, _) = xsh(&["logs", "explain", &path]);
+    assert_eq!(code, 1, "explain exits 1 on damage, as parse does");
+    let _ = std::fs::remove_file(&p);
+}

@@ -142,29 +142,46 @@ fn read_some<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// The lines of an in-memory text, as the reader would give them.
-pub fn lines_of(text: &[u8], mut f: impl FnMut(RawLine<'_>)) {
+/// The lines of an in-memory text, as the reader would give them: a line
+/// longer than [`MAX_LINE`] comes in pieces, so that `explain`, `diff` and
+/// scripts see (and report) the same overlong damage as `parse`.
+pub fn lines_of(text: &[u8], f: impl FnMut(RawLine<'_>)) {
+    lines_of_max(text, MAX_LINE, f)
+}
+
+/// [`lines_of`] with lines cut at `max_line` bytes.
+pub fn lines_of_max(text: &[u8], max_line: usize, mut f: impl FnMut(RawLine<'_>)) {
+    let max_line = max_line.max(64);
     let mut start = 0usize;
     let mut prev: &[u8] = &[];
-    for nl in memchr::memchr_iter(b'\n', text) {
-        f(RawLine {
-            bytes: &text[start..nl],
-            offset: start as u64,
-            overlong: false,
-            continues: false,
-            prev,
-        });
-        prev = &text[start..nl];
-        start = nl + 1;
-    }
-    if start < text.len() {
-        f(RawLine {
-            bytes: &text[start..],
-            offset: start as u64,
-            overlong: false,
-            continues: false,
-            prev,
-        });
+    let ends = memchr::memchr_iter(b'\n', text).chain(
+        // The last line, when the text does not end with a newline.
+        (text.last().is_some_and(|&b| b != b'\n')).then_some(text.len()),
+    );
+    for end in ends {
+        let line = &text[start..end];
+        if line.len() <= max_line {
+            f(RawLine {
+                bytes: line,
+                offset: start as u64,
+                overlong: false,
+                continues: false,
+                prev,
+            });
+            prev = line;
+        } else {
+            for (k, piece) in line.chunks(max_line).enumerate() {
+                f(RawLine {
+                    bytes: piece,
+                    offset: (start + k * max_line) as u64,
+                    overlong: true,
+                    continues: k > 0,
+                    prev,
+                });
+                prev = piece;
+            }
+        }
+        start = end + 1;
     }
 }
 
@@ -284,4 +301,28 @@ pub fn for_range_mapped<S: LineSink>(
         });
     }
     Ok(len - range.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_lines_are_cut_like_the_reader_cuts_them() {
+        let text = [b"short\n".to_vec(), vec![b'x'; 150], b"\nend".to_vec()].concat();
+        let mut got = Vec::new();
+        lines_of_max(&text, 64, |l| {
+            got.push((l.offset, l.bytes.len(), l.overlong, l.continues))
+        });
+        assert_eq!(
+            got,
+            vec![
+                (0, 5, false, false),
+                (6, 64, true, false),
+                (70, 64, true, true),
+                (134, 22, true, true),
+                (157, 3, false, false),
+            ]
+        );
+    }
 }
