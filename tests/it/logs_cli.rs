@@ -196,3 +196,36 @@ fn a_huge_line_gets_a_short_report_and_explain_counts_it_as_damage() {
     assert_eq!(code, 1, "explain exits 1 on damage, as parse does");
     let _ = std::fs::remove_file(&p);
 }
+
+#[test]
+fn a_byte_order_mark_in_front_of_a_log_is_not_damage() {
+    let orig = input("xend-standard.log");
+    let text = std::fs::read(&orig).expect("fixture");
+    let p = std::env::temp_dir().join(format!("xsh-logs-bom-{}.log", std::process::id()));
+    std::fs::write(&p, [b"\xEF\xBB\xBF".as_slice(), &text].concat()).expect("write");
+    let bom = p.display().to_string();
+    let (code, out, err) = xsh(&["logs", "parse", &bom]);
+    let (code0, out0, _) = xsh(&["logs", "parse", &orig]);
+    assert_eq!(code, code0, "{err}");
+    assert!(!err.contains("glued"), "{err}");
+    assert_eq!(
+        out.lines().count(),
+        out0.lines().count(),
+        "no phantom record"
+    );
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.contains(" xend record "), "{first}");
+    let (code, out, err) = xsh(&["logs", "explain", &bom]);
+    let (code0, out0, _) = xsh(&["logs", "explain", &orig]);
+    assert_eq!(code, code0, "{err}");
+    assert_eq!(out.lines().count(), out0.lines().count());
+    for threads in ["1", "2"] {
+        let (_, out, _) = xsh(&["logs", "stats", "--json", "--threads", threads, &bom]);
+        let (_, out0, _) = xsh(&["logs", "stats", "--json", "--threads", threads, &orig]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+        let v0: serde_json::Value = serde_json::from_str(out0.trim()).expect("JSON");
+        assert_eq!(v["records"], v0["records"]);
+        assert_eq!(v["damaged_lines"], v0["damaged_lines"]);
+    }
+    let _ = std::fs::remove_file(&p);
+}

@@ -129,7 +129,8 @@ pub fn parse_bytes(
     hint: Option<Format>,
     mut sink: impl FnMut(&Entry<'_>),
 ) -> Summary {
-    let f = hint.unwrap_or_else(|| parser::presume(file, &text[..text.len().min(64 << 10)]));
+    let head = &text[..text.len().min(64 << 10)];
+    let f = hint.unwrap_or_else(|| parser::presume(file, &head[reader::bom_len(head)..]));
     let mut p = Parser::new(file, f);
     reader::lines_of(text, |line| p.push(line, &mut sink));
     summary(text.len() as u64, Some(&p))

@@ -29,6 +29,18 @@ pub const CHUNK: usize = 256 << 10;
 /// The longest line kept whole; longer ones are cut into pieces.
 pub const MAX_LINE: usize = 16 << 20;
 
+/// The length of a UTF-8 byte order mark at the start of `text` (3 or 0).
+/// Windows editors write one; it is no part of the first line's head, so
+/// every reader skips it rather than have the parser see an unprefixed
+/// line with a record glued to it.
+pub fn bom_len(text: &[u8]) -> usize {
+    if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
+}
+
 /// What the reader feeds.
 pub trait LineSink {
     /// The first chunk of the file (up to 64 KiB), before any line: for
@@ -56,6 +68,8 @@ pub fn for_each_line<R: Read, S: LineSink>(
     // is reused.
     let mut prev_copy: Vec<u8> = Vec::new();
     let mut prev_in_buf: Option<(usize, usize)> = None;
+    // A byte order mark in front of the first line, skipped once sniffed.
+    let mut skip = 0usize;
     loop {
         if fill == buf.len() {
             // No newline in a full buffer: grow up to the line limit, then cut.
@@ -82,13 +96,14 @@ pub fn for_each_line<R: Read, S: LineSink>(
         total += n as u64;
         fill += n;
         if !sniffed && (n == 0 || fill >= 64 << 10 || fill == buf.len()) {
-            sink.first(&buf[..fill]);
+            skip = bom_len(&buf[..fill]);
+            sink.first(&buf[skip..fill]);
             sniffed = true;
         }
         if !sniffed {
             continue;
         }
-        let mut start = 0usize;
+        let mut start = std::mem::take(&mut skip);
         for nl in memchr::memchr_iter(b'\n', &buf[..fill]) {
             let prev = match prev_in_buf {
                 Some((a, b)) => &buf[a..b],
@@ -152,7 +167,7 @@ pub fn lines_of(text: &[u8], f: impl FnMut(RawLine<'_>)) {
 /// [`lines_of`] with lines cut at `max_line` bytes.
 pub fn lines_of_max(text: &[u8], max_line: usize, mut f: impl FnMut(RawLine<'_>)) {
     let max_line = max_line.max(64);
-    let mut start = 0usize;
+    let mut start = bom_len(text);
     let mut prev: &[u8] = &[];
     let ends = memchr::memchr_iter(b'\n', text).chain(
         // The last line, when the text does not end with a newline.
@@ -233,11 +248,12 @@ pub fn for_range_mapped<S: LineSink>(
                 .map(file)?
         };
         let buf: &[u8] = &map;
+        // A byte order mark in front of the file's first line is skipped.
+        let mut start = if at == 0 { bom_len(buf) } else { 0 };
         if !sniffed {
-            sink.first(&buf[..buf.len().min(64 << 10)]);
+            sink.first(&buf[start..buf.len().min(64 << 10)]);
             sniffed = true;
         }
-        let mut start = 0usize;
         let mut prev_in_buf: Option<(usize, usize)> = None;
         for nl in memchr::memchr_iter(b'\n', buf) {
             let prev = match prev_in_buf {

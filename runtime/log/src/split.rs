@@ -33,7 +33,7 @@ pub fn stats_file(
     }
     let len = meta.len();
     let head = read_at(file, 0, 64 << 10)?;
-    let hint = hint.unwrap_or_else(|| parser::presume(name, &head));
+    let hint = hint.unwrap_or_else(|| parser::presume(name, &head[reader::bom_len(&head)..]));
     let parts = cut(file, len, threads.max(1))?;
     let results: Vec<io::Result<Stats>> = std::thread::scope(|s| {
         let handles: Vec<_> = parts
