@@ -229,3 +229,26 @@ fn a_byte_order_mark_in_front_of_a_log_is_not_damage() {
     }
     let _ = std::fs::remove_file(&p);
 }
+
+#[test]
+fn explain_and_tokens_stream_the_same_output_as_the_whole_log_in_memory() {
+    for name in [
+        "xend-multiline.log",
+        "damage-glued.log",
+        "console-ubuntu.log",
+    ] {
+        let path = input(name);
+        let text = std::fs::read(&path).expect("fixture");
+        let records = xsh_log::records_of(&text, &path, None);
+        let mut ex = xsh_log::explain::explain(&records);
+        ex.file = path.clone();
+        let (_, out, _) = xsh(&["logs", "explain", &path]);
+        assert_eq!(out, xsh_log::explain::render(&ex), "{name}");
+        let (_, out, _) = xsh(&["logs", "explain", "--json", &path]);
+        assert_eq!(out, xsh_log::explain::render_json(&ex), "{name}");
+        let (_, out, _) = xsh(&["logs", "tokens", &path]);
+        assert_eq!(out, xsh_log::snapshot::tokens_of(&text), "{name}");
+        let (_, out, _) = xsh(&["logs", "parse", "--records", "--json", &path]);
+        assert_eq!(out.lines().count(), records.len(), "{name}");
+    }
+}
