@@ -104,6 +104,18 @@ fn explain_diff_and_check_on_the_seed() {
     assert!(out.contains("missing from B"), "{out}");
     let (code, _, _) = xsh(&["logs", "diff", &golden, &golden]);
     assert_eq!(code, 0);
+    let (code, out, _) = xsh(&[
+        "logs",
+        "diff",
+        "--json",
+        &golden,
+        &input("xend-standard.log"),
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert!(v["approximate"].is_null());
+    assert!(v["missing"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(v["a"]["file"], golden.as_str());
 }
 
 #[test]

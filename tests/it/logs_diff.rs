@@ -117,6 +117,12 @@ fn long_logs_with_known_edits_diff_exactly() {
         .collect();
     assert_eq!(moved, (0..n).filter(|&i| role[i] == 2).collect::<Vec<_>>());
     assert!(!d.render("a", "b").contains("approximate"));
+    let j: serde_json::Value = serde_json::from_str(&d.render_json("a", "b")).expect("JSON");
+    assert!(j["approximate"].is_null());
+    assert_eq!(j["reordered"], 200);
+    let ops = j["ops"].as_array().expect("ops");
+    assert_eq!(ops.len(), 700 + 250 + 200);
+    assert!(ops.iter().all(|o| o["text"].is_string()));
 }
 
 #[test]
@@ -134,4 +140,7 @@ fn a_long_stretch_with_no_anchor_is_reported_as_approximate() {
     let r = d.render("a", "b");
     let third = r.lines().nth(3).unwrap_or_default();
     assert!(third.starts_with("approximate: "), "{r}");
+    let j: serde_json::Value = serde_json::from_str(&d.render_json("a", "b")).expect("JSON");
+    assert_eq!(j["approximate"]["a"], d.approximate.0);
+    assert_eq!(j["in_order"], d.counts().0);
 }

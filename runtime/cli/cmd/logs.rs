@@ -110,6 +110,9 @@ struct DiffFlags {
     a: PathBuf,
     /// The log compared with it.
     b: PathBuf,
+    /// One JSON object: counts, `approximate`, and the differences.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags of `xsh logs check`.
@@ -520,7 +523,11 @@ fn diff(d: DiffFlags) -> Res<u8> {
     let ra = xsh_log::records_of(&a, &na, None);
     let rb = xsh_log::records_of(&b, &nb, None);
     let result = xsh_log::diff::diff(&ra, &rb);
-    print!("{}", result.render(&na, &nb));
+    if d.json {
+        print!("{}", result.render_json(&na, &nb));
+    } else {
+        print!("{}", result.render(&na, &nb));
+    }
     Ok(u8::from(!result.same()))
 }
 

@@ -97,6 +97,56 @@ impl Diff {
     }
 }
 
+impl Diff {
+    /// The report as one JSON object: the counts, `approximate` (null, or
+    /// how many events of A and B were matched greedily) and the
+    /// differences in A's order.
+    pub fn render_json(&self, name_a: &str, name_b: &str) -> String {
+        use crate::json::string;
+        let (same, missing, extra, moved) = self.counts();
+        let mut o = b"{\"a\":{\"file\":".to_vec();
+        string(&mut o, name_a.as_bytes());
+        o.extend_from_slice(format!(",\"events\":{}}},\"b\":{{\"file\":", self.a.len()).as_bytes());
+        string(&mut o, name_b.as_bytes());
+        o.extend_from_slice(format!(",\"events\":{}}},\"in_order\":{same},\"missing\":{missing},\"extra\":{extra},\"reordered\":{moved},\"approximate\":", self.b.len()).as_bytes());
+        match self.approximate {
+            (0, 0) => o.extend_from_slice(b"null"),
+            (a, b) => o.extend_from_slice(format!("{{\"a\":{a},\"b\":{b}}}").as_bytes()),
+        }
+        o.extend_from_slice(b",\"ops\":[");
+        let mut first = true;
+        for op in &self.ops {
+            let (kind, a, b) = match *op {
+                Op::Same(..) => continue,
+                Op::Missing(i) => ("missing", Some(i), None),
+                Op::Extra(j) => ("extra", None, Some(j)),
+                Op::Moved(i, j) => ("reordered", Some(i), Some(j)),
+            };
+            if !first {
+                o.push(b',');
+            }
+            first = false;
+            o.extend_from_slice(format!("{{\"op\":\"{kind}\"").as_bytes());
+            if let Some(i) = a {
+                o.extend_from_slice(format!(",\"a_line\":{}", self.a[i].line).as_bytes());
+            }
+            if let Some(j) = b {
+                o.extend_from_slice(format!(",\"b_line\":{}", self.b[j].line).as_bytes());
+            }
+            let e = a.map_or_else(|| b.map(|j| &self.b[j]), |i| Some(&self.a[i]));
+            if let Some(e) = e {
+                o.extend_from_slice(b",\"format\":");
+                string(&mut o, e.format.name().as_bytes());
+                o.extend_from_slice(b",\"text\":");
+                string(&mut o, e.text.as_bytes());
+            }
+            o.push(b'}');
+        }
+        o.extend_from_slice(b"]}\n");
+        String::from_utf8_lossy(&o).into_owned()
+    }
+}
+
 fn show(e: &Event) -> String {
     format!("[{}] {}", e.format.name(), e.text)
 }
