@@ -104,6 +104,18 @@ fn explain_diff_and_check_on_the_seed() {
     assert!(out.contains("missing from B"), "{out}");
     let (code, _, _) = xsh(&["logs", "diff", &golden, &golden]);
     assert_eq!(code, 0);
+    let (code, out, _) = xsh(&[
+        "logs",
+        "diff",
+        "--json",
+        &golden,
+        &input("xend-standard.log"),
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert!(v["approximate"].is_null());
+    assert!(v["missing"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(v["a"]["file"], golden.as_str());
 }
 
 #[test]
@@ -120,4 +132,135 @@ fn unreadable_files_and_unknown_formats_are_usage_errors() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown format"), "{err}");
+}
+
+#[test]
+fn stats_reads_a_pipe_as_the_file_itself() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let path = input("xend-standard.log");
+    let text = std::fs::read(&path).expect("fixture");
+    let (_, from_file, _) = xsh(&["logs", "stats", "--json", "--threads", "1", &path]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(["logs", "stats", "--json", "/dev/stdin"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xsh runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&text).expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("xsh ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let file: serde_json::Value = serde_json::from_str(from_file.trim()).expect("JSON");
+    for k in ["records", "bytes", "lines"] {
+        assert_eq!(piped[k], file[k], "{k}");
+    }
+    assert_eq!(piped["bytes"], text.len() as u64);
+}
+
+#[test]
+fn every_subcommand_names_a_directory_it_cannot_read() {
+    let dir = inputs().display().to_string();
+    for args in [
+        vec!["logs", "parse", &dir],
+        vec!["logs", "parse", "--records", &dir],
+        vec!["logs", "stats", &dir],
+        vec!["logs", "explain", &dir],
+        vec!["logs", "tokens", &dir],
+        vec!["logs", "diff", &dir, &dir],
+    ] {
+        let (code, _, err) = xsh(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(
+            err.contains(&format!("cannot read {dir}")),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_line_gets_a_short_report_and_explain_counts_it_as_damage() {
+    let p = std::env::temp_dir().join(format!("xsh-logs-overlong-{}.log", std::process::id()));
+    let mut text = b"[2019-06-05 09:23:27 2164] DEBUG (XendDomainInfo:568) ".to_vec();
+    text.resize(20 << 20, b'x');
+    text.extend_from_slice(b"\n[2019-06-05 09:23:28 2164] DEBUG (XendDomainInfo:569) after\n");
+    std::fs::write(&p, &text).expect("write");
+    let path = p.display().to_string();
+    let (code, out, err) = xsh(&["logs", "parse", &path]);
+    assert_eq!(code, 1);
+    assert!(out.len() > 20 << 20, "the line itself is still printed");
+    // Two pieces, two reports of a few hundred bytes each, not 2 × 16 MiB.
+    assert!(err.len() < 8 << 10, "{} bytes of reports", err.len());
+    assert!(
+        err.contains(
+            "[overlong] Warning: line too long to keep (cut into pieces) at bytes 0..16777216"
+        ),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    assert!(err.contains("showing bytes 0..200 of the file only"));
+    let (code, _, _) = xsh(&["logs", "explain", &path]);
+    assert_eq!(code, 1, "explain exits 1 on damage, as parse does");
+    let _ = std::fs::remove_file(&p);
+}
+
+#[test]
+fn a_byte_order_mark_in_front_of_a_log_is_not_damage() {
+    let orig = input("xend-standard.log");
+    let text = std::fs::read(&orig).expect("fixture");
+    let p = std::env::temp_dir().join(format!("xsh-logs-bom-{}.log", std::process::id()));
+    std::fs::write(&p, [b"\xEF\xBB\xBF".as_slice(), &text].concat()).expect("write");
+    let bom = p.display().to_string();
+    let (code, out, err) = xsh(&["logs", "parse", &bom]);
+    let (code0, out0, _) = xsh(&["logs", "parse", &orig]);
+    assert_eq!(code, code0, "{err}");
+    assert!(!err.contains("glued"), "{err}");
+    assert_eq!(
+        out.lines().count(),
+        out0.lines().count(),
+        "no phantom record"
+    );
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.contains(" xend record "), "{first}");
+    let (code, out, err) = xsh(&["logs", "explain", &bom]);
+    let (code0, out0, _) = xsh(&["logs", "explain", &orig]);
+    assert_eq!(code, code0, "{err}");
+    assert_eq!(out.lines().count(), out0.lines().count());
+    for threads in ["1", "2"] {
+        let (_, out, _) = xsh(&["logs", "stats", "--json", "--threads", threads, &bom]);
+        let (_, out0, _) = xsh(&["logs", "stats", "--json", "--threads", threads, &orig]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+        let v0: serde_json::Value = serde_json::from_str(out0.trim()).expect("JSON");
+        assert_eq!(v["records"], v0["records"]);
+        assert_eq!(v["damaged_lines"], v0["damaged_lines"]);
+    }
+    let _ = std::fs::remove_file(&p);
+}
+
+#[test]
+fn explain_and_tokens_stream_the_same_output_as_the_whole_log_in_memory() {
+    for name in [
+        "xend-multiline.log",
+        "damage-glued.log",
+        "console-ubuntu.log",
+    ] {
+        let path = input(name);
+        let text = std::fs::read(&path).expect("fixture");
+        let records = xsh_log::records_of(&text, &path, None);
+        let mut ex = xsh_log::explain::explain(&records);
+        ex.file = path.clone();
+        let (_, out, _) = xsh(&["logs", "explain", &path]);
+        assert_eq!(out, xsh_log::explain::render(&ex), "{name}");
+        let (_, out, _) = xsh(&["logs", "explain", "--json", &path]);
+        assert_eq!(out, xsh_log::explain::render_json(&ex), "{name}");
+        let (_, out, _) = xsh(&["logs", "tokens", &path]);
+        assert_eq!(out, xsh_log::snapshot::tokens_of(&text), "{name}");
+        let (_, out, _) = xsh(&["logs", "parse", "--records", "--json", &path]);
+        assert_eq!(out.lines().count(), records.len(), "{name}");
+    }
 }

@@ -15,7 +15,7 @@
 //! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
 //! - `explore` — `xsh explore` of the shutdown's alternatives against the reference, its walk, failures and CLI;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
-//! - `logs`, `logs_cli`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
 mod cli;
@@ -27,6 +27,7 @@ mod hooks;
 mod limits;
 mod logs;
 mod logs_cli;
+mod logs_diff;
 mod logs_explain;
 mod logs_props;
 mod outputs;

@@ -110,6 +110,9 @@ struct DiffFlags {
     a: PathBuf,
     /// The log compared with it.
     b: PathBuf,
+    /// One JSON object: counts, `approximate`, and the differences.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags of `xsh logs check`.
@@ -183,12 +186,18 @@ fn format_flag(s: &Option<String>) -> Res<Option<Format>> {
     }
 }
 
+/// Every I/O error names the file it is about: a directory opens fine and
+/// only fails at the first read, far from the `open`.
+fn cannot_read(p: &Path, e: io::Error) -> Failure {
+    fail!("cannot read {}: {e}", p.display())
+}
+
 fn open(p: &Path) -> Res<File> {
-    File::open(p).map_err(|e| fail!("cannot read {}: {e}", p.display()))
+    File::open(p).map_err(|e| cannot_read(p, e))
 }
 
 fn read(p: &Path) -> Res<Vec<u8>> {
-    std::fs::read(p).map_err(|e| fail!("cannot read {}: {e}", p.display()))
+    std::fs::read(p).map_err(|e| cannot_read(p, e))
 }
 
 /// Prints damage reports as they come, keeping the previous line so that a
@@ -271,18 +280,30 @@ fn parse(p: ParseFlags) -> Res<u8> {
         let mut buf = Vec::with_capacity(1 << 16);
         let mut failed: io::Result<()> = Ok(());
         if p.records {
+            // Each record is written as soon as the next one starts: one
+            // record is held at a time.
             let mut col = xsh_log::Collector::default();
+            let mut put = |r: &xsh_log::Record, buf: &mut Vec<u8>| {
+                if p.json {
+                    json::record(buf, r);
+                } else {
+                    buf.extend_from_slice(text_record(r).as_bytes());
+                }
+                json::flush_if(buf, &mut w, false)
+            };
             xsh_log::parse_reader(f, &name, hint, |e| {
                 rep.see(e);
                 col.push(e);
-            })?;
-            for r in col.finish() {
-                if p.json {
-                    json::record(&mut buf, &r);
-                } else {
-                    buf.extend_from_slice(text_record(&r).as_bytes());
+                for r in col.drain() {
+                    if failed.is_ok() {
+                        failed = put(&r, &mut buf);
+                    }
                 }
-                json::flush_if(&mut buf, &mut w, false)?;
+            })
+            .map_err(|e| cannot_read(path, e))?;
+            failed?;
+            for r in col.finish() {
+                put(&r, &mut buf)?;
             }
         } else {
             xsh_log::parse_reader(f, &name, hint, |e| {
@@ -295,7 +316,8 @@ fn parse(p: ParseFlags) -> Res<u8> {
                 if failed.is_ok() {
                     failed = json::flush_if(&mut buf, &mut w, false);
                 }
-            })?;
+            })
+            .map_err(|e| cannot_read(path, e))?;
             failed?;
         }
         json::flush_if(&mut buf, &mut w, true)?;
@@ -349,7 +371,8 @@ fn stats(s: StatsFlags) -> Res<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
     for path in &s.files {
         let name = path.display().to_string();
-        let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)?;
+        let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)
+            .map_err(|e| cannot_read(path, e))?;
         all.merge(&st);
     }
     let secs = t0.elapsed().as_secs_f64();
@@ -361,21 +384,137 @@ fn stats(s: StatsFlags) -> Res<u8> {
     Ok(0)
 }
 
+/// Explains records as the parse completes them, so that no more than one
+/// record is held: `--json` lines are written at once; the text report's
+/// records wait in a spool, since its summary, which counts them all, comes
+/// first.
+struct ExplainOut {
+    x: xsh_log::explain::Explainer,
+    file: String,
+    json: bool,
+    text: String,
+    buf: Vec<u8>,
+    spool: Spool,
+    damaged: bool,
+}
+
+impl ExplainOut {
+    fn take(&mut self, r: &xsh_log::Record, w: &mut impl Write) -> io::Result<()> {
+        self.damaged |= !r.damage.is_empty();
+        let e = self.x.next(r);
+        if self.json {
+            xsh_log::explain::record_json(&self.file, self.x.tally.records, &e, &mut self.buf);
+            json::flush_if(&mut self.buf, w, false)
+        } else {
+            self.text.clear();
+            xsh_log::explain::record_text(&e, &mut self.text);
+            self.spool.write_all(self.text.as_bytes())
+        }
+    }
+}
+
+/// Text waiting to be printed: in a temporary file, unlinked as soon as it
+/// is open (nothing is left behind, whatever happens), so that memory stays
+/// bounded; in memory when no temporary file can be made.
+enum Spool {
+    File(BufWriter<File>),
+    Mem(Vec<u8>),
+}
+
+impl Spool {
+    fn new() -> Spool {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path =
+            std::env::temp_dir().join(format!("xsh-explain-{}-{nanos}.txt", std::process::id()));
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        match file {
+            Ok(f) => {
+                let _ = std::fs::remove_file(&path);
+                Spool::File(BufWriter::with_capacity(1 << 16, f))
+            }
+            Err(_) => Spool::Mem(Vec::new()),
+        }
+    }
+
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        match self {
+            Spool::File(f) => f.write_all(b),
+            Spool::Mem(v) => {
+                v.extend_from_slice(b);
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies what was spooled to `w`.
+    fn copy_to(self, w: &mut impl Write) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        match self {
+            Spool::File(f) => {
+                let mut f = f.into_inner().map_err(|e| e.into_error())?;
+                f.seek(SeekFrom::Start(0))?;
+                io::copy(&mut f, w).map(drop)
+            }
+            Spool::Mem(v) => w.write_all(&v),
+        }
+    }
+}
+
 fn explain(e: ExplainFlags) -> Res<u8> {
     let hint = format_flag(&e.format)?;
     let name = e.file.display().to_string();
-    let text = read(&e.file)?;
-    let records = xsh_log::records_of(&text, &name, hint);
-    let mut ex = xsh_log::explain::explain(&records);
-    ex.file = name.clone();
-    let out = if e.json {
-        xsh_log::explain::render_json(&ex)
-    } else {
-        xsh_log::explain::render(&ex)
+    let f = open(&e.file)?;
+    let stdout = io::stdout();
+    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = ExplainOut {
+        x: xsh_log::explain::Explainer::default(),
+        file: name.clone(),
+        json: e.json,
+        text: String::new(),
+        buf: Vec::new(),
+        spool: if e.json {
+            Spool::Mem(Vec::new())
+        } else {
+            Spool::new()
+        },
+        damaged: false,
     };
-    print!("{out}");
-    let damaged = records.iter().any(|r| !r.damage.is_empty());
-    Ok(u8::from(damaged))
+    let mut col = xsh_log::Collector::default();
+    let mut failed: io::Result<()> = Ok(());
+    xsh_log::parse_reader(f, &name, hint, |en| {
+        col.push(en);
+        for r in col.drain() {
+            if failed.is_ok() {
+                failed = out.take(&r, &mut w);
+            }
+        }
+    })
+    .map_err(|err| cannot_read(&e.file, err))?;
+    // Text mode writes records to the spool; JSON mode to stdout.
+    let spooled = |err: io::Error| match e.json {
+        true => Failure::from(err),
+        false => fail!(
+            "cannot keep the report in a temporary file in {}: {err}",
+            std::env::temp_dir().display()
+        ),
+    };
+    failed.map_err(spooled)?;
+    for r in col.finish() {
+        out.take(&r, &mut w).map_err(spooled)?;
+    }
+    if !e.json {
+        w.write_all(xsh_log::explain::header(&name, &out.x.tally).as_bytes())?;
+        out.spool.copy_to(&mut w)?;
+    }
+    json::flush_if(&mut out.buf, &mut w, true)?;
+    w.flush()?;
+    Ok(u8::from(out.damaged))
 }
 
 fn diff(d: DiffFlags) -> Res<u8> {
@@ -384,13 +523,16 @@ fn diff(d: DiffFlags) -> Res<u8> {
     let ra = xsh_log::records_of(&a, &na, None);
     let rb = xsh_log::records_of(&b, &nb, None);
     let result = xsh_log::diff::diff(&ra, &rb);
-    print!("{}", result.render(&na, &nb));
+    if d.json {
+        print!("{}", result.render_json(&na, &nb));
+    } else {
+        print!("{}", result.render(&na, &nb));
+    }
     Ok(u8::from(!result.same()))
 }
 
 fn check(c: CheckFlags) -> Res<u8> {
-    let src = std::fs::read_to_string(&c.script)
-        .map_err(|e| fail!("cannot read {}: {e}", c.script.display()))?;
+    let src = std::fs::read_to_string(&c.script).map_err(|e| cannot_read(&c.script, e))?;
     let real = read(&c.real)?;
     let real_name = c.real.display().to_string();
     let host = xsh_script::Host::new(
@@ -420,8 +562,18 @@ fn check(c: CheckFlags) -> Res<u8> {
 }
 
 fn tokens(t: TokensFlags) -> Res<u8> {
-    let text = read(&t.file)?;
-    print!("{}", xsh_log::snapshot::tokens_of(&text));
+    let f = open(&t.file)?;
+    let stdout = io::stdout();
+    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut failed: io::Result<()> = Ok(());
+    xsh_log::snapshot::token_lines(f, |text| {
+        if failed.is_ok() {
+            failed = w.write_all(text.as_bytes());
+        }
+    })
+    .map_err(|e| cannot_read(&t.file, e))?;
+    failed?;
+    w.flush()?;
     Ok(0)
 }
 

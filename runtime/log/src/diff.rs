@@ -3,9 +3,13 @@
 //! `check`: does a simulated run produce a real log's sequence of events?
 //!
 //! The alignment is a longest common subsequence of event keys
-//! (Hirschberg's: linear memory); a missing event whose key B has among its
-//! extras is reported once, as reordered.
+//! (Hirschberg's: linear memory), cut at anchors first when the logs are
+//! long (`align.rs`); a missing event whose key B has among its extras is
+//! reported once, as reordered.
 
+use std::collections::{HashMap, VecDeque};
+
+use crate::align::{align, GREEDY_WINDOW};
 use crate::events::{events, Event};
 use crate::format::Format;
 use crate::record::Record;
@@ -31,6 +35,10 @@ pub struct Diff {
     pub b: Vec<Event>,
     /// The alignment, in A's order (B's extras where they fall).
     pub ops: Vec<Op>,
+    /// Events of A and of B in stretches too long to align exactly that
+    /// had no anchor: matched greedily, so in-order events there may be
+    /// reported as missing, extra or reordered. (0, 0) when exact.
+    pub approximate: (usize, usize),
 }
 
 impl Diff {
@@ -61,6 +69,13 @@ impl Diff {
             self.a.len(),
             self.b.len()
         );
+        if self.approximate != (0, 0) {
+            // Said before the list, so that no one reads it as exact.
+            s.push_str(&format!(
+                "approximate: {} events of A and {} of B lie in stretches too long to align exactly and with no event unique to both; they were matched greedily (within {GREEDY_WINDOW} events), so some in-order events there may be listed as missing, extra or reordered\n",
+                self.approximate.0, self.approximate.1
+            ));
+        }
         for o in &self.ops {
             match *o {
                 Op::Same(..) => {}
@@ -82,6 +97,56 @@ impl Diff {
     }
 }
 
+impl Diff {
+    /// The report as one JSON object: the counts, `approximate` (null, or
+    /// how many events of A and B were matched greedily) and the
+    /// differences in A's order.
+    pub fn render_json(&self, name_a: &str, name_b: &str) -> String {
+        use crate::json::string;
+        let (same, missing, extra, moved) = self.counts();
+        let mut o = b"{\"a\":{\"file\":".to_vec();
+        string(&mut o, name_a.as_bytes());
+        o.extend_from_slice(format!(",\"events\":{}}},\"b\":{{\"file\":", self.a.len()).as_bytes());
+        string(&mut o, name_b.as_bytes());
+        o.extend_from_slice(format!(",\"events\":{}}},\"in_order\":{same},\"missing\":{missing},\"extra\":{extra},\"reordered\":{moved},\"approximate\":", self.b.len()).as_bytes());
+        match self.approximate {
+            (0, 0) => o.extend_from_slice(b"null"),
+            (a, b) => o.extend_from_slice(format!("{{\"a\":{a},\"b\":{b}}}").as_bytes()),
+        }
+        o.extend_from_slice(b",\"ops\":[");
+        let mut first = true;
+        for op in &self.ops {
+            let (kind, a, b) = match *op {
+                Op::Same(..) => continue,
+                Op::Missing(i) => ("missing", Some(i), None),
+                Op::Extra(j) => ("extra", None, Some(j)),
+                Op::Moved(i, j) => ("reordered", Some(i), Some(j)),
+            };
+            if !first {
+                o.push(b',');
+            }
+            first = false;
+            o.extend_from_slice(format!("{{\"op\":\"{kind}\"").as_bytes());
+            if let Some(i) = a {
+                o.extend_from_slice(format!(",\"a_line\":{}", self.a[i].line).as_bytes());
+            }
+            if let Some(j) = b {
+                o.extend_from_slice(format!(",\"b_line\":{}", self.b[j].line).as_bytes());
+            }
+            let e = a.map_or_else(|| b.map(|j| &self.b[j]), |i| Some(&self.a[i]));
+            if let Some(e) = e {
+                o.extend_from_slice(b",\"format\":");
+                string(&mut o, e.format.name().as_bytes());
+                o.extend_from_slice(b",\"text\":");
+                string(&mut o, e.text.as_bytes());
+            }
+            o.push(b'}');
+        }
+        o.extend_from_slice(b"]}\n");
+        String::from_utf8_lossy(&o).into_owned()
+    }
+}
+
 fn show(e: &Event) -> String {
     format!("[{}] {}", e.format.name(), e.text)
 }
@@ -93,13 +158,14 @@ pub fn diff(a: &[Record], b: &[Record]) -> Diff {
 
 /// Diffs two event sequences.
 pub fn diff_events(a: Vec<Event>, b: Vec<Event>) -> Diff {
-    let ka: Vec<&str> = a.iter().map(|e| e.key.as_str()).collect();
-    let kb: Vec<&str> = b.iter().map(|e| e.key.as_str()).collect();
-    let mut pairs = Vec::new();
-    lcs(&ka, &kb, 0, 0, &mut pairs);
+    // Keys as numbers: the alignment compares them billions of times.
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let ka = intern(&a, &mut ids);
+    let kb = intern(&b, &mut ids);
+    let al = align(&ka, &kb);
     let mut ops = Vec::new();
     let (mut i, mut j) = (0, 0);
-    for &(pi, pj) in &pairs {
+    for &(pi, pj) in &al.pairs {
         while i < pi {
             ops.push(Op::Missing(i));
             i += 1;
@@ -115,24 +181,37 @@ pub fn diff_events(a: Vec<Event>, b: Vec<Event>) -> Diff {
     ops.extend((i..a.len()).map(Op::Missing));
     ops.extend((j..b.len()).map(Op::Extra));
     pair_moves(&mut ops, &ka, &kb);
-    Diff { a, b, ops }
+    Diff {
+        a,
+        b,
+        ops,
+        approximate: (al.approx_a, al.approx_b),
+    }
 }
 
-/// A missing event whose key is also among the extras moved.
-fn pair_moves(ops: &mut Vec<Op>, ka: &[&str], kb: &[&str]) {
-    let mut extras: Vec<(usize, usize)> = ops
-        .iter()
-        .enumerate()
-        .filter_map(|(k, o)| match o {
-            Op::Extra(j) => Some((k, *j)),
-            _ => None,
-        })
-        .collect();
+/// Events' keys as numbers, the same number for the same key.
+fn intern<'e>(events: &'e [Event], ids: &mut HashMap<&'e str, u32>) -> Vec<u32> {
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        let n = ids.len() as u32;
+        out.push(*ids.entry(e.key.as_str()).or_insert(n));
+    }
+    out
+}
+
+/// A missing event whose key is also among the extras moved: each missing
+/// one, in order, takes the first unclaimed extra with its key.
+fn pair_moves(ops: &mut Vec<Op>, ka: &[u32], kb: &[u32]) {
+    let mut extras: HashMap<u32, VecDeque<(usize, usize)>> = HashMap::new();
+    for (k, o) in ops.iter().enumerate() {
+        if let Op::Extra(j) = *o {
+            extras.entry(kb[j]).or_default().push_back((k, j));
+        }
+    }
     let mut drop = vec![false; ops.len()];
     for op in ops.iter_mut() {
         if let Op::Missing(i) = *op {
-            if let Some(pos) = extras.iter().position(|&(_, j)| kb[j] == ka[i]) {
-                let (ek, j) = extras.remove(pos);
+            if let Some((ek, j)) = extras.get_mut(&ka[i]).and_then(VecDeque::pop_front) {
                 *op = Op::Moved(i, j);
                 drop[ek] = true;
             }
@@ -143,87 +222,6 @@ fn pair_moves(ops: &mut Vec<Op>, ka: &[&str], kb: &[&str]) {
         k += 1;
         !drop[k - 1]
     });
-}
-
-/// Hirschberg's longest common subsequence: pairs of indices (offset by
-/// `oa`, `ob`), in order, in O(len a + len b) memory.
-fn lcs(a: &[&str], b: &[&str], oa: usize, ob: usize, out: &mut Vec<(usize, usize)>) {
-    // Common prefix and suffix cost nothing to match.
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    for k in 0..pre {
-        out.push((oa + k, ob + k));
-    }
-    let (a, b) = (&a[pre..], &b[pre..]);
-    let (oa, ob) = (oa + pre, ob + pre);
-    let suf = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (a_mid, b_mid) = (&a[..a.len() - suf], &b[..b.len() - suf]);
-    if a_mid.is_empty() || b_mid.is_empty() {
-    } else if a_mid.len().saturating_mul(b_mid.len()) > EXACT_LIMIT {
-        greedy(a_mid, b_mid, oa, ob, out);
-    } else if a_mid.len() == 1 {
-        if let Some(j) = b_mid.iter().position(|y| *y == a_mid[0]) {
-            out.push((oa, ob + j));
-        }
-    } else {
-        let mid = a_mid.len() / 2;
-        let left = row(&a_mid[..mid], b_mid, false);
-        let right = row(&a_mid[mid..], b_mid, true);
-        let split = (0..=b_mid.len())
-            .max_by_key(|&k| (left[k] + right[b_mid.len() - k], std::cmp::Reverse(k)))
-            .unwrap_or(0);
-        lcs(&a_mid[..mid], &b_mid[..split], oa, ob, out);
-        lcs(&a_mid[mid..], &b_mid[split..], oa + mid, ob + split, out);
-    }
-    for k in 0..suf {
-        out.push((oa + a_mid.len() + k, ob + b_mid.len() + k));
-    }
-}
-
-/// Beyond this many key comparisons, the alignment is greedy.
-const EXACT_LIMIT: usize = 200_000_000;
-
-/// A cheap alignment of very long, very different logs: each of A's events
-/// matches the next equal one of B within a window.
-fn greedy(a: &[&str], b: &[&str], oa: usize, ob: usize, out: &mut Vec<(usize, usize)>) {
-    let mut j = 0;
-    for (i, x) in a.iter().enumerate() {
-        let end = (j + 1000).min(b.len());
-        if let Some(k) = b.get(j..end).and_then(|w| w.iter().position(|y| y == x)) {
-            out.push((oa + i, ob + j + k));
-            j += k + 1;
-        }
-    }
-}
-
-/// The last row of the LCS length table of `a` against `b` (both reversed
-/// when `rev`): entry k is the LCS length of `a` and the first k of `b`.
-fn row<'s>(a: &[&'s str], b: &[&'s str], rev: bool) -> Vec<usize> {
-    let get = |s: &[&'s str], k: usize| -> &'s str {
-        if rev {
-            s[s.len() - 1 - k]
-        } else {
-            s[k]
-        }
-    };
-    let mut prev = vec![0usize; b.len() + 1];
-    let mut cur = vec![0usize; b.len() + 1];
-    for i in 0..a.len() {
-        let x = get(a, i);
-        for k in 0..b.len() {
-            cur[k + 1] = if x == get(b, k) {
-                prev[k] + 1
-            } else {
-                cur[k].max(prev[k + 1])
-            };
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev
 }
 
 /// The outcome of `xsh logs check`.

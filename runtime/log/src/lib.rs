@@ -20,11 +20,13 @@
 //!   and the ovm-4.4.4 / upstream-4.4.4 line-number check;
 //! - `events.rs`, `diff.rs` — records as events without times, pids, domids
 //!   and uuids, and the structural diff of two event sequences;
+//! - `align.rs` — the diff's alignment: anchors, then an exact LCS;
 //! - `bench.rs` — the throughput benchmark beside a Python `re` parser.
 //!
 //! Nothing here panics on any input: every index is checked, and a fuzz
 //! target (`fuzz/`) and a proptest property hold it to that.
 
+pub mod align;
 pub mod bench;
 pub mod body;
 pub mod damage;
@@ -127,7 +129,8 @@ pub fn parse_bytes(
     hint: Option<Format>,
     mut sink: impl FnMut(&Entry<'_>),
 ) -> Summary {
-    let f = hint.unwrap_or_else(|| parser::presume(file, &text[..text.len().min(64 << 10)]));
+    let head = &text[..text.len().min(64 << 10)];
+    let f = hint.unwrap_or_else(|| parser::presume(file, &head[reader::bom_len(head)..]));
     let mut p = Parser::new(file, f);
     reader::lines_of(text, |line| p.push(line, &mut sink));
     summary(text.len() as u64, Some(&p))

@@ -29,6 +29,18 @@ pub const CHUNK: usize = 256 << 10;
 /// The longest line kept whole; longer ones are cut into pieces.
 pub const MAX_LINE: usize = 16 << 20;
 
+/// The length of a UTF-8 byte order mark at the start of `text` (3 or 0).
+/// Windows editors write one; it is no part of the first line's head, so
+/// every reader skips it rather than have the parser see an unprefixed
+/// line with a record glued to it.
+pub fn bom_len(text: &[u8]) -> usize {
+    if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
+}
+
 /// What the reader feeds.
 pub trait LineSink {
     /// The first chunk of the file (up to 64 KiB), before any line: for
@@ -56,6 +68,8 @@ pub fn for_each_line<R: Read, S: LineSink>(
     // is reused.
     let mut prev_copy: Vec<u8> = Vec::new();
     let mut prev_in_buf: Option<(usize, usize)> = None;
+    // A byte order mark in front of the first line, skipped once sniffed.
+    let mut skip = 0usize;
     loop {
         if fill == buf.len() {
             // No newline in a full buffer: grow up to the line limit, then cut.
@@ -82,13 +96,14 @@ pub fn for_each_line<R: Read, S: LineSink>(
         total += n as u64;
         fill += n;
         if !sniffed && (n == 0 || fill >= 64 << 10 || fill == buf.len()) {
-            sink.first(&buf[..fill]);
+            skip = bom_len(&buf[..fill]);
+            sink.first(&buf[skip..fill]);
             sniffed = true;
         }
         if !sniffed {
             continue;
         }
-        let mut start = 0usize;
+        let mut start = std::mem::take(&mut skip);
         for nl in memchr::memchr_iter(b'\n', &buf[..fill]) {
             let prev = match prev_in_buf {
                 Some((a, b)) => &buf[a..b],
@@ -142,29 +157,46 @@ fn read_some<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// The lines of an in-memory text, as the reader would give them.
-pub fn lines_of(text: &[u8], mut f: impl FnMut(RawLine<'_>)) {
-    let mut start = 0usize;
+/// The lines of an in-memory text, as the reader would give them: a line
+/// longer than [`MAX_LINE`] comes in pieces, so that `explain`, `diff` and
+/// scripts see (and report) the same overlong damage as `parse`.
+pub fn lines_of(text: &[u8], f: impl FnMut(RawLine<'_>)) {
+    lines_of_max(text, MAX_LINE, f)
+}
+
+/// [`lines_of`] with lines cut at `max_line` bytes.
+pub fn lines_of_max(text: &[u8], max_line: usize, mut f: impl FnMut(RawLine<'_>)) {
+    let max_line = max_line.max(64);
+    let mut start = bom_len(text);
     let mut prev: &[u8] = &[];
-    for nl in memchr::memchr_iter(b'\n', text) {
-        f(RawLine {
-            bytes: &text[start..nl],
-            offset: start as u64,
-            overlong: false,
-            continues: false,
-            prev,
-        });
-        prev = &text[start..nl];
-        start = nl + 1;
-    }
-    if start < text.len() {
-        f(RawLine {
-            bytes: &text[start..],
-            offset: start as u64,
-            overlong: false,
-            continues: false,
-            prev,
-        });
+    let ends = memchr::memchr_iter(b'\n', text).chain(
+        // The last line, when the text does not end with a newline.
+        (text.last().is_some_and(|&b| b != b'\n')).then_some(text.len()),
+    );
+    for end in ends {
+        let line = &text[start..end];
+        if line.len() <= max_line {
+            f(RawLine {
+                bytes: line,
+                offset: start as u64,
+                overlong: false,
+                continues: false,
+                prev,
+            });
+            prev = line;
+        } else {
+            for (k, piece) in line.chunks(max_line).enumerate() {
+                f(RawLine {
+                    bytes: piece,
+                    offset: (start + k * max_line) as u64,
+                    overlong: true,
+                    continues: k > 0,
+                    prev,
+                });
+                prev = piece;
+            }
+        }
+        start = end + 1;
     }
 }
 
@@ -216,11 +248,12 @@ pub fn for_range_mapped<S: LineSink>(
                 .map(file)?
         };
         let buf: &[u8] = &map;
+        // A byte order mark in front of the file's first line is skipped.
+        let mut start = if at == 0 { bom_len(buf) } else { 0 };
         if !sniffed {
-            sink.first(&buf[..buf.len().min(64 << 10)]);
+            sink.first(&buf[start..buf.len().min(64 << 10)]);
             sniffed = true;
         }
-        let mut start = 0usize;
         let mut prev_in_buf: Option<(usize, usize)> = None;
         for nl in memchr::memchr_iter(b'\n', buf) {
             let prev = match prev_in_buf {
@@ -284,4 +317,28 @@ pub fn for_range_mapped<S: LineSink>(
         });
     }
     Ok(len - range.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_lines_are_cut_like_the_reader_cuts_them() {
+        let text = [b"short\n".to_vec(), vec![b'x'; 150], b"\nend".to_vec()].concat();
+        let mut got = Vec::new();
+        lines_of_max(&text, 64, |l| {
+            got.push((l.offset, l.bytes.len(), l.overlong, l.continues))
+        });
+        assert_eq!(
+            got,
+            vec![
+                (0, 5, false, false),
+                (6, 64, true, false),
+                (70, 64, true, true),
+                (134, 22, true, true),
+                (157, 3, false, false),
+            ]
+        );
+    }
 }

@@ -153,11 +153,44 @@ impl Collector {
         }
     }
 
+    /// The records completed so far (all but the one still open), taken
+    /// out: a caller that drains after every push holds one record at a
+    /// time, whatever the file's size.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Record> {
+        self.done.drain(..)
+    }
+
     /// The records, in file order.
     pub fn finish(mut self) -> Vec<Record> {
         if let Some(r) = self.cur.take() {
             self.done.push(r);
         }
         self.done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drained_records_are_the_finished_records_one_at_a_time() {
+        let text = b"[2019-06-05 09:23:27 2164] ERROR (XendDomainInfo:1) a\nTraceback (most recent call last):\n  File \"x.py\", line 1, in f\n[2019-06-05 09:23:28 2164] DEBUG (XendDomainInfo:2) b\n[2019-06-05 09:23:29 2164] DEBUG (XendDomainInfo:3) c\n";
+        let whole = crate::records_of(text, "x.log", None);
+        let mut col = Collector::default();
+        let mut got = Vec::new();
+        let mut held = 0;
+        crate::parse_bytes(text, "x.log", None, |e| {
+            col.push(e);
+            got.extend(col.drain());
+            held = held.max(col.done.len() + usize::from(col.cur.is_some()));
+        });
+        got.extend(col.finish());
+        assert_eq!(held, 1, "one record held at a time");
+        assert_eq!(got.len(), whole.len());
+        for (a, b) in got.iter().zip(&whole) {
+            assert_eq!(a.lines.len(), b.lines.len());
+            assert_eq!(a.message(), b.message());
+        }
     }
 }

@@ -12,23 +12,54 @@ pub fn tokens_of(text: &[u8]) -> String {
     let mut out = String::new();
     let mut n = 0u64;
     crate::reader::lines_of(text, |l| {
-        n += 1;
-        let bytes = l.bytes.strip_suffix(b"\r").unwrap_or(l.bytes);
-        if bytes.is_empty() {
-            out.push_str(&format!("{n}: (empty)\n"));
-        }
-        for (tok, span) in tokens(bytes) {
-            let name = tok.map_or("Text", Tok::name);
-            let slice = bytes.get(span.clone()).unwrap_or_default();
-            out.push_str(&format!(
-                "{n}:{}..{} {name} {:?}\n",
-                span.start,
-                span.end,
-                printable(slice)
-            ));
-        }
+        // The pieces of an overlong line share its number.
+        n += u64::from(!l.continues);
+        line_tokens(n, l.bytes, &mut out);
     });
     out
+}
+
+/// [`tokens_of`] of a file read in chunks (what `xsh logs tokens` prints):
+/// `f` gets each line's text as it is made, so memory stays at a chunk and
+/// the longest line.
+pub fn token_lines<R: std::io::Read>(src: R, f: impl FnMut(&str)) -> std::io::Result<u64> {
+    struct Sink<F> {
+        n: u64,
+        out: String,
+        f: F,
+    }
+    impl<F: FnMut(&str)> crate::reader::LineSink for Sink<F> {
+        fn first(&mut self, _: &[u8]) {}
+        fn line(&mut self, l: crate::reader::RawLine<'_>) {
+            self.n += u64::from(!l.continues);
+            self.out.clear();
+            line_tokens(self.n, l.bytes, &mut self.out);
+            (self.f)(&self.out);
+        }
+    }
+    let mut sink = Sink {
+        n: 0,
+        out: String::new(),
+        f,
+    };
+    crate::reader::for_each_line(src, crate::reader::MAX_LINE, &mut sink)
+}
+
+fn line_tokens(n: u64, bytes: &[u8], out: &mut String) {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if bytes.is_empty() {
+        out.push_str(&format!("{n}: (empty)\n"));
+    }
+    for (tok, span) in tokens(bytes) {
+        let name = tok.map_or("Text", Tok::name);
+        let slice = bytes.get(span.clone()).unwrap_or_default();
+        out.push_str(&format!(
+            "{n}:{}..{} {name} {:?}\n",
+            span.start,
+            span.end,
+            printable(slice)
+        ));
+    }
 }
 
 fn field(out: &mut String, key: &str, v: Option<&[u8]>) {

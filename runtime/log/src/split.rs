@@ -25,9 +25,15 @@ pub fn stats_file(
     hint: Option<Format>,
     threads: usize,
 ) -> io::Result<Stats> {
-    let len = file.metadata()?.len();
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        // A pipe, a FIFO, `/dev/stdin`: it cannot be mapped, cut or read
+        // at an offset, so one thread reads it as it comes.
+        return stream(file, name, hint);
+    }
+    let len = meta.len();
     let head = read_at(file, 0, 64 << 10)?;
-    let hint = hint.unwrap_or_else(|| parser::presume(name, &head));
+    let hint = hint.unwrap_or_else(|| parser::presume(name, &head[reader::bom_len(&head)..]));
     let parts = cut(file, len, threads.max(1))?;
     let results: Vec<io::Result<Stats>> = std::thread::scope(|s| {
         let handles: Vec<_> = parts
@@ -50,6 +56,15 @@ pub fn stats_file(
         all.merge(&r?);
     }
     Ok(all)
+}
+
+/// Counts what a non-seekable file gives, through the reader's chunks.
+fn stream(file: &File, name: &str, hint: Option<Format>) -> io::Result<Stats> {
+    let mut stats = Stats::default();
+    let sum = crate::parse_reader(file, name, hint, |e| stats.add(e))?;
+    stats.bytes = sum.bytes;
+    stats.lines = sum.lines;
+    Ok(stats)
 }
 
 struct Counter {

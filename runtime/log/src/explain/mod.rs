@@ -9,12 +9,14 @@
 //! through the probes' function names.
 
 pub mod patterns;
+mod render;
+
+pub use render::{header, record_json, record_text, render, render_json};
 
 use xsh_sim::probe::{Probe, PROBE_DEFS};
 use xsh_sim::toolstack::xend::lines::site_of;
 
 use crate::format::{Format, Kind};
-use crate::json;
 use crate::record::Record;
 use patterns::{matches, Pattern, PATTERNS};
 
@@ -88,41 +90,99 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// The counts of its records.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        for r in &self.records {
+            t.add(r);
+        }
+        t
+    }
+
     /// Records the model writes.
     pub fn modelled(&self) -> usize {
-        self.records.iter().filter(|r| r.modelled).count()
+        self.tally().modelled
     }
 
     /// Lines whose record maps to a probe.
     pub fn lines_with_probe(&self) -> usize {
-        self.records
-            .iter()
-            .filter(|r| r.probe.is_some())
-            .map(|r| r.lines.len())
-            .sum()
+        self.tally().lines_with_probe
     }
 
     /// Lines in all.
     pub fn lines(&self) -> usize {
-        self.records.iter().map(|r| r.lines.len()).sum()
+        self.tally().lines
+    }
+
+    /// The verdict on line numbers (see [`Tally::build`]).
+    pub fn build(&self) -> Build {
+        self.tally().build()
+    }
+}
+
+/// What the summary of an explanation counts: kept as records go by, so
+/// that a log can be explained without holding its records.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally {
+    /// Records.
+    pub records: usize,
+    /// Lines in all.
+    pub lines: usize,
+    /// Records the model writes.
+    pub modelled: usize,
+    /// Lines whose record maps to a probe.
+    pub lines_with_probe: usize,
+    /// xend records whose line numbers are ovm's, upstream's, both, neither.
+    pub builds: [usize; 4],
+}
+
+impl Tally {
+    /// Counts one more record.
+    pub fn add(&mut self, r: &Explained) {
+        self.records += 1;
+        self.lines += r.lines.len();
+        self.modelled += usize::from(r.modelled);
+        if r.probe.is_some() {
+            self.lines_with_probe += r.lines.len();
+        }
+        if let Some(b) = r.build {
+            self.builds[b as usize] += 1;
+        }
+    }
+
+    /// Records whose line numbers are `b`'s.
+    pub fn count(&self, b: Build) -> usize {
+        self.builds[b as usize]
     }
 
     /// The verdict on line numbers: the build whose numbers every xend
     /// record that tells the builds apart has.
     pub fn build(&self) -> Build {
-        let count = |b: Build| self.records.iter().filter(|r| r.build == Some(b)).count();
-        let (ovm, up, both, neither) = (
-            count(Build::Ovm),
-            count(Build::Upstream),
-            count(Build::Both),
-            count(Build::Neither),
-        );
+        let [ovm, up, both, neither] = self.builds;
         match (ovm > 0, up > 0) {
             (true, false) if neither == 0 => Build::Ovm,
             (false, true) if neither == 0 => Build::Upstream,
             (false, false) if both > 0 && neither == 0 => Build::Both,
             _ => Build::Neither,
         }
+    }
+}
+
+/// Explains records one at a time, in file order (a record's step can
+/// depend on the ones before), counting as it goes.
+#[derive(Default)]
+pub struct Explainer {
+    seq: Sequence,
+    /// The counts so far.
+    pub tally: Tally,
+}
+
+impl Explainer {
+    /// Explains the next record.
+    pub fn next(&mut self, r: &Record) -> Explained {
+        let e = explain_record(r, &mut self.seq);
+        self.tally.add(&e);
+        e
     }
 }
 
@@ -141,14 +201,10 @@ fn layer_of(probe: Option<&str>, format: Format) -> &'static str {
 
 /// Explains the records of one log.
 pub fn explain(records: &[Record]) -> Explanation {
-    let mut state = Sequence::default();
-    let out = records
-        .iter()
-        .map(|r| explain_record(r, &mut state))
-        .collect();
+    let mut x = Explainer::default();
     Explanation {
         file: records.first().map(|r| r.file.clone()).unwrap_or_default(),
-        records: out,
+        records: records.iter().map(|r| x.next(r)).collect(),
     }
 }
 
@@ -340,103 +396,6 @@ fn python_frame_probe(text: &str) -> Option<&'static str> {
     let file = path.rsplit('/').next()?.strip_suffix(".py")?;
     let name = format!("xend:{file}.{func}");
     PROBE_DEFS.iter().find(|d| d.name == name).map(|d| d.name)
-}
-
-/// The text report.
-pub fn render(ex: &Explanation) -> String {
-    let mut s = String::new();
-    let build = ex.build();
-    let xend_checked = ex.records.iter().filter(|r| r.build.is_some()).count();
-    s.push_str(&format!(
-        "{}: {} records, {} lines; {} records modelled, {} lines mapped to a probe\n",
-        ex.file,
-        ex.records.len(),
-        ex.lines(),
-        ex.modelled(),
-        ex.lines_with_probe()
-    ));
-    if xend_checked > 0 {
-        let n = |b: Build| ex.records.iter().filter(|r| r.build == Some(b)).count();
-        s.push_str(&format!(
-            "line numbers: {} ({} records match ovm-4.4.4 only, {} upstream-4.4.4 only, {} both, {} neither)\n",
-            build.name(),
-            n(Build::Ovm),
-            n(Build::Upstream),
-            n(Build::Both),
-            n(Build::Neither)
-        ));
-    }
-    for r in &ex.records {
-        let Some(first) = r.lines.first() else {
-            continue;
-        };
-        let who = match (r.probe, r.modelled) {
-            (Some(p), _) => p.to_string(),
-            (None, true) => format!("({} code outside probes)", r.layer),
-            (None, false) => "not modelled".to_string(),
-        };
-        let place = r
-            .place
-            .as_ref()
-            .map(|(m, n)| {
-                format!(
-                    " ({m}:{n}{})",
-                    r.build
-                        .map(|b| format!(" {}", b.name()))
-                        .unwrap_or_default()
-                )
-            })
-            .unwrap_or_default();
-        s.push_str(&format!(
-            "{:>5}  {:<6} {:<46} {}{}\n       {}\n",
-            first.line,
-            r.layer,
-            who,
-            r.step,
-            place,
-            first.text.trim_end()
-        ));
-        for l in r.lines.iter().skip(1) {
-            let fp = l
-                .frame_probe
-                .map(|p| format!("  [{p}]"))
-                .unwrap_or_default();
-            s.push_str(&format!("{:>5}  | {}{fp}\n", l.line, l.text.trim_end()));
-        }
-    }
-    s
-}
-
-/// JSON lines, one per physical line.
-pub fn render_json(ex: &Explanation) -> String {
-    let mut out = Vec::new();
-    for (i, r) in ex.records.iter().enumerate() {
-        for (k, l) in r.lines.iter().enumerate() {
-            out.extend_from_slice(b"{\"file\":");
-            json::string(&mut out, ex.file.as_bytes());
-            out.extend_from_slice(format!(",\"line\":{},\"record\":{},\"format\":\"{}\",\"kind\":\"{}\",\"continuation\":{},\"layer\":\"{}\",\"probe\":", l.line, i + 1, r.format.name(), l.kind.name(), k > 0, r.layer).as_bytes());
-            match r.probe {
-                Some(p) => json::string(&mut out, p.as_bytes()),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.extend_from_slice(b",\"frame_probe\":");
-            match l.frame_probe {
-                Some(p) => json::string(&mut out, p.as_bytes()),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.extend_from_slice(format!(",\"modelled\":{},\"step\":", r.modelled).as_bytes());
-            json::string(&mut out, r.step.as_bytes());
-            out.extend_from_slice(b",\"build\":");
-            match r.build {
-                Some(b) => json::string(&mut out, b.name().as_bytes()),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.extend_from_slice(b",\"message\":");
-            json::string(&mut out, l.text.as_bytes());
-            out.extend_from_slice(b"}\n");
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Probe names the pattern table uses that the model does not have (a test

@@ -107,6 +107,11 @@ fn diff(a: &str, b: &str) -> Map {
     m.insert("missing".into(), Dynamic::from_array(missing));
     m.insert("extra".into(), Dynamic::from_array(extra));
     m.insert("reordered".into(), Dynamic::from_array(moved));
+    // True when part of the logs could only be matched greedily.
+    m.insert(
+        "approximate".into(),
+        Dynamic::from_bool(d.approximate != (0, 0)),
+    );
     m
 }
 
