@@ -109,9 +109,9 @@ impl Limit {
             }
             Limit::Events => "something keeps scheduling work: an endless chain of sim.after?",
             Limit::VirtualTime => {
-                "the world never goes idle (a periodic timer?); sim.run_for(s) runs it for a set time"
+                "the world never goes idle (a periodic timer?); sim.run_for(s) runs it for a set time."
             }
-            Limit::WallTime => "the script or the world it runs took too long",
+            Limit::WallTime => "the script or the world it runs took too long.",
         }
     }
 
@@ -217,6 +217,8 @@ fn limit_message(limit: Limit, limits: Option<&Limits>, what: &str) -> String {
             "operation limit reached: the script ran {} in one evaluation",
             over(|l| l.max_operations as usize, "operations")
         ),
+        // The stack ran out before the flag's depth (deep.rs words it).
+        Limit::CallDepth if !what.is_empty() => what.to_string(),
         Limit::CallDepth => format!(
             "call-depth limit reached: {} were nested",
             over(|l| l.max_call_levels, "calls")

@@ -62,6 +62,10 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
 
     let w = cur.clone();
     e.on_progress(move |ops| {
+        // Every operation: is there stack left for the next one (deep.rs)?
+        if crate::deep::stack_exhausted() {
+            return Some(Dynamic::from(crate::deep::STACK_MESSAGE));
+        }
         // Every 4096 operations, look at the wall clock and for a Ctrl-C.
         if ops % 4096 != 0 {
             return None;
@@ -158,5 +162,6 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
     e.set_module_resolver(crate::stdlib::Resolver::default());
 
     api::register_all(&mut e, cur);
+    crate::deep::register(&mut e);
     e
 }

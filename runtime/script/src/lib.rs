@@ -10,7 +10,8 @@
 //!   layer's native format;
 //! - `api/` — one file per global, same names as the model's layers;
 //! - `convert.rs` — `Dynamic` ⇄ `Value`;
-//! - `diag.rs` — errors with their script position, as ariadne reports.
+//! - `diag.rs` — errors with their script position, as ariadne reports;
+//! - `deep.rs` — deep recursion (calls, nested values) stops, never aborts.
 
 // ScriptError carries the source and position so a report can be rendered
 // wherever the error surfaces; it is returned rarely, and boxing it would
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod apidoc;
 pub mod convert;
+pub mod deep;
 pub mod diag;
 pub mod engine;
 pub mod explore;
@@ -395,23 +397,32 @@ impl HostState {
         };
         match end {
             RunEnd::Idle | RunEnd::Deadline => Ok(()),
-            RunEnd::Aborted(msg) => {
-                self.sim.take_abort();
-                match self.take_pending() {
-                    // Wrapped as a call, so Rhai positions the wrapper at the
-                    // `sim.run()` that ran the world and the report can show
-                    // both where the hook failed and what ran it.
-                    Some(e) => Err(Box::new(EvalAltResult::ErrorInFunctionCall(
-                        diag::WORLD_FRAME.into(),
-                        String::new(),
-                        e,
-                        Position::NONE,
-                    ))),
-                    // A limit the world hit, or a stop the model made:
-                    // the message says which (diag::Limit::of_message).
-                    None => rt_err(msg),
-                }
-            }
+            RunEnd::Aborted(msg) => Err(self.world_stopped(msg)),
+        }
+    }
+
+    /// The error for a world that stopped before it was done (`msg` is
+    /// why), wherever the script ran it: `sim.run()` or an `xm` command
+    /// that waits for the world. A hook's own error is reported in the
+    /// hook; a limit is a limit report (exit 3), not one of xm's errors.
+    pub fn world_stopped(&self, msg: String) -> Box<EvalAltResult> {
+        self.sim.take_abort();
+        match self.take_pending() {
+            // Wrapped as a call, so Rhai positions the wrapper at the call
+            // that ran the world and the report can show both where the
+            // hook failed and what ran it.
+            Some(e) => Box::new(EvalAltResult::ErrorInFunctionCall(
+                diag::WORLD_FRAME.into(),
+                String::new(),
+                e,
+                Position::NONE,
+            )),
+            // A limit the world hit, or a stop the model made: the message
+            // says which (diag::Limit::of_message).
+            None => Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(msg),
+                Position::NONE,
+            )),
         }
     }
 
