@@ -152,6 +152,10 @@ pub struct ScriptError {
     /// The library function (stdlib module or imported file) that raised
     /// it, when that is not the script itself: "testing::assert_log".
     pub raised_in: Option<String>,
+    /// When Rhai lost the exact position of a limit reached in a function
+    /// called from outside the script (a hook, a callback, a test): that
+    /// function, at the start of whose body `pos` is.
+    pub inside: Option<String>,
 }
 
 /// The name of the frame that stands for "the world ran here" between the
@@ -293,6 +297,7 @@ impl ScriptError {
             expected: None,
             actual: None,
             raised_in: None,
+            inside: None,
         }
     }
 
@@ -490,7 +495,11 @@ impl ScriptError {
     fn label_text(&self) -> String {
         match self.kind {
             ErrorKind::Assertion => "this assertion failed".into(),
-            ErrorKind::Limit => "reached while running this".into(),
+            ErrorKind::Limit => match &self.inside {
+                Some(f) if f.starts_with("anon$") => "reached while running this closure".into(),
+                Some(f) => format!("reached while running {f}()"),
+                None => "reached while running this".into(),
+            },
             _ => self.message.lines().next().unwrap_or("").to_string(),
         }
     }

@@ -90,6 +90,9 @@ pub struct HostState {
     pub(crate) next_watch: Cell<u64>,
     /// An error raised inside a hook or callback, with its position.
     pub pending_error: RefCell<Option<Box<EvalAltResult>>>,
+    /// The function whose body the pending error's position was moved to,
+    /// when Rhai had lost the exact one (`lost_position`).
+    pending_in: RefCell<Option<String>>,
     /// What `print` wrote.
     pub output: RefCell<String>,
     /// Echo `print` to stdout as well.
@@ -127,6 +130,7 @@ impl HostState {
         let watches = std::mem::take(&mut *self.watches.borrow_mut());
         let invariants = std::mem::take(&mut *self.explore.invariants.borrow_mut());
         let pending = self.pending_error.borrow_mut().take();
+        self.pending_in.borrow_mut().take();
         drop((hooks, watches, invariants, pending));
         self.sim.dispose();
     }
@@ -153,6 +157,7 @@ impl HostState {
                 watches: RefCell::new(IndexMap::new()),
                 next_watch: Cell::new(1),
                 pending_error: RefCell::new(None),
+                pending_in: RefCell::new(None),
                 output: RefCell::new(String::new()),
                 echo: Cell::new(false),
                 wall_start: Cell::new(None),
@@ -261,10 +266,15 @@ impl Host {
     /// a hook's error (kept while the world ran) is reported in the hook.
     pub fn error(&self, name: &str, src: &str, e: EvalAltResult) -> ScriptError {
         let limits = Some(&self.state.limits);
-        match self.state.take_pending() {
+        let inside = self.state.pending_in.borrow_mut().take();
+        let mut err = match self.state.take_pending() {
             Some(hook_error) => ScriptError::in_world(name, src, *hook_error, e, limits),
             None => ScriptError::runtime_under(name, src, e, limits),
+        };
+        if err.kind == diag::ErrorKind::Limit {
+            err.inside = inside;
         }
+        err
     }
 
     /// Runs a compiled script to its end.
@@ -321,8 +331,34 @@ impl Host {
         }
         let mut scope = rhai::Scope::new();
         let r = self.engine.call_fn::<Dynamic>(&mut scope, ast, func, ());
-        r.map_err(|e| self.error(name, src, *e))
+        r.map_err(|mut e| {
+            let inside = lost_position(&mut e, ast, func);
+            let mut err = self.error(name, src, *e);
+            if err.inside.is_none() {
+                err.inside = inside;
+            }
+            err
+        })
     }
+}
+
+/// Rhai moves a limit's position (operations, call depth, sizes, wall time:
+/// its "system" errors) out to the call site of each script function the
+/// error leaves, and a function called from Rust (a hook, a callback, a
+/// test) has no call site: the position is lost. The start of the body of
+/// `func`, the function that was running, is the closest place known; the
+/// error is moved there and `func` returned so the report can say so.
+fn lost_position(e: &mut EvalAltResult, ast: &AST, func: &str) -> Option<String> {
+    if !e.is_system_exception() || !e.position().is_none() {
+        return None;
+    }
+    let def = ast.iter_fn_def().find(|f| f.name == func)?;
+    let pos = def.body.start_position();
+    if pos.is_none() {
+        return None;
+    }
+    e.set_position(pos);
+    Some(func.to_string())
 }
 
 /// The process-wide seed of Rhai's function hashes (see `Host::with_globals`).
@@ -360,10 +396,11 @@ impl HostState {
         };
         match f.call::<Dynamic>(&engine, &ast, args) {
             Ok(v) => Some(v),
-            Err(e) => {
+            Err(mut e) => {
                 let msg = e.to_string();
                 let mut p = self.pending_error.borrow_mut();
                 if p.is_none() {
+                    *self.pending_in.borrow_mut() = lost_position(&mut e, &ast, f.fn_name());
                     *p = Some(e);
                 }
                 drop(p);
