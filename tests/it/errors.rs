@@ -76,3 +76,36 @@ fn hook_error_is_reported_inside_the_hook() {
     assert!(e.message.contains("boom"), "{}", e.message);
     assert_eq!(e.pos.map(|p| p.0), Some(3));
 }
+
+#[test]
+fn a_callback_with_the_wrong_number_of_parameters_is_refused_where_it_is_given() {
+    // Found only when the world called it, this was "Function not found:
+    // anon$..." with no line.
+    let cases = [
+        (
+            "let x = 1;\non(\"qemu:destroy_hvm_domain\", || x);\n",
+            "on(...) expects a closure taking one parameter (the probe context), got one taking 0 parameters",
+        ),
+        (
+            "let d = xm.create(#{ name: \"a\" });\nd.hook(\"qemu:destroy_hvm_domain\", |a, b| 1);\n",
+            "dom.hook(...) expects a closure taking one parameter (the probe context), got one taking 2",
+        ),
+        (
+            "1;\nsim.after(1.0, |a, b| 1);\n",
+            "sim.after(s, f) expects a closure taking no parameters, got one taking 2",
+        ),
+        (
+            "1;\nxs.watch(\"/w\", || 1);\n",
+            "xs.watch(path, f) expects a closure taking two parameters (the path, the token), got one taking 0",
+        ),
+    ];
+    for (src, msg) in cases {
+        let e = fails(src);
+        assert!(e.message.contains(msg), "{src}: {}", e.message);
+        assert_eq!(e.pos.map(|p| p.0), Some(2), "{src}");
+    }
+    // Captured variables do not count; a named function is checked too.
+    ok("let x = 1;\non(\"qemu:destroy_hvm_domain\", |c| x);\nxs.watch(\"/w\", |p, t| x);\nfn cb(c) { 1 }\nhook(\"qemu:destroy_hvm_domain\", Fn(\"cb\"));\n");
+    let e = fails("fn cb() { 1 }\nhook(\"qemu:destroy_hvm_domain\", Fn(\"cb\"));\n");
+    assert!(e.message.contains("got one taking 0"), "{}", e.message);
+}

@@ -383,6 +383,29 @@ impl HostState {
         self.ast.borrow().clone()
     }
 
+    /// Refuses a closure that cannot take the `n` arguments `what` will
+    /// call it with (`what` names the call and the arguments: "on(...)
+    /// expects a closure taking one parameter (the probe context)"). Said
+    /// here, where the closure is handed over, the error has that call's
+    /// position; found when the world calls it, it would have none. A
+    /// function this script does not define (a module's) is not checked.
+    pub fn arity_error(&self, f: &FnPtr, n: usize, what: &str) -> Option<String> {
+        let ast = self.ast()?;
+        // A closure's captured variables are passed as its first parameters.
+        let takes: Vec<usize> = ast
+            .iter_fn_def()
+            .filter(|d| d.name == f.fn_name())
+            .map(|d| d.params.len().saturating_sub(f.curry().len()))
+            .collect();
+        match takes.first() {
+            Some(&k) if !takes.contains(&n) => {
+                let s = if k == 1 { "" } else { "s" };
+                Some(format!("{what}, got one taking {k} parameter{s}"))
+            }
+            _ => None,
+        }
+    }
+
     /// Takes an error a hook or callback left behind.
     pub fn take_pending(&self) -> Option<Box<EvalAltResult>> {
         self.pending_error.borrow_mut().take()

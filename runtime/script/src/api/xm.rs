@@ -446,6 +446,9 @@ pub fn register(e: &mut Engine) {
                     }
                 }
             } else if let Some(f) = v.clone().try_cast::<FnPtr>() {
+                if let Some(msg) = k.0.arity_error(&f, 0, "pm_power_off expects a closure taking no parameters") {
+            return rt_err(msg);
+        }
                 let st = Rc::downgrade(&k.0);
                 PowerOff::Custom(Rc::new(move |_sim, _domid| {
                     if let Some(st) = st.upgrade() {
