@@ -109,3 +109,13 @@ fn a_callback_with_the_wrong_number_of_parameters_is_refused_where_it_is_given()
     let e = fails("fn cb() { 1 }\nhook(\"qemu:destroy_hvm_domain\", Fn(\"cb\"));\n");
     assert!(e.message.contains("got one taking 0"), "{}", e.message);
 }
+
+#[test]
+fn every_limit_help_line_reads_as_sentences() {
+    // "took too long If the work is real" lacked its full stop.
+    for l in xsh_script::diag::Limit::ALL {
+        let h = l.help();
+        assert!(h.contains("? If ") || h.contains(". If "), "{l:?}: {h}");
+        assert!(h.ends_with('.'), "{l:?}: {h}");
+    }
+}
