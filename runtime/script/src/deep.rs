@@ -14,7 +14,10 @@
 
 use std::cell::Cell;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, FuncRegistration, ImmutableString, Map, Module,
+    NativeCallContext,
+};
 
 /// The stack of the thread [`on_big_stack`] starts. Only the pages a run
 /// touches are ever backed by memory; the rest is address space.
@@ -108,38 +111,61 @@ fn too_deep<T>(what: &str) -> R<T> {
     ))
 }
 
-/// Replaces Rhai's printing and comparing of arrays and maps (functions
-/// registered on the engine are found before its packages'). Rhai's own
+/// Replaces Rhai's printing and comparing of arrays and maps. Rhai's own
 /// recurse through a function call per level with no check, and its
 /// printing swallows a nested call's error; these recurse in Rust, check
 /// the stack at every level, and otherwise print and compare as Rhai does.
+/// They live in a module registered after Rhai's standard package, which
+/// puts them before it in the search.
 pub fn register(e: &mut Engine) {
+    e.register_global_module(module().into());
+}
+
+/// The signatures of these functions: to a script they are Rhai's, not
+/// part of xsh's API (apidoc leaves them out).
+pub fn signatures() -> Vec<String> {
+    let m = module();
+    let sigs: Vec<String> = m.gen_fn_signatures_with_mapper(|t| t.into()).collect();
+    sigs
+}
+
+fn module() -> Module {
+    let mut m = Module::new();
     for name in ["print", "to_string", "debug", "to_debug"] {
-        e.register_fn(name, |ctx: NativeCallContext, a: &mut Array| {
-            let mut out = String::new();
-            fmt_array(&ctx, a, &mut out).map(|_| ImmutableString::from(out))
-        });
-        e.register_fn(name, |ctx: NativeCallContext, m: &mut Map| {
-            let mut out = String::new();
-            fmt_map(&ctx, m, &mut out).map(|_| ImmutableString::from(out))
-        });
+        FuncRegistration::new(name).set_into_module(
+            &mut m,
+            |ctx: NativeCallContext, a: &mut Array| -> R<ImmutableString> {
+                let mut out = String::new();
+                fmt_array(&ctx, a, &mut out).map(|_| out.into())
+            },
+        );
+        FuncRegistration::new(name).set_into_module(
+            &mut m,
+            |ctx: NativeCallContext, m: &mut Map| -> R<ImmutableString> {
+                let mut out = String::new();
+                fmt_map(&ctx, m, &mut out).map(|_| out.into())
+            },
+        );
     }
-    e.register_fn(
-        "==",
+    FuncRegistration::new("==").set_into_module(
+        &mut m,
         |ctx: NativeCallContext, a: &mut Array, mut b: Array| eq_array(&ctx, a, &mut b),
     );
-    e.register_fn(
-        "!=",
+    FuncRegistration::new("!=").set_into_module(
+        &mut m,
         |ctx: NativeCallContext, a: &mut Array, mut b: Array| {
             eq_array(&ctx, a, &mut b).map(|eq| !eq)
         },
     );
-    e.register_fn("==", |ctx: NativeCallContext, a: &mut Map, mut b: Map| {
-        eq_map(&ctx, a, &mut b)
-    });
-    e.register_fn("!=", |ctx: NativeCallContext, a: &mut Map, mut b: Map| {
-        eq_map(&ctx, a, &mut b).map(|eq| !eq)
-    });
+    FuncRegistration::new("==")
+        .set_into_module(&mut m, |ctx: NativeCallContext, a: &mut Map, mut b: Map| {
+            eq_map(&ctx, a, &mut b)
+        });
+    FuncRegistration::new("!=")
+        .set_into_module(&mut m, |ctx: NativeCallContext, a: &mut Map, mut b: Map| {
+            eq_map(&ctx, a, &mut b).map(|eq| !eq)
+        });
+    m
 }
 
 /// One element in Rhai's debug form (`to_debug`), as Rhai's `format_array`
