@@ -304,3 +304,28 @@ fn the_event_limit_inside_an_xm_command_is_a_limit() {
         2,
     );
 }
+
+#[test]
+fn explore_workers_stop_deep_recursion_where_xsh_run_does() {
+    // Its worker threads had 2 MiB stacks: a variant recursing 5000 deep
+    // aborted the whole exploration.
+    let p = script(
+        "explore_deep.rhai",
+        "let k = sim.choose(\"k\", [1, 2, 3]);\nfn f(x) { f(x + 1) }\nf(0);\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(["explore", "-j", "2", "--max-call-depth", "20000"])
+        .arg(&p)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("xsh runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code().is_some(), "no signal: {:?}", out.status);
+    assert!(
+        stdout.contains(
+            "call-depth limit reached: more than 20000 calls were nested (line 3) in 3 variants"
+        ),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

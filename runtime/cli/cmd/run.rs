@@ -45,7 +45,7 @@ pub struct LimitFlags {
     /// Rhai operations in one evaluation (the script, or one hook call).
     #[arg(long, default_value_t = Limits::default().max_operations)]
     pub max_operations: u64,
-    /// Nested script calls.
+    /// Nested script calls (at most 20000).
     #[arg(long, default_value_t = Limits::default().max_call_levels)]
     pub max_call_depth: usize,
     /// Bytes in one string.

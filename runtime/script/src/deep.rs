@@ -13,6 +13,7 @@
 //!   this module did not start (`xsh explore`'s workers, a library user's).
 
 use std::cell::Cell;
+use std::sync::{Arc, Mutex};
 
 use rhai::{
     Array, Dynamic, Engine, EvalAltResult, FuncRegistration, ImmutableString, Map, Module,
@@ -70,36 +71,53 @@ pub fn stack_exhausted() -> bool {
 pub const STACK_MESSAGE: &str =
     "call-depth limit reached: calls were nested too deep for the stack xsh runs scripts on";
 
-/// Runs `f` on a new thread with a [`STACK_SIZE`] stack and returns what it
-/// returns (a panic in it is resumed here). If no such thread can be made,
-/// `f` runs on this thread, whose own stack the checks then guard.
+/// Runs `f` on a new thread with a [`STACK_SIZE`] stack (see
+/// [`spawn_scoped`]) and returns what it returns.
 pub fn on_big_stack<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
-    let job = std::sync::Mutex::new(Some(f));
-    let ran = std::thread::scope(|s| {
-        let thread = std::thread::Builder::new()
-            .name("xsh".into())
-            .stack_size(STACK_SIZE)
-            .spawn_scoped(s, || {
-                let top = stack_pointer();
-                FLOOR.with(|fl| fl.set(top.saturating_sub(STACK_SIZE - RESERVE)));
-                job.lock().ok().and_then(|mut j| j.take()).map(|f| f())
-            });
-        thread.ok().map(|t| match t.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        })
-    });
-    match ran.flatten() {
-        Some(r) => r,
-        None => {
-            let f = job.lock().ok().and_then(|mut j| j.take());
-            match f {
-                Some(f) => f(),
-                // The thread took the job and returned without a result,
-                // which only a panic does, and that was resumed above.
-                None => unreachable!("the big-stack thread ran the job"),
+    let out = Mutex::new(None);
+    // A panic in `f` has been printed already; `scope` re-raises it here.
+    std::thread::scope(|s| {
+        spawn_scoped(s, || {
+            let r = f();
+            if let Ok(mut o) = out.lock() {
+                *o = Some(r);
             }
-        }
+        });
+    });
+    match out.into_inner().ok().flatten() {
+        Some(r) => r,
+        None => unreachable!("the thread ran f to its end or the scope panicked"),
+    }
+}
+
+/// Starts `f` on a scoped thread with a [`STACK_SIZE`] stack, whose floor
+/// is known, so every thread that runs scripts (the CLI's, `xsh explore`'s
+/// workers) stops deep recursion at the same depth. If no such thread can
+/// be made, `f` runs on an ordinary one, which the checks guard too.
+pub fn spawn_scoped<'scope, F: FnOnce() + Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    f: F,
+) -> std::thread::ScopedJoinHandle<'scope, ()> {
+    let job = Arc::new(Mutex::new(Some(f)));
+    let take = |j: &Mutex<Option<F>>| j.lock().ok().and_then(|mut j| j.take());
+    let j = job.clone();
+    let big = std::thread::Builder::new()
+        .name("xsh".into())
+        .stack_size(STACK_SIZE)
+        .spawn_scoped(s, move || {
+            let top = stack_pointer();
+            FLOOR.with(|fl| fl.set(top.saturating_sub(STACK_SIZE - RESERVE)));
+            if let Some(f) = take(&j) {
+                f();
+            }
+        });
+    match big {
+        Ok(h) => h,
+        Err(_) => s.spawn(move || {
+            if let Some(f) = take(&job) {
+                f();
+            }
+        }),
     }
 }
 
