@@ -119,3 +119,38 @@ fn every_limit_help_line_reads_as_sentences() {
         assert!(h.ends_with('.'), "{l:?}: {h}");
     }
 }
+
+#[test]
+fn a_limit_in_a_hook_names_the_closure_and_only_that_one() {
+    let host = xsh_script::Host::new(
+        xsh_sim::Config::default(),
+        xsh_script::Limits {
+            max_operations: 10_000,
+            ..xsh_script::Limits::default()
+        },
+    );
+    let src = "let d = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n\
+               on(\"qemu:destroy_hvm_domain\", |ctx| { loop { } });\n\
+               xm.shutdown(d);\n\
+               try { sim.run(); } catch (e) { }\n\
+               loop { }\n";
+    let e = host
+        .run("t.rhai", src)
+        .expect_err("the last loop is endless");
+    // The hook's limit was caught; the one reported is the script's own.
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert_eq!(e.pos.map(|p| p.0), Some(5));
+    assert!(e.inside.is_none(), "{:?}", e.inside);
+    let host = host.renew(xsh_sim::Config::default());
+    let src = "let d = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n\
+               on(\"qemu:destroy_hvm_domain\", |ctx| {\n    loop { }\n});\n\
+               xm.shutdown(d);\nsim.run();\n";
+    let e = host.run("t.rhai", src).expect_err("the hook is endless");
+    assert_eq!(e.pos.map(|p| p.0), Some(2));
+    assert!(e
+        .render(false)
+        .contains("reached while running this closure"));
+    assert!(e
+        .render(false)
+        .contains("the world was running from this call"));
+}

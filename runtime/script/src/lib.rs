@@ -271,7 +271,10 @@ impl Host {
             Some(hook_error) => ScriptError::in_world(name, src, *hook_error, e, limits),
             None => ScriptError::runtime_under(name, src, e, limits),
         };
-        if err.kind == diag::ErrorKind::Limit {
+        // Only for an error that came out of the world (a script that
+        // caught one may fail later in its own code).
+        let from_world = err.calls.iter().any(|(f, ..)| f == diag::WORLD_FRAME);
+        if err.kind == diag::ErrorKind::Limit && from_world {
             err.inside = inside;
         }
         err
