@@ -329,3 +329,20 @@ fn explore_workers_stop_deep_recursion_where_xsh_run_does() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_operation_limit_on_an_indexing_step_says_why_it_has_no_line() {
+    // Rhai counts the step that reaches into `o` with no position; at 102
+    // operations that is the step the limit falls on.
+    let (code, err, _) = run(
+        "index_step.rhai",
+        "let o = #{};\nloop { o.x = 1; }\n",
+        &["--max-operations", "102"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("--> "), "{err}");
+    assert!(
+        err.contains("Rhai gives no line for the step it was on: an index or property access"),
+        "{err}"
+    );
+}

@@ -481,6 +481,14 @@ impl ScriptError {
         if let Some(f) = &self.raised_in {
             notes.push(format!("raised in {f}"));
         }
+        // The one step Rhai counts with no position is indexing (its
+        // `get_indexed_mut`): say so rather than leave the reader guessing.
+        if self.pos.is_none() && matches!(self.limit, Some(Limit::Operations | Limit::WallTime)) {
+            notes.push(
+                "Rhai gives no line for the step it was on: an index or property access (a[i], o.x)"
+                    .to_string(),
+            );
+        }
         notes
     }
 
