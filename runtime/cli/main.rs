@@ -13,7 +13,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = cmd::Cli::parse();
-    cmd::dispatch(cli)
+    // Scripts recurse on the stack; a big one lets --max-call-depth go high
+    // and deep values be printed without aborting (xsh_script::deep).
+    xsh_script::deep::on_big_stack(move || cmd::dispatch(cli))
 }
 
 /// Rust ignores SIGPIPE, so printing into a closed pipe (`xsh probes | head`)

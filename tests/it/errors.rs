@@ -89,4 +89,80 @@ fn xend_preempt_takes_a_probability_written_as_an_integer_and_refuses_others() {
         e.message
     );
     assert_eq!(e.pos.map(|p| p.0), Some(2), "at its line");
+
+fn a_callback_with_the_wrong_number_of_parameters_is_refused_where_it_is_given() {
+    // Found only when the world called it, this was "Function not found:
+    // anon$..." with no line.
+    let cases = [
+        (
+            "let x = 1;\non(\"qemu:destroy_hvm_domain\", || x);\n",
+            "on(...) expects a closure taking one parameter (the probe context), got one taking 0 parameters",
+        ),
+        (
+            "let d = xm.create(#{ name: \"a\" });\nd.hook(\"qemu:destroy_hvm_domain\", |a, b| 1);\n",
+            "dom.hook(...) expects a closure taking one parameter (the probe context), got one taking 2",
+        ),
+        (
+            "1;\nsim.after(1.0, |a, b| 1);\n",
+            "sim.after(s, f) expects a closure taking no parameters, got one taking 2",
+        ),
+        (
+            "1;\nxs.watch(\"/w\", || 1);\n",
+            "xs.watch(path, f) expects a closure taking two parameters (the path, the token), got one taking 0",
+        ),
+    ];
+    for (src, msg) in cases {
+        let e = fails(src);
+        assert!(e.message.contains(msg), "{src}: {}", e.message);
+        assert_eq!(e.pos.map(|p| p.0), Some(2), "{src}");
+    }
+    // Captured variables do not count; a named function is checked too.
+    ok("let x = 1;\non(\"qemu:destroy_hvm_domain\", |c| x);\nxs.watch(\"/w\", |p, t| x);\nfn cb(c) { 1 }\nhook(\"qemu:destroy_hvm_domain\", Fn(\"cb\"));\n");
+    let e = fails("fn cb() { 1 }\nhook(\"qemu:destroy_hvm_domain\", Fn(\"cb\"));\n");
+    assert!(e.message.contains("got one taking 0"), "{}", e.message);
+}
+
+#[test]
+fn every_limit_help_line_reads_as_sentences() {
+    // "took too long If the work is real" lacked its full stop.
+    for l in xsh_script::diag::Limit::ALL {
+        let h = l.help();
+        assert!(h.contains("? If ") || h.contains(". If "), "{l:?}: {h}");
+        assert!(h.ends_with('.'), "{l:?}: {h}");
+    }
+}
+
+#[test]
+fn a_limit_in_a_hook_names_the_closure_and_only_that_one() {
+    let host = xsh_script::Host::new(
+        xsh_sim::Config::default(),
+        xsh_script::Limits {
+            max_operations: 10_000,
+            ..xsh_script::Limits::default()
+        },
+    );
+    let src = "let d = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n\
+               on(\"qemu:destroy_hvm_domain\", |ctx| { loop { } });\n\
+               xm.shutdown(d);\n\
+               try { sim.run(); } catch (e) { }\n\
+               loop { }\n";
+    let e = host
+        .run("t.rhai", src)
+        .expect_err("the last loop is endless");
+    // The hook's limit was caught; the one reported is the script's own.
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert_eq!(e.pos.map(|p| p.0), Some(5));
+    assert!(e.inside.is_none(), "{:?}", e.inside);
+    let host = host.renew(xsh_sim::Config::default());
+    let src = "let d = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n\
+               on(\"qemu:destroy_hvm_domain\", |ctx| {\n    loop { }\n});\n\
+               xm.shutdown(d);\nsim.run();\n";
+    let e = host.run("t.rhai", src).expect_err("the hook is endless");
+    assert_eq!(e.pos.map(|p| p.0), Some(2));
+    assert!(e
+        .render(false)
+        .contains("reached while running this closure"));
+    assert!(e
+        .render(false)
+        .contains("the world was running from this call"));
 }

@@ -183,7 +183,12 @@ fn the_wall_time_limit_stops_a_script_between_operations() {
     stops(
         "spin.rhai",
         "let n = 0;\nloop { n += 1; }\n",
-        &["--max-operations", "0", "--max-wall-time", "0.5"],
+        &[
+            "--max-operations",
+            "1000000000000",
+            "--max-wall-time",
+            "0.5",
+        ],
         "wall-time limit reached: the script ran for more than 0.5 s",
         "--max-wall-time",
         2,
@@ -223,4 +228,121 @@ fn a_limit_flag_that_makes_no_sense_is_a_usage_error() {
     let (code, err, _) = run("ok.rhai", "1;\n", &["--max-wall-time=-1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--max-wall-time"), "{err}");
+}
+
+#[test]
+fn zero_is_no_limit_of_any_kind_it_is_a_usage_error() {
+    // Zero meant "unlimited" to some flags and "nothing may run" to others.
+    for flag in [
+        "--max-operations",
+        "--max-call-depth",
+        "--max-string-size",
+        "--max-array-size",
+        "--max-map-size",
+        "--max-events",
+        "--max-virtual-time",
+        "--max-wall-time",
+    ] {
+        let (code, err, _) = run("zero.rhai", "1;\n", &[flag, "0"]);
+        assert_eq!(code, 2, "{flag} 0: {err}");
+        assert!(err.contains(flag), "{flag} 0 names the flag: {err}");
+    }
+}
+
+#[test]
+fn a_call_depth_past_what_the_stack_holds_is_a_usage_error() {
+    let (code, err, _) = run("ok.rhai", "1;\n", &["--max-call-depth", "20001"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at most 20000"), "{err}");
+}
+
+#[test]
+fn recursion_at_the_highest_call_depth_accepted_stops_with_a_report() {
+    // Used to overflow the stack and abort (exit 134) at 5000.
+    stops(
+        "deep_recursion.rhai",
+        "fn f(x) { f(x + 1) }\nf(0);\n",
+        &["--max-call-depth", "20000"],
+        "call-depth limit reached: more than 20000 calls were nested",
+        "--max-call-depth",
+        2,
+    );
+}
+
+#[test]
+fn a_value_nested_thousands_deep_is_printed_and_compared() {
+    // Rhai prints and compares nested arrays by recursing once per level;
+    // 5000 levels used to overflow the stack and abort.
+    let src = "let b = [];\nfor i in 0..5000 { b = [b]; }\nprint(b == b);\nprint(b);\n";
+    let p = script("nested.rhai", src);
+    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .arg("run")
+        .arg(&p)
+        .output()
+        .expect("xsh runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("true\n[[[["), "{}", &stdout[..40]);
+    assert_eq!(stdout.matches('[').count(), 5001, "5000 levels around []");
+}
+
+#[test]
+fn the_event_limit_inside_an_xm_command_is_a_limit() {
+    // xm.create runs the world until the domain is up: the limit is reached
+    // there, and is reported as a limit (exit 3), not as xm's own error.
+    stops(
+        "xm_events.rhai",
+        "let n = 1;\nlet d = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n",
+        &["--max-events", "100"],
+        "event limit reached: 100 events in one run",
+        "--max-events",
+        2,
+    );
+}
+
+#[test]
+fn explore_workers_stop_deep_recursion_where_xsh_run_does() {
+    // Its worker threads had 2 MiB stacks: a variant recursing 5000 deep
+    // aborted the whole exploration.
+    let p = script(
+        "explore_deep.rhai",
+        "let k = sim.choose(\"k\", [1, 2, 3]);\nfn f(x) { f(x + 1) }\nf(0);\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(["explore", "-j", "2", "--max-call-depth", "20000"])
+        .arg(&p)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("xsh runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code().is_some(), "no signal: {:?}", out.status);
+    assert!(
+        stdout.contains(
+            "call-depth limit reached: more than 20000 calls were nested (line 3) in 3 variants"
+        ),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_operation_limit_on_an_indexing_step_says_why_it_has_no_line() {
+    // Rhai counts the step that reaches into `o` with no position; at 102
+    // operations that is the step the limit falls on.
+    let (code, err, _) = run(
+        "index_step.rhai",
+        "let o = #{};\nloop { o.x = 1; }\n",
+        &["--max-operations", "102"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("--> "), "{err}");
+    assert!(
+        err.contains("Rhai gives no line for the step it was on: an index or property access"),
+        "{err}"
+    );
 }

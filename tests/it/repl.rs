@@ -250,9 +250,14 @@ fn an_error_is_reported_and_the_terminal_session_goes_on() {
 #[test]
 fn ctrl_c_stops_a_running_input_and_the_session_goes_on() {
     let history = temp("ctrl-c-history");
-    // No operation or event limit: only Ctrl-C can stop these.
+    // Operation and event limits out of reach: only Ctrl-C can stop these.
     let mut t = Terminal::spawn(
-        &["--max-operations", "0", "--max-events", "1000000000"],
+        &[
+            "--max-operations",
+            "1000000000000",
+            "--max-events",
+            "1000000000",
+        ],
         &history,
     );
     t.expect("xsh> ");

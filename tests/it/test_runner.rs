@@ -206,6 +206,10 @@ fn a_test_that_reaches_a_limit_exits_3() {
         out.contains("operation limit reached: the script ran more than 10000 operations"),
         "{out}"
     );
+    // Rhai drops the position of a limit reached in a function called from
+    // Rust; the report points at the test function that was running.
+    assert!(out.contains("╭─[ tests/loop.rhai:1:17 ]"), "{out}");
+    assert!(out.contains("reached while running test_spins()"), "{out}");
 }
 
 #[test]

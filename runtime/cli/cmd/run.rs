@@ -45,7 +45,7 @@ pub struct LimitFlags {
     /// Rhai operations in one evaluation (the script, or one hook call).
     #[arg(long, default_value_t = Limits::default().max_operations)]
     pub max_operations: u64,
-    /// Nested script calls.
+    /// Nested script calls (at most 20000).
     #[arg(long, default_value_t = Limits::default().max_call_levels)]
     pub max_call_depth: usize,
     /// Bytes in one string.
@@ -97,19 +97,43 @@ impl LimitFlags {
         }
     }
 
-    /// Rejects values no run could use (a usage error, exit 2).
+    /// Rejects values no run could use (a usage error, exit 2). Every
+    /// limit must be above zero: zero would mean "unlimited" to Rhai's own
+    /// limits but "nothing may run" to the world's, so it means neither
+    /// (docs/limits.md); a limit is lifted by giving it a large value.
     pub fn check(&self) -> Result<(), String> {
-        if !(self.max_virtual_time.is_finite() && self.max_virtual_time >= 0.0) {
+        let counts = [
+            ("--max-operations", self.max_operations),
+            ("--max-call-depth", self.max_call_depth as u64),
+            ("--max-string-size", self.max_string_size as u64),
+            ("--max-array-size", self.max_array_size as u64),
+            ("--max-map-size", self.max_map_size as u64),
+            ("--max-events", self.max_events),
+        ];
+        for (flag, v) in counts {
+            if v == 0 {
+                return Err(format!(
+                    "{flag} must be at least 1 (to lift a limit, give it a large value)"
+                ));
+            }
+        }
+        // Each nested call takes room on the thread's stack; past this
+        // depth a script could exhaust it and abort the process instead of
+        // stopping with a report (xsh_script::deep).
+        if self.max_call_depth > xsh_script::deep::MAX_CALL_DEPTH {
             return Err(format!(
-                "--max-virtual-time must be a number of seconds >= 0, got {}",
-                self.max_virtual_time
+                "--max-call-depth must be at most {}, got {}",
+                xsh_script::deep::MAX_CALL_DEPTH,
+                self.max_call_depth
             ));
         }
-        if !(self.max_wall_time.is_finite() && self.max_wall_time > 0.0) {
-            return Err(format!(
-                "--max-wall-time must be a number of seconds > 0, got {}",
-                self.max_wall_time
-            ));
+        for (flag, v) in [
+            ("--max-virtual-time", self.max_virtual_time),
+            ("--max-wall-time", self.max_wall_time),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{flag} must be a number of seconds > 0, got {v}"));
+            }
         }
         Ok(())
     }

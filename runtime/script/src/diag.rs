@@ -109,9 +109,9 @@ impl Limit {
             }
             Limit::Events => "something keeps scheduling work: an endless chain of sim.after?",
             Limit::VirtualTime => {
-                "the world never goes idle (a periodic timer?); sim.run_for(s) runs it for a set time"
+                "the world never goes idle (a periodic timer?); sim.run_for(s) runs it for a set time."
             }
-            Limit::WallTime => "the script or the world it runs took too long",
+            Limit::WallTime => "the script or the world it runs took too long.",
         }
     }
 
@@ -152,6 +152,10 @@ pub struct ScriptError {
     /// The library function (stdlib module or imported file) that raised
     /// it, when that is not the script itself: "testing::assert_log".
     pub raised_in: Option<String>,
+    /// When Rhai lost the exact position of a limit reached in a function
+    /// called from outside the script (a hook, a callback, a test): that
+    /// function, at the start of whose body `pos` is.
+    pub inside: Option<String>,
 }
 
 /// The name of the frame that stands for "the world ran here" between the
@@ -217,6 +221,8 @@ fn limit_message(limit: Limit, limits: Option<&Limits>, what: &str) -> String {
             "operation limit reached: the script ran {} in one evaluation",
             over(|l| l.max_operations as usize, "operations")
         ),
+        // The stack ran out before the flag's depth (deep.rs words it).
+        Limit::CallDepth if !what.is_empty() => what.to_string(),
         Limit::CallDepth => format!(
             "call-depth limit reached: {} were nested",
             over(|l| l.max_call_levels, "calls")
@@ -291,6 +297,7 @@ impl ScriptError {
             expected: None,
             actual: None,
             raised_in: None,
+            inside: None,
         }
     }
 
@@ -474,6 +481,14 @@ impl ScriptError {
         if let Some(f) = &self.raised_in {
             notes.push(format!("raised in {f}"));
         }
+        // The one step Rhai counts with no position is indexing (its
+        // `get_indexed_mut`): say so rather than leave the reader guessing.
+        if self.pos.is_none() && matches!(self.limit, Some(Limit::Operations | Limit::WallTime)) {
+            notes.push(
+                "Rhai gives no line for the step it was on: an index or property access (a[i], o.x)"
+                    .to_string(),
+            );
+        }
         notes
     }
 
@@ -488,7 +503,11 @@ impl ScriptError {
     fn label_text(&self) -> String {
         match self.kind {
             ErrorKind::Assertion => "this assertion failed".into(),
-            ErrorKind::Limit => "reached while running this".into(),
+            ErrorKind::Limit => match &self.inside {
+                Some(f) if f.starts_with("anon$") => "reached while running this closure".into(),
+                Some(f) => format!("reached while running {f}()"),
+                None => "reached while running this".into(),
+            },
             _ => self.message.lines().next().unwrap_or("").to_string(),
         }
     }

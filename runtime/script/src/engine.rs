@@ -62,6 +62,13 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
 
     let w = cur.clone();
     e.on_progress(move |ops| {
+        // Is there stack left (deep.rs)? Between two operations Rhai goes
+        // at most one call or expression deeper (a few KiB), so looking
+        // every 4th leaves the check far inside its margin, at a quarter
+        // of the cost.
+        if ops % 4 == 0 && crate::deep::stack_exhausted() {
+            return Some(Dynamic::from(crate::deep::STACK_MESSAGE));
+        }
         // Every 4096 operations, look at the wall clock and for a Ctrl-C.
         if ops % 4096 != 0 {
             return None;
@@ -158,5 +165,6 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
     e.set_module_resolver(crate::stdlib::Resolver::default());
 
     api::register_all(&mut e, cur);
+    crate::deep::register(&mut e);
     e
 }

@@ -66,6 +66,16 @@ pub fn install(
     f: FnPtr,
 ) -> Result<i64, String> {
     let probe = resolve_probe(name)?;
+    let call = match (kind, domid) {
+        (HookKind::On, None) => "on",
+        (HookKind::Hook, None) => "hook",
+        (HookKind::On, Some(_)) => "dom.on",
+        (HookKind::Hook, Some(_)) => "dom.hook",
+    };
+    let what = format!("{call}(...) expects a closure taking one parameter (the probe context)");
+    if let Some(msg) = st.arity_error(&f, 1, &what) {
+        return Err(msg);
+    }
     let id = st.next_hook.get();
     st.next_hook.set(id + 1);
     st.hooks.borrow_mut().push(HookEntry {

@@ -10,7 +10,8 @@
 //!   layer's native format;
 //! - `api/` — one file per global, same names as the model's layers;
 //! - `convert.rs` — `Dynamic` ⇄ `Value`;
-//! - `diag.rs` — errors with their script position, as ariadne reports.
+//! - `diag.rs` — errors with their script position, as ariadne reports;
+//! - `deep.rs` — deep recursion (calls, nested values) stops, never aborts.
 
 // ScriptError carries the source and position so a report can be rendered
 // wherever the error surfaces; it is returned rarely, and boxing it would
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod apidoc;
 pub mod convert;
+pub mod deep;
 pub mod diag;
 pub mod engine;
 pub mod explore;
@@ -88,6 +90,9 @@ pub struct HostState {
     pub(crate) next_watch: Cell<u64>,
     /// An error raised inside a hook or callback, with its position.
     pub pending_error: RefCell<Option<Box<EvalAltResult>>>,
+    /// The function whose body the pending error's position was moved to,
+    /// when Rhai had lost the exact one (`lost_position`).
+    pending_in: RefCell<Option<String>>,
     /// What `print` wrote.
     pub output: RefCell<String>,
     /// Echo `print` to stdout as well.
@@ -125,6 +130,7 @@ impl HostState {
         let watches = std::mem::take(&mut *self.watches.borrow_mut());
         let invariants = std::mem::take(&mut *self.explore.invariants.borrow_mut());
         let pending = self.pending_error.borrow_mut().take();
+        self.pending_in.borrow_mut().take();
         drop((hooks, watches, invariants, pending));
         self.sim.dispose();
     }
@@ -151,6 +157,7 @@ impl HostState {
                 watches: RefCell::new(IndexMap::new()),
                 next_watch: Cell::new(1),
                 pending_error: RefCell::new(None),
+                pending_in: RefCell::new(None),
                 output: RefCell::new(String::new()),
                 echo: Cell::new(false),
                 wall_start: Cell::new(None),
@@ -259,10 +266,18 @@ impl Host {
     /// a hook's error (kept while the world ran) is reported in the hook.
     pub fn error(&self, name: &str, src: &str, e: EvalAltResult) -> ScriptError {
         let limits = Some(&self.state.limits);
-        match self.state.take_pending() {
+        let inside = self.state.pending_in.borrow_mut().take();
+        let mut err = match self.state.take_pending() {
             Some(hook_error) => ScriptError::in_world(name, src, *hook_error, e, limits),
             None => ScriptError::runtime_under(name, src, e, limits),
+        };
+        // Only for an error that came out of the world (a script that
+        // caught one may fail later in its own code).
+        let from_world = err.calls.iter().any(|(f, ..)| f == diag::WORLD_FRAME);
+        if err.kind == diag::ErrorKind::Limit && from_world {
+            err.inside = inside;
         }
+        err
     }
 
     /// Runs a compiled script to its end.
@@ -319,8 +334,34 @@ impl Host {
         }
         let mut scope = rhai::Scope::new();
         let r = self.engine.call_fn::<Dynamic>(&mut scope, ast, func, ());
-        r.map_err(|e| self.error(name, src, *e))
+        r.map_err(|mut e| {
+            let inside = lost_position(&mut e, ast, func);
+            let mut err = self.error(name, src, *e);
+            if err.inside.is_none() {
+                err.inside = inside;
+            }
+            err
+        })
     }
+}
+
+/// Rhai moves a limit's position (operations, call depth, sizes, wall time:
+/// its "system" errors) out to the call site of each script function the
+/// error leaves, and a function called from Rust (a hook, a callback, a
+/// test) has no call site: the position is lost. The start of the body of
+/// `func`, the function that was running, is the closest place known; the
+/// error is moved there and `func` returned so the report can say so.
+fn lost_position(e: &mut EvalAltResult, ast: &AST, func: &str) -> Option<String> {
+    if !e.is_system_exception() || !e.position().is_none() {
+        return None;
+    }
+    let def = ast.iter_fn_def().find(|f| f.name == func)?;
+    let pos = def.body.start_position();
+    if pos.is_none() {
+        return None;
+    }
+    e.set_position(pos);
+    Some(func.to_string())
 }
 
 /// The process-wide seed of Rhai's function hashes (see `Host::with_globals`).
@@ -345,6 +386,29 @@ impl HostState {
         self.ast.borrow().clone()
     }
 
+    /// Refuses a closure that cannot take the `n` arguments `what` will
+    /// call it with (`what` names the call and the arguments: "on(...)
+    /// expects a closure taking one parameter (the probe context)"). Said
+    /// here, where the closure is handed over, the error has that call's
+    /// position; found when the world calls it, it would have none. A
+    /// function this script does not define (a module's) is not checked.
+    pub fn arity_error(&self, f: &FnPtr, n: usize, what: &str) -> Option<String> {
+        let ast = self.ast()?;
+        // A closure's captured variables are passed as its first parameters.
+        let takes: Vec<usize> = ast
+            .iter_fn_def()
+            .filter(|d| d.name == f.fn_name())
+            .map(|d| d.params.len().saturating_sub(f.curry().len()))
+            .collect();
+        match takes.first() {
+            Some(&k) if !takes.contains(&n) => {
+                let s = if k == 1 { "" } else { "s" };
+                Some(format!("{what}, got one taking {k} parameter{s}"))
+            }
+            _ => None,
+        }
+    }
+
     /// Takes an error a hook or callback left behind.
     pub fn take_pending(&self) -> Option<Box<EvalAltResult>> {
         self.pending_error.borrow_mut().take()
@@ -358,10 +422,11 @@ impl HostState {
         };
         match f.call::<Dynamic>(&engine, &ast, args) {
             Ok(v) => Some(v),
-            Err(e) => {
+            Err(mut e) => {
                 let msg = e.to_string();
                 let mut p = self.pending_error.borrow_mut();
                 if p.is_none() {
+                    *self.pending_in.borrow_mut() = lost_position(&mut e, &ast, f.fn_name());
                     *p = Some(e);
                 }
                 drop(p);
@@ -395,23 +460,32 @@ impl HostState {
         };
         match end {
             RunEnd::Idle | RunEnd::Deadline => Ok(()),
-            RunEnd::Aborted(msg) => {
-                self.sim.take_abort();
-                match self.take_pending() {
-                    // Wrapped as a call, so Rhai positions the wrapper at the
-                    // `sim.run()` that ran the world and the report can show
-                    // both where the hook failed and what ran it.
-                    Some(e) => Err(Box::new(EvalAltResult::ErrorInFunctionCall(
-                        diag::WORLD_FRAME.into(),
-                        String::new(),
-                        e,
-                        Position::NONE,
-                    ))),
-                    // A limit the world hit, or a stop the model made:
-                    // the message says which (diag::Limit::of_message).
-                    None => rt_err(msg),
-                }
-            }
+            RunEnd::Aborted(msg) => Err(self.world_stopped(msg)),
+        }
+    }
+
+    /// The error for a world that stopped before it was done (`msg` is
+    /// why), wherever the script ran it: `sim.run()` or an `xm` command
+    /// that waits for the world. A hook's own error is reported in the
+    /// hook; a limit is a limit report (exit 3), not one of xm's errors.
+    pub fn world_stopped(&self, msg: String) -> Box<EvalAltResult> {
+        self.sim.take_abort();
+        match self.take_pending() {
+            // Wrapped as a call, so Rhai positions the wrapper at the call
+            // that ran the world and the report can show both where the
+            // hook failed and what ran it.
+            Some(e) => Box::new(EvalAltResult::ErrorInFunctionCall(
+                diag::WORLD_FRAME.into(),
+                String::new(),
+                e,
+                Position::NONE,
+            )),
+            // A limit the world hit, or a stop the model made: the message
+            // says which (diag::Limit::of_message).
+            None => Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(msg),
+                Position::NONE,
+            )),
         }
     }
 

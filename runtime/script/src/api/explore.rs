@@ -29,6 +29,13 @@ pub fn register(e: &mut Engine) {
             if name.is_empty() {
                 return rt_err("sim.invariant needs a name: sim.invariant(\"qemu gone\", || ...)");
             }
+            if let Some(msg) = s.0.arity_error(
+                &f,
+                0,
+                "sim.invariant(name, f) expects a closure taking no parameters",
+            ) {
+                return rt_err(msg);
+            }
             let mut invs = s.0.explore.invariants.borrow_mut();
             if invs.iter().any(|i| i.name == name) {
                 return rt_err(format!("sim.invariant(\"{name}\") is declared twice"));

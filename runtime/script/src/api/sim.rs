@@ -95,6 +95,13 @@ pub fn register(e: &mut Engine) {
     e.register_fn("after", |s: &mut SimApi, d: Dynamic, f: FnPtr| -> R<()> {
         let d = secs(d)?;
         let st = s.0.clone();
+        if let Some(msg) = st.arity_error(
+            &f,
+            0,
+            "sim.after(s, f) expects a closure taking no parameters",
+        ) {
+            return rt_err(msg);
+        }
         let at = st.sim.now().after(SimDuration::from_secs_f64(d));
         st.sim.clone().schedule_at(at, move |_| {
             st.call_ptr(&f, Vec::new());

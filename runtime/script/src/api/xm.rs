@@ -236,7 +236,14 @@ fn target_of(st: &HostState, d: &Dynamic) -> R<String> {
     ))
 }
 
-fn xm_err<T>(e: String) -> R<T> {
+/// An xm command's failure. A command that waits for the world (create,
+/// `shutdown(…, #{wait: true})`) can also end because the world stopped:
+/// a limit was reached or a hook failed while it ran. Those are not xm's
+/// refusals: they are reported as `sim.run()` reports them (a limit exits 3).
+fn xm_err<T>(st: &HostState, e: String) -> R<T> {
+    if st.pending_error.borrow().is_some() || crate::diag::Limit::of_message(&e).is_some() {
+        return Err(st.world_stopped(e));
+    }
     rt_err(format!("Error: {e}"))
 }
 
@@ -266,12 +273,12 @@ pub fn register(e: &mut Engine) {
 
     e.register_fn("create", |x: &mut XmApi, cfg: Map| -> R<DomainApi> {
         let spec = parse_config(&cfg)?;
-        let domid = host::xm_create(&x.0.sim, &spec).or_else(xm_err)?;
+        let domid = host::xm_create(&x.0.sim, &spec).or_else(|e| xm_err(&x.0, e))?;
         Ok(DomainApi::new(x.0.clone(), domid, spec.name))
     });
     e.register_fn("shutdown", |x: &mut XmApi, dom: Dynamic| -> R<()> {
         let t = target_of(&x.0, &dom)?;
-        host::xm_shutdown(&x.0.sim, &t, "poweroff", false).or_else(xm_err)
+        host::xm_shutdown(&x.0.sim, &t, "poweroff", false).or_else(|e| xm_err(&x.0, e))
     });
     e.register_fn(
         "shutdown",
@@ -299,29 +306,29 @@ pub fn register(e: &mut Engine) {
                     )
                 }
             };
-            host::xm_shutdown(&x.0.sim, &t, &mode, wait).or_else(xm_err)
+            host::xm_shutdown(&x.0.sim, &t, &mode, wait).or_else(|e| xm_err(&x.0, e))
         },
     );
     e.register_fn("reboot", |x: &mut XmApi, dom: Dynamic| -> R<()> {
         let t = target_of(&x.0, &dom)?;
-        host::xm_shutdown(&x.0.sim, &t, "reboot", false).or_else(xm_err)
+        host::xm_shutdown(&x.0.sim, &t, "reboot", false).or_else(|e| xm_err(&x.0, e))
     });
     e.register_fn("destroy", |x: &mut XmApi, dom: Dynamic| -> R<()> {
         let t = target_of(&x.0, &dom)?;
-        host::xm_destroy(&x.0.sim, &t).or_else(xm_err)
+        host::xm_destroy(&x.0.sim, &t).or_else(|e| xm_err(&x.0, e))
     });
     e.register_fn(
         "trigger",
         |x: &mut XmApi, dom: Dynamic, trig: &str| -> R<()> {
             let t = target_of(&x.0, &dom)?;
-            host::xm_trigger(&x.0.sim, &t, trig, 0).or_else(xm_err)
+            host::xm_trigger(&x.0.sim, &t, trig, 0).or_else(|e| xm_err(&x.0, e))
         },
     );
     e.register_fn(
         "trigger",
         |x: &mut XmApi, dom: Dynamic, trig: &str, vcpu: i64| -> R<()> {
             let t = target_of(&x.0, &dom)?;
-            host::xm_trigger(&x.0.sim, &t, trig, vcpu.max(0) as u32).or_else(xm_err)
+            host::xm_trigger(&x.0.sim, &t, trig, vcpu.max(0) as u32).or_else(|e| xm_err(&x.0, e))
         },
     );
     e.register_fn("list", |x: &mut XmApi| -> Array {
@@ -439,6 +446,9 @@ pub fn register(e: &mut Engine) {
                     }
                 }
             } else if let Some(f) = v.clone().try_cast::<FnPtr>() {
+                if let Some(msg) = k.0.arity_error(&f, 0, "pm_power_off expects a closure taking no parameters") {
+            return rt_err(msg);
+        }
                 let st = Rc::downgrade(&k.0);
                 PowerOff::Custom(Rc::new(move |_sim, _domid| {
                     if let Some(st) = st.upgrade() {

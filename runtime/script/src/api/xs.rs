@@ -175,6 +175,13 @@ pub fn register(e: &mut Engine) {
                 "xs.watch: watches from a script are dom0's (use xs, not xs.as_domain(...))",
             );
         }
+        if let Some(msg) = x.st.arity_error(
+            &f,
+            2,
+            "xs.watch(path, f) expects a closure taking two parameters (the path, the token)",
+        ) {
+            return rt_err(msg);
+        }
         let n = x.st.next_watch.get();
         x.st.next_watch.set(n + 1);
         let token = format!("xsh-{n}");
@@ -218,6 +225,13 @@ pub fn register(e: &mut Engine) {
         }
     });
     e.register_fn("transaction", |x: &mut XsApi, f: FnPtr| -> R<Dynamic> {
+        if let Some(msg) = x.st.arity_error(
+            &f,
+            1,
+            "xs.transaction(f) expects a closure taking one parameter (the transaction)",
+        ) {
+            return rt_err(msg);
+        }
         let tx = match req(&x.st, x.conn, None, Req::TxStart) {
             Ok(Resp::Tx(t)) => t,
             Ok(_) => return rt_err("EIO: transaction_start"),

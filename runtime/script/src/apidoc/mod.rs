@@ -113,7 +113,12 @@ pub fn collect(host: &Host) -> Api {
         .map(|(name, ..)| name)
         .collect();
     let mut by_key: BTreeMap<(Option<String>, String), Item> = BTreeMap::new();
+    // Rhai's own functions that xsh re-implements (deep.rs) are not its API.
+    let rhais = crate::deep::signatures();
     for sig in engine.gen_fn_signatures(false) {
+        if rhais.contains(&sig) {
+            continue;
+        }
         let Some((name, rest)) = sig.split_once('(') else {
             continue;
         };

@@ -333,7 +333,9 @@ fn run_threads(
     let running = AtomicUsize::new(jobs);
     std::thread::scope(|s| {
         for _ in 0..jobs {
-            s.spawn(|| {
+            // The stack every script thread has (deep.rs), so a variant
+            // stops deep recursion where `xsh run` would.
+            crate::deep::spawn_scoped(s, || {
                 work();
                 running.fetch_sub(1, Ordering::Release);
             });
