@@ -148,7 +148,9 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i - 1, n))
 }
 
-fn print(r: &Report, f: &Flags) {
+/// Prints the results; a stdout that cannot take them (a full disk) is
+/// an error to report, not a panic.
+fn print(r: &Report, f: &Flags) -> Result<(), String> {
     let text = if f.json {
         r.json()
     } else if f.markdown {
@@ -156,7 +158,21 @@ fn print(r: &Report, f: &Flags) {
     } else {
         r.text()
     };
-    print!("{text}");
+    super::print_stdout(&text)
+}
+
+/// The results' exit code: 1 when a check failed, 2 when they could not
+/// be printed.
+fn finish(r: &Report, f: &Flags) -> ExitCode {
+    if let Err(e) = print(r, f) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if r.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Runs `xsh explore`.
@@ -194,25 +210,39 @@ pub fn main(f: Flags) -> ExitCode {
     if f.jobs == 0 {
         return usage("--jobs must be at least 1".into());
     }
+    if f.samples == Some(0) {
+        return usage(
+            "--samples must be at least 1 (a sample of 0 variants checks nothing)".into(),
+        );
+    }
+    if f.max_variants == 0 {
+        return usage("--max-variants must be at least 1".into());
+    }
     let mut job = Job::new(&path.display().to_string(), &src, f.limits.config(f.seed));
     job.limits = f.limits.limits();
     job.fixed = fixed;
     job.jobs = f.jobs;
     job.samples = f.samples;
     job.sample_seed = f.sample_seed;
-    job.max_variants = f.max_variants.max(1);
+    job.max_variants = f.max_variants;
     job.shard = shard;
     let bar = Bar::new(!f.quiet && std::io::stderr().is_terminal());
     let r = explore(&job, &|p| bar.show(p));
     bar.finish();
     match r {
         Ok(report) => {
-            print(&report, &f);
-            if report.failed() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+            // A --choose value the script's choice never offered is a
+            // mistake on the command line, not a failing variant.
+            if !report.fixed_refused.is_empty() {
+                for msg in &report.fixed_refused {
+                    eprintln!("error: {msg}");
+                }
+                return ExitCode::from(2);
             }
+            for name in &report.fixed_unused {
+                eprintln!("warning: --choose {name}=...: no variant made a choice named {name:?}");
+            }
+            finish(&report, &f)
         }
         Err(e) => {
             eprint!("{}", e.render(super::color()));
@@ -225,14 +255,14 @@ fn merge(f: &Flags) -> ExitCode {
     let mut parts = Vec::new();
     for p in &f.merge {
         match read_report(p) {
-            Ok(r) => parts.push(r),
+            Ok(r) => parts.push((p.display().to_string(), r)),
             Err(e) => {
                 eprintln!("error: {}: {e}", p.display());
                 return ExitCode::from(2);
             }
         }
     }
-    match Report::merge(parts) {
+    match Report::merge_named(parts) {
         Ok(r) => {
             if r.shards.len() < r.shard_count {
                 eprintln!(
@@ -241,12 +271,7 @@ fn merge(f: &Flags) -> ExitCode {
                     r.shard_count
                 );
             }
-            print(&r, f);
-            if r.failed() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+            finish(&r, f)
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -27,6 +27,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use rhai::{Dynamic, FnPtr, Position};
+use xsh_sim::fxhash::FxHashSet;
 
 /// How the choices of a run are decided.
 #[derive(Clone, Debug, Default)]
@@ -102,6 +103,10 @@ pub struct State {
     pub outcome: RefCell<BTreeMap<String, String>>,
     /// The first invariant found false.
     pub violation: RefCell<Option<Violation>>,
+    /// `--choose` values the script's choice did not offer: (name, message).
+    /// Such a name was asked for, so it is not "unused"; `xsh explore`
+    /// treats a value no variant accepted as a usage error.
+    pub refused: RefCell<Vec<(String, String)>>,
     draws: Cell<u64>,
 }
 
@@ -127,12 +132,15 @@ impl State {
             ));
         }
         let texts: Vec<String> = options.iter().map(option_text).collect();
-        for (i, t) in texts.iter().enumerate() {
-            if texts[..i].contains(t) {
-                return Err(format!(
-                    "sim.choose(\"{name}\"): the option {t:?} appears twice; options are told apart by their text"
-                ));
-            }
+        // A set, not a scan of the options before each one: a choice of
+        // thousands of options would cost quadratic time in every variant.
+        // (Fx: the texts are only looked up, never listed from the set.)
+        let mut distinct: FxHashSet<&str> = FxHashSet::default();
+        distinct.reserve(texts.len());
+        if let Some(t) = texts.iter().find(|t| !distinct.insert(t.as_str())) {
+            return Err(format!(
+                "sim.choose(\"{name}\"): the option {t:?} appears twice; options are told apart by their text"
+            ));
         }
         let mut trail = self.trail.borrow_mut();
         if let Some(m) = trail.iter().find(|m| m.name == name) {
@@ -151,10 +159,15 @@ impl State {
             match texts.iter().position(|t| t == v) {
                 Some(i) => (i, true),
                 None => {
-                    return Err(format!(
-                        "--choose {name}={v}: sim.choose(\"{name}\") has no option {v:?}; its options are {}",
+                    let msg = format!(
+                        "--choose {}: sim.choose(\"{name}\") has no option {v:?}; its options are {}",
+                        choose_arg(&[(name.to_string(), v.clone())]),
                         texts.join(", ")
-                    ))
+                    );
+                    self.refused
+                        .borrow_mut()
+                        .push((name.to_string(), msg.clone()));
+                    return Err(msg);
                 }
             }
         } else if let Some(&i) = plan.prefix.get(depth) {
@@ -199,14 +212,17 @@ impl State {
             .collect()
     }
 
-    /// Names fixed by `--choose` that the script never chose.
+    /// Names fixed by `--choose` that the script never asked for (a name
+    /// asked for with options lacking the value is refused, not unused).
     pub fn unused_fixed(&self) -> Vec<String> {
         let trail = self.trail.borrow();
+        let refused = self.refused.borrow();
         self.plan
             .borrow()
             .fixed
             .keys()
             .filter(|k| !trail.iter().any(|m| &m.name == *k))
+            .filter(|k| !refused.iter().any(|(n, _)| n == *k))
             .cloned()
             .collect()
     }
@@ -222,18 +238,27 @@ pub fn option_text(d: &Dynamic) -> String {
 }
 
 /// `--choose a=x,b=y` (the flag may repeat) as a name → value map.
+///
+/// A backslash makes the next character plain text: `\,` and `\=` inside a
+/// name or value, `\\` for a backslash, `\ ` for a space kept at either end
+/// (unescaped spaces around names and values are trimmed). [`choose_arg`]
+/// writes this form, so a replay command round-trips any option's text.
 pub fn parse_choose(args: &[String]) -> Result<BTreeMap<String, String>, String> {
     let mut m = BTreeMap::new();
     for arg in args {
-        for part in arg.split(',').filter(|p| !p.trim().is_empty()) {
-            let Some((k, v)) = part.split_once('=') else {
-                return Err(format!("--choose {part:?}: expected name=value"));
-            };
-            let (k, v) = (k.trim(), v.trim());
-            if k.is_empty() {
-                return Err(format!("--choose {part:?}: the name is empty"));
+        for part in split_unescaped(arg, ',')? {
+            if part.iter().all(|&(c, esc)| !esc && c.trim().is_empty()) {
+                continue;
             }
-            if let Some(old) = m.insert(k.to_string(), v.to_string()) {
+            let shown: String = part.iter().map(|(c, _)| *c).collect();
+            let Some(eq) = part.iter().position(|&(c, esc)| c == "=" && !esc) else {
+                return Err(format!("--choose {shown:?}: expected name=value"));
+            };
+            let (k, v) = (unescape(&part[..eq]), unescape(&part[eq + 1..]));
+            if k.is_empty() {
+                return Err(format!("--choose {shown:?}: the name is empty"));
+            }
+            if let Some(old) = m.insert(k.clone(), v.clone()) {
                 if old != v {
                     return Err(format!("--choose {k} is given twice ({old} and {v})"));
                 }
@@ -241,6 +266,69 @@ pub fn parse_choose(args: &[String]) -> Result<BTreeMap<String, String>, String>
         }
     }
     Ok(m)
+}
+
+/// Pieces of text with whether a backslash escaped them (a piece is one
+/// character), split at the unescaped `sep`.
+type Escaped<'a> = Vec<(&'a str, bool)>;
+
+fn split_unescaped(arg: &str, sep: char) -> Result<Vec<Escaped<'_>>, String> {
+    let mut parts = Vec::new();
+    let mut cur = Vec::new();
+    let mut chars = arg.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            let Some((j, n)) = chars.next() else {
+                return Err(format!(
+                    "--choose {arg:?}: ends in a lone \\ (write \\\\ for a backslash)"
+                ));
+            };
+            cur.push((&arg[j..j + n.len_utf8()], true));
+        } else if c == sep {
+            parts.push(std::mem::take(&mut cur));
+        } else {
+            cur.push((&arg[i..i + c.len_utf8()], false));
+        }
+    }
+    parts.push(cur);
+    Ok(parts)
+}
+
+/// The text of escaped pieces, without the unescaped spaces at either end.
+fn unescape(pieces: &[(&str, bool)]) -> String {
+    let blank = |&(c, esc): &(&str, bool)| !esc && c.trim().is_empty();
+    let start = pieces
+        .iter()
+        .position(|p| !blank(p))
+        .unwrap_or(pieces.len());
+    let end = pieces
+        .iter()
+        .rposition(|p| !blank(p))
+        .map_or(start, |e| e + 1);
+    pieces[start..end].iter().map(|(c, _)| *c).collect()
+}
+
+/// Choices as one `--choose` argument that [`parse_choose`] reads back
+/// as they are: `,`, `=` and `\` escaped, and spaces at either end.
+pub fn choose_arg(choices: &[(String, String)]) -> String {
+    choices
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn escape(s: &str) -> String {
+    let n = s.chars().count();
+    let mut o = String::with_capacity(s.len());
+    for (i, c) in s.chars().enumerate() {
+        let edge_space = c.is_whitespace() && (i == 0 || i + 1 == n);
+        if matches!(c, ',' | '=' | '\\') || edge_space {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
 }
 
 /// FNV-1a: a stable hash of a name (std's hasher may change between releases).
@@ -315,6 +403,53 @@ mod tests {
         assert_eq!(pick(7, "fault"), pick(7, "fault"));
         let all: std::collections::BTreeSet<String> = (0..64).map(|s| pick(s, "fault")).collect();
         assert!(all.len() > 4, "seeds spread over the options: {all:?}");
+    }
+
+    #[test]
+    fn choose_args_round_trip_awkward_values() {
+        let awkward = [
+            ("x", "a,b"),
+            ("eq", "k=v"),
+            ("bs", "C:\\dir\\"),
+            ("sp", " padded "),
+            ("q", "it's \"quoted\""),
+            ("n=m,o", "plain"),
+            ("empty", ""),
+        ];
+        let pairs: Vec<(String, String)> = awkward
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let arg = choose_arg(&pairs);
+        let back = parse_choose(std::slice::from_ref(&arg)).unwrap();
+        let want: BTreeMap<String, String> = pairs.into_iter().collect();
+        assert_eq!(back, want, "{arg}");
+        assert_eq!(choose_arg(&[("x".into(), "a,b".into())]), "x=a\\,b");
+        assert!(parse_choose(&["x=a\\".into()]).is_err(), "a lone backslash");
+    }
+
+    #[test]
+    fn a_refused_value_is_not_reported_unused() {
+        let st = State::default();
+        st.plan.borrow_mut().fixed = parse_choose(&["g=zz,other=1".into()]).unwrap();
+        assert!(st.choose(1, "g", &opts(&["a", "b"])).is_err());
+        assert_eq!(st.unused_fixed(), vec!["other".to_string()]);
+        assert_eq!(st.refused.borrow()[0].0, "g");
+    }
+
+    #[test]
+    fn many_options_take_linear_time() {
+        // 200,000 options: a scan per option (the old duplicate check)
+        // takes minutes here; a set takes a fraction of a second.
+        let st = State::default();
+        let many: Vec<Dynamic> = (0..200_000).map(|i: i64| Dynamic::from(i)).collect();
+        let t = std::time::Instant::now();
+        let _ = st.choose(1, "n", &many).unwrap();
+        assert!(t.elapsed().as_secs_f64() < 10.0, "{:?}", t.elapsed());
+        let mut dup = many.clone();
+        dup.push(Dynamic::from(7_i64));
+        let e = State::default().choose(1, "n", &dup).unwrap_err();
+        assert!(e.contains("\"7\" appears twice"), "{e}");
     }
 
     #[test]
