@@ -33,8 +33,19 @@ pub struct OutputFlags {
 }
 
 impl OutputFlags {
-    /// Refuses a sequence file of an unknown kind before the run, not after.
+    /// Refuses, before the run rather than after it, a sequence file of an
+    /// unknown kind and a destination that cannot be a file (its folder is
+    /// missing, or it is a folder).
     pub fn check(&self) -> Result<(), String> {
+        for (flag, path) in [
+            ("--trace", &self.trace),
+            ("--timeline", &self.timeline),
+            ("--sequence", &self.sequence),
+        ] {
+            if let Some(p) = path {
+                output::check_destination(p).map_err(|e| format!("{flag} {e}"))?;
+            }
+        }
         if let Some(p) = &self.sequence {
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
             if !matches!(ext, "svg" | "mmd" | "mermaid") {

@@ -146,6 +146,10 @@ pub fn main(f: Flags) -> ExitCode {
             }
         },
     };
+    if let Err(e) = f.outputs.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let host = Host::new(f.limits.config(f.seed), f.limits.limits());
     host.state.echo.set(true);
     if let Some(dir) = &f.log_dir {
@@ -153,10 +157,6 @@ pub fn main(f: Flags) -> ExitCode {
             eprintln!("error: cannot write logs to {}: {e}", dir.display());
             return ExitCode::from(2);
         }
-    }
-    if let Err(e) = f.outputs.check() {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
     }
     match xsh_script::explore::parse_choose(&f.choose) {
         Ok(fixed) => host.state.explore.plan.borrow_mut().fixed = fixed,
@@ -166,6 +166,7 @@ pub fn main(f: Flags) -> ExitCode {
         }
     }
     let r = host.run(&name, &src);
+    let echoed = host.state.echo_error.borrow_mut().take();
     let wrote = f.outputs.write(&host, &name);
     super::explore::report_choices(&host);
     let flushed = host.sim().logs.borrow_mut().flush();
@@ -173,6 +174,12 @@ pub fn main(f: Flags) -> ExitCode {
         eprintln!("error: writing logs: {e}");
     }
     if let Err(e) = wrote {
+        eprintln!("error: {e}");
+        if r.is_ok() {
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(e) = echoed {
         eprintln!("error: {e}");
         if r.is_ok() {
             return ExitCode::from(2);
