@@ -100,8 +100,10 @@ fn replay_commands_give_back_values_with_commas_equals_quotes_and_spaces() {
     // By hand: an escaped comma, and the flag repeated.
     let (code, out, _) = s.xsh(&["run", "weird.rhai", "--choose", r"x=a\,b"]);
     assert_eq!((code, out.as_str()), (0, "a,b\n"));
-    let (code, out, _) = s.xsh(&["run", "weird.rhai", "--choose", r"x=back\\slash"]);
+    let (code, out, err) = s.xsh(&["run", "weird.rhai", "--choose", r"x=back\\slash"]);
     assert_eq!((code, out.as_str()), (0, "back\\slash\n"));
+    // The choices line after a run is written as --choose reads it.
+    assert_eq!(err, "choices: x=back\\\\slash\n");
 }
 
 #[test]

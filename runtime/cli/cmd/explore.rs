@@ -82,11 +82,15 @@ pub fn report_choices(host: &Host) {
         let list: Vec<String> = made
             .iter()
             .map(|m| {
-                let v = &m.options[m.index];
+                // As --choose reads it: a value holding ',' or '=' escaped.
+                let pair = xsh_script::explore::choose_arg(&[(
+                    m.name.clone(),
+                    m.options[m.index].clone(),
+                )]);
                 if m.fixed {
-                    format!("{}={v}", m.name)
+                    pair
                 } else {
-                    format!("{}={v} (seeded)", m.name)
+                    format!("{pair} (seeded)")
                 }
             })
             .collect();
