@@ -126,7 +126,8 @@ pub struct Flags {
     /// Run only shard I of N (1-based), e.g. 2/8 in a batch array job.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Fix choices instead of exploring them: name=value[,...].
+    /// Fix choices instead of exploring them: name=value[,...] (repeatable;
+    /// a backslash escapes `,` `=` `\` in a value).
     #[arg(long, value_name = "NAME=VALUE,...")]
     pub choose: Vec<String>,
     /// Print the results as JSON (for --merge) instead of the table.

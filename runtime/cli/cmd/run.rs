@@ -22,7 +22,8 @@ pub struct Flags {
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
     /// Fix choices the script makes with sim.choose: name=value[,name=value...]
-    /// (repeatable); the others are picked from the seed.
+    /// (repeatable; a backslash escapes `,` `=` `\` in a value); the others
+    /// are picked from the seed.
     #[arg(long, value_name = "NAME=VALUE,...")]
     pub choose: Vec<String>,
     #[command(flatten)]
