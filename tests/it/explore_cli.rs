@@ -122,6 +122,15 @@ fn samples_that_reach_every_combination_run_each_once() {
     assert_eq!((nine.variants.len(), &nine.mode), (9, &Mode::Exhaustive));
     let r = Report::from_json(&nine.json()).expect("reads back");
     assert_eq!(r.all_of_samples, Some(9));
+    // A tree that grows below its first path: the walk stops at N.
+    let grows = r#"if sim.choose("a", [0, 1]) == 1 { sim.choose("b", [0, 1, 2, 3, 4, 5, 6, 7]); }"#;
+    let cut = explore_src(grows, |j| j.samples = Some(3));
+    assert_eq!(cut.variants.len(), 3);
+    assert!(
+        cut.summary().ends_with("; stopped at --samples 3"),
+        "{}",
+        cut.summary()
+    );
     // Fewer samples than combinations still sample, and one is singular.
     let one = explore_src(src, |j| j.samples = Some(1));
     assert!(matches!(one.mode, Mode::Sampled { .. }));

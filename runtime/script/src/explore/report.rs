@@ -329,7 +329,11 @@ impl Report {
             ));
         }
         if self.truncated {
-            s.push_str("; stopped at --max-variants");
+            // A walk that --samples turned into one stops at that many.
+            match self.all_of_samples {
+                Some(n) => s.push_str(&format!("; stopped at --samples {n}")),
+                None => s.push_str("; stopped at --max-variants"),
+            }
         }
         s
     }
