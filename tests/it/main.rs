@@ -14,6 +14,8 @@
 //! - `repl` — `xsh repl` in a pseudo-terminal (multi-line, completion, history) and piped;
 //! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
 //! - `explore` — `xsh explore` of the shutdown's alternatives against the reference, its walk, failures and CLI;
+//! - `explore_cli` — `--choose` escapes and names, samples reaching every combination, merge checks, zero counts;
+//! - `run_outputs` — outputs refused (trace off, missing folder), a reused `--log-dir`, `xsh test --log-dir`, a full stdout;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
@@ -23,6 +25,7 @@ mod definitions;
 mod determinism;
 mod errors;
 mod explore;
+mod explore_cli;
 mod hooks;
 mod limits;
 mod logs;
@@ -33,6 +36,7 @@ mod logs_props;
 mod outputs;
 mod repl;
 mod reports;
+mod run_outputs;
 mod scripts;
 mod seed;
 mod test_runner;

@@ -258,8 +258,9 @@ fn log_dir_keeps_each_tests_logs() {
     let f = Fixture::new("logdir", &[("tests/mixed.rhai", MIXED)]);
     let (code, _, _) = f.xsh(&["--log-dir", "out"]);
     assert_eq!(code, 1);
-    let xend = std::fs::read_to_string(f.0.join("out/mixed/test_then_one_fails/xend.log"))
-        .expect("the failing test's xend.log");
+    let xend =
+        std::fs::read_to_string(f.0.join("out/tests/mixed.rhai/test_then_one_fails/xend.log"))
+            .expect("the failing test's xend.log");
     assert!(
         xend.contains("Domain has shutdown: name=a id=1 reason=poweroff."),
         "{xend}"

@@ -33,8 +33,19 @@ pub struct OutputFlags {
 }
 
 impl OutputFlags {
-    /// Refuses a sequence file of an unknown kind before the run, not after.
+    /// Refuses, before the run rather than after it, a sequence file of an
+    /// unknown kind and a destination that cannot be a file (its folder is
+    /// missing, or it is a folder).
     pub fn check(&self) -> Result<(), String> {
+        for (flag, path) in [
+            ("--trace", &self.trace),
+            ("--timeline", &self.timeline),
+            ("--sequence", &self.sequence),
+        ] {
+            if let Some(p) = path {
+                output::check_destination(p).map_err(|e| format!("{flag} {e}"))?;
+            }
+        }
         if let Some(p) = &self.sequence {
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
             if !matches!(ext, "svg" | "mmd" | "mermaid") {
@@ -71,11 +82,15 @@ pub fn report_choices(host: &Host) {
         let list: Vec<String> = made
             .iter()
             .map(|m| {
-                let v = &m.options[m.index];
+                // As --choose reads it: a value holding ',' or '=' escaped.
+                let pair = xsh_script::explore::choose_arg(&[(
+                    m.name.clone(),
+                    m.options[m.index].clone(),
+                )]);
                 if m.fixed {
-                    format!("{}={v}", m.name)
+                    pair
                 } else {
-                    format!("{}={v} (seeded)", m.name)
+                    format!("{pair} (seeded)")
                 }
             })
             .collect();
@@ -111,7 +126,8 @@ pub struct Flags {
     /// Run only shard I of N (1-based), e.g. 2/8 in a batch array job.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Fix choices instead of exploring them: name=value[,...].
+    /// Fix choices instead of exploring them: name=value[,...] (repeatable;
+    /// a backslash escapes `,` `=` `\` in a value).
     #[arg(long, value_name = "NAME=VALUE,...")]
     pub choose: Vec<String>,
     /// Print the results as JSON (for --merge) instead of the table.
@@ -148,7 +164,9 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i - 1, n))
 }
 
-fn print(r: &Report, f: &Flags) {
+/// Prints the results; a stdout that cannot take them (a full disk) is
+/// an error to report, not a panic.
+fn print(r: &Report, f: &Flags) -> Result<(), String> {
     let text = if f.json {
         r.json()
     } else if f.markdown {
@@ -156,7 +174,21 @@ fn print(r: &Report, f: &Flags) {
     } else {
         r.text()
     };
-    print!("{text}");
+    super::print_stdout(&text)
+}
+
+/// The results' exit code: 1 when a check failed, 2 when they could not
+/// be printed.
+fn finish(r: &Report, f: &Flags) -> ExitCode {
+    if let Err(e) = print(r, f) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if r.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Runs `xsh explore`.
@@ -194,25 +226,39 @@ pub fn main(f: Flags) -> ExitCode {
     if f.jobs == 0 {
         return usage("--jobs must be at least 1".into());
     }
+    if f.samples == Some(0) {
+        return usage(
+            "--samples must be at least 1 (a sample of 0 variants checks nothing)".into(),
+        );
+    }
+    if f.max_variants == 0 {
+        return usage("--max-variants must be at least 1".into());
+    }
     let mut job = Job::new(&path.display().to_string(), &src, f.limits.config(f.seed));
     job.limits = f.limits.limits();
     job.fixed = fixed;
     job.jobs = f.jobs;
     job.samples = f.samples;
     job.sample_seed = f.sample_seed;
-    job.max_variants = f.max_variants.max(1);
+    job.max_variants = f.max_variants;
     job.shard = shard;
     let bar = Bar::new(!f.quiet && std::io::stderr().is_terminal());
     let r = explore(&job, &|p| bar.show(p));
     bar.finish();
     match r {
         Ok(report) => {
-            print(&report, &f);
-            if report.failed() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+            // A --choose value the script's choice never offered is a
+            // mistake on the command line, not a failing variant.
+            if !report.fixed_refused.is_empty() {
+                for msg in &report.fixed_refused {
+                    eprintln!("error: {msg}");
+                }
+                return ExitCode::from(2);
             }
+            for name in &report.fixed_unused {
+                eprintln!("warning: --choose {name}=...: no variant made a choice named {name:?}");
+            }
+            finish(&report, &f)
         }
         Err(e) => {
             eprint!("{}", e.render(super::color()));
@@ -225,14 +271,14 @@ fn merge(f: &Flags) -> ExitCode {
     let mut parts = Vec::new();
     for p in &f.merge {
         match read_report(p) {
-            Ok(r) => parts.push(r),
+            Ok(r) => parts.push((p.display().to_string(), r)),
             Err(e) => {
                 eprintln!("error: {}: {e}", p.display());
                 return ExitCode::from(2);
             }
         }
     }
-    match Report::merge(parts) {
+    match Report::merge_named(parts) {
         Ok(r) => {
             if r.shards.len() < r.shard_count {
                 eprintln!(
@@ -241,12 +287,7 @@ fn merge(f: &Flags) -> ExitCode {
                     r.shard_count
                 );
             }
-            print(&r, f);
-            if r.failed() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+            finish(&r, f)
         }
         Err(e) => {
             eprintln!("error: {e}");

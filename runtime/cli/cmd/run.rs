@@ -22,7 +22,8 @@ pub struct Flags {
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
     /// Fix choices the script makes with sim.choose: name=value[,name=value...]
-    /// (repeatable); the others are picked from the seed.
+    /// (repeatable; a backslash escapes `,` `=` `\` in a value); the others
+    /// are picked from the seed.
     #[arg(long, value_name = "NAME=VALUE,...")]
     pub choose: Vec<String>,
     #[command(flatten)]
@@ -170,6 +171,10 @@ pub fn main(f: Flags) -> ExitCode {
             }
         },
     };
+    if let Err(e) = f.outputs.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let host = Host::new(f.limits.config(f.seed), f.limits.limits());
     host.state.echo.set(true);
     if let Some(dir) = &f.log_dir {
@@ -177,10 +182,6 @@ pub fn main(f: Flags) -> ExitCode {
             eprintln!("error: cannot write logs to {}: {e}", dir.display());
             return ExitCode::from(2);
         }
-    }
-    if let Err(e) = f.outputs.check() {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
     }
     match xsh_script::explore::parse_choose(&f.choose) {
         Ok(fixed) => host.state.explore.plan.borrow_mut().fixed = fixed,
@@ -190,6 +191,7 @@ pub fn main(f: Flags) -> ExitCode {
         }
     }
     let r = host.run(&name, &src);
+    let echoed = host.state.echo_error.borrow_mut().take();
     let wrote = f.outputs.write(&host, &name);
     super::explore::report_choices(&host);
     let flushed = host.sim().logs.borrow_mut().flush();
@@ -197,6 +199,12 @@ pub fn main(f: Flags) -> ExitCode {
         eprintln!("error: writing logs: {e}");
     }
     if let Err(e) = wrote {
+        eprintln!("error: {e}");
+        if r.is_ok() {
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(e) = echoed {
         eprintln!("error: {e}");
         if r.is_ok() {
             return ExitCode::from(2);

@@ -89,9 +89,11 @@ pub fn main(f: Flags) -> ExitCode {
     let color = stdout_color();
     let mut out = std::io::stdout().lock();
     let mut column = 0;
+    // The first write stdout refused (a full disk): reported at the end,
+    // with exit 2, so a report nobody could read does not pass for one.
+    let mut lost: Option<std::io::Error> = None;
     let summary = testing::run(&files, &opts, &mut |ev| {
-        // A closed pipe (`xsh test | head`) just stops the printing.
-        let _ = match ev {
+        let wrote = match ev {
             Event::Plan { tests } => {
                 let s = if tests == 1 { "" } else { "s" };
                 writeln!(out, "\nrunning {tests} test{s}")
@@ -125,12 +127,19 @@ pub fn main(f: Flags) -> ExitCode {
                 writeln!(out, "{verdict}")
             }
         };
+        if let Err(e) = wrote {
+            lost.get_or_insert(e);
+        }
     });
+    let mut end = String::new();
     if f.quiet && column % 88 != 0 {
-        let _ = writeln!(out);
+        end.push('\n');
     }
-    let _ = write!(out, "{}", testing::summary_text(&summary, color));
-    let _ = out.flush();
+    end.push_str(&testing::summary_text(&summary, color));
+    if let Err(e) = write!(out, "{end}").and_then(|_| out.flush()) {
+        lost.get_or_insert(e);
+    }
+    drop(out);
     for file in &summary.empty_files {
         eprintln!("warning: {file} has no fn test_*()");
     }
@@ -139,6 +148,10 @@ pub fn main(f: Flags) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
+    }
+    if let Some(e) = lost {
+        eprintln!("error: cannot write to stdout: {e}");
+        return ExitCode::from(2);
     }
     ExitCode::from(summary.exit_code())
 }

@@ -85,7 +85,7 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
             o.push_str(s);
             o.push('\n');
             if st.echo.get() {
-                println!("{s}");
+                st.echo_line(s);
             }
         }
     });

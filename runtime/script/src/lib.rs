@@ -97,6 +97,9 @@ pub struct HostState {
     pub output: RefCell<String>,
     /// Echo `print` to stdout as well.
     pub echo: Cell<bool>,
+    /// Why echoing to stdout failed (a full disk), if it did: the CLI
+    /// reports it after the run; printing stops at the first failure.
+    pub echo_error: RefCell<Option<String>>,
     /// When the run started (for the wall-time limit), from the CLI.
     pub wall_start: Cell<Option<std::time::Instant>>,
     /// Asked with the wall clock: `true` stops the run as a user's Ctrl-C
@@ -160,6 +163,7 @@ impl HostState {
                 pending_in: RefCell::new(None),
                 output: RefCell::new(String::new()),
                 echo: Cell::new(false),
+                echo_error: RefCell::new(None),
                 wall_start: Cell::new(None),
                 interrupt: RefCell::new(None),
                 limits,
@@ -406,6 +410,19 @@ impl HostState {
                 Some(format!("{what}, got one taking {k} parameter{s}"))
             }
             _ => None,
+        }
+    }
+
+    /// Echoes a line the script printed to stdout. `println!` would panic
+    /// on a stdout that cannot take it; the failure is kept instead.
+    pub fn echo_line(&self, line: &str) {
+        use std::io::Write;
+        if self.echo_error.borrow().is_some() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, "{line}") {
+            *self.echo_error.borrow_mut() = Some(format!("cannot write to stdout: {e}"));
         }
     }
 

@@ -189,27 +189,34 @@ impl Logs {
     }
 
     /// Renames a file the way a log rotation does (`x.log` → `x.log.1`, ...).
+    ///
+    /// Only this run's own files move, on disk as in memory: a numbered
+    /// file that an earlier run left in `--log-dir` is not this run's to
+    /// shift, or the same script and seed would leave a different folder
+    /// each time it is reused. A file this run rotates onto such a name
+    /// replaces it.
     pub fn rotate(&mut self, name: &str, keep_count: usize) {
         if !self.files.contains_key(name) || keep_count == 0 {
             return;
         }
+        let mut moved = Vec::new();
         for i in (1..keep_count).rev() {
             let (from, to) = (format!("{name}.{i}"), format!("{name}.{}", i + 1));
             if let Some(s) = self.files.shift_remove(&from) {
-                self.files.insert(to, s);
+                self.files.insert(to.clone(), s);
+                moved.push((from, to));
             }
         }
         if let Some(s) = self.files.shift_remove(name) {
-            self.files.insert(format!("{name}.1"), s);
+            let to = format!("{name}.1");
+            self.files.insert(to.clone(), s);
+            moved.push((name.to_string(), to));
         }
         if let Some(d) = &self.dir {
-            for i in (1..=keep_count).rev() {
-                let from = if i == 1 {
-                    d.join(name)
-                } else {
-                    d.join(format!("{name}.{}", i - 1))
-                };
-                let _ = std::fs::rename(from, d.join(format!("{name}.{i}")));
+            // Oldest first, as above, so no rename lands on a file that
+            // has yet to move. A streamed sink's open file follows it.
+            for (from, to) in moved {
+                let _ = std::fs::rename(d.join(from), d.join(to));
             }
         }
     }
@@ -240,6 +247,30 @@ impl Logs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reused log folder: a numbered file an earlier run left stays as
+    /// it was, and the files this run rotates replace theirs.
+    #[test]
+    fn rotation_moves_only_this_runs_files() {
+        let dir = std::env::temp_dir().join(format!("xsh-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("q.log.1"), "earlier .1\n").unwrap();
+        std::fs::write(dir.join("q.log.5"), "earlier .5\n").unwrap();
+        let mut logs = Logs::default();
+        logs.stream_to_dir(&dir).unwrap();
+        logs.file("q.log").write("first\n");
+        logs.rotate("q.log", 10);
+        logs.file("q.log").write("second\n");
+        logs.flush().unwrap();
+        let read = |n: &str| std::fs::read_to_string(dir.join(n)).ok();
+        assert_eq!(read("q.log").as_deref(), Some("second\n"));
+        assert_eq!(read("q.log.1").as_deref(), Some("first\n"));
+        assert_eq!(read("q.log.2"), None, "the earlier .1 is not shifted");
+        assert_eq!(read("q.log.5").as_deref(), Some("earlier .5\n"));
+        assert_eq!(read("q.log.6"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// A kept sink and one that keeps nothing give the same line count and
     /// fingerprint for the same writes, however keeping was switched.

@@ -67,7 +67,17 @@ pub fn check(st: &HostState) -> Result<(), RunEnd> {
             // The closure threw: `call_ptr` kept its error (reported at its
             // position) and stopped the world.
             Err(None) => return Err(RunEnd::Aborted(pending(st))),
+            // Not a bool: the mistake is in the invariant, so the error is
+            // reported there rather than at the `sim.run()` it stopped.
             Err(Some(msg)) => {
+                let mut p = st.pending_error.borrow_mut();
+                if p.is_none() {
+                    *p = Some(Box::new(EvalAltResult::ErrorRuntime(
+                        Dynamic::from(msg.clone()),
+                        inv.pos,
+                    )));
+                }
+                drop(p);
                 st.sim.abort(msg.clone());
                 return Err(RunEnd::Aborted(msg));
             }
@@ -109,12 +119,36 @@ pub fn at_end(st: &HostState) -> Result<(), Box<EvalAltResult>> {
 /// when it returned something other than a bool.
 fn eval(st: &HostState, inv: &Invariant) -> Result<bool, Option<String>> {
     let v = st.call_ptr(&inv.f, Vec::new()).ok_or(None)?;
-    v.as_bool().map_err(|t| {
+    v.as_bool().map_err(|_| {
         Some(format!(
-            "sim.invariant(\"{}\") must return true or false, not a {t}",
-            inv.name
+            "sim.invariant(\"{}\") must return true or false, got {}",
+            inv.name,
+            a_value_of(&v)
         ))
     })
+}
+
+/// What kind of value `v` is, in words ("an integer", not Rhai's "i64").
+fn a_value_of(v: &Dynamic) -> String {
+    if v.is_int() {
+        "an integer".into()
+    } else if v.is_float() {
+        "a decimal number".into()
+    } else if v.is_string() {
+        "a string".into()
+    } else if v.is_char() {
+        "a character".into()
+    } else if v.is_unit() {
+        "() (nothing: is a `;` after the last expression?)".into()
+    } else if v.is_array() {
+        "an array".into()
+    } else if v.is_map() {
+        "a map".into()
+    } else if v.is_fnptr() {
+        "a function".into()
+    } else {
+        format!("a {}", v.type_name())
+    }
 }
 
 fn violated(st: &HostState, inv: &Invariant) -> String {

@@ -4,6 +4,7 @@
 //!
 //! - this file — the per-host [`State`]: the plan that decides each
 //!   `sim.choose`, the trail of choices made, invariants, the outcome;
+//! - `args.rs` — the `--choose name=value,...` syntax, read and written;
 //! - `check.rs` — invariants, checked between instants of virtual time;
 //! - `faults.rs` — the model's fault points by name (`sim.fault`);
 //! - `outcome.rs` — a run's outcome signature (the script's, or a default
@@ -15,6 +16,7 @@
 //!
 //! docs/explore.md is the user's guide.
 
+pub mod args;
 pub mod check;
 pub mod faults;
 pub mod outcome;
@@ -27,6 +29,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use rhai::{Dynamic, FnPtr, Position};
+use xsh_sim::fxhash::FxHashSet;
+
+pub use args::{choose_arg, parse_choose};
 
 /// How the choices of a run are decided.
 #[derive(Clone, Debug, Default)]
@@ -102,6 +107,10 @@ pub struct State {
     pub outcome: RefCell<BTreeMap<String, String>>,
     /// The first invariant found false.
     pub violation: RefCell<Option<Violation>>,
+    /// `--choose` values the script's choice did not offer: (name, message).
+    /// Such a name was asked for, so it is not "unused"; `xsh explore`
+    /// treats a value no variant accepted as a usage error.
+    pub refused: RefCell<Vec<(String, String)>>,
     draws: Cell<u64>,
 }
 
@@ -127,12 +136,15 @@ impl State {
             ));
         }
         let texts: Vec<String> = options.iter().map(option_text).collect();
-        for (i, t) in texts.iter().enumerate() {
-            if texts[..i].contains(t) {
-                return Err(format!(
-                    "sim.choose(\"{name}\"): the option {t:?} appears twice; options are told apart by their text"
-                ));
-            }
+        // A set, not a scan of the options before each one: a choice of
+        // thousands of options would cost quadratic time in every variant.
+        // (Fx: the texts are only looked up, never listed from the set.)
+        let mut distinct: FxHashSet<&str> = FxHashSet::default();
+        distinct.reserve(texts.len());
+        if let Some(t) = texts.iter().find(|t| !distinct.insert(t.as_str())) {
+            return Err(format!(
+                "sim.choose(\"{name}\"): the option {t:?} appears twice; options are told apart by their text"
+            ));
         }
         let mut trail = self.trail.borrow_mut();
         if let Some(m) = trail.iter().find(|m| m.name == name) {
@@ -151,10 +163,15 @@ impl State {
             match texts.iter().position(|t| t == v) {
                 Some(i) => (i, true),
                 None => {
-                    return Err(format!(
-                        "--choose {name}={v}: sim.choose(\"{name}\") has no option {v:?}; its options are {}",
+                    let msg = format!(
+                        "--choose {}: sim.choose(\"{name}\") has no option {v:?}; its options are {}",
+                        choose_arg(&[(name.to_string(), v.clone())]),
                         texts.join(", ")
-                    ))
+                    );
+                    self.refused
+                        .borrow_mut()
+                        .push((name.to_string(), msg.clone()));
+                    return Err(msg);
                 }
             }
         } else if let Some(&i) = plan.prefix.get(depth) {
@@ -199,14 +216,17 @@ impl State {
             .collect()
     }
 
-    /// Names fixed by `--choose` that the script never chose.
+    /// Names fixed by `--choose` that the script never asked for (a name
+    /// asked for with options lacking the value is refused, not unused).
     pub fn unused_fixed(&self) -> Vec<String> {
         let trail = self.trail.borrow();
+        let refused = self.refused.borrow();
         self.plan
             .borrow()
             .fixed
             .keys()
             .filter(|k| !trail.iter().any(|m| &m.name == *k))
+            .filter(|k| !refused.iter().any(|(n, _)| n == *k))
             .cloned()
             .collect()
     }
@@ -219,28 +239,6 @@ pub fn option_text(d: &Dynamic) -> String {
     } else {
         d.to_string()
     }
-}
-
-/// `--choose a=x,b=y` (the flag may repeat) as a name → value map.
-pub fn parse_choose(args: &[String]) -> Result<BTreeMap<String, String>, String> {
-    let mut m = BTreeMap::new();
-    for arg in args {
-        for part in arg.split(',').filter(|p| !p.trim().is_empty()) {
-            let Some((k, v)) = part.split_once('=') else {
-                return Err(format!("--choose {part:?}: expected name=value"));
-            };
-            let (k, v) = (k.trim(), v.trim());
-            if k.is_empty() {
-                return Err(format!("--choose {part:?}: the name is empty"));
-            }
-            if let Some(old) = m.insert(k.to_string(), v.to_string()) {
-                if old != v {
-                    return Err(format!("--choose {k} is given twice ({old} and {v})"));
-                }
-            }
-        }
-    }
-    Ok(m)
 }
 
 /// FNV-1a: a stable hash of a name (std's hasher may change between releases).
@@ -318,11 +316,26 @@ mod tests {
     }
 
     #[test]
-    fn parse_choose_splits_commas_and_rejects_conflicts() {
-        let m = parse_choose(&["a=1,b=x y".into(), "c=".into()]).unwrap();
-        assert_eq!(m.get("b").map(String::as_str), Some("x y"));
-        assert_eq!(m.get("c").map(String::as_str), Some(""));
-        assert!(parse_choose(&["a".into()]).is_err());
-        assert!(parse_choose(&["a=1".into(), "a=2".into()]).is_err());
+    fn a_refused_value_is_not_reported_unused() {
+        let st = State::default();
+        st.plan.borrow_mut().fixed = parse_choose(&["g=zz,other=1".into()]).unwrap();
+        assert!(st.choose(1, "g", &opts(&["a", "b"])).is_err());
+        assert_eq!(st.unused_fixed(), vec!["other".to_string()]);
+        assert_eq!(st.refused.borrow()[0].0, "g");
+    }
+
+    #[test]
+    fn many_options_take_linear_time() {
+        // 200,000 options: a scan per option (the old duplicate check)
+        // takes minutes here; a set takes a fraction of a second.
+        let st = State::default();
+        let many: Vec<Dynamic> = (0..200_000).map(|i: i64| Dynamic::from(i)).collect();
+        let t = std::time::Instant::now();
+        let _ = st.choose(1, "n", &many).unwrap();
+        assert!(t.elapsed().as_secs_f64() < 10.0, "{:?}", t.elapsed());
+        let mut dup = many.clone();
+        dup.push(Dynamic::from(7_i64));
+        let e = State::default().choose(1, "n", &dup).unwrap_err();
+        assert!(e.contains("\"7\" appears twice"), "{e}");
     }
 }

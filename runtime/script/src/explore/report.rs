@@ -149,6 +149,14 @@ pub struct Report {
     pub variants: Vec<Variant>,
     /// Sampled runs: each failure shrunk to its smallest vector.
     pub minimised: Vec<Variant>,
+    /// `--samples N` that reached every combination: N, and the walk
+    /// ran each combination once instead.
+    pub all_of_samples: Option<usize>,
+    /// `--choose` values that no variant's choice offered (the message of
+    /// the first refusal): a usage error. Not in the results file.
+    pub fixed_refused: Vec<String>,
+    /// `--choose` names no variant asked for. Not in the results file.
+    pub fixed_unused: Vec<String>,
 }
 
 /// A row of the outcome table.
@@ -185,6 +193,9 @@ impl Report {
             truncated: false,
             variants,
             minimised: Vec::new(),
+            all_of_samples: None,
+            fixed_refused: Vec::new(),
+            fixed_unused: Vec::new(),
         }
     }
 
@@ -271,11 +282,8 @@ impl Report {
             }
         }
         if !all.is_empty() {
-            let arg = all
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            // Escaped so a value holding `,` `=` or `\` reads back as itself.
+            let arg = super::choose_arg(&all);
             cmd.push_str(&format!(" --choose {}", shell_word(&arg)));
         }
         cmd
@@ -284,15 +292,22 @@ impl Report {
     /// "47 variants, every combination" and the like.
     pub fn summary(&self) -> String {
         let n = self.variants.len();
+        let samples = |n: usize| format!("{n} seeded sample{}", if n == 1 { "" } else { "s" });
         let what = match &self.mode {
-            Mode::Exhaustive => "every combination".to_string(),
+            Mode::Exhaustive => match self.all_of_samples {
+                None => "every combination".to_string(),
+                Some(n) => format!("every combination, each once: --samples {n} reaches them all"),
+            },
             Mode::Sampled {
-                samples,
+                samples: n,
                 seed,
                 auto: false,
-            } => format!("{samples} seeded samples (sample seed {seed})"),
-            Mode::Sampled { samples, seed, .. } => format!(
-                "{samples} seeded samples (sample seed {seed}): more combinations than --max-variants"
+            } => format!("{} (sample seed {seed})", samples(*n)),
+            Mode::Sampled {
+                samples: n, seed, ..
+            } => format!(
+                "{} (sample seed {seed}): more combinations than --max-variants",
+                samples(*n)
             ),
         };
         let mut s = format!(
@@ -314,7 +329,11 @@ impl Report {
             ));
         }
         if self.truncated {
-            s.push_str("; stopped at --max-variants");
+            // A walk that --samples turned into one stops at that many.
+            match self.all_of_samples {
+                Some(n) => s.push_str(&format!("; stopped at --samples {n}")),
+                None => s.push_str("; stopped at --max-variants"),
+            }
         }
         s
     }

@@ -6,7 +6,7 @@
 //! results are sorted by path at the end, so the report does not depend on
 //! which thread ran what.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -77,6 +77,24 @@ pub struct Progress {
     pub failed: usize,
 }
 
+/// What became of the `--choose` names over the variants a worker ran.
+#[derive(Default, Debug)]
+pub struct FixedUse {
+    /// Names a variant's script chose with the fixed value.
+    pub accepted: BTreeSet<String>,
+    /// Names whose fixed value a choice did not offer, with the message.
+    pub refused: BTreeMap<String, String>,
+}
+
+impl FixedUse {
+    fn absorb(&mut self, other: FixedUse) {
+        self.accepted.extend(other.accepted);
+        for (k, v) in other.refused {
+            self.refused.entry(k).or_insert(v);
+        }
+    }
+}
+
 /// Runs variants of one job on one thread: each in a fresh world, all
 /// through one engine and one compiled script.
 pub struct Worker<'a> {
@@ -84,6 +102,8 @@ pub struct Worker<'a> {
     ast: Option<Rc<AST>>,
     /// The last variant's host: its engine serves the next world.
     host: Option<Host>,
+    /// The `--choose` names' fate in the variants run so far.
+    pub uses: FixedUse,
 }
 
 impl<'a> Worker<'a> {
@@ -93,6 +113,7 @@ impl<'a> Worker<'a> {
             job,
             ast: None,
             host: None,
+            uses: FixedUse::default(),
         }
     }
 
@@ -120,7 +141,18 @@ impl<'a> Worker<'a> {
         *host.state.explore.plan.borrow_mut() = plan;
         let r = self.ast(host).and_then(|ast| run_shared(host, job, ast));
         let st = &host.state.explore;
-        let trail = st.trail.borrow().clone();
+        // Taken, not cloned: the world is done, and a trail of many large
+        // choices would be copied once per variant.
+        let trail = std::mem::take(&mut *st.trail.borrow_mut());
+        for m in trail.iter().filter(|m| m.fixed) {
+            self.uses.accepted.insert(m.name.clone());
+        }
+        for (name, msg) in st.refused.borrow().iter() {
+            self.uses
+                .refused
+                .entry(name.clone())
+                .or_insert_with(|| msg.clone());
+        }
         let violation = st.violation.borrow().clone();
         let failure = match (violation, r) {
             (Some(v), _) => Some(Failure {
@@ -188,7 +220,17 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
     let (si, sn) = job.shard;
     let split = Split::new(si, sn.max(1), &root_trail);
     let estimate = product(&root_trail).unwrap_or(usize::MAX);
+    // Where an exhaustive walk stops; `--samples` that reach every
+    // combination become a walk of them all, each once, rather than that
+    // many draws repeating the same few paths.
+    let mut cap = job.max_variants;
+    let mut all_of_samples = None;
     let mode = match job.samples {
+        Some(n) if n >= estimate => {
+            cap = n;
+            all_of_samples = Some(n);
+            Mode::Exhaustive
+        }
         Some(n) => Mode::Sampled {
             samples: n,
             seed: job.sample_seed,
@@ -205,6 +247,8 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
     let done = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let truncated = AtomicBool::new(false);
+    let uses = Mutex::new(std::mem::take(&mut w.uses));
+    let absorb = |u: FixedUse| uses.lock().unwrap_or_else(|e| e.into_inner()).absorb(u);
     let record = |v: Variant| {
         if v.failure.is_some() {
             failed.fetch_add(1, Ordering::Relaxed);
@@ -234,7 +278,7 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                                 if split.skips(&p) {
                                     continue;
                                 }
-                                if done.load(Ordering::Relaxed) + q.1 >= job.max_variants {
+                                if done.load(Ordering::Relaxed) + q.1 >= cap {
                                     truncated.store(true, Ordering::Relaxed);
                                     continue;
                                 }
@@ -249,7 +293,7 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                     };
                     let Some(prefix) = item else {
                         cv.notify_all();
-                        return;
+                        break;
                     };
                     let (trail, v) = w.run(Plan {
                         prefix: prefix.clone(),
@@ -266,6 +310,7 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                     drop(q);
                     cv.notify_all();
                 }
+                absorb(w.uses);
             });
         }
         Mode::Sampled { samples, seed, .. } => {
@@ -278,7 +323,7 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                 let mut w = Worker::new(job);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&k) = mine.get(i) else { return };
+                    let Some(&k) = mine.get(i) else { break };
                     let (_, v) = w.run(Plan {
                         rest: Rest::Random(mix(seed ^ mix(k as u64))),
                         ..Plan::default()
@@ -292,6 +337,7 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                         .unwrap_or_else(|e| e.into_inner())
                         .push((k, v));
                 }
+                absorb(w.uses);
             });
             // The same path drawn twice counts once (the first draw).
             let mut s = sampled.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -309,6 +355,17 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
     variants.sort_by(|a, b| a.path.cmp(&b.path));
     let mut report = Report::new(job, mode, variants);
     report.truncated = truncated.load(Ordering::Relaxed);
+    report.all_of_samples = all_of_samples;
+    let uses = uses.into_inner().unwrap_or_else(|e| e.into_inner());
+    for name in job.fixed.keys() {
+        if uses.accepted.contains(name) {
+            continue;
+        }
+        match uses.refused.get(name) {
+            Some(msg) => report.fixed_refused.push(msg.clone()),
+            None => report.fixed_unused.push(name.clone()),
+        }
+    }
     if let Mode::Sampled { .. } = report.mode {
         report.minimised = minimise_all(job, &report);
     }

@@ -66,9 +66,13 @@ impl Report {
             self.seed
         );
         match &self.mode {
-            Mode::Exhaustive => o.push_str(
-                "\"mode\":\"exhaustive\",\"samples\":null,\"sample_seed\":null,\"auto\":false,",
-            ),
+            // An exhaustive walk's "samples" is the `--samples` that reached
+            // every combination, if that is why it walked them all.
+            Mode::Exhaustive => o.push_str(&format!(
+                "\"mode\":\"exhaustive\",\"samples\":{},\"sample_seed\":null,\"auto\":false,",
+                self.all_of_samples
+                    .map_or("null".to_string(), |n| n.to_string())
+            )),
             Mode::Sampled {
                 samples,
                 seed,
@@ -163,6 +167,24 @@ impl Report {
                 .map(|(i, x)| variant_from(x).map_err(|e| format!("{k}[{i}]: {e}")))
                 .collect()
         };
+        let shard_count = u("shard_count")? as usize;
+        if shard_count == 0 {
+            return Err("\"shard_count\" is 0: results cover shards of at least 1".into());
+        }
+        if shards.is_empty() {
+            return Err("\"shards\" is empty: results cover at least one shard".into());
+        }
+        if let Some(i) = shards.iter().find(|&&i| i >= shard_count) {
+            // Shards are 0-based in the file, 1-based on the command line.
+            return Err(format!(
+                "\"shards\" holds {i}, but shards of {shard_count} are numbered 0 to {}",
+                shard_count - 1
+            ));
+        }
+        let all_of_samples = match mode {
+            Mode::Exhaustive => v["samples"].as_u64().map(|n| n as usize),
+            Mode::Sampled { .. } => None,
+        };
         Ok(Report {
             script: s("script")?,
             script_hash: s("script_hash")?,
@@ -170,36 +192,57 @@ impl Report {
             fixed,
             mode,
             shards,
-            shard_count: u("shard_count")? as usize,
+            shard_count,
             truncated: v["truncated"].as_bool().unwrap_or(false),
             variants: list("variants")?,
             minimised: list("minimised")?,
+            all_of_samples,
+            fixed_refused: Vec::new(),
+            fixed_unused: Vec::new(),
         })
     }
 
-    /// Merges shards of one exploration: same script, seed, mode and
-    /// fixed choices; each shard once; a variant found twice must agree.
+    /// [`Report::merge_named`] with the parts named by their place.
     pub fn merge(parts: Vec<Report>) -> Result<Report, String> {
+        Report::merge_named(
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (format!("part {}", i + 1), r))
+                .collect(),
+        )
+    }
+
+    /// Merges shards of one exploration, each named (its file) for the
+    /// errors: same script, seed, mode and fixed choices; each shard once;
+    /// a variant found twice must agree.
+    pub fn merge_named(parts: Vec<(String, Report)>) -> Result<Report, String> {
         let mut it = parts.into_iter();
-        let mut m = it.next().ok_or("nothing to merge")?;
-        for p in it {
-            let same = p.script_hash == m.script_hash
-                && p.seed == m.seed
-                && p.mode == m.mode
-                && p.fixed == m.fixed
-                && p.shard_count == m.shard_count;
-            if !same {
+        let (first, mut m) = it.next().ok_or("nothing to merge")?;
+        let mut owner: BTreeMap<usize, String> =
+            m.shards.iter().map(|&i| (i, first.clone())).collect();
+        for (name, p) in it {
+            let diffs = differences(&m, &p);
+            if !diffs.is_empty() {
                 return Err(format!(
-                    "{} and {} are not shards of the same exploration (script, seed, mode, --choose and shard count must match)",
-                    m.script, p.script
+                    "{first} and {name} are not shards of the same exploration: {}",
+                    diffs
+                        .iter()
+                        .map(|(what, a, b)| format!("{what} {a} in {first}, {b} in {name}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ));
             }
             if let Some(i) = p.shards.iter().find(|i| m.shards.contains(i)) {
                 return Err(format!(
-                    "shard {} of {} is given twice",
+                    "shard {} of {} is given twice: in {} and in {name}",
                     i + 1,
-                    m.shard_count
+                    m.shard_count,
+                    owner.get(i).map_or(first.as_str(), String::as_str)
                 ));
+            }
+            for &i in &p.shards {
+                owner.insert(i, name.clone());
             }
             m.shards.extend(p.shards);
             m.truncated |= p.truncated;
@@ -223,6 +266,67 @@ impl Report {
         }
         m.minimised.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(m)
+    }
+}
+
+/// What differs between two results that must be of one exploration:
+/// (field, the first's value, the second's).
+fn differences(a: &Report, b: &Report) -> Vec<(&'static str, String, String)> {
+    let mut d = Vec::new();
+    if a.script_hash != b.script_hash {
+        let what = if a.script == b.script {
+            "the script's text (hash)"
+        } else {
+            "the script"
+        };
+        d.push((
+            what,
+            format!("{} ({})", a.script, a.script_hash),
+            format!("{} ({})", b.script, b.script_hash),
+        ));
+    }
+    if a.seed != b.seed {
+        d.push(("--seed", a.seed.to_string(), b.seed.to_string()));
+    }
+    if a.mode != b.mode {
+        d.push(("the mode", mode_text(&a.mode), mode_text(&b.mode)));
+    }
+    if a.fixed != b.fixed {
+        let text = |r: &Report| {
+            let pairs: Vec<(String, String)> = r
+                .fixed
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if pairs.is_empty() {
+                "none".to_string()
+            } else {
+                super::choose_arg(&pairs)
+            }
+        };
+        d.push(("--choose", text(a), text(b)));
+    }
+    if a.shard_count != b.shard_count {
+        d.push((
+            "the shard count",
+            a.shard_count.to_string(),
+            b.shard_count.to_string(),
+        ));
+    }
+    d
+}
+
+fn mode_text(m: &Mode) -> String {
+    match m {
+        Mode::Exhaustive => "every combination".into(),
+        Mode::Sampled {
+            samples,
+            seed,
+            auto,
+        } => format!(
+            "--samples {samples} --sample-seed {seed}{}",
+            if *auto { " (past --max-variants)" } else { "" }
+        ),
     }
 }
 

@@ -158,8 +158,14 @@ pub enum Kind {
 /// Renders an output as text; for `Sequence` the path's extension picks
 /// SVG (`.svg`) or Mermaid (`.mmd`).
 pub fn render(sim: &Sim, script: &str, kind: Kind, path: &Path) -> Result<String, String> {
-    if sim.trace.borrow().calls.is_empty() && !sim.tracing.get() {
-        return Err("the trace is off (sim.tracing = false), so there is nothing to write".into());
+    // With tracing off the record is empty or stops part-way (the world's
+    // own start-up is traced before a script can turn it off): a file of
+    // it would look like a run that did nothing.
+    if !sim.tracing.get() {
+        return Err(format!(
+            "{}: the trace is off (sim.tracing = false), so there is no record to write; leave sim.tracing on (the default) for runs whose trace, timeline or sequence you want",
+            path.display()
+        ));
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     Ok(match kind {
@@ -180,6 +186,25 @@ pub fn render(sim: &Sim, script: &str, kind: Kind, path: &Path) -> Result<String
             }
         }
     })
+}
+
+/// Refuses a destination that cannot take a file, before a run spends
+/// its time: a folder, or a path in a folder that does not exist.
+pub fn check_destination(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{}: is a folder, not a file", path.display()));
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent {
+        if !dir.is_dir() {
+            return Err(format!(
+                "{}: cannot write there: no folder {}",
+                path.display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Renders and writes an output file.

@@ -268,6 +268,43 @@ fn log_tails(host: &Host, lines: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The folder under `--log-dir` for a test file's logs: its path as given,
+/// so `d1/same.rhai` and `d2/same.rhai` each get their own. The path stays
+/// under `--log-dir`: a root becomes `_root`, a `..` becomes `_up`, and a
+/// name that starts with `_` gets one more, so no two paths share a folder.
+pub fn log_folder(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Prefix(p) => {
+                let drive: String = p
+                    .as_os_str()
+                    .to_string_lossy()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect();
+                out.push(format!("_{drive}"));
+            }
+            Component::RootDir => out.push("_root"),
+            Component::CurDir => {}
+            Component::ParentDir => out.push("_up"),
+            Component::Normal(n) => {
+                let n = n.to_string_lossy();
+                if n.starts_with('_') {
+                    out.push(format!("_{n}"));
+                } else {
+                    out.push(n.as_ref());
+                }
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push("test");
+    }
+    out
+}
+
 fn new_host(opts: &Options) -> Result<Host, ScriptError> {
     Host::with_globals(opts.config.clone(), opts.limits.clone(), &["testing"])
 }
@@ -294,11 +331,7 @@ fn run_one(
     };
     let mut setup_error = None;
     if let Some(dir) = &opts.log_dir {
-        let stem = file
-            .path
-            .file_stem()
-            .map_or("test".into(), |s| s.to_string_lossy());
-        let dir = dir.join(stem.as_ref()).join(name);
+        let dir = dir.join(log_folder(&file.path)).join(name);
         if let Err(e) = host.sim().logs.borrow_mut().stream_to_dir(&dir) {
             setup_error = Some(format!("cannot write logs to {}: {e}", dir.display()));
         }
@@ -411,5 +444,17 @@ mod tests {
         let host = Host::new(Config::default(), Limits::default());
         let ast = host.compile("t.rhai", src).expect("compiles");
         assert_eq!(test_names(src, &ast), vec!["test_b", "test_a"]);
+    }
+
+    #[test]
+    fn each_test_file_gets_its_own_log_folder() {
+        let folder = |p: &str| log_folder(Path::new(p)).display().to_string();
+        assert_eq!(folder("d1/same.rhai"), "d1/same.rhai");
+        assert_eq!(folder("./d2/same.rhai"), "d2/same.rhai");
+        assert_eq!(folder("../t/x.rhai"), "_up/t/x.rhai");
+        assert_eq!(folder("/tmp/x.rhai"), "_root/tmp/x.rhai");
+        // A folder really named `_up` or `_root` stays apart from those.
+        assert_eq!(folder("_up/t/x.rhai"), "__up/t/x.rhai");
+        assert_eq!(folder("_root/tmp/x.rhai"), "__root/tmp/x.rhai");
     }
 }
