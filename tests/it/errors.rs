@@ -89,7 +89,9 @@ fn xend_preempt_takes_a_probability_written_as_an_integer_and_refuses_others() {
         e.message
     );
     assert_eq!(e.pos.map(|p| p.0), Some(2), "at its line");
+}
 
+#[test]
 fn a_callback_with_the_wrong_number_of_parameters_is_refused_where_it_is_given() {
     // Found only when the world called it, this was "Function not found:
     // anon$..." with no line.
