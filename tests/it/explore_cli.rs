@@ -4,42 +4,11 @@
 //! shards that do not fit together, counts of zero, invariants that
 //! return something other than a bool.
 
-use std::path::PathBuf;
-
 use xsh_script::explore::report::{Mode, Report};
 use xsh_script::explore::runner::{explore, Job};
 use xsh_sim::Config;
 
-use crate::util::xsh_in;
-
-/// A scratch folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("xsh-xcli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        for (f, text) in files {
-            std::fs::write(dir.join(f), text).expect("scratch file");
-        }
-        Scratch(dir)
-    }
-
-    fn xsh(&self, args: &[&str]) -> (i32, String, String) {
-        xsh_in(Some(&self.0), args)
-    }
-
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::util::Scratch;
 
 fn explore_src(src: &str, f: impl FnOnce(&mut Job)) -> Report {
     let mut job = Job::new("t.rhai", src, Config::default());

@@ -3,36 +3,9 @@
 //! `--log-dir` that ends as a fresh one does, `xsh test --log-dir` with two
 //! files of one name, and a stdout that cannot be written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::util::xsh_in;
-
-/// A scratch folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("xsh-runout-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (f, text) in files {
-            let p = dir.join(f);
-            std::fs::create_dir_all(p.parent().expect("a parent")).expect("scratch dir");
-            std::fs::write(p, text).expect("scratch file");
-        }
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-
-    fn xsh(&self, args: &[&str]) -> (i32, String, String) {
-        xsh_in(Some(&self.0), args)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::util::Scratch;
 
 const TRACE_OFF: &str = r#"sim.tracing = false;
 let d = xm.create(#{ name: "a", devices: ["vif/0"] });

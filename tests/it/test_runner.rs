@@ -1,9 +1,11 @@
 //! `xsh test`: the project's own Rhai tests through the runner, and the
 //! runner's behaviour (lines, failures, flags, exit codes) on fixtures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use xsh_script::testing::{self, Options};
+
+use crate::util::Scratch;
 
 /// The project's tests/rhai/*.rhai, through the same runner as `xsh test`.
 #[test]
@@ -21,33 +23,11 @@ fn the_projects_rhai_tests_pass() {
     }
 }
 
-/// A folder of test files, removed when dropped.
-struct Fixture(PathBuf);
-
-impl Fixture {
-    fn new(name: &str, files: &[(&str, &str)]) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("xsh-runner-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (file, text) in files {
-            let p = dir.join(file);
-            std::fs::create_dir_all(p.parent().expect("a parent")).expect("fixture dir");
-            std::fs::write(p, text).expect("fixture written");
-        }
-        Fixture(dir)
-    }
-
-    /// `xsh test ARGS` run inside the fixture: (exit code, stdout, stderr).
-    fn xsh(&self, args: &[&str]) -> (i32, String, String) {
-        let mut all = vec!["test"];
-        all.extend_from_slice(args);
-        crate::util::xsh_in(Some(&self.0), &all)
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// `xsh test ARGS` run inside the folder: (exit code, stdout, stderr).
+fn xsh_test(f: &Scratch, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["test"];
+    all.extend_from_slice(args);
+    f.xsh(&all)
 }
 
 const MIXED: &str = r#"//! Two passing tests around a failing one.
@@ -73,8 +53,8 @@ fn test_last_passes() {
 
 #[test]
 fn one_line_per_test_then_the_failure_then_the_result() {
-    let f = Fixture::new("mixed", &[("tests/mixed.rhai", MIXED)]);
-    let (code, out, err) = f.xsh(&[]);
+    let f = Scratch::new("mixed", &[("tests/mixed.rhai", MIXED)]);
+    let (code, out, err) = xsh_test(&f, &[]);
     assert_eq!(code, 1, "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.contains(&"running 3 tests"), "{out}");
@@ -106,14 +86,14 @@ fn one_line_per_test_then_the_failure_then_the_result() {
 
 #[test]
 fn all_passing_exits_0() {
-    let f = Fixture::new(
+    let f = Scratch::new(
         "pass",
         &[(
             "tests/ok.rhai",
             "fn test_a() { assert(true); }\nfn test_b() {}\n",
         )],
     );
-    let (code, out, _) = f.xsh(&[]);
+    let (code, out, _) = xsh_test(&f, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.ends_with("test result: ok. 2 passed, 0 failed\n"),
@@ -123,20 +103,20 @@ fn all_passing_exits_0() {
 
 #[test]
 fn filter_quiet_and_fail_fast() {
-    let f = Fixture::new("flags", &[("tests/mixed.rhai", MIXED)]);
-    let (code, out, _) = f.xsh(&["--filter", "last"]);
+    let f = Scratch::new("flags", &[("tests/mixed.rhai", MIXED)]);
+    let (code, out, _) = xsh_test(&f, &["--filter", "last"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.ends_with("test result: ok. 1 passed, 0 failed; 2 filtered out\n"),
         "{out}"
     );
 
-    let (code, out, _) = f.xsh(&["-q"]);
+    let (code, out, _) = xsh_test(&f, &["-q"]);
     assert_eq!(code, 1);
     assert!(out.contains("\n.F.\n"), "one character per test:\n{out}");
     assert!(!out.contains("test tests/mixed.rhai::test_first_passes ... ok"));
 
-    let (code, out, _) = f.xsh(&["--fail-fast"]);
+    let (code, out, _) = xsh_test(&f, &["--fail-fast"]);
     assert_eq!(code, 1);
     assert!(
         !out.contains("test_last_passes"),
@@ -150,8 +130,8 @@ fn filter_quiet_and_fail_fast() {
 
 #[test]
 fn junit_report() {
-    let f = Fixture::new("junit", &[("tests/mixed.rhai", MIXED)]);
-    let (code, _, _) = f.xsh(&["--junit", "report.xml"]);
+    let f = Scratch::new("junit", &[("tests/mixed.rhai", MIXED)]);
+    let (code, _, _) = xsh_test(&f, &["--junit", "report.xml"]);
     assert_eq!(code, 1);
     let xml = std::fs::read_to_string(f.0.join("report.xml")).expect("report.xml written");
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"xsh test\" tests=\"3\" failures=\"1\">"), "{xml}");
@@ -176,14 +156,14 @@ fn junit_report() {
 
 #[test]
 fn a_file_that_does_not_parse_fails_as_a_whole() {
-    let f = Fixture::new(
+    let f = Scratch::new(
         "parse",
         &[
             ("tests/a_good.rhai", "fn test_fine() {}\n"),
             ("tests/b_bad.rhai", "fn test_x() {\n    let = 1;\n}\n"),
         ],
     );
-    let (code, out, _) = f.xsh(&[]);
+    let (code, out, _) = xsh_test(&f, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("test tests/b_bad.rhai ... FAILED"), "{out}");
     assert!(out.contains("syntax error"), "{out}");
@@ -196,11 +176,11 @@ fn a_file_that_does_not_parse_fails_as_a_whole() {
 
 #[test]
 fn a_test_that_reaches_a_limit_exits_3() {
-    let f = Fixture::new(
+    let f = Scratch::new(
         "limit",
         &[("tests/loop.rhai", "fn test_spins() {\n    loop { }\n}\n")],
     );
-    let (code, out, _) = f.xsh(&["--max-operations", "10000"]);
+    let (code, out, _) = xsh_test(&f, &["--max-operations", "10000"]);
     assert_eq!(code, 3, "{out}");
     assert!(
         out.contains("operation limit reached: the script ran more than 10000 operations"),
@@ -214,20 +194,20 @@ fn a_test_that_reaches_a_limit_exits_3() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let f = Fixture::new("usage", &[("tests/ok.rhai", "fn test_a() {}\n")]);
-    let (code, _, err) = f.xsh(&["no/such/dir"]);
+    let f = Scratch::new("usage", &[("tests/ok.rhai", "fn test_a() {}\n")]);
+    let (code, _, err) = xsh_test(&f, &["no/such/dir"]);
     assert_eq!(code, 2);
     assert!(err.contains("no such file or folder: no/such/dir"), "{err}");
-    let (code, _, _) = f.xsh(&["--no-such-flag"]);
+    let (code, _, _) = xsh_test(&f, &["--no-such-flag"]);
     assert_eq!(code, 2);
-    let empty = Fixture::new("no-tests-dir", &[("x.txt", "")]);
-    let (code, _, err) = empty.xsh(&[]);
+    let empty = Scratch::new("no-tests-dir", &[("x.txt", "")]);
+    let (code, _, err) = xsh_test(&empty, &[]);
     assert_eq!(code, 2, "no tests/ here: {err}");
 }
 
 #[test]
 fn folders_hold_other_scripts_but_a_named_file_without_tests_is_warned_of() {
-    let f = Fixture::new(
+    let f = Scratch::new(
         "empty",
         &[
             ("tests/helpers.rhai", "fn helper() {}\n"),
@@ -235,7 +215,7 @@ fn folders_hold_other_scripts_but_a_named_file_without_tests_is_warned_of() {
             ("tests/real.rhai", "fn test_a() {}\n"),
         ],
     );
-    let (code, out, err) = f.xsh(&[]);
+    let (code, out, err) = xsh_test(&f, &[]);
     assert_eq!(
         code, 0,
         "only files with a fn test_ are run from a folder: {out}"
@@ -245,7 +225,7 @@ fn folders_hold_other_scripts_but_a_named_file_without_tests_is_warned_of() {
         "{out}"
     );
     assert!(err.is_empty(), "{err}");
-    let (code, _, err) = f.xsh(&["tests/helpers.rhai"]);
+    let (code, _, err) = xsh_test(&f, &["tests/helpers.rhai"]);
     assert_eq!(code, 0);
     assert!(
         err.contains("warning: tests/helpers.rhai has no fn test_*()"),
@@ -255,8 +235,8 @@ fn folders_hold_other_scripts_but_a_named_file_without_tests_is_warned_of() {
 
 #[test]
 fn log_dir_keeps_each_tests_logs() {
-    let f = Fixture::new("logdir", &[("tests/mixed.rhai", MIXED)]);
-    let (code, _, _) = f.xsh(&["--log-dir", "out"]);
+    let f = Scratch::new("logdir", &[("tests/mixed.rhai", MIXED)]);
+    let (code, _, _) = xsh_test(&f, &["--log-dir", "out"]);
     assert_eq!(code, 1);
     let xend =
         std::fs::read_to_string(f.0.join("out/tests/mixed.rhai/test_then_one_fails/xend.log"))

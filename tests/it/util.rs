@@ -94,3 +94,41 @@ pub fn xsh_in(dir: Option<&std::path::Path>, args: &[&str]) -> (i32, String, Str
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A scratch folder of files for a test that runs the binary, removed when
+/// dropped. Each gets its own name (tests run in parallel in one process).
+pub struct Scratch(pub std::path::PathBuf);
+
+impl Scratch {
+    /// A fresh folder holding `files` (paths relative to it, parents made).
+    pub fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("xsh-it-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        for (f, text) in files {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("scratch dir");
+            std::fs::write(p, text).expect("scratch file");
+        }
+        Scratch(dir)
+    }
+
+    /// The `xsh` binary run inside the folder.
+    pub fn xsh(&self, args: &[&str]) -> (i32, String, String) {
+        xsh_in(Some(&self.0), args)
+    }
+
+    /// A path inside the folder.
+    pub fn path(&self, f: &str) -> std::path::PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -49,17 +49,10 @@ pub fn align(a: &[u32], b: &[u32]) -> Alignment {
 
 /// Aligns a stretch whose first events are at `oa` in A and `ob` in B.
 fn stretch(a: &[u32], b: &[u32], oa: usize, ob: usize, depth: usize, al: &mut Alignment) {
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (pre, suf) = common_ends(a, b);
     al.pairs.extend((0..pre).map(|k| (oa + k, ob + k)));
-    let (a, b) = (&a[pre..], &b[pre..]);
+    let (a, b) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
     let (oa, ob) = (oa + pre, ob + pre);
-    let suf = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (a, b) = (&a[..a.len() - suf], &b[..b.len() - suf]);
     if a.is_empty() || b.is_empty() {
     } else if a.len().saturating_mul(b.len()) <= EXACT_LIMIT {
         lcs(a, b, oa, ob, &mut al.pairs);
@@ -153,21 +146,27 @@ fn greedy(a: &[u32], b: &[u32], oa: usize, ob: usize, out: &mut Vec<(usize, usiz
     }
 }
 
+/// Lengths of the common prefix of `a` and `b`, and of the common suffix
+/// of what follows it (the two never overlap).
+fn common_ends(a: &[u32], b: &[u32]) -> (usize, usize) {
+    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suf = a[pre..]
+        .iter()
+        .rev()
+        .zip(b[pre..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    (pre, suf)
+}
+
 /// Hirschberg's longest common subsequence: pairs of indices (offset by
 /// `oa`, `ob`), in order, in O(len a + len b) memory.
 fn lcs(a: &[u32], b: &[u32], oa: usize, ob: usize, out: &mut Vec<(usize, usize)>) {
     // Common prefix and suffix cost nothing to match.
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (pre, suf) = common_ends(a, b);
     out.extend((0..pre).map(|k| (oa + k, ob + k)));
-    let (a, b) = (&a[pre..], &b[pre..]);
+    let (a_mid, b_mid) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
     let (oa, ob) = (oa + pre, ob + pre);
-    let suf = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (a_mid, b_mid) = (&a[..a.len() - suf], &b[..b.len() - suf]);
     if a_mid.is_empty() || b_mid.is_empty() {
     } else if a_mid.len() == 1 {
         if let Some(j) = b_mid.iter().position(|y| *y == a_mid[0]) {
