@@ -423,23 +423,26 @@ enum Spool {
 
 impl Spool {
     fn new() -> Spool {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path =
-            std::env::temp_dir().join(format!("xsh-explain-{}-{nanos}.txt", std::process::id()));
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path);
-        match file {
-            Ok(f) => {
-                let _ = std::fs::remove_file(&path);
-                Spool::File(BufWriter::with_capacity(1 << 16, f))
+        // A name of this process's own; one left by a process that had the
+        // same pid before is skipped (create_new never opens it).
+        for n in 0..64 {
+            let path =
+                std::env::temp_dir().join(format!("xsh-explain-{}-{n}.txt", std::process::id()));
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            match file {
+                Ok(f) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Spool::File(BufWriter::with_capacity(1 << 16, f));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(_) => break,
             }
-            Err(_) => Spool::Mem(Vec::new()),
         }
+        Spool::Mem(Vec::new())
     }
 
     fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
