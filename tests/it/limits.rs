@@ -346,3 +346,26 @@ fn an_operation_limit_on_an_indexing_step_says_why_it_has_no_line() {
         "{err}"
     );
 }
+
+/// A limit the world reaches ends the run even inside a `try`: a script
+/// cannot turn a truncated world into a clean exit.
+#[test]
+fn a_try_around_the_world_does_not_catch_its_limits() {
+    let src = "let d = xm.create(#{ name: \"a\", devices: [\"vif/0\"] });\n\
+               xm.shutdown(d);\n\
+               try { sim.run(); } catch (e) { print(\"caught\"); }\n\
+               print(\"after\");\n";
+    let host = xsh_script::Host::new(
+        xsh_sim::Config {
+            max_events: 200,
+            ..xsh_sim::Config::default()
+        },
+        xsh_script::Limits::default(),
+    );
+    let e = host
+        .run("t.rhai", src)
+        .expect_err("the event limit ends it");
+    assert_eq!(e.kind, xsh_script::diag::ErrorKind::Limit);
+    assert_eq!(e.pos.map(|p| p.0), Some(3), "{}", e.render(false));
+    assert!(e.message.contains("event limit reached"), "{}", e.message);
+}

@@ -487,6 +487,21 @@ impl HostState {
     /// hook; a limit is a limit report (exit 3), not one of xm's errors.
     pub fn world_stopped(&self, msg: String) -> Box<EvalAltResult> {
         self.sim.take_abort();
+        // A limit ends the run wherever it was reached: like Rhai's own
+        // limits it passes through a `try` (ErrorTerminated cannot be
+        // caught). A hook's limit stays pending, so the report still shows
+        // it in the hook and the call that ran the world (`Host::error`).
+        let hook_limit = self
+            .pending_error
+            .borrow()
+            .as_ref()
+            .is_some_and(|e| !e.is_catchable());
+        if hook_limit || diag::Limit::of_message(&msg).is_some() {
+            return Box::new(EvalAltResult::ErrorTerminated(
+                Dynamic::from(msg),
+                Position::NONE,
+            ));
+        }
         match self.take_pending() {
             // Wrapped as a call, so Rhai positions the wrapper at the call
             // that ran the world and the report can show both where the
