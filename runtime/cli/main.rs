@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    stdout_failure_is_an_error();
     let cli = cmd::Cli::parse();
     // Scripts recurse on the stack; a big one lets --max-call-depth go high
     // and deep values be printed without aborting (xsh_script::deep).
@@ -27,4 +28,25 @@ fn restore_sigpipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+}
+
+/// Rust's `println!` panics when stdout cannot take the text (a full disk,
+/// `> /dev/full`). Whichever command was printing, that is not a bug in
+/// xsh but an output that failed: say so and exit 2, as a write error
+/// anywhere else does, instead of a panic message and exit 101.
+fn stdout_failure_is_an_error() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(why) = msg.strip_prefix("failed printing to stdout: ") {
+            eprintln!("error: cannot write to stdout: {why}");
+            std::process::exit(2);
+        }
+        default(info);
+    }));
 }

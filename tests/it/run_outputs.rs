@@ -152,6 +152,10 @@ fn a_full_stdout_is_an_error_not_a_panic() {
             ("p.rhai", "print(\"hello\");\n"),
             ("c.rhai", "sim.choose(\"a\", [1, 2]);\n"),
             ("t.rhai", "fn test_a() { assert(true); }\n"),
+            (
+                "x.log",
+                "[2019-06-05 09:23:27 2164] INFO (XendDomain:1234) hello\n",
+            ),
         ],
     );
     for args in [
@@ -159,6 +163,11 @@ fn a_full_stdout_is_an_error_not_a_panic() {
         &["run"][..],
         &["explore", "c.rhai"][..],
         &["test", "t.rhai"][..],
+        // Commands printing with println!: a central handler, not a panic.
+        &["probes"][..],
+        &["definitions", "--markdown"][..],
+        &["logs", "stats", "x.log"][..],
+        &["logs", "diff", "x.log", "x.log"][..],
     ] {
         let Some((code, err)) = to_dev_full(&s.0, args) else {
             return; // no /dev/full here
@@ -166,5 +175,29 @@ fn a_full_stdout_is_an_error_not_a_panic() {
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("cannot write to stdout"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// A piped REPL session whose output cannot be written says so and exits
+/// 2, whether the text was a value it echoed or the script's own `print`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_repl_with_a_full_stdout_says_so() {
+    for input in ["1 + 1\n", "print(1);\n"] {
+        let s = Scratch::new("full-repl", &[("in.txt", input)]);
+        let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+            return; // no /dev/full here
+        };
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xsh"))
+            .arg("repl")
+            .env("NO_COLOR", "1")
+            .stdin(std::fs::File::open(s.path("in.txt")).expect("input"))
+            .stdout(full)
+            .output()
+            .expect("xsh runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{input}: {err}");
+        assert!(err.contains("cannot write to stdout"), "{input}: {err}");
+        assert!(!err.contains("panicked"), "{input}: {err}");
     }
 }

@@ -120,7 +120,14 @@ fn replay(mut session: Session) -> ExitCode {
         // Input ended inside an open bracket: let the parser say where.
         show(session.input(&pending));
     }
-    let _ = std::io::stdout().flush();
+    if let Err(e) = std::io::stdout().flush() {
+        eprintln!("error: cannot write to stdout: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(e) = session.stdout_error() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     if session.failures > 0 {
         ExitCode::from(1)
     } else {

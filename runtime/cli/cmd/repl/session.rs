@@ -127,6 +127,12 @@ impl Session {
         }
     }
 
+    /// Why the script's output could not be written to stdout, if it
+    /// could not (`print` keeps going; the session's exit says so).
+    pub fn stdout_error(&self) -> Option<String> {
+        self.host.state.echo_error.borrow_mut().take()
+    }
+
     fn fail(&mut self, report: String) -> Outcome {
         self.failures += 1;
         Outcome::Error(report)
