@@ -223,3 +223,27 @@ fn an_invariant_that_returns_no_bool_is_reported_where_it_is_declared() {
         e.message
     );
 }
+
+/// A variant that failed under the exploration's limits fails the same way
+/// when its replay command runs: the command repeats the limit flags.
+#[test]
+fn a_replay_repeats_the_limits_the_variant_ran_under() {
+    let s = Scratch::new(
+        "replay-limits",
+        &[(
+            "lim.rhai",
+            "let v = sim.choose(\"n\", [10, 100000]);\nlet s = 0;\nfor i in 0..v { s += i; }\n",
+        )],
+    );
+    let (code, out, err) = s.xsh(&["explore", "lim.rhai", "--max-operations", "5000"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let replay = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: xsh "))
+        .unwrap_or_else(|| panic!("a replay line in {out}"));
+    assert_eq!(replay, "run lim.rhai --max-operations 5000 --choose n=100000");
+    let args: Vec<&str> = replay.split(' ').collect();
+    let (code, _, err) = s.xsh(&args);
+    assert_eq!(code, 3, "the replay meets the same limit: {err}");
+    assert!(err.contains("operation limit reached"), "{err}");
+}

@@ -246,7 +246,8 @@ pub fn main(f: Flags) -> ExitCode {
     let r = explore(&job, &|p| bar.show(p));
     bar.finish();
     match r {
-        Ok(report) => {
+        Ok(mut report) => {
+            report.replay_flags = f.limits.changed();
             // A --choose value the script's choice never offered is a
             // mistake on the command line, not a failing variant.
             if !report.fixed_refused.is_empty() {
@@ -279,7 +280,10 @@ fn merge(f: &Flags) -> ExitCode {
         }
     }
     match Report::merge_named(parts) {
-        Ok(r) => {
+        Ok(mut r) => {
+            // The shards' limits are not in their files: the merging
+            // command's own flags are what its replays repeat.
+            r.replay_flags = f.limits.changed();
             if r.shards.len() < r.shard_count {
                 eprintln!(
                     "warning: {} of {} shards merged; the table covers only those",

@@ -98,6 +98,60 @@ impl LimitFlags {
         }
     }
 
+    /// The flags whose value is not the default, as command-line words
+    /// (`--max-operations 5000`): what a replay command must repeat for
+    /// a variant to meet the same limits.
+    pub fn changed(&self) -> Vec<String> {
+        let d = LimitFlags::default();
+        let mut out = Vec::new();
+        let mut flag = |name: &str, differs: bool, v: String| {
+            if differs {
+                out.push(format!("{name} {v}"));
+            }
+        };
+        flag(
+            "--max-operations",
+            self.max_operations != d.max_operations,
+            self.max_operations.to_string(),
+        );
+        flag(
+            "--max-call-depth",
+            self.max_call_depth != d.max_call_depth,
+            self.max_call_depth.to_string(),
+        );
+        flag(
+            "--max-string-size",
+            self.max_string_size != d.max_string_size,
+            self.max_string_size.to_string(),
+        );
+        flag(
+            "--max-array-size",
+            self.max_array_size != d.max_array_size,
+            self.max_array_size.to_string(),
+        );
+        flag(
+            "--max-map-size",
+            self.max_map_size != d.max_map_size,
+            self.max_map_size.to_string(),
+        );
+        flag(
+            "--max-events",
+            self.max_events != d.max_events,
+            self.max_events.to_string(),
+        );
+        flag(
+            "--max-virtual-time",
+            self.max_virtual_time != d.max_virtual_time,
+            self.max_virtual_time.to_string(),
+        );
+        flag(
+            "--max-wall-time",
+            self.max_wall_time != d.max_wall_time,
+            self.max_wall_time.to_string(),
+        );
+        out
+    }
+
     /// Rejects values no run could use (a usage error, exit 2). Every
     /// limit must be above zero: zero would mean "unlimited" to Rhai's own
     /// limits but "nothing may run" to the world's, so it means neither

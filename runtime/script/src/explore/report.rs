@@ -157,6 +157,10 @@ pub struct Report {
     pub fixed_refused: Vec<String>,
     /// `--choose` names no variant asked for. Not in the results file.
     pub fixed_unused: Vec<String>,
+    /// Limit flags the exploration ran with that a replay must repeat
+    /// (`--max-operations 5000`), set by the command line. Not in the
+    /// results file.
+    pub replay_flags: Vec<String>,
 }
 
 /// A row of the outcome table.
@@ -196,6 +200,7 @@ impl Report {
             all_of_samples: None,
             fixed_refused: Vec::new(),
             fixed_unused: Vec::new(),
+            replay_flags: Vec::new(),
         }
     }
 
@@ -274,6 +279,10 @@ impl Report {
         let mut cmd = format!("xsh run {}", shell_word(&self.script));
         if self.seed != 1 {
             cmd.push_str(&format!(" --seed {}", self.seed));
+        }
+        for f in &self.replay_flags {
+            cmd.push(' ');
+            cmd.push_str(f);
         }
         let mut all: Vec<(String, String)> = v.choices.clone();
         for (k, val) in &self.fixed {

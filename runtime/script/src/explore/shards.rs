@@ -199,6 +199,7 @@ impl Report {
             all_of_samples,
             fixed_refused: Vec::new(),
             fixed_unused: Vec::new(),
+            replay_flags: Vec::new(),
         })
     }
 
