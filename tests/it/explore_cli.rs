@@ -241,7 +241,10 @@ fn a_replay_repeats_the_limits_the_variant_ran_under() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("replay: xsh "))
         .unwrap_or_else(|| panic!("a replay line in {out}"));
-    assert_eq!(replay, "run lim.rhai --max-operations 5000 --choose n=100000");
+    assert_eq!(
+        replay,
+        "run lim.rhai --max-operations 5000 --choose n=100000"
+    );
     let args: Vec<&str> = replay.split(' ').collect();
     let (code, _, err) = s.xsh(&args);
     assert_eq!(code, 3, "the replay meets the same limit: {err}");
