@@ -102,54 +102,27 @@ impl LimitFlags {
     /// (`--max-operations 5000`): what a replay command must repeat for
     /// a variant to meet the same limits.
     pub fn changed(&self) -> Vec<String> {
-        let d = LimitFlags::default();
-        let mut out = Vec::new();
-        let mut flag = |name: &str, differs: bool, v: String| {
-            if differs {
-                out.push(format!("{name} {v}"));
-            }
-        };
-        flag(
-            "--max-operations",
-            self.max_operations != d.max_operations,
-            self.max_operations.to_string(),
-        );
-        flag(
-            "--max-call-depth",
-            self.max_call_depth != d.max_call_depth,
-            self.max_call_depth.to_string(),
-        );
-        flag(
-            "--max-string-size",
-            self.max_string_size != d.max_string_size,
-            self.max_string_size.to_string(),
-        );
-        flag(
-            "--max-array-size",
-            self.max_array_size != d.max_array_size,
-            self.max_array_size.to_string(),
-        );
-        flag(
-            "--max-map-size",
-            self.max_map_size != d.max_map_size,
-            self.max_map_size.to_string(),
-        );
-        flag(
-            "--max-events",
-            self.max_events != d.max_events,
-            self.max_events.to_string(),
-        );
-        flag(
-            "--max-virtual-time",
-            self.max_virtual_time != d.max_virtual_time,
-            self.max_virtual_time.to_string(),
-        );
-        flag(
-            "--max-wall-time",
-            self.max_wall_time != d.max_wall_time,
-            self.max_wall_time.to_string(),
-        );
-        out
+        let defaults = LimitFlags::default().words();
+        self.words()
+            .into_iter()
+            .zip(defaults)
+            .filter(|(now, default)| now.1 != default.1)
+            .map(|((flag, v), _)| format!("{flag} {v}"))
+            .collect()
+    }
+
+    /// Each flag with its value as it is written on a command line.
+    fn words(&self) -> [(&'static str, String); 8] {
+        [
+            ("--max-operations", self.max_operations.to_string()),
+            ("--max-call-depth", self.max_call_depth.to_string()),
+            ("--max-string-size", self.max_string_size.to_string()),
+            ("--max-array-size", self.max_array_size.to_string()),
+            ("--max-map-size", self.max_map_size.to_string()),
+            ("--max-events", self.max_events.to_string()),
+            ("--max-virtual-time", self.max_virtual_time.to_string()),
+            ("--max-wall-time", self.max_wall_time.to_string()),
+        ]
     }
 
     /// Rejects values no run could use (a usage error, exit 2). Every
