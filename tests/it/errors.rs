@@ -169,3 +169,25 @@ fn a_limit_in_a_hook_names_the_closure_and_only_that_one() {
         .render(false)
         .contains("the world was running from this call"));
 }
+
+#[test]
+fn a_named_function_that_cannot_be_called_is_refused_where_it_is_given() {
+    // Found only when the world called it, these failed with no line.
+    let e = fails("\non(\"qemu:destroy_hvm_domain\", Fn(\"nosuch\"));\n");
+    assert!(
+        e.message
+            .contains("but there is no function named \"nosuch\""),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.pos.map(|p| p.0), Some(2));
+    let e = fails("sim.after(1.0, Fn(\"to_string\"));\n");
+    assert!(
+        e.message
+            .contains("got \"to_string\", which takes 1 parameter"),
+        "{}",
+        e.message
+    );
+    // A script function of the right shape is taken.
+    ok("fn seen(ctx) { }\non(\"qemu:destroy_hvm_domain\", Fn(\"seen\"));\n");
+}

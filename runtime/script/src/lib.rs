@@ -409,7 +409,43 @@ impl HostState {
                 let s = if k == 1 { "" } else { "s" };
                 Some(format!("{what}, got one taking {k} parameter{s}"))
             }
-            _ => None,
+            Some(_) => None,
+            // `Fn("name")` of no function at all would fail only when the
+            // world calls it, with no line: say so here. (Rare, so the
+            // engine's list of native functions is read only then.)
+            None => {
+                let name = f.fn_name();
+                if name.contains("::") {
+                    return None; // a module's: resolved when called
+                }
+                // Native functions by name: "name(a: int, b: ?) -> T".
+                let arities: Vec<usize> = self
+                    .engine()
+                    .map(|e| e.gen_fn_signatures(true))
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|sig| {
+                        let (fname, rest) = sig.split_once('(')?;
+                        let params = rest.split(')').next()?.trim();
+                        let k = if params.is_empty() {
+                            0
+                        } else {
+                            params.split(',').count()
+                        };
+                        (fname == name).then_some(k)
+                    })
+                    .collect();
+                match arities.first() {
+                    None => Some(format!("{what}, but there is no function named {name:?}")),
+                    Some(&k) if !arities.contains(&(n + f.curry().len())) => {
+                        let s = if k == 1 { "" } else { "s" };
+                        Some(format!(
+                            "{what}, got {name:?}, which takes {k} parameter{s}"
+                        ))
+                    }
+                    Some(_) => None,
+                }
+            }
         }
     }
 
