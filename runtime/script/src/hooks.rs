@@ -57,7 +57,7 @@ pub fn resolve_probe(name: &str) -> Result<Probe, String> {
     })
 }
 
-/// Installs a hook.
+/// Installs a hook a script gave: its closure must take the probe context.
 pub fn install(
     st: &HostState,
     name: &str,
@@ -76,6 +76,22 @@ pub fn install(
     if let Some(msg) = st.arity_error(&f, 1, &what) {
         return Err(msg);
     }
+    Ok(add(st, probe, domid, kind, f))
+}
+
+/// Installs a hook xsh itself made (the built-in faults' Rust closures),
+/// which has no script function to check.
+pub fn install_native(
+    st: &HostState,
+    name: &str,
+    domid: Option<u32>,
+    kind: HookKind,
+    f: FnPtr,
+) -> Result<i64, String> {
+    Ok(add(st, resolve_probe(name)?, domid, kind, f))
+}
+
+fn add(st: &HostState, probe: Probe, domid: Option<u32>, kind: HookKind, f: FnPtr) -> i64 {
     let id = st.next_hook.get();
     st.next_hook.set(id + 1);
     st.hooks.borrow_mut().push(HookEntry {
@@ -86,7 +102,7 @@ pub fn install(
         f,
     });
     st.sim.set_hooked(probe, true);
-    Ok(id as i64)
+    id as i64
 }
 
 /// Removes the hook `id` returned by `on`/`hook`; false if there is none.

@@ -415,12 +415,8 @@ impl HostState {
             // engine's list of native functions is read only then.)
             None => {
                 let name = f.fn_name();
-                // A module's function is resolved when called; a Rust
-                // closure (`FnPtr::from_fn`, the built-in faults' hooks)
-                // carries itself. Rhai shows only the latter's kind, in
-                // its Debug form ("Fn#").
-                if name.contains("::") || format!("{f:?}").starts_with("Fn#") {
-                    return None;
+                if name.contains("::") {
+                    return None; // a module's: resolved when called
                 }
                 // Native functions by name: "name(a: int, b: ?) -> T".
                 let arities: Vec<usize> = self

@@ -23,7 +23,7 @@ use std::rc::{Rc, Weak};
 use rhai::{Dynamic, FnPtr};
 use xsh_sim::time::SimDuration;
 
-use crate::hooks::{install, CtxApi, HookKind};
+use crate::hooks::{install_native, CtxApi, HookKind};
 use crate::HostState;
 
 /// Every fault, "none" first.
@@ -68,7 +68,7 @@ pub fn inject(st: &Rc<HostState>, domid: u32, name: &str) -> Result<(), String> 
         ));
     }
     let hook = |probe: &str, dom: Option<u32>, f: FnPtr| {
-        install(st, probe, dom, HookKind::Hook, f).map(|_| ())
+        install_native(st, probe, dom, HookKind::Hook, f).map(|_| ())
     };
     match name {
         "none" => Ok(()),
