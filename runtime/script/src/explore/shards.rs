@@ -149,16 +149,10 @@ impl Report {
                 ))
             })
             .collect::<Result<BTreeMap<_, _>, String>>()?;
-        let shards = v["shards"]
-            .as_array()
-            .ok_or("\"shards\" is not an array")?
-            .iter()
-            .map(|x| {
-                x.as_u64()
-                    .map(|x| x as usize)
-                    .ok_or("a shard is not a number")
-            })
-            .collect::<Result<BTreeSet<_>, _>>()?;
+        let shards: BTreeSet<usize> =
+            indices(&v["shards"], "\"shards\" is not an array", "a shard")?
+                .into_iter()
+                .collect();
         let list = |k: &str| -> Result<Vec<Variant>, String> {
             v[k].as_array()
                 .ok_or_else(|| format!("\"{k}\" is not an array"))?
@@ -331,17 +325,22 @@ fn mode_text(m: &Mode) -> String {
     }
 }
 
-fn variant_from(x: &serde_json::Value) -> Result<Variant, String> {
-    let path = x["path"]
-        .as_array()
-        .ok_or("no path")?
+/// A JSON array of non-negative integers (`missing` if it is no array;
+/// `what` names an element that is no number).
+fn indices(x: &serde_json::Value, missing: &str, what: &str) -> Result<Vec<usize>, String> {
+    x.as_array()
+        .ok_or(missing)?
         .iter()
         .map(|i| {
             i.as_u64()
                 .map(|i| i as usize)
-                .ok_or("a path index is not a number")
+                .ok_or_else(|| format!("{what} is not a number"))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+fn variant_from(x: &serde_json::Value) -> Result<Variant, String> {
+    let path = indices(&x["path"], "no path", "a path index")?;
     let pairs = |k: &str| -> Result<Vec<(String, String)>, String> {
         x[k].as_array()
             .ok_or_else(|| format!("no {k}"))?
