@@ -16,6 +16,7 @@
 //! - `explore` — `xsh explore` of the shutdown's alternatives against the reference, its walk, failures and CLI;
 //! - `explore_cli` — `--choose` escapes and names, samples reaching every combination, merge checks, zero counts;
 //! - `run_outputs` — outputs refused (trace off, missing folder), a reused `--log-dir`, `xsh test --log-dir`, a full stdout;
+//! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
@@ -37,6 +38,7 @@ mod outputs;
 mod repl;
 mod reports;
 mod run_outputs;
+mod scale;
 mod scripts;
 mod seed;
 mod test_runner;

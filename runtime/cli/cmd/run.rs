@@ -26,6 +26,10 @@ pub struct Flags {
     /// are picked from the seed.
     #[arg(long, value_name = "NAME=VALUE,...")]
     pub choose: Vec<String>,
+    /// Set the script's own parameters, read with sim.param(name, default):
+    /// name=value[,name=value...] (repeatable; escapes as for --choose).
+    #[arg(long, value_name = "NAME=VALUE,...")]
+    pub param: Vec<String>,
     #[command(flatten)]
     pub outputs: super::explore::OutputFlags,
     #[command(flatten)]
@@ -217,7 +221,19 @@ pub fn main(f: Flags) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    match xsh_script::params::Params::parse(&f.param) {
+        Ok(p) => *host.state.params.borrow_mut() = p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let r = host.run(&name, &src);
+    for name in host.state.params.borrow().unused() {
+        eprintln!(
+            "warning: --param {name}=...: the script never asked for sim.param({name:?}, ...)"
+        );
+    }
     let echoed = host.state.echo_error.borrow_mut().take();
     let wrote = f.outputs.write(&host, &name);
     super::explore::report_choices(&host);

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod explore;
 pub mod hooks;
 pub mod output;
+pub mod params;
 pub mod stacks;
 pub mod stdlib;
 pub mod testing;
@@ -109,6 +110,8 @@ pub struct HostState {
     pub limits: Limits,
     /// Choices, invariants and the outcome of `xsh explore` (explore/).
     pub explore: explore::State,
+    /// `--param` values and the names `sim.param` asked for.
+    pub params: RefCell<params::Params>,
 }
 
 /// Which world an engine's registered functions act on. An engine is bound
@@ -168,6 +171,7 @@ impl HostState {
                 interrupt: RefCell::new(None),
                 limits,
                 explore: explore::State::default(),
+                params: RefCell::new(params::Params::default()),
             }
         })
     }

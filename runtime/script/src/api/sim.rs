@@ -108,6 +108,28 @@ pub fn register(e: &mut Engine) {
         });
         Ok(())
     });
+    e.register_fn(
+        "param",
+        |s: &mut SimApi, name: &str, default: Dynamic| -> R<Dynamic> {
+            s.0.params.borrow().get(name, default).or_else(rt_err)
+        },
+    );
+    e.register_fn("stats", |s: &mut SimApi| -> Map {
+        let sim = &s.0.sim;
+        let xs = sim.xs.borrow();
+        let mut m = Map::new();
+        let int = |v: u64| Dynamic::from_int(v as i64);
+        m.insert("events".into(), int(sim.exec.events_run()));
+        m.insert("xs_requests".into(), int(xs.requests));
+        m.insert("xs_dir_entries".into(), int(xs.listed));
+        m.insert("queued".into(), int(sim.exec.queued() as u64));
+        m.insert(
+            "domains".into(),
+            int(sim.xen.borrow().domains.len().saturating_sub(1) as u64),
+        );
+        m.insert("now".into(), Dynamic::from_float(sim.now().as_secs_f64()));
+        m
+    });
     e.register_fn("events", |s: &mut SimApi| -> Dynamic {
         let sim = &s.0.sim;
         let trace = sim.trace.borrow();

@@ -28,6 +28,8 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     ("Sim.run_for", "seconds", "Runs the world for `seconds` of virtual time (or until idle)."),
     ("Sim.step", "", "Runs one event; returns `#{time, queued}`, or `()` when idle."),
     ("Sim.after", "seconds, f", "Calls `f()` after `seconds` of virtual time.\n\n```rhai\nsim.after(2.0, || xm.destroy(dom));\n```"),
+    ("Sim.param", "name, default", "A knob of the script: the value `xsh run --param name=value` gives, read as the type of `default`, or `default` itself. One script then answers the same question at any size.\n\n```rhai\nlet n = sim.param(\"domains\", 50);     // xsh run host.rhai --param domains=10000\n```"),
+    ("Sim.stats", "", "The work the world has done so far, as a map: `events` run, `xs_requests` served by xenstored, `xs_dir_entries` listed in DIRECTORY replies, events still `queued`, guest `domains` Xen holds now, and the virtual time `now`.\n\n```rhai\nsim.run();\nprint(`${sim.stats().events} events`);\n```"),
     ("Sim.events", "", "The recorded calls, as maps (`time`, `layer`, `probe`, `context`, `domid`, `args`, ...), oldest first.\n\n```rhai\nlet ioreqs = sim.events().filter(|e| e.probe == \"qemu:cpu_handle_ioreq\");\n```"),
     ("Sim.choose", "name, options", "A seeded choice among `options`, named so `xsh explore` can try each (docs/explore.md)."),
     ("Sim.choices", "", "The choices made so far, by name."),
