@@ -21,6 +21,8 @@
 //! - `events.rs`, `diff.rs` — records as events without times, pids, domids
 //!   and uuids, and the structural diff of two event sequences;
 //! - `align.rs` — the diff's alignment: anchors, then an exact LCS;
+//! - `diagnose/` — each domain's history, aligned with a model run
+//!   (`xsh logs diagnose`; the runs themselves are in xsh-script);
 //! - `bench.rs` — the throughput benchmark beside a Python `re` parser.
 //!
 //! Nothing here panics on any input: every index is checked, and a fuzz
@@ -30,6 +32,7 @@ pub mod align;
 pub mod bench;
 pub mod body;
 pub mod damage;
+pub mod diagnose;
 pub mod diff;
 pub mod entry;
 pub mod events;
