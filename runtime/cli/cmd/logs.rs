@@ -28,6 +28,9 @@ macro_rules! fail {
     ($($t:tt)*) => { Failure(format!($($t)*)) };
 }
 
+// After `fail!`, which it uses.
+mod diagnose;
+
 /// Flags of `xsh logs`.
 #[derive(Args)]
 pub struct Flags {
@@ -47,6 +50,8 @@ enum LogsCmd {
     Diff(DiffFlags),
     /// Does SCRIPT's simulated run produce REAL.log's sequence of events?
     Check(CheckFlags),
+    /// Each domain's history, the model's closest variant, where the logs leave its path.
+    Diagnose(diagnose::DiagnoseFlags),
     /// The lexer's tokens of each line (what the snapshots in tests/lexer-inputs show).
     Tokens(TokensFlags),
     /// Throughput on a gen_xendlog.py xend.log beside a Python `re` parser.
@@ -101,6 +106,9 @@ struct ExplainFlags {
     /// JSON lines.
     #[arg(long)]
     json: bool,
+    /// Label by message pattern, one record at a time (bounded memory; files too big to replay get this).
+    #[arg(long)]
+    patterns: bool,
 }
 
 /// Flags of `xsh logs diff`.
@@ -125,6 +133,9 @@ struct CheckFlags {
     /// Seed of the world's random generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The real log is an excerpt: compare only the stretch it covers, not whether it goes as far as the run.
+    #[arg(long)]
+    partial: bool,
 }
 
 /// Flags of `xsh logs bench`.
@@ -165,6 +176,7 @@ pub fn main(f: Flags) -> ExitCode {
         LogsCmd::Explain(e) => explain(e),
         LogsCmd::Diff(d) => diff(d),
         LogsCmd::Check(c) => check(c),
+        LogsCmd::Diagnose(d) => diagnose::diagnose(d),
         LogsCmd::Tokens(t) => tokens(t),
         LogsCmd::Bench(b) => bench(b),
     };
@@ -471,6 +483,11 @@ impl Spool {
 
 fn explain(e: ExplainFlags) -> Res<u8> {
     let hint = format_flag(&e.format)?;
+    if !e.patterns && hint.is_none() {
+        if let Some(code) = diagnose::explain(&e.file, e.json)? {
+            return Ok(code);
+        }
+    }
     let name = e.file.display().to_string();
     let f = open(&e.file)?;
     let stdout = io::stdout();
@@ -546,6 +563,8 @@ fn check(c: CheckFlags) -> Res<u8> {
         xsh_script::Limits::default(),
     );
     let script_name = c.script.display().to_string();
+    // Which probe call wrote each simulated line: names the missing steps.
+    host.sim().logs.borrow_mut().record_origins(true);
     if let Err(e) = host.run(&script_name, &src) {
         eprint!("{}", e.render(super::color()));
         return Ok(1);
@@ -560,6 +579,15 @@ fn check(c: CheckFlags) -> Res<u8> {
     }
     drop(logs);
     let outcome = xsh_log::diff::check(&real, &real_name, &sims);
+    if outcome.holds() && !c.partial {
+        let records = xsh_log::records_of(&real, &real_name, None);
+        if let Some(u) =
+            xsh_log::diagnose::check::unfinished(&records, host.sim(), &outcome.sim_name)
+        {
+            print!("{}", u.render(&real_name));
+            return Ok(1);
+        }
+    }
     print!("{}", outcome.render());
     Ok(u8::from(!outcome.holds()))
 }

@@ -23,6 +23,7 @@ pub mod apidoc;
 pub mod convert;
 pub mod deep;
 pub mod diag;
+pub mod diagnose;
 pub mod engine;
 pub mod explore;
 pub mod hooks;

@@ -247,16 +247,30 @@ fn model_logs(sim: &Sim, format: Format, domain: &Domain) -> Vec<ModelLog> {
                         .unwrap_or(NO_CALL)
                 })
                 .collect();
-            let mut nth = Vec::with_capacity(calls.len());
-            for (i, c) in calls.iter().enumerate() {
-                let k = calls[..i].iter().rev().take_while(|x| *x == c).count();
-                nth.push(if *c == NO_CALL { 0 } else { k });
-            }
+            let nth = nth_of(&calls);
             ModelLog {
                 name: name.to_string(),
                 records,
                 calls,
                 nth,
+            }
+        })
+        .collect()
+}
+
+/// Each line's rank among the lines its call wrote (a call's first line
+/// and its later ones can be different steps).
+pub(crate) fn nth_of(calls: &[xsh_sim::trace::CallId]) -> Vec<usize> {
+    let mut seen: std::collections::HashMap<xsh_sim::trace::CallId, usize> = Default::default();
+    calls
+        .iter()
+        .map(|c| {
+            let n = seen.entry(*c).or_default();
+            *n += 1;
+            if *c == NO_CALL {
+                0
+            } else {
+                *n - 1
             }
         })
         .collect()
@@ -385,16 +399,39 @@ impl FileCtx<'_> {
             model_line: self.ml.records[j].line(),
             probe: probe.map(|p| p.name()),
             step: probe.and_then(|p| self.steps.step(id, p, self.ml.nth[j])),
-            state: self.steps.state(id),
+            state: self.state_of(id, j),
             via: chain
                 .iter()
                 .skip(1)
                 .map(|&c| self.calls[c as usize].probe.name())
                 .collect(),
-            restart_reason,
+            restart_reason: restart_reason.map(|r| r.trim_matches('"').to_string()),
             model_wall: self.model_wall(j),
             moved,
         }
+    }
+
+    /// The domain's state when the model wrote line `j`: after every
+    /// call that began before it (a long-lived call — a sentinel thread,
+    /// a watch loop — writes long after it began).
+    fn state_of(&self, id: xsh_sim::trace::CallId, j: usize) -> Option<State> {
+        let c = self.calls.get(id as usize)?;
+        if c.domid == xsh_sim::stack::NO_DOM {
+            return None;
+        }
+        let wall = self.model_wall(j)?;
+        let by_time = self
+            .calls
+            .partition_point(|x| self.epoch.wall_secs(x.time) < wall);
+        // The calls that wrote the lines before it had begun by then.
+        let before = self.ml.calls[..j]
+            .iter()
+            .filter(|&&k| k != NO_CALL)
+            .map(|&k| k as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let at = (id as usize).max(by_time).max(before);
+        Some(self.steps.state_at(c.domid, at))
     }
 
     fn missing(&self, j: usize, after: Option<At>, offset: Option<i64>) -> Missing {

@@ -294,23 +294,27 @@ impl Builder {
 
     fn source(&mut self, si: usize, s: &Source) {
         let file_ids = file_domain(&s.name);
-        let mut explainer = Explainer::default();
         // xend: the domain the process last named, by pid.
         let mut sticky: Option<usize> = None;
         let mut last_pid: Option<u32> = None;
+        // xend lines of a process that has named no domain yet: the
+        // domain it names next was the one they were about (its
+        // `XendDomainInfo.shutdown(poweroff)` names nobody).
+        let mut pending: Vec<usize> = Vec::new();
         for (ri, r) in s.records.iter().enumerate() {
             if matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
                 continue;
             }
-            let explained = explainer.next(r);
             let time = r.time.as_deref().and_then(wall_time);
-            let msg = r.message();
             let head = r.head().trim();
             let mut ids = ids_of(r.format, head);
             if r.format == Format::Xend {
                 if let (Some(p), Some(q)) = (r.pid, last_pid) {
                     if p != q {
                         sticky = None;
+                        self.host
+                            .unattributed
+                            .extend(pending.drain(..).map(|r| (si, r)));
                         self.host.events.push(HistoryEvent {
                             src: si,
                             rec: ri,
@@ -347,49 +351,77 @@ impl Builder {
             };
             if r.format == Format::Xend && named {
                 sticky = d;
+                if let Some(d) = d {
+                    for p in std::mem::take(&mut pending) {
+                        self.attach(si, s, p, d, None);
+                    }
+                }
+            }
+            if r.format == Format::Xend && !named && d.is_none() {
+                pending.push(ri);
+                continue;
             }
             let Some(d) = d else {
                 if named {
-                    // Domain-0: the host's own.
+                    // Domain-0: the host's own, and so are the lines before.
                     sticky = None;
+                    self.host
+                        .unattributed
+                        .extend(pending.drain(..).map(|r| (si, r)));
                 }
                 self.host.unattributed.push((si, ri));
                 continue;
             };
-            let dom = &mut self.host.domains[d];
-            dom.records.push((si, ri));
-            dom.xl |= r.format == Format::Xl;
-            if r.format == Format::QemuDm {
-                dom.inferred.hvm = Some(true);
+            self.attach(si, s, ri, d, ids.domid);
+        }
+        self.host
+            .unattributed
+            .extend(pending.drain(..).map(|r| (si, r)));
+    }
+}
+
+impl Builder {
+    /// Gives record `ri` of source `si` to domain `d`: its facts, and what
+    /// it tells of the replay's inputs.
+    fn attach(&mut self, si: usize, s: &Source, ri: usize, d: usize, domid: Option<u32>) {
+        let r = &s.records[ri];
+        let explained = Explainer::default().next(r);
+        let time = r.time.as_deref().and_then(wall_time);
+        let msg = r.message();
+        let head = r.head().trim();
+        let dom = &mut self.host.domains[d];
+        dom.records.push((si, ri));
+        dom.xl |= r.format == Format::Xl;
+        if r.format == Format::QemuDm {
+            dom.inferred.hvm = Some(true);
+        }
+        if r.format == Format::Xend {
+            dom.inferred.pid = dom.inferred.pid.or(r.pid);
+            if let Some(b) = explained.build {
+                dom.inferred.build = Some(merge_build(dom.inferred.build, b));
             }
-            if r.format == Format::Xend {
-                dom.inferred.pid = dom.inferred.pid.or(r.pid);
-                if let Some(b) = explained.build {
-                    dom.inferred.build = Some(merge_build(dom.inferred.build, b));
+        }
+        let stack = stack_probe(r, explained.probe);
+        if let Some(p) = stack {
+            if !dom.inferred.stacks.contains(&p) {
+                dom.inferred.stacks.push(p);
+            }
+        }
+        infer(&mut dom.inferred, r.format, head, &msg, time);
+        let fact = stack.map(Fact::Stack).or_else(|| fact_of(r.format, head));
+        if let Some(fact) = fact {
+            if let Fact::DeviceReleased(dev) = &fact {
+                if !dom.inferred.devices.contains(dev) {
+                    dom.inferred.devices.push(dev.clone());
                 }
             }
-            let stack = stack_probe(r, explained.probe);
-            if let Some(p) = stack {
-                if !dom.inferred.stacks.contains(&p) {
-                    dom.inferred.stacks.push(p);
-                }
-            }
-            infer(&mut dom.inferred, r.format, head, &msg, time);
-            let fact = stack.map(Fact::Stack).or_else(|| fact_of(r.format, head));
-            if let Some(fact) = fact {
-                if let Fact::DeviceReleased(dev) = &fact {
-                    if !dom.inferred.devices.contains(dev) {
-                        dom.inferred.devices.push(dev.clone());
-                    }
-                }
-                dom.events.push(HistoryEvent {
-                    src: si,
-                    rec: ri,
-                    time,
-                    domid: ids.domid,
-                    fact,
-                });
-            }
+            dom.events.push(HistoryEvent {
+                src: si,
+                rec: ri,
+                time,
+                domid,
+                fact,
+            });
         }
     }
 }
@@ -597,7 +629,11 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
                     }
                 }
             }
-            if head.starts_with("spawning device models") || head.contains("device model pid") {
+            if head.starts_with("spawning device models")
+                || head.contains("device model pid")
+                || head == "Destroying device model"
+                || head.ends_with("device model terminated")
+            {
                 inf.hvm = Some(true);
             }
         }

@@ -21,6 +21,7 @@
 //! (`xsh_script::diagnose`), which calls back into this module.
 
 pub mod align;
+pub mod check;
 pub mod history;
 pub mod render;
 pub mod steps;

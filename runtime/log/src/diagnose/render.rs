@@ -545,3 +545,98 @@ impl Diagnosis {
         })
     }
 }
+
+impl Diagnosis {
+    /// `xsh logs explain` from the model: every record of source `si`
+    /// with the probe and step the closest variant's run wrote it at, the
+    /// domain's state and the `on_*` action it carries out — or "not
+    /// modelled" where no run wrote it. `tally` is the line-number check
+    /// of the same records (which build's xend numbers they carry).
+    pub fn explain_text(&self, si: usize, tally: &crate::explain::Tally) -> String {
+        let src = &self.host.sources[si];
+        let mut modelled = 0;
+        let mut lines_mapped = 0;
+        let mut lines = 0;
+        let mut body = String::new();
+        for (ri, r) in src.records.iter().enumerate() {
+            let Some(first) = r.lines.first() else {
+                continue;
+            };
+            lines += r.lines.len();
+            let (who, what, layer) = match self.label((si, ri)) {
+                Some((dd, l)) => {
+                    modelled += 1;
+                    if l.probe.is_some() {
+                        lines_mapped += r.lines.len();
+                    }
+                    let layer = l
+                        .probe
+                        .and_then(xsh_sim::probe::Probe::by_name)
+                        .map_or("-", |p| p.layer().prefix());
+                    (
+                        l.probe.unwrap_or("(model code outside probes)").to_string(),
+                        self.describe(dd, l),
+                        layer,
+                    )
+                }
+                None => {
+                    let why = match self.domain_of((si, ri)) {
+                        Some(dd) => match &dd.verdict {
+                            Verdict::NotModelled(w) => format!("not modelled: {w}"),
+                            _ => "not modelled: the closest variant does not write it".into(),
+                        },
+                        None => "not modelled: no domain's story".into(),
+                    };
+                    ("not modelled".into(), why, "-")
+                }
+            };
+            let place = r
+                .module
+                .as_ref()
+                .zip(r.lineno)
+                .map(|(m, n)| format!(" ({m}:{n})"))
+                .unwrap_or_default();
+            let _ = write!(
+                body,
+                "{:>5}  {:<6} {:<46} {}{}\n       {}\n",
+                first.line,
+                layer,
+                who,
+                what,
+                place,
+                first.text.trim_end()
+            );
+            for l in r.lines.iter().skip(1) {
+                let _ = writeln!(body, "{:>5}  | {}", l.line, l.text.trim_end());
+            }
+        }
+        let mut s = format!(
+            "{}: {} records, {lines} lines; {modelled} records modelled, {lines_mapped} lines mapped to a probe (labels from the model's closest variant)\n",
+            src.name,
+            src.records.len()
+        );
+        if tally.builds.iter().sum::<usize>() > 0 {
+            let _ = writeln!(s, "line numbers: {}", tally.build().name());
+        }
+        s.push_str(&body);
+        s
+    }
+
+    /// `xsh logs explain --json` from the model: one object per record.
+    pub fn explain_json(&self, si: usize) -> String {
+        let mut s = String::new();
+        for ri in 0..self.host.sources[si].records.len() {
+            let v = match self.label((si, ri)) {
+                Some((dd, l)) => self.label_json(dd, l),
+                None => {
+                    let mut v = self.at_json((si, ri));
+                    v["label"] = json!("not modelled");
+                    v
+                }
+            };
+            s.push_str(&v.to_string());
+            s.push('\n');
+        }
+        s
+    }
+}

@@ -37,7 +37,8 @@ pub fn seed_steps(probe: &str) -> &'static [u8] {
         "xend:XendDomainInfo.destroy" => &[24],
         "xend:XendDomainInfo.cleanupDomain" | "xend:image.destroyDeviceModel" => &[25],
         "xend:image._sentinel_watch" => &[26],
-        "xend:XendDomainInfo._releaseDevices" => &[27],
+        // `Destroying device model`, then `Releasing devices`, `Removing ...`.
+        "xend:XendDomainInfo._releaseDevices" => &[25, 27],
         "xend:XendDomainInfo.destroyDevice"
         | "xend:DevController.destroyDevice"
         | "xend:DevController.waitForDevice_destroy" => &[28],
@@ -107,7 +108,8 @@ impl State {
 /// Each call's domain state (before it ran) and its step, computed once
 /// per model run in the trace's order.
 pub struct Steps {
-    before: Vec<State>,
+    /// Per domid, each change of state: (the call after which, the state).
+    changes: std::collections::BTreeMap<u32, Vec<(usize, State)>>,
     ordinal: Vec<u8>,
 }
 
@@ -118,11 +120,10 @@ impl Steps {
         // The watch firings since the domain's last shutdown request: the
         // first is xend's own write (step 4), the next the guest's ack (7).
         let mut watch: std::collections::BTreeMap<u32, u8> = Default::default();
-        let mut before = Vec::with_capacity(calls.len());
+        let mut changes: std::collections::BTreeMap<u32, Vec<(usize, State)>> = Default::default();
         let mut ordinal = Vec::with_capacity(calls.len());
         for c in calls {
             let s = state.get(&c.domid).copied().unwrap_or_default();
-            before.push(s);
             let mut k = 0;
             match c.probe.name() {
                 "xend:XendDomainInfo.shutdown" => {
@@ -137,14 +138,30 @@ impl Steps {
                 _ => {}
             }
             ordinal.push(k);
-            state.insert(c.domid, s.after(c));
+            let next = s.after(c);
+            if next != s {
+                changes
+                    .entry(c.domid)
+                    .or_default()
+                    .push((ordinal.len() - 1, next));
+            }
+            state.insert(c.domid, next);
         }
-        Steps { before, ordinal }
+        Steps { changes, ordinal }
     }
 
-    /// The domain's state when call `id` began.
-    pub fn state(&self, id: CallId) -> Option<State> {
-        self.before.get(id as usize).copied()
+    /// Domain `domid`'s state before the call numbered `at` began (the
+    /// calls before it in the trace all began earlier).
+    pub fn state_at(&self, domid: u32, at: usize) -> State {
+        let Some(ch) = self.changes.get(&domid) else {
+            return State::Running;
+        };
+        let i = ch.partition_point(|(k, _)| *k < at);
+        if i == 0 {
+            State::Running
+        } else {
+            ch[i - 1].1
+        }
     }
 
     /// The seed-path step of call `id` (of `probe`); `line_in_call` picks

@@ -45,6 +45,9 @@ pub struct Job {
     pub shard: (usize, usize),
     /// Keep the call trace on in every world (only for debugging: slower).
     pub trace: bool,
+    /// Record which probe call wrote each log line (`xsh logs diagnose`
+    /// aligns real logs with a variant's through them; needs `trace`).
+    pub log_origins: bool,
 }
 
 impl Job {
@@ -62,6 +65,7 @@ impl Job {
             max_variants: 20_000,
             shard: (0, 1),
             trace: false,
+            log_origins: false,
         }
     }
 }
@@ -135,6 +139,9 @@ impl<'a> Worker<'a> {
             host.sim().tracing.set(false);
             host.sim().ctxs.borrow_mut().record_hops = false;
         }
+        if job.log_origins {
+            host.sim().logs.borrow_mut().record_origins(true);
+        }
         for (k, v) in &job.fixed {
             plan.fixed.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -177,6 +184,11 @@ impl<'a> Worker<'a> {
             failure,
         };
         (trail, variant)
+    }
+
+    /// The host of the variant run last (its world as the run left it).
+    pub fn host(&self) -> Option<&Host> {
+        self.host.as_ref()
     }
 
     fn ast(&mut self, host: &Host) -> Result<Rc<AST>, ScriptError> {
