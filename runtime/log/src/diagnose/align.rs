@@ -76,6 +76,9 @@ pub struct Missing {
     pub after: Option<At>,
     /// The real file it is missing from.
     pub src: usize,
+    /// After the file's last matched line: the log stopped following
+    /// the model there (one departure, however many lines follow).
+    pub trailing: bool,
 }
 
 /// Time that passes on one side and not the other between two matched lines.
@@ -148,10 +151,25 @@ impl Alignment {
         self.labels.iter().find(|l| l.at == at)
     }
 
-    /// How good a fit this is: more lines matched, fewer divergences.
+    /// How good a fit this is: more lines matched, fewer departures.
+    /// The model lines a log lacks after its last matched one count once
+    /// per file: where the log stops following the model is one departure
+    /// (a xend killed before the cleanup), not one per line it skipped.
     pub fn score(&self) -> (i64, i64) {
         let m = self.matched() as i64;
-        let d = self.divergences() as i64;
+        let mut files: Vec<usize> = self
+            .missing
+            .iter()
+            .filter(|x| x.trailing)
+            .map(|x| x.src)
+            .collect();
+        files.dedup();
+        let inside = self.missing.iter().filter(|x| !x.trailing).count();
+        let d = (self.not_produced.len()
+            + self.gaps.len()
+            + inside
+            + files.len()
+            + self.labels.iter().filter(|l| l.moved).count()) as i64;
         (m - d, -d)
     }
 }
@@ -445,6 +463,7 @@ impl FileCtx<'_> {
             wall: self.model_wall(j).map(|w| w + offset.unwrap_or(0)),
             after,
             src: self.si,
+            trailing: false,
         }
     }
 
@@ -508,13 +527,14 @@ impl FileCtx<'_> {
                     if before_first {
                         continue;
                     }
-                    let m = self.missing(j, after, *offset);
+                    let mut m = self.missing(j, after, *offset);
                     let inside = last_model.is_some_and(|l| j < l);
                     // After the last matched line: missing only if the
                     // real file goes on past the time the model wrote it.
                     let demanded =
                         inside || matches!((m.wall, self.last_wall), (Some(w), Some(l)) if w < l);
                     if demanded {
+                        m.trailing = !inside;
                         a.missing.push(m);
                     } else {
                         a.continues.push(m);

@@ -301,7 +301,12 @@ impl Builder {
         // domain it names next was the one they were about (its
         // `XendDomainInfo.shutdown(poweroff)` names nobody).
         let mut pending: Vec<usize> = Vec::new();
+        let unattributed_before = self.host.unattributed.len();
+        let mut attributed = false;
+        let mut host_named = false;
         for (ri, r) in s.records.iter().enumerate() {
+            // One process writes a xend.log stretch or a qemu-dm log.
+            let one_process = matches!(r.format, Format::Xend | Format::QemuDm);
             if matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
                 continue;
             }
@@ -344,12 +349,12 @@ impl Builder {
             let named = ids.name.is_some() || ids.domid.is_some();
             let d = if named {
                 self.domain(&ids)
-            } else if r.format == Format::Xend {
+            } else if one_process {
                 sticky
             } else {
                 None
             };
-            if r.format == Format::Xend && named {
+            if one_process && named {
                 sticky = d;
                 if let Some(d) = d {
                     for p in std::mem::take(&mut pending) {
@@ -357,13 +362,14 @@ impl Builder {
                     }
                 }
             }
-            if r.format == Format::Xend && !named && d.is_none() {
+            if one_process && !named && d.is_none() {
                 pending.push(ri);
                 continue;
             }
             let Some(d) = d else {
                 if named {
                     // Domain-0: the host's own, and so are the lines before.
+                    host_named = true;
                     sticky = None;
                     self.host
                         .unattributed
@@ -372,11 +378,26 @@ impl Builder {
                 self.host.unattributed.push((si, ri));
                 continue;
             };
+            attributed = true;
             self.attach(si, s, ri, d, ids.domid);
         }
         self.host
             .unattributed
             .extend(pending.drain(..).map(|r| (si, r)));
+        // A file that names no domain at all (an excerpt, a stack an
+        // engineer printed) is about one domain all the same.
+        if !attributed && !host_named && self.host.unattributed.len() > unattributed_before {
+            let recs: Vec<(usize, usize)> = self
+                .host
+                .unattributed
+                .drain(unattributed_before..)
+                .collect();
+            self.host.domains.push(Domain::default());
+            let d = self.host.domains.len() - 1;
+            for (_, ri) in recs {
+                self.attach(si, s, ri, d, None);
+            }
+        }
     }
 }
 
@@ -620,6 +641,15 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
                     inf.hvm = Some(false);
                 }
                 create_devices(inf, msg);
+            }
+            // `XendDomainInfo.destroyDevice: deviceClass = vif, device = vif/0`.
+            if let Some(rest) = head.strip_prefix("XendDomainInfo.destroyDevice: deviceClass = ") {
+                if let Some(dev) = rest.split("device = ").nth(1) {
+                    let dev = dev.trim().to_string();
+                    if dev.contains('/') && !inf.devices.contains(&dev) {
+                        inf.devices.push(dev);
+                    }
+                }
             }
             if head.starts_with("XendDomainInfo.create(") || head.starts_with("Storing VM details")
             {

@@ -73,7 +73,7 @@ fn actions(d: &Domain) -> Vec<(Action, Option<i64>)> {
             out.push((a, e.time));
         }
     }
-    if out.is_empty() && !d.events.is_empty() {
+    if out.is_empty() && !d.records.is_empty() {
         out.push((Action::Unknown(ANY), None));
     }
     out
