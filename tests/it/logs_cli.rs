@@ -96,6 +96,19 @@ fn explain_diff_and_check_on_the_seed() {
     assert_eq!(code, 0);
     assert!(out.contains("line numbers: ovm-4.4.4"), "{out}");
     assert!(out.contains("31 lines mapped to a probe"), "{out}");
+    // Labelled from the model's run: the destroy carries out on_poweroff.
+    assert!(out.contains("on_poweroff = destroy"), "{out}");
+    let head2 = std::env::temp_dir().join(format!("xsh-two-{}.log", std::process::id()));
+    let two: Vec<&str> = std::fs::read_to_string(&golden).unwrap().lines().take(2).collect();
+    std::fs::write(&head2, two.join("\n") + "\n").unwrap();
+    let head2s = head2.display().to_string();
+    let (code, out, _) = xsh(&["logs", "check", "scripts/hvm_poweroff.rhai", &head2s]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("stops early:"), "{out}");
+    assert!(out.contains("step 24: XendDomainInfo.destroy"), "{out}");
+    let (code, _, _) = xsh(&["logs", "check", "--partial", "scripts/hvm_poweroff.rhai", &head2s]);
+    assert_eq!(code, 0);
+    let _ = std::fs::remove_file(&head2);
     let (code, out, _) = xsh(&["logs", "check", "scripts/hvm_poweroff.rhai", &golden]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("holds:"), "{out}");
@@ -254,9 +267,9 @@ fn explain_and_tokens_stream_the_same_output_as_the_whole_log_in_memory() {
         let records = xsh_log::records_of(&text, &path, None);
         let mut ex = xsh_log::explain::explain(&records);
         ex.file = path.clone();
-        let (_, out, _) = xsh(&["logs", "explain", &path]);
+        let (_, out, _) = xsh(&["logs", "explain", "--patterns", &path]);
         assert_eq!(out, xsh_log::explain::render(&ex), "{name}");
-        let (_, out, _) = xsh(&["logs", "explain", "--json", &path]);
+        let (_, out, _) = xsh(&["logs", "explain", "--patterns", "--json", &path]);
         assert_eq!(out, xsh_log::explain::render_json(&ex), "{name}");
         let (_, out, _) = xsh(&["logs", "tokens", &path]);
         assert_eq!(out, xsh_log::snapshot::tokens_of(&text), "{name}");

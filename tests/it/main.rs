@@ -24,6 +24,7 @@ mod alternatives;
 mod cli;
 mod definitions;
 mod determinism;
+mod diagnose;
 mod errors;
 mod explore;
 mod explore_cli;
