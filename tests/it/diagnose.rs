@@ -35,7 +35,10 @@ fn xend_killed_before_the_cleanup_is_found_where_it_left_the_path() {
         let text = d.render();
         assert_eq!(d.domains[0].verdict, Verdict::Diverges, "{text}");
         assert!(text.contains("first divergence: after"), "{text}");
-        assert!(text.contains("`Destroying device model` (step 25"), "{text}");
+        assert!(
+            text.contains("`Destroying device model` (step 25"),
+            "{text}"
+        );
         assert!(text.contains("toolstack started (pid 8812)"), "{text}");
     }
 }
@@ -57,7 +60,10 @@ fn a_reboot_and_a_crash_with_on_crash_restart_fit_and_name_their_action() {
         let text = run(&[f]).render();
         assert!(text.contains("on_crash = restart"), "{text}");
         assert!(!text.contains("on_poweroff = "), "{text}");
-        assert!(!text.contains("step 33"), "the crash's cleanup is not the 300 s timer: {text}");
+        assert!(
+            !text.contains("step 33"),
+            "the crash's cleanup is not the 300 s timer: {text}"
+        );
     }
 }
 
@@ -71,14 +77,20 @@ fn a_gap_the_model_cannot_explain_is_reported() {
 fn what_the_model_cannot_replay_is_said_not_guessed() {
     let d = run(&["tests/diagnose/restore-failed/xend.log"]);
     let text = d.render();
-    assert!(matches!(d.domains[0].verdict, Verdict::NotModelled(_)), "{text}");
+    assert!(
+        matches!(d.domains[0].verdict, Verdict::NotModelled(_)),
+        "{text}"
+    );
     assert!(!text.contains("on_poweroff = "), "{text}");
     for f in [
         "tests/diagnose/xl-poweroff/xl-web.log",
         "tests/diagnose/xl-reboot/xl-web.log",
     ] {
         let d = run(&[f]);
-        assert!(matches!(d.domains[0].verdict, Verdict::NotModelled(_)), "{f}");
+        assert!(
+            matches!(d.domains[0].verdict, Verdict::NotModelled(_)),
+            "{f}"
+        );
         assert!(d.host.domains[0].xl);
     }
 }
