@@ -34,6 +34,9 @@ pub(super) struct DiagnoseFlags {
 /// Files the model is run over must fit in memory with their records.
 pub(super) const MAX_BYTES: u64 = 64 << 20;
 
+/// `explain` replays files up to this size; above it, message patterns.
+pub(super) const EXPLAIN_MAX_BYTES: u64 = 8 << 20;
+
 fn sources(files: &[PathBuf]) -> Res<Vec<Source>> {
     let mut out = Vec::new();
     for p in files {
@@ -76,7 +79,8 @@ pub(super) fn diagnose(f: DiagnoseFlags) -> Res<u8> {
 /// is too big to replay (the caller explains it by message pattern).
 pub(super) fn explain(file: &PathBuf, json: bool) -> Res<Option<u8>> {
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_BYTES {
+    // Bigger files stream by pattern in bounded memory (docs/logs.md).
+    if size > EXPLAIN_MAX_BYTES {
         return Ok(None);
     }
     let src = sources(std::slice::from_ref(file))?;
