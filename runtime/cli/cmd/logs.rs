@@ -563,7 +563,12 @@ fn check(c: CheckFlags) -> Res<u8> {
         xsh_script::Limits::default(),
     );
     let script_name = c.script.display().to_string();
-    // Which probe call wrote each simulated line: names the missing steps.
+    // The run's logs are compared, whatever the script itself reads; the
+    // probe call that wrote each simulated line (a trace record, with its
+    // frame) names the steps a log stops before.
+    host.state
+        .observe_extra
+        .set(xsh_script::observe::Observe::ALL);
     host.sim().logs.borrow_mut().record_origins(true);
     if let Err(e) = host.run(&script_name, &src) {
         eprint!("{}", e.render(super::color()));

@@ -71,7 +71,6 @@ fn diagnose_domain(host: &xsh_log::diagnose::Host, d: usize, opts: &Options) -> 
             ..Config::default()
         },
     );
-    job.trace = true;
     job.log_origins = true;
     let mut worker = Worker::new(&job);
     let mut queue: Vec<Vec<usize>> = vec![Vec::new()];

@@ -6,6 +6,7 @@
 //! results are sorted by path at the end, so the report does not depend on
 //! which thread ran what.
 
+use crate::observe::Observe;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -46,7 +47,8 @@ pub struct Job {
     /// Keep the call trace on in every world (only for debugging: slower).
     pub trace: bool,
     /// Record which probe call wrote each log line (`xsh logs diagnose`
-    /// aligns real logs with a variant's through them; needs `trace`).
+    /// aligns real logs with a variant's through them; turns the trace and
+    /// frames on, which origins are read from).
     pub log_origins: bool,
 }
 
@@ -135,10 +137,21 @@ impl<'a> Worker<'a> {
 
     fn run_in(&mut self, host: &Host, mut plan: Plan) -> (Vec<Made>, Variant) {
         let job = self.job;
-        if !job.trace {
-            host.sim().tracing.set(false);
-            host.sim().ctxs.borrow_mut().record_hops = false;
-        }
+        // A variant's outcome is read from its logs; its trace only when
+        // its outputs are written, or when each log line is traced back to
+        // the probe call that wrote it (an origin is a trace record, read
+        // from the writer's frame).
+        let logs = Observe {
+            logs: true,
+            ..Observe::default()
+        };
+        host.state
+            .observe_extra
+            .set(if job.trace || job.log_origins {
+                logs.union(Observe::OUTPUTS)
+            } else {
+                logs
+            });
         if job.log_origins {
             host.sim().logs.borrow_mut().record_origins(true);
         }
@@ -205,6 +218,7 @@ impl<'a> Worker<'a> {
 /// an AST copies its statements; sharing it costs nothing).
 fn run_shared(host: &Host, job: &Job, ast: Rc<AST>) -> Result<(), ScriptError> {
     let st = &host.state;
+    host.observe_for(&ast);
     *st.ast.borrow_mut() = Some(ast.clone());
     st.wall_start.set(Some(std::time::Instant::now()));
     let _value = host
