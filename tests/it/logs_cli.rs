@@ -98,24 +98,7 @@ fn explain_diff_and_check_on_the_seed() {
     assert!(out.contains("31 lines mapped to a probe"), "{out}");
     // Labelled from the model's run: the destroy carries out on_poweroff.
     assert!(out.contains("on_poweroff = destroy"), "{out}");
-    let head2 = std::env::temp_dir().join(format!("xsh-two-{}.log", std::process::id()));
-    let seed_text = std::fs::read_to_string(&golden).unwrap();
-    let two: Vec<&str> = seed_text.lines().take(2).collect();
-    std::fs::write(&head2, two.join("\n") + "\n").unwrap();
-    let head2s = head2.display().to_string();
-    let (code, out, _) = xsh(&["logs", "check", "scripts/hvm_poweroff.rhai", &head2s]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("stops early:"), "{out}");
-    assert!(out.contains("step 24: XendDomainInfo.destroy"), "{out}");
-    let (code, _, _) = xsh(&[
-        "logs",
-        "check",
-        "--partial",
-        "scripts/hvm_poweroff.rhai",
-        &head2s,
-    ]);
-    assert_eq!(code, 0);
-    let _ = std::fs::remove_file(&head2);
+    // `check` of an excerpt of it: tests/it/diagnose.rs.
     let (code, out, _) = xsh(&["logs", "check", "scripts/hvm_poweroff.rhai", &golden]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("holds:"), "{out}");

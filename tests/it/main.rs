@@ -18,6 +18,7 @@
 //! - `run_outputs` — outputs refused (trace off, missing folder), a reused `--log-dir`, `xsh test --log-dir`, a full stdout;
 //! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
+//! - `diagnose`, `diagnose_explain` — `xsh logs diagnose` and `explain` on the corpus in tests/diagnose and the seed's logs;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
@@ -25,6 +26,7 @@ mod cli;
 mod definitions;
 mod determinism;
 mod diagnose;
+mod diagnose_explain;
 mod errors;
 mod explore;
 mod explore_cli;

@@ -245,7 +245,10 @@ impl Logs {
     }
 
     /// Records which probe call writes each line, in every sink, from now
-    /// on (off by default: it costs a little per line).
+    /// on (off by default: it costs a little per line). A call is named by
+    /// its trace record, read from the writer's innermost frame: with the
+    /// trace off (`Sim::tracing`), calls push no record and lines get
+    /// `NO_CALL` or an outer call.
     pub fn record_origins(&mut self, on: bool) {
         self.origins = on;
         self.xend.set_origins(on);
@@ -331,9 +334,10 @@ impl Logs {
 
 /// The trace call a log line written now comes from: the innermost frame
 /// of the running context — the modelled function whose code is writing.
-/// `NO_CALL` unless origins are recorded (so writers pay one flag check).
-pub fn origin(sim: &crate::Sim) -> CallId {
-    if !sim.logs.borrow().origins {
+/// `NO_CALL` unless origins are recorded: a writer, which holds the logs
+/// already, pays one flag check for it.
+pub fn origin(sim: &crate::Sim, logs: &Logs) -> CallId {
+    if !logs.origins {
         return NO_CALL;
     }
     let ctx = sim.current_ctx();

@@ -431,6 +431,11 @@ impl Builder {
         infer(&mut dom.inferred, r.format, head, &msg, time);
         let fact = stack.map(Fact::Stack).or_else(|| fact_of(r.format, head));
         if let Some(fact) = fact {
+            let same_restore =
+                fact == Fact::Restore && dom.events.last().is_some_and(|e| e.fact == Fact::Restore);
+            if same_restore {
+                return;
+            }
             if let Fact::DeviceReleased(dev) = &fact {
                 if !dom.inferred.devices.contains(dev) {
                     dom.inferred.devices.push(dev.clone());
@@ -595,7 +600,12 @@ fn fact_of(format: Format, m: &str) -> Option<Fact> {
                 (d.contains('/') && !d.contains(' ')).then(|| Fact::DeviceReleased(d.to_string()))
             } else if m.ends_with("device model terminated") {
                 Some(Fact::DeviceModelGone)
-            } else if m.starts_with("restore hvm domain") || m.starts_with("[xc_restore]") {
+            } else if m.starts_with("XendDomainInfo.restore(")
+                || m.starts_with("restore hvm domain")
+                || m.starts_with("[xc_restore]")
+            {
+                // XendDomainInfo.restore, then XendCheckpoint.restore's own
+                // lines: one restore (an excerpt may start at either).
                 Some(Fact::Restore)
             } else if m.starts_with("Restore failed") {
                 Some(Fact::RestoreFailed)
@@ -633,8 +643,11 @@ fn fact_of(format: Format, m: &str) -> Option<Fact> {
 fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option<i64>) {
     match format {
         Format::Xend => {
-            if head.starts_with("XendDomainInfo.create(") {
-                inf.created = inf.created.or(time);
+            let restore = head.starts_with("XendDomainInfo.restore(");
+            if head.starts_with("XendDomainInfo.create(") || restore {
+                if !restore {
+                    inf.created = inf.created.or(time);
+                }
                 if msg.contains("['hvm',") || msg.contains("['hvm', ") {
                     inf.hvm = Some(true);
                 } else if msg.contains("['linux',") {
@@ -651,7 +664,9 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
                     }
                 }
             }
-            if head.starts_with("XendDomainInfo.create(") || head.starts_with("Storing VM details")
+            if head.starts_with("XendDomainInfo.create(")
+                || restore
+                || head.starts_with("Storing VM details")
             {
                 for k in ["on_poweroff", "on_reboot", "on_crash"] {
                     if let Some(v) = py_value(msg, k) {
@@ -660,6 +675,7 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
                 }
             }
             if head.starts_with("spawning device models")
+                || head.starts_with("restore hvm domain")
                 || head.contains("device model pid")
                 || head == "Destroying device model"
                 || head.ends_with("device model terminated")

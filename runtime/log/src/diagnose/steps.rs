@@ -6,9 +6,10 @@
 use xsh_sim::probe::Probe;
 use xsh_sim::trace::{CallId, CallRecord};
 
-/// The steps of `reference/seed-path.md` a probe's code is (a probe that
-/// writes two lines of the path, like qemu-dm's `destroy_hvm_domain`, is
-/// two steps).
+/// The steps of `reference/seed-path.md` whose lines a probe's code
+/// writes, by the rank of the line in the call (a probe that writes two
+/// lines of the path, like `_releaseDevices`, is two steps; its last step
+/// goes on for its later lines).
 pub fn seed_steps(probe: &str) -> &'static [u8] {
     match probe {
         "xm:shutdown" => &[1],
@@ -27,8 +28,12 @@ pub fn seed_steps(probe: &str) -> &'static [u8] {
         }
         "guest:pm_power_off" | "guest:acpi_power_off" | "guest:acpi_enter_sleep_state" => &[14],
         "xen:hvm_send_assist_req" => &[15],
-        "qemu:cpu_handle_ioreq" | "qemu:acpi_shutdown" => &[16],
-        "qemu:destroy_hvm_domain" => &[17, 19],
+        // helper2.c: cpu_handle_ioreq logs `shutdown requested in
+        // cpu_handle_ioreq` before it calls destroy_hvm_domain (row 17),
+        // which logs `Issued domain N poweroff` once Xen took it (row 19).
+        "qemu:cpu_handle_ioreq" => &[17],
+        "qemu:acpi_shutdown" => &[16],
+        "qemu:destroy_hvm_domain" => &[19],
         "xen:do_sched_op" | "xen:domain_shutdown" => &[18],
         "xen:hvm_do_resume" | "xen:vcpu_check_shutdown" | "xen:__domain_finalise_shutdown" => &[20],
         "xs:domain_cleanup" => &[21],
@@ -110,8 +115,31 @@ impl State {
 pub struct Steps {
     /// Per domid, each change of state: (the call after which, the state).
     changes: std::collections::BTreeMap<u32, Vec<(usize, State)>>,
+    /// Per call of `_handleShutdownWatch`: which firing since the domain's
+    /// last shutdown request it is (0: xend's own write, 1: the guest's
+    /// ack or later); `NOT_ASKED` for a firing no request caused (the
+    /// watch firing on registration when the domain is built).
     ordinal: Vec<u8>,
+    /// Per call: made on the 300 s timer's thread, under the
+    /// `refreshShutdown` it runs (step 33's late cleanup).
+    on_timer: Vec<bool>,
 }
+
+/// A `_handleShutdownWatch` firing with no shutdown request before it.
+const NOT_ASKED: u8 = u8::MAX;
+
+/// The probes of the cleanup a `refreshShutdown` runs when it finds the
+/// domain gone (`cleanupDomain` and what it calls).
+const CLEANUP: &[&str] = &[
+    "xend:XendDomainInfo.cleanupDomain",
+    "xend:XendDomainInfo._releaseDevices",
+    "xend:XendDomainInfo.destroyDevice",
+    "xend:DevController.destroyDevice",
+    "xend:DevController.waitForDevice_destroy",
+    "xend:XendDomainInfo._removeDom",
+    "xend:XendDomainInfo._cleanupVm",
+    "xend:XendDomainInfo._releaseRunningLock",
+];
 
 impl Steps {
     /// Walks the trace.
@@ -122,6 +150,7 @@ impl Steps {
         let mut watch: std::collections::BTreeMap<u32, u8> = Default::default();
         let mut changes: std::collections::BTreeMap<u32, Vec<(usize, State)>> = Default::default();
         let mut ordinal = Vec::with_capacity(calls.len());
+        let mut on_timer = Vec::with_capacity(calls.len());
         for c in calls {
             let s = state.get(&c.domid).copied().unwrap_or_default();
             let mut k = 0;
@@ -129,15 +158,24 @@ impl Steps {
                 "xend:XendDomainInfo.shutdown" => {
                     watch.insert(c.domid, 0);
                 }
-                "xend:XendDomainInfo._handleShutdownWatch" => {
-                    if let Some(n) = watch.get_mut(&c.domid) {
+                "xend:XendDomainInfo._handleShutdownWatch" => match watch.get_mut(&c.domid) {
+                    Some(n) => {
                         k = (*n).min(1);
                         *n += 1;
                     }
-                }
+                    None => k = NOT_ASKED,
+                },
                 _ => {}
             }
             ordinal.push(k);
+            // The Timer thread's `refreshShutdown` is the first call on its
+            // context (the Watcher's comes from `_refresh`, the restart
+            // thread's work from `_maybeRestart`); a parent began earlier.
+            let timer = match c.parent {
+                None => c.probe.name() == "xend:XendDomainInfo.refreshShutdown",
+                Some(p) => on_timer.get(p as usize).copied().unwrap_or(false),
+            };
+            on_timer.push(timer);
             let next = s.after(c);
             if next != s {
                 changes
@@ -147,7 +185,11 @@ impl Steps {
             }
             state.insert(c.domid, next);
         }
-        Steps { changes, ordinal }
+        Steps {
+            changes,
+            ordinal,
+            on_timer,
+        }
     }
 
     /// Domain `domid`'s state before the call numbered `at` began (the
@@ -167,13 +209,24 @@ impl Steps {
     /// The seed-path step of call `id` (of `probe`); `line_in_call` picks
     /// between a probe's two steps (its first or a later line).
     pub fn step(&self, id: CallId, probe: Probe, line_in_call: usize) -> Option<u8> {
-        let s = seed_steps(probe.name());
+        let name = probe.name();
+        // The timer from step 4, never cancelled, finds the domain gone
+        // and cleans up again (`No device model`, `Releasing devices`).
+        if self.on_timer.get(id as usize).copied().unwrap_or(false) && CLEANUP.contains(&name) {
+            return Some(33);
+        }
+        let s = seed_steps(name);
         match s.len() {
             0 => None,
+            // The sentinel thread starts with the device model (`waiting
+            // for sentinel_fifo`); step 26 is its line when qemu-dm dies.
+            _ if name == "xend:image._sentinel_watch" => (line_in_call > 0).then_some(s[0]),
             1 => Some(s[0]),
-            _ if probe.name() == "xend:XendDomainInfo._handleShutdownWatch" => {
-                let k = self.ordinal.get(id as usize).copied().unwrap_or(0);
-                Some(s[(k as usize).min(1)])
+            _ if name == "xend:XendDomainInfo._handleShutdownWatch" => {
+                match self.ordinal.get(id as usize).copied().unwrap_or(NOT_ASKED) {
+                    NOT_ASKED => None,
+                    k => Some(s[(k as usize).min(1)]),
+                }
             }
             _ => Some(s[line_in_call.min(s.len() - 1)]),
         }

@@ -197,7 +197,10 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
     for (n, (a, t)) in acts.iter().enumerate() {
         let at = t.unwrap_or(now.max(first_time));
         if at > now {
-            let _ = writeln!(s, "sim.run_for({}.0);", at - now);
+            // An event at the action's time: the clock gets there whether
+            // or not the world goes idle sooner.
+            let d = at - now;
+            let _ = writeln!(s, "sim.after({d}.0, || ());\nsim.run_for({d}.0);");
             now = at;
         }
         let target = if n == 0 {

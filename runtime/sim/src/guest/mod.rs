@@ -215,8 +215,9 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
         }
         (console_file(&g.name), g.uptime0 + sim.now().0)
     };
-    let call = crate::logs::origin(sim);
-    sim.logs.borrow_mut().file(&file).write_fmt_from(
+    let mut logs = sim.logs.borrow_mut();
+    let call = crate::logs::origin(sim, &logs);
+    logs.file(&file).write_fmt_from(
         call,
         format_args!(
             "[{:5}.{:06}] {msg}\n",
@@ -233,10 +234,9 @@ pub fn console_line(sim: &Sim, domid: u32, msg: &str) {
         Some(g) => console_file(&g.name),
         None => return,
     };
-    let call = crate::logs::origin(sim);
-    sim.logs
-        .borrow_mut()
-        .file(&file)
+    let mut logs = sim.logs.borrow_mut();
+    let call = crate::logs::origin(sim, &logs);
+    logs.file(&file)
         .write_fmt_from(call, format_args!("{msg}\n"));
 }
 

@@ -255,8 +255,9 @@ pub fn console_print(sim: &Sim, text: &str) {
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    let call = crate::logs::origin(sim);
-    sim.logs.borrow_mut().xen.write_from(call, &out);
+    let mut logs = sim.logs.borrow_mut();
+    let call = crate::logs::origin(sim, &logs);
+    logs.xen.write_from(call, &out);
 }
 
 /// Brings up the hypervisor: dom0 and the pCPUs with their idle loops.

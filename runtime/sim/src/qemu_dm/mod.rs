@@ -87,10 +87,9 @@ fn qlog(sim: &Sim, domid: u32, line: &str) {
         Some(q) => q.log.clone(),
         None => return,
     };
-    let call = crate::logs::origin(sim);
-    sim.logs
-        .borrow_mut()
-        .file(&file)
+    let mut logs = sim.logs.borrow_mut();
+    let call = crate::logs::origin(sim, &logs);
+    logs.file(&file)
         .write_fmt_from(call, format_args!("{line}\n"));
 }
 
