@@ -563,13 +563,22 @@ fn check(c: CheckFlags) -> Res<u8> {
         xsh_script::Limits::default(),
     );
     let script_name = c.script.display().to_string();
-    // The run's logs are compared, whatever the script itself reads; the
-    // probe call that wrote each simulated line (a trace record, with its
-    // frame) names the steps a log stops before.
-    host.state
-        .observe_extra
-        .set(xsh_script::observe::Observe::ALL);
-    host.sim().logs.borrow_mut().record_origins(true);
+    // The run's logs are compared, whatever the script itself reads;
+    // without --partial, the probe call that wrote each simulated line (a
+    // trace record, read from the writer's frame) names the steps a log
+    // stops before.
+    let logs = xsh_script::observe::Observe {
+        logs: true,
+        ..Default::default()
+    };
+    if c.partial {
+        host.state.observe_extra.set(logs);
+    } else {
+        host.state
+            .observe_extra
+            .set(logs.union(xsh_script::observe::Observe::OUTPUTS));
+        host.sim().logs.borrow_mut().record_origins(true);
+    }
     if let Err(e) = host.run(&script_name, &src) {
         eprint!("{}", e.render(super::color()));
         return Ok(1);
