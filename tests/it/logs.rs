@@ -418,3 +418,105 @@ fn repaired_records_read_as_the_host_wrote_them() {
     assert_eq!(glued.len(), 8, "two records on each of four lines");
     assert_eq!(glued[1].head(), "XendDomainInfo.handleShutdownWatch");
 }
+
+#[test]
+fn libxl_and_syslog_lines_after_a_multi_line_xend_record_start_their_own() {
+    // A xend.log with libxl's, xc's and syslog's lines between its records
+    // (logs concatenated, or xend's output captured beside xl's): each line
+    // keeps its own format, and only the dict, SXP and traceback lines
+    // continue the xend records above them.
+    let text = fixture("xend-concat.log");
+    let want: &[(u64, Format, bool)] = &[
+        (1, Format::Xend, false),
+        (2, Format::Xend, true),
+        (4, Format::Xend, true),
+        (5, Format::Xl, false),
+        (6, Format::Xend, false),
+        (10, Format::Xend, true),
+        (11, Format::Journal, false),
+        (12, Format::Xend, false),
+        (16, Format::Xend, true),
+        (17, Format::Xl, false),
+        (18, Format::Xl, false),
+        (19, Format::Xend, false),
+        (20, Format::Xend, true),
+        (21, Format::Journal, false),
+        (22, Format::Journal, false),
+        (23, Format::Xend, false),
+    ];
+    let mut got = std::collections::BTreeMap::new();
+    xsh_log::parse_bytes(&text, "xend-concat.log", None, |e| {
+        got.insert(e.line, (e.format, e.continuation, e.damage.len()));
+    });
+    for &(line, format, cont) in want {
+        assert_eq!(
+            got.get(&line).map(|g| (g.0, g.1)),
+            Some((format, cont)),
+            "line {line}"
+        );
+    }
+    assert!(got.values().all(|g| g.2 == 0), "no damage: {got:?}");
+    let recs = records_of(&text, "xend-concat.log", None);
+    let xl = recs.iter().find(|r| r.format == Format::Xl).expect("libxl");
+    assert_eq!(xl.lines.len(), 1);
+    assert_eq!(xl.func.as_deref(), Some("libxl__destroy_device_model"));
+    assert_eq!(recs.len(), 11);
+}
+
+#[test]
+fn xen_4_14_call_traces_map_their_frames_to_the_models_functions() {
+    // Xen ≥ 4.14's show_trace() prints `[<addr>] R|F|S|C symbol+off/size`:
+    // the letter says where the frame came from and is no part of the symbol.
+    let name = "xen-console-414.log";
+    let recs = records_of(&fixture(name), name, None);
+    let funcs: Vec<&str> = recs
+        .iter()
+        .flat_map(|r| &r.lines)
+        .filter(|l| l.kind == Kind::Frame)
+        .filter_map(|l| l.func.as_deref())
+        .collect();
+    assert_eq!(
+        funcs,
+        [
+            "domain_kill",
+            "do_domctl",
+            "pv_hypercall",
+            "lstar_enter",
+            "domain.c#complete_domain_destroy",
+            "rcupdate.c#rcu_process_callbacks",
+            "softirq.c#__do_softirq",
+            "do_softirq",
+            "vmx_asm_do_vmentry",
+            "core.c#schedule",
+        ]
+    );
+    // Each trace and its frames (and `[Fault on access]`) are one record.
+    let traces: Vec<&xsh_log::Record> = recs
+        .iter()
+        .filter(|r| r.lines.iter().any(|l| l.kind == Kind::Frame))
+        .collect();
+    assert_eq!(traces.len(), 3, "{recs:#?}");
+    assert!(traces[2]
+        .lines
+        .iter()
+        .any(|l| l.text.contains("[Fault on access]")));
+    // The frames the model has are mapped to its probes by function name.
+    let x = xsh_log::explain::explain(&recs);
+    let probes: Vec<&str> = x
+        .records
+        .iter()
+        .flat_map(|r| &r.lines)
+        .filter_map(|l| l.frame_probe)
+        .collect();
+    assert_eq!(
+        probes,
+        [
+            "xen:domain_kill",
+            "xen:do_domctl",
+            "xen:complete_domain_destroy",
+            "xen:__do_softirq",
+            "xen:do_softirq",
+            "xen:schedule",
+        ]
+    );
+}

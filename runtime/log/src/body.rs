@@ -66,6 +66,25 @@ fn starts_any(text: &[u8], set: &[&[u8]]) -> bool {
     set.iter().any(|p| text.starts_with(p))
 }
 
+/// The first line of a crash or warning report (`Xen WARN at`, `Assertion
+/// '…' failed`, `----[ Xen-4.16.2 …]----`, Linux's `------------[ cut here
+/// ]------------`), as opposed to the panic footer that closes one.
+pub(crate) fn is_crash_banner(text: Option<&[u8]>) -> bool {
+    const BANNERS: &[&[u8]] = &[
+        b"Xen BUG at ",
+        b"Xen WARN at ",
+        b"Assertion '",
+        b"----[ Xen-",
+        b"------------[ cut here ]------------",
+        b"BUG: ",
+        b"Oops: ",
+        b"WARNING: CPU: ",
+    ];
+    let text = text.unwrap_or_default();
+    let indent = text.iter().take_while(|&&b| b == b' ').count();
+    starts_any(text.get(indent..).unwrap_or_default(), BANNERS)
+}
+
 /// Banners and dump headers, by their fixed words: (kind, opens a dump).
 fn phrase(text: &[u8]) -> Option<(Kind, bool)> {
     const OPEN_TRACE: &[&[u8]] = &[b"Xen call trace:", b"Call Trace:", b"Call trace:"];
@@ -90,7 +109,10 @@ fn phrase(text: &[u8]) -> Option<(Kind, bool)> {
         b"Rebooting in ",
     ];
     const DUMP_HEADER: &[&[u8]] = &[b"----[ Xen-", b"Hardware name:", b"Modules linked in:"];
-    if starts_any(text, OPEN_TRACE) {
+    if text.starts_with(b"[Fault on access]") {
+        // Xen ≥ 4.14: the stack top could not be read; the trace ends here.
+        Some((Kind::Frame, false))
+    } else if starts_any(text, OPEN_TRACE) {
         Some((Kind::CallTrace, true))
     } else if text.starts_with(b"Xen stack trace from") || text.starts_with(b"Stack:") {
         Some((Kind::Stack, true))
@@ -132,6 +154,9 @@ fn frame_tokens<'a, S: TokSink>(
     c.spaces();
     let addr = c.eat(Tok::Addr).is_some();
     c.spaces();
+    if addr {
+        frame_marker(c, line);
+    }
     if c.eat(Tok::Question).is_some() {
         c.spaces();
     }
@@ -151,6 +176,20 @@ fn frame_tokens<'a, S: TokSink>(
     let rest = line.get(c.pos..).unwrap_or_default();
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
     rest.is_empty() || (rest.starts_with(b"[") && rest.ends_with(b"]")) || addr
+}
+
+/// Xen ≥ 4.14's x86 `show_trace()` says where each frame came from, in one
+/// letter between the address and the symbol (`printk("   [<%p>] R %pS\n")`):
+/// `R` the interrupted RIP, `F` the word on top of the stack (a function
+/// without a frame yet), `S` a return address found by the stack walk, `C`
+/// one from the shadow stack (CET builds). The letter is no part of the
+/// symbol, so it is stepped over.
+fn frame_marker<S: TokSink>(c: &mut Cursor<'_, '_, S>, line: &[u8]) {
+    let at = c.pos;
+    if matches!(line.get(at), Some(b'R' | b'F' | b'S' | b'C')) && line.get(at + 1) == Some(&b' ') {
+        c.seek(at + 2);
+        c.spaces();
+    }
 }
 
 /// `rax: 0000000000000000   rbx: ffff830...`, `RIP:    e008:[<...>]`,

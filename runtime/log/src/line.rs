@@ -73,6 +73,30 @@ pub fn scan_continuation(line: &[u8]) -> Head<'_> {
     }
 }
 
+/// Could `line`, which starts with none of `[`, `(`, `<`, `-`, open a
+/// record of some format? Only a program tag (`libxl:`, `xc:`, `xl:`,
+/// `xenstore:`), a syslog stamp (`Jun  5 09:23:27`) or an ISO stamp
+/// (`2019-06-05T09:23:27`, xl's and journalctl's) can. A cheap test of the
+/// first bytes: the continuation lines of xend records (indented frames,
+/// dict lines, exception lines) almost never pass it, and those that do are
+/// scanned in full.
+#[inline]
+pub fn may_open_record(line: &[u8]) -> bool {
+    match line.first() {
+        Some(b'l' | b'x') => {
+            line.starts_with(b"libxl")
+                || line.starts_with(b"xc:")
+                || line.starts_with(b"xl:")
+                || line.starts_with(b"xenstore:")
+        }
+        Some(b'0'..=b'9') => line.get(4) == Some(&b'-') && line.get(7) == Some(&b'-'),
+        Some(b'A' | b'D' | b'F' | b'J' | b'M' | b'N' | b'O' | b'S') => {
+            line.get(3) == Some(&b' ') && line.get(6) == Some(&b' ')
+        }
+        _ => false,
+    }
+}
+
 /// Reads a line's head.
 pub fn scan<'a, S: TokSink>(line: &'a [u8], sink: &mut S) -> Head<'a> {
     let mut h = Head::default();

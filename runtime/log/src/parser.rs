@@ -26,6 +26,8 @@ pub struct Parser {
     cur: Current,
     dump_open: bool,
     dump_frames: bool,
+    /// A panic's footer (its stars, `Panic on CPU N:`) has begun.
+    dump_footer: bool,
     in_traceback: bool,
     prev_len: usize,
     prev_prefixed: bool,
@@ -46,6 +48,7 @@ impl Parser {
             cur: Current::default(),
             dump_open: false,
             dump_frames: false,
+            dump_footer: false,
             in_traceback: false,
             prev_len: 0,
             prev_prefixed: false,
@@ -225,10 +228,20 @@ impl Parser {
         let quick = self.hint == Format::Xend
             && self.cur.open
             && !matches!(seg.first(), Some(b'[' | b'(' | b'<' | b'-') | None);
-        let head = if quick {
-            line::scan_continuation(seg)
-        } else {
+        let head = if !quick {
             line::scan(seg, &mut NoTokens)
+        } else if line::may_open_record(seg) {
+            // A `libxl:` line or a syslog stamp after a multi-line xend
+            // record (logs concatenated, or xend's stderr beside libxl's)
+            // starts its own record; any other text continues the record.
+            let h = line::scan(seg, &mut NoTokens);
+            if h.format.is_some() {
+                h
+            } else {
+                line::scan_continuation(seg)
+            }
+        } else {
+            line::scan_continuation(seg)
         };
         let markup_only =
             seg.is_empty() && self.damage.iter().any(|d| d.kind == DamageKind::BbCode);
@@ -331,9 +344,19 @@ impl Parser {
             self.prev_eq_at = None;
             let same = cur_fmt == Some(f);
             let dumpish = kind.in_dump() || kind == Kind::Blank;
-            let continues_dump =
-                same && self.dump_open && dumpish && !(kind == Kind::CallTrace && self.dump_frames);
+            // A second trace, or the banner of a second crash, after a
+            // trace's frames starts a dump of its own.
+            // (A panic's footer repeats its banner: `Panic on CPU 0:` then
+            // `Xen BUG at domain.c:658` still close the first dump.)
+            let next_dump = self.dump_frames
+                && (kind == Kind::CallTrace
+                    || (!self.dump_footer
+                        && h.opens_dump
+                        && crate::body::is_crash_banner(seg.get(h.body..))));
+            let continues_dump = same && self.dump_open && dumpish && !next_dump;
             if continues_dump && !glued {
+                self.dump_footer |=
+                    kind == Kind::Panic && !crate::body::is_crash_banner(seg.get(h.body..));
                 return (f, kind, true, Join::Newline);
             }
             self.in_traceback = false;
@@ -454,6 +477,7 @@ impl Parser {
             .open(seg, seg_at, end.max(h.body), format, &h.fields);
         self.dump_open = h.opens_dump || kind.in_dump();
         self.dump_frames = false;
+        self.dump_footer = false;
         self.in_traceback = false;
     }
 
