@@ -192,11 +192,60 @@ fn cannot_read(p: &Path, e: io::Error) -> Failure {
     fail!("cannot read {}: {e}", p.display())
 }
 
+/// `-` stands for standard input, as it does for diff, grep and cat.
+fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// The name a file goes by in reports (`<stdin>` for `-`).
+fn name_of(p: &Path) -> String {
+    if is_stdin(p) {
+        "<stdin>".to_string()
+    } else {
+        p.display().to_string()
+    }
+}
+
+/// Opens a log, or standard input for `-` (a duplicate of its descriptor,
+/// so that a pipe, a FIFO or a redirected file is read as it is).
 fn open(p: &Path) -> Res<File> {
+    if is_stdin(p) {
+        use std::os::fd::AsFd;
+        let fd = io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| cannot_read(p, e))?;
+        return Ok(File::from(fd));
+    }
     File::open(p).map_err(|e| cannot_read(p, e))
 }
 
+/// A log that can be read twice: a regular file as it is; standard input
+/// (a pipe cannot be rewound) copied first into an unlinked temporary file.
+fn open_twice(p: &Path) -> Res<File> {
+    let mut f = open(p)?;
+    if f.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(f);
+    }
+    let Spool::File(w) = Spool::new() else {
+        return Err(fail!(
+            "cannot keep standard input in a temporary file in {}",
+            std::env::temp_dir().display()
+        ));
+    };
+    let mut t = w.into_inner().map_err(|e| e.into_error())?;
+    io::copy(&mut f, &mut t).map_err(|e| cannot_read(p, e))?;
+    use std::io::{Seek, SeekFrom};
+    t.seek(SeekFrom::Start(0))?;
+    Ok(t)
+}
+
 fn read(p: &Path) -> Res<Vec<u8>> {
+    if is_stdin(p) {
+        let mut v = Vec::new();
+        io::Read::read_to_end(&mut open(p)?, &mut v).map_err(|e| cannot_read(p, e))?;
+        return Ok(v);
+    }
     std::fs::read(p).map_err(|e| cannot_read(p, e))
 }
 
@@ -275,7 +324,7 @@ fn parse(p: ParseFlags) -> Res<u8> {
     let mut w = BufWriter::with_capacity(1 << 16, out.lock());
     let mut rep = Reporter::new(p.max_reports);
     for path in &p.files {
-        let name = path.display().to_string();
+        let name = name_of(path);
         let f = open(path)?;
         let mut buf = Vec::with_capacity(1 << 16);
         let mut failed: io::Result<()> = Ok(());
@@ -370,7 +419,7 @@ fn stats(s: StatsFlags) -> Res<u8> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
     for path in &s.files {
-        let name = path.display().to_string();
+        let name = name_of(path);
         let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)
             .map_err(|e| cannot_read(path, e))?;
         all.merge(&st);
@@ -471,7 +520,7 @@ impl Spool {
 
 fn explain(e: ExplainFlags) -> Res<u8> {
     let hint = format_flag(&e.format)?;
-    let name = e.file.display().to_string();
+    let name = name_of(&e.file);
     let f = open(&e.file)?;
     let stdout = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -521,11 +570,14 @@ fn explain(e: ExplainFlags) -> Res<u8> {
 }
 
 fn diff(d: DiffFlags) -> Res<u8> {
-    let (a, b) = (read(&d.a)?, read(&d.b)?);
-    let (na, nb) = (d.a.display().to_string(), d.b.display().to_string());
-    let ra = xsh_log::records_of(&a, &na, None);
-    let rb = xsh_log::records_of(&b, &nb, None);
-    let result = xsh_log::diff::diff(&ra, &rb);
+    if is_stdin(&d.a) && is_stdin(&d.b) {
+        return Err(fail!("only one of A and B can be standard input (-)"));
+    }
+    let (na, nb) = (name_of(&d.a), name_of(&d.b));
+    let (mut a, mut b) = (open_twice(&d.a)?, open_twice(&d.b)?);
+    // Each file is read twice, keeping only its events' hashes and the
+    // text of the events the report shows (xsh_log::keyed).
+    let result = xsh_log::keyed::diff_files(&mut a, &na, &mut b, &nb).map_err(|e| fail!("{e}"))?;
     if d.json {
         print!("{}", result.render_json(&na, &nb));
     } else {
@@ -537,7 +589,7 @@ fn diff(d: DiffFlags) -> Res<u8> {
 fn check(c: CheckFlags) -> Res<u8> {
     let src = std::fs::read_to_string(&c.script).map_err(|e| cannot_read(&c.script, e))?;
     let real = read(&c.real)?;
-    let real_name = c.real.display().to_string();
+    let real_name = name_of(&c.real);
     let host = xsh_script::Host::new(
         xsh_sim::Config {
             seed: c.seed,

@@ -27,19 +27,29 @@ pub struct Event {
 /// The events of a log's records (blank lines, markup and unparsed text
 /// are not events).
 pub fn events(records: &[Record]) -> Vec<Event> {
+    let mut names = Names::default();
     records
         .iter()
-        .filter(|r| !matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed))
-        .map(|r| Event {
-            key: key(r),
-            line: r.line(),
-            format: r.format,
-            text: r.head().trim_end().to_string(),
-        })
+        .filter_map(|r| event(r, &mut names))
         .collect()
 }
 
-fn key(r: &Record) -> String {
+/// A record as an event, or `None` for what is not one (blank lines,
+/// markup, unparsed text). `names` carries the domain names the log has
+/// named so far, so that later mentions of them are normalised too.
+pub fn event(r: &Record, names: &mut Names) -> Option<Event> {
+    if matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
+        return None;
+    }
+    Some(Event {
+        key: key(r, names),
+        line: r.line(),
+        format: r.format,
+        text: r.head().trim_end().to_string(),
+    })
+}
+
+fn key(r: &Record, names: &mut Names) -> String {
     let frames: Vec<&str> = r
         .lines
         .iter()
@@ -49,10 +59,11 @@ fn key(r: &Record) -> String {
         .collect();
     let level = r.level.map_or("-", |l| l.name());
     let module = r.module.as_deref().unwrap_or("-");
+    let head = names.normalize(r.head().trim());
     let body = if frames.is_empty() {
-        normalize(r.head().trim())
+        head
     } else {
-        format!("{} {}", normalize(r.head().trim()), frames.join(" < "))
+        format!("{head} {}", frames.join(" < "))
     };
     format!("{}|{level}|{module}|{body}", r.format.name())
 }
@@ -77,9 +88,132 @@ const DOMID_BEFORE: &[&str] = &[
 /// Words after which a number is a pid.
 const PID_BEFORE: &[&str] = &["pid: ", "pid ", "PID ", "pid=", "DeviceModel ", "(pid "];
 
+/// Words after which a word is a domain's name (`name=ubuntu-kdump`,
+/// `'name': 'ol5u4'`, `(name ol5u4)`, qemu-dm's `-name ol5u4`).
+const NAME_BEFORE: &[&str] = &["name=", "'name': '", "['name', '", "(name ", "-name "];
+
+/// The most names one log's normalisation remembers (a host runs a few
+/// dozen domains; a log that seems to name more is not naming domains).
+const MAX_NAMES: usize = 256;
+
+/// The domain names a log has named so far: a name is learned where a
+/// message says it is one (`name=…`, `Domain NAME (8)`), and every later
+/// mention of it, anywhere, is `<name>` too — a domain keeps its name
+/// through the log, as a domid or a uuid is not kept across two runs.
+#[derive(Default, Debug)]
+pub struct Names {
+    known: Vec<String>,
+}
+
+impl Names {
+    /// A message with its times, pids, domids, uuids and domain names
+    /// replaced by `<time>`, `<pid>`, `<domid>`, `<uuid>` and `<name>`.
+    pub fn normalize(&mut self, msg: &str) -> String {
+        self.learn(msg);
+        let plain = normalize_ids(msg);
+        if self.known.is_empty() {
+            return plain;
+        }
+        replace_names(&plain, &self.known)
+    }
+
+    fn learn(&mut self, msg: &str) {
+        let b = msg.as_bytes();
+        for w in NAME_BEFORE {
+            let mut from = 0;
+            while let Some(at) = msg.get(from..).and_then(|m| m.find(w)) {
+                let start = from + at + w.len();
+                self.add(name_at(b, start));
+                from = start;
+            }
+        }
+        // `Domain ubuntu-kdump (8)`: xend's and xl's way of naming one.
+        for w in ["Domain ", "domain "] {
+            let mut from = 0;
+            while let Some(at) = msg.get(from..).and_then(|m| m.find(w)) {
+                let start = from + at + w.len();
+                let name = name_at(b, start);
+                let after = msg.get(start + name.len()..).unwrap_or_default();
+                let id = after.strip_prefix(" (").is_some_and(|r| {
+                    r.starts_with(|c: char| c.is_ascii_digit()) || r.starts_with("domid")
+                });
+                if id {
+                    self.add(name);
+                }
+                from = start;
+            }
+        }
+    }
+
+    fn add(&mut self, name: &str) {
+        // A number is a domid, not a name; `None`, `null` and `-` are no name.
+        let real = name.len() >= 2
+            && !name.bytes().all(|c| c.is_ascii_digit())
+            && !matches!(name, "None" | "null" | "Domain-0");
+        if real && self.known.len() < MAX_NAMES && !self.known.iter().any(|k| k == name) {
+            self.known.push(name.to_string());
+            // Longest first, so that `web-1` is replaced before `web`.
+            self.known
+                .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        }
+    }
+}
+
+/// The name starting at `i`: letters, digits, `-`, `_`, `.`, `+`.
+fn name_at(b: &[u8], i: usize) -> &str {
+    let rest = b.get(i..).unwrap_or_default();
+    let n = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'+'))
+        .count();
+    let n = n - rest[..n].iter().rev().take_while(|&&c| c == b'.').count();
+    std::str::from_utf8(&rest[..n]).unwrap_or_default()
+}
+
+/// Every whole-word mention of a known name replaced by `<name>`.
+fn replace_names(msg: &str, names: &[String]) -> String {
+    let b = msg.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+');
+    let mut out = String::with_capacity(msg.len());
+    let mut i = 0;
+    'outer: while i < b.len() {
+        if i == 0 || !word(b[i - 1]) {
+            for n in names {
+                let end = i + n.len();
+                if msg.get(i..end) == Some(n.as_str()) && !b.get(end).is_some_and(|&c| word(c)) {
+                    out.push_str("<name>");
+                    i = end;
+                    // `NAME (8)`: the number beside a domain's name is its domid.
+                    let digits = b
+                        .get(i + 2..)
+                        .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count());
+                    if b.get(i..i + 2) == Some(b" (")
+                        && digits > 0
+                        && b.get(i + 2 + digits) == Some(&b')')
+                    {
+                        out.push_str(" (<domid>)");
+                        i += 3 + digits;
+                    }
+                    continue 'outer;
+                }
+            }
+        }
+        let ch = msg[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    out
+}
+
+/// A message with its times, pids, domids, uuids and the domain names it
+/// itself names replaced by placeholders (see [`Names::normalize`]).
+pub fn normalize(msg: &str) -> String {
+    Names::default().normalize(msg)
+}
+
 /// A message with its times, pids, domids and uuids replaced by `<time>`,
 /// `<pid>`, `<domid>` and `<uuid>`.
-pub fn normalize(msg: &str) -> String {
+fn normalize_ids(msg: &str) -> String {
     let b = msg.as_bytes();
     let mut out = String::with_capacity(msg.len());
     let mut i = 0;
@@ -213,13 +347,36 @@ fn time_at(b: &[u8], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, Names};
+
+    #[test]
+    fn a_domains_name_is_learned_where_it_is_named_and_normalised_after() {
+        let mut n = Names::default();
+        assert_eq!(
+            n.normalize("Domain ubuntu-kdump (8) unpaused."),
+            "Domain <name> (<domid>) unpaused."
+        );
+        assert_eq!(
+            n.normalize("Storing VM details: {'name': 'ubuntu-kdump', 'vcpus': '2'}"),
+            "Storing VM details: {'name': '<name>', 'vcpus': '2'}"
+        );
+        // Learned, the name is normalised wherever it stands alone.
+        assert_eq!(
+            n.normalize("Destroying ubuntu-kdump now; ubuntu-kdump2 stays"),
+            "Destroying <name> now; ubuntu-kdump2 stays"
+        );
+        // Numbers are domids, and Domain-0 is always there.
+        assert_eq!(
+            n.normalize("Domain 0 (Domain-0) and Domain-0 (0)"),
+            "Domain <domid> (Domain-0) and Domain-0 (0)"
+        );
+    }
 
     #[test]
     fn times_pids_domids_and_uuids_become_placeholders() {
         assert_eq!(
             normalize("Domain has shutdown: name=ubuntu-kdump id=8 reason=poweroff."),
-            "Domain has shutdown: name=ubuntu-kdump id=<domid> reason=poweroff."
+            "Domain has shutdown: name=<name> id=<domid> reason=poweroff."
         );
         assert_eq!(
             normalize("Issued domain 8 poweroff"),

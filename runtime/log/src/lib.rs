@@ -20,7 +20,10 @@
 //!   and the ovm-4.4.4 / upstream-4.4.4 line-number check;
 //! - `events.rs`, `diff.rs` — records as events without times, pids, domids
 //!   and uuids, and the structural diff of two event sequences;
-//! - `align.rs` — the diff's alignment: anchors, then an exact LCS;
+//! - `align.rs`, `myers.rs` — the diff's alignment: Myers' O(ND) search,
+//!   anchors, an exact LCS;
+//! - `keyed.rs` — a file's events as 64-bit keys, for diffs of big logs
+//!   in bounded memory;
 //! - `bench.rs` — the throughput benchmark beside a Python `re` parser.
 //!
 //! Nothing here panics on any input: every index is checked, and a fuzz
@@ -35,9 +38,13 @@ pub mod entry;
 pub mod events;
 pub mod explain;
 pub mod format;
+#[cfg(test)]
+mod heap;
 pub mod json;
+pub mod keyed;
 pub mod lexer;
 pub mod line;
+pub mod myers;
 pub mod parser;
 pub mod reader;
 pub mod record;
@@ -47,6 +54,10 @@ pub mod split;
 pub mod stats;
 
 use std::io::{self, Read};
+
+#[cfg(test)]
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 pub use damage::{Damage, DamageKind};
 pub use format::{Format, Kind, Level};
