@@ -51,6 +51,59 @@ enum LogsCmd {
     Tokens(TokensFlags),
     /// Throughput on a gen_xendlog.py xend.log beside a Python `re` parser.
     Bench(BenchFlags),
+    /// Several logs of one host merged in time order (text, or trace events for Perfetto).
+    Timeline(TimelineFlags),
+}
+
+/// Which records to show (a record is kept or dropped whole).
+#[derive(Args, Clone, Default)]
+struct FilterFlags {
+    /// Only records about this domain: a domid, or a name its first line mentions.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Only records stamped at or after this time (YYYY-MM-DDTHH:MM:SS, the logs' local time).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only records stamped at or before this time.
+    #[arg(long)]
+    until: Option<String>,
+    /// Only records of this level or above (debug, info, notice, warning, error, critical).
+    #[arg(long)]
+    level: Option<String>,
+}
+
+impl FilterFlags {
+    fn filter(&self) -> Res<xsh_log::filter::Filter> {
+        xsh_log::filter::Filter::new(
+            self.domain.as_deref(),
+            self.since.as_deref(),
+            self.until.as_deref(),
+            self.level.as_deref(),
+        )
+        .map_err(Failure)
+    }
+}
+
+/// Flags of `xsh logs timeline`.
+#[derive(Args)]
+struct TimelineFlags {
+    /// Log files of one host (`-`: standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Chrome trace-event JSON (for Perfetto) on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write the trace-event JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
+    /// FILE=YYYY-MM-DDTHH:MM:SS: the wall time of FILE's boot (uptime 0), or of its first line if it has no stamps.
+    #[arg(long = "anchor", value_name = "FILE=ISO")]
+    anchors: Vec<String>,
+    /// The year of syslog stamps (default: that of the earliest dated record of the other files).
+    #[arg(long)]
+    year: Option<i32>,
+    #[command(flatten)]
+    filter: FilterFlags,
 }
 
 /// Flags of `xsh logs parse`.
@@ -71,6 +124,8 @@ struct ParseFlags {
     /// Damage reports shown on stderr (the rest are counted).
     #[arg(long, default_value_t = 20)]
     max_reports: usize,
+    #[command(flatten)]
+    filter: FilterFlags,
 }
 
 /// Flags of `xsh logs stats`.
@@ -167,6 +222,7 @@ pub fn main(f: Flags) -> ExitCode {
         LogsCmd::Check(c) => check(c),
         LogsCmd::Tokens(t) => tokens(t),
         LogsCmd::Bench(b) => bench(b),
+        LogsCmd::Timeline(t) => timeline(t),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -323,7 +379,9 @@ fn parse(p: ParseFlags) -> Res<u8> {
     let out = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, out.lock());
     let mut rep = Reporter::new(p.max_reports);
+    let mut filter = p.filter.filter()?;
     for path in &p.files {
+        filter.new_file();
         let name = name_of(path);
         let f = open(path)?;
         let mut buf = Vec::with_capacity(1 << 16);
@@ -332,7 +390,18 @@ fn parse(p: ParseFlags) -> Res<u8> {
             // Each record is written as soon as the next one starts: one
             // record is held at a time.
             let mut col = xsh_log::Collector::default();
+            let unfiltered = filter.is_empty();
             let mut put = |r: &xsh_log::Record, buf: &mut Vec<u8>| {
+                let head = xsh_log::filter::Head {
+                    format: r.format,
+                    time: r.time.as_deref().map(str::as_bytes),
+                    level: r.level,
+                    module: r.module.as_deref().map(str::as_bytes),
+                    message: r.head().as_bytes(),
+                };
+                if !filter.keep(&head) {
+                    return Ok(());
+                }
                 if p.json {
                     json::record(buf, r);
                 } else {
@@ -341,7 +410,9 @@ fn parse(p: ParseFlags) -> Res<u8> {
                 json::flush_if(buf, &mut w, false)
             };
             xsh_log::parse_reader(f, &name, hint, |e| {
-                rep.see(e);
+                if unfiltered {
+                    rep.see(e);
+                }
                 col.push(e);
                 for r in col.drain() {
                     if failed.is_ok() {
@@ -355,7 +426,20 @@ fn parse(p: ParseFlags) -> Res<u8> {
                 put(&r, &mut buf)?;
             }
         } else {
+            let mut keep = true;
             xsh_log::parse_reader(f, &name, hint, |e| {
+                if !e.continuation {
+                    keep = filter.keep(&xsh_log::filter::Head {
+                        format: e.format,
+                        time: e.fields.time,
+                        level: e.fields.level,
+                        module: e.fields.module,
+                        message: e.message,
+                    });
+                }
+                if !keep {
+                    return;
+                }
                 rep.see(e);
                 if p.json {
                     json::entry(&mut buf, e);
@@ -645,4 +729,60 @@ fn bench(b: BenchFlags) -> Res<u8> {
     let report = xsh_log::bench::run(&opts).map_err(|e| fail!("{e}"))?;
     print!("{}", report.render());
     Ok(u8::from(!report.targets_met()))
+}
+
+fn timeline(t: TimelineFlags) -> Res<u8> {
+    let filter = t.filter.filter()?;
+    let mut opts = xsh_log::timeline::Options {
+        year: t.year,
+        ..Default::default()
+    };
+    for a in &t.anchors {
+        let a = xsh_log::timeline::Anchor::parse(a).map_err(Failure)?;
+        if !t.files.iter().any(|f| name_of(f) == a.file) {
+            return Err(fail!(
+                "--anchor names {}, which is not one of the files",
+                a.file
+            ));
+        }
+        opts.anchors.push(a);
+    }
+    if t.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(fail!("standard input (-) can be read only once"));
+    }
+    let mut srcs = Vec::new();
+    for f in &t.files {
+        srcs.push((name_of(f), open(f)?));
+    }
+    let mut tl = xsh_log::timeline::merge(srcs, &opts).map_err(|e| fail!("{e}"))?;
+    if !filter.is_empty() {
+        tl.items
+            .retain(|it| filter.keep_placed(it.domid, &it.text, it.level, Some(it.at), true));
+    }
+    // Files that could not be placed are said on stderr too: their records
+    // are not in the view.
+    for f in tl.unplaced() {
+        eprintln!(
+            "xsh logs timeline: {}: {} of {} records left out; {}",
+            f.name,
+            f.records - f.placed,
+            f.records,
+            f.how
+        );
+    }
+    if let Some(p) = &t.perfetto {
+        std::fs::write(p, tl.chrome_json())
+            .map_err(|e| fail!("cannot write {}: {e}", p.display()))?;
+    }
+    let out = if t.json {
+        tl.chrome_json()
+    } else {
+        tl.render()
+    };
+    let stdout = io::stdout();
+    let mut w = stdout.lock();
+    w.write_all(out.as_bytes())?;
+    w.flush()?;
+    let unplaced = tl.unplaced().next().is_some();
+    Ok(u8::from(unplaced))
 }

@@ -254,6 +254,41 @@ fn normalize_ids(msg: &str) -> String {
     out
 }
 
+/// The domain a message is about: the first number in it that stands for
+/// a domid (`domid=8`, `Domain 8:` of libxl's `LOGD`, `(domid 8)`, Xen's
+/// `:d8 ` and `d8v0`, `/local/domain/8`, `backend/vif/8/`), skipping the
+/// `0` of dom0's `/local/domain/0/backend/…`, which names the backend.
+pub fn domid_of(msg: &str) -> Option<u32> {
+    let b = msg.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let before = &msg[..i];
+        let word_start = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        // `d8v0`: a vcpu of domain 8, as Xen names it.
+        let vcpu = i >= 1
+            && b[i - 1] == b'd'
+            && (i == 1 || !b[i - 2].is_ascii_alphanumeric())
+            && b.get(i + n) == Some(&b'v');
+        let after_alpha = b.get(i + n).is_some_and(|c| c.is_ascii_alphabetic());
+        let tagged = (word_start || before.ends_with(":d") || before.ends_with("(d"))
+            && !after_alpha
+            && number_kind(before, b, i, n) == Some("<domid>");
+        if vcpu || tagged {
+            let backend0 = &msg[i..i + n] == "0" && msg[i + n..].starts_with("/backend");
+            if !backend0 {
+                return msg[i..i + n].parse().ok();
+            }
+        }
+        i += n;
+    }
+    None
+}
+
 fn number_kind(before: &str, b: &[u8], i: usize, n: usize) -> Option<&'static str> {
     if DOMID_BEFORE.iter().any(|w| before.ends_with(w)) || backend_path(before) {
         return Some("<domid>");
@@ -370,6 +405,32 @@ mod tests {
             n.normalize("Domain 0 (Domain-0) and Domain-0 (0)"),
             "Domain <domid> (Domain-0) and Domain-0 (0)"
         );
+    }
+
+    #[test]
+    fn a_message_names_its_domain() {
+        use super::domid_of;
+        for (msg, want) in [
+            ("XendDomainInfo.destroy: domid=8", Some(8)),
+            (
+                "Domain has shutdown: name=ubuntu-kdump id=8 reason=poweroff.",
+                Some(8),
+            ),
+            ("Domain 12:Device Model already exited", Some(12)),
+            ("hvm.c:1345:d8 All CPUs offline -- powering off.", Some(8)),
+            (
+                "d8v0 Triple fault - invoking HVM shutdown action 1",
+                Some(8),
+            ),
+            (
+                "hotplugStatusCallback /local/domain/0/backend/vif/8/0/hotplug-status.",
+                Some(8),
+            ),
+            ("Removing vbd/51712", None),
+            ("Domain 0 (Domain-0) running", Some(0)),
+        ] {
+            assert_eq!(domid_of(msg), want, "{msg}");
+        }
     }
 
     #[test]

@@ -70,6 +70,24 @@ impl Record {
         self.lines.first().map_or("", |l| l.text.as_str())
     }
 
+    /// The record's time, read (`time.rs`).
+    pub fn when(&self) -> Option<crate::time::When> {
+        crate::time::parse(self.time.as_deref()?.as_bytes())
+    }
+
+    /// The domain the record is about: a guest's `(d8)` on the Xen
+    /// console, else the first domid its first line names
+    /// (`events::domid_of`).
+    pub fn domid(&self) -> Option<u32> {
+        let guest = self.module.as_deref().and_then(|m| m.strip_prefix('d'));
+        if self.format == Format::XenConsole {
+            if let Some(n) = guest.and_then(|d| d.parse().ok()) {
+                return Some(n);
+            }
+        }
+        crate::events::domid_of(self.head())
+    }
+
     /// The whole message, lines joined the way they were split: newlines
     /// between a message's lines, a space where a mailer wrapped, nothing
     /// (and no `=`) at a quoted-printable soft break.
