@@ -520,3 +520,96 @@ fn xen_4_14_call_traces_map_their_frames_to_the_models_functions() {
         ]
     );
 }
+
+#[test]
+fn arm64_register_dumps_and_x86_code_bytes_stay_in_their_dump() {
+    // Xen's arm64 show_registers() right-aligns system registers with
+    // long names (`VTTBR_EL2:`); x86 prints the bytes around the faulting
+    // instruction under `Xen code around <…>:`. Both are lines of the dump.
+    let name = "xen-console-arm64-regs.log";
+    let recs = records_of(&fixture(name), name, None);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(recs[0].lines.len(), 37);
+    let regs = recs[0]
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Registers)
+        .count();
+    assert_eq!(regs, 17);
+    let name = "xen-console-414.log";
+    let recs = records_of(&fixture(name), name, None);
+    let crash = recs
+        .iter()
+        .find(|r| r.head().starts_with("Assertion"))
+        .expect("crash");
+    let code: Vec<Kind> = crash
+        .lines
+        .iter()
+        .filter(|l| l.text.contains("Xen code around") || l.text.contains("<0f> 0b"))
+        .map(|l| l.kind)
+        .collect();
+    assert_eq!(code, [Kind::Registers, Kind::Stack]);
+}
+
+#[test]
+fn a_mail_wrapped_xl_log_joins_libxl_lines_and_keeps_xls_own() {
+    // xl -vvv's output pasted into a mail that wrapped it at 76 columns:
+    // each libxl line's tail is joined back, and xl's own unprefixed
+    // messages (`Waiting for domain …`, `Domain 8 has shut down …`) stay
+    // records of their own.
+    let name = "damage-wrapped-xl.log";
+    let recs = records_of(&fixture(name), name, None);
+    let heads: Vec<(Format, usize, String)> = recs
+        .iter()
+        .map(|r| (r.format, r.lines.len(), r.message()))
+        .collect();
+    assert_eq!(heads.len(), 12, "{heads:#?}");
+    assert!(heads.iter().all(|h| h.0 == Format::Xl), "{heads:#?}");
+    assert_eq!(
+        heads[1].2,
+        "ao 0x1d4f2a0: create: how=(nil) callback=(nil) poller=0x1d4f140"
+    );
+    assert_eq!(
+        heads[4].2,
+        "watch w=0x1d50c58 wpath=@releaseDomain token=3/0: event epath=@releaseDomain"
+    );
+    for (i, h) in heads.iter().enumerate() {
+        let wrapped = [1, 2, 3, 4, 5, 11].contains(&i);
+        assert_eq!(h.1, 1 + usize::from(wrapped), "record {i}: {h:?}");
+    }
+    let wraps = damage(name)
+        .iter()
+        .filter(|d| d.1 == DamageKind::Wrapped)
+        .count();
+    assert_eq!(wraps, 6);
+}
+
+#[test]
+fn quoted_printable_line_ends_split_records_where_the_host_did() {
+    // A log sent as a mail part encoded from bare-LF text: its line ends
+    // are `=0A`, soft breaks (`=` at the end) every 76 columns, and a line
+    // that ends at the margin ends in `=0A=`.
+    let name = "damage-qp-lines.log";
+    let recs = records_of(&fixture(name), name, None);
+    let msgs: Vec<String> = recs.iter().map(|r| r.message()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "XendDomainInfo.shutdown(poweroff)",
+            "XendDomainInfo.handleShutdownWatch",
+            "Failed to restart domain 8.\nTraceback (most recent call last):\n  File \"/usr/lib64/python2.6/site-packages/xen/xend/XendDomainInfo.py\", line 2345, in _restart\n    new_dom = XendDomain.instance().domain_create_from_dict(config)\nVmError: Device 0 (vif) could not be connected.",
+            "Domain ubuntu-kdump (8) unpaused.",
+        ],
+        "{recs:#?}"
+    );
+    assert_eq!(
+        recs.iter().map(|r| r.lineno).collect::<Vec<_>>(),
+        [Some(568), Some(1968), Some(2373), Some(1206)]
+    );
+    assert!(recs.iter().all(|r| r.format == Format::Xend));
+    let qp = damage(name)
+        .iter()
+        .filter(|d| d.1 == DamageKind::QuotedPrintable)
+        .count();
+    assert_eq!(qp, 9, "eight line ends and one `=3D`");
+}

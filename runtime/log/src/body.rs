@@ -108,7 +108,13 @@ fn phrase(text: &[u8]) -> Option<(Kind, bool)> {
         b"---[ end ",
         b"Rebooting in ",
     ];
-    const DUMP_HEADER: &[&[u8]] = &[b"----[ Xen-", b"Hardware name:", b"Modules linked in:"];
+    const DUMP_HEADER: &[&[u8]] = &[
+        b"----[ Xen-",
+        b"Hardware name:",
+        b"Modules linked in:",
+        b"Xen code around <",
+        b"Code: ",
+    ];
     if text.starts_with(b"[Fault on access]") {
         // Xen ≥ 4.14: the stack top could not be read; the trace ends here.
         Some((Kind::Frame, false))
@@ -195,16 +201,26 @@ fn frame_marker<S: TokSink>(c: &mut Cursor<'_, '_, S>, line: &[u8]) {
 /// `rax: 0000000000000000   rbx: ffff830...`, `RIP:    e008:[<...>]`,
 /// `RSP: 0018:ffff8800...  EFLAGS: 00010246`, `x29: ffff...`, `pc : [<...>]`,
 /// `CPU:    0`, `CPU: 0 PID: 1 Comm: swapper/0 Not tainted ...`.
+///
+/// arm64's system registers have longer names with an exception level
+/// (`VTTBR_EL2: 00010083fce8e000`, `CONTEXTIDR_EL1: 00000000`, right-aligned
+/// by Xen's `show_registers`): a name with `_` may be up to 16 characters.
 pub fn is_register_line(text: &[u8]) -> bool {
     if text.starts_with(b"CPU:") {
         return true;
     }
-    let Some(colon) = text.iter().take(8).position(|&b| b == b':') else {
+    let Some(colon) = text.iter().take(17).position(|&b| b == b':') else {
         return false;
     };
     let name = text.get(..colon).unwrap_or_default();
     let name = name.strip_suffix(b" ").unwrap_or(name);
-    if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric()) {
+    let plain = name.iter().all(|b| b.is_ascii_alphanumeric());
+    let system = name.contains(&b'_')
+        && name.first().is_some_and(u8::is_ascii_uppercase)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+    if name.is_empty() || !(plain && colon <= 7 || system) {
         return false;
     }
     let value = text.get(colon + 1..).unwrap_or_default();
@@ -214,16 +230,63 @@ pub fn is_register_line(text: &[u8]) -> bool {
     hex >= 4 || value.starts_with(b"[<")
 }
 
-/// `   0000000000000000 ffff82d080274ae8 ...`: raw words of a stack dump.
+/// `   0000000000000000 ffff82d080274ae8 ...`: raw words of a stack dump;
+/// also the bytes under `Xen code around <…>:` (`48 8b 05 <0f> 0b`, the
+/// faulting one in angle brackets).
 pub fn is_stack_words(text: &[u8]) -> bool {
     let mut words = 0;
+    let mut bytes = 0;
     for w in text.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
-        if !(w.len() == 8 || w.len() == 16) || !w.iter().all(u8::is_ascii_hexdigit) {
+        let hex = w.iter().all(u8::is_ascii_hexdigit);
+        let byte = w.len() == 2 && hex
+            || w.len() == 4
+                && w[0] == b'<'
+                && w[3] == b'>'
+                && w[1..3].iter().all(u8::is_ascii_hexdigit);
+        if byte {
+            bytes += 1;
+        } else if (w.len() == 8 || w.len() == 16) && hex {
+            words += 1;
+        } else {
             return false;
         }
-        words += 1;
     }
-    words >= 2
+    words >= 2 && bytes == 0 || bytes >= 8 && words == 0
+}
+
+/// A line xl itself prints without a prefix (xl_cmdimpl.c's messages), as
+/// opposed to the tail of a libxl line a mailer wrapped.
+pub fn is_xl_phrase(line: &[u8]) -> bool {
+    const PHRASES: &[&[u8]] = &[
+        b"Parsing config from ",
+        b"Waiting for domain ",
+        b"Waiting for ",
+        b"Domain ",
+        b"Shutting down domain ",
+        b"Rebooting domain ",
+        b"Destroying domain ",
+        b"Daemon running with PID ",
+        b"Action for shutdown reason code ",
+        b"Done. ",
+        b"Dumping core ",
+        b"Migration ",
+        b"migration ",
+        b"Saving to ",
+        b"Loading new save file ",
+        b"Savefile contains ",
+        b"Unable to ",
+        b"Can't ",
+        b"Failed to ",
+        b"failed to ",
+        b"Error: ",
+        b"WARNING: ",
+        b"Warning: ",
+        b"Started domain ",
+        b"Setting ",
+        b"Using ",
+        b"xl: ",
+    ];
+    starts_any(line, PHRASES)
 }
 
 /// A line of qemu-dm's log (which has no prefix): its known first words.
