@@ -559,9 +559,9 @@ fn a_mail_wrapped_xl_log_joins_libxl_lines_and_keeps_xls_own() {
     // records of their own.
     let name = "damage-wrapped-xl.log";
     let recs = records_of(&fixture(name), name, None);
-    let heads: Vec<(Format, usize, String)> = recs
+    let heads: Vec<(Format, u64, String)> = recs
         .iter()
-        .map(|r| (r.format, r.lines.len(), r.message()))
+        .map(|r| (r.format, r.last_line() - r.line() + 1, r.message()))
         .collect();
     assert_eq!(heads.len(), 12, "{heads:#?}");
     assert!(heads.iter().all(|h| h.0 == Format::Xl), "{heads:#?}");
@@ -575,7 +575,7 @@ fn a_mail_wrapped_xl_log_joins_libxl_lines_and_keeps_xls_own() {
     );
     for (i, h) in heads.iter().enumerate() {
         let wrapped = [1, 2, 3, 4, 5, 11].contains(&i);
-        assert_eq!(h.1, 1 + usize::from(wrapped), "record {i}: {h:?}");
+        assert_eq!(h.1, 1 + u64::from(wrapped), "record {i}: {h:?}");
     }
     let wraps = damage(name)
         .iter()
@@ -612,4 +612,37 @@ fn quoted_printable_line_ends_split_records_where_the_host_did() {
         .filter(|d| d.1 == DamageKind::QuotedPrintable)
         .count();
     assert_eq!(qp, 9, "eight line ends and one `=3D`");
+}
+
+#[test]
+fn explain_reads_repaired_records_as_the_host_wrote_them() {
+    // A mailer wrapped a message and a frame's symbol onto the next line:
+    // explain matches the message made whole, and maps the frame by its
+    // symbol, so the innermost frame is __domain_finalise_shutdown.
+    let name = "damage-wrapped.log";
+    let recs = records_of(&fixture(name), name, None);
+    assert_eq!(recs[0].head(), "XendDomainInfo.destroy: domid=8");
+    let x = xsh_log::explain::explain(&recs);
+    let probes: Vec<Option<&str>> = x.records.iter().map(|r| r.probe).collect();
+    assert_eq!(
+        probes,
+        [
+            Some("xend:XendDomainInfo.destroy"),
+            Some("xend:XendDomainInfo.destroyDevice"),
+            // The model writes no `xc.domain_destroy failed`.
+            None,
+            Some("xen:__domain_finalise_shutdown"),
+        ],
+        "{:#?}",
+        x.records
+    );
+    let frames: Vec<&str> = x.records[3]
+        .lines
+        .iter()
+        .filter_map(|l| l.frame_probe)
+        .collect();
+    assert_eq!(
+        frames,
+        ["xen:__domain_finalise_shutdown", "xen:vcpu_check_shutdown"]
+    );
 }

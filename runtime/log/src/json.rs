@@ -120,7 +120,7 @@ pub fn record(out: &mut Vec<u8>, r: &Record) {
     string(out, r.format.name().as_bytes());
     out.extend_from_slice(b",\"file\":");
     string(out, r.file.as_bytes());
-    let last = r.lines.last().map_or(0, |l| l.line);
+    let last = r.last_line();
     let _ = write!(
         out,
         ",\"line\":{},\"last_line\":{},\"record\":{},\"kind\":\"{}\"",
