@@ -125,6 +125,8 @@ struct Read1 {
 fn read_file<R: Read>(src: R, name: &str, file: usize) -> io::Result<Read1> {
     let mut col = Collector::default();
     let mut out = Vec::new();
+    // qemu-dm's log names its domain once, on its first line.
+    let mut file_domid = None;
     let mut take = |r: Record| {
         if matches!(
             r.kind,
@@ -143,7 +145,13 @@ fn read_file<R: Read>(src: R, name: &str, file: usize) -> io::Result<Read1> {
                 line: r.line(),
                 format: r.format,
                 level: r.level,
-                domid: r.domid(),
+                domid: {
+                    let d = r.domid();
+                    if r.format == Format::QemuDm && r.head().starts_with("domid: ") {
+                        file_domid = d;
+                    }
+                    d.or(file_domid.filter(|_| r.format == Format::QemuDm))
+                },
                 raw_time: r.time.clone(),
                 text,
             },
