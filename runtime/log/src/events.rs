@@ -93,8 +93,9 @@ const PID_BEFORE: &[&str] = &["pid: ", "pid ", "PID ", "pid=", "DeviceModel ", "
 const NAME_BEFORE: &[&str] = &["name=", "'name': '", "['name', '", "(name ", "-name "];
 
 /// The most names one log's normalisation remembers (a host runs a few
-/// dozen domains; a log that seems to name more is not naming domains).
-const MAX_NAMES: usize = 256;
+/// hundred domains over a log's life; past that, a log that seems to name
+/// more is not naming domains).
+const MAX_NAMES: usize = 4096;
 
 /// The domain names a log has named so far: a name is learned where a
 /// message says it is one (`name=…`, `Domain NAME (8)`), and every later
@@ -102,7 +103,7 @@ const MAX_NAMES: usize = 256;
 /// through the log, as a domid or a uuid is not kept across two runs.
 #[derive(Default, Debug)]
 pub struct Names {
-    known: Vec<String>,
+    known: std::collections::HashSet<String>,
 }
 
 impl Names {
@@ -114,7 +115,7 @@ impl Names {
         if self.known.is_empty() {
             return plain;
         }
-        replace_names(&plain, &self.known)
+        self.replace(&plain)
     }
 
     fn learn(&mut self, msg: &str) {
@@ -146,43 +147,28 @@ impl Names {
     }
 
     fn add(&mut self, name: &str) {
-        // A number is a domid, not a name; `None`, `null` and `-` are no name.
+        // A number is a domid, not a name; Domain-0 is always there.
         let real = name.len() >= 2
             && !name.bytes().all(|c| c.is_ascii_digit())
             && !matches!(name, "None" | "null" | "Domain-0");
-        if real && self.known.len() < MAX_NAMES && !self.known.iter().any(|k| k == name) {
-            self.known.push(name.to_string());
-            // Longest first, so that `web-1` is replaced before `web`.
-            self.known
-                .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        if real && self.known.len() < MAX_NAMES && !self.known.contains(name) {
+            self.known.insert(name.to_string());
         }
     }
-}
 
-/// The name starting at `i`: letters, digits, `-`, `_`, `.`, `+`.
-fn name_at(b: &[u8], i: usize) -> &str {
-    let rest = b.get(i..).unwrap_or_default();
-    let n = rest
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'+'))
-        .count();
-    let n = n - rest[..n].iter().rev().take_while(|&&c| c == b'.').count();
-    std::str::from_utf8(&rest[..n]).unwrap_or_default()
-}
-
-/// Every whole-word mention of a known name replaced by `<name>`.
-fn replace_names(msg: &str, names: &[String]) -> String {
-    let b = msg.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+');
-    let mut out = String::with_capacity(msg.len());
-    let mut i = 0;
-    'outer: while i < b.len() {
-        if i == 0 || !word(b[i - 1]) {
-            for n in names {
-                let end = i + n.len();
-                if msg.get(i..end) == Some(n.as_str()) && !b.get(end).is_some_and(|&c| word(c)) {
+    /// Every whole-word mention of a known name replaced by `<name>`: each
+    /// word that could be a name is looked up once.
+    fn replace(&self, msg: &str) -> String {
+        let b = msg.as_bytes();
+        let mut out = String::with_capacity(msg.len());
+        let mut i = 0;
+        while i < b.len() {
+            let starts = i == 0 || !is_name_byte(b[i - 1]);
+            if starts && is_name_byte(b[i]) {
+                let name = name_at(b, i);
+                if !name.is_empty() && self.known.contains(name) {
                     out.push_str("<name>");
-                    i = end;
+                    i += name.len();
                     // `NAME (8)`: the number beside a domain's name is its domid.
                     let digits = b
                         .get(i + 2..)
@@ -194,15 +180,33 @@ fn replace_names(msg: &str, names: &[String]) -> String {
                         out.push_str(" (<domid>)");
                         i += 3 + digits;
                     }
-                    continue 'outer;
+                    continue;
                 }
+                // Not a name: copy the whole word (ASCII by construction).
+                let n = b[i..].iter().take_while(|&&c| is_name_byte(c)).count();
+                out.push_str(&msg[i..i + n]);
+                i += n;
+                continue;
             }
+            let ch = msg[i..].chars().next().unwrap_or('\u{fffd}');
+            out.push(ch);
+            i += ch.len_utf8().max(1);
         }
-        let ch = msg[i..].chars().next().unwrap_or('\u{fffd}');
-        out.push(ch);
-        i += ch.len_utf8().max(1);
+        out
     }
-    out
+}
+
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'+')
+}
+
+/// The name starting at `i`: letters, digits, `-`, `_`, `.`, `+` (not a
+/// sentence's closing dot).
+fn name_at(b: &[u8], i: usize) -> &str {
+    let rest = b.get(i..).unwrap_or_default();
+    let n = rest.iter().take_while(|&&c| is_name_byte(c)).count();
+    let n = n - rest[..n].iter().rev().take_while(|&&c| c == b'.').count();
+    std::str::from_utf8(&rest[..n]).unwrap_or_default()
 }
 
 /// A message with its times, pids, domids, uuids and the domain names it

@@ -151,7 +151,7 @@ pub fn record(out: &mut Vec<u8>, r: &Record) {
     let _ = write!(
         out,
         ",\"continuation_lines\":{},\"damage\":[",
-        r.lines.len().saturating_sub(1)
+        last.saturating_sub(r.line())
     );
     for (i, d) in r.damage.iter().enumerate() {
         if i > 0 {

@@ -49,7 +49,7 @@ fn record_map(r: &Record) -> Dynamic {
     m.insert("message".into(), Dynamic::from(r.message()));
     m.insert(
         "continuation".into(),
-        Dynamic::from_int(r.lines.len().saturating_sub(1) as i64),
+        Dynamic::from_int(r.last_line().saturating_sub(r.line()) as i64),
     );
     let damage: Array = r
         .damage
