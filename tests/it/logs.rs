@@ -646,3 +646,28 @@ fn explain_reads_repaired_records_as_the_host_wrote_them() {
         ["xen:__domain_finalise_shutdown", "xen:vcpu_check_shutdown"]
     );
 }
+
+#[test]
+fn xentoollogs_dated_lines_are_libxl_records_with_their_time_and_pid() {
+    // xtl_stdiostream with SHOW_DATE|SHOW_PID (`xl -T`, libvirt's libxl
+    // driver): date, zone name, `[pid] `, then libxl's usual prefix.
+    let name = "libxl-driver.log";
+    let recs = records_of(&fixture(name), name, None);
+    assert_eq!(recs.len(), 4);
+    assert!(recs.iter().all(|r| r.format == Format::Xl), "{recs:#?}");
+    let r = &recs[2];
+    assert_eq!(r.time.as_deref(), Some("2019-06-05 09:23:28 UTC"));
+    assert_eq!(
+        r.when().and_then(|w| w.iso()).as_deref(),
+        Some("2019-06-05T09:23:28+00:00")
+    );
+    assert_eq!((r.pid, r.logger.as_deref()), (Some(4242), Some("libxl")));
+    assert_eq!(r.func.as_deref(), Some("kill_device_model"));
+    assert_eq!(r.domid(), Some(8), "libxl's LOGD prefix `Domain 8:`");
+    assert_eq!(recs[3].logger.as_deref(), Some("xc"));
+    // A zone xentoollog names but no offset is known for: shown, not applied.
+    assert_eq!(
+        recs[3].when().and_then(|w| w.iso()).as_deref(),
+        Some("2019-06-05T09:23:28")
+    );
+}
