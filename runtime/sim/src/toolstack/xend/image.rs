@@ -134,7 +134,8 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
 }
 
 /// What `_sentinel_watch` does once the FIFO read returns.
-async fn sentinel_fifo_closed(s: &Sim, vm: VmRef, domid: u32) {
+async fn sentinel_fifo_closed(sim: &Sim, vm: VmRef, domid: u32) {
+    let s = sim.clone();
     let Some(lock) = s
         .xend
         .borrow()
