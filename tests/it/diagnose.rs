@@ -229,6 +229,38 @@ fn a_failed_restore_is_read_not_guessed() {
     );
 }
 
+/// A Xen 4.16 console (RELEASE-4.16.2 hvm_triple_fault: gprintk's `d8v0`
+/// prefix, then vcpu_show_execution_state's dump with print_xen_info's
+/// version header): the domain's triple fault is read; nothing is replayed,
+/// since the model is Xen 4.4.4.
+#[test]
+fn a_xen_4_16_console_is_read_and_not_replayed() {
+    let d = run(&["tests/diagnose/xen-4.16-triple-fault/xen.log"]);
+    let text = d.render();
+    let dd = &d.domains[0];
+    let Verdict::NotModelled(why) = &dd.verdict else {
+        panic!("not modelled: {text}");
+    };
+    assert!(
+        why.contains("Xen 4.16.2") && why.contains("Xen 4.4.4"),
+        "{why}"
+    );
+    assert!(dd.variant.is_none(), "no replay ran: {text}");
+    let host: Vec<_> = d
+        .host
+        .events
+        .iter()
+        .map(|e| (line(&d, (e.src, e.rec)), e.fact.clone()))
+        .collect();
+    assert_eq!(host, vec![(3, Fact::Hypervisor("4.16.2".into()))]);
+    assert_eq!(d.host.domains.len(), 1, "{text}");
+    assert_eq!(d.host.domains[0].domids, vec![8]);
+    assert_eq!(d.host.domains[0].inferred.hvm, Some(true));
+    // HVM_PARAM_TRIPLE_FAULT_REASON's default: SHUTDOWN_reboot (1).
+    assert_eq!(facts(&d), vec![(1, Fact::TripleFault("reboot".into()))]);
+    assert!(text.contains("toolstack not shown"), "{text}");
+}
+
 #[test]
 fn xl_logs_give_their_history_and_are_not_replayed() {
     let d = run(&["tests/diagnose/xl-poweroff/xl-web.log"]);

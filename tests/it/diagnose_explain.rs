@@ -192,6 +192,7 @@ fn explain_labels_every_line_of_the_corpus() {
 fn explain_labels_nothing_the_model_cannot_replay() {
     for file in [
         "tests/diagnose/restore-failed/xend.log",
+        "tests/diagnose/xen-4.16-triple-fault/xen.log",
         "tests/diagnose/xl-poweroff/xl-web.log",
         "tests/diagnose/xl-reboot/xl-web.log",
     ] {

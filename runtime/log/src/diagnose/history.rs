@@ -30,6 +30,9 @@ pub enum Toolstack {
     Xend,
     /// xl and libxl (`xl-<name>.log`).
     Xl,
+    /// No toolstack's log is among the files (a qemu-dm log, a console):
+    /// the replay uses the model's, xend.
+    NotShown,
 }
 
 impl Toolstack {
@@ -38,6 +41,7 @@ impl Toolstack {
         match self {
             Toolstack::Xend => "xend",
             Toolstack::Xl => "xl",
+            Toolstack::NotShown => "toolstack not shown",
         }
     }
 }
@@ -72,6 +76,12 @@ pub enum Fact {
     ToolstackStarted(u32),
     /// A stack printed by an engineer's instrumentation at a probe's site.
     Stack(&'static str),
+    /// Xen shut an HVM domain down on a triple fault, with the reason
+    /// (HVM_PARAM_TRIPLE_FAULT_REASON: reboot unless set).
+    TripleFault(String),
+    /// The hypervisor that wrote the file, by its version (its boot banner,
+    /// `Xen version 4.16.2 (...)`, or a state dump's `----[ Xen-4.16.2 ...`).
+    Hypervisor(String),
 }
 
 impl Fact {
@@ -91,6 +101,8 @@ impl Fact {
             Fact::RestoreFailed => "restore failed".into(),
             Fact::ToolstackStarted(pid) => format!("toolstack started (pid {pid})"),
             Fact::Stack(p) => format!("stack printed at {p}"),
+            Fact::TripleFault(r) => format!("triple fault: Xen shuts it down, reason {r}"),
+            Fact::Hypervisor(v) => format!("written by Xen {v}"),
         }
     }
 
@@ -99,7 +111,11 @@ impl Fact {
     pub fn unmodelled(&self) -> bool {
         matches!(
             self,
-            Fact::Restore | Fact::RestoreFailed | Fact::ToolstackStarted(_)
+            Fact::Restore
+                | Fact::RestoreFailed
+                | Fact::ToolstackStarted(_)
+                | Fact::TripleFault(_)
+                | Fact::Hypervisor(_)
         )
     }
 }
@@ -182,8 +198,10 @@ pub struct Domain {
     pub records: Vec<(usize, usize)>,
     /// Its history.
     pub events: Vec<HistoryEvent>,
-    /// xl wrote it (else xend).
+    /// xl wrote it.
     pub xl: bool,
+    /// xend wrote it.
+    pub xend: bool,
     /// The replay's inputs.
     pub inferred: Inferred,
 }
@@ -203,8 +221,10 @@ impl Domain {
     pub fn toolstack(&self) -> Toolstack {
         if self.xl {
             Toolstack::Xl
-        } else {
+        } else if self.xend {
             Toolstack::Xend
+        } else {
+            Toolstack::NotShown
         }
     }
 
@@ -312,6 +332,27 @@ impl Builder {
             }
             let time = r.time.as_deref().and_then(wall_time);
             let head = r.head().trim();
+            if r.format == Format::XenConsole {
+                if let Some(v) = xen_version(head) {
+                    let seen = self
+                        .host
+                        .events
+                        .iter()
+                        .any(|e| e.src == si && e.fact == Fact::Hypervisor(v.clone()));
+                    if !seen {
+                        self.host.events.push(HistoryEvent {
+                            src: si,
+                            rec: ri,
+                            time,
+                            domid: None,
+                            fact: Fact::Hypervisor(v),
+                        });
+                    }
+                    // The host's, no domain's.
+                    self.host.unattributed.push((si, ri));
+                    continue;
+                }
+            }
             let mut ids = ids_of(r.format, head);
             if r.format == Format::Xend {
                 if let (Some(p), Some(q)) = (r.pid, last_pid) {
@@ -413,6 +454,7 @@ impl Builder {
         let dom = &mut self.host.domains[d];
         dom.records.push((si, ri));
         dom.xl |= r.format == Format::Xl;
+        dom.xend |= r.format == Format::Xend;
         if r.format == Format::QemuDm {
             dom.inferred.hvm = Some(true);
         }
@@ -500,6 +542,32 @@ fn file_domain(path: &str) -> Option<Ids> {
         })
 }
 
+/// The domid of a guest message's `%pv` prefix (`d8v0 Triple fault ...`,
+/// gprintk's form in Xen 4.5 and later).
+fn vcpu_prefix(m: &str) -> Option<u32> {
+    let rest = m.strip_prefix('d')?;
+    let id: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let after = rest[id.len()..].strip_prefix('v')?;
+    let vcpu_ends = after.find(' ')?;
+    (!id.is_empty() && after[..vcpu_ends].bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+/// The version a Xen console line gives: the boot banner's
+/// (`Xen version 4.16.2 (mockbuild@) ...`) or a state dump's header
+/// (`----[ Xen-4.16.2  x86_64  debug=n  Not tainted ]----`).
+fn xen_version(m: &str) -> Option<String> {
+    let rest = m
+        .strip_prefix("Xen version ")
+        .or_else(|| m.strip_prefix("----[ Xen-"))?;
+    let v: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || ".-_".contains(*c))
+        .collect();
+    (v.starts_with(|c: char| c.is_ascii_digit())).then_some(v)
+}
+
 fn number_after(s: &str, key: &str) -> Option<u32> {
     let i = s.find(key)? + key.len();
     let rest = &s[i..];
@@ -561,6 +629,8 @@ fn ids_of(format: Format, m: &str) -> Ids {
         Format::XenConsole => {
             ids.domid = number_after(m, "Domain ")
                 .or_else(|| number_after(m, "(d"))
+                .or_else(|| number_after(m, "Dumping Dom"))
+                .or_else(|| vcpu_prefix(m))
                 .filter(|_| !m.contains("Domain 0 "));
         }
         _ => {}
@@ -629,9 +699,17 @@ fn fact_of(format: Format, m: &str) -> Option<Fact> {
                 None
             }
         }
-        Format::XenConsole => (m.contains(") crashed on cpu#")
-            || m.contains("reported crashed by domain"))
-        .then_some(Fact::Crashed),
+        Format::XenConsole => {
+            if m.contains(") crashed on cpu#") || m.contains("reported crashed by domain") {
+                Some(Fact::Crashed)
+            } else if m.contains("Triple fault - invoking HVM shutdown action ") {
+                // hvm_triple_fault: domain_shutdown(d, reason).
+                number_after(m, "shutdown action ")
+                    .map(|c| Fact::TripleFault(reason_name(c).to_string()))
+            } else {
+                None
+            }
+        }
         Format::LinuxConsole => m
             .contains("Kernel panic - not syncing")
             .then_some(Fact::Panicked),
@@ -698,6 +776,13 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
                     };
                     inf.on.entry(key.into()).or_insert_with(|| a.to_string());
                 }
+            }
+        }
+        // hvm_triple_fault's line and an HVM vCPU's state dump.
+        Format::XenConsole => {
+            if head.contains("invoking HVM shutdown action") || head.contains("CONTEXT: hvm guest")
+            {
+                inf.hvm = Some(true);
             }
         }
         _ => {}

@@ -86,8 +86,24 @@ fn quote(s: &str) -> String {
 /// The replay script of domain `d`, or why it cannot be replayed.
 pub fn script(host: &Host, d: usize) -> Result<String, String> {
     let dom = &host.domains[d];
+    // The model is Xen 4.4.4: another Xen's console (its messages, its
+    // trace format, its defaults) is read, not replayed.
+    let other_xen = host.events.iter().find_map(|e| match &e.fact {
+        Fact::Hypervisor(v)
+            if !v.starts_with("4.4.") && dom.records.iter().any(|&(s, _)| s == e.src) =>
+        {
+            Some((v, e.src))
+        }
+        _ => None,
+    });
+    if let Some((v, src)) = other_xen {
+        return Err(format!(
+            "{} was written by Xen {v}; the model is Xen 4.4.4: the history is read, not replayed",
+            host.sources[src].name
+        ));
+    }
     match dom.toolstack() {
-        Toolstack::Xend => {}
+        Toolstack::Xend | Toolstack::NotShown => {}
         // Where xl's replay plugs in: the same script through `xl` once
         // the model has xl and libxl.
         Toolstack::Xl => return Err(
