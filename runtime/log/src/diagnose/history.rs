@@ -779,11 +779,11 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
             }
         }
         // hvm_triple_fault's line and an HVM vCPU's state dump.
-        Format::XenConsole => {
-            if head.contains("invoking HVM shutdown action") || head.contains("CONTEXT: hvm guest")
-            {
-                inf.hvm = Some(true);
-            }
+        Format::XenConsole
+            if head.contains("invoking HVM shutdown action")
+                || head.contains("CONTEXT: hvm guest") =>
+        {
+            inf.hvm = Some(true);
         }
         _ => {}
     }
