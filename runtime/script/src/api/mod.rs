@@ -5,6 +5,7 @@ pub mod explore;
 pub mod logs;
 pub mod sim;
 pub mod xen;
+pub mod xl;
 pub mod xm;
 pub mod xs;
 
@@ -19,6 +20,7 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 pub fn register_all(e: &mut Engine, cur: &Current) {
     sim::register(e);
     xm::register(e);
+    xl::register(e);
     xs::register(e);
     xen::register(e);
     ctx::register(e);
@@ -104,8 +106,22 @@ pub fn probes_markdown() -> String {
          A probe's *site* is its function's entry, or just after the function's own entry log line.\n\
          `on(name, |ctx| ...)` runs there; `hook(name, |ctx| ...)` replaces the function from there on.\n",
     );
-    let mut layer = None;
+    // One section per layer, in the order layers first appear in the table
+    // (a layer's later probes, appended to keep probe numbers stable, join
+    // its section).
+    let mut layers: Vec<xsh_sim::probe::Layer> = Vec::new();
     for d in xsh_sim::probe::PROBE_DEFS {
+        if !layers.contains(&d.layer) {
+            layers.push(d.layer);
+        }
+    }
+    let defs = layers.iter().flat_map(|l| {
+        xsh_sim::probe::PROBE_DEFS
+            .iter()
+            .filter(move |d| d.layer == *l)
+    });
+    let mut layer = None;
+    for d in defs {
         if layer != Some(d.layer) {
             layer = Some(d.layer);
             s.push_str(&format!("\n## `{}:`\n\n| probe | arguments | result | site | what it does |\n|---|---|---|---|---|\n", d.layer.prefix()));

@@ -141,13 +141,12 @@ pub fn signature(st: &HostState) -> Vec<(String, String)> {
     default_signature(&st.sim)
 }
 
-/// Domains xend lists (besides Domain-0) with their state, and key lines.
+/// Domains the toolstack lists (besides Domain-0) with their state, and
+/// key lines.
 pub fn default_signature(sim: &Sim) -> Vec<(String, String)> {
     let mut doms: BTreeMap<String, String> = BTreeMap::new();
-    for row in xsh_sim::host::xm_list(sim) {
-        if row.id != 0 {
-            doms.insert(row.name, xsh_sim::host::domain_state(sim, row.id).into());
-        }
+    for (name, id) in xsh_sim::host::guest_domains(sim) {
+        doms.insert(name, xsh_sim::host::domain_state(sim, id).into());
     }
     let mut out: Vec<(String, String)> = if doms.is_empty() {
         vec![("domains".into(), "none but Domain-0".into())]
