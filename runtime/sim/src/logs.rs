@@ -166,6 +166,11 @@ impl Logs {
         self.stamp.1.clone()
     }
 
+    /// Do the sinks keep what is written (for `text()`)?
+    pub fn keeps(&self) -> bool {
+        self.keep
+    }
+
     /// Stop keeping text in memory (benchmarks): only counts and hashes.
     pub fn set_keep(&mut self, keep: bool) {
         self.keep = keep;

@@ -408,15 +408,17 @@ pub fn register(e: &mut Engine) {
             Dynamic::UNIT
         }
     });
-    e.register_fn("console", |d: &mut DomainApi| -> String {
+    e.register_fn("console", |d: &mut DomainApi| -> R<String> {
+        crate::observe::logs_kept(&d.st.sim)?;
         let f = xsh_sim::guest::console_file(&d.name);
-        d.st.sim
+        Ok(d.st
+            .sim
             .logs
             .borrow()
             .files
             .get(&f)
             .map(|s| s.text().to_string())
-            .unwrap_or_default()
+            .unwrap_or_default())
     });
     e.register_fn("on", |d: &mut DomainApi, probe: &str, f: FnPtr| -> R<i64> {
         install(&d.st, probe, Some(d.domid), HookKind::On, f).or_else(rt_err)
@@ -560,7 +562,8 @@ pub fn register(e: &mut Engine) {
         Ok(())
     });
 
-    e.register_fn("log", |q: &mut QemuApi| -> String {
+    e.register_fn("log", |q: &mut QemuApi| -> R<String> {
+        crate::observe::logs_kept(&q.0.sim)?;
         let name =
             q.0.sim
                 .qemu
@@ -569,13 +572,14 @@ pub fn register(e: &mut Engine) {
                 .get(&q.1)
                 .map(|q| q.log.clone())
                 .unwrap_or_default();
-        q.0.sim
+        Ok(q.0
+            .sim
             .logs
             .borrow()
             .files
             .get(&name)
             .map(|s| s.text().to_string())
-            .unwrap_or_default()
+            .unwrap_or_default())
     });
     e.register_get("pid", |q: &mut QemuApi| -> i64 {
         q.0.sim
