@@ -244,6 +244,7 @@ pub fn register(e: &mut Engine) {
             .ok_or_else(|| format!("{k} is an invalid domain identifier (rc=-6)").into())
     });
     e.register_fn("log", |x: &mut XlApi, dom: Dynamic| -> R<String> {
+        crate::observe::logs_kept(&x.0.sim)?;
         let name = match dom.clone().try_cast::<DomainApi>() {
             Some(d) => d.name,
             None => dom

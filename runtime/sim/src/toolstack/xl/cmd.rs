@@ -55,7 +55,10 @@ where
                 return 1;
             }
             s.at(L::MainCmd as u16);
-            body(s.clone()).await
+            // Boxed: a command's work nests deep, and its type with it.
+            let work: std::pin::Pin<Box<dyn std::future::Future<Output = i64>>> =
+                Box::pin(body(s.clone()));
+            work.await
         },
     )
     .await

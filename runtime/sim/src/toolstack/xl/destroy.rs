@@ -28,7 +28,9 @@ pub async fn domain_destroy(sim: &Sim, pid: u32, domid: u32) -> i32 {
                 s.at(L::DestroyInitiate as u16);
                 // libxl__domain_destroy: no stub domain here, so straight to
                 // libxl__destroy_domid of the domain itself.
-                destroy_domid(&s, pid, domid, ao).await;
+                let work: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> =
+                    Box::pin(destroy_domid(&s, pid, domid, ao));
+                work.await;
                 s.at(L::DestroyAoInprogress as u16);
                 event::ao_inprogress(&s, pid, ao, L::DestroyAoInprogress).await as i64
             },

@@ -336,6 +336,13 @@ pub fn conn_of(sim: &Sim, pid: u32) -> Option<crate::xenstore::ConnId> {
     sim.xl.borrow().proc(pid).map(|p| p.conn)
 }
 
+/// A callback's future on the heap (see `afterpoll`).
+fn boxed<'a>(
+    f: impl std::future::Future<Output = ()> + 'a,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+    Box::pin(f)
+}
+
 /// `eventloop_iteration`: poll until something is ready, then
 /// `afterpoll_internal`: the xenstore fd, the SIGCHLD pipe, then the timers
 /// that are due.
@@ -362,7 +369,9 @@ async fn afterpoll(sim: &Sim, pid: u32) -> bool {
         did = true;
         let ctx = sim.current_ctx();
         sim.adopt(ctx, ev.hop);
-        watchfd_callback(sim, pid, ev).await;
+        // Boxed: the callbacks reach far (a device's whole removal), and a
+        // loop's future would otherwise carry all of their types.
+        boxed(watchfd_callback(sim, pid, ev)).await;
     }
     loop {
         let next = with_ctx(sim, pid, |c| c.reaped.pop_front()).flatten();
@@ -377,7 +386,10 @@ async fn afterpoll(sim: &Sim, pid: u32) -> bool {
             let ctx = sim.current_ctx();
             let hop = sim.hop("SIGCHLD");
             sim.adopt(ctx, hop);
-            super::devices::device_hotplug_child_death_cb(sim, pid, aodev, child, status).await;
+            boxed(super::devices::device_hotplug_child_death_cb(
+                sim, pid, aodev, child, status,
+            ))
+            .await;
         }
     }
     loop {
@@ -395,7 +407,7 @@ async fn afterpoll(sim: &Sim, pid: u32) -> bool {
         .flatten();
         let Some(cb) = due else { break };
         did = true;
-        time_occurs(sim, pid, cb).await;
+        boxed(time_occurs(sim, pid, cb)).await;
     }
     did
 }

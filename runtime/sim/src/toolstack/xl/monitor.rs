@@ -63,7 +63,9 @@ async fn start(sim: &Sim, pid: u32, cfg: &DomainConfig) -> Result<u32, i32> {
     acquire_lock(sim).await;
     sim.at(L::CreateNew as u16);
     set_base(sim, pid, L::CreateNew);
-    let domid = match create::domain_create_new(sim, pid, cfg.clone()).await {
+    let create: std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, i32>>>> =
+        Box::pin(create::domain_create_new(sim, pid, cfg.clone()));
+    let domid = match create.await {
         Ok(d) => d,
         Err(rc) => {
             release_lock(sim);
@@ -141,7 +143,9 @@ async fn do_daemonize(sim: &Sim, cfg: DomainConfig, domid: u32) {
             s.adopt(ctx, hop);
             let s2 = s.clone();
             let t = s.spawn(ctx, async move {
-                monitor(&s2, pid, cfg, domid).await;
+                let work: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> =
+                    Box::pin(monitor(&s2, pid, cfg, domid));
+                work.await;
                 exit_proc(&s2, pid);
             });
             if let Some(p) = s.xl.borrow_mut().proc_mut(pid) {
