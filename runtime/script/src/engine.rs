@@ -32,6 +32,34 @@ fn global(name: &str, st: Rc<HostState>) -> Option<Dynamic> {
     })
 }
 
+/// The same global's handle for another world, if `v` (shared or not)
+/// holds one of the globals' handles (`sim.in_new_world`).
+pub(crate) fn rebind_global(v: &Dynamic, st: Rc<HostState>) -> Option<Dynamic> {
+    let name = if v.is_shared() {
+        let inner = v.read_lock::<Dynamic>().map(|d| d.clone())?;
+        return rebind_global(&inner, st);
+    } else if v.is::<api::sim::SimApi>() {
+        "sim"
+    } else if v.is::<api::xm::XmApi>() {
+        "xm"
+    } else if v.is::<api::xl::XlApi>() {
+        "xl"
+    } else if v
+        .clone()
+        .try_cast::<api::xs::XsApi>()
+        .is_some_and(|x| x.is_tools())
+    {
+        "xs"
+    } else if v.is::<api::xen::XenApi>() {
+        "xen"
+    } else if v.is::<api::xen::XendApi>() {
+        "xend"
+    } else {
+        return None;
+    };
+    global(name, st)
+}
+
 /// Does a (readable) value hold one of the globals' handles, rather than a
 /// script's own variable that happens to be named `sim`?
 fn is_global_handle(v: &Dynamic) -> bool {
