@@ -271,7 +271,7 @@ async fn pv_request(
                 }
                 if rc != 0 {
                     eprint(&s, pid, &format!("{what} failed (rc={rc})"));
-                    return EXIT_MINUS_ONE as i64;
+                    return EXIT_MINUS_ONE;
                 }
                 if wait {
                     s.at(if reboot { L::RebootEvenable } else { L::ShutdownEvenable } as u16);

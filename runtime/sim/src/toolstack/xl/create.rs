@@ -143,13 +143,12 @@ async fn add_all(sim: &Sim, pid: u32, cfg: &DomainConfig, devs: &[Device]) -> i3
     devices::multidev_done(sim, pid, m).unwrap_or(ERROR_FAIL)
 }
 
+/// Keys and values of a device's backend or frontend directory.
+type Entries = Vec<(&'static str, String)>;
+
 /// The backend and frontend entries libxl writes for a device
 /// (libxl.c:2070-2180 disks, 2894-2990 nics, 3176-3330 console, vkb).
-fn entries(
-    sim: &Sim,
-    cfg: &DomainConfig,
-    d: &Device,
-) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+fn entries(sim: &Sim, cfg: &DomainConfig, d: &Device) -> (Entries, Entries) {
     let id = d.domid.to_string();
     match d.kind {
         Kind::Vif => {

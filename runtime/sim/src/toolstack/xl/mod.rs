@@ -9,7 +9,8 @@
 //! - `log.rs` — libxl's `libxl: <level>: file:line:func:` lines, xl's `LOG`,
 //!   each process's stderr;
 //! - `proc.rs` — xl processes and libxl contexts; running a command;
-//! - `event.rs` — libxl's event loop: watches, timers, children, AOs;
+//! - `event.rs` — libxl's event loop: watches, timers, children, events;
+//! - `ao.rs` — asynchronous operations, blocking xenstore calls;
 //! - `cmd.rs` — the commands: `create`, `shutdown`, `reboot`, `destroy`,
 //!   `trigger`, `list`, and xl.c's xend check;
 //! - `monitor.rs` — the daemonised `create_domain`: domain death, the
@@ -17,9 +18,13 @@
 //! - `death.rs` — libxl's domain-death events (`@releaseDomain`);
 //! - `create.rs` — `libxl_domain_create_new`;
 //! - `destroy.rs` — `libxl_domain_destroy`, `libxl__destroy_domid`;
-//! - `devices.rs` — adding and removing devices, the hotplug scripts;
+//! - `aodev.rs` — device operations and their groups (`libxl__ao_device`);
+//! - `devices.rs` — adding and removing devices;
+//! - `hotplug.rs` — the hotplug scripts libxl runs itself;
 //! - `dm.rs` — spawning and killing the device model.
 
+pub mod ao;
+pub mod aodev;
 pub mod cmd;
 pub mod create;
 pub mod death;
@@ -27,6 +32,7 @@ pub mod destroy;
 pub mod devices;
 pub mod dm;
 pub mod event;
+pub mod hotplug;
 pub mod lines;
 pub mod log;
 pub mod monitor;

@@ -176,34 +176,31 @@ async fn monitor(sim: &Sim, pid: u32, mut cfg: DomainConfig, mut domid: u32) {
         set_base(sim, pid, L::CreateEvenable);
         death::evenable_domain_death(sim, pid, domid).await;
         watching = true;
-        let restart = loop {
-            set_base(sim, pid, L::CreateWaitEvent);
-            let Some(ev) = domain_wait_event(sim, pid, domid).await else {
-                break None;
-            };
-            match ev {
-                Event::DomainShutdown { reason, .. } => {
-                    xl_log(
-                        sim,
-                        pid,
-                        &format!("Domain {domid} has shut down, reason code {reason} 0x{reason:x}"),
-                    );
-                    set_base(sim, pid, L::CreateHandleDeath);
-                    let mut r = handle_domain_death(sim, pid, domid, reason, &mut cfg).await;
-                    if r == RENAME_RESTART {
-                        set_base(sim, pid, L::CreatePreserve);
-                        if !preserve_domain(sim, pid, domid, &cfg).await {
-                            // "If we fail then exit leaving the old domain in place."
-                            break None;
-                        }
-                        r = RESTART;
-                    }
-                    break Some(r == RESTART);
+        // The loop of xl_cmdimpl.c:2340-2433 goes round again only for the
+        // events xsh does not raise (disk ejects, unexpected types): each
+        // event here ends it.
+        set_base(sim, pid, L::CreateWaitEvent);
+        let restart = match domain_wait_event(sim, pid, domid).await {
+            None => None,
+            Some(Event::DomainShutdown { reason, .. }) => {
+                xl_log(
+                    sim,
+                    pid,
+                    &format!("Domain {domid} has shut down, reason code {reason} 0x{reason:x}"),
+                );
+                set_base(sim, pid, L::CreateHandleDeath);
+                let r = handle_domain_death(sim, pid, domid, reason, &mut cfg).await;
+                if r == RENAME_RESTART {
+                    set_base(sim, pid, L::CreatePreserve);
+                    // "If we fail then exit leaving the old domain in place."
+                    preserve_domain(sim, pid, domid, &cfg).await.then_some(true)
+                } else {
+                    Some(r == RESTART)
                 }
-                Event::DomainDeath { .. } => {
-                    xl_log(sim, pid, &format!("Domain {domid} has been destroyed."));
-                    break None;
-                }
+            }
+            Some(Event::DomainDeath { .. }) => {
+                xl_log(sim, pid, &format!("Domain {domid} has been destroyed."));
+                None
             }
         };
         match restart {

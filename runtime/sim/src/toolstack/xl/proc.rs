@@ -121,6 +121,9 @@ pub struct CmdResult<T> {
     pub output: String,
 }
 
+/// A command's exit status and value.
+type Exit<T> = (i32, Option<T>);
+
 /// Runs an `xl` command to its end from outside the world (a person at
 /// dom0's shell): the world runs until the process exits. `instant` settles
 /// the world at the current time (`xl create`, as `xm create`).
@@ -136,7 +139,7 @@ where
     sim.xl.borrow_mut().last_output.clear();
     let pid = spawn_proc(sim, label, Out::Terminal, Base::Command);
     let ctx = ctx_of(sim, pid).expect("just spawned");
-    let cell: Rc<RefCell<Option<(i32, Option<T>)>>> = Rc::new(RefCell::new(None));
+    let cell: Rc<RefCell<Option<Exit<T>>>> = Rc::new(RefCell::new(None));
     let c2 = cell.clone();
     let fut = body(sim.clone(), pid);
     if instant {
