@@ -37,7 +37,7 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     ("Sim.choices", "", "The choices made so far, by name."),
     ("Sim.invariant", "name, f", "Declares a property `f()` that must hold after every instant of virtual time the world runs through, and at the end of the script (docs/explore.md).\n\n```rhai\nsim.invariant(\"no zombie qemu-dm\", || dom.state != \"destroyed\" || !dom.qemu.alive);\n```"),
     ("Sim.fault", "dom, name", "Injects one of the model's faults into `dom` (`sim.faults(dom)` lists them: dropped or late watch events, hung init, qemu-dm killed or slow, xend's threads reordered, a backend that never closes, a device model deaf to SIGHUP; docs/explore.md).\n\n```rhai\nsim.fault(dom, sim.choose(\"fault\", sim.faults(dom)));\n```"),
-    ("Sim.faults", "dom", "The faults `sim.fault` knows, or those that apply to `dom` (no qemu-dm faults for a PV guest)."),
+    ("Sim.faults", "dom", "The faults `sim.fault` knows, or those that apply to `dom`: no qemu-dm faults for a PV guest; under xm the xend-era set, under xl also `backend-stuck` and `dm-ignores-sighup` and not `reorder-xend` (docs/explore.md)."),
     ("Sim.outcome", "value | key, value", "Records what the run ended with (a value, or a map of them) for `xsh explore` to compare."),
     ("Sim.key_lines", "", "The lines of the logs that characterise the run's outcome."),
     ("Sim.write_trace", "path", "Writes the recorded calls as JSON lines (docs/outputs.md)."),

@@ -19,7 +19,7 @@
 //! On an xl host the release-watch faults act on xl's monitor
 //! (`libxl:domain_death_xswatch_callback`), and `reorder-xend` does not
 //! apply. On an xm host `sim.faults(dom)` lists the xend-era set the
-//! explorations were written against (`XEND`); the two teardown faults are
+//! explorations were written against (`ALL`); the two teardown faults are
 //! injected there by name.
 //!
 //! The hooks are native functions (`FnPtr::from_fn`): installed like a
@@ -34,7 +34,8 @@ use xsh_sim::time::SimDuration;
 use crate::hooks::{install_native, CtxApi, HookKind};
 use crate::HostState;
 
-/// Every fault, "none" first.
+/// The xend-era faults, "none" first: what `sim.faults(dom)` lists on an xm
+/// host (the set the xm explorations were written against).
 pub const ALL: &[&str] = &[
     "none",
     "drop-shutdown-watch",
@@ -45,22 +46,16 @@ pub const ALL: &[&str] = &[
     "drop-release-watch",
     "delay-release-watch",
     "reorder-xend",
-    "backend-stuck",
-    "dm-ignores-sighup",
 ];
 
-/// What `sim.faults(dom)` lists on an xm host.
-pub const XEND: &[&str] = &[
-    "none",
-    "drop-shutdown-watch",
-    "delay-shutdown-watch",
-    "hang-init",
-    "kill-qemu-dm",
-    "slow-qemu-dm",
-    "drop-release-watch",
-    "delay-release-watch",
-    "reorder-xend",
-];
+/// The teardown faults, added with xl; listed on an xl host, injected by
+/// name on either.
+pub const TEARDOWN: &[&str] = &["backend-stuck", "dm-ignores-sighup"];
+
+/// Every fault: `ALL` then `TEARDOWN`.
+pub fn every() -> impl Iterator<Item = &'static str> {
+    ALL.iter().chain(TEARDOWN).copied()
+}
 
 /// What `sim.faults(dom)` lists on an xl host.
 pub const XL: &[&str] = &[
@@ -93,7 +88,7 @@ pub const PREEMPT: f64 = 0.7;
 /// The faults that apply to a domain.
 pub fn applicable(st: &HostState, domid: u32) -> Vec<&'static str> {
     let has_qemu = st.sim.qemu.borrow().by_dom.contains_key(&domid);
-    let list = if on_xl(st) { XL } else { XEND };
+    let list = if on_xl(st) { XL } else { ALL };
     list.iter()
         .copied()
         .filter(|f| has_qemu || !QEMU.contains(f))
@@ -169,7 +164,7 @@ pub fn inject(st: &Rc<HostState>, domid: u32, name: &str) -> Result<(), String> 
         "dm-ignores-sighup" => hook("qemu:signal", Some(domid), ignore_sighup()),
         other => Err(format!(
             "unknown fault {other:?}; the faults are {}",
-            ALL.join(", ")
+            every().collect::<Vec<_>>().join(", ")
         )),
     }
 }

@@ -75,8 +75,13 @@ pub struct Steps {
 impl Steps {
     /// The note standing for the domain's creation.
     pub fn setup_note(&self) -> String {
+        let cmd = if self.lanes.contains(&Layer::Xl) {
+            "xl"
+        } else {
+            "xm"
+        };
         format!(
-            "xm create: {} crossings while the domain was built (devices, backends, hotplug, guest xenbus), folded",
+            "{cmd} create: {} crossings while the domain was built (devices, backends, hotplug, guest xenbus), folded",
             self.setup
         )
     }
@@ -139,7 +144,7 @@ pub fn steps(v: &View) -> Steps {
                         time: c.time,
                         from: to,
                         to,
-                        label: format!("xm {}", call_label(c)),
+                        label: format!("{} {}", to.prefix(), call_label(c)),
                     },
                 ));
             }
