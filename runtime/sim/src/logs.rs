@@ -10,108 +10,143 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use crate::trace::{CallId, NO_CALL};
+
+/// Which probe call wrote a stretch of a log: every line from `line` (a
+/// 0-based index into the sink's lines) up to the next origin's was written
+/// by trace call `call` (`NO_CALL`: code outside any probe, or the trace
+/// was off). Recorded only when asked (`Logs::record_origins`): it is what
+/// ties a line of a model's log back to the function that wrote it, for
+/// `xsh logs diagnose` and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The first line of the write.
+    pub line: u64,
+    /// The call that wrote it.
+    pub call: CallId,
+}
+
 /// One output file.
 ///
-/// Its line count and fingerprint cover every byte written, kept or not. A
-/// sink that keeps its text works them out from it when asked: every line
-/// of a scenario passes through `write`, and hashing byte by byte there
-/// would cost each run for a figure only benchmarks read.
+/// What is written goes where something can read it: kept in memory (what
+/// `xend.log()` returns), streamed to a file (`--log-dir`), or tied to the
+/// call that wrote it (origins). A sink nobody reads takes nothing: writers
+/// ask `Logs::discards()` first and skip even formatting their line.
 #[derive(Default)]
 pub struct LogSink {
     text: String,
     keep: bool,
     scratch: String,
     out: Option<BufWriter<File>>,
-    bytes: u64,
-    /// Lines and FNV-1a state of what `text` does not hold past `folded`.
+    /// Lines written while anything read them (for origins).
     lines: u64,
-    hash: u64,
-    /// How much of `text` is already in `lines` and `hash`.
-    folded: usize,
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// Continues FNV-1a state `h` over `bytes`.
-fn fnv_over(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    /// Origins of the lines, when recorded.
+    origins: Option<Vec<Origin>>,
 }
 
 fn newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr_count(b'\n', bytes)
+}
+
+fn memchr_count(b: u8, bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&c| c == b).count() as u64
 }
 
 impl LogSink {
     fn new(keep: bool) -> Self {
         LogSink {
             keep,
-            hash: FNV_OFFSET,
             ..Default::default()
         }
     }
 
+    /// Does anything read what is written here?
+    pub fn wanted(&self) -> bool {
+        self.keep || self.out.is_some() || self.origins.is_some()
+    }
+
     /// Appends `text` (which should end in a newline).
     pub fn write(&mut self, text: &str) {
+        self.write_from(NO_CALL, text);
+    }
+
+    /// Appends `text`, written by trace call `call` (kept only when
+    /// origins are recorded).
+    pub fn write_from(&mut self, call: CallId, text: &str) {
+        if !self.wanted() {
+            return;
+        }
+        if let Some(o) = &mut self.origins {
+            o.push(Origin {
+                line: self.lines,
+                call,
+            });
+        }
+        self.lines += newlines(text.as_bytes());
         if self.keep {
             self.text.push_str(text);
-        } else {
-            self.fold(text.as_bytes());
         }
         if let Some(o) = &mut self.out {
             // A failed log write must not stop the model; the CLI reports
             // a failed flush at the end.
             let _ = o.write_all(text.as_bytes());
         }
-        self.bytes += text.len() as u64;
-    }
-
-    fn fold(&mut self, bytes: &[u8]) {
-        self.lines += newlines(bytes);
-        self.hash = fnv_over(self.hash, bytes);
     }
 
     /// Keeps (or stops keeping) what is written from now on; what is kept
     /// already stays readable.
     pub fn set_keep(&mut self, keep: bool) {
-        if !keep {
-            let tail = &self.text.as_bytes()[self.folded..];
-            self.lines += newlines(tail);
-            self.hash = fnv_over(self.hash, tail);
-            self.folded = self.text.len();
-        }
         self.keep = keep;
     }
 
     /// Appends a formatted line without allocating a `String` for it: the
     /// model writes thousands of lines per scenario.
     pub fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        self.write_fmt_from(NO_CALL, args);
+    }
+
+    /// `write_fmt` by trace call `call` (see `write_from`).
+    pub fn write_fmt_from(&mut self, call: CallId, args: std::fmt::Arguments<'_>) {
         use std::fmt::Write as _;
+        if !self.wanted() {
+            return;
+        }
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         let _ = buf.write_fmt(args);
-        self.write(&buf);
+        self.write_from(call, &buf);
         self.scratch = buf;
+    }
+
+    /// The origins of the lines written since they were first recorded
+    /// (`None` unless `Logs::record_origins` asked for them).
+    pub fn origins(&self) -> Option<&[Origin]> {
+        self.origins.as_deref()
+    }
+
+    /// The call that wrote line `line` (0-based), if origins are recorded.
+    pub fn origin_of_line(&self, line: u64) -> Option<CallId> {
+        let o = self.origins.as_ref()?;
+        let i = o.partition_point(|x| x.line <= line);
+        (i > 0).then(|| o[i - 1].call)
+    }
+
+    fn set_origins(&mut self, on: bool) {
+        match (on, self.origins.is_some()) {
+            (true, false) => self.origins = Some(Vec::new()),
+            (false, true) => self.origins = None,
+            _ => {}
+        }
     }
 
     /// Everything written, if the sink keeps its text.
     pub fn text(&self) -> &str {
         &self.text
     }
-    /// Bytes written.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-    /// Lines written.
+    /// Lines written while something read them (all of them, for a sink
+    /// kept or streamed from the start).
     pub fn lines(&self) -> u64 {
-        self.lines + newlines(&self.text.as_bytes()[self.folded..])
-    }
-    /// FNV-1a of every byte written (lets a benchmark compare runs without keeping text).
-    pub fn hash(&self) -> u64 {
-        fnv_over(self.hash, &self.text.as_bytes()[self.folded..])
+        self.lines
     }
 
     fn stream_to(&mut self, path: &Path) -> std::io::Result<()> {
@@ -141,6 +176,7 @@ pub struct Logs {
     dir: Option<PathBuf>,
     /// The last `YYYY-MM-DD HH:MM:SS` stamp made, by its second.
     stamp: (i64, String),
+    origins: bool,
 }
 
 impl Default for Logs {
@@ -152,6 +188,7 @@ impl Default for Logs {
             keep: true,
             dir: None,
             stamp: (i64::MIN, String::new()),
+            origins: false,
         }
     }
 }
@@ -164,6 +201,12 @@ impl Logs {
             self.stamp = (secs, crate::time::format_datetime(secs));
         }
         self.stamp.1.clone()
+    }
+
+    /// Does every sink drop what is written (nothing kept, streamed or
+    /// traced)? Writers check this before formatting a line at all.
+    pub fn discards(&self) -> bool {
+        !self.keep && self.dir.is_none() && !self.origins
     }
 
     /// Do the sinks keep what is written (for `text()`)?
@@ -181,10 +224,27 @@ impl Logs {
         }
     }
 
+    /// Records which probe call writes each line, in every sink, from now
+    /// on (off by default: it costs a little per line).
+    pub fn record_origins(&mut self, on: bool) {
+        self.origins = on;
+        self.xend.set_origins(on);
+        self.xen.set_origins(on);
+        for s in self.files.values_mut() {
+            s.set_origins(on);
+        }
+    }
+
+    /// Are origins recorded?
+    pub fn recording_origins(&self) -> bool {
+        self.origins
+    }
+
     /// The sink for a per-domain file (`qemu-dm-ubuntu.log`), created on first use.
     pub fn file(&mut self, name: &str) -> &mut LogSink {
         if !self.files.contains_key(name) {
             let mut sink = LogSink::new(self.keep);
+            sink.set_origins(self.origins);
             if let Some(d) = &self.dir {
                 let _ = sink.stream_to(&d.join(name));
             }
@@ -249,6 +309,18 @@ impl Logs {
     }
 }
 
+/// The trace call a log line written now comes from: the innermost frame
+/// of the running context — the modelled function whose code is writing.
+/// `NO_CALL` unless origins are recorded (so writers pay one flag check).
+pub fn origin(sim: &crate::Sim) -> CallId {
+    if !sim.logs.borrow().origins {
+        return NO_CALL;
+    }
+    let ctx = sim.current_ctx();
+    let ctxs = sim.ctxs.borrow();
+    ctxs.get(ctx).stack.last().map_or(NO_CALL, |f| f.rec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,30 +349,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A kept sink and one that keeps nothing give the same line count and
-    /// fingerprint for the same writes, however keeping was switched.
+    /// A sink keeps what is written while it keeps, and one nobody reads
+    /// takes nothing.
     #[test]
-    fn counts_and_fingerprint_do_not_depend_on_keeping_the_text() {
+    fn a_sink_keeps_only_while_asked_and_one_nobody_reads_takes_nothing() {
         let writes = ["[09:23:27] a\n", "b\nc\n", "", "dd\n", "e\n"];
-        let mut kept = LogSink::new(true);
-        let mut counted = LogSink::new(false);
         let mut switched = LogSink::new(true);
         for (i, w) in writes.iter().enumerate() {
-            kept.write(w);
-            counted.write(w);
             switched.set_keep(i % 2 == 1);
             switched.write(w);
         }
-        let all = writes.concat();
-        let want = fnv_over(FNV_OFFSET, all.as_bytes());
-        for s in [&kept, &counted, &switched] {
-            assert_eq!(
-                (s.lines(), s.hash(), s.bytes()),
-                (5, want, all.len() as u64)
-            );
-        }
-        assert_eq!(kept.text(), writes.concat());
-        assert_eq!(counted.text(), "");
         assert_eq!(switched.text(), "b\nc\ndd\n");
+        let mut logs = Logs::default();
+        logs.set_keep(false);
+        assert!(logs.discards());
+        logs.xend.write("x\n");
+        assert_eq!((logs.xend.text(), logs.xend.lines()), ("", 0));
+        logs.record_origins(true);
+        assert!(!logs.discards());
     }
 }

@@ -206,7 +206,10 @@ pub fn console_file(name: &str) -> String {
 /// `printk`: a kernel message on the guest's console, with the timestamp
 /// (`[ 1234.567890] `) Ubuntu's CONFIG_PRINTK_TIME adds, if its level passes
 /// the console loglevel.
-pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
+pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl std::fmt::Display) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let (file, t) = {
         let g = sim.guests.borrow();
         let Some(g) = g.get(domid) else { return };
@@ -215,24 +218,32 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
         }
         (console_file(&g.name), g.uptime0 + sim.now().0)
     };
-    sim.logs.borrow_mut().file(&file).write_fmt(format_args!(
-        "[{:5}.{:06}] {msg}\n",
-        t / 1_000_000_000,
-        (t % 1_000_000_000) / 1000
-    ));
+    let call = crate::logs::origin(sim);
+    sim.logs.borrow_mut().file(&file).write_fmt_from(
+        call,
+        format_args!(
+            "[{:5}.{:06}] {msg}\n",
+            t / 1_000_000_000,
+            (t % 1_000_000_000) / 1000
+        ),
+    );
 }
 
 /// A line written straight to the console by userspace (systemd's status
 /// lines), without a kernel timestamp.
-pub fn console_line(sim: &Sim, domid: u32, msg: &str) {
+pub fn console_line(sim: &Sim, domid: u32, msg: impl std::fmt::Display) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let file = match sim.guests.borrow().get(domid) {
         Some(g) => console_file(&g.name),
         None => return,
     };
+    let call = crate::logs::origin(sim);
     sim.logs
         .borrow_mut()
         .file(&file)
-        .write_fmt(format_args!("{msg}\n"));
+        .write_fmt_from(call, format_args!("{msg}\n"));
 }
 
 /// Can the guest run (some vCPU not paused, the domain alive)? A paused or

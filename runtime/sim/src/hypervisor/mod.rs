@@ -247,6 +247,9 @@ impl Hypervisor {
 
 /// Writes text to the Xen console, `(XEN) ` before every line.
 pub fn console_print(sim: &Sim, text: &str) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let mut out = String::with_capacity(text.len() + 16);
     for line in text.split_inclusive('\n') {
         out.push_str("(XEN) ");
@@ -255,7 +258,8 @@ pub fn console_print(sim: &Sim, text: &str) {
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    sim.logs.borrow_mut().xen.write(&out);
+    let call = crate::logs::origin(sim);
+    sim.logs.borrow_mut().xen.write_from(call, &out);
 }
 
 /// Brings up the hypervisor: dom0 and the pCPUs with their idle loops.

@@ -81,7 +81,14 @@ pub fn write(sim: &Sim, pid: u32, text: &str) {
                 p.terminal.push_str(text);
             }
         }
-        Out::File(name) => sim.logs.borrow_mut().file(&name).write(text),
+        Out::File(name) => {
+            if sim.logs.borrow().discards() {
+                return;
+            }
+            // The probe call whose code wrote the line (when recorded).
+            let call = crate::logs::origin(sim);
+            sim.logs.borrow_mut().file(&name).write_from(call, text)
+        }
     }
 }
 
