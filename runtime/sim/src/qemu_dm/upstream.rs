@@ -280,7 +280,7 @@ async fn destroy_hvm_domain(sim: &Sim, domid: u32, reboot: bool) {
             qlog(
                 &s,
                 domid,
-                &format!(
+                format_args!(
                     "xc_domain_shutdown failed to issue {what}, sts {sts}, {}",
                     if sts == -3 {
                         "No such process"
@@ -290,7 +290,7 @@ async fn destroy_hvm_domain(sim: &Sim, domid: u32, reboot: bool) {
                 ),
             );
         } else {
-            qlog(&s, domid, &format!("Issued domain {domid} {what}"));
+            qlog(&s, domid, format_args!("Issued domain {domid} {what}"));
         }
     })
     .await
@@ -344,12 +344,16 @@ async fn kill_report(sim: &Sim, domid: u32) {
         move || vec![Value::Int(signo as i64), Value::Int(pid as i64)],
         async move {
             if pid == 0 {
-                qlog(&s, domid, &format!("qemu: terminating on signal {signo}"));
+                qlog(
+                    &s,
+                    domid,
+                    format_args!("qemu: terminating on signal {signo}"),
+                );
             } else {
                 qlog(
                     &s,
                     domid,
-                    &format!("qemu: terminating on signal {signo} from pid {pid}"),
+                    format_args!("qemu: terminating on signal {signo} from pid {pid}"),
                 );
             }
         },
