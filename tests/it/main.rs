@@ -35,6 +35,7 @@ mod logs_cli;
 mod logs_diff;
 mod logs_explain;
 mod logs_props;
+mod logs_timeline;
 mod outputs;
 mod repl;
 mod reports;

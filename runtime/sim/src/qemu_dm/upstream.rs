@@ -77,7 +77,8 @@ async fn main_loop(sim: Sim, domid: u32) {
                     let ctx = s.current_ctx();
                     s.adopt(ctx, hop);
                     s.sleep(SimDuration::micros(15)).await;
-                    cpu_handle_ioreq(&s, domid, vcpu).await;
+                    // Boxed, as in qemu-dm's loop: the loop waits most of its life.
+                    Box::pin(cpu_handle_ioreq(&s, domid, vcpu)).await;
                 }
                 None => {
                     // A signal's handler or nothing: main_loop_wait returns
