@@ -19,6 +19,7 @@
 //! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
 mod cli;
@@ -45,3 +46,4 @@ mod seed;
 mod test_runner;
 mod util;
 mod variations;
+mod xl;
