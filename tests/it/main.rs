@@ -20,6 +20,7 @@
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `diagnose`, `diagnose_explain` — `xsh logs diagnose` and `explain` on the corpus in tests/diagnose and the seed's logs;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
 mod cli;
@@ -48,3 +49,4 @@ mod seed;
 mod test_runner;
 mod util;
 mod variations;
+mod xl;
