@@ -15,8 +15,9 @@
 //!   the domain is shut down, the timeout line only when it still runs);
 //! - a xend that stops after `XendDomainInfo.destroy` lacks the destroy's
 //!   cleanup, whose first line is `Destroying device model` (step 25);
-//! - restore and xl are not in the model: their history is read, not
-//!   replayed.
+//! - restore and Xen other than 4.4 are not in the model: their history is
+//!   read, not replayed; xl's monitor logs are replayed through the model's
+//!   xl.
 
 use xsh_log::diagnose::{Diagnosis, Divergence, Fact, Source, Verdict};
 use xsh_script::diagnose::{diagnose, Options};
@@ -261,11 +262,20 @@ fn a_xen_4_16_console_is_read_and_not_replayed() {
     assert!(text.contains("toolstack not shown"), "{text}");
 }
 
+/// xl's monitor logs (xl_cmdimpl.c's `LOG` lines) replayed through the
+/// model's xl. A poweroff whose log has no `libxl: error: ...
+/// kill_device_model: Device Model already exited` (libxl_dm.c:1499, which
+/// libxl prints when qemu-xen has already left on the guest's poweroff) is
+/// not an HVM guest with qemu-xen.
 #[test]
-fn xl_logs_give_their_history_and_are_not_replayed() {
+fn xl_logs_are_replayed_through_xl() {
     let d = run(&["tests/diagnose/xl-poweroff/xl-web.log"]);
-    assert!(matches!(d.domains[0].verdict, Verdict::NotModelled(_)));
+    let text = d.render();
+    let dd = &d.domains[0];
     assert!(d.host.domains[0].xl);
+    assert_eq!(dd.verdict, Verdict::Fits, "{text}");
+    assert!(dd.alignment.first.is_none(), "{text}");
+    assert_eq!(dd.alignment.matched(), 5, "{text}");
     assert_eq!(
         facts(&d),
         vec![
@@ -282,8 +292,20 @@ fn xl_logs_give_their_history_and_are_not_replayed() {
             .map(|s| &s[..]),
         Some("destroy")
     );
+    let v = dd.variant.as_ref().expect("a variant");
+    for choices in std::iter::once(&v.choices).chain(&v.ties) {
+        let has = |k: &str, val: &str| choices.iter().any(|(a, b)| a == k && b == val);
+        assert!(
+            !(has("type", "hvm") && has("device_model", "qemu-xen")),
+            "{choices:?}: {text}"
+        );
+    }
     let d = run(&["tests/diagnose/xl-reboot/xl-web.log"]);
-    assert!(matches!(d.domains[0].verdict, Verdict::NotModelled(_)));
+    let text = d.render();
+    let dd = &d.domains[0];
+    assert_eq!(dd.verdict, Verdict::Fits, "{text}");
+    assert!(dd.alignment.first.is_none(), "{text}");
+    assert_eq!(dd.alignment.matched(), 6, "{text}");
     assert_eq!(d.host.domains[0].domids, vec![7, 8]);
     assert_eq!(
         facts(&d),
@@ -295,6 +317,12 @@ fn xl_logs_give_their_history_and_are_not_replayed() {
             (6, Fact::Created),
         ]
     );
+    assert!(v_script(&d).contains("xl.reboot(dom);"), "{text}");
+}
+
+/// The replay script of domain 0's closest variant.
+fn v_script(d: &Diagnosis) -> &str {
+    d.domains[0].variant.as_ref().map_or("", |v| &v.script)
 }
 
 /// The seed's scenario against the first two lines of its shutdown: the

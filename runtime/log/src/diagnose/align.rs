@@ -232,11 +232,11 @@ fn model_logs(sim: &Sim, format: Format, domain: &Domain) -> Vec<ModelLog> {
     match format {
         Format::Xend => picks.push(("xend.log", &logs.xend)),
         Format::XenConsole => picks.push(("xen.log", &logs.xen)),
-        Format::QemuDm | Format::LinuxConsole => {
-            let prefix = if format == Format::QemuDm {
-                "qemu-dm-"
-            } else {
-                "console-"
+        Format::QemuDm | Format::LinuxConsole | Format::Xl => {
+            let prefix = match format {
+                Format::QemuDm => "qemu-dm-",
+                Format::Xl => "xl-",
+                _ => "console-",
             };
             for (n, s) in logs.files.iter() {
                 let own = domain
@@ -248,7 +248,7 @@ fn model_logs(sim: &Sim, format: Format, domain: &Domain) -> Vec<ModelLog> {
                 }
             }
         }
-        // xl's model is not in this build; journals are not modelled.
+        // Journals are not modelled.
         _ => {}
     }
     picks

@@ -5,8 +5,9 @@
 //! `sim.choose` for each thing the logs leave open.
 //!
 //! The toolstack is a parameter of the replay: xend's history is replayed
-//! with `xm`; xl's, once the model has xl (DESIGN's `xl` global), with the
-//! same actions through `xl` (`Toolstack::Xl` below is where it plugs in).
+//! with `xm`, xl's with the same actions through `xl` on a host that runs
+//! xl (`sim.toolstack = "xl"`): no xend, so no xend line numbers, pid,
+//! instrumentation or faults of xend's.
 
 use std::fmt::Write as _;
 
@@ -28,8 +29,11 @@ enum Action {
 }
 
 /// The initiators of a shutdown the logs show no request for.
-const POWEROFF_BY: &[&str] = &["xm shutdown", "xm trigger power"];
-const ANY: &[&str] = &["xm shutdown", "xm reboot", "xm destroy", "guest panic"];
+const POWEROFF_BY: &[&str] = &["shutdown", "trigger power"];
+const ANY: &[&str] = &["shutdown", "reboot", "destroy", "guest panic"];
+
+/// The model's faults that act on xend (they would start one on an xl host).
+const XEND_FAULTS: &[&str] = &["drop-release-watch", "delay-release-watch", "reorder-xend"];
 
 /// The actions of a domain's history, up to the first fact the model
 /// cannot replay.
@@ -102,15 +106,8 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
             host.sources[src].name
         ));
     }
-    match dom.toolstack() {
-        Toolstack::Xend | Toolstack::NotShown => {}
-        // Where xl's replay plugs in: the same script through `xl` once
-        // the model has xl and libxl.
-        Toolstack::Xl => return Err(
-            "xl's toolstack is not in this build of the model: the history is read, not replayed"
-                .into(),
-        ),
-    }
+    let xl = dom.toolstack() == Toolstack::Xl;
+    let cmd = if xl { "xl" } else { "xm" };
     if let Some(e) = dom.first_unmodelled() {
         let before = dom
             .events
@@ -150,14 +147,19 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
         "sim.start_time = {};",
         quote(&xsh_sim::time::format_datetime(created))
     );
+    if xl {
+        s.push_str("sim.toolstack = \"xl\";\n");
+    }
     match inf.build {
+        // No xend on an xl host: the build shows in nothing xl writes.
+        _ if xl => {}
         Some(Build::Ovm) => s.push_str("sim.profile = \"ovm-4.4.4\";\n"),
         Some(Build::Upstream) => s.push_str("sim.profile = \"upstream-4.4.4\";\n"),
         _ => s.push_str(
             "sim.profile = sim.choose(\"profile\", [\"ovm-4.4.4\", \"upstream-4.4.4\"]);\n",
         ),
     }
-    if let Some(p) = inf.pid {
+    if let Some(p) = inf.pid.filter(|_| !xl) {
         let _ = writeln!(s, "xend.pid = {p};");
     }
     for p in &inf.stacks {
@@ -169,7 +171,7 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
             Layer::Xen => {
                 let _ = writeln!(s, "on({}, |ctx| xen.print(ctx.backtrace()));", quote(p));
             }
-            Layer::Xend => {
+            Layer::Xend if !xl => {
                 let _ = writeln!(
                     s,
                     "on({}, |ctx| xend.log_info(ctx.format_stack()));",
@@ -199,8 +201,15 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
     }
     s.push_str("cfg.type = kind;\n");
     s.push_str(
-        "if kind == \"hvm\" {\n    cfg.guest = \"ubuntu-16.04\";\n    cfg.pv_drivers = sim.choose(\"pv_drivers\", [true, false]);\n}\n",
+        "if kind == \"hvm\" {\n    cfg.guest = \"ubuntu-16.04\";\n    cfg.pv_drivers = sim.choose(\"pv_drivers\", [true, false]);\n",
     );
+    if xl {
+        // libxl's default device model, or the traditional one.
+        s.push_str(
+            "    cfg.device_model_version = sim.choose(\"device_model\", [\"qemu-xen\", \"qemu-xen-traditional\"]);\n",
+        );
+    }
+    s.push_str("}\n");
     let devs: Vec<String> = inf.devices.iter().map(|d| quote(d)).collect();
     let _ = writeln!(s, "cfg.devices = [{}];", devs.join(", "));
     for k in ["on_poweroff", "on_reboot", "on_crash"] {
@@ -208,7 +217,7 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
             let _ = writeln!(s, "cfg.{k} = {};", quote(v));
         }
     }
-    s.push_str("let dom = xm.create(cfg);\n");
+    let _ = writeln!(s, "let dom = {cmd}.create(cfg);");
     let mut now = created;
     for (n, (a, t)) in acts.iter().enumerate() {
         let at = t.unwrap_or(now.max(first_time));
@@ -222,44 +231,61 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
         let target = if n == 0 {
             "dom".to_string()
         } else {
-            format!("xm.domain({})", quote(&name))
+            format!("{cmd}.domain({})", quote(&name))
         };
         if n == 0 {
             // The model's faults: what may have gone wrong on the way.
-            s.push_str("sim.fault(dom, sim.choose(\"fault\", sim.faults(dom)));\n");
+            if xl {
+                let list: Vec<String> = XEND_FAULTS.iter().map(|f| quote(f)).collect();
+                let _ = writeln!(
+                    s,
+                    "sim.fault(dom, sim.choose(\"fault\", sim.faults(dom).filter(|f| !(f in [{}]))));",
+                    list.join(", ")
+                );
+            } else {
+                s.push_str("sim.fault(dom, sim.choose(\"fault\", sim.faults(dom)));\n");
+            }
         }
-        let _ = writeln!(s, "{}", act(a, &target, n));
+        let _ = writeln!(s, "{}", act(a, cmd, &target, n));
     }
     s.push_str("sim.run();\n");
     Ok(s)
 }
 
-fn act(a: &Action, target: &str, n: usize) -> String {
+/// The action as a script line, through `cmd` (`xm` or `xl`).
+fn act(a: &Action, cmd: &str, target: &str, n: usize) -> String {
     let one = |how: &str| match how {
-        "xm shutdown" => format!("xm.shutdown({target});"),
-        "xm reboot" => format!("xm.reboot({target});"),
-        "xm destroy" => format!("xm.destroy({target});"),
-        "xm trigger power" => format!("xm.trigger({target}, \"power\");"),
+        "shutdown" => format!("{cmd}.shutdown({target});"),
+        "reboot" => format!("{cmd}.reboot({target});"),
+        "destroy" => format!("{cmd}.destroy({target});"),
+        "trigger power" => format!("{cmd}.trigger({target}, \"power\");"),
         _ => format!("{target}.kernel.panic(\"Fatal exception\");"),
     };
     match a {
-        Action::Shutdown => one("xm shutdown"),
-        Action::Reboot => one("xm reboot"),
-        Action::Destroy => one("xm destroy"),
+        Action::Shutdown => one("shutdown"),
+        Action::Reboot => one("reboot"),
+        Action::Destroy => one("destroy"),
         Action::Panic => one("guest panic"),
         Action::Unknown(options) => {
-            let list: Vec<String> = options.iter().map(|o| quote(o)).collect();
+            // The choice names the command as the user typed it.
+            let list: Vec<String> = options
+                .iter()
+                .map(|o| match *o {
+                    "guest panic" => quote(o),
+                    o => quote(&format!("{cmd} {o}")),
+                })
+                .collect();
             let mut s = format!(
                 "let how{n} = sim.choose(\"initiator{}\", [{}]);\n",
                 if n == 0 { String::new() } else { n.to_string() },
                 list.join(", ")
             );
-            for (i, o) in options.iter().enumerate() {
+            for (i, (o, named)) in options.iter().zip(&list).enumerate() {
                 let _ = write!(
                     s,
                     "{}if how{n} == {} {{ {} }}",
                     if i == 0 { "" } else { " else " },
-                    quote(o),
+                    named,
                     one(o)
                 );
             }
