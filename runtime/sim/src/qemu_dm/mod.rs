@@ -87,10 +87,11 @@ fn qlog(sim: &Sim, domid: u32, line: &str) {
         Some(q) => q.log.clone(),
         None => return,
     };
+    let call = crate::logs::origin(sim);
     sim.logs
         .borrow_mut()
         .file(&file)
-        .write_fmt(format_args!("{line}\n"));
+        .write_fmt_from(call, format_args!("{line}\n"));
 }
 
 /// Starts qemu-dm for an HVM domain (xend's image.createDeviceModel forked
