@@ -359,3 +359,60 @@ fn report_paths_are_checked_before_the_run() {
     assert_eq!(code, 2);
     assert!(err.contains("--report"), "{err}");
 }
+
+#[test]
+fn a_failed_run_gets_its_page_with_the_error_choices_and_hooks() {
+    let s = Scratch::new(
+        "report-fail",
+        &[(
+            "bad.rhai",
+            "let pv = sim.choose(\"pv\", [true, false]);\n\
+             on(\"qemu:destroy_hvm_domain\", |ctx| ());\n\
+             let dom = xm.create(#{ name: \"w\", type: \"hvm\", pv_drivers: pv });\n\
+             xm.shutdown(dom);\n\
+             sim.run();\n\
+             throw \"stopped here\";\n",
+        )],
+    );
+    let (code, _, err) = s.xsh(&["run", "bad.rhai", "--seed", "3", "--report", "r.html"]);
+    assert_eq!(code, 1, "{err}");
+    let html = std::fs::read_to_string(s.path("r.html")).unwrap();
+    let d = page_data(&html);
+    let m = &d["meta"];
+    assert!(m["failure"].as_str().unwrap().contains("stopped here"));
+    let pv = m["choices"][0][1].as_str().unwrap().to_string();
+    assert_eq!(m["choices"][0][0], "pv");
+    assert_eq!(
+        m["command"],
+        format!("xsh run bad.rhai --seed 3 --choose pv={pv}")
+    );
+    assert_eq!(
+        m["hooks"][0],
+        serde_json::json!(["on", "qemu:destroy_hvm_domain", null, ""])
+    );
+    // The settings are in the page's own HTML too, for readers without scripts.
+    assert!(html.contains(&format!("xsh run bad.rhai --seed 3 --choose pv={pv}")));
+    assert!(html.contains("qemu:destroy_hvm_domain"));
+    assert!(d["logs"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Domain has shutdown"));
+}
+
+#[test]
+fn a_run_that_turns_the_trace_off_gets_no_page_and_says_why() {
+    let s = Scratch::new(
+        "report-notrace",
+        &[(
+            "t.rhai",
+            "sim.tracing = false;\nxm.create(#{ name: \"w\" });\n",
+        )],
+    );
+    let (code, _, err) = s.xsh(&["run", "t.rhai", "--report", "r.html"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--report") && err.contains("sim.tracing"),
+        "{err}"
+    );
+    assert!(!s.path("r.html").exists());
+}

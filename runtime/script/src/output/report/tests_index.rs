@@ -79,9 +79,9 @@ pub fn index_html(summary: &Summary, dir: &Path) -> String {
             ),
             None => esc(&r.id()),
         };
-        let _ = write!(
+        let _ = writeln!(
             list,
-            "<li>{link}<pre class=\"failure\">{}</pre></li>\n",
+            "<li>{link}<pre class=\"failure\">{}</pre></li>",
             esc(&first)
         );
     }

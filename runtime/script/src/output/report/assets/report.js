@@ -272,7 +272,9 @@
   function scrollToLine(col, n) {
     var d = col.shown && col.shown.view.els[n];
     if (!d) { return; }
-    var top = d.offsetTop, h = col.body.clientHeight;
+    // Measured on screen: a chunk of lines is its lines' offsetParent.
+    var top = d.getBoundingClientRect().top - col.body.getBoundingClientRect().top + col.body.scrollTop;
+    var h = col.body.clientHeight;
     if (top < col.body.scrollTop || top + 16 > col.body.scrollTop + h) {
       col.body.scrollTop = Math.max(0, top - h / 3);
     }
@@ -459,18 +461,31 @@
       if (s.more) { ran.appendChild(document.createTextNode(' and ' + s.more + ' more')); }
       detail.appendChild(ran);
     }
-    var rs = ranges(p), per = new Map();
-    rs.forEach(function (r) { per.set(r.log, (per.get(r.log) || 0) + r.to - r.from); });
-    var p2 = el('p');
-    if (!per.size) {
-      p2.textContent = 'No log line was written in this step.';
-    } else {
-      p2.appendChild(document.createTextNode('Log lines: '));
-      var parts = [];
-      per.forEach(function (n, li) { parts.push(logs[li].name + ' ' + n); });
-      p2.appendChild(document.createTextNode(parts.join(', ')));
+    var rs = ranges(p);
+    if (!rs.length) {
+      detail.appendChild(el('p', 'muted', 'No log line was written in this step.'));
+      return;
     }
-    detail.appendChild(p2);
+    // The lines it wrote, log by log, each a link to its line.
+    var total = 0;
+    rs.forEach(function (r) { total += r.to - r.from; });
+    detail.appendChild(el('h3', null, total + ' log line' + (total === 1 ? '' : 's') + ' written in this step'));
+    var t = el('table', 'lines'), shown = 0, LIMIT = 60;
+    rs.forEach(function (r) {
+      var L = logs[r.log];
+      for (var n = r.from; n < r.to && shown < LIMIT; n++, shown++) {
+        var tr = el('tr');
+        var a = el('button', 'linkish', L.name + ':' + (n + 1));
+        a.addEventListener('click', selectLine.bind(null, L, n));
+        var td = el('td');
+        td.appendChild(a);
+        tr.appendChild(td);
+        tr.appendChild(el('td', 'w', L.lines[n]));
+        t.appendChild(tr);
+      }
+    });
+    detail.appendChild(t);
+    if (total > shown) { detail.appendChild(el('p', 'muted', 'and ' + (total - shown) + ' more, highlighted in the logs')); }
   }
 
   function detailCallInto(c) {
