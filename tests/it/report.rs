@@ -416,3 +416,103 @@ fn a_run_that_turns_the_trace_off_gets_no_page_and_says_why() {
     );
     assert!(!s.path("r.html").exists());
 }
+
+/// A diagnosis as `xsh logs diagnose --json` writes it (schema
+/// `xsh-diagnose/1`) of a "real" qemu-dm log that is the seed's own with
+/// `Issued domain 8 poweroff` cut out: every other line produced by the
+/// model at the same line, the cut one missing after the line before it.
+/// (The page's input, made here: the diagnose command is not in this tree.)
+pub fn seed_diagnosis() -> (serde_json::Value, Vec<report::diagnosis::RealLog>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = std::fs::read_to_string(root.join("scripts/hvm_poweroff.rhai")).unwrap();
+    let host = seed_report_host();
+    let model = file(&host, "qemu-dm-ubuntu-kdump.log");
+    let cut = "Issued domain 8 poweroff";
+    let model_lines: Vec<&str> = model.lines().collect();
+    let gone = model_lines
+        .iter()
+        .position(|l| *l == cut)
+        .expect("the line");
+    let mut real = String::new();
+    let mut lines = Vec::new();
+    for (i, l) in model_lines.iter().enumerate().filter(|(i, _)| *i != gone) {
+        real.push_str(l);
+        real.push('\n');
+        let n = real.lines().count();
+        lines.push(serde_json::json!({
+            "file": "qemu-dm-ubuntu-kdump.log", "line": n, "time": null, "text": l,
+            "probe": null, "step": null, "state": null, "via": [],
+            "model": {"file": "qemu-dm-ubuntu-kdump.log", "line": i + 1, "time": null},
+            "label": "produced", "moved": false
+        }));
+    }
+    let after = &lines[gone - 1];
+    let diag = serde_json::json!({
+        "schema": "xsh-diagnose/1",
+        "files": ["qemu-dm-ubuntu-kdump.log"],
+        "verdict": "diverges",
+        "host": [],
+        "domains": [{
+            "name": "ubuntu-kdump", "uuid": null, "domids": [8], "toolstack": "xend",
+            "build": "ovm-4.4.4", "type": "hvm", "devices": [], "settings": {},
+            "verdict": "diverges", "not_modelled": null,
+            "variant": {"choices": [], "runs": 1, "ties": [], "script": script},
+            "story": [],
+            "lines": lines,
+            "first_divergence": {"kind": "missing", "text": format!("the model writes {cut:?} here")},
+            "missing": [{
+                "model": {"file": "qemu-dm-ubuntu-kdump.log", "line": gone + 1},
+                "text": cut, "probe": "qemu:destroy_hvm_domain", "step": 19, "time": null,
+                "after": {"file": "qemu-dm-ubuntu-kdump.log", "line": after["line"], "time": null, "text": after["text"]}
+            }],
+            "not_produced": [], "outside": 0, "gaps": [], "continues": []
+        }]
+    });
+    let files = vec![report::diagnosis::RealLog {
+        name: "qemu-dm-ubuntu-kdump.log".into(),
+        text: real,
+    }];
+    (diag, files)
+}
+
+#[test]
+fn a_diagnosis_page_marks_the_missing_line_where_the_model_wrote_it() {
+    let (diag, files) = seed_diagnosis();
+    let html = report::diagnosis::render(
+        &diag,
+        &files,
+        "xsh logs diagnose qemu-dm-ubuntu-kdump.log",
+        1,
+    )
+    .expect("renders");
+    let d = page_data(&html);
+    let g = &d["diagnosis"];
+    let real = &g["real"][0];
+    // The missing line sits after `shutdown requested in cpu_handle_ioreq`
+    // (0-based line 14 of the real file) and is the first divergence.
+    let ghosts = real["ghosts"].as_array().unwrap();
+    assert_eq!(ghosts.len(), 1);
+    assert_eq!(ghosts[0][0], 14);
+    assert_eq!(ghosts[0][2], "Issued domain 8 poweroff");
+    assert_eq!(
+        real["text"].as_str().unwrap().lines().nth(14),
+        Some("shutdown requested in cpu_handle_ioreq")
+    );
+    assert_eq!(g["first"], serde_json::json!([0, 14, 0]));
+    // The model's run is the replayed variant's: its qemu-dm log has the line.
+    let model = d["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "qemu-dm-ubuntu-kdump.log")
+        .expect("the model's qemu-dm log");
+    assert!(model["text"]
+        .as_str()
+        .unwrap()
+        .contains("Issued domain 8 poweroff"));
+    assert!(html.contains("First divergence (missing)"));
+    // A document of another schema is refused, not drawn.
+    let mut other = diag.clone();
+    other["schema"] = "xsh-diagnose/2".into();
+    assert!(report::diagnosis::render(&other, &files, "x", 1).is_err());
+}

@@ -147,6 +147,7 @@ fn the_seeds_page_links_steps_and_lines_in_a_browser() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     b.click(&format!("#step-{step} .hit"));
     b.eval("window.scrollTo(0, 0)");
+    b.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
     let png = b.screenshot();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -198,4 +199,60 @@ fn a_hundred_domains_page_renders_and_scrolls() {
         start.elapsed().as_secs_f64() * 1000.0
     );
     assert_eq!(b.errors(), Vec::<String>::new());
+}
+
+#[test]
+fn a_diagnosis_page_opens_on_its_first_divergence() {
+    let Some(exe) = chromium() else { return };
+    let s = Scratch::new("report-diag", &[]);
+    let (diag, files) = crate::report::seed_diagnosis();
+    let html = report::diagnosis::render(
+        &diag,
+        &files,
+        "xsh logs diagnose qemu-dm-ubuntu-kdump.log",
+        1,
+    )
+    .expect("renders");
+    let page = s.path("diag.html");
+    std::fs::write(&page, &html).unwrap();
+    let data = page_data(&html);
+    let mut b = Browser::launch(&exe, &s.0, 1600, 1400);
+    b.open(&url(&page), READY);
+    assert_eq!(b.requests_besides(&url(&page)), Vec::<String>::new());
+    assert_eq!(b.errors(), Vec::<String>::new());
+    // Opened on the missing line, which selects the model's line and the
+    // step that wrote it: destroy_hvm_domain's.
+    let first = b.eval("document.querySelector('#real-logs .l.first').textContent");
+    assert!(
+        first
+            .as_str()
+            .unwrap()
+            .contains("missing: Issued domain 8 poweroff"),
+        "{first}"
+    );
+    let sel = b.eval(
+        "[...document.querySelectorAll('#svgwrap g.step.sel')].map(g => Number(g.dataset.step))",
+    );
+    let step = sel[0].as_u64().expect("a step selected") as usize;
+    let ran: Vec<&str> = data["steps"][step][4]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            data["probes"][p.as_u64().unwrap() as usize]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(ran.contains(&"qemu:destroy_hvm_domain"), "{ran:?}");
+    let model_line = b.eval("document.querySelector('#logcols .l.sel').lastChild.textContent");
+    assert_eq!(model_line, json!("Issued domain 8 poweroff"));
+    // The ghost sits right after the real line before it.
+    let before = b.eval("document.querySelector('#real-logs .l.first').previousElementSibling.lastChild.textContent");
+    assert_eq!(before, json!("shutdown requested in cpu_handle_ioreq"));
+    assert_eq!(b.errors(), Vec::<String>::new());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    b.eval("document.getElementById('diagnosis').scrollIntoView()");
+    b.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
+    std::fs::write(root.join("target/report-diagnosis.png"), b.screenshot()).ok();
 }

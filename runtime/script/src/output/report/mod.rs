@@ -18,6 +18,7 @@
 //! wrote each log line ([`prepare`]).
 
 mod data;
+pub mod diagnosis;
 mod milestones;
 mod page;
 mod places;
@@ -148,6 +149,12 @@ fn logs(sim: &Sim) -> Vec<data::LogData> {
 
 /// The page of a finished (or failed) run.
 pub fn render(host: &Host, info: &RunInfo) -> Result<String, String> {
+    let (svg, settings, doc) = run_doc(host, info)?;
+    Ok(page::html(info, &settings, &svg, &doc))
+}
+
+/// A run's page parts: the diagram's first band, the settings and the data.
+fn run_doc(host: &Host, info: &RunInfo) -> Result<(String, Json, Json), String> {
     let sim = host.sim();
     if !sim.tracing.get() {
         return Err(
@@ -167,7 +174,7 @@ pub fn render(host: &Host, info: &RunInfo) -> Result<String, String> {
         doc["lane_x"] = json!(crate::output::svg::lane_centers(&steps));
         (first, doc)
     });
-    Ok(page::html(info, &settings, &svg, &doc))
+    Ok((svg, settings, doc))
 }
 
 /// Renders and writes the page.

@@ -142,12 +142,19 @@ fn settings_html(s: &Json) -> String {
     o
 }
 
-/// The whole page.
+/// What the page's heading says: which command made it, its verdict, and
+/// a section of its own (a diagnosis) placed before the logs.
+pub struct Head {
+    /// `xsh run`, `xsh test`, `xsh logs diagnose`.
+    pub what: String,
+    /// The badge after the title.
+    pub status: String,
+    /// HTML placed before the logs.
+    pub extra: String,
+}
+
+/// The whole page of a run.
 pub fn html(info: &RunInfo, settings: &Json, svg: &str, doc: &Json) -> String {
-    let index = match &info.index {
-        Some(href) => format!("<a class=\"index\" href=\"{}\">all failures</a>", esc(href)),
-        None => String::new(),
-    };
     let status = if info.failure.is_some() {
         "<span class=\"badge bad\">failed</span>"
     } else {
@@ -158,13 +165,29 @@ pub fn html(info: &RunInfo, settings: &Json, svg: &str, doc: &Json) -> String {
     } else {
         "xsh run"
     };
+    let head = Head {
+        what: what.into(),
+        status: status.into(),
+        extra: String::new(),
+    };
+    html_with(info, settings, svg, doc, &head)
+}
+
+/// The whole page, with `head` saying what made it.
+pub fn html_with(info: &RunInfo, settings: &Json, svg: &str, doc: &Json, head: &Head) -> String {
+    let index = match &info.index {
+        Some(href) => format!("<a class=\"index\" href=\"{}\">all failures</a>", esc(href)),
+        None => String::new(),
+    };
+    let what = head.what.as_str();
     fill(
         TEMPLATE,
         &[
             ("TITLE", &esc(&format!("{what}: {}", info.title))),
             ("HEADING", &esc(&info.title)),
             ("WHAT", what),
-            ("STATUS", status),
+            ("STATUS", &head.status),
+            ("EXTRA", &head.extra),
             ("INDEX", &index),
             ("CSS", CSS),
             ("SETTINGS", &settings_html(settings)),
