@@ -21,6 +21,10 @@ use super::RunInfo;
 use crate::output::svg::esc;
 use crate::{Host, Limits};
 
+/// The page's script for the real logs (after report.js, whose
+/// `window.xshReport` it uses).
+const DIAGNOSIS_JS: &str = include_str!("assets/diagnosis.js");
+
 /// A real log file given to `diagnose`, by the name the diagnosis uses.
 pub struct RealLog {
     /// Its name as the diagnosis's `files` lists it.
@@ -338,6 +342,7 @@ pub fn render(diag: &Json, real: &[RealLog], command: &str, seed: u64) -> Result
             esc(verdict)
         ),
         extra: summary_html(diag, focus),
+        script: format!("<script>\n{DIAGNOSIS_JS}</script>"),
     };
     Ok(html_with(&info, &settings, &svg, &doc, &head))
 }

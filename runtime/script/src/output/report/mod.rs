@@ -40,7 +40,7 @@ use crate::Host;
 /// Steps per band of the diagram. The first band is in the page as it is;
 /// the page's script adds the others as they scroll into view, so a run of
 /// thousands of steps opens as fast as the seed's.
-pub const STEPS_PER_BAND: usize = 150;
+pub const STEPS_PER_BAND: usize = 80;
 
 /// What the page says about how the run was made, beyond the world's own
 /// settings (seed, profile, start time, which it reads from the world).

@@ -151,6 +151,8 @@ pub struct Head {
     pub status: String,
     /// HTML placed before the logs.
     pub extra: String,
+    /// A script run after the page's own (`<script>` included).
+    pub script: String,
 }
 
 /// The whole page of a run.
@@ -169,6 +171,7 @@ pub fn html(info: &RunInfo, settings: &Json, svg: &str, doc: &Json) -> String {
         what: what.into(),
         status: status.into(),
         extra: String::new(),
+        script: String::new(),
     };
     html_with(info, settings, svg, doc, &head)
 }
@@ -194,6 +197,7 @@ pub fn html_with(info: &RunInfo, settings: &Json, svg: &str, doc: &Json, head: &
             ("SVG", svg),
             ("DATA", &script_json(doc)),
             ("JS", JS),
+            ("MORE_JS", &head.script),
         ],
     )
 }
