@@ -109,7 +109,7 @@ pub async fn shutdown_handler(sim: &Sim, domid: u32, path: String) {
                     &s,
                     domid,
                     level::INFO,
-                    &format!("xen:manage: Ignoring shutdown request: {cmd}"),
+                    format_args!("xen:manage: Ignoring shutdown request: {cmd}"),
                 );
                 if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
                     g.shutting_down = ShuttingDown::Invalid;
@@ -289,7 +289,7 @@ pub async fn xenbus_dev_shutdown(sim: &Sim, domid: u32, nodename: String) {
                     &s,
                     domid,
                     level::INFO,
-                    &format!(
+                    format_args!(
                         "xenbus: xenbus_dev_shutdown: {nodename}: {} != Connected, skipping",
                         state_name(state)
                     ),
@@ -342,7 +342,9 @@ pub async fn xenbus_dev_shutdown(sim: &Sim, domid: u32, nodename: String) {
                         &s,
                         domid,
                         level::INFO,
-                        &format!("xenbus: xenbus_dev_shutdown: {nodename} timeout closing device"),
+                        format_args!(
+                            "xenbus: xenbus_dev_shutdown: {nodename} timeout closing device"
+                        ),
                     );
                     break;
                 }

@@ -50,7 +50,7 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         sim,
         Level::Info,
         L::SpawningDm,
-        &format!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"),
+        format_args!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"),
     );
     qemu_dm::start(
         sim,
@@ -67,7 +67,7 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         sim,
         Level::Info,
         L::DmPid,
-        &format!("device model pid: {pid}"),
+        format_args!("device model pid: {pid}"),
     );
     let fifo = format!("/var/run/xend/dm-{domid}-{}.fifo", sim.wall_now() as i64);
     let lock = sim.xend.borrow_mut().interp.new_lock(false);
@@ -137,7 +137,7 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
             }
             None => {
                 let name = s.xend.borrow().vm(vm).cfg.name.clone();
-                log(&s, Level::Info, L::SentinelTerminated, &format!("{name} device model terminated"));
+                log(&s, Level::Info, L::SentinelTerminated, format_args!("{name} device model terminated"));
             }
         }
         release(&s, lock);
@@ -159,7 +159,7 @@ async fn dm_failed(sim: &Sim, vm: VmRef, domid: u32, message: String) {
                 &s,
                 Level::Warning,
                 L::DmFailedLog,
-                &format!("domain {name}: {message}"),
+                format_args!("domain {name}: {message}"),
             );
             hypervisor::do_sched_op(
                 &s,
@@ -203,7 +203,9 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
                     &s,
                     Level::Warning,
                     L::DmKillWarn,
-                    &format!("DeviceModel {pid} took more than 10s to terminate: sending SIGKILL"),
+                    format_args!(
+                        "DeviceModel {pid} took more than 10s to terminate: sending SIGKILL"
+                    ),
                 );
                 qemu_dm::signal(&s, domid, 9);
                 blocking(&s, s.sleep(SimDuration::millis(1))).await;
