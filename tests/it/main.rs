@@ -36,6 +36,7 @@ mod logs_cli;
 mod logs_diff;
 mod logs_explain;
 mod logs_props;
+mod logs_timeline;
 mod outputs;
 mod repl;
 mod report;

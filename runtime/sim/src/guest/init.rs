@@ -137,8 +137,12 @@ pub async fn pid1_main(sim: Sim, domid: u32) {
             "reboot.target" => "reboot",
             _ => "poweroff",
         };
-        systemd_stop_units(&sim, domid, target).await;
-        systemd_shutdown(&sim, domid, verb).await;
+        // Boxed: PID 1 waits for this all of the guest's life.
+        Box::pin(async {
+            systemd_stop_units(&sim, domid, target).await;
+            systemd_shutdown(&sim, domid, verb).await;
+        })
+        .await;
         return;
     }
 }

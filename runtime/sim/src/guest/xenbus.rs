@@ -42,15 +42,19 @@ pub async fn xenwatch_thread(sim: Sim, domid: u32) {
         let s = sim.clone();
         let path = ev.path.to_string();
         let token = ev.token.to_string();
-        sim.call(Probe::GuestXenwatchThread, domid, Vec::new, async move {
-            if token == SHUTDOWN_TOKEN {
-                shutdown_handler(&s, domid, path).await;
-            } else if token == SYSRQ_TOKEN {
-                sysrq_handler(&s, domid, path).await;
-            } else if let Some(node) = token.strip_prefix(OTHEREND_PREFIX) {
-                backend_changed(&s, domid, node.to_string(), path).await;
-            }
-        })
+        // Boxed: the thread waits for its next event most of its life, and
+        // need not keep the room its handlers take while it does.
+        Box::pin(
+            sim.call(Probe::GuestXenwatchThread, domid, Vec::new, async move {
+                if token == SHUTDOWN_TOKEN {
+                    shutdown_handler(&s, domid, path).await;
+                } else if token == SYSRQ_TOKEN {
+                    sysrq_handler(&s, domid, path).await;
+                } else if let Some(node) = token.strip_prefix(OTHEREND_PREFIX) {
+                    backend_changed(&s, domid, node.to_string(), path).await;
+                }
+            }),
+        )
         .await;
     }
 }

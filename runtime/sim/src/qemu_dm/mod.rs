@@ -209,7 +209,8 @@ async fn main_loop(sim: Sim, domid: u32) {
                     let ctx = s.current_ctx();
                     s.adopt(ctx, hop);
                     s.sleep(SimDuration::micros(15)).await;
-                    cpu_handle_ioreq(&s, domid, vcpu).await;
+                    // Boxed: the loop waits for requests most of its life.
+                    Box::pin(cpu_handle_ioreq(&s, domid, vcpu)).await;
                 }
                 None => {
                     let s2 = s.clone();

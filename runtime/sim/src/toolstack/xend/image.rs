@@ -102,7 +102,12 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
 async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
     let s = sim.clone();
     sim.call(Probe::XendSentinelWatch, domid, Vec::new, async move {
-        log(&s, Level::Info, L::SentinelWaiting, "waiting for sentinel_fifo");
+        log(
+            &s,
+            Level::Info,
+            L::SentinelWaiting,
+            "waiting for sentinel_fifo",
+        );
         s.site().await;
         // self.sentinel_fifo.read(1), without the GIL.
         blocking(&s, async {
@@ -121,28 +126,58 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
             }
         })
         .await;
-        let Some(lock) = s.xend.borrow().vm(vm).image.as_ref().map(|i| i.sentinel_lock) else { return };
-        super::python::checkpoint(&s).await;
-        acquire(&s, lock).await;
-        let pid = s.xend.borrow().vm(vm).image.as_ref().and_then(|i| i.pid);
-        match pid {
-            Some(pid) => {
-                let status = s.qemu.borrow().by_dom.get(&domid).and_then(|q| q.exit_status.clone()).unwrap_or_else(|| "malfunctioning or died ?".into());
-                let name = s.xend.borrow().vm(vm).cfg.name.clone();
-                let msg = format!("device model failure: pid {pid}: {status}; see /var/log/xen/qemu-dm-{name}.log ");
-                dm_failed(&s, vm, domid, msg).await;
-                if let Some(i) = s.xend.borrow_mut().vm_mut(vm).image.as_mut() {
-                    i.pid = None;
-                }
-            }
-            None => {
-                let name = s.xend.borrow().vm(vm).cfg.name.clone();
-                log(&s, Level::Info, L::SentinelTerminated, format_args!("{name} device model terminated"));
-            }
-        }
-        release(&s, lock);
+        // Boxed: the thread blocks on the FIFO all of qemu-dm's life, and
+        // need not keep the room of what it does when the FIFO closes.
+        Box::pin(sentinel_fifo_closed(&s, vm, domid)).await;
     })
     .await
+}
+
+/// What `_sentinel_watch` does once the FIFO read returns.
+async fn sentinel_fifo_closed(sim: &Sim, vm: VmRef, domid: u32) {
+    let s = sim.clone();
+    let Some(lock) = s
+        .xend
+        .borrow()
+        .vm(vm)
+        .image
+        .as_ref()
+        .map(|i| i.sentinel_lock)
+    else {
+        return;
+    };
+    super::python::checkpoint(&s).await;
+    acquire(&s, lock).await;
+    let pid = s.xend.borrow().vm(vm).image.as_ref().and_then(|i| i.pid);
+    match pid {
+        Some(pid) => {
+            let status = s
+                .qemu
+                .borrow()
+                .by_dom
+                .get(&domid)
+                .and_then(|q| q.exit_status.clone())
+                .unwrap_or_else(|| "malfunctioning or died ?".into());
+            let name = s.xend.borrow().vm(vm).cfg.name.clone();
+            let msg = format!(
+                "device model failure: pid {pid}: {status}; see /var/log/xen/qemu-dm-{name}.log "
+            );
+            dm_failed(&s, vm, domid, msg).await;
+            if let Some(i) = s.xend.borrow_mut().vm_mut(vm).image.as_mut() {
+                i.pid = None;
+            }
+        }
+        None => {
+            let name = s.xend.borrow().vm(vm).cfg.name.clone();
+            log(
+                &s,
+                Level::Info,
+                L::SentinelTerminated,
+                format_args!("{name} device model terminated"),
+            );
+        }
+    }
+    release(&s, lock);
 }
 
 /// `_dmfailed`: WARNING, then crash the domain.
