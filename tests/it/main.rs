@@ -20,6 +20,7 @@
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `report`, `report_page` — `--report`'s page: its logs, links and milestones, and the page in headless Chromium (`cdp` drives it);
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
 mod cdp;
@@ -49,3 +50,4 @@ mod seed;
 mod test_runner;
 mod util;
 mod variations;
+mod xl;

@@ -20,8 +20,9 @@ use xsh_sim::time::SimTime;
 use super::json::{micros, string, value};
 use super::{domid, View};
 
-/// Layers in the order a shutdown crosses them (also the process ids).
-pub const LAYERS: [Layer; 7] = [
+/// Layers in the order a shutdown crosses them (also the process ids; xl's
+/// come last so that xend's keep theirs).
+pub const LAYERS: [Layer; 9] = [
     Layer::Xm,
     Layer::Xend,
     Layer::Xs,
@@ -29,6 +30,8 @@ pub const LAYERS: [Layer; 7] = [
     Layer::Qemu,
     Layer::Xen,
     Layer::Dom0,
+    Layer::Xl,
+    Layer::Libxl,
 ];
 
 /// A layer's process id in the timeline (its place in [`LAYERS`], from 1).
@@ -46,6 +49,8 @@ pub fn layer_title(l: Layer) -> &'static str {
         Layer::Qemu => "qemu-dm",
         Layer::Xen => "Xen",
         Layer::Dom0 => "dom0 kernel",
+        Layer::Xl => "xl",
+        Layer::Libxl => "libxl",
     }
 }
 
