@@ -516,3 +516,51 @@ fn a_diagnosis_page_marks_the_missing_line_where_the_model_wrote_it() {
     other["schema"] = "xsh-diagnose/2".into();
     assert!(report::diagnosis::render(&other, &files, "x", 1).is_err());
 }
+
+#[test]
+fn an_xl_shutdown_has_the_same_milestones_through_libxl() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(root.join("scripts/xl_poweroff.rhai")).unwrap();
+    let host = xsh_script::Host::new(Default::default(), Default::default());
+    report::prepare(host.sim());
+    if let Err(e) = host.run("scripts/xl_poweroff.rhai", &src) {
+        panic!("{}", e.render(false));
+    }
+    let d = page_data(&report::render(&host, &info("xl")).unwrap());
+    let items = d["milestones"][0]["items"].as_array().unwrap();
+    let by: Vec<(&str, String)> = items
+        .iter()
+        .map(|m| {
+            let id = m[2].as_i64().unwrap();
+            let c = d["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c[0].as_i64() == Some(id))
+                .expect("milestone call in page");
+            (m[0].as_str().unwrap(), probe(&d, c))
+        })
+        .collect();
+    // libxl tears the devices down first and destroys the domain from
+    // their callback (libxl__destroy_domid -> devices_destroy_cb ->
+    // xc_domain_destroy), the other way round from xend.
+    assert_eq!(
+        by.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [
+            "request",
+            "guest acknowledges",
+            "power-off write",
+            "domain shut down",
+            "devices released",
+            "destroyed"
+        ]
+    );
+    assert_eq!(by[0].1, "xl:main_shutdown");
+    assert_eq!(by[4].1, "libxl:devices_destroy_cb");
+    // xl's own log is a toolstack column of the page.
+    assert!(d["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == "xl-ubuntu-kdump.log" && l["kind"] == "toolstack"));
+}

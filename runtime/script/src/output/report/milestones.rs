@@ -1,5 +1,5 @@
 //! The milestones of a domain's shutdown, found in the trace: the user's
-//! request, the guest's acknowledgement, its power-off write, Xen marking
+//! request (xm's or xl's), the guest's acknowledgement, its power-off write, Xen marking
 //! the domain shut down, the domain destroyed, its devices released. Each
 //! is the first call of its kind for the domain at or after its first
 //! request (all of them, when nothing was requested: a guest that powered
@@ -33,16 +33,17 @@ pub struct DomainMilestones {
     pub items: Vec<Milestone>,
 }
 
-/// The user's commands that ask a domain to go.
+/// The user's commands that ask a domain to go: xm's, and xl's
+/// subcommands (`xl shutdown` is `main` calling `main_shutdown`).
 const REQUESTS: &[&str] = &[
     "xm:shutdown",
     "xm:reboot",
     "xm:destroy",
     "xm:trigger",
-    "xl:shutdown",
-    "xl:reboot",
-    "xl:destroy",
-    "xl:trigger",
+    "xl:main_shutdown",
+    "xl:main_reboot",
+    "xl:main_destroy",
+    "xl:main_trigger",
 ];
 
 /// PM1a_CNT's SLP_EN bit: the write that makes the sleep state happen
@@ -108,9 +109,7 @@ fn kind_of(v: &View, i: usize) -> Option<(&'static str, u32, SimTime)> {
     let guest_ctx = ctx_layer == xsh_sim::probe::Layer::Guest;
     let ctx_dom = v.ctxs.get(c.ctx).domid;
     match name {
-        n if REQUESTS.contains(&n) && c.parent.is_none() => {
-            command_domid(v, i).map(|d| ("request", d, c.time))
-        }
+        n if REQUESTS.contains(&n) => command_domid(v, i).map(|d| ("request", d, c.time)),
         // The guest's xenbus shutdown_handler writes "" back: the ack.
         "xs:write" if guest_ctx => {
             let path =
@@ -138,6 +137,8 @@ fn kind_of(v: &View, i: usize) -> Option<(&'static str, u32, SimTime)> {
         "xend:XendDomainInfo._releaseDevices" => {
             Some(("devices released", c.domid, c.end.unwrap_or(c.time)))
         }
+        // libxl's callback once every device of the domain is gone.
+        "libxl:devices_destroy_cb" => Some(("devices released", c.domid, c.time)),
         _ => None,
     }
 }
