@@ -19,10 +19,12 @@
 //! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
 //! - `diagnose`, `diagnose_explain` — `xsh logs diagnose` and `explain` on the corpus in tests/diagnose and the seed's logs;
+//! - `report`, `report_page` — `--report`'s page: its logs, links and milestones, and the page in headless Chromium (`cdp` drives it);
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 //! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
+mod cdp;
 mod cli;
 mod definitions;
 mod determinism;
@@ -41,6 +43,8 @@ mod logs_props;
 mod logs_timeline;
 mod outputs;
 mod repl;
+mod report;
+mod report_page;
 mod reports;
 mod run_outputs;
 mod scale;

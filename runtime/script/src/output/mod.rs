@@ -10,6 +10,7 @@
 
 pub mod json;
 pub mod mermaid;
+pub mod report;
 pub mod sequence;
 pub mod svg;
 pub mod timeline;
