@@ -27,6 +27,7 @@ mod determinism;
 mod errors;
 mod explore;
 mod explore_cli;
+mod first_hour;
 mod hooks;
 mod limits;
 mod logs;

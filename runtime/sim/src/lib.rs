@@ -370,6 +370,11 @@ impl Sim {
                 return RunEnd::Aborted(msg);
             }
             let Some(next) = self.exec.next_time() else {
+                // As SimPy's `run(until=t)`: the clock ends at the deadline
+                // whether or not the world went idle before it.
+                if let Some(d) = deadline {
+                    self.exec.advance_to(d);
+                }
                 return RunEnd::Idle;
             };
             if deadline.is_some_and(|d| next > d) {

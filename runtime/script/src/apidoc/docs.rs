@@ -25,7 +25,7 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     ("Sim.tracing", "", "Whether calls and causal hops are recorded (`sim.events()`, `ctx.chain()`); off makes big runs faster."),
     ("Sim.now", "", "The virtual time, in seconds since the start."),
     ("Sim.run", "", "Runs the world until nothing is left to do (including xend's 300 s timer). Stops with an error at the event, virtual-time or wall-time limit.\n\n```rhai\nxm.shutdown(dom);\nsim.run();\n```"),
-    ("Sim.run_for", "seconds", "Runs the world for `seconds` of virtual time (or until idle)."),
+    ("Sim.run_for", "seconds", "Runs the world for `seconds` of virtual time. The clock ends at `now() + seconds`, as SimPy's `run(until=)` leaves it, whether or not the world went idle sooner.\n\n```rhai\nlet t = sim.now();\nsim.run_for(5.0);\nassert_eq(sim.now(), t + 5.0);\n```"),
     ("Sim.step", "", "Runs one event; returns `#{time, queued}`, or `()` when idle."),
     ("Sim.after", "seconds, f", "Calls `f()` after `seconds` of virtual time.\n\n```rhai\nsim.after(2.0, || xm.destroy(dom));\n```"),
     ("Sim.param", "name, default", "A knob of the script: the value `xsh run --param name=value` gives, read as the type of `default`, or `default` itself. One script then answers the same question at any size.\n\n```rhai\nlet n = sim.param(\"domains\", 50);     // xsh run host.rhai --param domains=10000\n```"),
