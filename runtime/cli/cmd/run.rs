@@ -11,7 +11,7 @@ use xsh_sim::Config;
 pub const DEFAULT_SCRIPT: &str = include_str!("../../../scripts/hvm_poweroff.rhai");
 
 /// Flags of `xsh run`.
-#[derive(Args, Default, Clone)]
+#[derive(Args, Clone)]
 pub struct Flags {
     /// The script (default: scripts/hvm_poweroff.rhai, built in).
     pub script: Option<PathBuf>,
@@ -34,6 +34,18 @@ pub struct Flags {
     pub outputs: super::explore::OutputFlags,
     #[command(flatten)]
     pub limits: LimitFlags,
+}
+
+impl Flags {
+    /// The flags of `xsh run` with nothing given, from clap's own defaults:
+    /// a bare `xsh` (and so `cargo run`) runs the very world `xsh run` runs,
+    /// with one default seed rather than a second one kept in step by hand.
+    pub fn bare() -> Flags {
+        use clap::FromArgMatches;
+        let cmd = Flags::augment_args(clap::Command::new("run"));
+        let m = cmd.get_matches_from(["run"]);
+        Flags::from_arg_matches(&m).expect("run's flags all have defaults")
+    }
 }
 
 /// Events in one run of the world, by default. The seed's scenario takes

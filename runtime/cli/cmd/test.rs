@@ -42,9 +42,9 @@ pub struct Flags {
     pub limits: LimitFlags,
 }
 
-/// Colour on stdout: off when NO_COLOR is set or stdout is not a terminal.
+/// Colour on stdout, as `--color` says (auto: a terminal, NO_COLOR unset).
 fn stdout_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+    super::color_for(std::io::stdout().is_terminal())
 }
 
 fn paint(text: &str, color: bool, code: &str) -> String {
