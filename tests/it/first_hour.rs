@@ -64,3 +64,34 @@ fn color_flag_forces_or_removes_colour() {
     assert!(!never.contains("\x1b["), "never: {never}");
     assert!(!auto.contains("\x1b["), "auto into a pipe: {auto}");
 }
+
+/// Each output flag says on stderr what it wrote: the path and its size.
+#[test]
+fn output_flags_say_what_they_wrote() {
+    let s = crate::util::Scratch::new("wrote", &[]);
+    let trace = s.0.join("run.jsonl");
+    let seq = s.0.join("run.svg");
+    let logs = s.0.join("logs");
+    let (code, _, err) = crate::util::xsh_in(
+        None,
+        &[
+            "run",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--sequence",
+            seq.to_str().unwrap(),
+            "--log-dir",
+            logs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for p in [&trace, &seq] {
+        let len = std::fs::metadata(p).unwrap().len();
+        assert!(len > 1024, "{} is not empty", p.display());
+        let kib = format!("wrote {} ({:.1} KiB)", p.display(), len as f64 / 1024.0);
+        assert!(err.contains(&kib), "stderr lacks `{kib}`:\n{err}");
+    }
+    let line = format!("wrote 4 logs to {} (", logs.display());
+    assert!(err.contains(&line), "stderr lacks `{line}`:\n{err}");
+    assert!(err.contains("): xend.log, xen.log, qemu-dm-ubuntu-kdump.log, console-ubuntu-kdump.log"), "{err}");
+}

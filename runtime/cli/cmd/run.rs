@@ -250,8 +250,10 @@ pub fn main(f: Flags) -> ExitCode {
     let wrote = f.outputs.write(&host, &name);
     super::explore::report_choices(&host);
     let flushed = host.sim().logs.borrow_mut().flush();
-    if let Err(e) = flushed {
-        eprintln!("error: writing logs: {e}");
+    match (&flushed, &f.log_dir) {
+        (Err(e), _) => eprintln!("error: writing logs: {e}"),
+        (Ok(()), Some(dir)) => eprintln!("{}", logs_written(&host, dir)),
+        (Ok(()), None) => {}
     }
     if let Err(e) = wrote {
         eprintln!("error: {e}");
@@ -272,4 +274,30 @@ pub fn main(f: Flags) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `wrote N logs to DIR (SIZE): a, b, ...`: the files this run streamed
+/// into `--log-dir`, in the order the world made them.
+fn logs_written(host: &Host, dir: &std::path::Path) -> String {
+    let logs = host.sim().logs.borrow();
+    let mut names = vec!["xend.log".to_string(), "xen.log".to_string()];
+    names.extend(logs.files.keys().cloned());
+    let total: u64 = names
+        .iter()
+        .filter_map(|n| std::fs::metadata(dir.join(n)).ok())
+        .map(|m| m.len())
+        .sum();
+    // A host's worth of domains would make one very long line: past a
+    // handful, the per-domain files are counted instead of named.
+    let list = if names.len() <= 6 {
+        names.join(", ")
+    } else {
+        format!("xend.log, xen.log and {} per-domain logs", names.len() - 2)
+    };
+    format!(
+        "wrote {} logs to {} ({}): {list}",
+        names.len(),
+        dir.display(),
+        super::explore::size(total),
+    )
 }
