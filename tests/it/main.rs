@@ -35,6 +35,7 @@ mod logs_cli;
 mod logs_diff;
 mod logs_explain;
 mod logs_props;
+mod model_reference;
 mod outputs;
 mod repl;
 mod reports;
