@@ -17,3 +17,39 @@ try { xs.as_domain(other.id).read(`/vm/${dom.uuid}/uuid`); } catch (e) { denied 
 assert(denied, "another guest still cannot read it");
 "#);
 }
+
+/// Quotas per daemon (reference §3.5, xenstored_core.c:87-90, quota.ml,
+/// oxenstored.conf): a guest's nodes and a value's size, each refused the way its daemon refuses it.
+#[test]
+fn quotas_follow_the_daemon() {
+    for (daemon, node_err, big_err, dom0_big) in [
+        ("ocaml", "EQUOTA", "E2BIG", false),
+        ("c", "ENOSPC", "ENOSPC", true),
+    ] {
+        ok(&format!(
+            r#"
+sim.xenstored = "{daemon}";
+let dom = xm.create(#{{ name: "h", type: "hvm", guest: "ubuntu-16.04" }});
+let guest = xs.as_domain(dom.id);
+let base = `/local/domain/${{dom.id}}/data`;
+let err = "";
+// Nodes: a guest owns at most 1000.
+let made = 0;
+for i in 0..1200 {{
+    try {{ guest.write(`${{base}}/n${{i}}`, "v"); made += 1; }} catch (e) {{ err = `${{e}}`; break; }}
+}}
+assert(err.starts_with("{node_err}"), `node quota: ${{err}}`);
+assert(made < 1000, `${{made}} nodes`);
+// A value of 3000 bytes.
+let big = "";
+for i in 0..300 {{ big += "0123456789"; }}
+let xs_err = "";
+try {{ guest.write(`${{base}}/n0`, big); }} catch (e) {{ xs_err = `${{e}}`; }}
+assert(xs_err.starts_with("{big_err}"), `value size as the guest: ${{xs_err}}`);
+let dom0_err = "";
+try {{ xs.write("/tool/big", big); }} catch (e) {{ dom0_err = `${{e}}`; }}
+assert_eq(dom0_err == "", {dom0_big}, `value size as dom0: ${{dom0_err}}`);
+"#
+        ));
+    }
+}

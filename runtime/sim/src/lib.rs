@@ -141,7 +141,9 @@ impl Sim {
     /// Switches xenstored's rules (`sim.xenstored`).
     pub fn set_xenstored(&self, k: profile::XenstoredKind) {
         self.cfg.borrow_mut().xenstored = k;
-        self.xs.borrow_mut().kind = k;
+        let mut xs = self.xs.borrow_mut();
+        xs.kind = k;
+        xs.quotas = xenstore::Quotas::of(k);
     }
 
     /// The current virtual time.

@@ -20,7 +20,7 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     // ---- sim ----
     ("Sim.start_time", "", "The wall-clock time at virtual time zero, `\"YYYY-MM-DD HH:MM:SS\"`, as the logs print it. Set it before creating domains.\n\n```rhai\nsim.start_time = \"2019-06-05 09:23:27\";\n```"),
     ("Sim.profile", "", "Whose xend and Xen are modelled: `\"ovm-4.4.4\"` (default, the seed's) or `\"upstream-4.4.4\"`."),
-    ("Sim.xenstored", "", "Which xenstored runs in dom0: `\"c\"` (xenstored) or `\"ocaml\"` (oxenstored); their transactions and quotas differ."),
+    ("Sim.xenstored", "", "Which xenstored runs in dom0: `\"ocaml\"` (oxenstored, the default, as Xen 4.4's xencommons prefers it) or `\"c\"` (xenstored). Their transactions, `@releaseDomain` and quotas differ: a guest's 1000 nodes and 10 open transactions under both, 100 watches and EQUOTA under oxenstored, 128 watches with E2BIG and ENOSPC under C (docs/fidelity.md).\n\n```rhai\nsim.xenstored = \"c\";\n```"),
     ("Sim.seed", "", "The seed of the world's random generator (`--seed`), as Rhai's signed 64-bit integer: a seed above 9223372036854775807 reads as negative, with the same bits."),
     ("Sim.tracing", "", "Whether calls and causal hops are recorded (`sim.events()`, `ctx.chain()`); off makes big runs faster."),
     ("Sim.now", "", "The virtual time, in seconds since the start."),

@@ -51,8 +51,11 @@ impl Xenstore {
             return Err(XsErr::EEXIST);
         }
         let c = self.conn(conn);
-        if !c.privileged() && c.watches.len() as u32 >= self.quotas.watches_per_domain {
-            return Err(XsErr::E2BIG);
+        // Both daemons compare the count before this watch with `>`, so a
+        // domain holds one watch past the quota (xenstored_watch.c:150,
+        // connection.ml:151-152).
+        if !c.privileged() && c.watches.len() as u32 > self.quotas.watches_per_domain {
+            return Err(self.quotas.watch_error());
         }
         self.watch_seq += 1;
         let w = Watch {
