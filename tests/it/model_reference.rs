@@ -18,6 +18,48 @@ assert(denied, "another guest still cannot read it");
 "#);
 }
 
+/// `xs.as_domain(id).watch(...)` registers the watch as that guest, on its
+/// own connection: it fires for the script, counts against the guest's
+/// watch quota, and the quota's error is the daemon's (reference §3.3, §3.5).
+#[test]
+fn a_guest_watch_is_the_guests_with_its_quota() {
+    ok(r#"
+let dom = xm.create(#{ name: "h", type: "hvm", guest: "ubuntu-16.04" });
+let guest = xs.as_domain(dom.id);
+let seen = [];
+let t = guest.watch("data/x", |p, tok| seen.push(p));
+sim.run_for(0.1);
+assert_eq(seen, ["data/x"], "fires on registration, with the relative path the guest gave");
+xs.write(`/local/domain/${dom.id}/data/x`, "1");
+sim.run_for(0.1);
+assert_eq(seen.len(), 2, "and on a change");
+guest.unwatch(t);
+xs.write(`/local/domain/${dom.id}/data/x`, "2");
+sim.run_for(0.1);
+assert_eq(seen.len(), 2, "unwatched");
+"#);
+    // The guest's watches count: oxenstored (the default) refuses the one
+    // past `quota-maxwatch = 100` plus one with EQUOTA, C xenstored the
+    // one past 128 plus one with E2BIG; dom0 has no quota.
+    for (daemon, limit, errno) in [("ocaml", 100, "EQUOTA"), ("c", 128, "E2BIG")] {
+        ok(&format!(
+            r#"
+sim.xenstored = "{daemon}";
+let dom = xm.create(#{{ name: "h", type: "hvm", guest: "ubuntu-16.04" }});
+let guest = xs.as_domain(dom.id);
+let made = 0;
+let err = "";
+for i in 0..300 {{
+    try {{ guest.watch(`data/w${{i}}`, |p, t| ()); made += 1; }} catch (e) {{ err = `${{e}}`; break; }}
+}}
+assert(err.starts_with("{errno}"), `refused with ${{err}}`);
+assert(made <= {limit} + 1 && made > {limit} - 10, `${{made}} watches made`);
+for i in 0..300 {{ xs.watch(`/local/domain/${{dom.id}}/data/d${{i}}`, |p, t| ()); }}
+"#
+        ));
+    }
+}
+
 /// Quotas per daemon (reference §3.5, xenstored_core.c:87-90, quota.ml,
 /// oxenstored.conf): a guest's nodes and a value's size, each refused the way its daemon refuses it.
 #[test]

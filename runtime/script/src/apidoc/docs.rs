@@ -89,7 +89,7 @@ pub const DOCS: &[(&str, &str, &str)] = &[
     ("Xenstore.unwatch", "token", "Removes a watch."),
     ("Xenstore.dump", "path, perms", "The tree under `path`, as `xenstore-ls` prints it (with permissions if `perms`)."),
     ("Xenstore.transaction", "f", "Runs `f(t)` in a transaction (`t.read`, `t.write`, ...), committed at the end; EAGAIN on a conflict, nothing written if `f` throws."),
-    ("Xenstore.as_domain", "domid", "The same API acting as domain `domid`: xenstored applies that guest's permissions.\n\n```rhai\nxs.as_domain(dom.id).write(\"/local/domain/0/name\", \"x\");   // EACCES\n```"),
+    ("Xenstore.as_domain", "domid", "The same API acting as domain `domid`, on that guest's own connection: xenstored applies its permissions and quotas to every call, `watch` included (a guest's watches count against its watch quota; docs/fidelity.md).\n\n```rhai\nxs.as_domain(dom.id).write(\"/local/domain/0/name\", \"x\");   // EACCES\n```"),
     ("Transaction.read", "path", "`xs.read` inside the transaction."),
     ("Transaction.write", "path, value", "`xs.write` inside the transaction."),
     ("Transaction.mkdir", "path", "`xs.mkdir` inside the transaction."),

@@ -291,6 +291,8 @@ pub struct Xenstore {
     pub(crate) owed_wakes: Vec<(SimTime, TaskId)>,
     /// Callbacks owed after the last request.
     pub(crate) owed_calls: Vec<OwedCall>,
+    /// The callback the next WATCH registered delivers to (`deliver_next_watch_to`).
+    pub(crate) next_watch_callback: Option<WatchCallback>,
     /// Latency from a change to its watch event reaching a dom0 socket client.
     pub socket_latency: crate::time::SimDuration,
     /// Latency to a domain's ring.
@@ -348,6 +350,7 @@ impl Xenstore {
             cleanup_down: std::collections::BTreeSet::new(),
             owed_wakes: Vec::new(),
             owed_calls: Vec::new(),
+            next_watch_callback: None,
             socket_latency: crate::time::SimDuration::micros(20),
             ring_latency: crate::time::SimDuration::micros(60),
             requests: 0,
