@@ -95,3 +95,25 @@ assert_eq(dom0_err == "", {dom0_big}, `value size as dom0: ${{dom0_err}}`);
         ));
     }
 }
+
+/// `dom.qemu.log()` is that domain's qemu-dm's own log: after a restart the
+/// old handle reads the old process's (rotated to `.1` on disk), the new
+/// domain's handle the new one's.
+#[test]
+fn qemu_log_follows_its_process_across_a_restart() {
+    let h = ok(r#"
+let dom = xm.create(#{ name: "web", id: 10, devices: ["vif/0", "vbd/51712"] });
+sim.run_for(120);
+xm.reboot(dom);
+sim.run_for(10);
+let again = xm.domain("web");
+assert(again.id != dom.id, "restarted with a new domid");
+let old = dom.qemu.log();
+let fresh = again.qemu.log();
+assert(old.contains("Issued domain 10 reboot"), old);
+assert(!fresh.contains("Issued domain 10 reboot"), fresh);
+assert(fresh != "", "the new process has written its start-up lines");
+"#);
+    let old = crate::util::file(&h, "qemu-dm-web.log.1");
+    assert!(old.contains("Issued domain 10 reboot"));
+}

@@ -548,14 +548,8 @@ pub fn register(e: &mut Engine) {
     });
 
     e.register_fn("log", |q: &mut QemuApi| -> String {
-        let name =
-            q.0.sim
-                .qemu
-                .borrow()
-                .by_dom
-                .get(&q.1)
-                .map(|q| q.log.clone())
-                .unwrap_or_default();
+        // This domain's process's own file, wherever rotation moved it.
+        let name = xsh_sim::qemu_dm::log_of(&q.0.sim, q.1).unwrap_or_default();
         q.0.sim
             .logs
             .borrow()

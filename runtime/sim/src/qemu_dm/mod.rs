@@ -50,6 +50,9 @@ pub struct QemuDm {
     pub exit_waiters: Vec<TaskId>,
     /// The log file name.
     pub log: String,
+    /// How often `log` had been rotated when this process opened it
+    /// (`Logs::name_of_generation` finds its file after later rotations).
+    pub log_generation: usize,
 }
 
 /// Every qemu-dm by domid (an entry stays after the process ends, until the
@@ -83,14 +86,25 @@ pub fn log_file(name: &str) -> String {
 }
 
 fn qlog(sim: &Sim, domid: u32, line: &str) {
-    let file = match sim.qemu.borrow().by_dom.get(&domid) {
-        Some(q) => q.log.clone(),
-        None => return,
+    let Some(file) = log_of(sim, domid) else {
+        return;
     };
     sim.logs
         .borrow_mut()
         .file(&file)
         .write_fmt(format_args!("{line}\n"));
+}
+
+/// The file a domain's qemu-dm writes to, as it is named now: the process
+/// keeps its open file when xend rotates the name for a later qemu-dm of a
+/// domain of the same name, so an old process's log is `qemu-dm-<name>.log.1`.
+pub fn log_of(sim: &Sim, domid: u32) -> Option<String> {
+    let (name, generation) = {
+        let q = sim.qemu.borrow();
+        let q = q.by_dom.get(&domid)?;
+        (q.log.clone(), q.log_generation)
+    };
+    sim.logs.borrow().name_of_generation(&name, generation)
 }
 
 /// Starts qemu-dm for an HVM domain (xend's image.createDeviceModel forked
@@ -103,6 +117,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
         logs.rotate(&file, 10);
         let _ = logs.file(&file);
     }
+    let log_generation = sim.logs.borrow().generation(&file);
     let ctx = sim.new_ctx(format!("qemu-dm (pid {})", s.pid), Layer::Qemu, s.domid);
     sim.qemu.borrow_mut().by_dom.insert(
         s.domid,
@@ -121,6 +136,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
             ctx,
             exit_waiters: Vec::new(),
             log: file,
+            log_generation,
         },
     );
     let d = s.domid;
