@@ -117,3 +117,38 @@ assert(fresh != "", "the new process has written its start-up lines");
     let old = crate::util::file(&h, "qemu-dm-web.log.1");
     assert!(old.contains("Issued domain 10 reboot"));
 }
+
+/// xend's traceback on the Watcher path runs XendDomain.py `_refresh` ->
+/// `_refreshTxn` -> XendDomainInfo.py `update` -> `refreshShutdown`, at
+/// RELEASE-4.4.4's line numbers (reference §2.6).
+#[test]
+fn watcher_traceback_goes_through_refresh_txn_and_update() {
+    let h = ok(r#"
+sim.profile = "upstream-4.4.4";
+let dom = xm.create(#{ name: "h", type: "hvm", guest: "ubuntu-16.04" });
+let shown = [];
+on("xend:XendDomainInfo.refreshShutdown", |ctx| {
+    let s = ctx.format_stack();
+    if s.contains("in _on_domains_changed") && shown.is_empty() { shown.push(s); }
+});
+xm.shutdown(dom);
+sim.run();
+assert(!shown.is_empty(), "the Watcher refreshed the domain");
+print(shown[0]);
+"#);
+    let out = h.state.output.borrow().clone();
+    let want = [
+        "XendDomain.py\", line 153, in _on_domains_changed\n    self._refresh()",
+        "XendDomain.py\", line 429, in _refresh\n    self._refreshTxn(txn, refresh_shutdown)",
+        "XendDomain.py\", line 442, in _refreshTxn\n    self.domains[domid].update(dom, refresh_shutdown, transaction)",
+        "XendDomainInfo.py\", line 3554, in update\n    self.refreshShutdown(info)",
+        "in refreshShutdown\n",
+    ];
+    let mut at = 0;
+    for w in want {
+        let i = out[at..]
+            .find(w)
+            .unwrap_or_else(|| panic!("missing, in order, {w:?} in:\n{out}"));
+        at += i + w.len();
+    }
+}
