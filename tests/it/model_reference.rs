@@ -152,3 +152,21 @@ print(shown[0]);
         at += i + w.len();
     }
 }
+
+/// A 64-bit PV guest's hypercall enters Xen by `syscall` (x86_64/entry.S's
+/// `syscall_enter`), an HVM guest's by a VM exit.
+#[test]
+fn a_pv_guests_hypercall_enters_xen_by_syscall() {
+    let h = ok(r#"
+let pv = xm.create(#{ name: "pv1", type: "pv", devices: ["vif/0"] });
+let traces = [];
+on("xen:do_sched_op", |ctx| traces.push(ctx.backtrace()));
+xm.shutdown(pv);
+sim.run();
+assert_eq(traces.len(), 1, "one SCHEDOP_shutdown");
+print(traces[0]);
+"#);
+    let out = h.state.output.borrow().clone();
+    assert!(out.contains("] syscall_enter+"), "{out}");
+    assert!(!out.contains("vmx_asm_vmexit_handler"), "{out}");
+}

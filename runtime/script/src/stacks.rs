@@ -68,12 +68,21 @@ pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
         Layer::Xen => {
             let ctxs = sim.ctxs.borrow();
             let c = ctxs.get(ctx);
-            // A hypercall from a dom0 process enters through syscall_enter; a
-            // guest's I/O through the VMX exit handler; a pCPU's stack starts
-            // at its idle loop (already a frame).
+            // A 64-bit PV kernel (dom0's, for its processes' hypercalls, or
+            // a PV guest's) makes a hypercall with `syscall`, which enters
+            // Xen at `syscall_enter` (x86_64/entry.S); an HVM guest's I/O
+            // and VMCALLs enter through the VMX exit handler; a pCPU's
+            // stack starts at its idle loop (already a frame).
+            let hvm_guest = c.layer == Layer::Guest
+                && sim
+                    .xen
+                    .borrow()
+                    .domains
+                    .get(&c.domid)
+                    .is_some_and(|d| d.hvm);
             let entry = match c.layer {
                 Layer::Xen => None,
-                Layer::Guest => Some("vmx_asm_vmexit_handler+0x41/0x120"),
+                _ if hvm_guest => Some("vmx_asm_vmexit_handler+0x41/0x120"),
                 _ => Some("syscall_enter+0xa6/0xd0"),
             };
             xen::format_trace(&c.stack, profile, entry)
