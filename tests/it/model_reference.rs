@@ -170,3 +170,31 @@ print(traces[0]);
     assert!(out.contains("] syscall_enter+"), "{out}");
     assert!(!out.contains("vmx_asm_vmexit_handler"), "{out}");
 }
+
+/// qemu-dm's gdb `bt`: a handler runs from `main_loop_wait`, which
+/// helper2.c's `main_loop` calls, which `main` calls.
+#[test]
+fn qemu_dm_backtrace_has_main_loop_wait_above_main_loop() {
+    let h = ok(r#"
+let dom = xm.create(#{ name: "h", type: "hvm", guest: "ubuntu-16.04" });
+on("qemu:destroy_hvm_domain", |ctx| print(ctx.backtrace()));
+xm.shutdown(dom);
+sim.run();
+"#);
+    let out = h.state.output.borrow().clone();
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "destroy_hvm_domain",
+            "cpu_handle_ioreq",
+            "main_loop_wait",
+            "main_loop",
+            "main"
+        ],
+        "{out}"
+    );
+}

@@ -109,21 +109,27 @@ fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
         .filter(|f| f.probe.layer() == layer)
         .collect();
     let mut out = String::new();
+    let mut n = 0;
     for (i, f) in frames.iter().rev().enumerate() {
+        // qemu-dm's handlers run from `main_loop_wait`'s select() dispatch,
+        // which helper2.c's `main_loop` calls: it sits between the two.
+        if f.probe == Probe::QemuMainLoop && i > 0 {
+            out.push_str(&format!(
+                "#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"
+            ));
+            n += 1;
+        }
         let (file, line) = c_location(f.probe);
         out.push_str(&format!(
-            "#{i:<2} {} () at {file}:{line}\n",
+            "#{n:<2} {} () at {file}:{line}\n",
             f.probe.function()
         ));
+        n += 1;
     }
     if layer == Layer::Qemu {
-        let n = frames.len();
-        out.push_str(&format!(
-            "#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"
-        ));
         out.push_str(&format!(
             "#{:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n",
-            n + 1
+            n
         ));
     }
     out
