@@ -198,3 +198,28 @@ sim.run();
         "{out}"
     );
 }
+
+/// A guest panic's `dump_stack` names the task that panicked: the idle
+/// task (with the idle task's stack) from the script's top level, the
+/// hooked task from inside a hook on one of the guest's probes.
+#[test]
+fn a_guest_panic_names_the_task_that_panicked() {
+    let h = ok(r#"
+let dom = xm.create(#{ name: "idle", devices: [] });
+dom.kernel.panic("Attempted to kill the idle task!");
+sim.run_for(30);
+let w = xm.create(#{ name: "worker", devices: [] });
+hook("guest:run_cmd", |ctx| ctx.dom.kernel.panic("from the usermode helper"));
+xm.shutdown(w);
+sim.run_for(30);
+"#);
+    let idle = crate::util::file(&h, "console-idle.log");
+    assert!(idle.contains("CPU: 0 PID: 0 Comm: swapper/0 "), "{idle}");
+    assert!(idle.contains("] cpu_startup_entry+"), "{idle}");
+    assert!(!idle.contains("entry_SYSCALL_64_fastpath"), "{idle}");
+    let w = crate::util::file(&h, "console-worker.log");
+    let panic_at = w.find("Kernel panic - not syncing: from the usermode helper").expect("panicked");
+    let after = &w[panic_at..];
+    assert!(after.contains("Comm: kworker/"), "{after}");
+    assert!(after.contains("] process_one_work+"), "{after}");
+}

@@ -539,7 +539,21 @@ pub fn register(e: &mut Engine) {
         if sim.guests.borrow().get(domid).is_none() {
             return rt_err(format!("domain {domid} has no running guest kernel"));
         }
-        let ctx = xsh_sim::guest::new_task_ctx(&sim, domid, "swapper/0");
+        // panic() runs on the task that calls it: inside a hook on one of
+        // this guest's probes, that task (its name and its stack as it
+        // stands, so the Call Trace shows how it got there); from the
+        // script's top level, the idle task of CPU 0.
+        let (name, frames) = {
+            let ctxs = sim.ctxs.borrow();
+            let cur = ctxs.get(sim.current_ctx());
+            if cur.layer == xsh_sim::probe::Layer::Guest && cur.domid == domid {
+                (cur.name.to_string(), cur.stack.clone())
+            } else {
+                ("swapper/0".to_string(), Vec::new())
+            }
+        };
+        let ctx = xsh_sim::guest::new_task_ctx(&sim, domid, &name);
+        sim.ctxs.borrow_mut().get_mut(ctx).stack = frames;
         let (s2, m) = (sim.clone(), msg.to_string());
         xsh_sim::guest::spawn(&sim, domid, ctx, async move {
             xsh_sim::guest::reboot::guest_panic(&s2, domid, m).await
