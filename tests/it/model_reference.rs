@@ -223,3 +223,33 @@ sim.run_for(30);
     assert!(after.contains("Comm: kworker/"), "{after}");
     assert!(after.contains("] process_one_work+"), "{after}");
 }
+
+/// The power-button path: systemd-logind's `Power key pressed.` and
+/// `Powering Off...` reach the console (guest reference §4.5, §10), and the
+/// chain starts at the user's `xm trigger`, with Xen's SCI and the input
+/// event as hops.
+#[test]
+fn power_button_reaches_logind_and_chains_from_xm_trigger() {
+    let h = ok(r#"
+let dom = xm.create(#{ name: "button", devices: ["vif/0"] });
+let chains = [];
+on("guest:logind_power_key", |ctx| chains.push(ctx.chain()));
+xm.trigger(dom, "power");
+sim.run();
+assert_eq(dom.state, "destroyed");
+print(chains[0]);
+"#);
+    let console = crate::util::file(&h, "console-button.log");
+    let pressed = console.find("]: Power key pressed.\n").expect("logind's first line");
+    let off = console.find("]: Powering Off...\n").expect("logind's second line");
+    let stopped = console.find("[  OK  ] Stopped").expect("the unit stops follow");
+    assert!(pressed < off && off < stopped, "{console}");
+    assert!(console.contains("systemd-logind["), "{console}");
+    let chain = h.state.output.borrow().clone();
+    let hops: Vec<&str> = chain.lines().filter(|l| !l.is_empty()).collect();
+    assert!(hops[0].contains("xm trigger") && hops[0].contains("xm:trigger"), "{chain}");
+    for hop in ["--[SCI (IRQ 9)]-->", "--[input event KEY_POWER]-->"] {
+        assert!(chain.contains(hop), "{hop} missing in:\n{chain}");
+    }
+    assert!(hops.last().unwrap().contains("guest:logind_power_key"), "{chain}");
+}
