@@ -95,3 +95,59 @@ fn output_flags_say_what_they_wrote() {
     assert!(err.contains(&line), "stderr lacks `{line}`:\n{err}");
     assert!(err.contains("): xend.log, xen.log, qemu-dm-ubuntu-kdump.log, console-ubuntu-kdump.log"), "{err}");
 }
+
+const THREE: &str = r#"fn test_first_passes() { assert_eq(1 + 1, 2); }
+fn test_then_one_fails() { assert_eq(1, 2, "fails"); }
+fn test_last_passes() { assert(true); }
+fn test_with_a_parameter(dom) { assert(false); }
+"#;
+
+/// `xsh test NAME` filters by name as `cargo test NAME` does; `--list`
+/// lists without running; `--durations` times each test; the result line
+/// ends with the run's time, as cargo's does.
+#[test]
+fn xsh_test_filters_by_name_lists_and_times() {
+    let f = crate::util::Scratch::new("testname", &[("tests/three.rhai", THREE)]);
+    let (code, out, err) = f.xsh(&["test", "last"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("test tests/three.rhai::test_last_passes ... ok"), "{out}");
+    assert!(!out.contains("test_first_passes"), "{out}");
+    assert!(out.contains("test result: ok. 1 passed, 0 failed; 3 filtered out; finished in "), "{out}");
+    // A word naming a file is still a path; a missing .rhai is an error.
+    let (code, _, err) = f.xsh(&["test", "tests/missing.rhai"]);
+    assert_eq!(code, 2, "{err}");
+
+    let (code, out, _) = f.xsh(&["test", "--list"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "tests/three.rhai::test_first_passes: test\ntests/three.rhai::test_then_one_fails: test\n\
+         tests/three.rhai::test_last_passes: test\ntests/three.rhai::test_with_a_parameter: test\n\n4 tests\n"
+    );
+    let (_, out, _) = f.xsh(&["test", "--list", "passes"]);
+    assert!(out.ends_with("\n2 tests\n"), "{out}");
+
+    let (_, out, _) = f.xsh(&["test", "first", "--durations"]);
+    let line = out.lines().find(|l| l.contains("test_first_passes")).unwrap();
+    let t = line
+        .strip_prefix("test tests/three.rhai::test_first_passes ... ok (")
+        .and_then(|r| r.strip_suffix("s)"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(t.parse::<f64>().is_ok(), "{line}");
+}
+
+/// A `fn test_*` with parameters is reported as a failure at its line, not
+/// skipped; `--fail-fast` says how many tests it left unrun.
+#[test]
+fn a_test_with_parameters_is_reported_and_fail_fast_counts_the_rest() {
+    let f = crate::util::Scratch::new("testparams", &[("tests/three.rhai", THREE)]);
+    let (code, out, _) = f.xsh(&["test", "parameter"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("test tests/three.rhai::test_with_a_parameter ... FAILED"), "{out}");
+    assert!(out.contains("test_with_a_parameter takes 1 parameter, so it was not run"), "{out}");
+    assert!(out.contains("tests/three.rhai:4:"), "points at its definition:\n{out}");
+
+    let (code, out, _) = f.xsh(&["test", "--fail-fast"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("test result: FAILED. 1 passed, 1 failed; 2 not run (--fail-fast); finished in "), "{out}");
+}
