@@ -151,3 +151,100 @@ fn a_test_with_parameters_is_reported_and_fail_fast_counts_the_rest() {
     assert_eq!(code, 1);
     assert!(out.contains("test result: FAILED. 1 passed, 1 failed; 2 not run (--fail-fast); finished in "), "{out}");
 }
+
+/// The report of `src`, uncoloured.
+fn report(src: &str) -> String {
+    match run(src).1 {
+        Ok(()) => panic!("expected an error from:\n{src}"),
+        Err(e) => e.render(false),
+    }
+}
+
+/// "Did you mean" for a property, a method and a variable that do not
+/// exist; the type's members are listed.
+#[test]
+fn unknown_names_get_a_did_you_mean() {
+    let r = report("let dom = xm.create(#{ name: \"h\" });\nprint(dom.status);\n");
+    assert!(r.contains("Help: did you mean `dom.state`?"), "{r}");
+    assert!(r.contains("Domain has the properties "), "{r}");
+
+    let r = report("let dom = xm.create(#{ name: \"h\" });\ndom.poweroff();\n");
+    assert!(r.contains("did you mean `xm.shutdown(dom)`?"), "{r}");
+    assert!(r.contains("Domain has the methods console(), hook(), on()"), "{r}");
+
+    let r = report("let dom = xm.create(#{ name: \"h\" });\nxm.shutdown(domm);\n");
+    assert!(r.contains("Help: did you mean `dom`?"), "{r}");
+}
+
+/// `ctx.args` is strict: an unknown key is an error naming the valid keys
+/// (with the closest), not `()`; it still reads and prints as a map.
+#[test]
+fn ctx_args_is_strict_about_names() {
+    let r = report(
+        "let dom = xm.create(#{ name: \"h\" });\non(\"xm:shutdown\", |ctx| print(ctx.args.domm));\nxm.shutdown(dom);\n",
+    );
+    assert!(
+        r.contains("xm:shutdown has no argument `domm` (did you mean `dom`?): its arguments are dom, mode"),
+        "{r}"
+    );
+    assert!(r.contains("2 │ on(\"xm:shutdown\""), "reported in the hook:\n{r}");
+    let h = ok(r#"
+let dom = xm.create(#{ name: "h" });
+on("xm:shutdown", |ctx| {
+    print(ctx.args);
+    print(ctx.args["mode"]);
+    print(ctx.args.keys());
+    print("dom" in ctx.args);
+    print(ctx.args.to_map().len());
+});
+xm.shutdown(dom);
+"#);
+    let out = h.state.output.borrow().clone();
+    assert!(out.starts_with("#{\"dom\": "), "{out}");
+    assert!(out.contains("\n[\"dom\", \"mode\"]\ntrue\n2\n"), "{out}");
+}
+
+/// A wrong call lists the function's script signatures and what it was
+/// called with, never Rust's types.
+#[test]
+fn a_wrong_call_lists_script_signatures() {
+    let r = report("xs.write(\"/a\");\n");
+    assert!(r.contains("Function not found: write (Xenstore, string)"), "{r}");
+    assert!(r.contains("xs.write(path: string, value: string)"), "{r}");
+    assert!(r.contains("called with (string)"), "{r}");
+    for rust in ["ImmutableString", "&str", "i64"] {
+        assert!(!r.contains(rust), "{rust} in:\n{r}");
+    }
+}
+
+/// `xm.create` reports every bad key at once, each with its closest key; a
+/// bad enum value lists the valid ones.
+#[test]
+fn xm_create_reports_every_bad_key_and_enum_values_are_listed() {
+    let r = report("let dom = xm.create(#{ nmae: \"h\", tpye: \"hvm\", init: \"upstart\", vcpus: 0 });\n");
+    for line in [
+        "xm.create: 4 problems in the config:",
+        "- unknown config key `nmae` (did you mean `name`?)",
+        "- unknown config key `tpye` (did you mean `type`?)",
+        "- unknown config key `init` (it is the running guest's: `dom.kernel.init = ...` after xm.create)",
+        "- `vcpus` must be 1..128, got 0",
+        "the keys are: name, id, type,",
+    ] {
+        assert!(r.contains(line), "{line} missing in:\n{r}");
+    }
+    let r = report("let dom = xm.create(#{ name: \"h\" });\ndom.kernel.init = \"upstart\";\n");
+    assert!(r.contains("\"upstart\" is not one of \"hung\""), "{r}");
+    assert!(r.contains("\"systemd\" or \"sysvinit\""), "{r}");
+}
+
+/// A hook that returns a value of the wrong type is reported at the hook,
+/// not only at the `sim.run()` that ran the world.
+#[test]
+fn a_hooks_wrong_return_type_is_reported_at_the_hook() {
+    let r = report(
+        "let dom = xm.create(#{ name: \"h\" });\nhook(\"xen:vcpu_start_shutdown_deferral\", |ctx| \"yes\");\nxm.shutdown(dom);\nsim.run();\n",
+    );
+    assert!(r.contains("returned the wrong type: expected a bool, the hook returned string"), "{r}");
+    assert!(r.contains("[ test.rhai:2:"), "positioned in the hook:\n{r}");
+    assert!(r.contains("the world was running from this call"), "{r}");
+}

@@ -156,6 +156,9 @@ pub struct ScriptError {
     /// called from outside the script (a hook, a callback, a test): that
     /// function, at the start of whose body `pos` is.
     pub inside: Option<String>,
+    /// The help line of an error naming something that does not exist:
+    /// what was probably meant, what there is (suggest.rs).
+    pub hint: Option<String>,
 }
 
 /// The name of the frame that stands for "the world ran here" between the
@@ -298,6 +301,7 @@ impl ScriptError {
             actual: None,
             raised_in: None,
             inside: None,
+            hint: None,
         }
     }
 
@@ -381,6 +385,17 @@ impl ScriptError {
                 }
             }
             EvalAltResult::ErrorTerminated(v, _) => err.message = v.to_string(),
+            EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+                // Rhai names the Rust types of the arguments; a script
+                // knows `string`, not `&str | ImmutableString | String`.
+                err.message = match sig.split_once(" (") {
+                    Some((name, args)) => format!(
+                        "Function not found: {name} ({})",
+                        crate::suggest::script_types(args.strip_suffix(')').unwrap_or(args))
+                    ),
+                    None => format!("Function not found: {sig}"),
+                };
+            }
             other => {
                 let mut s = other.to_string();
                 if let Some(i) = s.rfind(" (line ") {
@@ -496,7 +511,7 @@ impl ScriptError {
         match self.kind {
             ErrorKind::Limit => self.limit.map(Limit::help),
             ErrorKind::Model => model_help(&self.message).map(str::to_string),
-            _ => None,
+            _ => self.hint.clone(),
         }
     }
 

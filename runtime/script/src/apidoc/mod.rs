@@ -151,7 +151,9 @@ pub fn collect(host: &Host) -> Api {
         };
         // `xen.print` is registered as `__print` (see engine.rs).
         let name = if name == "__print" { "print" } else { name };
-        if name.starts_with("__") {
+        // `__...` are internal; `index$get$` is what `x[k]` and a property
+        // with no getter of its own call, documented with the type.
+        if name.starts_with("__") || name.starts_with("index$") {
             continue;
         }
         let item = by_key
@@ -222,7 +224,7 @@ fn split_params(args: &str) -> Vec<String> {
 }
 
 /// How a script names a value of `ty`: its global, or a customary variable.
-fn receiver_name(api: &Api, ty: &str) -> String {
+pub(crate) fn receiver_name(api: &Api, ty: &str) -> String {
     if let Some((g, _)) = api.globals.iter().find(|(_, t)| t == ty) {
         return g.clone();
     }
@@ -231,6 +233,7 @@ fn receiver_name(api: &Api, ty: &str) -> String {
         "Kernel" => "dom.kernel".into(),
         "Qemu" => "dom.qemu".into(),
         "ProbeContext" => "ctx".into(),
+        "ProbeArgs" => "ctx.args".into(),
         "Transaction" => "t".into(),
         t => t.to_lowercase(),
     }
@@ -240,7 +243,7 @@ fn receiver_name(api: &Api, ty: &str) -> String {
 /// then the values they hand out, then the rest.
 fn type_order(api: &Api) -> Vec<String> {
     let mut order: Vec<String> = api.globals.iter().map(|(_, t)| t.clone()).collect();
-    for t in ["Domain", "Kernel", "Qemu", "ProbeContext", "Transaction"] {
+    for t in ["Domain", "Kernel", "Qemu", "ProbeContext", "ProbeArgs", "Transaction"] {
         order.push(t.to_string());
     }
     let mut rest: Vec<String> = api
@@ -257,6 +260,18 @@ fn type_order(api: &Api) -> Vec<String> {
     order.retain(|t| api.items.iter().any(|i| i.receiver.as_deref() == Some(t)));
     order.dedup();
     order
+}
+
+/// Each overload of a function as a script calls it: `write(path: string,
+/// value: string)`, with the parameter names docs.rs gives.
+pub(crate) fn signatures(item: &Item) -> Vec<String> {
+    item.overloads
+        .iter()
+        .map(|(params, _)| {
+            let names = item.doc(params.len()).map(|d| d.0).unwrap_or_default();
+            format!("{}({})", item.name, params_text(&names, params))
+        })
+        .collect()
 }
 
 fn params_text(names: &[&str], types: &[String]) -> String {
