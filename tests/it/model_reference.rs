@@ -253,3 +253,47 @@ print(chains[0]);
     }
     assert!(hops.last().unwrap().contains("guest:logind_power_key"), "{chain}");
 }
+
+/// `ctx.chain()` keeps its one line per hop; `ctx.chain(#{ stacks: true })`
+/// adds each hop's stack in its layer's format, with xenstored's hop as a
+/// line of its own and the running daemon's stack.
+#[test]
+fn chain_with_stacks_shows_each_layers_stack_and_xenstored() {
+    let src = |daemon: &str| {
+        format!(
+            r#"
+sim.xenstored = "{daemon}";
+let dom = xm.create(#{{ name: "h", type: "hvm", guest: "ubuntu-16.04" }});
+on("qemu:destroy_hvm_domain", |ctx| {{ print(ctx.chain()); print("----"); print(ctx.chain(#{{ stacks: true }})); }});
+xm.shutdown(dom);
+sim.run();
+"#
+        )
+    };
+    let h = ok(&src("ocaml"));
+    let out = h.state.output.borrow().clone();
+    let (plain, full) = out.split_once("----\n").unwrap();
+    assert!(plain.lines().filter(|l| !l.is_empty()).all(|l| l.starts_with("    ")
+        && l.trim_start().split_whitespace().next().unwrap().parse::<f64>().is_ok()), "one line per hop:\n{plain}");
+    assert!(!plain.contains("xenstored"), "{plain}");
+    for part in [
+        "xs:transaction_end  --[XS_TRANSACTION_END]-->\n              Traceback (most recent call last):",
+        "in shutdown\n                  self.storeDom(\"control/shutdown\", reason)",
+        "  xs    oxenstored                           Process.do_transaction_end  --[watch event]-->\n              #0  camlConnections__fire_watches () at connections.ml:124",
+        "guest:orderly_poweroff  --[schedule_work(&poweroff_work)]-->\n              Call Trace:\n",
+        "              Xen call trace:\n",
+        "qemu:destroy_hvm_domain\n              #0  destroy_hvm_domain () at i386-dm/helper2.c:649",
+    ] {
+        assert!(full.contains(part), "missing {part:?} in\n{full}");
+    }
+    let h = ok(&src("c"));
+    let out = h.state.output.borrow().clone();
+    assert!(out.contains("  xs    xenstored                            do_transaction_end  --[watch event]-->\n              #0  add_event () at xenstored_watch.c:51\n              #1  fire_watches () at xenstored_watch.c:102\n              #2  do_transaction_end () at xenstored_transaction.c:230"), "{out}");
+
+    // A world that keeps no stacks with its hops says so.
+    let host = xsh_script::Host::new(xsh_sim::Config::default(), xsh_script::Limits::default());
+    host.sim().ctxs.borrow_mut().record_hop_stacks = false;
+    let r = host.run("t.rhai", &src("ocaml"));
+    let e = r.err().expect("refused").render(false);
+    assert!(e.contains("this world records no stacks with its hops"), "{e}");
+}

@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod apidoc;
+pub mod chain;
 pub mod convert;
 pub mod deep;
 pub mod diag;

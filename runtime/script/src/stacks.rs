@@ -4,7 +4,7 @@ use rhai::{Dynamic, Map};
 use xsh_sim::guest::symbols as linux;
 use xsh_sim::hypervisor::symbols as xen;
 use xsh_sim::probe::{Layer, Probe};
-use xsh_sim::stack::{CtxId, NO_DOM};
+use xsh_sim::stack::{Context, CtxId, NO_DOM};
 use xsh_sim::toolstack::xend::lines::{self, ThreadKind};
 use xsh_sim::Sim;
 
@@ -63,11 +63,17 @@ pub fn format_stack(sim: &Sim, ctx: CtxId) -> String {
 
 /// The stack of `ctx` in the native format of `layer`.
 pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
+    let c = sim.ctxs.borrow().get(ctx).clone();
+    render(sim, ctx, &c, layer, true)
+}
+
+/// The stack `c` holds — context `id`'s now, or as it was when it took a
+/// causal hop — in the native format of `layer`; `at_site`: its innermost
+/// function stopped at a probe's site rather than mid-body.
+pub fn render(sim: &Sim, id: CtxId, c: &Context, layer: Layer, at_site: bool) -> String {
     let profile = sim.profile();
     match layer {
         Layer::Xen => {
-            let ctxs = sim.ctxs.borrow();
-            let c = ctxs.get(ctx);
             // A 64-bit PV kernel (dom0's, for its processes' hypercalls, or
             // a PV guest's) makes a hypercall with `syscall`, which enters
             // Xen at `syscall_enter` (x86_64/entry.S); an HVM guest's I/O
@@ -87,22 +93,17 @@ pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
             };
             xen::format_trace(&c.stack, profile, entry)
         }
-        Layer::Guest => {
-            let ctxs = sim.ctxs.borrow();
-            linux::format_call_trace(ctxs.get(ctx))
-        }
+        Layer::Guest => linux::format_call_trace(c),
         Layer::Xend => format!(
             "Traceback (most recent call last):\n{}",
-            format_stack(sim, ctx)
+            lines::format_stack(&lines::py_frames_at(c, thread_kind(sim, id), profile, at_site))
         ),
-        _ => gdb_frames(sim, ctx, layer),
+        _ => gdb_frames(c, layer),
     }
 }
 
 /// gdb's `bt` for a C program of dom0 (qemu-dm, xenstored, xm's process).
-fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
-    let ctxs = sim.ctxs.borrow();
-    let c = ctxs.get(ctx);
+fn gdb_frames(c: &Context, layer: Layer) -> String {
     let frames: Vec<_> = c
         .stack
         .iter()
@@ -151,47 +152,4 @@ fn c_location(p: Probe) -> (&'static str, u32) {
         Probe::QemuCpuReset => ("i386-dm/helper2.c", 193),
         _ => ("?", 0),
     }
-}
-
-/// `ctx.chain()`: from the user's action to this call, one line per hop:
-/// virtual time, layer, context, function.
-pub fn chain(sim: &Sim, ctx: CtxId) -> String {
-    let ctxs = sim.ctxs.borrow();
-    let c = ctxs.get(ctx);
-    let mut hops = Vec::new();
-    let mut cur = c.stack.last().and_then(|f| f.hop).or(c.cause);
-    while let Some(h) = cur {
-        let hop = ctxs.hop(h);
-        hops.push(hop.clone());
-        cur = hop.parent;
-        if hops.len() > 10_000 {
-            break;
-        }
-    }
-    hops.reverse();
-    let mut out = String::new();
-    let line = |out: &mut String, t: f64, layer: &str, ctxname: &str, what: &str| {
-        out.push_str(&format!("{t:>12.6}  {layer:<5} {ctxname:<36} {what}\n"));
-    };
-    for h in &hops {
-        let hc = ctxs.get(h.ctx);
-        let f = h.probe.map_or("-".to_string(), |p| p.name().to_string());
-        line(
-            &mut out,
-            h.time.as_secs_f64(),
-            hc.layer.prefix(),
-            &hc.name,
-            &format!("{f}  --[{}]-->", h.what),
-        );
-    }
-    if let Some(top) = c.stack.last() {
-        line(
-            &mut out,
-            sim.now().as_secs_f64(),
-            c.layer.prefix(),
-            &c.name,
-            top.probe.name(),
-        );
-    }
-    out
 }

@@ -118,6 +118,7 @@ impl Sim {
             exec: Executor::default(),
             ctxs: RefCell::new(Contexts {
                 record_hops: true,
+                record_hop_stacks: true,
                 ..Default::default()
             }),
             logs: RefCell::new(logs::Logs::default()),

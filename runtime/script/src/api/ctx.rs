@@ -69,7 +69,30 @@ pub fn register(e: &mut Engine) {
         Ok(stacks::format_stack(&c.st().sim, c.0.ctx))
     });
     e.register_fn("chain", |c: &mut CtxApi| {
-        stacks::chain(&c.st().sim, c.0.ctx)
+        chain::chain(&c.st().sim, c.0.ctx, chain::ChainOptions::default())
+    });
+    e.register_fn("chain", |c: &mut CtxApi, opts: rhai::Map| -> R<String> {
+        let mut o = chain::ChainOptions::default();
+        for (k, v) in &opts {
+            match k.as_str() {
+                "stacks" => {
+                    o.stacks = v.as_bool().or_else(|_| {
+                        rt_err(format!("ctx.chain: `stacks` must be a bool, got {}", v.type_name()))
+                    })?
+                }
+                other => {
+                    return rt_err(format!(
+                        "ctx.chain: unknown option `{other}` (the options are: stacks)"
+                    ))
+                }
+            }
+        }
+        if o.stacks && !c.st().sim.ctxs.borrow().record_hop_stacks {
+            return rt_err(
+                "ctx.chain(#{ stacks: true }): this world records no stacks with its hops",
+            );
+        }
+        Ok(chain::chain(&c.st().sim, c.0.ctx, o))
     });
     e.register_fn("to_string", |c: &mut CtxApi| {
         format!("ProbeContext({})", c.0.probe.name())

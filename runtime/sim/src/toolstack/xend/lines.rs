@@ -376,6 +376,18 @@ pub struct PyFrame {
 /// scaffolding, then each modelled xend function at its current line (the
 /// innermost at its site).
 pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFrame> {
+    py_frames_at(ctx, kind, profile, true)
+}
+
+/// `py_frames`, with the innermost function at its site (where a probe's
+/// `format_stack` runs) or, `at_site` false, at the line it was executing
+/// (a stack kept from when the thread took a causal hop).
+pub fn py_frames_at(
+    ctx: &Context,
+    kind: ThreadKind,
+    profile: Profile,
+    at_site: bool,
+) -> Vec<PyFrame> {
     let mut out: Vec<PyFrame> = base(kind)
         .iter()
         .map(|&l| {
@@ -394,7 +406,7 @@ pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFra
         .filter(|f| f.probe.layer() == crate::probe::Layer::Xend)
         .collect();
     for (i, f) in frames.iter().enumerate() {
-        let innermost = i + 1 == frames.len();
+        let innermost = at_site && i + 1 == frames.len();
         let (file, site_ovm, site_up, _) = site_of(f.probe);
         let func = f
             .probe
