@@ -474,3 +474,59 @@ fn markdown_item(item: &Item, who: Option<&str>) -> String {
     s.push('\n');
     s
 }
+
+/// The reference of `query` as the REPL's `?name` shows it: a global
+/// (`sim`: its members' signatures), a member (`sim.run_for`,
+/// `Sim.run_for`, or just `run_for` for every type that has one) or a
+/// global function (`on`), each with its doc; empty when nothing is named so.
+pub fn lookup(api: &Api, query: &str) -> Vec<String> {
+    let query = query.trim().trim_end_matches("()");
+    let mut out = Vec::new();
+    if let Some((g, ty)) = api.globals.iter().find(|(g, _)| g == query) {
+        let mut s = format!("{g}: {ty}\n");
+        for item in api.items.iter().filter(|i| i.receiver.as_deref() == Some(ty)) {
+            let line = markdown_item(item, Some(g));
+            for l in line.lines().filter(|l| l.starts_with("### ")) {
+                s.push_str(&format!("  {}\n", plain_heading(l)));
+            }
+        }
+        out.push(s);
+        return out;
+    }
+    let (who, name) = match query.rsplit_once('.') {
+        Some((w, n)) => (Some(w), n),
+        None => (None, query),
+    };
+    for item in &api.items {
+        if item.name != name {
+            continue;
+        }
+        let matches = match (who, &item.receiver) {
+            (None, _) => true,
+            (Some(w), Some(t)) => w == t || w == receiver_name(api, t),
+            (Some(_), None) => false,
+        };
+        if matches {
+            let w = item.receiver.as_deref().map(|t| receiver_name(api, t));
+            let text = markdown_item(item, w.as_deref());
+            let shown: Vec<String> = text
+                .lines()
+                .skip_while(|l| l.is_empty())
+                .map(|l| {
+                    if l.starts_with("### ") {
+                        plain_heading(l)
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            out.push(shown.join("\n").trim_end().to_string());
+        }
+    }
+    out
+}
+
+/// "### `sim.run_for(seconds: ?)`" as "sim.run_for(seconds: ?)".
+fn plain_heading(l: &str) -> String {
+    l.trim_start_matches("### ").replace('`', "")
+}
