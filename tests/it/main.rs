@@ -18,6 +18,9 @@
 //! - `run_outputs` — outputs refused (trace off, missing folder), a reused `--log-dir`, `xsh test --log-dir`, a full stdout;
 //! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
+//! - `first_hour` — issue 14's rough edges: the clock, one default seed, completions, colour, what outputs wrote, errors that say what was meant, `xsh test` names, lists and times;
+//! - `model_reference` — issue 14's model fixes against ../shared/reference (quotas per daemon, guest watches, /vm, qemu-dm logs, the power button, stacks, `ctx.chain(#{ stacks: true })`);
+//! - `doc_examples` — every ```rhai example of README.md and docs/*.md runs and prints what the doc shows;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 
 mod alternatives;
@@ -26,6 +29,7 @@ mod definitions;
 mod determinism;
 mod errors;
 mod explore;
+mod doc_examples;
 mod explore_cli;
 mod first_hour;
 mod hooks;
