@@ -58,6 +58,16 @@ impl OutputFlags {
         Ok(())
     }
 
+    /// What the asked-for outputs need the world to record.
+    pub fn observe(&self) -> xsh_script::observe::Observe {
+        let any = self.trace.is_some() || self.timeline.is_some() || self.sequence.is_some();
+        if any {
+            xsh_script::observe::Observe::OUTPUTS
+        } else {
+            Default::default()
+        }
+    }
+
     /// Writes the asked-for outputs of a finished (or failed) run.
     pub fn write(&self, host: &Host, script: &str) -> Result<(), String> {
         for (path, kind) in [

@@ -546,6 +546,11 @@ fn check(c: CheckFlags) -> Res<u8> {
         xsh_script::Limits::default(),
     );
     let script_name = c.script.display().to_string();
+    // The run's logs are compared, whatever the script itself reads.
+    host.state.observe_extra.set(xsh_script::observe::Observe {
+        logs: true,
+        ..Default::default()
+    });
     if let Err(e) = host.run(&script_name, &src) {
         eprint!("{}", e.render(super::color()));
         return Ok(1);

@@ -220,6 +220,9 @@ pub fn main(f: Flags) -> ExitCode {
     }
     let host = Host::new(f.limits.config(f.seed), f.limits.limits());
     host.state.echo.set(true);
+    // The world records what the script and the asked-for outputs read,
+    // nothing more (logs go to --log-dir as they are written, kept or not).
+    host.state.observe_extra.set(f.outputs.observe());
     if let Some(dir) = &f.log_dir {
         if let Err(e) = host.sim().logs.borrow_mut().stream_to_dir(dir) {
             eprintln!("error: cannot write logs to {}: {e}", dir.display());

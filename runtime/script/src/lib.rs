@@ -27,6 +27,7 @@ pub mod diag;
 pub mod engine;
 pub mod explore;
 pub mod hooks;
+pub mod observe;
 pub mod output;
 pub mod params;
 pub mod stacks;
@@ -118,6 +119,10 @@ pub struct HostState {
     pub explore: explore::State,
     /// `--param` values and the names `sim.param` asked for.
     pub params: RefCell<params::Params>,
+    /// What the world records beyond what the script can observe: the
+    /// caller's own needs (`--trace`, a test runner reading logs). All of it
+    /// unless the caller says less: a library user may read anything.
+    pub observe_extra: Cell<observe::Observe>,
 }
 
 /// Which world an engine's registered functions act on. An engine is bound
@@ -179,6 +184,7 @@ impl HostState {
                 limits,
                 explore: explore::State::default(),
                 params: RefCell::new(params::Params::default()),
+                observe_extra: Cell::new(observe::Observe::ALL),
             }
         })
     }
@@ -198,6 +204,8 @@ pub struct Host {
     /// The shared state.
     pub state: Rc<HostState>,
     current: Current,
+    /// What the stdlib modules loaded as globals can observe.
+    globals_observe: observe::Observe,
 }
 
 impl Host {
@@ -227,7 +235,8 @@ impl Host {
         let current: Current = Rc::new(RefCell::new(Rc::downgrade(&state)));
         let mut engine = engine::build(&current, &state.limits);
         stdlib::load_globals(&mut engine, globals)?;
-        Ok(Host::bind(Rc::new(engine), current, state))
+        let globals_observe = observe::Observe::of_globals(&engine, globals);
+        Ok(Host::bind(Rc::new(engine), current, state, globals_observe))
     }
 
     /// A fresh world (built from `cfg`) served by this host's engine, with
@@ -237,12 +246,22 @@ impl Host {
         self.state.teardown();
         let state = HostState::new(cfg, self.state.limits.clone());
         *self.current.borrow_mut() = Rc::downgrade(&state);
-        Host::bind(self.engine.clone(), self.current.clone(), state)
+        Host::bind(
+            self.engine.clone(),
+            self.current.clone(),
+            state,
+            self.globals_observe,
+        )
     }
 
     /// Ties a world to its engine: the state's back-reference, the probe
     /// dispatcher's hook host, and the interrupt `sim.run()` polls.
-    fn bind(engine: Rc<Engine>, current: Current, state: Rc<HostState>) -> Host {
+    fn bind(
+        engine: Rc<Engine>,
+        current: Current,
+        state: Rc<HostState>,
+        globals_observe: observe::Observe,
+    ) -> Host {
         *state.engine.borrow_mut() = Rc::downgrade(&engine);
         let sim = &state.sim;
         sim.set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&state))));
@@ -257,7 +276,18 @@ impl Host {
             engine,
             state,
             current,
+            globals_observe,
         }
+    }
+
+    /// From now on the world records what `ast` (with the stdlib modules
+    /// it imports or has as globals) and the caller can observe, and no
+    /// more (`observe.rs`).
+    pub fn observe_for(&self, ast: &AST) {
+        observe::Observe::of_script(&self.engine, ast)
+            .union(self.globals_observe)
+            .union(self.state.observe_extra.get())
+            .apply(self.sim());
     }
 
     /// The world.
@@ -301,6 +331,7 @@ impl Host {
 
     /// Runs a compiled script to its end.
     pub fn run_ast(&self, name: &str, src: &str, ast: AST) -> Result<Dynamic, ScriptError> {
+        self.observe_for(&ast);
         let ast = Rc::new(ast);
         *self.state.ast.borrow_mut() = Some(ast.clone());
         if self.state.wall_start.get().is_none() {

@@ -65,8 +65,16 @@ pub struct World {
     pub logs: RefCell<logs::Logs>,
     /// The probe-call trace.
     pub trace: RefCell<trace::Trace>,
-    /// Whether calls are traced.
+    /// Whether calls are traced (`sim.events()`, the run's outputs). Tracing
+    /// needs frames: a record names its caller.
     pub tracing: Cell<bool>,
+    /// Whether every call pushes its frame, because a script can print or
+    /// read stacks. Off, only hooked calls and the guest kernel's own calls
+    /// (a panic prints their `Call Trace:`) do.
+    pub frames: Cell<bool>,
+    /// True while the innermost running call has a frame: `site()` and
+    /// `at()` act on the top frame only when it is that call's.
+    pub(crate) framed_here: Cell<bool>,
     /// xenstored's tree, connections and watches.
     pub xs: RefCell<xenstore::Xenstore>,
     /// The hypervisor.
@@ -124,6 +132,8 @@ impl Sim {
             logs: RefCell::new(logs::Logs::default()),
             trace: RefCell::new(trace::Trace::default()),
             tracing: Cell::new(true),
+            frames: Cell::new(true),
+            framed_here: Cell::new(false),
             xs: RefCell::new(xs),
             xen: RefCell::new(hypervisor::Hypervisor::new(seed)),
             guests: RefCell::new(guest::Guests::default()),
@@ -259,6 +269,9 @@ impl Sim {
     /// Sets the executing line of the running function's frame (an index
     /// into its layer's source table: a Python line, a call site in Xen).
     pub fn at(&self, line: u16) {
+        if !self.framed_here.get() {
+            return;
+        }
         let ctx = self.current_ctx();
         if let Some(f) = self.ctxs.borrow_mut().get_mut(ctx).stack.last_mut() {
             f.line = line;
@@ -284,6 +297,13 @@ impl Sim {
     /// Is the probe hooked?
     pub fn is_hooked(&self, p: Probe) -> bool {
         self.hook_flags.borrow()[p as usize]
+    }
+
+    /// Does a call of `p` push its frame? When frames or the trace are on,
+    /// and always for the guest kernel's functions, whose frames a panic
+    /// prints as its `Call Trace:` (model output, not just observation).
+    pub fn framed(&self, p: Probe) -> bool {
+        self.frames.get() || self.tracing.get() || p.layer() == probe::Layer::Guest
     }
 
     /// Stops the world after the current event with `msg`.
@@ -346,7 +366,11 @@ impl Sim {
     fn dispatch(&self, ev: Ev) {
         match ev {
             Ev::Wake(t) => {
-                if let Some(ctx) = self.exec.poll(t) {
+                // A task's own code, outside any call, has no frame of its own.
+                let outer = self.framed_here.replace(false);
+                let ended = self.exec.poll(t);
+                self.framed_here.set(outer);
+                if let Some(ctx) = ended {
                     self.ctxs.borrow_mut().task_ended(ctx);
                 }
             }

@@ -10,6 +10,22 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use crate::trace::{CallId, NO_CALL};
+
+/// Which probe call wrote a stretch of a log: every line from `line` (a
+/// 0-based index into the sink's lines) up to the next origin's was written
+/// by trace call `call` (`NO_CALL`: code outside any probe, or the trace
+/// was off). Recorded only when asked (`Logs::record_origins`): it is what
+/// ties a line of a model's log back to the function that wrote it, for
+/// `xsh logs diagnose` and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The first line of the write.
+    pub line: u64,
+    /// The call that wrote it.
+    pub call: CallId,
+}
+
 /// One output file.
 ///
 /// Its line count and fingerprint cover every byte written, kept or not. A
@@ -28,6 +44,9 @@ pub struct LogSink {
     hash: u64,
     /// How much of `text` is already in `lines` and `hash`.
     folded: usize,
+    /// Origins of the lines, when recorded, and the lines written so far.
+    origins: Option<Vec<Origin>>,
+    origin_lines: u64,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -56,6 +75,19 @@ impl LogSink {
 
     /// Appends `text` (which should end in a newline).
     pub fn write(&mut self, text: &str) {
+        self.write_from(NO_CALL, text);
+    }
+
+    /// Appends `text`, written by trace call `call` (kept only when
+    /// origins are recorded).
+    pub fn write_from(&mut self, call: CallId, text: &str) {
+        if let Some(o) = &mut self.origins {
+            o.push(Origin {
+                line: self.origin_lines,
+                call,
+            });
+            self.origin_lines += newlines(text.as_bytes());
+        }
         if self.keep {
             self.text.push_str(text);
         } else {
@@ -89,12 +121,41 @@ impl LogSink {
     /// Appends a formatted line without allocating a `String` for it: the
     /// model writes thousands of lines per scenario.
     pub fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        self.write_fmt_from(NO_CALL, args);
+    }
+
+    /// `write_fmt` by trace call `call` (see `write_from`).
+    pub fn write_fmt_from(&mut self, call: CallId, args: std::fmt::Arguments<'_>) {
         use std::fmt::Write as _;
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         let _ = buf.write_fmt(args);
-        self.write(&buf);
+        self.write_from(call, &buf);
         self.scratch = buf;
+    }
+
+    /// The origins of the lines written since they were first recorded
+    /// (`None` unless `Logs::record_origins` asked for them).
+    pub fn origins(&self) -> Option<&[Origin]> {
+        self.origins.as_deref()
+    }
+
+    /// The call that wrote line `line` (0-based), if origins are recorded.
+    pub fn origin_of_line(&self, line: u64) -> Option<CallId> {
+        let o = self.origins.as_ref()?;
+        let i = o.partition_point(|x| x.line <= line);
+        (i > 0).then(|| o[i - 1].call)
+    }
+
+    fn set_origins(&mut self, on: bool) {
+        match (on, self.origins.is_some()) {
+            (true, false) => {
+                self.origin_lines = self.lines();
+                self.origins = Some(Vec::new());
+            }
+            (false, true) => self.origins = None,
+            _ => {}
+        }
     }
 
     /// Everything written, if the sink keeps its text.
@@ -145,6 +206,7 @@ pub struct Logs {
     rotations: IndexMap<String, usize>,
     /// The last `YYYY-MM-DD HH:MM:SS` stamp made, by its second.
     stamp: (i64, String),
+    origins: bool,
 }
 
 impl Default for Logs {
@@ -157,6 +219,7 @@ impl Default for Logs {
             dir: None,
             rotations: IndexMap::new(),
             stamp: (i64::MIN, String::new()),
+            origins: false,
         }
     }
 }
@@ -171,6 +234,11 @@ impl Logs {
         self.stamp.1.clone()
     }
 
+    /// Do the sinks keep what is written (for `text()`)?
+    pub fn keeps(&self) -> bool {
+        self.keep
+    }
+
     /// Stop keeping text in memory (benchmarks): only counts and hashes.
     pub fn set_keep(&mut self, keep: bool) {
         self.keep = keep;
@@ -181,10 +249,27 @@ impl Logs {
         }
     }
 
+    /// Records which probe call writes each line, in every sink, from now
+    /// on (off by default: it costs a little per line).
+    pub fn record_origins(&mut self, on: bool) {
+        self.origins = on;
+        self.xend.set_origins(on);
+        self.xen.set_origins(on);
+        for s in self.files.values_mut() {
+            s.set_origins(on);
+        }
+    }
+
+    /// Are origins recorded?
+    pub fn recording_origins(&self) -> bool {
+        self.origins
+    }
+
     /// The sink for a per-domain file (`qemu-dm-ubuntu.log`), created on first use.
     pub fn file(&mut self, name: &str) -> &mut LogSink {
         if !self.files.contains_key(name) {
             let mut sink = LogSink::new(self.keep);
+            sink.set_origins(self.origins);
             if let Some(d) = &self.dir {
                 let _ = sink.stream_to(&d.join(name));
             }
@@ -266,6 +351,18 @@ impl Logs {
     }
 }
 
+/// The trace call a log line written now comes from: the innermost frame
+/// of the running context — the modelled function whose code is writing.
+/// `NO_CALL` unless origins are recorded (so writers pay one flag check).
+pub fn origin(sim: &crate::Sim) -> CallId {
+    if !sim.logs.borrow().origins {
+        return NO_CALL;
+    }
+    let ctx = sim.current_ctx();
+    let ctxs = sim.ctxs.borrow();
+    ctxs.get(ctx).stack.last().map_or(NO_CALL, |f| f.rec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +416,27 @@ mod tests {
         assert_eq!(kept.text(), writes.concat());
         assert_eq!(counted.text(), "");
         assert_eq!(switched.text(), "b\nc\ndd\n");
+    }
+
+    /// Origins map every line of a write to its call, from the line the
+    /// recording started at; a sink made later records from its start.
+    #[test]
+    fn origins_map_each_line_to_the_call_that_wrote_it() {
+        let mut logs = Logs::default();
+        logs.xend.write("before\n");
+        assert_eq!(logs.xend.origin_of_line(0), None);
+        logs.record_origins(true);
+        logs.xend.write_from(7, "a\nb\n");
+        logs.xend.write_fmt_from(9, format_args!("c\n"));
+        logs.xend.write("d\n");
+        assert_eq!(logs.xend.origin_of_line(0), None, "before recording");
+        assert_eq!(logs.xend.origin_of_line(1), Some(7));
+        assert_eq!(logs.xend.origin_of_line(2), Some(7));
+        assert_eq!(logs.xend.origin_of_line(3), Some(9));
+        assert_eq!(logs.xend.origin_of_line(4), Some(NO_CALL));
+        logs.file("q.log").write_from(3, "x\n");
+        assert_eq!(logs.files["q.log"].origin_of_line(0), Some(3));
+        logs.record_origins(false);
+        assert!(logs.xend.origins().is_none());
     }
 }

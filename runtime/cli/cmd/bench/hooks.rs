@@ -29,14 +29,17 @@ fn every_probe_hooked() -> String {
     s
 }
 
+/// A host as `xsh run` makes one: it records what the script can observe.
 fn host(seed: u64) -> Host {
-    Host::new(
+    let h = Host::new(
         Config {
             seed,
             ..Config::default()
         },
         Limits::default(),
-    )
+    );
+    h.state.observe_extra.set(Default::default());
+    h
 }
 
 /// Runs `src` `loops` times, each in a fresh host; returns scenarios per

@@ -4,7 +4,7 @@ use rhai::{Dynamic, Engine, EvalAltResult};
 
 use crate::api::xm::DomainApi;
 use crate::hooks::{CtxApi, ProbeArgs};
-use crate::{chain, rt_err, stacks};
+use crate::{chain, observe, rt_err, stacks};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -53,13 +53,16 @@ pub fn register(e: &mut Engine) {
     e.register_fn("orig", |c: &mut CtxApi| -> R<Dynamic> {
         c.orig().or_else(rt_err)
     });
-    e.register_fn("stack", |c: &mut CtxApi| {
-        stacks::frames(&c.st().sim, c.0.ctx)
+    e.register_fn("stack", |c: &mut CtxApi| -> R<Dynamic> {
+        observe::frames_kept(&c.st().sim)?;
+        Ok(stacks::frames(&c.st().sim, c.0.ctx))
     });
-    e.register_fn("backtrace", |c: &mut CtxApi| {
-        stacks::backtrace(&c.st().sim, c.0.ctx, c.0.probe.layer())
+    e.register_fn("backtrace", |c: &mut CtxApi| -> R<String> {
+        observe::frames_kept(&c.st().sim)?;
+        Ok(stacks::backtrace(&c.st().sim, c.0.ctx, c.0.probe.layer()))
     });
     e.register_fn("format_stack", |c: &mut CtxApi| -> R<String> {
+        observe::frames_kept(&c.st().sim)?;
         if c.0.probe.layer() != xsh_sim::probe::Layer::Xend {
             return rt_err(format!(
                 "format_stack() prints a Python stack: use it at an xend probe, not {} (backtrace() gives this layer's own format)",
@@ -68,10 +71,12 @@ pub fn register(e: &mut Engine) {
         }
         Ok(stacks::format_stack(&c.st().sim, c.0.ctx))
     });
-    e.register_fn("chain", |c: &mut CtxApi| {
-        chain::chain(&c.st().sim, c.0.ctx, chain::ChainOptions::default())
+    e.register_fn("chain", |c: &mut CtxApi| -> R<String> {
+        observe::hops_kept(&c.st().sim)?;
+        Ok(chain::chain(&c.st().sim, c.0.ctx, chain::ChainOptions::default()))
     });
     e.register_fn("chain", |c: &mut CtxApi, opts: rhai::Map| -> R<String> {
+        observe::hops_kept(&c.st().sim)?;
         let mut o = chain::ChainOptions::default();
         for (k, v) in &opts {
             match k.as_str() {

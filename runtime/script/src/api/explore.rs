@@ -74,11 +74,12 @@ pub fn register(e: &mut Engine) {
             .map(|(k, v)| (k.into(), Dynamic::from(v)))
             .collect()
     });
-    e.register_fn("key_lines", |s: &mut SimApi| -> Array {
-        crate::explore::outcome::key_lines(&s.0.sim)
+    e.register_fn("key_lines", |s: &mut SimApi| -> R<Array> {
+        crate::observe::logs_kept(&s.0.sim)?;
+        Ok(crate::explore::outcome::key_lines(&s.0.sim)
             .into_iter()
             .map(Dynamic::from)
-            .collect()
+            .collect())
     });
     e.register_fn(
         "fault",

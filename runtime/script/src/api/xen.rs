@@ -43,8 +43,9 @@ fn info_map(i: &DomInfo) -> Dynamic {
 pub fn register(e: &mut Engine) {
     e.register_type_with_name::<XenApi>("Xen");
     e.register_type_with_name::<XendApi>("Xend");
-    e.register_fn("console", |x: &mut XenApi| {
-        x.0.sim.logs.borrow().xen.text().to_string()
+    e.register_fn("console", |x: &mut XenApi| -> R<String> {
+        crate::observe::logs_kept(&x.0.sim)?;
+        Ok(x.0.sim.logs.borrow().xen.text().to_string())
     });
     // `xen.print(text)`: the engine renames `.print` to `.__print` (engine.rs).
     e.register_fn("__print", |x: &mut XenApi, text: &str| {
@@ -68,8 +69,9 @@ pub fn register(e: &mut Engine) {
         x.0.sim.xen.borrow_mut().guest_loglvl_info = all;
     });
 
-    e.register_fn("log", |x: &mut XendApi| {
-        x.0.sim.logs.borrow().xend.text().to_string()
+    e.register_fn("log", |x: &mut XendApi| -> R<String> {
+        crate::observe::logs_kept(&x.0.sim)?;
+        Ok(x.0.sim.logs.borrow().xend.text().to_string())
     });
     e.register_get_set(
         "pid",

@@ -473,15 +473,17 @@ pub fn register(e: &mut Engine) {
             Dynamic::UNIT
         }
     });
-    e.register_fn("console", |d: &mut DomainApi| -> String {
+    e.register_fn("console", |d: &mut DomainApi| -> R<String> {
+        crate::observe::logs_kept(&d.st.sim)?;
         let f = xsh_sim::guest::console_file(&d.name);
-        d.st.sim
+        Ok(d.st
+            .sim
             .logs
             .borrow()
             .files
             .get(&f)
             .map(|s| s.text().to_string())
-            .unwrap_or_default()
+            .unwrap_or_default())
     });
     e.register_fn("on", |d: &mut DomainApi, probe: &str, f: FnPtr| -> R<i64> {
         install(&d.st, probe, Some(d.domid), HookKind::On, f).or_else(rt_err)
@@ -639,16 +641,18 @@ pub fn register(e: &mut Engine) {
         Ok(())
     });
 
-    e.register_fn("log", |q: &mut QemuApi| -> String {
+    e.register_fn("log", |q: &mut QemuApi| -> R<String> {
+        crate::observe::logs_kept(&q.0.sim)?;
         // This domain's process's own file, wherever rotation moved it.
         let name = xsh_sim::qemu_dm::log_of(&q.0.sim, q.1).unwrap_or_default();
-        q.0.sim
+        Ok(q.0
+            .sim
             .logs
             .borrow()
             .files
             .get(&name)
             .map(|s| s.text().to_string())
-            .unwrap_or_default()
+            .unwrap_or_default())
     });
     e.register_get("pid", |q: &mut QemuApi| -> i64 {
         q.0.sim

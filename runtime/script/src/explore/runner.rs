@@ -6,6 +6,7 @@
 //! results are sorted by path at the end, so the report does not depend on
 //! which thread ran what.
 
+use crate::observe::Observe;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -131,10 +132,17 @@ impl<'a> Worker<'a> {
 
     fn run_in(&mut self, host: &Host, mut plan: Plan) -> (Vec<Made>, Variant) {
         let job = self.job;
-        if !job.trace {
-            host.sim().tracing.set(false);
-            host.sim().ctxs.borrow_mut().record_hops = false;
-        }
+        // A variant's outcome is read from its logs; its trace only when
+        // its outputs are written.
+        let logs = Observe {
+            logs: true,
+            ..Observe::default()
+        };
+        host.state.observe_extra.set(if job.trace {
+            logs.union(Observe::OUTPUTS)
+        } else {
+            logs
+        });
         for (k, v) in &job.fixed {
             plan.fixed.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -193,6 +201,7 @@ impl<'a> Worker<'a> {
 /// an AST copies its statements; sharing it costs nothing).
 fn run_shared(host: &Host, job: &Job, ast: Rc<AST>) -> Result<(), ScriptError> {
     let st = &host.state;
+    host.observe_for(&ast);
     *st.ast.borrow_mut() = Some(ast.clone());
     st.wall_start.set(Some(std::time::Instant::now()));
     let _value = host

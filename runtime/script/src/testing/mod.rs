@@ -435,7 +435,15 @@ fn run_one(
             &file.src,
             rhai::EvalAltResult::ErrorRuntime(msg.into(), rhai::Position::NONE),
         )),
-        None => host.call_fn(&file.name, &file.src, ast, name).err(),
+        None => {
+            // A failing test shows its logs' tails.
+            host.state.observe_extra.set(crate::observe::Observe {
+                logs: true,
+                ..Default::default()
+            });
+            host.observe_for(ast);
+            host.call_fn(&file.name, &file.src, ast, name).err()
+        }
     };
     // Flushing keeps what a failing test wrote, as `xsh run` does.
     let _ = host.sim().logs.borrow_mut().flush();

@@ -191,7 +191,9 @@ async fn xenstore_rm_tidy(sim: &Sim, path: &str) {
             if !empty_value {
                 break;
             }
-            let empty_dir = matches!(xs_request(sim, c, Some(tx), Req::Directory(p.clone())).await, Ok(Resp::List(l)) if l.is_empty());
+            // xenstore_client.c `perform()`: `xs_directory` and a check of
+            // its count — the only thing the tool reads of the reply.
+            let empty_dir = matches!(xs_request(sim, c, Some(tx), Req::DirectoryCount(p.clone())).await, Ok(r) if r.is_empty_listing());
             if !empty_dir {
                 break;
             }

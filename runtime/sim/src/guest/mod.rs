@@ -215,11 +215,15 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
         }
         (console_file(&g.name), g.uptime0 + sim.now().0)
     };
-    sim.logs.borrow_mut().file(&file).write_fmt(format_args!(
-        "[{:5}.{:06}] {msg}\n",
-        t / 1_000_000_000,
-        (t % 1_000_000_000) / 1000
-    ));
+    let call = crate::logs::origin(sim);
+    sim.logs.borrow_mut().file(&file).write_fmt_from(
+        call,
+        format_args!(
+            "[{:5}.{:06}] {msg}\n",
+            t / 1_000_000_000,
+            (t % 1_000_000_000) / 1000
+        ),
+    );
 }
 
 /// A line written straight to the console by userspace (systemd's status
@@ -229,10 +233,11 @@ pub fn console_line(sim: &Sim, domid: u32, msg: &str) {
         Some(g) => console_file(&g.name),
         None => return,
     };
+    let call = crate::logs::origin(sim);
     sim.logs
         .borrow_mut()
         .file(&file)
-        .write_fmt(format_args!("{msg}\n"));
+        .write_fmt_from(call, format_args!("{msg}\n"));
 }
 
 /// Can the guest run (some vCPU not paused, the domain alive)? A paused or

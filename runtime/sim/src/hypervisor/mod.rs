@@ -256,7 +256,8 @@ pub fn console_print(sim: &Sim, text: &str) {
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    sim.logs.borrow_mut().xen.write(&out);
+    let call = crate::logs::origin(sim);
+    sim.logs.borrow_mut().xen.write_from(call, &out);
 }
 
 /// Brings up the hypervisor: dom0 and the pCPUs with their idle loops.

@@ -132,7 +132,9 @@ pub struct SiteWait {
 impl Future for SiteWait {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, _: &mut TaskCx<'_>) -> Poll<()> {
-        if self.hit {
+        // A call running in place (no frame) has no site to stop at: the
+        // frame on top belongs to some caller, whose site is its own.
+        if self.hit || !self.sim.framed_here.get() {
             return Poll::Ready(());
         }
         let ctx = self.sim.current_ctx();
@@ -154,25 +156,27 @@ impl Future for SiteWait {
 
 impl Sim {
     /// Runs a modelled function: `body` is its code, `args` builds what a hook
-    /// sees (only called when one is installed). Functions with an entry log
-    /// line call `site()` right after it; the others have their site at entry.
-    pub fn call<T, F, A>(
-        &self,
-        p: Probe,
-        domid: u32,
-        args: A,
-        body: F,
-    ) -> impl Future<Output = T> + 'static
+    /// sees (only called when a hook or the trace reads it). Functions with an
+    /// entry log line call `site()` right after it; the others have their site
+    /// at entry.
+    ///
+    /// What a call costs depends on who can see it (`Sim::frames`): a call
+    /// nobody can observe runs its body in place, with no frame, no record
+    /// and no allocation; one whose stack can be printed pushes its frame;
+    /// only a hooked call moves its body to the heap, where a hook can run
+    /// it later or never.
+    pub fn call<T, F, A>(&self, p: Probe, domid: u32, args: A, body: F) -> Call<T, F, A>
     where
         T: ProbeValue,
         F: Future<Output = T> + 'static,
         A: FnOnce() -> Vec<Value> + 'static,
     {
-        // The body goes to the heap at once: a call's future then stays a few
-        // words however deep the modelled code nests.
-        let body: LocalFuture<T> = Box::pin(body);
-        let args: Box<dyn FnOnce() -> Vec<Value>> = Box::new(args);
-        self.clone().call_boxed(p, domid, args, body)
+        Call {
+            sim: self.clone(),
+            p,
+            domid,
+            stage: Stage::Start(Some((args, body))),
+        }
     }
 
     async fn call_boxed<T: ProbeValue>(
@@ -305,9 +309,11 @@ impl Sim {
                 break Err(format!("{} has no body left to run", cell.probe.name()));
             };
             let prev = self.exec.set_current(Some(cell.task));
+            let outer = self.framed_here.replace(true);
             let polled = body
                 .as_mut()
                 .poll(&mut TaskCx::from_waker(&crate::exec::noop_waker()));
+            self.framed_here.set(outer);
             self.exec.set_current(prev);
             match polled {
                 Poll::Ready(v) => break Ok(v),
@@ -387,7 +393,9 @@ impl<T: ProbeValue> Future for Hooked<T> {
             let Some(mut body) = self.cell.body.borrow_mut().take() else {
                 return Poll::Pending;
             };
+            let outer = self.sim.framed_here.replace(true);
             let polled = body.as_mut().poll(cx);
+            self.sim.framed_here.set(outer);
             match polled {
                 Poll::Ready(v) => {
                     *self.cell.result.borrow_mut() = Some(v.clone());
@@ -441,6 +449,118 @@ impl<T: ProbeValue> Future for Hooked<T> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The future of `Sim::call`.
+pub struct Call<T, F, A> {
+    sim: Sim,
+    p: Probe,
+    domid: u32,
+    stage: Stage<T, F, A>,
+}
+
+enum Stage<T, F, A> {
+    /// Not polled yet: the body has not started, so it may still move.
+    Start(Option<(A, F)>),
+    /// The body runs here, pinned; `frame` is its frame if it pushed one.
+    InPlace {
+        body: F,
+        frame: Option<FrameMark>,
+    },
+    /// Hooked: the body lives in a `CallCell` the hook host can run later.
+    Hooked(LocalFuture<T>),
+    Done,
+}
+
+/// Where a call's frame is, to pop it when the call ends (or its task dies).
+struct FrameMark {
+    ctx: CtxId,
+    depth: usize,
+    rec: CallId,
+}
+
+impl Sim {
+    /// Pops a frame pushed by `push_frame` (and everything above it), and
+    /// ends its trace record.
+    fn pop_frame(&self, m: &FrameMark) {
+        let mut ctxs = self.ctxs.borrow_mut();
+        let stack = &mut ctxs.get_mut(m.ctx).stack;
+        if stack.len() > m.depth {
+            stack.truncate(m.depth);
+        }
+        drop(ctxs);
+        if m.rec != NO_CALL {
+            let now = self.now();
+            self.trace.borrow_mut().end_call(m.rec, now);
+        }
+    }
+}
+
+impl<T, F, A> Future for Call<T, F, A>
+where
+    T: ProbeValue,
+    F: Future<Output = T> + 'static,
+    A: FnOnce() -> Vec<Value> + 'static,
+{
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<T> {
+        // SAFETY: `body` is never moved once `InPlace` holds it (it is only
+        // reached through `Pin::new_unchecked` below and dropped in place);
+        // it is moved out of `Start` only before its first poll.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Stage::Start(start) = &mut this.stage {
+            let Some((args, body)) = start.take() else {
+                return Poll::Pending;
+            };
+            let sim = &this.sim;
+            if sim.is_hooked(this.p) {
+                let fut =
+                    sim.clone()
+                        .call_boxed(this.p, this.domid, Box::new(args), Box::pin(body));
+                this.stage = Stage::Hooked(Box::pin(fut));
+            } else if sim.framed(this.p) {
+                let ctx = sim.current_ctx();
+                let traced = sim.tracing.get().then(args);
+                let (depth, rec) = sim.push_frame(ctx, this.p, this.domid, false, traced);
+                this.stage = Stage::InPlace {
+                    body,
+                    frame: Some(FrameMark { ctx, depth, rec }),
+                };
+            } else {
+                this.stage = Stage::InPlace { body, frame: None };
+            }
+        }
+        match &mut this.stage {
+            Stage::InPlace { body, frame } => {
+                let outer = this.sim.framed_here.replace(frame.is_some());
+                // SAFETY: see above; `body` stays where it is until dropped.
+                let polled = unsafe { Pin::new_unchecked(body) }.poll(cx);
+                this.sim.framed_here.set(outer);
+                let v = std::task::ready!(polled);
+                if let Some(m) = frame.take() {
+                    this.sim.pop_frame(&m);
+                }
+                this.stage = Stage::Done;
+                Poll::Ready(v)
+            }
+            Stage::Hooked(fut) => {
+                let v = std::task::ready!(fut.as_mut().poll(cx));
+                this.stage = Stage::Done;
+                Poll::Ready(v)
+            }
+            Stage::Start(_) | Stage::Done => Poll::Pending,
+        }
+    }
+}
+
+impl<T, F, A> Drop for Call<T, F, A> {
+    fn drop(&mut self) {
+        // A killed task drops its calls: their frames go with them.
+        if let Stage::InPlace { frame: Some(m), .. } = &self.stage {
+            self.sim.pop_frame(m);
         }
     }
 }

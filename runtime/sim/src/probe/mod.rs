@@ -12,7 +12,7 @@
 mod call;
 mod defs;
 
-pub use call::{CallCell, CallState, HookHost, Site, SiteOutcome};
+pub use call::{Call, CallCell, CallState, HookHost, Site, SiteOutcome};
 pub use defs::{Probe, ProbeDef, PROBE_DEFS};
 
 /// The five layers a probe can belong to, with the `xm` client and dom0's

@@ -89,10 +89,11 @@ fn qlog(sim: &Sim, domid: u32, line: &str) {
     let Some(file) = log_of(sim, domid) else {
         return;
     };
+    let call = crate::logs::origin(sim);
     sim.logs
         .borrow_mut()
         .file(&file)
-        .write_fmt(format_args!("{line}\n"));
+        .write_fmt_from(call, format_args!("{line}\n"));
 }
 
 /// The file a domain's qemu-dm writes to, as it is named now: the process

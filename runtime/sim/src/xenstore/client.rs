@@ -28,6 +28,11 @@ pub enum Req {
     Rm(String),
     /// DIRECTORY.
     Directory(String),
+    /// DIRECTORY, of which the caller reads only how many entries came back
+    /// (`xenstore-rm -t` asks whether a parent is empty). The daemon does the
+    /// same work and the same probe runs; the reply is counted instead of
+    /// listed, unless a hook could see it (then it is listed).
+    DirectoryCount(String),
     /// GET_PERMS.
     GetPerms(String),
     /// SET_PERMS.
@@ -51,6 +56,8 @@ pub enum Resp {
     Value(String),
     /// Directory entries.
     List(Vec<Rc<str>>),
+    /// How many entries a DIRECTORY listed (`Req::DirectoryCount`).
+    Entries(usize),
     /// Permissions.
     Perms(PermSet),
     /// A transaction id.
@@ -65,6 +72,12 @@ impl Resp {
             _ => String::new(),
         }
     }
+    /// A DIRECTORY that listed nothing (whether its entries came back or
+    /// only their number).
+    pub fn is_empty_listing(&self) -> bool {
+        matches!(self, Resp::List(l) if l.is_empty()) || matches!(self, Resp::Entries(0))
+    }
+
     /// The entries of a DIRECTORY.
     pub fn into_list(self) -> Vec<String> {
         match self {
@@ -90,6 +103,8 @@ impl ProbeValue for XsResult {
                     .collect(),
             ),
             Ok(Resp::Tx(t)) => Value::Int(t.0 as i64),
+            // Never shown to a hook (a hooked DIRECTORY is listed in full).
+            Ok(Resp::Entries(n)) => Value::Int(*n as i64),
             Err(e) => Value::Map(vec![("error".into(), Value::str(e.name()))]),
         }
     }
@@ -135,7 +150,7 @@ fn probe_of(req: &Req) -> Probe {
         Req::Write(..) => Probe::XsWrite,
         Req::Mkdir(_) => Probe::XsMkdir,
         Req::Rm(_) => Probe::XsRm,
-        Req::Directory(_) => Probe::XsDirectory,
+        Req::Directory(_) | Req::DirectoryCount(_) => Probe::XsDirectory,
         Req::GetPerms(_) => Probe::XsGetPerms,
         Req::SetPerms(..) => Probe::XsSetPerms,
         Req::Watch(..) => Probe::XsWatch,
@@ -147,7 +162,12 @@ fn probe_of(req: &Req) -> Probe {
 
 fn args_of(req: &Req, tx: Option<TxId>) -> Vec<Value> {
     match req {
-        Req::Read(p) | Req::Mkdir(p) | Req::Rm(p) | Req::Directory(p) | Req::GetPerms(p) => {
+        Req::Read(p)
+        | Req::Mkdir(p)
+        | Req::Rm(p)
+        | Req::Directory(p)
+        | Req::DirectoryCount(p)
+        | Req::GetPerms(p) => {
             vec![Value::str(p)]
         }
         Req::Write(p, v) => vec![Value::str(p), Value::str(v)],
@@ -194,8 +214,10 @@ pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<R
             }
         }
         let res = serve(&mut xs, conn, tx, req, now, hop);
-        if let Ok(Resp::List(l)) = &res {
-            xs.listed += l.len() as u64;
+        match &res {
+            Ok(Resp::List(l)) => xs.listed += l.len() as u64,
+            Ok(Resp::Entries(n)) => xs.listed += *n as u64,
+            _ => {}
         }
         res
     };
@@ -252,6 +274,12 @@ fn serve(
         (Req::Rm(p), Some(t)) => xs.txn_rm(conn, t, &canon(xs, p)?).map(|_| Resp::Ok),
         (Req::Directory(p), None) => xs.do_directory(conn, &canon(xs, p)?).map(Resp::List),
         (Req::Directory(p), Some(t)) => xs.txn_directory(conn, t, &canon(xs, p)?).map(Resp::List),
+        (Req::DirectoryCount(p), None) => {
+            xs.do_directory_len(conn, &canon(xs, p)?).map(Resp::Entries)
+        }
+        (Req::DirectoryCount(p), Some(t)) => xs
+            .txn_directory_len(conn, t, &canon(xs, p)?)
+            .map(Resp::Entries),
         (Req::GetPerms(p), _) => xs.do_get_perms(conn, &canon(xs, p)?).map(Resp::Perms),
         (Req::SetPerms(p, ps), None) => {
             let p = canon(xs, p)?;
@@ -294,6 +322,12 @@ pub async fn xs_request(
     req: Req,
 ) -> Result<Resp, XsErr> {
     let p = probe_of(&req);
+    // A hook may replace the reply or run the request itself: it gets the
+    // listing a DIRECTORY gives, not a count.
+    let req = match req {
+        Req::DirectoryCount(path) if sim.is_hooked(p) => Req::Directory(path),
+        req => req,
+    };
     let rtt = round_trip(sim, conn);
     let s = sim.clone();
     // Shared with the lazy argument list, which only a trace or a hook reads.

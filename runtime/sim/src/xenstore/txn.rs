@@ -299,6 +299,96 @@ impl Xenstore {
         Ok(out)
     }
 
+    /// How many entries DIRECTORY inside a transaction gives, without
+    /// listing them: `txn_directory(...).len()`, in time that grows with
+    /// the transaction's own changes rather than with the directory (only a
+    /// child the transaction names can be hidden or added, unless it
+    /// removed the directory or above, which is checked child by child).
+    pub fn txn_directory_len(
+        &mut self,
+        conn: ConnId,
+        tx: TxId,
+        path: &str,
+    ) -> Result<usize, XsErr> {
+        let n = self.txn_directory_count(conn, tx, path)?;
+        debug_assert_eq!(
+            Ok(n),
+            self.txn_directory(conn, tx, path).map(|l| l.len()),
+            "the counted listing of {path} is the listing's length"
+        );
+        Ok(n)
+    }
+
+    fn txn_directory_count(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<usize, XsErr> {
+        self.note_read(tx, path);
+        if self.txn(tx)?.ops.is_empty() {
+            return self.do_directory_len(conn, path);
+        }
+        if !self.txn_exists(tx, path)? {
+            return Err(XsErr::ENOENT);
+        }
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
+        // The children the transaction's ops reach (each once), and those
+        // it writes or creates something in.
+        let (mut reached, mut made): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for (p, s) in &self.txn(tx)?.ops {
+            let Some(rest) = p.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            let name = rest.split('/').next().unwrap_or("");
+            if name.is_empty() {
+                continue;
+            }
+            if !reached.contains(&name) {
+                reached.push(name);
+            }
+            if matches!(s, Shadow::Written(_) | Shadow::Created) && !made.contains(&name) {
+                made.push(name);
+            }
+        }
+        let mut n = 0;
+        let mut listed = None;
+        if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
+            let t = self.txn(tx)?;
+            let removed_above = t
+                .ops
+                .iter()
+                .any(|(p, s)| matches!(s, Shadow::Removed) && is_child(path, p));
+            let id = self.get_node(conn, path, PERM_READ)?;
+            listed = Some(id);
+            if removed_above {
+                for c in self.tree.children(id) {
+                    let child = format!("{prefix}{}", self.tree.name(c));
+                    if self.txn_exists(tx, &child)? {
+                        n += 1;
+                    }
+                }
+            } else {
+                // Every live child shows but one the transaction hides.
+                n = self.tree.node(id).nchild as usize;
+                for name in &reached {
+                    if self.tree.child(id, name).is_some()
+                        && !self.txn_exists(tx, &format!("{prefix}{name}"))?
+                    {
+                        n -= 1;
+                    }
+                }
+            }
+        }
+        // A child the transaction made that the live listing did not show.
+        for name in &made {
+            let live = listed.is_some_and(|id| self.tree.child(id, name).is_some());
+            if !live && self.txn_exists(tx, &format!("{prefix}{name}"))? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// SET_PERMS inside a transaction.
     pub fn txn_set_perms(
         &mut self,
@@ -441,6 +531,37 @@ mod tests {
         want.push("new".into());
         assert_eq!(names(xs.txn_directory(c, t, "/big")), want);
         assert_eq!(names(xs.do_directory(c, "/big")), all);
+    }
+
+    /// A counted listing agrees with the listing in every case the
+    /// transaction tests above build.
+    #[test]
+    fn a_counted_directory_is_the_listings_length() {
+        let (mut xs, c) = store();
+        for k in 0..40 {
+            xs.do_write(c, &format!("/big/k{k}/sub"), "x").unwrap();
+        }
+        let t = xs.txn_start(c).unwrap();
+        for path in ["/d", "/big", "/big/k3"] {
+            let n = xs.txn_directory_count(c, t, path).unwrap();
+            assert_eq!(n, names(xs.txn_directory(c, t, path)).len(), "{path}");
+        }
+        xs.txn_rm(c, t, "/d/b").unwrap();
+        xs.txn_write(c, t, "/d/e/f", "1").unwrap();
+        xs.txn_write(c, t, "/d/e/g", "1").unwrap();
+        xs.txn_rm(c, t, "/big/k7").unwrap();
+        xs.txn_rm(c, t, "/big/k12/sub").unwrap();
+        xs.txn_write(c, t, "/big/new", "1").unwrap();
+        xs.txn_write(c, t, "/big/k3/more", "1").unwrap();
+        for path in ["/d", "/big", "/big/k3", "/big/k12", "/d/e"] {
+            let n = xs.txn_directory_count(c, t, path).unwrap();
+            assert_eq!(n, names(xs.txn_directory(c, t, path)).len(), "{path}");
+        }
+        xs.txn_rm(c, t, "/d").unwrap();
+        xs.txn_write(c, t, "/d/a/z", "1").unwrap();
+        let n = xs.txn_directory_count(c, t, "/d").unwrap();
+        assert_eq!(n, names(xs.txn_directory(c, t, "/d")).len());
+        assert_eq!(n, 1);
     }
 
     /// The definition, one byte at a time: the last position where both

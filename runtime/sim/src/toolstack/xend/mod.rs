@@ -261,12 +261,16 @@ impl Xend {
 pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: &str) {
     let secs = sim.cfg().epoch.wall_secs(sim.now());
     let pid = sim.xend.borrow().pid;
+    let call = crate::logs::origin(sim);
     let mut logs = sim.logs.borrow_mut();
     let stamp = logs.stamp(secs);
-    logs.xend.write_fmt(format_args!(
-        "[{stamp} {pid}] {} ({module}:{lineno}) {msg}\n",
-        level.name()
-    ));
+    logs.xend.write_fmt_from(
+        call,
+        format_args!(
+            "[{stamp} {pid}] {} ({module}:{lineno}) {msg}\n",
+            level.name()
+        ),
+    );
 }
 
 /// Logs at a source line of the profile's build.
