@@ -248,3 +248,55 @@ fn a_hooks_wrong_return_type_is_reported_at_the_hook() {
     assert!(r.contains("[ test.rhai:2:"), "positioned in the hook:\n{r}");
     assert!(r.contains("the world was running from this call"), "{r}");
 }
+
+/// The timeline and the sequence focus on the shutdown: milestones are
+/// marked, hypercall, domctl and port numbers are named, xend's 300 s timer
+/// tail is folded instead of stretching the view, and a call that took no
+/// virtual time is still a slice with width.
+#[test]
+fn timeline_and_sequence_mark_decode_and_fold() {
+    use xsh_script::output::{render, Kind};
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hvm_poweroff.rhai"),
+    )
+    .unwrap();
+    let h = ok(&src);
+    let doc = render(h.sim(), "s.rhai", Kind::Timeline, std::path::Path::new("t.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let evs = v["traceEvents"].as_array().unwrap();
+    let names: Vec<&str> = evs.iter().filter_map(|e| e["name"].as_str()).collect();
+    for m in [
+        "milestone: xm shutdown",
+        "milestone: Xen: domain_shutdown(SHUTDOWN_poweroff)",
+        "milestone: Xen: domain shut down",
+        "milestone: Xen: domain_kill (dying)",
+    ] {
+        assert!(names.contains(&m), "{m} missing");
+    }
+    assert!(names.contains(&"xen:do_sched_op SCHEDOP_remote_shutdown"), "named sub-op");
+    assert!(names.iter().any(|n| n.starts_with("guest:outw PM1a_CNT")), "named port");
+    // The 300 s tail: folded, so the view ends a few seconds in.
+    let fold = evs
+        .iter()
+        .find(|e| e["cat"] == "fold")
+        .expect("the idle stretch before xend's timer is folded");
+    assert!(fold["name"].as_str().unwrap().contains("s with nothing running"));
+    let last = evs
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| e["ts"].as_f64().unwrap() + e["dur"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(last < 10_000_000.0, "the view ends at {last} µs, not past 300 s");
+    // Every slice has width, those of zero virtual time included.
+    let zero: Vec<&serde_json::Value> = evs
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["args"]["t"] == e["args"]["end"])
+        .collect();
+    assert!(!zero.is_empty(), "some calls take no virtual time");
+    assert!(zero.iter().all(|e| e["dur"].as_f64().unwrap() > 0.0), "all drawn with width");
+    crate::outputs::validate_trace_events(&doc).unwrap_or_else(|e| panic!("{e}"));
+
+    let seq = render(h.sim(), "s.rhai", Kind::Sequence, std::path::Path::new("s.mmd")).unwrap();
+    assert!(seq.contains("SCHEDOP_remote_shutdown"), "{seq}");
+    assert!(seq.contains("◆ Xen: domain_shutdown(SHUTDOWN_poweroff)"), "{seq}");
+}
