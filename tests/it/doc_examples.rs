@@ -91,16 +91,25 @@ fn shows(out: &str, lines: &str) -> Result<(), String> {
             continue;
         }
         let found = if gap {
-            have[at..].iter().position(|h| h.trim_end() == want.trim_end())
+            have[at..]
+                .iter()
+                .position(|h| h.trim_end() == want.trim_end())
         } else {
-            (have.get(at).is_some_and(|h| h.trim_end() == want.trim_end())).then_some(0)
+            (have
+                .get(at)
+                .is_some_and(|h| h.trim_end() == want.trim_end()))
+            .then_some(0)
         };
         match found {
             Some(k) => {
                 at += k + 1;
                 gap = false;
             }
-            None => return Err(format!("the output has no line {want:?} where the doc shows it")),
+            None => {
+                return Err(format!(
+                    "the output has no line {want:?} where the doc shows it"
+                ))
+            }
         }
     }
     Ok(())
@@ -194,7 +203,10 @@ fn the_output_check_follows_order_and_gaps() {
     let out = "a\nb\nc\nd\n";
     assert!(shows(out, "a\nb\n").is_ok());
     assert!(shows(out, "a\n...\nd\n").is_ok());
-    assert!(shows(out, "a\nc\n").is_err(), "c does not follow a directly");
+    assert!(
+        shows(out, "a\nc\n").is_err(),
+        "c does not follow a directly"
+    );
     assert!(shows(out, "b\na\n").is_err());
     assert_eq!(
         printed_comments("print(dom.state);       // \"destroyed\"\nprint(1);\n"),

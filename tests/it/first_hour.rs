@@ -93,7 +93,10 @@ fn output_flags_say_what_they_wrote() {
     }
     let line = format!("wrote 4 logs to {} (", logs.display());
     assert!(err.contains(&line), "stderr lacks `{line}`:\n{err}");
-    assert!(err.contains("): xend.log, xen.log, qemu-dm-ubuntu-kdump.log, console-ubuntu-kdump.log"), "{err}");
+    assert!(
+        err.contains("): xend.log, xen.log, qemu-dm-ubuntu-kdump.log, console-ubuntu-kdump.log"),
+        "{err}"
+    );
 }
 
 const THREE: &str = r#"fn test_first_passes() { assert_eq(1 + 1, 2); }
@@ -110,9 +113,15 @@ fn xsh_test_filters_by_name_lists_and_times() {
     let f = crate::util::Scratch::new("testname", &[("tests/three.rhai", THREE)]);
     let (code, out, err) = f.xsh(&["test", "last"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("test tests/three.rhai::test_last_passes ... ok"), "{out}");
+    assert!(
+        out.contains("test tests/three.rhai::test_last_passes ... ok"),
+        "{out}"
+    );
     assert!(!out.contains("test_first_passes"), "{out}");
-    assert!(out.contains("test result: ok. 1 passed, 0 failed; 3 filtered out; finished in "), "{out}");
+    assert!(
+        out.contains("test result: ok. 1 passed, 0 failed; 3 filtered out; finished in "),
+        "{out}"
+    );
     // A word naming a file is still a path; a missing .rhai is an error.
     let (code, _, err) = f.xsh(&["test", "tests/missing.rhai"]);
     assert_eq!(code, 2, "{err}");
@@ -128,7 +137,10 @@ fn xsh_test_filters_by_name_lists_and_times() {
     assert!(out.ends_with("\n2 tests\n"), "{out}");
 
     let (_, out, _) = f.xsh(&["test", "first", "--durations"]);
-    let line = out.lines().find(|l| l.contains("test_first_passes")).unwrap();
+    let line = out
+        .lines()
+        .find(|l| l.contains("test_first_passes"))
+        .unwrap();
     let t = line
         .strip_prefix("test tests/three.rhai::test_first_passes ... ok (")
         .and_then(|r| r.strip_suffix("s)"))
@@ -143,13 +155,27 @@ fn a_test_with_parameters_is_reported_and_fail_fast_counts_the_rest() {
     let f = crate::util::Scratch::new("testparams", &[("tests/three.rhai", THREE)]);
     let (code, out, _) = f.xsh(&["test", "parameter"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("test tests/three.rhai::test_with_a_parameter ... FAILED"), "{out}");
-    assert!(out.contains("test_with_a_parameter takes 1 parameter, so it was not run"), "{out}");
-    assert!(out.contains("tests/three.rhai:4:"), "points at its definition:\n{out}");
+    assert!(
+        out.contains("test tests/three.rhai::test_with_a_parameter ... FAILED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("test_with_a_parameter takes 1 parameter, so it was not run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tests/three.rhai:4:"),
+        "points at its definition:\n{out}"
+    );
 
     let (code, out, _) = f.xsh(&["test", "--fail-fast"]);
     assert_eq!(code, 1);
-    assert!(out.contains("test result: FAILED. 1 passed, 1 failed; 2 not run (--fail-fast); finished in "), "{out}");
+    assert!(
+        out.contains(
+            "test result: FAILED. 1 passed, 1 failed; 2 not run (--fail-fast); finished in "
+        ),
+        "{out}"
+    );
 }
 
 /// The report of `src`, uncoloured.
@@ -170,7 +196,10 @@ fn unknown_names_get_a_did_you_mean() {
 
     let r = report("let dom = xm.create(#{ name: \"h\" });\ndom.poweroff();\n");
     assert!(r.contains("did you mean `xm.shutdown(dom)`?"), "{r}");
-    assert!(r.contains("Domain has the methods console(), hook(), on()"), "{r}");
+    assert!(
+        r.contains("Domain has the methods console(), hook(), on()"),
+        "{r}"
+    );
 
     let r = report("let dom = xm.create(#{ name: \"h\" });\nxm.shutdown(domm);\n");
     assert!(r.contains("Help: did you mean `dom`?"), "{r}");
@@ -184,10 +213,15 @@ fn ctx_args_is_strict_about_names() {
         "let dom = xm.create(#{ name: \"h\" });\non(\"xm:shutdown\", |ctx| print(ctx.args.domm));\nxm.shutdown(dom);\n",
     );
     assert!(
-        r.contains("xm:shutdown has no argument `domm` (did you mean `dom`?): its arguments are dom, mode"),
+        r.contains(
+            "xm:shutdown has no argument `domm` (did you mean `dom`?): its arguments are dom, mode"
+        ),
         "{r}"
     );
-    assert!(r.contains("2 │ on(\"xm:shutdown\""), "reported in the hook:\n{r}");
+    assert!(
+        r.contains("2 │ on(\"xm:shutdown\""),
+        "reported in the hook:\n{r}"
+    );
     let h = ok(r#"
 let dom = xm.create(#{ name: "h" });
 on("xm:shutdown", |ctx| {
@@ -209,7 +243,10 @@ xm.shutdown(dom);
 #[test]
 fn a_wrong_call_lists_script_signatures() {
     let r = report("xs.write(\"/a\");\n");
-    assert!(r.contains("Function not found: write (Xenstore, string)"), "{r}");
+    assert!(
+        r.contains("Function not found: write (Xenstore, string)"),
+        "{r}"
+    );
     assert!(r.contains("xs.write(path: string, value: string)"), "{r}");
     assert!(r.contains("called with (string)"), "{r}");
     for rust in ["ImmutableString", "&str", "i64"] {
@@ -221,7 +258,9 @@ fn a_wrong_call_lists_script_signatures() {
 /// bad enum value lists the valid ones.
 #[test]
 fn xm_create_reports_every_bad_key_and_enum_values_are_listed() {
-    let r = report("let dom = xm.create(#{ nmae: \"h\", tpye: \"hvm\", init: \"upstart\", vcpus: 0 });\n");
+    let r = report(
+        "let dom = xm.create(#{ nmae: \"h\", tpye: \"hvm\", init: \"upstart\", vcpus: 0 });\n",
+    );
     for line in [
         "xm.create: 4 problems in the config:",
         "- unknown config key `nmae` (did you mean `name`?)",
@@ -244,7 +283,10 @@ fn a_hooks_wrong_return_type_is_reported_at_the_hook() {
     let r = report(
         "let dom = xm.create(#{ name: \"h\" });\nhook(\"xen:vcpu_start_shutdown_deferral\", |ctx| \"yes\");\nxm.shutdown(dom);\nsim.run();\n",
     );
-    assert!(r.contains("returned the wrong type: expected a bool, the hook returned string"), "{r}");
+    assert!(
+        r.contains("returned the wrong type: expected a bool, the hook returned string"),
+        "{r}"
+    );
     assert!(r.contains("[ test.rhai:2:"), "positioned in the hook:\n{r}");
     assert!(r.contains("the world was running from this call"), "{r}");
 }
@@ -261,7 +303,13 @@ fn timeline_and_sequence_mark_decode_and_fold() {
     )
     .unwrap();
     let h = ok(&src);
-    let doc = render(h.sim(), "s.rhai", Kind::Timeline, std::path::Path::new("t.json")).unwrap();
+    let doc = render(
+        h.sim(),
+        "s.rhai",
+        Kind::Timeline,
+        std::path::Path::new("t.json"),
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
     let evs = v["traceEvents"].as_array().unwrap();
     let names: Vec<&str> = evs.iter().filter_map(|e| e["name"].as_str()).collect();
@@ -273,30 +321,54 @@ fn timeline_and_sequence_mark_decode_and_fold() {
     ] {
         assert!(names.contains(&m), "{m} missing");
     }
-    assert!(names.contains(&"xen:do_sched_op SCHEDOP_remote_shutdown"), "named sub-op");
-    assert!(names.iter().any(|n| n.starts_with("guest:outw PM1a_CNT")), "named port");
+    assert!(
+        names.contains(&"xen:do_sched_op SCHEDOP_remote_shutdown"),
+        "named sub-op"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("guest:outw PM1a_CNT")),
+        "named port"
+    );
     // The 300 s tail: folded, so the view ends a few seconds in.
     let fold = evs
         .iter()
         .find(|e| e["cat"] == "fold")
         .expect("the idle stretch before xend's timer is folded");
-    assert!(fold["name"].as_str().unwrap().contains("s with nothing running"));
+    assert!(fold["name"]
+        .as_str()
+        .unwrap()
+        .contains("s with nothing running"));
     let last = evs
         .iter()
         .filter(|e| e["ph"] == "X")
         .map(|e| e["ts"].as_f64().unwrap() + e["dur"].as_f64().unwrap())
         .fold(0.0, f64::max);
-    assert!(last < 10_000_000.0, "the view ends at {last} µs, not past 300 s");
+    assert!(
+        last < 10_000_000.0,
+        "the view ends at {last} µs, not past 300 s"
+    );
     // Every slice has width, those of zero virtual time included.
     let zero: Vec<&serde_json::Value> = evs
         .iter()
         .filter(|e| e["ph"] == "X" && e["args"]["t"] == e["args"]["end"])
         .collect();
     assert!(!zero.is_empty(), "some calls take no virtual time");
-    assert!(zero.iter().all(|e| e["dur"].as_f64().unwrap() > 0.0), "all drawn with width");
+    assert!(
+        zero.iter().all(|e| e["dur"].as_f64().unwrap() > 0.0),
+        "all drawn with width"
+    );
     crate::outputs::validate_trace_events(&doc).unwrap_or_else(|e| panic!("{e}"));
 
-    let seq = render(h.sim(), "s.rhai", Kind::Sequence, std::path::Path::new("s.mmd")).unwrap();
+    let seq = render(
+        h.sim(),
+        "s.rhai",
+        Kind::Sequence,
+        std::path::Path::new("s.mmd"),
+    )
+    .unwrap();
     assert!(seq.contains("SCHEDOP_remote_shutdown"), "{seq}");
-    assert!(seq.contains("◆ Xen: domain_shutdown(SHUTDOWN_poweroff)"), "{seq}");
+    assert!(
+        seq.contains("◆ Xen: domain_shutdown(SHUTDOWN_poweroff)"),
+        "{seq}"
+    );
 }

@@ -218,7 +218,9 @@ sim.run_for(30);
     assert!(idle.contains("] cpu_startup_entry+"), "{idle}");
     assert!(!idle.contains("entry_SYSCALL_64_fastpath"), "{idle}");
     let w = crate::util::file(&h, "console-worker.log");
-    let panic_at = w.find("Kernel panic - not syncing: from the usermode helper").expect("panicked");
+    let panic_at = w
+        .find("Kernel panic - not syncing: from the usermode helper")
+        .expect("panicked");
     let after = &w[panic_at..];
     assert!(after.contains("Comm: kworker/"), "{after}");
     assert!(after.contains("] process_one_work+"), "{after}");
@@ -240,18 +242,30 @@ assert_eq(dom.state, "destroyed");
 print(chains[0]);
 "#);
     let console = crate::util::file(&h, "console-button.log");
-    let pressed = console.find("]: Power key pressed.\n").expect("logind's first line");
-    let off = console.find("]: Powering Off...\n").expect("logind's second line");
-    let stopped = console.find("[  OK  ] Stopped").expect("the unit stops follow");
+    let pressed = console
+        .find("]: Power key pressed.\n")
+        .expect("logind's first line");
+    let off = console
+        .find("]: Powering Off...\n")
+        .expect("logind's second line");
+    let stopped = console
+        .find("[  OK  ] Stopped")
+        .expect("the unit stops follow");
     assert!(pressed < off && off < stopped, "{console}");
     assert!(console.contains("systemd-logind["), "{console}");
     let chain = h.state.output.borrow().clone();
     let hops: Vec<&str> = chain.lines().filter(|l| !l.is_empty()).collect();
-    assert!(hops[0].contains("xm trigger") && hops[0].contains("xm:trigger"), "{chain}");
+    assert!(
+        hops[0].contains("xm trigger") && hops[0].contains("xm:trigger"),
+        "{chain}"
+    );
     for hop in ["--[SCI (IRQ 9)]-->", "--[input event KEY_POWER]-->"] {
         assert!(chain.contains(hop), "{hop} missing in:\n{chain}");
     }
-    assert!(hops.last().unwrap().contains("guest:logind_power_key"), "{chain}");
+    assert!(
+        hops.last().unwrap().contains("guest:logind_power_key"),
+        "{chain}"
+    );
 }
 
 /// `ctx.chain()` keeps its one line per hop; `ctx.chain(#{ stacks: true })`
@@ -273,8 +287,19 @@ sim.run();
     let h = ok(&src("ocaml"));
     let out = h.state.output.borrow().clone();
     let (plain, full) = out.split_once("----\n").unwrap();
-    assert!(plain.lines().filter(|l| !l.is_empty()).all(|l| l.starts_with("    ")
-        && l.trim_start().split_whitespace().next().unwrap().parse::<f64>().is_ok()), "one line per hop:\n{plain}");
+    assert!(
+        plain
+            .lines()
+            .filter(|l| !l.is_empty())
+            .all(|l| l.starts_with("    ")
+                && l.trim_start()
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<f64>()
+                    .is_ok()),
+        "one line per hop:\n{plain}"
+    );
     assert!(!plain.contains("xenstored"), "{plain}");
     for part in [
         "xs:transaction_end  --[XS_TRANSACTION_END]-->\n              Traceback (most recent call last):",
@@ -295,5 +320,8 @@ sim.run();
     host.sim().ctxs.borrow_mut().record_hop_stacks = false;
     let r = host.run("t.rhai", &src("ocaml"));
     let e = r.err().expect("refused").render(false);
-    assert!(e.contains("this world records no stacks with its hops"), "{e}");
+    assert!(
+        e.contains("this world records no stacks with its hops"),
+        "{e}"
+    );
 }

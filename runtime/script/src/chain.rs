@@ -79,7 +79,10 @@ pub fn chain(sim: &Sim, ctx: CtxId, opts: ChainOptions) -> String {
             if let Some(p) = h.probe {
                 // A guest's task talks to xenstored over its ring, dom0's
                 // processes over a socket.
-                indent(&mut out, &xenstored_bt(kind, p, sender.layer == Layer::Guest));
+                indent(
+                    &mut out,
+                    &xenstored_bt(kind, p, sender.layer == Layer::Guest),
+                );
             }
         }
     }

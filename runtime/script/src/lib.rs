@@ -594,12 +594,13 @@ impl HostState {
                 Some(def.body.start_position())
             });
             if let Some(pos) = pos.filter(|p| !p.is_none()) {
-                *self.pending_error.borrow_mut() = Some(Box::new(EvalAltResult::ErrorInFunctionCall(
-                    func.unwrap_or_default(),
-                    String::new(),
-                    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.clone()), pos)),
-                    pos,
-                )));
+                *self.pending_error.borrow_mut() =
+                    Some(Box::new(EvalAltResult::ErrorInFunctionCall(
+                        func.unwrap_or_default(),
+                        String::new(),
+                        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.clone()), pos)),
+                        pos,
+                    )));
             }
         }
         match self.take_pending() {

@@ -96,7 +96,12 @@ pub fn render(sim: &Sim, id: CtxId, c: &Context, layer: Layer, at_site: bool) ->
         Layer::Guest => linux::format_call_trace(c),
         Layer::Xend => format!(
             "Traceback (most recent call last):\n{}",
-            lines::format_stack(&lines::py_frames_at(c, thread_kind(sim, id), profile, at_site))
+            lines::format_stack(&lines::py_frames_at(
+                c,
+                thread_kind(sim, id),
+                profile,
+                at_site
+            ))
         ),
         _ => gdb_frames(c, layer),
     }

@@ -26,7 +26,9 @@ pub fn distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -351,7 +353,8 @@ mod tests {
 
     #[test]
     fn declared_names() {
-        let d = declared("let dom = 1;\nfn helper(a, b) {}\non(\"x\", |ctx| ctx);\nfor i in 0..3 {}");
+        let d =
+            declared("let dom = 1;\nfn helper(a, b) {}\non(\"x\", |ctx| ctx);\nfor i in 0..3 {}");
         for n in ["dom", "a", "b", "ctx", "i"] {
             assert!(d.contains(&n.to_string()), "{n} in {d:?}");
         }

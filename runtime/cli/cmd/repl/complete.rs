@@ -276,10 +276,18 @@ mod tests {
             "get$args(_: &mut ProbeContext) -> ProbeArgs".into(),
             "orig(_: &mut ProbeContext) -> Dynamic".into(),
         ]);
-        c.returns.insert(("Domain".into(), "kernel".into()), "Kernel".into());
-        c.returns.insert(("Xm".into(), "domain".into()), "Domain".into());
-        assert_eq!(c.complete("dom.kernel.", 11).1, vec!["panic", "pm_power_off"]);
-        assert_eq!(c.complete("dom.kernel.p", 12).1, vec!["panic", "pm_power_off"]);
+        c.returns
+            .insert(("Domain".into(), "kernel".into()), "Kernel".into());
+        c.returns
+            .insert(("Xm".into(), "domain".into()), "Domain".into());
+        assert_eq!(
+            c.complete("dom.kernel.", 11).1,
+            vec!["panic", "pm_power_off"]
+        );
+        assert_eq!(
+            c.complete("dom.kernel.p", 12).1,
+            vec!["panic", "pm_power_off"]
+        );
         let line = "xm.domain(\"web\").kernel.pa";
         assert_eq!(c.complete(line, line.len()).1, vec!["panic"]);
         assert_eq!(c.complete("ctx.", 4).1, vec!["args", "orig"]);

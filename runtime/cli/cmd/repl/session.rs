@@ -269,12 +269,15 @@ impl Session {
             );
         }
         let mut found = apidoc::lookup(&apidoc::collect(&self.host), name);
-        found.extend(
-            PROBE_DEFS
-                .iter()
-                .filter(|d| d.name == name)
-                .map(|d| format!("{}({}) -> {}\n    {}", d.name, d.args.join(", "), d.result, d.doc)),
-        );
+        found.extend(PROBE_DEFS.iter().filter(|d| d.name == name).map(|d| {
+            format!(
+                "{}({}) -> {}\n    {}",
+                d.name,
+                d.args.join(", "),
+                d.result,
+                d.doc
+            )
+        }));
         if found.is_empty() {
             let mut near: Vec<&str> = PROBE_DEFS
                 .iter()

@@ -16,9 +16,7 @@ pub fn register(e: &mut Engine) {
     e.register_type_with_name::<ProbeArgs>("ProbeArgs");
     // `ctx.args.dev` falls back to this indexer (Rhai tries one when a
     // type has no getter of that name).
-    e.register_indexer_get(|a: &mut ProbeArgs, k: &str| -> R<Dynamic> {
-        a.get(k).or_else(rt_err)
-    });
+    e.register_indexer_get(|a: &mut ProbeArgs, k: &str| -> R<Dynamic> { a.get(k).or_else(rt_err) });
     e.register_fn("keys", |a: &mut ProbeArgs| -> rhai::Array {
         a.map.keys().map(|k| Dynamic::from(k.to_string())).collect()
     });
@@ -26,7 +24,9 @@ pub fn register(e: &mut Engine) {
         a.map.values().cloned().collect()
     });
     e.register_fn("len", |a: &mut ProbeArgs| a.map.len() as i64);
-    e.register_fn("contains", |a: &mut ProbeArgs, k: &str| a.map.contains_key(k));
+    e.register_fn("contains", |a: &mut ProbeArgs, k: &str| {
+        a.map.contains_key(k)
+    });
     e.register_fn("to_map", |a: &mut ProbeArgs| a.map.clone());
     // Printed as the map it reads like: `#{"dev": "vif/0"}`.
     e.register_fn("to_string", |a: &mut ProbeArgs| {
@@ -73,7 +73,11 @@ pub fn register(e: &mut Engine) {
     });
     e.register_fn("chain", |c: &mut CtxApi| -> R<String> {
         observe::hops_kept(&c.st().sim)?;
-        Ok(chain::chain(&c.st().sim, c.0.ctx, chain::ChainOptions::default()))
+        Ok(chain::chain(
+            &c.st().sim,
+            c.0.ctx,
+            chain::ChainOptions::default(),
+        ))
     });
     e.register_fn("chain", |c: &mut CtxApi, opts: rhai::Map| -> R<String> {
         observe::hops_kept(&c.st().sim)?;
@@ -82,7 +86,10 @@ pub fn register(e: &mut Engine) {
             match k.as_str() {
                 "stacks" => {
                     o.stacks = v.as_bool().or_else(|_| {
-                        rt_err(format!("ctx.chain: `stacks` must be a bool, got {}", v.type_name()))
+                        rt_err(format!(
+                            "ctx.chain: `stacks` must be a bool, got {}",
+                            v.type_name()
+                        ))
                     })?
                 }
                 other => {

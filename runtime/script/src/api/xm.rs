@@ -182,9 +182,7 @@ fn parse_known(m: &Map, errs: &mut Vec<String>) -> CreateSpec {
     match take(errs, want_str(m, "type")).as_deref() {
         None | Some("hvm") => spec.hvm = true,
         Some("pv") => spec.hvm = false,
-        Some(t) => errs.push(format!(
-            "`type` must be \"hvm\" or \"pv\", got {t:?}"
-        )),
+        Some(t) => errs.push(format!("`type` must be \"hvm\" or \"pv\", got {t:?}")),
     }
     if let Some(g) = take(errs, want_str(m, "guest")) {
         if xsh_sim::guest::profile::by_name(&g).is_none() {
@@ -271,9 +269,7 @@ fn parse_known(m: &Map, errs: &mut Vec<String>) -> CreateSpec {
     }
     if let Some(v) = take(errs, want_int(m, "memory")) {
         if !(16..=1 << 20).contains(&v) {
-            errs.push(format!(
-                "`memory` (MiB) must be 16..1048576, got {v}"
-            ));
+            errs.push(format!("`memory` (MiB) must be 16..1048576, got {v}"));
         }
         spec.memory = v as u64;
     }

@@ -243,7 +243,14 @@ pub(crate) fn receiver_name(api: &Api, ty: &str) -> String {
 /// then the values they hand out, then the rest.
 fn type_order(api: &Api) -> Vec<String> {
     let mut order: Vec<String> = api.globals.iter().map(|(_, t)| t.clone()).collect();
-    for t in ["Domain", "Kernel", "Qemu", "ProbeContext", "ProbeArgs", "Transaction"] {
+    for t in [
+        "Domain",
+        "Kernel",
+        "Qemu",
+        "ProbeContext",
+        "ProbeArgs",
+        "Transaction",
+    ] {
         order.push(t.to_string());
     }
     let mut rest: Vec<String> = api
@@ -484,7 +491,11 @@ pub fn lookup(api: &Api, query: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Some((g, ty)) = api.globals.iter().find(|(g, _)| g == query) {
         let mut s = format!("{g}: {ty}\n");
-        for item in api.items.iter().filter(|i| i.receiver.as_deref() == Some(ty)) {
+        for item in api
+            .items
+            .iter()
+            .filter(|i| i.receiver.as_deref() == Some(ty))
+        {
             let line = markdown_item(item, Some(g));
             for l in line.lines().filter(|l| l.starts_with("### ")) {
                 s.push_str(&format!("  {}\n", plain_heading(l)));

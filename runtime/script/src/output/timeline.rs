@@ -332,7 +332,12 @@ pub fn chrome_json(v: &View) -> String {
         if let Some(m) = decode::milestone(c) {
             let mut s = String::from("{\"ph\":\"i\",\"s\":\"g\",\"name\":");
             string(&mut s, &format!("milestone: {m}"));
-            let _ = write!(s, ",\"cat\":\"milestone\",\"pid\":{},\"tid\":{},\"ts\":", pid(v.ctx_layer(c.ctx)), c.ctx.0 + 1);
+            let _ = write!(
+                s,
+                ",\"cat\":\"milestone\",\"pid\":{},\"tid\":{},\"ts\":",
+                pid(v.ctx_layer(c.ctx)),
+                c.ctx.0 + 1
+            );
             micros(&mut s, drawn.start[i]);
             s.push_str(",\"args\":{\"t\":");
             seconds(&mut s, c.time);

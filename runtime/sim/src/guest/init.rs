@@ -346,7 +346,12 @@ pub async fn logind_power_key(sim: &Sim, domid: u32) {
         }
         let log = |m: &str| {
             let pid = logind_pid(&s, domid);
-            printk(&s, domid, level::INFO, &format!("systemd-logind[{pid}]: {m}"));
+            printk(
+                &s,
+                domid,
+                level::INFO,
+                &format!("systemd-logind[{pid}]: {m}"),
+            );
         };
         log("Power key pressed.");
         log("Powering Off...");

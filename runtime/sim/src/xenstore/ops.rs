@@ -1,8 +1,8 @@
 //! The node operations, with C xenstored's permission rules
 //! (X tools/xenstore/xenstored_core.c:482-573, 905-1160).
 
-use crate::profile::XenstoredKind;
 use crate::fxhash::FxHashMap;
+use crate::profile::XenstoredKind;
 use std::borrow::Cow;
 use std::rc::Rc;
 
