@@ -292,12 +292,7 @@ sim.run();
             .lines()
             .filter(|l| !l.is_empty())
             .all(|l| l.starts_with("    ")
-                && l.trim_start()
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .parse::<f64>()
-                    .is_ok()),
+                && l.split_whitespace().next().unwrap().parse::<f64>().is_ok()),
         "one line per hop:\n{plain}"
     );
     assert!(!plain.contains("xenstored"), "{plain}");
@@ -319,7 +314,7 @@ sim.run();
     let host = xsh_script::Host::new(xsh_sim::Config::default(), xsh_script::Limits::default());
     host.sim().ctxs.borrow_mut().record_hop_stacks = false;
     let r = host.run("t.rhai", &src("ocaml"));
-    let e = r.err().expect("refused").render(false);
+    let e = r.expect_err("refused").render(false);
     assert!(
         e.contains("this world records no stacks with its hops"),
         "{e}"

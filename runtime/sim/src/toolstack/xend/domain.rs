@@ -76,7 +76,10 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
                 _ => None,
             };
             s.at(L::RefreshTxn as u16);
-            refresh_txn(&s, refresh_shutdown).await;
+            // Boxed: each modelled frame nests its future in its caller's,
+            // and this path is deep enough to strain the compiler's layout
+            // queries (create's refresh reaches refreshShutdown through it).
+            Box::pin(refresh_txn(&s, refresh_shutdown)).await;
             if let Some(t) = tx {
                 let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
             }
@@ -131,7 +134,7 @@ async fn update_all(s: &Sim, snap: &Snapshot) {
         if info::refresh_changes_nothing(s, vm, &info) {
             s.xend.borrow_mut().verified_quiet(domid, vm);
         } else {
-            update(s, vm, info).await;
+            Box::pin(update(s, vm, info)).await;
             updated = Some(domid);
         }
     }
