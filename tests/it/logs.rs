@@ -418,3 +418,256 @@ fn repaired_records_read_as_the_host_wrote_them() {
     assert_eq!(glued.len(), 8, "two records on each of four lines");
     assert_eq!(glued[1].head(), "XendDomainInfo.handleShutdownWatch");
 }
+
+#[test]
+fn libxl_and_syslog_lines_after_a_multi_line_xend_record_start_their_own() {
+    // A xend.log with libxl's, xc's and syslog's lines between its records
+    // (logs concatenated, or xend's output captured beside xl's): each line
+    // keeps its own format, and only the dict, SXP and traceback lines
+    // continue the xend records above them.
+    let text = fixture("xend-concat.log");
+    let want: &[(u64, Format, bool)] = &[
+        (1, Format::Xend, false),
+        (2, Format::Xend, true),
+        (4, Format::Xend, true),
+        (5, Format::Xl, false),
+        (6, Format::Xend, false),
+        (10, Format::Xend, true),
+        (11, Format::Journal, false),
+        (12, Format::Xend, false),
+        (16, Format::Xend, true),
+        (17, Format::Xl, false),
+        (18, Format::Xl, false),
+        (19, Format::Xend, false),
+        (20, Format::Xend, true),
+        (21, Format::Journal, false),
+        (22, Format::Journal, false),
+        (23, Format::Xend, false),
+    ];
+    let mut got = std::collections::BTreeMap::new();
+    xsh_log::parse_bytes(&text, "xend-concat.log", None, |e| {
+        got.insert(e.line, (e.format, e.continuation, e.damage.len()));
+    });
+    for &(line, format, cont) in want {
+        assert_eq!(
+            got.get(&line).map(|g| (g.0, g.1)),
+            Some((format, cont)),
+            "line {line}"
+        );
+    }
+    assert!(got.values().all(|g| g.2 == 0), "no damage: {got:?}");
+    let recs = records_of(&text, "xend-concat.log", None);
+    let xl = recs.iter().find(|r| r.format == Format::Xl).expect("libxl");
+    assert_eq!(xl.lines.len(), 1);
+    assert_eq!(xl.func.as_deref(), Some("libxl__destroy_device_model"));
+    assert_eq!(recs.len(), 11);
+}
+
+#[test]
+fn xen_4_14_call_traces_map_their_frames_to_the_models_functions() {
+    // Xen ≥ 4.14's show_trace() prints `[<addr>] R|F|S|C symbol+off/size`:
+    // the letter says where the frame came from and is no part of the symbol.
+    let name = "xen-console-414.log";
+    let recs = records_of(&fixture(name), name, None);
+    let funcs: Vec<&str> = recs
+        .iter()
+        .flat_map(|r| &r.lines)
+        .filter(|l| l.kind == Kind::Frame)
+        .filter_map(|l| l.func.as_deref())
+        .collect();
+    assert_eq!(
+        funcs,
+        [
+            "domain_kill",
+            "do_domctl",
+            "pv_hypercall",
+            "lstar_enter",
+            "domain.c#complete_domain_destroy",
+            "rcupdate.c#rcu_process_callbacks",
+            "softirq.c#__do_softirq",
+            "do_softirq",
+            "vmx_asm_do_vmentry",
+            "core.c#schedule",
+        ]
+    );
+    // Each trace and its frames (and `[Fault on access]`) are one record.
+    let traces: Vec<&xsh_log::Record> = recs
+        .iter()
+        .filter(|r| r.lines.iter().any(|l| l.kind == Kind::Frame))
+        .collect();
+    assert_eq!(traces.len(), 3, "{recs:#?}");
+    assert!(traces[2]
+        .lines
+        .iter()
+        .any(|l| l.text.contains("[Fault on access]")));
+    // The frames the model has are mapped to its probes by function name.
+    let x = xsh_log::explain::explain(&recs);
+    let probes: Vec<&str> = x
+        .records
+        .iter()
+        .flat_map(|r| &r.lines)
+        .filter_map(|l| l.frame_probe)
+        .collect();
+    assert_eq!(
+        probes,
+        [
+            "xen:domain_kill",
+            "xen:do_domctl",
+            "xen:complete_domain_destroy",
+            "xen:__do_softirq",
+            "xen:do_softirq",
+            "xen:schedule",
+        ]
+    );
+}
+
+#[test]
+fn arm64_register_dumps_and_x86_code_bytes_stay_in_their_dump() {
+    // Xen's arm64 show_registers() right-aligns system registers with
+    // long names (`VTTBR_EL2:`); x86 prints the bytes around the faulting
+    // instruction under `Xen code around <…>:`. Both are lines of the dump.
+    let name = "xen-console-arm64-regs.log";
+    let recs = records_of(&fixture(name), name, None);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(recs[0].lines.len(), 37);
+    let regs = recs[0]
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Registers)
+        .count();
+    assert_eq!(regs, 17);
+    let name = "xen-console-414.log";
+    let recs = records_of(&fixture(name), name, None);
+    let crash = recs
+        .iter()
+        .find(|r| r.head().starts_with("Assertion"))
+        .expect("crash");
+    let code: Vec<Kind> = crash
+        .lines
+        .iter()
+        .filter(|l| l.text.contains("Xen code around") || l.text.contains("<0f> 0b"))
+        .map(|l| l.kind)
+        .collect();
+    assert_eq!(code, [Kind::Registers, Kind::Stack]);
+}
+
+#[test]
+fn a_mail_wrapped_xl_log_joins_libxl_lines_and_keeps_xls_own() {
+    // xl -vvv's output pasted into a mail that wrapped it at 76 columns:
+    // each libxl line's tail is joined back, and xl's own unprefixed
+    // messages (`Waiting for domain …`, `Domain 8 has shut down …`) stay
+    // records of their own.
+    let name = "damage-wrapped-xl.log";
+    let recs = records_of(&fixture(name), name, None);
+    let heads: Vec<(Format, u64, String)> = recs
+        .iter()
+        .map(|r| (r.format, r.last_line() - r.line() + 1, r.message()))
+        .collect();
+    assert_eq!(heads.len(), 12, "{heads:#?}");
+    assert!(heads.iter().all(|h| h.0 == Format::Xl), "{heads:#?}");
+    assert_eq!(
+        heads[1].2,
+        "ao 0x1d4f2a0: create: how=(nil) callback=(nil) poller=0x1d4f140"
+    );
+    assert_eq!(
+        heads[4].2,
+        "watch w=0x1d50c58 wpath=@releaseDomain token=3/0: event epath=@releaseDomain"
+    );
+    for (i, h) in heads.iter().enumerate() {
+        let wrapped = [1, 2, 3, 4, 5, 11].contains(&i);
+        assert_eq!(h.1, 1 + u64::from(wrapped), "record {i}: {h:?}");
+    }
+    let wraps = damage(name)
+        .iter()
+        .filter(|d| d.1 == DamageKind::Wrapped)
+        .count();
+    assert_eq!(wraps, 6);
+}
+
+#[test]
+fn quoted_printable_line_ends_split_records_where_the_host_did() {
+    // A log sent as a mail part encoded from bare-LF text: its line ends
+    // are `=0A`, soft breaks (`=` at the end) every 76 columns, and a line
+    // that ends at the margin ends in `=0A=`.
+    let name = "damage-qp-lines.log";
+    let recs = records_of(&fixture(name), name, None);
+    let msgs: Vec<String> = recs.iter().map(|r| r.message()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "XendDomainInfo.shutdown(poweroff)",
+            "XendDomainInfo.handleShutdownWatch",
+            "Failed to restart domain 8.\nTraceback (most recent call last):\n  File \"/usr/lib64/python2.6/site-packages/xen/xend/XendDomainInfo.py\", line 2345, in _restart\n    new_dom = XendDomain.instance().domain_create_from_dict(config)\nVmError: Device 0 (vif) could not be connected.",
+            "Domain ubuntu-kdump (8) unpaused.",
+        ],
+        "{recs:#?}"
+    );
+    assert_eq!(
+        recs.iter().map(|r| r.lineno).collect::<Vec<_>>(),
+        [Some(568), Some(1968), Some(2373), Some(1206)]
+    );
+    assert!(recs.iter().all(|r| r.format == Format::Xend));
+    let qp = damage(name)
+        .iter()
+        .filter(|d| d.1 == DamageKind::QuotedPrintable)
+        .count();
+    assert_eq!(qp, 9, "eight line ends and one `=3D`");
+}
+
+#[test]
+fn explain_reads_repaired_records_as_the_host_wrote_them() {
+    // A mailer wrapped a message and a frame's symbol onto the next line:
+    // explain matches the message made whole, and maps the frame by its
+    // symbol, so the innermost frame is __domain_finalise_shutdown.
+    let name = "damage-wrapped.log";
+    let recs = records_of(&fixture(name), name, None);
+    assert_eq!(recs[0].head(), "XendDomainInfo.destroy: domid=8");
+    let x = xsh_log::explain::explain(&recs);
+    let probes: Vec<Option<&str>> = x.records.iter().map(|r| r.probe).collect();
+    assert_eq!(
+        probes,
+        [
+            Some("xend:XendDomainInfo.destroy"),
+            Some("xend:XendDomainInfo.destroyDevice"),
+            // The model writes no `xc.domain_destroy failed`.
+            None,
+            Some("xen:__domain_finalise_shutdown"),
+        ],
+        "{:#?}",
+        x.records
+    );
+    let frames: Vec<&str> = x.records[3]
+        .lines
+        .iter()
+        .filter_map(|l| l.frame_probe)
+        .collect();
+    assert_eq!(
+        frames,
+        ["xen:__domain_finalise_shutdown", "xen:vcpu_check_shutdown"]
+    );
+}
+
+#[test]
+fn xentoollogs_dated_lines_are_libxl_records_with_their_time_and_pid() {
+    // xtl_stdiostream with SHOW_DATE|SHOW_PID (`xl -T`, libvirt's libxl
+    // driver): date, zone name, `[pid] `, then libxl's usual prefix.
+    let name = "libxl-driver.log";
+    let recs = records_of(&fixture(name), name, None);
+    assert_eq!(recs.len(), 4);
+    assert!(recs.iter().all(|r| r.format == Format::Xl), "{recs:#?}");
+    let r = &recs[2];
+    assert_eq!(r.time.as_deref(), Some("2019-06-05 09:23:28 UTC"));
+    assert_eq!(
+        r.when().and_then(|w| w.iso()).as_deref(),
+        Some("2019-06-05T09:23:28+00:00")
+    );
+    assert_eq!((r.pid, r.logger.as_deref()), (Some(4242), Some("libxl")));
+    assert_eq!(r.func.as_deref(), Some("kill_device_model"));
+    assert_eq!(r.domid(), Some(8), "libxl's LOGD prefix `Domain 8:`");
+    assert_eq!(recs[3].logger.as_deref(), Some("xc"));
+    // A zone xentoollog names but no offset is known for: shown, not applied.
+    assert_eq!(
+        recs[3].when().and_then(|w| w.iso()).as_deref(),
+        Some("2019-06-05T09:23:28")
+    );
+}

@@ -29,6 +29,14 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         Just(b"=3D".to_vec()),
         Just(b"=".to_vec()),
         Just(b"=E2=80".to_vec()),
+        Just(b"=0A".to_vec()),
+        Just(b"=0A=".to_vec()),
+        Just(b"(XEN)    [<ffff82d040206d7d>] R domain_kill+0x6d/0x1a0".to_vec()),
+        Just(b"(XEN)    [Fault on access]".to_vec()),
+        Just(b"(XEN)  VTTBR_EL2: 00010083fce8e000".to_vec()),
+        Just(b"(XEN) Xen WARN at common/domain.c:781".to_vec()),
+        Just(b"Domain ubuntu-kdump (8) name=web-1 ".to_vec()),
+        Just(b"2019-06-05T09:23:27.5+02:00 ".to_vec()),
         Just(b"> ".to_vec()),
         Just(b"-- Reboot --".to_vec()),
         Just(b"\n".to_vec()),
@@ -68,6 +76,17 @@ fn check_invariants(input: &[u8], name: &str) -> Result<(), TestCaseError> {
     let _ = xsh_log::explain::explain(&recs);
     let _ = xsh_log::diff::diff(&recs, &recs);
     let _ = xsh_log::snapshot::tokens_of(input);
+    // Times, domids and the timeline read whatever the records hold.
+    for r in &recs {
+        let _ = r.when().map(|w| (w.iso(), w.place(Some(2019), Some(0))));
+        let _ = r.domid();
+    }
+    let tl = xsh_log::timeline::merge(
+        vec![(name.to_string(), input)],
+        &xsh_log::timeline::Options::default(),
+    )
+    .expect("in memory");
+    let _ = (tl.render(), tl.chrome_json());
     Ok(())
 }
 

@@ -39,6 +39,7 @@ mod logs_cli;
 mod logs_diff;
 mod logs_explain;
 mod logs_props;
+mod logs_timeline;
 mod model_reference;
 mod outputs;
 mod repl;

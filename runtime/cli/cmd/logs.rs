@@ -51,6 +51,59 @@ enum LogsCmd {
     Tokens(TokensFlags),
     /// Throughput on a gen_xendlog.py xend.log beside a Python `re` parser.
     Bench(BenchFlags),
+    /// Several logs of one host merged in time order (text, or trace events for Perfetto).
+    Timeline(TimelineFlags),
+}
+
+/// Which records to show (a record is kept or dropped whole).
+#[derive(Args, Clone, Default)]
+struct FilterFlags {
+    /// Only records about this domain: a domid, or a name its first line mentions.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Only records stamped at or after this time (YYYY-MM-DDTHH:MM:SS, the logs' local time).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only records stamped at or before this time.
+    #[arg(long)]
+    until: Option<String>,
+    /// Only records of this level or above (debug, info, notice, warning, error, critical).
+    #[arg(long)]
+    level: Option<String>,
+}
+
+impl FilterFlags {
+    fn filter(&self) -> Res<xsh_log::filter::Filter> {
+        xsh_log::filter::Filter::new(
+            self.domain.as_deref(),
+            self.since.as_deref(),
+            self.until.as_deref(),
+            self.level.as_deref(),
+        )
+        .map_err(Failure)
+    }
+}
+
+/// Flags of `xsh logs timeline`.
+#[derive(Args)]
+struct TimelineFlags {
+    /// Log files of one host (`-`: standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Chrome trace-event JSON (for Perfetto) on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write the trace-event JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
+    /// FILE=YYYY-MM-DDTHH:MM:SS: the wall time of FILE's boot (uptime 0), or of its first line if it has no stamps.
+    #[arg(long = "anchor", value_name = "FILE=ISO")]
+    anchors: Vec<String>,
+    /// The year of syslog stamps (default: that of the earliest dated record of the other files).
+    #[arg(long)]
+    year: Option<i32>,
+    #[command(flatten)]
+    filter: FilterFlags,
 }
 
 /// Flags of `xsh logs parse`.
@@ -71,6 +124,8 @@ struct ParseFlags {
     /// Damage reports shown on stderr (the rest are counted).
     #[arg(long, default_value_t = 20)]
     max_reports: usize,
+    #[command(flatten)]
+    filter: FilterFlags,
 }
 
 /// Flags of `xsh logs stats`.
@@ -167,6 +222,7 @@ pub fn main(f: Flags) -> ExitCode {
         LogsCmd::Check(c) => check(c),
         LogsCmd::Tokens(t) => tokens(t),
         LogsCmd::Bench(b) => bench(b),
+        LogsCmd::Timeline(t) => timeline(t),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -192,11 +248,60 @@ fn cannot_read(p: &Path, e: io::Error) -> Failure {
     fail!("cannot read {}: {e}", p.display())
 }
 
+/// `-` stands for standard input, as it does for diff, grep and cat.
+fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// The name a file goes by in reports (`<stdin>` for `-`).
+fn name_of(p: &Path) -> String {
+    if is_stdin(p) {
+        "<stdin>".to_string()
+    } else {
+        p.display().to_string()
+    }
+}
+
+/// Opens a log, or standard input for `-` (a duplicate of its descriptor,
+/// so that a pipe, a FIFO or a redirected file is read as it is).
 fn open(p: &Path) -> Res<File> {
+    if is_stdin(p) {
+        use std::os::fd::AsFd;
+        let fd = io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| cannot_read(p, e))?;
+        return Ok(File::from(fd));
+    }
     File::open(p).map_err(|e| cannot_read(p, e))
 }
 
+/// A log that can be read twice: a regular file as it is; standard input
+/// (a pipe cannot be rewound) copied first into an unlinked temporary file.
+fn open_twice(p: &Path) -> Res<File> {
+    let mut f = open(p)?;
+    if f.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(f);
+    }
+    let Spool::File(w) = Spool::new() else {
+        return Err(fail!(
+            "cannot keep standard input in a temporary file in {}",
+            std::env::temp_dir().display()
+        ));
+    };
+    let mut t = w.into_inner().map_err(|e| e.into_error())?;
+    io::copy(&mut f, &mut t).map_err(|e| cannot_read(p, e))?;
+    use std::io::{Seek, SeekFrom};
+    t.seek(SeekFrom::Start(0))?;
+    Ok(t)
+}
+
 fn read(p: &Path) -> Res<Vec<u8>> {
+    if is_stdin(p) {
+        let mut v = Vec::new();
+        io::Read::read_to_end(&mut open(p)?, &mut v).map_err(|e| cannot_read(p, e))?;
+        return Ok(v);
+    }
     std::fs::read(p).map_err(|e| cannot_read(p, e))
 }
 
@@ -274,8 +379,10 @@ fn parse(p: ParseFlags) -> Res<u8> {
     let out = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, out.lock());
     let mut rep = Reporter::new(p.max_reports);
+    let mut filter = p.filter.filter()?;
     for path in &p.files {
-        let name = path.display().to_string();
+        filter.new_file();
+        let name = name_of(path);
         let f = open(path)?;
         let mut buf = Vec::with_capacity(1 << 16);
         let mut failed: io::Result<()> = Ok(());
@@ -283,7 +390,18 @@ fn parse(p: ParseFlags) -> Res<u8> {
             // Each record is written as soon as the next one starts: one
             // record is held at a time.
             let mut col = xsh_log::Collector::default();
+            let unfiltered = filter.is_empty();
             let mut put = |r: &xsh_log::Record, buf: &mut Vec<u8>| {
+                let head = xsh_log::filter::Head {
+                    format: r.format,
+                    time: r.time.as_deref().map(str::as_bytes),
+                    level: r.level,
+                    module: r.module.as_deref().map(str::as_bytes),
+                    message: r.head().as_bytes(),
+                };
+                if !filter.keep(&head) {
+                    return Ok(());
+                }
                 if p.json {
                     json::record(buf, r);
                 } else {
@@ -292,7 +410,9 @@ fn parse(p: ParseFlags) -> Res<u8> {
                 json::flush_if(buf, &mut w, false)
             };
             xsh_log::parse_reader(f, &name, hint, |e| {
-                rep.see(e);
+                if unfiltered {
+                    rep.see(e);
+                }
                 col.push(e);
                 for r in col.drain() {
                     if failed.is_ok() {
@@ -306,7 +426,20 @@ fn parse(p: ParseFlags) -> Res<u8> {
                 put(&r, &mut buf)?;
             }
         } else {
+            let mut keep = true;
             xsh_log::parse_reader(f, &name, hint, |e| {
+                if !e.continuation {
+                    keep = filter.keep(&xsh_log::filter::Head {
+                        format: e.format,
+                        time: e.fields.time,
+                        level: e.fields.level,
+                        module: e.fields.module,
+                        message: e.message,
+                    });
+                }
+                if !keep {
+                    return;
+                }
                 rep.see(e);
                 if p.json {
                     json::entry(&mut buf, e);
@@ -370,7 +503,7 @@ fn stats(s: StatsFlags) -> Res<u8> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
     for path in &s.files {
-        let name = path.display().to_string();
+        let name = name_of(path);
         let st = xsh_log::split::stats_file(&open(path)?, &name, hint, threads)
             .map_err(|e| cannot_read(path, e))?;
         all.merge(&st);
@@ -471,7 +604,7 @@ impl Spool {
 
 fn explain(e: ExplainFlags) -> Res<u8> {
     let hint = format_flag(&e.format)?;
-    let name = e.file.display().to_string();
+    let name = name_of(&e.file);
     let f = open(&e.file)?;
     let stdout = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -521,11 +654,14 @@ fn explain(e: ExplainFlags) -> Res<u8> {
 }
 
 fn diff(d: DiffFlags) -> Res<u8> {
-    let (a, b) = (read(&d.a)?, read(&d.b)?);
-    let (na, nb) = (d.a.display().to_string(), d.b.display().to_string());
-    let ra = xsh_log::records_of(&a, &na, None);
-    let rb = xsh_log::records_of(&b, &nb, None);
-    let result = xsh_log::diff::diff(&ra, &rb);
+    if is_stdin(&d.a) && is_stdin(&d.b) {
+        return Err(fail!("only one of A and B can be standard input (-)"));
+    }
+    let (na, nb) = (name_of(&d.a), name_of(&d.b));
+    let (mut a, mut b) = (open_twice(&d.a)?, open_twice(&d.b)?);
+    // Each file is read twice, keeping only its events' hashes and the
+    // text of the events the report shows (xsh_log::keyed).
+    let result = xsh_log::keyed::diff_files(&mut a, &na, &mut b, &nb).map_err(|e| fail!("{e}"))?;
     if d.json {
         print!("{}", result.render_json(&na, &nb));
     } else {
@@ -537,7 +673,7 @@ fn diff(d: DiffFlags) -> Res<u8> {
 fn check(c: CheckFlags) -> Res<u8> {
     let src = std::fs::read_to_string(&c.script).map_err(|e| cannot_read(&c.script, e))?;
     let real = read(&c.real)?;
-    let real_name = c.real.display().to_string();
+    let real_name = name_of(&c.real);
     let host = xsh_script::Host::new(
         xsh_sim::Config {
             seed: c.seed,
@@ -598,4 +734,60 @@ fn bench(b: BenchFlags) -> Res<u8> {
     let report = xsh_log::bench::run(&opts).map_err(|e| fail!("{e}"))?;
     print!("{}", report.render());
     Ok(u8::from(!report.targets_met()))
+}
+
+fn timeline(t: TimelineFlags) -> Res<u8> {
+    let filter = t.filter.filter()?;
+    let mut opts = xsh_log::timeline::Options {
+        year: t.year,
+        ..Default::default()
+    };
+    for a in &t.anchors {
+        let a = xsh_log::timeline::Anchor::parse(a).map_err(Failure)?;
+        if !t.files.iter().any(|f| name_of(f) == a.file) {
+            return Err(fail!(
+                "--anchor names {}, which is not one of the files",
+                a.file
+            ));
+        }
+        opts.anchors.push(a);
+    }
+    if t.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(fail!("standard input (-) can be read only once"));
+    }
+    let mut srcs = Vec::new();
+    for f in &t.files {
+        srcs.push((name_of(f), open(f)?));
+    }
+    let mut tl = xsh_log::timeline::merge(srcs, &opts).map_err(|e| fail!("{e}"))?;
+    if !filter.is_empty() {
+        tl.items
+            .retain(|it| filter.keep_placed(it.domid, &it.text, it.level, Some(it.at), true));
+    }
+    // Files that could not be placed are said on stderr too: their records
+    // are not in the view.
+    for f in tl.unplaced() {
+        eprintln!(
+            "xsh logs timeline: {}: {} of {} records left out; {}",
+            f.name,
+            f.records - f.placed,
+            f.records,
+            f.how
+        );
+    }
+    if let Some(p) = &t.perfetto {
+        std::fs::write(p, tl.chrome_json())
+            .map_err(|e| fail!("cannot write {}: {e}", p.display()))?;
+    }
+    let out = if t.json {
+        tl.chrome_json()
+    } else {
+        tl.render()
+    };
+    let stdout = io::stdout();
+    let mut w = stdout.lock();
+    w.write_all(out.as_bytes())?;
+    w.flush()?;
+    let unplaced = tl.unplaced().next().is_some();
+    Ok(u8::from(unplaced))
 }

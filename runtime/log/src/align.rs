@@ -3,7 +3,10 @@
 //! A longest common subsequence by Hirschberg's algorithm is exact and
 //! needs linear memory, but its time is the product of the lengths: two
 //! logs of 100,000 events each would take 10^10 comparisons. So a stretch
-//! longer than [`EXACT_LIMIT`] comparisons is first cut at anchors, the way
+//! longer than [`EXACT_LIMIT`] comparisons is aligned by Myers' O(ND)
+//! search (`myers.rs`), exact and fast while the logs differ in a few
+//! hundred places (a copy missing a few lines); past that it is first cut
+//! at anchors, the way
 //! patience diff does: the events that occur exactly once in the stretch of
 //! A and once in that of B are matched, keeping the longest run of them
 //! that is in the same order in both (a longest increasing subsequence);
@@ -23,6 +26,15 @@ pub const EXACT_LIMIT: usize = 200_000_000;
 
 /// How far ahead in B the greedy fallback looks for each of A's events.
 pub const GREEDY_WINDOW: usize = 1000;
+
+/// Myers' search on a long stretch may do this many passes' worth of work
+/// over it before the stretch is cut at anchors instead: enough for a few
+/// hundred differences, and a bound on the time of every stretch alike.
+const MYERS_PASSES: u64 = 256;
+
+fn myers_budget(a: &[u32], b: &[u32]) -> u64 {
+    ((a.len() + b.len()) as u64).saturating_mul(MYERS_PASSES)
+}
 
 /// Anchor refinement deeper than this (each level a smaller gap) gives up
 /// on anchors: it bounds the recursion on adversarial input.
@@ -56,6 +68,8 @@ fn stretch(a: &[u32], b: &[u32], oa: usize, ob: usize, depth: usize, al: &mut Al
     if a.is_empty() || b.is_empty() {
     } else if a.len().saturating_mul(b.len()) <= EXACT_LIMIT {
         lcs(a, b, oa, ob, &mut al.pairs);
+    } else if crate::myers::lcs(a, b, oa, ob, myers_budget(a, b), &mut al.pairs).is_some() {
+        // Few differences: exact, in time that grows with their number.
     } else {
         let anchors = if depth < MAX_DEPTH {
             unique_anchors(a, b)

@@ -93,6 +93,9 @@ pub struct BodyScan {
     pub glue_at: Option<usize>,
     /// The message ends with a `=` that may be a soft line break.
     pub trailing_eq: bool,
+    /// A quoted-printable line end (`=0A`, `=0D=0A`) here (body-relative),
+    /// this many bytes long: what follows is the next line of the log.
+    pub break_at: Option<(usize, usize)>,
 }
 
 impl BodyScan {
@@ -101,6 +104,7 @@ impl BodyScan {
         self.edits.clear();
         self.glue_at = None;
         self.trailing_eq = false;
+        self.break_at = None;
     }
 }
 
@@ -187,7 +191,11 @@ pub fn scan_body(fmt: Format, body: &[u8], base: u64, out: &mut Vec<Damage>, sca
                         break 'blocks;
                     }
                 }
-                Some(b'=') => look_at_equals(body, i, base, out, scan),
+                Some(b'=') => {
+                    if look_at_equals(body, i, base, out, scan) {
+                        break 'blocks;
+                    }
+                }
                 _ => bin.at(body, i, base, out),
             }
         }
@@ -199,9 +207,9 @@ pub fn scan_body(fmt: Format, body: &[u8], base: u64, out: &mut Vec<Damage>, sca
             scan.glue_at = Some(i);
         }
     }
-    // Whatever lies past the glue point belongs to the glued record, which
-    // is scanned on its own.
-    if let Some(g) = scan.glue_at {
+    // Whatever lies past the glue point (or a line end) belongs to the next
+    // record or line, which is scanned on its own.
+    if let Some(g) = scan.glue_at.or(scan.break_at.map(|b| b.0 + b.1)) {
         scan.edits.retain(|e| e.end <= g);
         out.retain(|d| d.start < base + g as u64);
     }
@@ -248,8 +256,39 @@ fn look_at_bracket(
 }
 
 /// A `=` at `i`: a quoted-printable escape, or one that ends the line (a
-/// soft break, if the next line turns out to continue this one).
-fn look_at_equals(body: &[u8], i: usize, base: u64, out: &mut Vec<Damage>, scan: &mut BodyScan) {
+/// soft break, if the next line turns out to continue this one), or an
+/// encoded line end (true: the line ends here).
+///
+/// A mail part encoded from a file with bare LF line ends carries them as
+/// `=0A` (`=0D=0A` from CRLF), with soft breaks every 76 columns: a log's
+/// lines then run together, `…msg=0A[2019-06-05 …`, and a line that ends
+/// right at the encoder's margin ends in `=0A=`. `=0A` is no text a log
+/// line has, so it is always read as the line end it encodes.
+fn look_at_equals(
+    body: &[u8],
+    i: usize,
+    base: u64,
+    out: &mut Vec<Damage>,
+    scan: &mut BodyScan,
+) -> bool {
+    let rest = body.get(i..).unwrap_or_default();
+    let eol = if rest.starts_with(b"=0D=0A") {
+        6
+    } else if rest.starts_with(b"=0A") {
+        3
+    } else {
+        0
+    };
+    if eol > 0 {
+        out.push(Damage {
+            kind: DamageKind::QuotedPrintable,
+            start: base + i as u64,
+            end: base + (i + eol) as u64,
+            note: "quoted-printable line end",
+        });
+        scan.break_at = Some((i, eol));
+        return true;
+    }
     if i + 1 == body.len() {
         scan.trailing_eq = true;
     } else if let Some((n, byte)) = qp_escape(body, i) {
@@ -265,6 +304,7 @@ fn look_at_equals(body: &[u8], i: usize, base: u64, out: &mut Vec<Damage>, scan:
             with: Some(byte),
         });
     }
+    false
 }
 
 /// Applies edits to a message.

@@ -7,7 +7,7 @@
 //! long (`align.rs`); a missing event whose key B has among its extras is
 //! reported once, as reordered.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::align::{align, GREEDY_WINDOW};
 use crate::events::{events, Event};
@@ -27,12 +27,68 @@ pub enum Op {
     Moved(usize, usize),
 }
 
+/// One side's events: all of them (a diff of logs in memory), or only
+/// those the report shows (a diff of files streamed from disk, whose other
+/// events were never kept), with the side's count either way.
+#[derive(Clone, Debug, Default)]
+pub struct Side {
+    len: usize,
+    all: Vec<Event>,
+    shown: BTreeMap<usize, Event>,
+}
+
+impl Side {
+    /// Every event of a side.
+    pub fn whole(events: Vec<Event>) -> Side {
+        Side {
+            len: events.len(),
+            all: events,
+            shown: BTreeMap::new(),
+        }
+    }
+
+    /// A side of `len` events of which only `shown` (by index) are kept.
+    pub fn sparse(len: usize, shown: BTreeMap<usize, Event>) -> Side {
+        Side {
+            len,
+            all: Vec::new(),
+            shown,
+        }
+    }
+
+    /// How many events the side has.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No events.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Event `i`, if it is kept.
+    pub fn get(&self, i: usize) -> Option<&Event> {
+        self.all.get(i).or_else(|| self.shown.get(&i))
+    }
+}
+
+impl std::ops::Index<usize> for Side {
+    type Output = Event;
+    /// Event `i`; a sparse side keeps every event its diff's report names.
+    fn index(&self, i: usize) -> &Event {
+        match self.get(i) {
+            Some(e) => e,
+            None => panic!("event {i} of {} is not kept", self.len),
+        }
+    }
+}
+
 /// A diff of two event sequences.
 pub struct Diff {
     /// A's events.
-    pub a: Vec<Event>,
+    pub a: Side,
     /// B's events.
-    pub b: Vec<Event>,
+    pub b: Side,
     /// The alignment, in A's order (B's extras where they fall).
     pub ops: Vec<Op>,
     /// Events of A and of B in stretches too long to align exactly that
@@ -61,7 +117,8 @@ impl Diff {
         c
     }
 
-    /// The text report.
+    /// The text report: the counts, then each difference in a hunk with
+    /// [`CONTEXT`] in-order events around it, as `diff -u` shows lines.
     pub fn render(&self, name_a: &str, name_b: &str) -> String {
         let (same, missing, extra, moved) = self.counts();
         let mut s = format!(
@@ -76,9 +133,44 @@ impl Diff {
                 self.approximate.0, self.approximate.1
             ));
         }
-        for o in &self.ops {
+        for h in hunks(&self.ops, CONTEXT) {
+            s.push_str(&self.render_hunk(&self.ops[h]));
+        }
+        s
+    }
+
+    fn render_hunk(&self, ops: &[Op]) -> String {
+        // `@@ -first,count +first,count @@` in events (1-based), as diff -u
+        // counts lines; then the physical lines where the hunk starts.
+        let (mut ra, mut rb) = (None::<(usize, usize)>, None::<(usize, usize)>);
+        let widen = |r: &mut Option<(usize, usize)>, i: usize| {
+            *r = Some(r.map_or((i, i), |(lo, hi)| (lo.min(i), hi.max(i))));
+        };
+        for o in ops {
             match *o {
-                Op::Same(..) => {}
+                Op::Same(i, j) => {
+                    widen(&mut ra, i);
+                    widen(&mut rb, j);
+                }
+                Op::Missing(i) | Op::Moved(i, _) => widen(&mut ra, i),
+                Op::Extra(j) => widen(&mut rb, j),
+            }
+        }
+        let span = |r: Option<(usize, usize)>| r.map_or((0, 0), |(lo, hi)| (lo + 1, hi - lo + 1));
+        let line = |side: &Side, r: Option<(usize, usize)>| {
+            r.and_then(|(lo, _)| side.get(lo)).map_or(0, |e| e.line)
+        };
+        let ((a0, an), (b0, bn)) = (span(ra), span(rb));
+        let mut s = format!(
+            "@@ -{a0},{an} +{b0},{bn} @@ A:{} B:{}\n",
+            line(&self.a, ra),
+            line(&self.b, rb)
+        );
+        for o in ops {
+            match *o {
+                Op::Same(i, _) => {
+                    s.push_str(&format!("  A:{:<6} {}\n", self.a[i].line, show(&self.a[i])))
+                }
                 Op::Missing(i) => {
                     s.push_str(&format!("- A:{:<6} {}\n", self.a[i].line, show(&self.a[i])))
                 }
@@ -95,6 +187,52 @@ impl Diff {
         }
         s
     }
+}
+
+/// In-order events shown before and after each difference.
+pub const CONTEXT: usize = 3;
+
+/// The hunks of a diff: ranges of `ops` holding its differences with up to
+/// `context` in-order events on each side; differences closer than twice
+/// that share a hunk (as `diff -u`'s do).
+pub fn hunks(ops: &[Op], context: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (k, o) in ops.iter().enumerate() {
+        if matches!(o, Op::Same(..)) {
+            continue;
+        }
+        let lo = k.saturating_sub(context);
+        let hi = (k + 1 + context).min(ops.len());
+        match out.last_mut() {
+            Some(h) if lo <= h.end => h.end = hi,
+            _ => out.push(lo..hi),
+        }
+    }
+    out
+}
+
+/// The events of each side that a diff's report shows: those of its hunks
+/// (missing, extra, reordered and context), by index, in order.
+pub fn shown(ops: &[Op]) -> (Vec<usize>, Vec<usize>) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for h in hunks(ops, CONTEXT) {
+        for o in &ops[h] {
+            match *o {
+                Op::Missing(i) => a.push(i),
+                Op::Extra(j) => b.push(j),
+                Op::Same(i, j) | Op::Moved(i, j) => {
+                    a.push(i);
+                    b.push(j);
+                }
+            }
+        }
+    }
+    // Hunks are in A's order; B's moved events may come from anywhere.
+    a.sort_unstable();
+    a.dedup();
+    b.sort_unstable();
+    b.dedup();
+    (a, b)
 }
 
 impl Diff {
@@ -160,10 +298,22 @@ pub fn diff(a: &[Record], b: &[Record]) -> Diff {
 pub fn diff_events(a: Vec<Event>, b: Vec<Event>) -> Diff {
     // Keys as numbers: the alignment compares them billions of times.
     let mut ids: HashMap<&str, u32> = HashMap::new();
-    let ka = intern(&a, &mut ids);
-    let kb = intern(&b, &mut ids);
-    let al = align(&ka, &kb);
-    let mut ops = Vec::new();
+    let ka = intern(a.iter().map(|e| e.key.as_str()), &mut ids);
+    let kb = intern(b.iter().map(|e| e.key.as_str()), &mut ids);
+    let (ops, approximate) = align_ops(&ka, &kb);
+    Diff {
+        a: Side::whole(a),
+        b: Side::whole(b),
+        ops,
+        approximate,
+    }
+}
+
+/// The alignment of two key sequences as ops, moves paired, and the
+/// extent of its greedy stretches.
+pub fn align_ops(ka: &[u32], kb: &[u32]) -> (Vec<Op>, (usize, usize)) {
+    let al = align(ka, kb);
+    let mut ops = Vec::with_capacity(ka.len().max(kb.len()));
     let (mut i, mut j) = (0, 0);
     for &(pi, pj) in &al.pairs {
         while i < pi {
@@ -178,23 +328,23 @@ pub fn diff_events(a: Vec<Event>, b: Vec<Event>) -> Diff {
         i += 1;
         j += 1;
     }
-    ops.extend((i..a.len()).map(Op::Missing));
-    ops.extend((j..b.len()).map(Op::Extra));
-    pair_moves(&mut ops, &ka, &kb);
-    Diff {
-        a,
-        b,
-        ops,
-        approximate: (al.approx_a, al.approx_b),
-    }
+    let approx = (al.approx_a, al.approx_b);
+    drop(al);
+    ops.extend((i..ka.len()).map(Op::Missing));
+    ops.extend((j..kb.len()).map(Op::Extra));
+    pair_moves(&mut ops, ka, kb);
+    (ops, approx)
 }
 
-/// Events' keys as numbers, the same number for the same key.
-fn intern<'e>(events: &'e [Event], ids: &mut HashMap<&'e str, u32>) -> Vec<u32> {
-    let mut out = Vec::with_capacity(events.len());
-    for e in events {
+/// Keys as numbers, the same number for the same key.
+pub fn intern<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = K>,
+    ids: &mut HashMap<K, u32>,
+) -> Vec<u32> {
+    let mut out = Vec::with_capacity(keys.size_hint().0);
+    for k in keys {
         let n = ids.len() as u32;
-        out.push(*ids.entry(e.key.as_str()).or_insert(n));
+        out.push(*ids.entry(k).or_insert(n));
     }
     out
 }

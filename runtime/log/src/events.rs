@@ -27,19 +27,29 @@ pub struct Event {
 /// The events of a log's records (blank lines, markup and unparsed text
 /// are not events).
 pub fn events(records: &[Record]) -> Vec<Event> {
+    let mut names = Names::default();
     records
         .iter()
-        .filter(|r| !matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed))
-        .map(|r| Event {
-            key: key(r),
-            line: r.line(),
-            format: r.format,
-            text: r.head().trim_end().to_string(),
-        })
+        .filter_map(|r| event(r, &mut names))
         .collect()
 }
 
-fn key(r: &Record) -> String {
+/// A record as an event, or `None` for what is not one (blank lines,
+/// markup, unparsed text). `names` carries the domain names the log has
+/// named so far, so that later mentions of them are normalised too.
+pub fn event(r: &Record, names: &mut Names) -> Option<Event> {
+    if matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
+        return None;
+    }
+    Some(Event {
+        key: key(r, names),
+        line: r.line(),
+        format: r.format,
+        text: r.head().trim_end().to_string(),
+    })
+}
+
+fn key(r: &Record, names: &mut Names) -> String {
     let frames: Vec<&str> = r
         .lines
         .iter()
@@ -49,10 +59,11 @@ fn key(r: &Record) -> String {
         .collect();
     let level = r.level.map_or("-", |l| l.name());
     let module = r.module.as_deref().unwrap_or("-");
+    let head = names.normalize(r.head().trim());
     let body = if frames.is_empty() {
-        normalize(r.head().trim())
+        head
     } else {
-        format!("{} {}", normalize(r.head().trim()), frames.join(" < "))
+        format!("{head} {}", frames.join(" < "))
     };
     format!("{}|{level}|{module}|{body}", r.format.name())
 }
@@ -77,9 +88,136 @@ const DOMID_BEFORE: &[&str] = &[
 /// Words after which a number is a pid.
 const PID_BEFORE: &[&str] = &["pid: ", "pid ", "PID ", "pid=", "DeviceModel ", "(pid "];
 
+/// Words after which a word is a domain's name (`name=ubuntu-kdump`,
+/// `'name': 'ol5u4'`, `(name ol5u4)`, qemu-dm's `-name ol5u4`).
+const NAME_BEFORE: &[&str] = &["name=", "'name': '", "['name', '", "(name ", "-name "];
+
+/// The most names one log's normalisation remembers (a host runs a few
+/// hundred domains over a log's life; past that, a log that seems to name
+/// more is not naming domains).
+const MAX_NAMES: usize = 4096;
+
+/// The domain names a log has named so far: a name is learned where a
+/// message says it is one (`name=…`, `Domain NAME (8)`), and every later
+/// mention of it, anywhere, is `<name>` too — a domain keeps its name
+/// through the log, as a domid or a uuid is not kept across two runs.
+#[derive(Default, Debug)]
+pub struct Names {
+    known: std::collections::HashSet<String>,
+}
+
+impl Names {
+    /// A message with its times, pids, domids, uuids and domain names
+    /// replaced by `<time>`, `<pid>`, `<domid>`, `<uuid>` and `<name>`.
+    pub fn normalize(&mut self, msg: &str) -> String {
+        self.learn(msg);
+        let plain = normalize_ids(msg);
+        if self.known.is_empty() {
+            return plain;
+        }
+        self.replace(&plain)
+    }
+
+    fn learn(&mut self, msg: &str) {
+        let b = msg.as_bytes();
+        for w in NAME_BEFORE {
+            let mut from = 0;
+            while let Some(at) = msg.get(from..).and_then(|m| m.find(w)) {
+                let start = from + at + w.len();
+                self.add(name_at(b, start));
+                from = start;
+            }
+        }
+        // `Domain ubuntu-kdump (8)`: xend's and xl's way of naming one.
+        for w in ["Domain ", "domain "] {
+            let mut from = 0;
+            while let Some(at) = msg.get(from..).and_then(|m| m.find(w)) {
+                let start = from + at + w.len();
+                let name = name_at(b, start);
+                let after = msg.get(start + name.len()..).unwrap_or_default();
+                let id = after.strip_prefix(" (").is_some_and(|r| {
+                    r.starts_with(|c: char| c.is_ascii_digit()) || r.starts_with("domid")
+                });
+                if id {
+                    self.add(name);
+                }
+                from = start;
+            }
+        }
+    }
+
+    fn add(&mut self, name: &str) {
+        // A number is a domid, not a name; Domain-0 is always there.
+        let real = name.len() >= 2
+            && !name.bytes().all(|c| c.is_ascii_digit())
+            && !matches!(name, "None" | "null" | "Domain-0");
+        if real && self.known.len() < MAX_NAMES && !self.known.contains(name) {
+            self.known.insert(name.to_string());
+        }
+    }
+
+    /// Every whole-word mention of a known name replaced by `<name>`: each
+    /// word that could be a name is looked up once.
+    fn replace(&self, msg: &str) -> String {
+        let b = msg.as_bytes();
+        let mut out = String::with_capacity(msg.len());
+        let mut i = 0;
+        while i < b.len() {
+            let starts = i == 0 || !is_name_byte(b[i - 1]);
+            if starts && is_name_byte(b[i]) {
+                let name = name_at(b, i);
+                if !name.is_empty() && self.known.contains(name) {
+                    out.push_str("<name>");
+                    i += name.len();
+                    // `NAME (8)`: the number beside a domain's name is its domid.
+                    let digits = b
+                        .get(i + 2..)
+                        .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count());
+                    if b.get(i..i + 2) == Some(b" (")
+                        && digits > 0
+                        && b.get(i + 2 + digits) == Some(&b')')
+                    {
+                        out.push_str(" (<domid>)");
+                        i += 3 + digits;
+                    }
+                    continue;
+                }
+                // Not a name: copy the whole word (ASCII by construction).
+                let n = b[i..].iter().take_while(|&&c| is_name_byte(c)).count();
+                out.push_str(&msg[i..i + n]);
+                i += n;
+                continue;
+            }
+            let ch = msg[i..].chars().next().unwrap_or('\u{fffd}');
+            out.push(ch);
+            i += ch.len_utf8().max(1);
+        }
+        out
+    }
+}
+
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'+')
+}
+
+/// The name starting at `i`: letters, digits, `-`, `_`, `.`, `+` (not a
+/// sentence's closing dot).
+fn name_at(b: &[u8], i: usize) -> &str {
+    let rest = b.get(i..).unwrap_or_default();
+    let n = rest.iter().take_while(|&&c| is_name_byte(c)).count();
+    let n = n - rest[..n].iter().rev().take_while(|&&c| c == b'.').count();
+    std::str::from_utf8(&rest[..n]).unwrap_or_default()
+}
+
+/// A message with its times, pids, domids, uuids and the domain names it
+/// itself names replaced by placeholders (see [`Names::normalize`]).
+pub fn normalize(msg: &str) -> String {
+    Names::default().normalize(msg)
+}
+
 /// A message with its times, pids, domids and uuids replaced by `<time>`,
 /// `<pid>`, `<domid>` and `<uuid>`.
-pub fn normalize(msg: &str) -> String {
+fn normalize_ids(msg: &str) -> String {
     let b = msg.as_bytes();
     let mut out = String::with_capacity(msg.len());
     let mut i = 0;
@@ -118,6 +256,41 @@ pub fn normalize(msg: &str) -> String {
         i += ch.len_utf8().max(1);
     }
     out
+}
+
+/// The domain a message is about: the first number in it that stands for
+/// a domid (`domid=8`, `Domain 8:` of libxl's `LOGD`, `(domid 8)`, Xen's
+/// `:d8 ` and `d8v0`, `/local/domain/8`, `backend/vif/8/`), skipping the
+/// `0` of dom0's `/local/domain/0/backend/…`, which names the backend.
+pub fn domid_of(msg: &str) -> Option<u32> {
+    let b = msg.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let before = &msg[..i];
+        let word_start = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        // `d8v0`: a vcpu of domain 8, as Xen names it.
+        let vcpu = i >= 1
+            && b[i - 1] == b'd'
+            && (i == 1 || !b[i - 2].is_ascii_alphanumeric())
+            && b.get(i + n) == Some(&b'v');
+        let after_alpha = b.get(i + n).is_some_and(|c| c.is_ascii_alphabetic());
+        let tagged = (word_start || before.ends_with(":d") || before.ends_with("(d"))
+            && !after_alpha
+            && number_kind(before, b, i, n) == Some("<domid>");
+        if vcpu || tagged {
+            let backend0 = &msg[i..i + n] == "0" && msg[i + n..].starts_with("/backend");
+            if !backend0 {
+                return msg[i..i + n].parse().ok();
+            }
+        }
+        i += n;
+    }
+    None
 }
 
 fn number_kind(before: &str, b: &[u8], i: usize, n: usize) -> Option<&'static str> {
@@ -213,13 +386,62 @@ fn time_at(b: &[u8], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, Names};
+
+    #[test]
+    fn a_domains_name_is_learned_where_it_is_named_and_normalised_after() {
+        let mut n = Names::default();
+        assert_eq!(
+            n.normalize("Domain ubuntu-kdump (8) unpaused."),
+            "Domain <name> (<domid>) unpaused."
+        );
+        assert_eq!(
+            n.normalize("Storing VM details: {'name': 'ubuntu-kdump', 'vcpus': '2'}"),
+            "Storing VM details: {'name': '<name>', 'vcpus': '2'}"
+        );
+        // Learned, the name is normalised wherever it stands alone.
+        assert_eq!(
+            n.normalize("Destroying ubuntu-kdump now; ubuntu-kdump2 stays"),
+            "Destroying <name> now; ubuntu-kdump2 stays"
+        );
+        // Numbers are domids, and Domain-0 is always there.
+        assert_eq!(
+            n.normalize("Domain 0 (Domain-0) and Domain-0 (0)"),
+            "Domain <domid> (Domain-0) and Domain-0 (0)"
+        );
+    }
+
+    #[test]
+    fn a_message_names_its_domain() {
+        use super::domid_of;
+        for (msg, want) in [
+            ("XendDomainInfo.destroy: domid=8", Some(8)),
+            (
+                "Domain has shutdown: name=ubuntu-kdump id=8 reason=poweroff.",
+                Some(8),
+            ),
+            ("Domain 12:Device Model already exited", Some(12)),
+            ("hvm.c:1345:d8 All CPUs offline -- powering off.", Some(8)),
+            (
+                "d8v0 Triple fault - invoking HVM shutdown action 1",
+                Some(8),
+            ),
+            (
+                "hotplugStatusCallback /local/domain/0/backend/vif/8/0/hotplug-status.",
+                Some(8),
+            ),
+            ("Removing vbd/51712", None),
+            ("Domain 0 (Domain-0) running", Some(0)),
+        ] {
+            assert_eq!(domid_of(msg), want, "{msg}");
+        }
+    }
 
     #[test]
     fn times_pids_domids_and_uuids_become_placeholders() {
         assert_eq!(
             normalize("Domain has shutdown: name=ubuntu-kdump id=8 reason=poweroff."),
-            "Domain has shutdown: name=ubuntu-kdump id=<domid> reason=poweroff."
+            "Domain has shutdown: name=<name> id=<domid> reason=poweroff."
         );
         assert_eq!(
             normalize("Issued domain 8 poweroff"),

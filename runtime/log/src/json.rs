@@ -53,6 +53,16 @@ fn opt_num(out: &mut Vec<u8>, key: &str, v: Option<u32>) {
     }
 }
 
+/// `"ts"`: the time in ISO 8601 where it is a wall-clock time (`null`
+/// otherwise), and `"uptime"` (seconds) where it is a time since boot.
+fn when(out: &mut Vec<u8>, w: Option<crate::time::When>) {
+    let iso = w.and_then(crate::time::When::iso);
+    opt_str(out, "ts", iso.as_deref().map(str::as_bytes));
+    if let Some(u) = w.and_then(crate::time::When::uptime) {
+        let _ = write!(out, ",\"uptime\":{u}");
+    }
+}
+
 /// Appends one entry as a JSON object and a newline.
 pub fn entry(out: &mut Vec<u8>, e: &Entry<'_>) {
     out.extend_from_slice(b"{\"format\":");
@@ -69,6 +79,7 @@ pub fn entry(out: &mut Vec<u8>, e: &Entry<'_>) {
     );
     let f = &e.fields;
     opt_str(out, "time", f.time);
+    when(out, f.time.and_then(crate::time::parse));
     opt_num(out, "pid", f.pid);
     opt_str(out, "level", f.level.map(|l| l.name().as_bytes()));
     opt_str(out, "module", f.module);
@@ -109,7 +120,7 @@ pub fn record(out: &mut Vec<u8>, r: &Record) {
     string(out, r.format.name().as_bytes());
     out.extend_from_slice(b",\"file\":");
     string(out, r.file.as_bytes());
-    let last = r.lines.last().map_or(0, |l| l.line);
+    let last = r.last_line();
     let _ = write!(
         out,
         ",\"line\":{},\"last_line\":{},\"record\":{},\"kind\":\"{}\"",
@@ -119,16 +130,28 @@ pub fn record(out: &mut Vec<u8>, r: &Record) {
         r.kind.name()
     );
     opt_str(out, "time", r.time.as_deref().map(str::as_bytes));
+    when(out, r.when());
     opt_num(out, "pid", r.pid);
     opt_str(out, "level", r.level.map(|l| l.name().as_bytes()));
     opt_str(out, "module", r.module.as_deref().map(str::as_bytes));
     opt_num(out, "lineno", r.lineno);
+    opt_num(out, "domid", r.domid());
+    for (key, v) in [
+        ("thread", &r.thread),
+        ("logger", &r.logger),
+        ("host", &r.host),
+        ("func", &r.func),
+    ] {
+        if let Some(v) = v {
+            opt_str(out, key, Some(v.as_bytes()));
+        }
+    }
     out.extend_from_slice(b",\"message\":");
     string(out, r.message().as_bytes());
     let _ = write!(
         out,
         ",\"continuation_lines\":{},\"damage\":[",
-        r.lines.len().saturating_sub(1)
+        last.saturating_sub(r.line())
     );
     for (i, d) in r.damage.iter().enumerate() {
         if i > 0 {

@@ -13,6 +13,7 @@
 //!   binary bytes: found with their spans, repaired where certain;
 //! - `reader.rs` — lines from a file in reused chunks;
 //! - `record.rs` — entries assembled into whole records (for explain, diff, scripts);
+//! - `filter.rs` — `--domain`, `--since`, `--until`, `--level`;
 //! - `stats.rs`, `json.rs`, `report.rs` — counts, JSON lines, ariadne reports;
 //! - `split.rs` — counting a big file on several cores;
 //! - `snapshot.rs` — the token and entry snapshots of the fixture tests;
@@ -20,7 +21,12 @@
 //!   and the ovm-4.4.4 / upstream-4.4.4 line-number check;
 //! - `events.rs`, `diff.rs` — records as events without times, pids, domids
 //!   and uuids, and the structural diff of two event sequences;
-//! - `align.rs` — the diff's alignment: anchors, then an exact LCS;
+//! - `align.rs`, `myers.rs` — the diff's alignment: Myers' O(ND) search,
+//!   anchors, an exact LCS;
+//! - `keyed.rs` — a file's events as 64-bit keys, for diffs of big logs
+//!   in bounded memory;
+//! - `time.rs` — stamps read into ISO 8601 wall times or times since boot;
+//! - `timeline.rs` — several logs of one host merged in time order;
 //! - `bench.rs` — the throughput benchmark beside a Python `re` parser.
 //!
 //! Nothing here panics on any input: every index is checked, and a fuzz
@@ -34,10 +40,15 @@ pub mod diff;
 pub mod entry;
 pub mod events;
 pub mod explain;
+pub mod filter;
 pub mod format;
+#[cfg(test)]
+mod heap;
 pub mod json;
+pub mod keyed;
 pub mod lexer;
 pub mod line;
+pub mod myers;
 pub mod parser;
 pub mod reader;
 pub mod record;
@@ -45,8 +56,14 @@ pub mod report;
 pub mod snapshot;
 pub mod split;
 pub mod stats;
+pub mod time;
+pub mod timeline;
 
 use std::io::{self, Read};
+
+#[cfg(test)]
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 pub use damage::{Damage, DamageKind};
 pub use format::{Format, Kind, Level};

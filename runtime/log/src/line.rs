@@ -73,6 +73,30 @@ pub fn scan_continuation(line: &[u8]) -> Head<'_> {
     }
 }
 
+/// Could `line`, which starts with none of `[`, `(`, `<`, `-`, open a
+/// record of some format? Only a program tag (`libxl:`, `xc:`, `xl:`,
+/// `xenstore:`), a syslog stamp (`Jun  5 09:23:27`) or an ISO stamp
+/// (`2019-06-05T09:23:27`, xl's and journalctl's) can. A cheap test of the
+/// first bytes: the continuation lines of xend records (indented frames,
+/// dict lines, exception lines) almost never pass it, and those that do are
+/// scanned in full.
+#[inline]
+pub fn may_open_record(line: &[u8]) -> bool {
+    match line.first() {
+        Some(b'l' | b'x') => {
+            line.starts_with(b"libxl")
+                || line.starts_with(b"xc:")
+                || line.starts_with(b"xl:")
+                || line.starts_with(b"xenstore:")
+        }
+        Some(b'0'..=b'9') => line.get(4) == Some(&b'-') && line.get(7) == Some(&b'-'),
+        Some(b'A' | b'D' | b'F' | b'J' | b'M' | b'N' | b'O' | b'S') => {
+            line.get(3) == Some(&b' ') && line.get(6) == Some(&b' ')
+        }
+        _ => false,
+    }
+}
+
 /// Reads a line's head.
 pub fn scan<'a, S: TokSink>(line: &'a [u8], sink: &mut S) -> Head<'a> {
     let mut h = Head::default();
@@ -396,6 +420,7 @@ fn journal<'a, S: TokSink>(
     line: &'a [u8],
     stamp: Tok,
 ) {
+    let at = c.pos;
     let s = c.eat(stamp).unwrap_or_default();
     h.fields.time = Some(s);
     h.format = Some(Format::Journal);
@@ -405,6 +430,9 @@ fn journal<'a, S: TokSink>(
     }
     if c.peek() == Some(Tok::ProgTag) {
         return xl(c, h, line);
+    }
+    if stamp == Tok::IsoStamp && xtl_dated(c, h, line, at) {
+        return;
     }
     match c.peek() {
         Some(Tok::Word | Tok::Int) => h.fields.host = c.bump().map(|(_, s)| s),
@@ -429,6 +457,60 @@ fn journal<'a, S: TokSink>(
         let _ = t;
         skip_one_space(c, line);
     }
+}
+
+/// xentoollog's stdio logger with `XTL_STDIOSTREAM_SHOW_DATE` (and
+/// `SHOW_PID`): `2019-06-05 09:23:27 UTC [4242] libxl: debug: …` — what
+/// `xl -T`, libvirt's libxl driver log and the domain builder's log write
+/// (xtl_stdiostream.c: date, `tzname`, `[pid] `, then context and level).
+/// The zone's name stays in the time field (`UTC` is read as +00:00).
+fn xtl_dated<'a, S: TokSink>(
+    c: &mut Cursor<'a, '_, S>,
+    h: &mut Head<'a>,
+    line: &'a [u8],
+    stamp_at: usize,
+) -> bool {
+    let mut i = c.pos;
+    let zone = line
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
+    let mut time_end = None;
+    if (2..=5).contains(&zone) && line.get(i + zone) == Some(&b' ') {
+        time_end = Some(i + zone);
+        i += zone + 1;
+    }
+    let mut pid = None;
+    if line.get(i) == Some(&b'[') {
+        let d = line
+            .get(i + 1..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if d == 0 || line.get(i + 1 + d..i + 3 + d) != Some(b"] ") {
+            return false;
+        }
+        pid = line.get(i + 1..i + 1 + d).and_then(num);
+        i += d + 3;
+    }
+    if i == c.pos || !may_open_record(line.get(i..).unwrap_or_default()) {
+        return false;
+    }
+    let here = c.pos;
+    c.seek(i);
+    if c.peek() != Some(Tok::ProgTag) {
+        c.seek(here);
+        return false;
+    }
+    if let Some(end) = time_end {
+        h.fields.time = line.get(stamp_at..end);
+    }
+    h.fields.pid = pid;
+    xl(c, h, line);
+    true
 }
 
 /// `libxl: error: libxl.c:1234:libxl_domain_shutdown: msg`, `xc: error: msg`, `xl: msg`.

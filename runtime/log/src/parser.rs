@@ -17,6 +17,15 @@ use crate::line::{self, Head};
 use crate::reader::RawLine;
 use logos::Logos;
 
+/// What follows a segment on the same physical line (offsets relative to
+/// the segment).
+enum Next {
+    /// A second record glued to it, from here.
+    Glued(usize),
+    /// The next line of the log, after a quoted-printable line end.
+    Line(usize),
+}
+
 /// Reads a file's lines into entries.
 pub struct Parser {
     file: String,
@@ -26,6 +35,8 @@ pub struct Parser {
     cur: Current,
     dump_open: bool,
     dump_frames: bool,
+    /// A panic's footer (its stars, `Panic on CPU N:`) has begun.
+    dump_footer: bool,
     in_traceback: bool,
     prev_len: usize,
     prev_prefixed: bool,
@@ -46,6 +57,7 @@ impl Parser {
             cur: Current::default(),
             dump_open: false,
             dump_frames: false,
+            dump_footer: false,
             in_traceback: false,
             prev_len: 0,
             prev_prefixed: false,
@@ -112,7 +124,22 @@ impl Parser {
             let seg_off = raw.offset + at as u64;
             let whole = (bytes, raw.offset, raw.prev);
             match self.segment(seg, seg_off, glued, whole, sink) {
-                Some(next) => {
+                Some(Next::Line(next)) => {
+                    // A quoted-printable line end: the rest is the next
+                    // line, placed as if it had a line of its own; a lone
+                    // `=` after it is the encoder's soft break, joining
+                    // nothing.
+                    at += next;
+                    glued = false;
+                    self.damage.clear();
+                    self.prev_len = 0;
+                    let rest = bytes.get(at..).unwrap_or_default();
+                    if rest.is_empty() || rest == b"=" {
+                        self.prev_eq_at = None;
+                        break;
+                    }
+                }
+                Some(Next::Glued(next)) => {
                     at += next;
                     glued = true;
                     self.damage.clear();
@@ -148,7 +175,7 @@ impl Parser {
             &mut self.damage,
             &mut self.scan,
         );
-        if self.scan.glue_at.is_some() {
+        if self.scan.glue_at.is_some() || self.scan.break_at.is_some() {
             self.damage.clear();
             return false;
         }
@@ -221,14 +248,24 @@ impl Parser {
         glued: bool,
         (raw, raw_offset, prev): (&[u8], u64, &[u8]),
         sink: &mut F,
-    ) -> Option<usize> {
+    ) -> Option<Next> {
         let quick = self.hint == Format::Xend
             && self.cur.open
             && !matches!(seg.first(), Some(b'[' | b'(' | b'<' | b'-') | None);
-        let head = if quick {
-            line::scan_continuation(seg)
-        } else {
+        let head = if !quick {
             line::scan(seg, &mut NoTokens)
+        } else if line::may_open_record(seg) {
+            // A `libxl:` line or a syslog stamp after a multi-line xend
+            // record (logs concatenated, or xend's stderr beside libxl's)
+            // starts its own record; any other text continues the record.
+            let h = line::scan(seg, &mut NoTokens);
+            if h.format.is_some() {
+                h
+            } else {
+                line::scan_continuation(seg)
+            }
+        } else {
+            line::scan_continuation(seg)
         };
         let markup_only =
             seg.is_empty() && self.damage.iter().any(|d| d.kind == DamageKind::BbCode);
@@ -256,12 +293,14 @@ impl Parser {
         self.scan.clear();
         damage::scan_body(format, body, body_off, &mut self.damage, &mut self.scan);
         let glue = self.scan.glue_at;
-        let body = match glue {
-            Some(g) => body.get(..g).unwrap_or(body),
-            None => body,
+        let brk = self.scan.break_at;
+        let body = match (glue, brk) {
+            (Some(g), _) => body.get(..g).unwrap_or(body),
+            (None, Some((b, _))) => body.get(..b).unwrap_or(body),
+            (None, None) => body,
         };
-        self.prev_eq_at =
-            (self.scan.trailing_eq && glue.is_none()).then(|| body_off + body.len() as u64 - 1);
+        self.prev_eq_at = (self.scan.trailing_eq && glue.is_none() && brk.is_none())
+            .then(|| body_off + body.len() as u64 - 1);
         if continuation || matches!(kind, Kind::Blank | Kind::Markup) {
             // This line keeps the record open: its head must outlive the
             // line it is in.
@@ -313,7 +352,11 @@ impl Parser {
         sink(&entry);
         self.prev_len = raw.len();
         self.prev_prefixed = head.format.is_some() || (continuation && self.prev_prefixed);
-        glue.map(|g| head.body + g)
+        match (glue, brk) {
+            (Some(g), _) => Some(Next::Glued(head.body + g)),
+            (None, Some((b, n))) => Some(Next::Line(head.body + b + n)),
+            (None, None) => None,
+        }
     }
 
     /// Decides a segment's format, kind, and whether it continues the record
@@ -331,9 +374,19 @@ impl Parser {
             self.prev_eq_at = None;
             let same = cur_fmt == Some(f);
             let dumpish = kind.in_dump() || kind == Kind::Blank;
-            let continues_dump =
-                same && self.dump_open && dumpish && !(kind == Kind::CallTrace && self.dump_frames);
+            // A second trace, or the banner of a second crash, after a
+            // trace's frames starts a dump of its own.
+            // (A panic's footer repeats its banner: `Panic on CPU 0:` then
+            // `Xen BUG at domain.c:658` still close the first dump.)
+            let next_dump = self.dump_frames
+                && (kind == Kind::CallTrace
+                    || (!self.dump_footer
+                        && h.opens_dump
+                        && crate::body::is_crash_banner(seg.get(h.body..))));
+            let continues_dump = same && self.dump_open && dumpish && !next_dump;
             if continues_dump && !glued {
+                self.dump_footer |=
+                    kind == Kind::Panic && !crate::body::is_crash_banner(seg.get(h.body..));
                 return (f, kind, true, Join::Newline);
             }
             self.in_traceback = false;
@@ -367,7 +420,11 @@ impl Parser {
         if self.cur.open && textual && self.prev_prefixed && looks_wrapped(self.prev_len, seg) {
             let xend_ok =
                 cur_fmt == Some(Format::Xend) && plausible_continuation(seg, self.in_traceback);
-            if !xend_ok && !matches!(home, Format::QemuDm | Format::Xl) {
+            // In an xl log, a libxl line's tail unless it is one of xl's
+            // own unprefixed messages.
+            let xl_own = home == Format::Xl
+                && (cur_fmt != Some(Format::Xl) || crate::body::is_xl_phrase(seg));
+            if !xend_ok && home != Format::QemuDm && !xl_own {
                 self.damage.push(Damage {
                     kind: DamageKind::Wrapped,
                     start: off,
@@ -454,6 +511,7 @@ impl Parser {
             .open(seg, seg_at, end.max(h.body), format, &h.fields);
         self.dump_open = h.opens_dump || kind.in_dump();
         self.dump_frames = false;
+        self.dump_footer = false;
         self.in_traceback = false;
     }
 

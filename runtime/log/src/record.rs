@@ -7,11 +7,15 @@ use crate::damage::Damage;
 use crate::format::{Format, Kind, Level};
 use crate::parser::{Entry, Join};
 
-/// One line of a record.
+/// One line of a record as the host wrote it: a physical line, with the
+/// lines a mailer's wrap, a quoted-printable soft break or the reader's cut
+/// of an overlong line split off it joined back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecLine {
-    /// Physical line number.
+    /// Physical line number (of its first part).
     pub line: u64,
+    /// The physical line it ends on.
+    pub last: u64,
     /// File offset.
     pub offset: u64,
     /// What the line is.
@@ -70,33 +74,69 @@ impl Record {
         self.lines.first().map_or("", |l| l.text.as_str())
     }
 
-    /// The whole message, lines joined the way they were split: newlines
-    /// between a message's lines, a space where a mailer wrapped, nothing
-    /// (and no `=`) at a quoted-printable soft break.
+    /// The record's time, read (`time.rs`).
+    pub fn when(&self) -> Option<crate::time::When> {
+        crate::time::parse(self.time.as_deref()?.as_bytes())
+    }
+
+    /// The domain the record is about: a guest's `(d8)` on the Xen
+    /// console, else the first domid its first line names
+    /// (`events::domid_of`).
+    pub fn domid(&self) -> Option<u32> {
+        let guest = self.module.as_deref().and_then(|m| m.strip_prefix('d'));
+        if self.format == Format::XenConsole {
+            if let Some(n) = guest.and_then(|d| d.parse().ok()) {
+                return Some(n);
+            }
+        }
+        crate::events::domid_of(self.head())
+    }
+
+    /// The physical line the record ends on.
+    pub fn last_line(&self) -> u64 {
+        self.lines.last().map_or(0, |l| l.last)
+    }
+
+    /// The whole message: its lines (each with its wrapped or soft-broken
+    /// parts joined back) separated by newlines.
     pub fn message(&self) -> String {
         let mut s = String::new();
         for (i, l) in self.lines.iter().enumerate() {
             if i > 0 {
-                match l.join {
-                    Join::Start | Join::Newline => s.push('\n'),
-                    // A wrap's tail: the space the mailer broke at (none
-                    // if the line before was all head).
-                    Join::Space => {
-                        if !s.is_empty() && !s.ends_with(char::is_whitespace) {
-                            s.push(' ');
-                        }
-                    }
-                    Join::SoftBreak => {
-                        if s.ends_with('=') {
-                            s.pop();
-                        }
-                    }
-                    Join::Piece => {}
-                }
+                s.push('\n');
             }
             s.push_str(&l.text);
         }
         s
+    }
+}
+
+/// Joins a part split off a line back onto it, the way it was split: a
+/// space where a mailer wrapped (none if the line before was all head),
+/// nothing (and no `=`) at a quoted-printable soft break, nothing between
+/// the pieces of an overlong line.
+fn rejoin(l: &mut RecLine, join: Join, part: &RecLine) {
+    match join {
+        Join::Space => {
+            if !l.text.is_empty() && !l.text.ends_with(char::is_whitespace) {
+                l.text.push(' ');
+            }
+        }
+        Join::SoftBreak => {
+            if l.text.ends_with('=') {
+                l.text.pop();
+            }
+        }
+        Join::Start | Join::Newline | Join::Piece => {}
+    }
+    l.text.push_str(&part.text);
+    l.last = part.line;
+    // A frame whose symbol the mailer moved to the next line
+    // (`[<ffff82d08020ddde>]` / `domain.c#__domain_finalise_shutdown+0x5e/0xa0`):
+    // the symbol is read from the line made whole.
+    if l.kind == Kind::Frame && l.func.is_none() {
+        let h = crate::line::scan(l.text.as_bytes(), &mut crate::lexer::NoTokens);
+        l.func = h.fields.func.map(lossy);
     }
 }
 
@@ -116,6 +156,7 @@ impl Collector {
     pub fn push(&mut self, e: &Entry<'_>) {
         let line = RecLine {
             line: e.line,
+            last: e.line,
             offset: e.offset,
             kind: e.kind,
             join: e.join,
@@ -124,7 +165,12 @@ impl Collector {
         };
         match (&mut self.cur, e.continuation) {
             (Some(r), true) => {
-                r.lines.push(line);
+                match (e.join, r.lines.last_mut()) {
+                    (Join::Space | Join::SoftBreak | Join::Piece, Some(l)) => {
+                        rejoin(l, e.join, &line)
+                    }
+                    _ => r.lines.push(line),
+                }
                 r.damage.extend_from_slice(e.damage);
             }
             _ => {

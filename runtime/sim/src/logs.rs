@@ -28,49 +28,41 @@ pub struct Origin {
 
 /// One output file.
 ///
-/// Its line count and fingerprint cover every byte written, kept or not. A
-/// sink that keeps its text works them out from it when asked: every line
-/// of a scenario passes through `write`, and hashing byte by byte there
-/// would cost each run for a figure only benchmarks read.
+/// What is written goes where something can read it: kept in memory (what
+/// `xend.log()` returns), streamed to a file (`--log-dir`), or tied to the
+/// call that wrote it (origins). A sink nobody reads takes nothing: writers
+/// ask `Logs::discards()` first and skip even formatting their line.
 #[derive(Default)]
 pub struct LogSink {
     text: String,
     keep: bool,
     scratch: String,
     out: Option<BufWriter<File>>,
-    bytes: u64,
-    /// Lines and FNV-1a state of what `text` does not hold past `folded`.
+    /// Lines written while anything read them (for origins).
     lines: u64,
-    hash: u64,
-    /// How much of `text` is already in `lines` and `hash`.
-    folded: usize,
-    /// Origins of the lines, when recorded, and the lines written so far.
+    /// Origins of the lines, when recorded.
     origins: Option<Vec<Origin>>,
-    origin_lines: u64,
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// Continues FNV-1a state `h` over `bytes`.
-fn fnv_over(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 fn newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr_count(b'\n', bytes)
+}
+
+fn memchr_count(b: u8, bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&c| c == b).count() as u64
 }
 
 impl LogSink {
     fn new(keep: bool) -> Self {
         LogSink {
             keep,
-            hash: FNV_OFFSET,
             ..Default::default()
         }
+    }
+
+    /// Does anything read what is written here?
+    pub fn wanted(&self) -> bool {
+        self.keep || self.out.is_some() || self.origins.is_some()
     }
 
     /// Appends `text` (which should end in a newline).
@@ -81,40 +73,29 @@ impl LogSink {
     /// Appends `text`, written by trace call `call` (kept only when
     /// origins are recorded).
     pub fn write_from(&mut self, call: CallId, text: &str) {
+        if !self.wanted() {
+            return;
+        }
         if let Some(o) = &mut self.origins {
             o.push(Origin {
-                line: self.origin_lines,
+                line: self.lines,
                 call,
             });
-            self.origin_lines += newlines(text.as_bytes());
         }
+        self.lines += newlines(text.as_bytes());
         if self.keep {
             self.text.push_str(text);
-        } else {
-            self.fold(text.as_bytes());
         }
         if let Some(o) = &mut self.out {
             // A failed log write must not stop the model; the CLI reports
             // a failed flush at the end.
             let _ = o.write_all(text.as_bytes());
         }
-        self.bytes += text.len() as u64;
-    }
-
-    fn fold(&mut self, bytes: &[u8]) {
-        self.lines += newlines(bytes);
-        self.hash = fnv_over(self.hash, bytes);
     }
 
     /// Keeps (or stops keeping) what is written from now on; what is kept
     /// already stays readable.
     pub fn set_keep(&mut self, keep: bool) {
-        if !keep {
-            let tail = &self.text.as_bytes()[self.folded..];
-            self.lines += newlines(tail);
-            self.hash = fnv_over(self.hash, tail);
-            self.folded = self.text.len();
-        }
         self.keep = keep;
     }
 
@@ -127,6 +108,9 @@ impl LogSink {
     /// `write_fmt` by trace call `call` (see `write_from`).
     pub fn write_fmt_from(&mut self, call: CallId, args: std::fmt::Arguments<'_>) {
         use std::fmt::Write as _;
+        if !self.wanted() {
+            return;
+        }
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         let _ = buf.write_fmt(args);
@@ -149,10 +133,7 @@ impl LogSink {
 
     fn set_origins(&mut self, on: bool) {
         match (on, self.origins.is_some()) {
-            (true, false) => {
-                self.origin_lines = self.lines();
-                self.origins = Some(Vec::new());
-            }
+            (true, false) => self.origins = Some(Vec::new()),
             (false, true) => self.origins = None,
             _ => {}
         }
@@ -162,17 +143,10 @@ impl LogSink {
     pub fn text(&self) -> &str {
         &self.text
     }
-    /// Bytes written.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-    /// Lines written.
+    /// Lines written while something read them (all of them, for a sink
+    /// kept or streamed from the start).
     pub fn lines(&self) -> u64 {
-        self.lines + newlines(&self.text.as_bytes()[self.folded..])
-    }
-    /// FNV-1a of every byte written (lets a benchmark compare runs without keeping text).
-    pub fn hash(&self) -> u64 {
-        fnv_over(self.hash, &self.text.as_bytes()[self.folded..])
+        self.lines
     }
 
     fn stream_to(&mut self, path: &Path) -> std::io::Result<()> {
@@ -232,6 +206,12 @@ impl Logs {
             self.stamp = (secs, crate::time::format_datetime(secs));
         }
         self.stamp.1.clone()
+    }
+
+    /// Does every sink drop what is written (nothing kept, streamed or
+    /// traced)? Writers check this before formatting a line at all.
+    pub fn discards(&self) -> bool {
+        !self.keep && self.dir.is_none() && !self.origins
     }
 
     /// Do the sinks keep what is written (for `text()`)?
@@ -391,52 +371,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A kept sink and one that keeps nothing give the same line count and
-    /// fingerprint for the same writes, however keeping was switched.
+    /// A sink keeps what is written while it keeps, and one nobody reads
+    /// takes nothing.
     #[test]
-    fn counts_and_fingerprint_do_not_depend_on_keeping_the_text() {
+    fn a_sink_keeps_only_while_asked_and_one_nobody_reads_takes_nothing() {
         let writes = ["[09:23:27] a\n", "b\nc\n", "", "dd\n", "e\n"];
-        let mut kept = LogSink::new(true);
-        let mut counted = LogSink::new(false);
         let mut switched = LogSink::new(true);
         for (i, w) in writes.iter().enumerate() {
-            kept.write(w);
-            counted.write(w);
             switched.set_keep(i % 2 == 1);
             switched.write(w);
         }
-        let all = writes.concat();
-        let want = fnv_over(FNV_OFFSET, all.as_bytes());
-        for s in [&kept, &counted, &switched] {
-            assert_eq!(
-                (s.lines(), s.hash(), s.bytes()),
-                (5, want, all.len() as u64)
-            );
-        }
-        assert_eq!(kept.text(), writes.concat());
-        assert_eq!(counted.text(), "");
         assert_eq!(switched.text(), "b\nc\ndd\n");
-    }
-
-    /// Origins map every line of a write to its call, from the line the
-    /// recording started at; a sink made later records from its start.
-    #[test]
-    fn origins_map_each_line_to_the_call_that_wrote_it() {
         let mut logs = Logs::default();
-        logs.xend.write("before\n");
-        assert_eq!(logs.xend.origin_of_line(0), None);
+        logs.set_keep(false);
+        assert!(logs.discards());
+        logs.xend.write("x\n");
+        assert_eq!((logs.xend.text(), logs.xend.lines()), ("", 0));
         logs.record_origins(true);
-        logs.xend.write_from(7, "a\nb\n");
-        logs.xend.write_fmt_from(9, format_args!("c\n"));
-        logs.xend.write("d\n");
-        assert_eq!(logs.xend.origin_of_line(0), None, "before recording");
-        assert_eq!(logs.xend.origin_of_line(1), Some(7));
-        assert_eq!(logs.xend.origin_of_line(2), Some(7));
-        assert_eq!(logs.xend.origin_of_line(3), Some(9));
-        assert_eq!(logs.xend.origin_of_line(4), Some(NO_CALL));
-        logs.file("q.log").write_from(3, "x\n");
-        assert_eq!(logs.files["q.log"].origin_of_line(0), Some(3));
-        logs.record_origins(false);
-        assert!(logs.xend.origins().is_none());
+        assert!(!logs.discards());
     }
 }

@@ -34,7 +34,7 @@ fn record_map(r: &Record) -> Dynamic {
     m.insert("format".into(), Dynamic::from(r.format.name().to_string()));
     m.insert("file".into(), Dynamic::from(r.file.clone()));
     m.insert("line".into(), Dynamic::from_int(r.line() as i64));
-    let last = r.lines.last().map_or(0, |l| l.line);
+    let last = r.last_line();
     m.insert("last_line".into(), Dynamic::from_int(last as i64));
     m.insert("kind".into(), Dynamic::from(r.kind.name().to_string()));
     opt_str(&mut m, "time", r.time.as_deref());
@@ -49,7 +49,7 @@ fn record_map(r: &Record) -> Dynamic {
     m.insert("message".into(), Dynamic::from(r.message()));
     m.insert(
         "continuation".into(),
-        Dynamic::from_int(r.lines.len().saturating_sub(1) as i64),
+        Dynamic::from_int(r.last_line().saturating_sub(r.line()) as i64),
     );
     let damage: Array = r
         .damage

@@ -137,8 +137,12 @@ pub async fn pid1_main(sim: Sim, domid: u32) {
             "reboot.target" => "reboot",
             _ => "poweroff",
         };
-        systemd_stop_units(&sim, domid, target).await;
-        systemd_shutdown(&sim, domid, verb).await;
+        // Boxed: PID 1 waits for this all of the guest's life.
+        Box::pin(async {
+            systemd_stop_units(&sim, domid, target).await;
+            systemd_shutdown(&sim, domid, verb).await;
+        })
+        .await;
         return;
     }
 }
@@ -167,7 +171,7 @@ pub async fn systemd_stop_units(sim: &Sim, domid: u32, target: &'static str) {
                 _ => ("systemd-poweroff.service", "Power-Off"),
             };
             let _ = svc;
-            console_line(&s, domid, &format!("         Starting {desc}..."));
+            console_line(&s, domid, format_args!("         Starting {desc}..."));
             guest_sleep(&s, domid, SimDuration::millis(6)).await;
         },
     )
@@ -187,24 +191,28 @@ async fn systemd_stop_unit(sim: &Sim, domid: u32, idx: usize) {
         async move {
             let d = unit.desc;
             match unit.kind {
-                UnitKind::Service => console_line(&s, domid, &format!("         Stopping {d}...")),
-                UnitKind::Mount => console_line(&s, domid, &format!("         Unmounting {d}...")),
+                UnitKind::Service => {
+                    console_line(&s, domid, format_args!("         Stopping {d}..."))
+                }
+                UnitKind::Mount => {
+                    console_line(&s, domid, format_args!("         Unmounting {d}..."))
+                }
                 UnitKind::Swap => {
-                    console_line(&s, domid, &format!("         Deactivating swap {d}..."))
+                    console_line(&s, domid, format_args!("         Deactivating swap {d}..."))
                 }
                 _ => {}
             }
             let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
             guest_sleep(&s, domid, t).await;
             match unit.kind {
-                UnitKind::Service => console_line(&s, domid, &format!("[  OK  ] Stopped {d}.")),
+                UnitKind::Service => console_line(&s, domid, format_args!("[  OK  ] Stopped {d}.")),
                 UnitKind::Target => {
-                    console_line(&s, domid, &format!("[  OK  ] Stopped target {d}."))
+                    console_line(&s, domid, format_args!("[  OK  ] Stopped target {d}."))
                 }
-                UnitKind::Mount => console_line(&s, domid, &format!("[  OK  ] Unmounted {d}.")),
-                UnitKind::Socket => console_line(&s, domid, &format!("[  OK  ] Closed {d}.")),
+                UnitKind::Mount => console_line(&s, domid, format_args!("[  OK  ] Unmounted {d}.")),
+                UnitKind::Socket => console_line(&s, domid, format_args!("[  OK  ] Closed {d}.")),
                 UnitKind::Swap => {
-                    console_line(&s, domid, &format!("[  OK  ] Deactivated swap {d}."))
+                    console_line(&s, domid, format_args!("[  OK  ] Deactivated swap {d}."))
                 }
             }
             if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
@@ -229,8 +237,14 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
                 Some(g) => (g.profile.mounts, g.profile.sigterm_ms, g.profile.sync_ms),
                 None => return,
             };
-            let log =
-                |m: &str| printk(&s, domid, level::INFO, &format!("systemd-shutdown[1]: {m}"));
+            let log = |m: &str| {
+                printk(
+                    &s,
+                    domid,
+                    level::INFO,
+                    format_args!("systemd-shutdown[1]: {m}"),
+                )
+            };
             log("Sending SIGTERM to remaining processes...");
             let journald = 200 + super::next_pid(&s, domid) % 300;
             guest_sleep(&s, domid, jitter_ms(&s, domid, sigterm / 2, 0.3)).await;
@@ -238,7 +252,7 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
                 &s,
                 domid,
                 level::INFO,
-                &format!(
+                format_args!(
                     "systemd-journald[{journald}]: Received SIGTERM from PID 1 (systemd-shutdown)."
                 ),
             );
@@ -304,7 +318,7 @@ async fn sysvinit_halt(sim: &Sim, domid: u32, argv: Vec<String>) -> i64 {
                 let Some(unit) = unit else { break };
                 let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
                 guest_sleep(&s, domid, t).await;
-                console_line(&s, domid, &format!("[ ok ] Stopping {}.", unit.desc));
+                console_line(&s, domid, format_args!("[ ok ] Stopping {}.", unit.desc));
             }
             let sync = s
                 .guests

@@ -206,7 +206,10 @@ pub fn console_file(name: &str) -> String {
 /// `printk`: a kernel message on the guest's console, with the timestamp
 /// (`[ 1234.567890] `) Ubuntu's CONFIG_PRINTK_TIME adds, if its level passes
 /// the console loglevel.
-pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
+pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl std::fmt::Display) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let (file, t) = {
         let g = sim.guests.borrow();
         let Some(g) = g.get(domid) else { return };
@@ -228,7 +231,10 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: &str) {
 
 /// A line written straight to the console by userspace (systemd's status
 /// lines), without a kernel timestamp.
-pub fn console_line(sim: &Sim, domid: u32, msg: &str) {
+pub fn console_line(sim: &Sim, domid: u32, msg: impl std::fmt::Display) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let file = match sim.guests.borrow().get(domid) {
         Some(g) => console_file(&g.name),
         None => return,

@@ -532,7 +532,7 @@ pub async fn guest_panic(sim: &Sim, domid: u32, msg: String) {
                 &s,
                 domid,
                 level::EMERG,
-                &format!("Kernel panic - not syncing: {msg}"),
+                format_args!("Kernel panic - not syncing: {msg}"),
             );
             let stack = super::symbols::dump_stack_lines(&s, domid);
             for l in stack {
@@ -547,7 +547,7 @@ pub async fn guest_panic(sim: &Sim, domid: u32, msg: String) {
                     &s,
                     domid,
                     level::EMERG,
-                    &format!("---[ end Kernel panic - not syncing: {msg}"),
+                    format_args!("---[ end Kernel panic - not syncing: {msg}"),
                 );
                 std::future::pending::<()>().await;
             }
@@ -583,7 +583,12 @@ pub async fn handle_sysrq(sim: &Sim, domid: u32, key: char) {
                 );
                 return;
             }
-            printk(&s, domid, level::INFO, &format!("sysrq: SysRq : {action}"));
+            printk(
+                &s,
+                domid,
+                level::INFO,
+                format_args!("sysrq: SysRq : {action}"),
+            );
             match key {
                 'o' => {
                     // poweroff_work on the first online CPU: kernel_power_off(), no init.

@@ -42,15 +42,19 @@ pub async fn xenwatch_thread(sim: Sim, domid: u32) {
         let s = sim.clone();
         let path = ev.path.to_string();
         let token = ev.token.to_string();
-        sim.call(Probe::GuestXenwatchThread, domid, Vec::new, async move {
-            if token == SHUTDOWN_TOKEN {
-                shutdown_handler(&s, domid, path).await;
-            } else if token == SYSRQ_TOKEN {
-                sysrq_handler(&s, domid, path).await;
-            } else if let Some(node) = token.strip_prefix(OTHEREND_PREFIX) {
-                backend_changed(&s, domid, node.to_string(), path).await;
-            }
-        })
+        // Boxed: the thread waits for its next event most of its life, and
+        // need not keep the room its handlers take while it does.
+        Box::pin(
+            sim.call(Probe::GuestXenwatchThread, domid, Vec::new, async move {
+                if token == SHUTDOWN_TOKEN {
+                    shutdown_handler(&s, domid, path).await;
+                } else if token == SYSRQ_TOKEN {
+                    sysrq_handler(&s, domid, path).await;
+                } else if let Some(node) = token.strip_prefix(OTHEREND_PREFIX) {
+                    backend_changed(&s, domid, node.to_string(), path).await;
+                }
+            }),
+        )
         .await;
     }
 }
@@ -109,7 +113,7 @@ pub async fn shutdown_handler(sim: &Sim, domid: u32, path: String) {
                     &s,
                     domid,
                     level::INFO,
-                    &format!("xen:manage: Ignoring shutdown request: {cmd}"),
+                    format_args!("xen:manage: Ignoring shutdown request: {cmd}"),
                 );
                 if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
                     g.shutting_down = ShuttingDown::Invalid;
@@ -289,7 +293,7 @@ pub async fn xenbus_dev_shutdown(sim: &Sim, domid: u32, nodename: String) {
                     &s,
                     domid,
                     level::INFO,
-                    &format!(
+                    format_args!(
                         "xenbus: xenbus_dev_shutdown: {nodename}: {} != Connected, skipping",
                         state_name(state)
                     ),
@@ -342,7 +346,9 @@ pub async fn xenbus_dev_shutdown(sim: &Sim, domid: u32, nodename: String) {
                         &s,
                         domid,
                         level::INFO,
-                        &format!("xenbus: xenbus_dev_shutdown: {nodename} timeout closing device"),
+                        format_args!(
+                            "xenbus: xenbus_dev_shutdown: {nodename} timeout closing device"
+                        ),
                     );
                     break;
                 }

@@ -248,6 +248,9 @@ impl Hypervisor {
 
 /// Writes text to the Xen console, `(XEN) ` before every line.
 pub fn console_print(sim: &Sim, text: &str) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let mut out = String::with_capacity(text.len() + 16);
     for line in text.split_inclusive('\n') {
         out.push_str("(XEN) ");

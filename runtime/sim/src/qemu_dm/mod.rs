@@ -85,7 +85,10 @@ pub fn log_file(name: &str) -> String {
     format!("qemu-dm-{name}.log")
 }
 
-fn qlog(sim: &Sim, domid: u32, line: &str) {
+fn qlog(sim: &Sim, domid: u32, line: impl std::fmt::Display) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let Some(file) = log_of(sim, domid) else {
         return;
     };
@@ -141,26 +144,26 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
         },
     );
     let d = s.domid;
-    qlog(sim, d, &format!("domid: {d}"));
+    qlog(sim, d, format_args!("domid: {d}"));
     qlog(
         sim,
         d,
         "-videoram option does not work with cirrus vga device model. Videoram set to 4M.",
     );
     for disk in &s.disks {
-        qlog(sim, d, &format!("Using file {disk} in read-write mode"));
+        qlog(sim, d, format_args!("Using file {disk} in read-write mode"));
     }
     qlog(
         sim,
         d,
-        &format!("Watching /local/domain/0/device-model/{d}/logdirty/cmd"),
+        format_args!("Watching /local/domain/0/device-model/{d}/logdirty/cmd"),
     );
     qlog(
         sim,
         d,
-        &format!("Watching /local/domain/0/device-model/{d}/command"),
+        format_args!("Watching /local/domain/0/device-model/{d}/command"),
     );
-    qlog(sim, d, &format!("Watching /local/domain/{d}/cpu"));
+    qlog(sim, d, format_args!("Watching /local/domain/{d}/cpu"));
     qlog(
         sim,
         d,
@@ -168,7 +171,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
     );
     qlog(sim, d, "shared page at pfn feffd");
     qlog(sim, d, "buffered io page at pfn feffb");
-    qlog(sim, d, &format!("Guest uuid = {}", s.uuid));
+    qlog(sim, d, format_args!("Guest uuid = {}", s.uuid));
     qlog(sim, d, "populating video RAM at ff000000");
     qlog(sim, d, "mapping video RAM from ff000000");
     if s.platform_pci {
@@ -222,7 +225,8 @@ async fn main_loop(sim: Sim, domid: u32) {
                     let ctx = s.current_ctx();
                     s.adopt(ctx, hop);
                     s.sleep(SimDuration::micros(15)).await;
-                    cpu_handle_ioreq(&s, domid, vcpu).await;
+                    // Boxed: the loop waits for requests most of its life.
+                    Box::pin(cpu_handle_ioreq(&s, domid, vcpu)).await;
                 }
                 None => {
                     let s2 = s.clone();
@@ -429,13 +433,13 @@ async fn destroy_hvm_domain(sim: &Sim, domid: u32) {
             qlog(
                 &s,
                 domid,
-                &format!(
+                format_args!(
                     "? xc_domain_shutdown failed to issue poweroff, sts {sts}, errno {}",
                     -sts
                 ),
             );
         } else {
-            qlog(&s, domid, &format!("Issued domain {domid} poweroff"));
+            qlog(&s, domid, format_args!("Issued domain {domid} poweroff"));
         }
     })
     .await
@@ -461,10 +465,10 @@ async fn qemu_system_reset(sim: &Sim, domid: u32) {
                 qlog(
                     &s2,
                     domid,
-                    &format!("? xc_domain_shutdown failed to issue reboot, sts {sts}"),
+                    format_args!("? xc_domain_shutdown failed to issue reboot, sts {sts}"),
                 );
             } else {
-                qlog(&s2, domid, &format!("Issued domain {domid} reboot"));
+                qlog(&s2, domid, format_args!("Issued domain {domid} reboot"));
             }
         })
         .await;

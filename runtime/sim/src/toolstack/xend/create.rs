@@ -105,7 +105,7 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
         sim,
         Level::Debug,
         L::CreateLog,
-        &format!("XendDomainInfo.create({})", sxp(&cfg)),
+        format_args!("XendDomainInfo.create({})", sxp(&cfg)),
     );
     let (rsl, start) = {
         let mut x = sim.xend.borrow_mut();
@@ -185,7 +185,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         sim,
         Level::Debug,
         L::AddDomainLog,
-        &format!("Adding Domain: {domid}"),
+        format_args!("Adding Domain: {domid}"),
     );
     // _introduceDomain, then _recreateDomFunc's directory with its permissions.
     crate::dom0::xenstored::introduce_domain(sim, domid);
@@ -206,7 +206,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         sim,
         Level::Debug,
         L::InitDomainLog,
-        &format!("XendDomainInfo.initDomain: {domid} 256"),
+        format_args!("XendDomainInfo.initDomain: {domid} 256"),
     );
     for d in &cfg.devices {
         create_device(sim, vm, domid, d).await;
@@ -316,7 +316,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
         sim,
         Level::Info,
         L::CreateDeviceLog,
-        &format!("createDevice: {class} : {conf}"),
+        format_args!("createDevice: {class} : {conf}"),
     );
     let mut reqs = vec![
         Req::Write(front.clone(), String::new()),
@@ -392,7 +392,7 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
             sim,
             Level::Debug,
             L::StoreVmLog,
-            &format!("Storing VM details: {{{}}}", shown.join(", ")),
+            format_args!("Storing VM details: {{{}}}", shown.join(", ")),
         );
     }
     let mut reqs: Vec<Req> = fields
@@ -442,7 +442,7 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
         sim,
         Level::Debug,
         L::StoreDomLog,
-        &format!("Storing domain details: {{{}}}", shown.join(", ")),
+        format_args!("Storing domain details: {{{}}}", shown.join(", ")),
     );
     let mut reqs: Vec<Req> = fields
         .into_iter()

@@ -65,7 +65,7 @@ pub async fn destroy(sim: &Sim, vm: VmRef) {
             &s,
             Level::Debug,
             L::DestroyLog,
-            &format!("XendDomainInfo.destroy: domid={domid}"),
+            format_args!("XendDomainInfo.destroy: domid={domid}"),
         );
         s.site().await;
         // _prepare_phantom_paths: the vbds' phantom nodes, read from the store.
@@ -175,7 +175,12 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
             };
             for d in devs {
                 let dev = format!("{class}/{d}");
-                log(&s, Level::Debug, L::RemovingDev, &format!("Removing {dev}"));
+                log(
+                    &s,
+                    Level::Debug,
+                    L::RemovingDev,
+                    format_args!("Removing {dev}"),
+                );
                 s.at(L::ReleaseDestroyDevice as u16);
                 destroy_device(&s, vm, class.to_string(), dev, false).await;
             }
@@ -201,7 +206,7 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, dev: String, fo
                 &s,
                 Level::Debug,
                 L::DestroyDeviceLog,
-                &format!("XendDomainInfo.destroyDevice: deviceClass = {class}, device = {dev}"),
+                format_args!("XendDomainInfo.destroyDevice: deviceClass = {class}, device = {dev}"),
             );
             s.site().await;
             if s.xend.borrow().vm(vm).domid.is_some() {

@@ -119,7 +119,7 @@ async fn wait_for_device_destroy(
                 &s,
                 Level::Debug,
                 L::WaitDestroyLog,
-                &format!("Waiting for {devid} - destroyDevice."),
+                format_args!("Waiting for {devid} - destroyDevice."),
             );
             s.site().await;
             if !hotplug(&class) {
@@ -152,7 +152,7 @@ pub async fn hotplug_status_callback(
         sim,
         Level::Debug,
         L::HotplugCbPath,
-        &format!("hotplugStatusCallback {path}."),
+        format_args!("hotplugStatusCallback {path}."),
     );
     let v = read(sim, &path).await;
     let code = match v.as_deref() {
@@ -166,7 +166,7 @@ pub async fn hotplug_status_callback(
         sim,
         Level::Debug,
         L::HotplugCbStatus,
-        &format!("hotplugStatusCallback {code}."),
+        format_args!("hotplugStatusCallback {code}."),
     );
     event_set(sim, ev);
     false
@@ -188,14 +188,14 @@ pub async fn wait_for_devices(sim: &Sim, vm: VmRef) {
             sim,
             Level::Debug,
             L::WaitingForDevices,
-            &format!("Waiting for devices {class}."),
+            format_args!("Waiting for devices {class}."),
         );
         for d in of_class {
             log(
                 sim,
                 Level::Debug,
                 L::WaitingFor,
-                &format!("Waiting for {}.", d.devid),
+                format_args!("Waiting for {}.", d.devid),
             );
             if !hotplug(class) || !matches!(class, "vif" | "vbd") {
                 continue;

@@ -50,7 +50,7 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         sim,
         Level::Info,
         L::SpawningDm,
-        &format!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"),
+        format_args!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"),
     );
     qemu_dm::start(
         sim,
@@ -67,7 +67,7 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         sim,
         Level::Info,
         L::DmPid,
-        &format!("device model pid: {pid}"),
+        format_args!("device model pid: {pid}"),
     );
     let fifo = format!("/var/run/xend/dm-{domid}-{}.fifo", sim.wall_now() as i64);
     let lock = sim.xend.borrow_mut().interp.new_lock(false);
@@ -102,7 +102,12 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
 async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
     let s = sim.clone();
     sim.call(Probe::XendSentinelWatch, domid, Vec::new, async move {
-        log(&s, Level::Info, L::SentinelWaiting, "waiting for sentinel_fifo");
+        log(
+            &s,
+            Level::Info,
+            L::SentinelWaiting,
+            "waiting for sentinel_fifo",
+        );
         s.site().await;
         // self.sentinel_fifo.read(1), without the GIL.
         blocking(&s, async {
@@ -121,28 +126,58 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
             }
         })
         .await;
-        let Some(lock) = s.xend.borrow().vm(vm).image.as_ref().map(|i| i.sentinel_lock) else { return };
-        super::python::checkpoint(&s).await;
-        acquire(&s, lock).await;
-        let pid = s.xend.borrow().vm(vm).image.as_ref().and_then(|i| i.pid);
-        match pid {
-            Some(pid) => {
-                let status = s.qemu.borrow().by_dom.get(&domid).and_then(|q| q.exit_status.clone()).unwrap_or_else(|| "malfunctioning or died ?".into());
-                let name = s.xend.borrow().vm(vm).cfg.name.clone();
-                let msg = format!("device model failure: pid {pid}: {status}; see /var/log/xen/qemu-dm-{name}.log ");
-                dm_failed(&s, vm, domid, msg).await;
-                if let Some(i) = s.xend.borrow_mut().vm_mut(vm).image.as_mut() {
-                    i.pid = None;
-                }
-            }
-            None => {
-                let name = s.xend.borrow().vm(vm).cfg.name.clone();
-                log(&s, Level::Info, L::SentinelTerminated, &format!("{name} device model terminated"));
-            }
-        }
-        release(&s, lock);
+        // Boxed: the thread blocks on the FIFO all of qemu-dm's life, and
+        // need not keep the room of what it does when the FIFO closes.
+        Box::pin(sentinel_fifo_closed(&s, vm, domid)).await;
     })
     .await
+}
+
+/// What `_sentinel_watch` does once the FIFO read returns.
+async fn sentinel_fifo_closed(sim: &Sim, vm: VmRef, domid: u32) {
+    let s = sim.clone();
+    let Some(lock) = s
+        .xend
+        .borrow()
+        .vm(vm)
+        .image
+        .as_ref()
+        .map(|i| i.sentinel_lock)
+    else {
+        return;
+    };
+    super::python::checkpoint(&s).await;
+    acquire(&s, lock).await;
+    let pid = s.xend.borrow().vm(vm).image.as_ref().and_then(|i| i.pid);
+    match pid {
+        Some(pid) => {
+            let status = s
+                .qemu
+                .borrow()
+                .by_dom
+                .get(&domid)
+                .and_then(|q| q.exit_status.clone())
+                .unwrap_or_else(|| "malfunctioning or died ?".into());
+            let name = s.xend.borrow().vm(vm).cfg.name.clone();
+            let msg = format!(
+                "device model failure: pid {pid}: {status}; see /var/log/xen/qemu-dm-{name}.log "
+            );
+            dm_failed(&s, vm, domid, msg).await;
+            if let Some(i) = s.xend.borrow_mut().vm_mut(vm).image.as_mut() {
+                i.pid = None;
+            }
+        }
+        None => {
+            let name = s.xend.borrow().vm(vm).cfg.name.clone();
+            log(
+                &s,
+                Level::Info,
+                L::SentinelTerminated,
+                format_args!("{name} device model terminated"),
+            );
+        }
+    }
+    release(&s, lock);
 }
 
 /// `_dmfailed`: WARNING, then crash the domain.
@@ -159,7 +194,7 @@ async fn dm_failed(sim: &Sim, vm: VmRef, domid: u32, message: String) {
                 &s,
                 Level::Warning,
                 L::DmFailedLog,
-                &format!("domain {name}: {message}"),
+                format_args!("domain {name}: {message}"),
             );
             hypervisor::do_sched_op(
                 &s,
@@ -203,7 +238,9 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
                     &s,
                     Level::Warning,
                     L::DmKillWarn,
-                    &format!("DeviceModel {pid} took more than 10s to terminate: sending SIGKILL"),
+                    format_args!(
+                        "DeviceModel {pid} took more than 10s to terminate: sending SIGKILL"
+                    ),
                 );
                 qemu_dm::signal(&s, domid, 9);
                 blocking(&s, s.sleep(SimDuration::millis(1))).await;

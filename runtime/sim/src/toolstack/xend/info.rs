@@ -72,7 +72,7 @@ pub async fn shutdown(sim: &Sim, vm: VmRef, reason: String) -> Result<(), String
                     &s,
                     Level::Debug,
                     L::ShutdownLog,
-                    &format!("XendDomainInfo.shutdown({reason})"),
+                    format_args!("XendDomainInfo.shutdown({reason})"),
                 );
                 s.site().await;
                 if state_get(&s, vm) == DomState::Halted {
@@ -97,7 +97,7 @@ pub async fn shutdown(sim: &Sim, vm: VmRef, reason: String) -> Result<(), String
                             &s,
                             Level::Info,
                             L::HvmRemoteLog,
-                            &format!("HVM save:remote shutdown dom {domid}!"),
+                            format_args!("HVM save:remote shutdown dom {domid}!"),
                         );
                         hypervisor::do_sched_op(
                             &s,
@@ -208,7 +208,10 @@ pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
                     async move {
                         // Timer.run: self.finished.wait(self.interval)
                         blocking(&s2, s2.sleep(SimDuration::from_secs_f64(timeout))).await;
-                        refresh_shutdown(&s2, vm, None).await;
+                        // Boxed: every domain shut down keeps a timer thread
+                        // asleep for 300 s, which need not carry the room of
+                        // all a refresh may go on to do (restart, destroy).
+                        Box::pin(refresh_shutdown(&s2, vm, None)).await;
                     },
                 );
             }
@@ -352,7 +355,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                             &s,
                             Level::Warning,
                             L::CrashedLog,
-                            &format!("Domain has crashed: name={name} id={}.", i.domid),
+                            format_args!("Domain has crashed: name={name} id={}.", i.domid),
                         );
                         write_vm(&s, vm, "xend/last_shutdown_reason", "crash").await;
                         restart_reason = Some("crash");
@@ -367,7 +370,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                             &s,
                             Level::Info,
                             L::ShutdownSeenLog,
-                            &format!(
+                            format_args!(
                                 "Domain has shutdown: name={name} id={} reason={reason}.",
                                 i.domid
                             ),
@@ -403,7 +406,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                                 &s,
                                 Level::Info,
                                 L::TimeoutLog,
-                                &format!(
+                                format_args!(
                                     "Domain shutdown timeout expired: name={name} id={}",
                                     i.domid
                                 ),

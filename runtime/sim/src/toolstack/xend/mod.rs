@@ -258,7 +258,10 @@ impl Xend {
 
 /// Writes one xend.log record:
 /// `[%(asctime)s %(process)d] %(levelname)s (%(module)s:%(lineno)d) %(message)s`.
-pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: &str) {
+pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: impl std::fmt::Display) {
+    if sim.logs.borrow().discards() {
+        return;
+    }
     let secs = sim.cfg().epoch.wall_secs(sim.now());
     let pid = sim.xend.borrow().pid;
     let call = crate::logs::origin(sim);
@@ -274,7 +277,7 @@ pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: &str)
 }
 
 /// Logs at a source line of the profile's build.
-pub fn log(sim: &Sim, level: Level, at: L, msg: &str) {
+pub fn log(sim: &Sim, level: Level, at: L, msg: impl std::fmt::Display) {
     let e = at.line();
     let n = e.number(sim.profile());
     log_record(sim, level, e.file.module(), n, msg);
@@ -282,7 +285,7 @@ pub fn log(sim: &Sim, level: Level, at: L, msg: &str) {
 
 /// Logs at the running xend frame's module and line (what a `log.info` put
 /// at that point of the source would print): `xend.log_info` from a hook.
-pub fn log_here(sim: &Sim, level: Level, msg: &str) {
+pub fn log_here(sim: &Sim, level: Level, msg: impl std::fmt::Display) {
     let ctx = sim.current_ctx();
     let profile = sim.profile();
     let (module, line) = {

@@ -61,7 +61,7 @@ pub async fn restart(sim: &Sim, vm: VmRef, rename: bool) {
     sim.call(Probe::XendRestart, domid, move || vec![Value::Bool(rename)], async move {
         let vp = s.xend.borrow().vm(vm).vmpath.clone();
         if read(&s, &format!("{vp}/xend/restart_in_progress")).await.is_some() {
-            log(&s, Level::Error, L::RestartLoopLog, &format!("Xend failed during restart of domain {domid}.  Refusing to restart to avoid loops."));
+            log(&s, Level::Error, L::RestartLoopLog, format_args!("Xend failed during restart of domain {domid}.  Refusing to restart to avoid loops."));
             s.at(L::RestartLoopDestroy as u16);
             destroy(&s, vm).await;
             return;
@@ -76,7 +76,7 @@ pub async fn restart(sim: &Sim, vm: VmRef, rename: bool) {
                 &s,
                 Level::Error,
                 L::RestartFastLog,
-                &format!("VM {name} restarting too fast (Elapsed time: {elapse:.6} seconds). Refusing to restart to avoid loops."),
+                format_args!("VM {name} restarting too fast (Elapsed time: {elapse:.6} seconds). Refusing to restart to avoid loops."),
             );
             s.at(L::RestartFastDestroy as u16);
             destroy(&s, vm).await;
@@ -103,7 +103,7 @@ pub async fn restart(sim: &Sim, vm: VmRef, rename: bool) {
                 remove(&s, &format!("{nvp}/xend/restart_in_progress")).await;
             }
             Err(e) => {
-                log(&s, Level::Error, L::RestartFailedLog, &format!("Failed to restart domain {domid}.\nTraceback (most recent call last):\nVmError: {e}"));
+                log(&s, Level::Error, L::RestartFailedLog, format_args!("Failed to restart domain {domid}.\nTraceback (most recent call last):\nVmError: {e}"));
                 remove(&s, &format!("{vp}/xend/restart_in_progress")).await;
             }
         }
@@ -121,7 +121,7 @@ pub async fn preserve(sim: &Sim, vm: VmRef) {
             &s,
             Level::Info,
             L::PreserveLog,
-            &format!("Preserving dead domain {name} ({domid})."),
+            format_args!("Preserving dead domain {name} ({domid})."),
         );
         unwatch_vm(&s, vm).await;
         store_dom(&s, vm, "xend/shutdown_completed", "True").await;
@@ -152,7 +152,9 @@ async fn preserve_for_restart(sim: &Sim, vm: VmRef) -> super::VmConfig {
             &s,
             Level::Info,
             L::RenameLog,
-            &format!("Renaming dead domain {name} ({domid}, {uuid}) to {new_name} ({new_uuid})."),
+            format_args!(
+                "Renaming dead domain {name} ({domid}, {uuid}) to {new_name} ({new_uuid})."
+            ),
         );
         unwatch_vm(&s, vm).await;
         s.at(L::RenameRelease as u16);
