@@ -364,7 +364,7 @@ pub async fn logind_power_key(sim: &Sim, domid: u32) {
                 &s,
                 domid,
                 level::INFO,
-                &format!("systemd-logind[{pid}]: {m}"),
+                format!("systemd-logind[{pid}]: {m}"),
             );
         };
         log("Power key pressed.");
