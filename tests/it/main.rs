@@ -22,6 +22,7 @@
 //! - `model_reference` — issue 14's model fixes against ../shared/reference (quotas per daemon, guest watches, /vm, qemu-dm logs, the power button, stacks, `ctx.chain(#{ stacks: true })`);
 //! - `doc_examples` — every ```rhai example of README.md and docs/*.md runs and prints what the doc shows;
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
 mod cli;
@@ -51,3 +52,4 @@ mod seed;
 mod test_runner;
 mod util;
 mod variations;
+mod xl;

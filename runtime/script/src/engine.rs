@@ -1,5 +1,5 @@
 //! Builds the Engine: limits, `print` routed into the host's output, and the
-//! globals `sim`, `xm`, `xs`, `xen`, `xend` resolved through `on_var` so they
+//! globals `sim`, `xm`, `xl`, `xs`, `xen`, `xend` resolved through `on_var` so they
 //! are visible at top level, inside `fn`s and inside closures alike (a Scope
 //! constant would not be seen inside a script `fn`).
 
@@ -17,13 +17,14 @@ thread_local! {
 
 /// The globals `on_var` resolves (DESIGN.md's contract), for the REPL's
 /// completion and the editor definitions.
-pub const GLOBALS: &[&str] = &["sim", "xm", "xs", "xen", "xend"];
+pub const GLOBALS: &[&str] = &["sim", "xm", "xl", "xs", "xen", "xend"];
 
 /// A fresh handle for a global's name.
 fn global(name: &str, st: Rc<HostState>) -> Option<Dynamic> {
     Some(match name {
         "sim" => Dynamic::from(api::sim::SimApi(st)),
         "xm" => Dynamic::from(api::xm::XmApi(st)),
+        "xl" => Dynamic::from(api::xl::XlApi(st)),
         "xs" => Dynamic::from(api::xs::XsApi::tools(st)),
         "xen" => Dynamic::from(api::xen::XenApi(st)),
         "xend" => Dynamic::from(api::xen::XendApi(st)),
@@ -31,11 +32,40 @@ fn global(name: &str, st: Rc<HostState>) -> Option<Dynamic> {
     })
 }
 
+/// The same global's handle for another world, if `v` (shared or not)
+/// holds one of the globals' handles (`sim.in_new_world`).
+pub(crate) fn rebind_global(v: &Dynamic, st: Rc<HostState>) -> Option<Dynamic> {
+    let name = if v.is_shared() {
+        let inner = v.read_lock::<Dynamic>().map(|d| d.clone())?;
+        return rebind_global(&inner, st);
+    } else if v.is::<api::sim::SimApi>() {
+        "sim"
+    } else if v.is::<api::xm::XmApi>() {
+        "xm"
+    } else if v.is::<api::xl::XlApi>() {
+        "xl"
+    } else if v
+        .clone()
+        .try_cast::<api::xs::XsApi>()
+        .is_some_and(|x| x.is_tools())
+    {
+        "xs"
+    } else if v.is::<api::xen::XenApi>() {
+        "xen"
+    } else if v.is::<api::xen::XendApi>() {
+        "xend"
+    } else {
+        return None;
+    };
+    global(name, st)
+}
+
 /// Does a (readable) value hold one of the globals' handles, rather than a
 /// script's own variable that happens to be named `sim`?
 fn is_global_handle(v: &Dynamic) -> bool {
     v.is::<api::sim::SimApi>()
         || v.is::<api::xm::XmApi>()
+        || v.is::<api::xl::XlApi>()
         || v.is::<api::xs::XsApi>()
         || v.is::<api::xen::XenApi>()
         || v.is::<api::xen::XendApi>()

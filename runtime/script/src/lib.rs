@@ -190,6 +190,51 @@ impl HostState {
     }
 }
 
+impl HostState {
+    /// A second world for the same script (`sim.in_new_world`): built from
+    /// this one's settings (seed, start time, profile, xenstored, limits),
+    /// served by the same engine, recording what this one records, with the
+    /// same `--param` values. Its logs stay in memory (not in `--log-dir`,
+    /// whose names it would share).
+    pub(crate) fn nested(&self) -> Rc<HostState> {
+        let inner = HostState::new(self.sim.cfg().clone(), self.limits.clone());
+        *inner.engine.borrow_mut() = self.engine.borrow().clone();
+        *inner.ast.borrow_mut() = self.ast();
+        inner.echo.set(self.echo.get());
+        inner.wall_start.set(self.wall_start.get());
+        *inner.interrupt.borrow_mut() = self.interrupt.borrow().clone();
+        *inner.params.borrow_mut() = self.params.borrow().same_values();
+        inner.observe_extra.set(self.observe_extra.get());
+        let sim = &self.sim;
+        observe::Observe {
+            frames: sim.frames.get(),
+            hops: sim.ctxs.borrow().record_hops,
+            trace: sim.tracing.get(),
+            logs: sim.logs.borrow().keeps(),
+        }
+        .apply(&inner.sim);
+        inner
+            .sim
+            .set_hook_host(Rc::new(hooks::Dispatcher(Rc::downgrade(&inner))));
+        let w = Rc::downgrade(&inner);
+        inner.sim.set_interrupt(Some(Rc::new(move || {
+            w.upgrade().and_then(|st| st.stop_reason())
+        })));
+        inner
+    }
+
+    /// Ends a world `nested` made: what it printed joins this world's
+    /// output, and it is torn down.
+    pub(crate) fn end_nested(&self, inner: &HostState) {
+        let printed = std::mem::take(&mut *inner.output.borrow_mut());
+        self.output.borrow_mut().push_str(&printed);
+        if let Some(e) = inner.echo_error.borrow_mut().take() {
+            self.echo_error.borrow_mut().get_or_insert(e);
+        }
+        inner.teardown();
+    }
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
         self.state.teardown();

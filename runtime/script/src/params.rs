@@ -19,6 +19,15 @@ pub struct Params {
 }
 
 impl Params {
+    /// The same values, for a second world of the same run
+    /// (`sim.in_new_world`), which keeps its own record of names asked.
+    pub fn same_values(&self) -> Params {
+        Params {
+            given: self.given.clone(),
+            asked: RefCell::default(),
+        }
+    }
+
     /// Parameters from `--param name=value` arguments (each may hold several,
     /// comma-separated, with `--choose`'s escapes).
     pub fn parse(args: &[String]) -> Result<Params, String> {

@@ -103,29 +103,63 @@ pub fn render(sim: &Sim, id: CtxId, c: &Context, layer: Layer, at_site: bool) ->
                 at_site
             ))
         ),
-        _ => gdb_frames(c, layer),
+        Layer::Xl | Layer::Libxl => xl_bt(sim, id),
+        _ => gdb_frames(sim, c, layer),
     }
 }
 
-/// gdb's `bt` for a C program of dom0 (qemu-dm, xenstored, xm's process).
-fn gdb_frames(c: &Context, layer: Layer) -> String {
+/// gdb's `bt` of an xl process: xl's and libxl's frames, with the event
+/// loop's own between them (toolstack/xl/lines.rs).
+fn xl_bt(sim: &Sim, ctx: CtxId) -> String {
+    use xsh_sim::toolstack::xl::lines::{format_bt, Base};
+    let base = sim
+        .xl
+        .borrow()
+        .procs
+        .values()
+        .find(|p| p.ctx == ctx)
+        .map_or(Base::Command, |p| p.base);
+    let ctxs = sim.ctxs.borrow();
+    format_bt(ctxs.get(ctx), base)
+}
+
+/// gdb's `bt` for a C program of dom0 (qemu-dm, qemu-xen, xenstored, xm's
+/// process), of the stack `c` holds.
+fn gdb_frames(sim: &Sim, c: &Context, layer: Layer) -> String {
     let frames: Vec<_> = c
         .stack
         .iter()
         .filter(|f| f.probe.layer() == layer)
+        .collect();
+    let upstream = layer == Layer::Qemu
+        && sim
+            .qemu
+            .borrow()
+            .by_dom
+            .get(&c.domid)
+            .is_some_and(|q| q.version == xsh_sim::qemu_dm::Version::QemuXen);
+    // qemu-xen's loop is QEMU's: the fd handler runs under
+    // qemu_iohandler_poll → main_loop_wait → main_loop, printed below.
+    let frames: Vec<_> = frames
+        .into_iter()
+        .filter(|f| !(upstream && f.probe == Probe::QemuMainLoop))
         .collect();
     let mut out = String::new();
     let mut n = 0;
     for (i, f) in frames.iter().rev().enumerate() {
         // qemu-dm's handlers run from `main_loop_wait`'s select() dispatch,
         // which helper2.c's `main_loop` calls: it sits between the two.
-        if f.probe == Probe::QemuMainLoop && i > 0 {
+        if !upstream && f.probe == Probe::QemuMainLoop && i > 0 {
             out.push_str(&format!(
                 "#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"
             ));
             n += 1;
         }
-        let (file, line) = c_location(f.probe);
+        let (file, line) = if upstream {
+            qemu_xen_location(f.probe)
+        } else {
+            c_location(f.probe)
+        };
         out.push_str(&format!(
             "#{n:<2} {} () at {file}:{line}\n",
             f.probe.function()
@@ -133,12 +167,44 @@ fn gdb_frames(c: &Context, layer: Layer) -> String {
         n += 1;
     }
     if layer == Layer::Qemu {
-        out.push_str(&format!(
-            "#{:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n",
-            n
-        ));
+        if upstream {
+            for (k, f) in [
+                "qemu_iohandler_poll () at iohandler.c:143",
+                "main_loop_wait (nonblocking=false) at main-loop.c:466",
+                "main_loop () at vl.c:2089",
+                "main (argc=35, argv=0x7fff6a3e5c08, envp=<optimized out>) at vl.c:4431",
+            ]
+            .iter()
+            .enumerate()
+            {
+                out.push_str(&format!("#{:<2} {f}\n", n + k));
+            }
+        } else {
+            out.push_str(&format!(
+                "#{n:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n"
+            ));
+        }
     }
     out
+}
+
+/// Source locations of qemu-xen's functions (qemu-xen-4.4.4, QEMU 1.6.2).
+fn qemu_xen_location(p: Probe) -> (&'static str, u32) {
+    match p {
+        Probe::QemuCpuHandleIoreq => ("xen-all.c", 869),
+        Probe::QemuPioWrite => ("xen-all.c", 704),
+        Probe::QemuAcpiPm1CntWrite => ("hw/acpi/core.c", 507),
+        Probe::QemuShutdownRequest => ("vl.c", 1999),
+        Probe::QemuResetRequest => ("vl.c", 1933),
+        Probe::QemuKbdWriteCommand => ("hw/input/pckbd.c", 302),
+        Probe::QemuDestroyHvmDomain => ("xen-all.c", 1178),
+        Probe::QemuSystemReset => ("vl.c", 1920),
+        Probe::QemuSystemKilled => ("vl.c", 1994),
+        Probe::QemuMainLoopShouldExit => ("vl.c", 2042),
+        Probe::QemuKillReport => ("vl.c", 1825),
+        Probe::QemuSignal => ("os-posix.c", 67),
+        _ => ("?", 0),
+    }
 }
 
 /// Source locations of qemu-dm's functions (qemu-xen-traditional, xen-4.4.4).

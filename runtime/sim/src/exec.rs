@@ -72,10 +72,18 @@ struct Slot {
 }
 
 /// The queue, the clock and the tasks.
+///
+/// Most events are due at the instant they are queued (a task woken, a
+/// thread handed the GIL): those wait in a plain FIFO beside the heap of
+/// later ones, and the next event is whichever of the two fronts has the
+/// smaller (time, sequence) — the order one heap would give, for a push and
+/// a pop that cost next to nothing.
 pub struct Executor {
     now: Cell<SimTime>,
     seq: Cell<u64>,
     queue: RefCell<BinaryHeap<Entry>>,
+    /// Events due at `now`, in sequence order.
+    due_now: RefCell<std::collections::VecDeque<(u64, Ev)>>,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     current: Cell<Option<TaskId>>,
@@ -104,6 +112,7 @@ impl Default for Executor {
             now: Cell::new(SimTime::ZERO),
             seq: Cell::new(0),
             queue: RefCell::new(BinaryHeap::new()),
+            due_now: RefCell::new(std::collections::VecDeque::new()),
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             current: Cell::new(None),
@@ -149,24 +158,37 @@ impl Executor {
     pub(crate) fn push(&self, time: SimTime, ev: Ev) {
         let seq = self.seq.get();
         self.seq.set(seq + 1);
-        self.queue.borrow_mut().push(Entry { time, seq, ev });
+        if time == self.now.get() {
+            self.due_now.borrow_mut().push_back((seq, ev));
+        } else {
+            self.queue.borrow_mut().push(Entry { time, seq, ev });
+        }
     }
 
     /// The time of the next event, if any.
     pub fn next_time(&self) -> Option<SimTime> {
+        if !self.due_now.borrow().is_empty() {
+            return Some(self.now.get());
+        }
         self.queue.borrow().peek().map(|e| e.time)
     }
 
     /// Moves the clock forward to `t` (never back).
     pub fn advance_to(&self, t: SimTime) {
-        if t > self.now.get() {
+        let now = self.now.get();
+        if t > now {
+            // Events still due at the old instant keep their time.
+            let mut heap = self.queue.borrow_mut();
+            for (seq, ev) in self.due_now.borrow_mut().drain(..) {
+                heap.push(Entry { time: now, seq, ev });
+            }
             self.now.set(t);
         }
     }
 
     /// Number of queued events.
     pub fn queued(&self) -> usize {
-        self.queue.borrow().len()
+        self.queue.borrow().len() + self.due_now.borrow().len()
     }
 
     /// The task being polled right now.
@@ -287,9 +309,10 @@ impl Executor {
             taken
         };
         let queue = std::mem::take(&mut *self.queue.borrow_mut());
+        let now = std::mem::take(&mut *self.due_now.borrow_mut());
         let dead = std::mem::take(&mut *self.graveyard.borrow_mut());
-        let any = !(futs.is_empty() && queue.is_empty() && dead.is_empty());
-        drop((futs, queue, dead));
+        let any = !(futs.is_empty() && queue.is_empty() && now.is_empty() && dead.is_empty());
+        drop((futs, queue, now, dead));
         any
     }
 
@@ -314,12 +337,27 @@ impl Executor {
     /// Pops the next event, advancing the clock. `None` when idle.
     pub(crate) fn pop(&self) -> Option<(SimTime, Ev)> {
         self.bury();
-        let e = self.queue.borrow_mut().pop()?;
-        if e.time > self.now.get() {
-            self.now.set(e.time);
+        let now = self.now.get();
+        let mut due = self.due_now.borrow_mut();
+        let mut heap = self.queue.borrow_mut();
+        // The heap goes first only with an event due now queued earlier.
+        let from_heap = match (due.front(), heap.peek()) {
+            (Some(&(s, _)), Some(e)) => e.time == now && e.seq < s,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => return None,
+        };
+        let (time, ev) = if from_heap {
+            let e = heap.pop()?;
+            (e.time, e.ev)
+        } else {
+            (now, due.pop_front()?.1)
+        };
+        if time > now {
+            self.now.set(time);
         }
         self.events.set(self.events.get() + 1);
-        Some((e.time, e.ev))
+        Some((time, ev))
     }
 
     /// Polls one task once. Returns the task's context if the task ended

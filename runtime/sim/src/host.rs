@@ -1,7 +1,14 @@
 //! A Xen host and the commands a user types at it: building the world
-//! (hypervisor, dom0, xenstored, xend), and `xm create/shutdown/reboot/
-//! destroy/trigger/list` run to completion from outside the world (a script
-//! calling them is a person at dom0's shell).
+//! (hypervisor, dom0, xenstored), starting its toolstack, and `xm create/
+//! shutdown/reboot/destroy/trigger/list` run to completion from outside the
+//! world (a script calling them is a person at dom0's shell; `xl`'s commands
+//! are in `toolstack::xl::cmd`).
+//!
+//! A host runs one toolstack, chosen by the first thing that needs one: an
+//! `xm` command (or setting xend up) starts xend, as `service xend start`
+//! would have at boot; an `xl` command, or `use_toolstack(Xl)`, leaves xend
+//! stopped. xend's start is work at one instant, before the command that
+//! needed it, so a world that uses `xm` is the world it always was.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -10,7 +17,7 @@ use std::rc::Rc;
 use crate::guest::{self, boot::GuestSetup, GuestKind};
 use crate::hypervisor::{self, Dying};
 use crate::toolstack::xend::{self, DeviceSpec, VmConfig};
-use crate::toolstack::xm;
+use crate::toolstack::{xm, Toolstack};
 use crate::{Config, RunEnd, Sim};
 
 /// What `xm.create` asks for (already checked by the script layer).
@@ -65,15 +72,46 @@ impl CreateSpec {
     }
 }
 
-/// Builds a host: Xen with 8 pCPUs, dom0 (xenstored, backends, udev), xend.
+/// Builds a host: Xen with 8 pCPUs, dom0 (xenstored, backends, udev). Its
+/// toolstack starts when first needed (`use_toolstack`).
 pub fn build(cfg: Config) -> Sim {
     let sim = Sim::new(cfg);
     hypervisor::boot(&sim, 8);
     crate::dom0::boot(&sim);
-    xend::start::start(&sim);
     sim.xen.borrow_mut().on_start = Some(Rc::new(guest_starts));
     settle(&sim);
     sim
+}
+
+/// xm's error when no xend listens on its socket (X xm/main.py:3970-3975).
+pub const NO_XEND: &str = "Unable to connect to xend: No such file or directory. Is xend running?";
+
+/// Makes `t` the host's toolstack if none is yet: xend starts (and settles
+/// at this instant); xl needs no daemon. Once chosen, the other is refused:
+/// `xm` finds no xend; `xl` commands that modify refuse while xend runs
+/// (xl.c:347-358, in the xl process itself).
+pub fn use_toolstack(sim: &Sim, t: Toolstack) -> Result<(), String> {
+    match (sim.toolstack.get(), t) {
+        (None, Toolstack::Xm) => {
+            sim.toolstack.set(Some(Toolstack::Xm));
+            xend::start::start(sim);
+            settle(sim);
+            Ok(())
+        }
+        (None, Toolstack::Xl) => {
+            sim.toolstack.set(Some(Toolstack::Xl));
+            Ok(())
+        }
+        (Some(a), b) if a == b => Ok(()),
+        (Some(Toolstack::Xl), Toolstack::Xm) => Err(NO_XEND.into()),
+        (Some(Toolstack::Xm), Toolstack::Xl) => Ok(()),
+        (Some(_), _) => Ok(()),
+    }
+}
+
+/// xend, started if this host has not chosen xl.
+pub fn ensure_xend(sim: &Sim) -> Result<(), String> {
+    use_toolstack(sim, Toolstack::Xm)
 }
 
 fn settle(sim: &Sim) {
@@ -84,12 +122,16 @@ fn settle(sim: &Sim) {
 
 /// Xen runs a new domain's vCPUs for the first time: its guest boots.
 fn guest_starts(sim: &Sim, domid: u32) {
-    let cfg = {
+    let xend_cfg = {
         let x = sim.xend.borrow();
-        match x.domains.get(&domid) {
-            Some(&vm) => x.vm(vm).cfg.clone(),
+        x.domains.get(&domid).map(|&vm| x.vm(vm).cfg.clone())
+    };
+    let cfg = match xend_cfg {
+        Some(c) => c,
+        None => match sim.xl.borrow().domains.get(&domid) {
+            Some(c) => crate::toolstack::xl::guest_view(c, domid),
             None => return,
-        }
+        },
     };
     let Some(profile) = guest::profile::by_name(&cfg.guest) else {
         return;
@@ -170,6 +212,7 @@ fn run_cmd<T: 'static, Fut: Future<Output = Result<T, String>> + 'static>(
 /// `xm create`: returns the new domid at the current virtual time, the guest
 /// booted far enough to watch `control/shutdown`.
 pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
+    ensure_xend(sim)?;
     if guest::profile::by_name(&spec.guest).is_none() {
         return Err(format!("unknown guest profile \"{}\"", spec.guest));
     }
@@ -206,6 +249,7 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
 /// `xm shutdown [-w] [-H|-R] <dom>`: returns once xend took the request (or,
 /// with `wait`, once the domain no longer runs).
 pub fn xm_shutdown(sim: &Sim, target: &str, mode: &str, wait: bool) -> Result<(), String> {
+    ensure_xend(sim)?;
     let (t, m) = (target.to_string(), mode.to_string());
     run_cmd(sim, "shutdown", false, move |s| async move {
         xm::shutdown(&s, t, m, wait).await
@@ -214,6 +258,7 @@ pub fn xm_shutdown(sim: &Sim, target: &str, mode: &str, wait: bool) -> Result<()
 
 /// `xm destroy <dom>`.
 pub fn xm_destroy(sim: &Sim, target: &str) -> Result<(), String> {
+    ensure_xend(sim)?;
     let t = target.to_string();
     run_cmd(sim, "destroy", false, move |s| async move {
         xm::destroy(&s, t).await
@@ -222,6 +267,7 @@ pub fn xm_destroy(sim: &Sim, target: &str) -> Result<(), String> {
 
 /// `xm trigger <dom> <trigger> [vcpu]`.
 pub fn xm_trigger(sim: &Sim, target: &str, trigger: &str, vcpu: u32) -> Result<(), String> {
+    ensure_xend(sim)?;
     let (t, g) = (target.to_string(), trigger.to_string());
     run_cmd(sim, "trigger", false, move |s| async move {
         xm::trigger(&s, t, g, vcpu).await
@@ -244,7 +290,13 @@ pub struct ListRow {
 }
 
 /// `xm list`: the domains xend tracks, with Xen's state flags.
-pub fn xm_list(sim: &Sim) -> Vec<ListRow> {
+pub fn xm_list(sim: &Sim) -> Result<Vec<ListRow>, String> {
+    ensure_xend(sim)?;
+    Ok(xend_list(sim))
+}
+
+/// What `xm list` would show, read without starting xend (empty without it).
+pub fn xend_list(sim: &Sim) -> Vec<ListRow> {
     let x = sim.xend.borrow();
     let mut rows = Vec::new();
     for (&domid, &vm) in &x.domains {
@@ -272,6 +324,30 @@ pub fn xm_list(sim: &Sim) -> Vec<ListRow> {
         });
     }
     rows
+}
+
+/// The guest domains of the host by name, as its toolstack names them:
+/// xend's list, or, under xl, Xen's domains named from xenstore.
+pub fn guest_domains(sim: &Sim) -> Vec<(String, u32)> {
+    match sim.toolstack.get() {
+        Some(Toolstack::Xl) => hypervisor::domctl::list_domains(sim)
+            .into_iter()
+            .filter(|i| i.domid != 0)
+            .map(|i| {
+                let name = sim
+                    .xs
+                    .borrow()
+                    .peek(&format!("/local/domain/{}/name", i.domid))
+                    .unwrap_or_else(|| "(null)".into());
+                (name, i.domid)
+            })
+            .collect(),
+        _ => xend_list(sim)
+            .into_iter()
+            .filter(|r| r.id != 0)
+            .map(|r| (r.name, r.id))
+            .collect(),
+    }
 }
 
 /// A domain's state as scripts see it: "running", "paused", "shutdown",
@@ -309,6 +385,7 @@ pub fn shutdown_reason(sim: &Sim, domid: u32) -> Option<&'static str> {
 /// being emptied by a script): every command starts now; returns when all
 /// have returned.
 pub fn xm_shutdown_all(sim: &Sim, targets: &[String]) -> Result<(), String> {
+    ensure_xend(sim)?;
     let left = Rc::new(std::cell::Cell::new(targets.len()));
     let failed: Rc<RefCell<Option<String>>> = Rc::new(RefCell::new(None));
     for t in targets {

@@ -9,7 +9,7 @@
 //! - `xenstore/`, `hypervisor/`, `qemu_dm/`, `guest/`, `dom0/`, `toolstack/` —
 //!   the layers, each owning its state and talking to the others only through
 //!   xenstore, event channels, hypercalls and signals, as the real ones do;
-//! - `host.rs` — building a host (dom0, xenstored, xend) and the public
+//! - `host.rs` — building a host (dom0, xenstored; xend or xl) and the public
 //!   commands (`xm create`, `xm shutdown`, ...) the script layer calls;
 //! - `logs.rs`, `trace.rs`, `time.rs`, `rng.rs` — outputs and determinism.
 //!
@@ -87,6 +87,10 @@ pub struct World {
     pub dom0: RefCell<dom0::Dom0>,
     /// The xend daemon.
     pub xend: RefCell<toolstack::xend::Xend>,
+    /// xl's processes and the domains libxl made.
+    pub xl: RefCell<toolstack::xl::Xl>,
+    /// The toolstack dom0 runs, once chosen (`host::use_toolstack`).
+    pub toolstack: Cell<Option<toolstack::Toolstack>>,
     site_hit: Cell<Option<(CtxId, usize)>>,
     hook_flags: RefCell<Vec<bool>>,
     host: RefCell<Option<Rc<dyn HookHost>>>,
@@ -140,6 +144,8 @@ impl Sim {
             qemu: RefCell::new(qemu_dm::QemuDms::default()),
             dom0: RefCell::new(dom0::Dom0::default()),
             xend: RefCell::new(toolstack::xend::Xend::new(seed)),
+            xl: RefCell::new(toolstack::xl::Xl::new(seed)),
+            toolstack: Cell::new(None),
             cfg: RefCell::new(cfg),
             site_hit: Cell::new(None),
             hook_flags: RefCell::new(vec![false; Probe::ALL.len()]),

@@ -94,7 +94,7 @@ pub fn register(e: &mut Engine) {
             .collect()
     });
     e.register_fn("faults", |_: &mut SimApi| -> Array {
-        faults::ALL.iter().map(|f| Dynamic::from(*f)).collect()
+        faults::every().map(Dynamic::from).collect()
     });
     e.register_get_set(
         "tracing",

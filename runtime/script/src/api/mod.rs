@@ -5,6 +5,7 @@ pub mod explore;
 pub mod logs;
 pub mod sim;
 pub mod xen;
+pub mod xl;
 pub mod xm;
 pub mod xs;
 
@@ -19,12 +20,20 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 pub fn register_all(e: &mut Engine, cur: &Current) {
     sim::register(e);
     xm::register(e);
+    xl::register(e);
     xs::register(e);
     xen::register(e);
     ctx::register(e);
     explore::register(e);
     logs::register(e);
     let (w, w2, w3) = (cur.clone(), cur.clone(), cur.clone());
+    let w4 = cur.clone();
+    e.register_fn(
+        "in_new_world",
+        move |ctx: rhai::NativeCallContext, s: &mut sim::SimApi, f: FnPtr| -> R<Dynamic> {
+            in_new_world(&ctx, &w4, &s.0, f)
+        },
+    );
     e.register_fn("unhook", move |id: i64| -> R<bool> {
         let st = current(&w3).ok_or("world gone")?;
         Ok(crate::hooks::uninstall(&st, id))
@@ -38,6 +47,39 @@ pub fn register_all(e: &mut Engine, cur: &Current) {
         install(&st, probe, None, HookKind::Hook, f).or_else(rt_err)
     });
     register_assertions(e);
+}
+
+/// `sim.in_new_world(f)`: runs `f()` against a fresh host built with this
+/// world's settings — the globals inside it are the new world's — and
+/// returns its value once that world is torn down. Two toolstacks side by
+/// side in one script: a world runs one.
+fn in_new_world(
+    ctx: &rhai::NativeCallContext,
+    cur: &Current,
+    outer: &std::rc::Rc<crate::HostState>,
+    f: FnPtr,
+) -> R<Dynamic> {
+    if let Some(msg) = outer.arity_error(
+        &f,
+        0,
+        "sim.in_new_world(f) expects a closure taking no parameters",
+    ) {
+        return crate::rt_err(msg);
+    }
+    let inner = outer.nested();
+    // A closure captured the globals it names when it was made — this
+    // world's handles; inside, they are the new world's.
+    let mut f = f;
+    for v in f.iter_curry_mut() {
+        if let Some(h) = crate::engine::rebind_global(v, inner.clone()) {
+            *v = h;
+        }
+    }
+    let prev = std::mem::replace(&mut *cur.borrow_mut(), std::rc::Rc::downgrade(&inner));
+    let r = f.call_within_context::<Dynamic>(ctx, ());
+    *cur.borrow_mut() = prev;
+    outer.end_nested(&inner);
+    r
 }
 
 /// An assertion's failure: a positioned error whose value the reports read
@@ -104,8 +146,22 @@ pub fn probes_markdown() -> String {
          A probe's *site* is its function's entry, or just after the function's own entry log line.\n\
          `on(name, |ctx| ...)` runs there; `hook(name, |ctx| ...)` replaces the function from there on.\n",
     );
-    let mut layer = None;
+    // One section per layer, in the order layers first appear in the table
+    // (a layer's later probes, appended to keep probe numbers stable, join
+    // its section).
+    let mut layers: Vec<xsh_sim::probe::Layer> = Vec::new();
     for d in xsh_sim::probe::PROBE_DEFS {
+        if !layers.contains(&d.layer) {
+            layers.push(d.layer);
+        }
+    }
+    let defs = layers.iter().flat_map(|l| {
+        xsh_sim::probe::PROBE_DEFS
+            .iter()
+            .filter(move |d| d.layer == *l)
+    });
+    let mut layer = None;
+    for d in defs {
         if layer != Some(d.layer) {
             layer = Some(d.layer);
             s.push_str(&format!("\n## `{}:`\n\n| probe | arguments | result | site | what it does |\n|---|---|---|---|---|\n", d.layer.prefix()));

@@ -61,6 +61,25 @@ pub fn register(e: &mut Engine) {
             Ok(())
         },
     );
+    e.register_get("toolstack", |s: &mut SimApi| -> Dynamic {
+        s.0.sim
+            .toolstack
+            .get()
+            .map_or(Dynamic::UNIT, |t| Dynamic::from(t.name().to_string()))
+    });
+    e.register_set(
+        "toolstack",
+        |s: &mut SimApi, v: String| -> R<()> {
+            use xsh_sim::toolstack::Toolstack;
+            let t = Toolstack::parse(&v).or_else(rt_err)?;
+            match (s.0.sim.toolstack.get(), t) {
+                (Some(Toolstack::Xm), Toolstack::Xl) => rt_err(
+                    "sim.toolstack = \"xl\": this host already runs xend (an xm command or xend setting came first); a world runs one toolstack",
+                ),
+                _ => xsh_sim::host::use_toolstack(&s.0.sim, t).or_else(rt_err),
+            }
+        },
+    );
     e.register_get("seed", |s: &mut SimApi| -> i64 {
         s.0.sim.cfg().seed as i64
     });

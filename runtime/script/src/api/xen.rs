@@ -80,6 +80,8 @@ pub fn register(e: &mut Engine) {
             if !(1..=4_194_304).contains(&pid) {
                 return rt_err(format!("xend.pid: {pid} is not a Linux pid (1..4194304)"));
             }
+            // Setting xend up makes it this host's toolstack.
+            xsh_sim::host::ensure_xend(&x.0.sim).or_else(rt_err)?;
             x.0.sim.xend.borrow_mut().pid = pid as u32;
             Ok(())
         },
@@ -88,6 +90,7 @@ pub fn register(e: &mut Engine) {
         if !(0.0..=1.0).contains(&p) {
             return rt_err(format!("xend.preempt is a probability (0..1), got {p}"));
         }
+        xsh_sim::host::ensure_xend(&x.0.sim).or_else(rt_err)?;
         x.0.sim.xend.borrow_mut().opts.preempt = p;
         Ok(())
     }

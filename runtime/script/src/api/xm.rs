@@ -405,8 +405,9 @@ pub fn register(e: &mut Engine) {
             host::xm_trigger(&x.0.sim, &t, trig, vcpu.max(0) as u32).or_else(|e| xm_err(&x.0, e))
         },
     );
-    e.register_fn("list", |x: &mut XmApi| -> Array {
-        host::xm_list(&x.0.sim)
+    e.register_fn("list", |x: &mut XmApi| -> R<Array> {
+        let rows = host::xm_list(&x.0.sim).or_else(|e| xm_err(&x.0, e))?;
+        Ok(rows
             .into_iter()
             .map(|r| {
                 let mut m = Map::new();
@@ -417,10 +418,11 @@ pub fn register(e: &mut Engine) {
                 m.insert("state".into(), Dynamic::from(r.state));
                 Dynamic::from_map(m)
             })
-            .collect()
+            .collect())
     });
     e.register_fn("domain", |x: &mut XmApi, key: Dynamic| -> R<DomainApi> {
         let k = target_of(&x.0, &key)?;
+        host::ensure_xend(&x.0.sim).or_else(|e| xm_err(&x.0, e))?;
         find_domain(&x.0, &k).ok_or_else(|| format!("Error: Domain '{k}' does not exist.").into())
     });
 
@@ -449,14 +451,25 @@ pub fn register(e: &mut Engine) {
     e.register_get("devices", |d: &mut DomainApi| -> Array {
         let x = d.st.sim.xend.borrow();
         let vm = x.vms.iter().rev().find(|v| v.cfg.name == d.name);
-        vm.map(|v| {
-            v.cfg
+        if let Some(v) = vm {
+            return v
+                .cfg
                 .devices
                 .iter()
                 .map(|dv| Dynamic::from(format!("{}/{}", dv.class, dv.devid)))
-                .collect()
-        })
-        .unwrap_or_default()
+                .collect();
+        }
+        // A domain libxl made: the devices libxl gave it.
+        let xl = d.st.sim.xl.borrow();
+        xl.domains
+            .get(&d.domid)
+            .map(|c| {
+                c.devices(d.domid)
+                    .iter()
+                    .map(|dv| Dynamic::from(format!("{}/{}", dv.kind.name(), dv.devid)))
+                    .collect()
+            })
+            .unwrap_or_default()
     });
     e.register_get("kernel", |d: &mut DomainApi| {
         KernelApi(d.st.clone(), d.domid)

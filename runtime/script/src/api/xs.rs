@@ -29,6 +29,11 @@ pub struct TxApi {
 }
 
 impl XsApi {
+    /// Is this the `xs` global (dom0's tools connection), not `as_domain`'s?
+    pub fn is_tools(&self) -> bool {
+        self.who.is_none()
+    }
+
     /// The dom0 tools view.
     pub fn tools(st: Rc<HostState>) -> XsApi {
         let conn = st.xs_conn;

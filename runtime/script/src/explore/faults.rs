@@ -13,6 +13,14 @@
 //! | `drop-release-watch` | `hook("xend:XendDomain._on_domains_changed")` returns 1: xend never hears `@releaseDomain` |
 //! | `delay-release-watch` | the same hook runs the refresh 10 s late |
 //! | `reorder-xend` | `xend.preempt = 0.7`: xend's threads are preempted at checkpoints (seeded) |
+//! | `backend-stuck` | `dom.hook("dom0:frontend_changed")` returns at once: the domain's backends never follow their frontends (never reach Closed) |
+//! | `dm-ignores-sighup` | `dom.hook("qemu:signal")` drops SIGHUP (HVM only): the device model outlives xend's or libxl's SIGHUP |
+//!
+//! On an xl host the release-watch faults act on xl's monitor
+//! (`libxl:domain_death_xswatch_callback`), and `reorder-xend` does not
+//! apply. On an xm host `sim.faults(dom)` lists the xend-era set the
+//! explorations were written against (`ALL`); the two teardown faults are
+//! injected there by name.
 //!
 //! The hooks are native functions (`FnPtr::from_fn`): installed like a
 //! script's `hook`, listed by the same machinery, but with nothing to
@@ -26,7 +34,8 @@ use xsh_sim::time::SimDuration;
 use crate::hooks::{install_native, CtxApi, HookKind};
 use crate::HostState;
 
-/// Every fault, "none" first.
+/// The xend-era faults, "none" first: what `sim.faults(dom)` lists on an xm
+/// host (the set the xm explorations were written against).
 pub const ALL: &[&str] = &[
     "none",
     "drop-shutdown-watch",
@@ -39,8 +48,35 @@ pub const ALL: &[&str] = &[
     "reorder-xend",
 ];
 
+/// The teardown faults, added with xl; listed on an xl host, injected by
+/// name on either.
+pub const TEARDOWN: &[&str] = &["backend-stuck", "dm-ignores-sighup"];
+
+/// Every fault: `ALL` then `TEARDOWN`.
+pub fn every() -> impl Iterator<Item = &'static str> {
+    ALL.iter().chain(TEARDOWN).copied()
+}
+
+/// What `sim.faults(dom)` lists on an xl host.
+pub const XL: &[&str] = &[
+    "none",
+    "drop-shutdown-watch",
+    "delay-shutdown-watch",
+    "hang-init",
+    "kill-qemu-dm",
+    "slow-qemu-dm",
+    "drop-release-watch",
+    "delay-release-watch",
+    "backend-stuck",
+    "dm-ignores-sighup",
+];
+
 /// Faults that need the domain's qemu-dm (an HVM guest).
-pub const QEMU: &[&str] = &["kill-qemu-dm", "slow-qemu-dm"];
+pub const QEMU: &[&str] = &["kill-qemu-dm", "slow-qemu-dm", "dm-ignores-sighup"];
+
+fn on_xl(st: &HostState) -> bool {
+    st.sim.toolstack.get() == Some(xsh_sim::toolstack::Toolstack::Xl)
+}
 
 /// Watch events late by this much.
 pub const WATCH_DELAY: f64 = 10.0;
@@ -52,7 +88,8 @@ pub const PREEMPT: f64 = 0.7;
 /// The faults that apply to a domain.
 pub fn applicable(st: &HostState, domid: u32) -> Vec<&'static str> {
     let has_qemu = st.sim.qemu.borrow().by_dom.contains_key(&domid);
-    ALL.iter()
+    let list = if on_xl(st) { XL } else { ALL };
+    list.iter()
         .copied()
         .filter(|f| has_qemu || !QEMU.contains(f))
         .collect()
@@ -95,6 +132,17 @@ pub fn inject(st: &Rc<HostState>, domid: u32, name: &str) -> Result<(), String> 
             Some(domid),
             later(st, QEMU_DELAY),
         ),
+        // xl's monitor hears @releaseDomain in libxl's death callback.
+        "drop-release-watch" if on_xl(st) => hook(
+            "libxl:domain_death_xswatch_callback",
+            None,
+            skip(Dynamic::UNIT),
+        ),
+        "delay-release-watch" if on_xl(st) => hook(
+            "libxl:domain_death_xswatch_callback",
+            None,
+            later(st, WATCH_DELAY),
+        ),
         "drop-release-watch" => hook(
             "xend:XendDomain._on_domains_changed",
             None,
@@ -105,13 +153,18 @@ pub fn inject(st: &Rc<HostState>, domid: u32, name: &str) -> Result<(), String> 
             None,
             later(st, WATCH_DELAY),
         ),
+        "reorder-xend" if on_xl(st) => {
+            Err("fault \"reorder-xend\" reorders xend's threads; this host runs xl".to_string())
+        }
         "reorder-xend" => {
             sim.xend.borrow_mut().opts.preempt = PREEMPT;
             Ok(())
         }
+        "backend-stuck" => hook("dom0:frontend_changed", Some(domid), skip(Dynamic::UNIT)),
+        "dm-ignores-sighup" => hook("qemu:signal", Some(domid), ignore_sighup()),
         other => Err(format!(
             "unknown fault {other:?}; the faults are {}",
-            ALL.join(", ")
+            every().collect::<Vec<_>>().join(", ")
         )),
     }
 }
@@ -139,6 +192,21 @@ fn later(st: &Rc<HostState>, secs: f64) -> FnPtr {
             }
         });
         Ok(Dynamic::UNIT)
+    })
+}
+
+/// A hook on `qemu:signal` that drops SIGHUP and lets the others through.
+fn ignore_sighup() -> FnPtr {
+    native("fault_ignore_sighup", |ctx: CtxApi| {
+        let signo = ctx
+            .args_map()
+            .get("signo")
+            .ok()
+            .and_then(|v| v.as_int().ok());
+        if signo == Some(1) {
+            return Ok(Dynamic::UNIT);
+        }
+        ctx.orig().map_err(|e| e.into())
     })
 }
 

@@ -24,6 +24,8 @@ enum Source {
     Guest,
     Qemu,
     Xen,
+    /// The xl monitors' `xl-<name>.log`.
+    Xl,
 }
 
 /// (tag, where, text it contains) — in the order the tags are listed.
@@ -89,6 +91,28 @@ const KEY_LINES: &[(&str, Source, &str)] = &[
         "All CPUs offline -- powering off",
     ),
     ("xen: triple fault", Source::Xen, "Triple fault"),
+    // xl's (docs/reference-xl.md §9): none of these appear on an xm host.
+    ("xl: rebooting", Source::Xl, "Done. Rebooting now"),
+    (
+        "xl: destroyed by xl destroy",
+        Source::Xl,
+        "has been destroyed.",
+    ),
+    (
+        "libxl: device model already exited",
+        Source::Xl,
+        "Device Model already exited",
+    ),
+    (
+        "libxl: device not removed",
+        Source::Xl,
+        "unable to remove device with path",
+    ),
+    (
+        "qemu-xen: terminated by a signal",
+        Source::Qemu,
+        "qemu: terminating on signal",
+    ),
 ];
 
 /// The key lines a run's logs hold, as tags in catalogue order. `Domain has
@@ -112,6 +136,21 @@ pub fn key_lines(sim: &Sim) -> Vec<String> {
     for r in reasons {
         tags.push(format!("xend: shutdown reason={r}"));
     }
+    // xl's monitor: the action it took for each reason code.
+    let mut actions: Vec<String> = Vec::new();
+    for (name, f) in logs.files.iter().filter(|(n, _)| n.starts_with("xl-")) {
+        let _ = name;
+        let text = f.text();
+        for i in memmem::find_iter(text.as_bytes(), "Action for shutdown reason code ") {
+            let line = &text[i + "Action for shutdown reason code ".len()..];
+            let line = &line[..line.find('\n').unwrap_or(line.len())];
+            let tag = format!("xl: reason code {line}");
+            if !actions.contains(&tag) {
+                actions.push(tag);
+            }
+        }
+    }
+    tags.extend(actions);
     let has = |text: &str, needle: &str| memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
     let in_files = |prefix: &str, needle: &str| {
         logs.files
@@ -124,6 +163,7 @@ pub fn key_lines(sim: &Sim) -> Vec<String> {
             Source::Guest => in_files("console-", needle),
             Source::Qemu => in_files("qemu-dm-", needle),
             Source::Xen => has(logs.xen.text(), needle),
+            Source::Xl => in_files("xl-", needle),
         };
         if found {
             tags.push(tag.to_string());
@@ -141,13 +181,12 @@ pub fn signature(st: &HostState) -> Vec<(String, String)> {
     default_signature(&st.sim)
 }
 
-/// Domains xend lists (besides Domain-0) with their state, and key lines.
+/// Domains the toolstack lists (besides Domain-0) with their state, and
+/// key lines.
 pub fn default_signature(sim: &Sim) -> Vec<(String, String)> {
     let mut doms: BTreeMap<String, String> = BTreeMap::new();
-    for row in xsh_sim::host::xm_list(sim) {
-        if row.id != 0 {
-            doms.insert(row.name, xsh_sim::host::domain_state(sim, row.id).into());
-        }
+    for (name, id) in xsh_sim::host::guest_domains(sim) {
+        doms.insert(name, xsh_sim::host::domain_state(sim, id).into());
     }
     let mut out: Vec<(String, String)> = if doms.is_empty() {
         vec![("domains".into(), "none but Domain-0".into())]

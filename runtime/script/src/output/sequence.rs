@@ -76,8 +76,13 @@ pub struct Steps {
 impl Steps {
     /// The note standing for the domain's creation.
     pub fn setup_note(&self) -> String {
+        let cmd = if self.lanes.contains(&Layer::Xl) {
+            "xl"
+        } else {
+            "xm"
+        };
         format!(
-            "xm create: {} crossings while the domain was built (devices, backends, hotplug, guest xenbus), folded",
+            "{cmd} create: {} crossings while the domain was built (devices, backends, hotplug, guest xenbus), folded",
             self.setup
         )
     }
@@ -132,7 +137,7 @@ pub fn steps(v: &View) -> Steps {
         // is run on context 0 with no caller: not a step between layers.
         // The user's own `xm` commands are, as a step on the xm lane.
         let Some(p) = c.parent else {
-            if to == Layer::Xm && v.ctx_layer(c.ctx) == Layer::Xm {
+            if matches!(to, Layer::Xm | Layer::Xl) && v.ctx_layer(c.ctx) == to {
                 raw.push((
                     c.time,
                     2 * i,
@@ -140,7 +145,7 @@ pub fn steps(v: &View) -> Steps {
                         time: c.time,
                         from: to,
                         to,
-                        label: format!("xm {}", call_label(c)),
+                        label: format!("{} {}", to.prefix(), call_label(c)),
                     },
                 ));
             }
@@ -224,9 +229,15 @@ pub fn steps(v: &View) -> Steps {
         .filter(|(_, k, _)| *k >= setup_end)
         .map(|(_, _, r)| r)
         .collect();
-    let mut lanes: Vec<Layer> = LAYERS
-        .iter()
-        .copied()
+    // The toolstack's lanes on the left, whichever it is (xl's layers come
+    // last in LAYERS only to keep the timeline's process ids).
+    let order = [Layer::Xl, Layer::Libxl].into_iter().chain(
+        LAYERS
+            .iter()
+            .copied()
+            .filter(|l| !matches!(l, Layer::Xl | Layer::Libxl)),
+    );
+    let mut lanes: Vec<Layer> = order
         .filter(|l| raw.iter().any(|r| r.from == *l || r.to == *l))
         .collect();
     if lanes.is_empty() {
@@ -277,15 +288,18 @@ fn setup_end(v: &View) -> usize {
         .iter()
         .enumerate()
         .rev()
-        .find(|(_, c)| c.probe.name() == "xm:create")
+        .find(|(_, c)| matches!(c.probe.name(), "xm:create" | "xl:main_create"))
     else {
         return 0;
     };
     let done = create.end.unwrap_or(create.time);
+    // The next command: another `xm` call, or another xl process's `main`.
     let first_after = v.calls[ci..]
         .iter()
         .position(|c| {
-            c.time > done || (c.probe.layer() == Layer::Xm && c.probe.name() != "xm:create")
+            c.time > done
+                || (c.probe.layer() == Layer::Xm && c.probe.name() != "xm:create")
+                || (c.probe.name() == "xl:main" && c.ctx != create.ctx)
         })
         .map_or(v.calls.len(), |p| ci + p);
     // Keys are 2 × call id (a hop into a call sorts at 2 × id - 1).

@@ -37,8 +37,9 @@ const FOLD_TO: u64 = 1_000_000_000;
 /// Drawn room given to each start and end of a call, in nanoseconds.
 const STEP: u64 = 1_000;
 
-/// Layers in the order a shutdown crosses them (also the process ids).
-pub const LAYERS: [Layer; 7] = [
+/// Layers in the order a shutdown crosses them (also the process ids; xl's
+/// come last so that xend's keep theirs).
+pub const LAYERS: [Layer; 9] = [
     Layer::Xm,
     Layer::Xend,
     Layer::Xs,
@@ -46,6 +47,8 @@ pub const LAYERS: [Layer; 7] = [
     Layer::Qemu,
     Layer::Xen,
     Layer::Dom0,
+    Layer::Xl,
+    Layer::Libxl,
 ];
 
 /// A layer's process id in the timeline (its place in [`LAYERS`], from 1).
@@ -63,6 +66,8 @@ pub fn layer_title(l: Layer) -> &'static str {
         Layer::Qemu => "qemu-dm",
         Layer::Xen => "Xen",
         Layer::Dom0 => "dom0 kernel",
+        Layer::Xl => "xl",
+        Layer::Libxl => "libxl",
     }
 }
 

@@ -66,6 +66,15 @@ async fn run_rules(sim: &Sim, ev: Uevent) {
         domid_of(&ev.backend),
         move || vec![Value::str(action), Value::str(&backend)],
         async move {
+            // xen-hotplug-common.sh:17-22: a script udev runs (UDEV_CALL=1)
+            // exits at once when libxl/disable_udev exists — libxl runs the
+            // scripts itself. Without the node the read is part of the
+            // script's start-up, already in its cost below.
+            if udev_disabled(&s) {
+                let c = xenstore_exec(&s).await;
+                let _ = xs_request(&s, c, None, Req::Read("libxl/disable_udev".into())).await;
+                return;
+            }
             match (ev.class.as_str(), ev.action) {
                 ("vif", "online") | ("vif", "offline") => {
                     hotplug_script(&s, "vif-setup", ev.action, &ev.backend).await
@@ -79,6 +88,76 @@ async fn run_rules(sim: &Sim, ev: Uevent) {
         },
     )
     .await
+}
+
+/// Does `/local/domain/0/libxl/disable_udev` exist (libxl started with
+/// `run_hotplug_scripts`)?
+fn udev_disabled(sim: &Sim) -> bool {
+    sim.xs
+        .borrow()
+        .exists_raw("/local/domain/0/libxl/disable_udev")
+}
+
+/// A hotplug script libxl forks itself (libxl_device.c:954-1048,
+/// libxl_linux.c:142-232): `vif-bridge online|offline type_if=vif`,
+/// `vif-bridge add|remove type_if=tap`, `block add|remove`. Returns the
+/// script's exit status.
+pub async fn libxl_script(sim: &Sim, script: &str, args: &[&'static str], backend: &str) -> i32 {
+    let action = args.first().copied().unwrap_or("");
+    let script: &'static str = match script {
+        "vif-bridge" => "vif-bridge",
+        "block" => "block",
+        _ => "unknown",
+    };
+    let tap = args.get(1) == Some(&"type_if=tap");
+    let s = sim.clone();
+    let be = backend.to_string();
+    let shown = be.clone();
+    sim.call(
+        Probe::Dom0HotplugScript,
+        domid_of(backend),
+        move || vec![Value::str(script), Value::str(action), Value::str(&shown)],
+        async move {
+            s.sleep(SimDuration::millis(8)).await;
+            match (script, action) {
+                // vif-bridge online: the port joins the bridge; `success`
+                // (only for type_if=vif) tells the toolstack.
+                ("vif-bridge", "online") if !tap => {
+                    let c = xenstore_exec(&s).await;
+                    let _ = xs_request(
+                        &s,
+                        c,
+                        None,
+                        Req::Write(format!("{be}/hotplug-status"), "connected".into()),
+                    )
+                    .await;
+                }
+                ("block", "add") => {
+                    let c = xenstore_exec(&s).await;
+                    let _ = xs_request(
+                        &s,
+                        c,
+                        None,
+                        Req::Write(format!("{be}/physical-device"), "fd:2".into()),
+                    )
+                    .await;
+                    let c = xenstore_exec(&s).await;
+                    let _ = xs_request(
+                        &s,
+                        c,
+                        None,
+                        Req::Write(format!("{be}/hotplug-status"), "connected".into()),
+                    )
+                    .await;
+                }
+                // vif-bridge offline/remove: brctl delif, ifconfig down;
+                // block remove of a phy: device: exit 0. Nothing in the store.
+                _ => {}
+            }
+        },
+    )
+    .await;
+    0
 }
 
 fn domid_of(backend: &str) -> u32 {

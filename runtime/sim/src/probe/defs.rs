@@ -195,4 +195,66 @@ probes! {
     Dom0UdevEvent = "dom0:udev_event", Dom0, false, ["action", "backend"], "()", "udevd runs xen-backend.rules for a uevent.";
     Dom0HotplugScript = "dom0:hotplug_script", Dom0, false, ["script", "action", "backend"], "()", "/etc/xen/scripts/vif-setup or block: online/add writes hotplug-status.";
     Dom0HotplugCleanup = "dom0:xen-hotplug-cleanup", Dom0, false, ["backend"], "()", "Under the \"block\" lock, xenstore-rm -t of the frontend, backend, error and /vm device paths.";
+
+    // ---- qemu-xen (upstream QEMU 1.6.2 as Xen 4.4.4 pins it) ----
+    QemuAcpiPm1CntWrite = "qemu:acpi_pm1_cnt_write", Qemu, false, ["value"], "()", "qemu-xen's PM1a_CNT (0xb004) write (hw/acpi/core.c): SLP_EN with SLP_TYP 0 (or the S4 value) requests a shutdown, 1 a suspend.";
+    QemuSystemKilled = "qemu:qemu_system_killed", Qemu, false, ["signo", "pid"], "()", "qemu-xen's termsig_handler for SIGINT/SIGHUP/SIGTERM: remembers the signal and its sender, clears no_shutdown, requests a shutdown.";
+    QemuMainLoopShouldExit = "qemu:main_loop_should_exit", Qemu, false, [], "bool", "qemu-xen's main loop after each wait: a shutdown request reports a kill (if any) and leaves the loop (no -no-shutdown under libxl); a reset request resets and goes on.";
+    QemuKillReport = "qemu:qemu_kill_report", Qemu, false, ["signo", "pid"], "()", "Writes `qemu: terminating on signal N from pid P` to qemu-xen's log.";
+
+    // ---- xl, the command-line tool of libxl (xl.c, xl_cmdimpl.c) ----
+    XlMain = "xl:main", Xl, false, ["command"], "int", "xl.c main: a command that modifies refuses while a xend lock file exists (`xend is running, ...`), then runs the command.";
+    XlMainCreate = "xl:main_create", Xl, false, ["config"], "int", "`xl create`: create_domain; returns once the monitor has daemonised.";
+    XlCreateDomain = "xl:create_domain", Xl, false, ["name"], "int", "Takes the xl lock, libxl_domain_create_new, stores the config, unpauses; then (daemonised) the domain's monitor: waits for its death and applies on_poweroff/on_reboot/on_crash, restarting with a new domid.";
+    XlDoDaemonize = "xl:do_daemonize", Xl, false, ["name"], "int", "Forks the monitor, which opens /var/log/xen/xl-<name>.log (rotated) as its stdout and stderr.";
+    XlDomainWaitEvent = "xl:domain_wait_event", Xl, false, ["domid"], "string", "The monitor waits for the next libxl event of its domain (DOMAIN_SHUTDOWN, DOMAIN_DEATH).";
+    XlHandleDomainDeath = "xl:handle_domain_death", Xl, false, ["domid", "reason"], "int", "Picks the on_* action for the shutdown reason, logs it, destroys the domain for destroy/restart; returns 1 to restart, 2 to rename-restart, 0 to exit.";
+    XlPreserveDomain = "xl:preserve_domain", Xl, false, ["domid"], "int", "rename-restart: renames the dead domain with a time suffix and a new uuid.";
+    XlMainShutdown = "xl:main_shutdown", Xl, false, ["dom", "wait", "fallback"], "int", "`xl shutdown [-w] [-F] <dom>`.";
+    XlMainReboot = "xl:main_reboot", Xl, false, ["dom", "wait", "fallback"], "int", "`xl reboot [-w] [-F] <dom>`.";
+    XlShutdownDomain = "xl:shutdown_domain", Xl, true, ["domid", "fallback"], "int", "`Shutting down domain N`, libxl_domain_shutdown; without PV control: `PV control interface not available: external graceful shutdown not possible.` (with -F the ACPI power button instead); a failure exits 255.";
+    XlRebootDomain = "xl:reboot_domain", Xl, true, ["domid", "fallback"], "int", "`Rebooting domain N`, libxl_domain_reboot; without PV control the same refusal for a reboot (with -F the ACPI reset trigger).";
+    XlWaitForDomainDeaths = "xl:wait_for_domain_deaths", Xl, false, ["count"], "()", "`-w`: waits until each domain has shut down or been destroyed (whichever is reported first).";
+    XlMainDestroy = "xl:main_destroy", Xl, false, ["dom"], "int", "`xl destroy <dom>`.";
+    XlDestroyDomain = "xl:destroy_domain", Xl, false, ["domid"], "int", "Refuses domain 0, else libxl_domain_destroy; a failure prints `destroy failed (rc=N)`.";
+    XlMainTrigger = "xl:main_trigger", Xl, false, ["dom", "trigger", "vcpu"], "int", "`xl trigger <dom> <power|sleep|nmi|init|reset|s3resume> [vcpu]`: libxl_send_trigger (whose failure it ignores).";
+    XlMainList = "xl:main_list", Xl, false, [], "array", "`xl list`: every Xen domain, named from xenstore, with the shutdown reason letter in the state.";
+
+    // ---- libxl ----
+    LibxlDomainCreateNew = "libxl:libxl_domain_create_new", Libxl, false, ["name"], "int", "Makes and builds the domain, adds its disks, console and vkbd, spawns the device model, adds its nics; returns the domid.";
+    LibxlDomainMake = "libxl:libxl__domain_make", Libxl, false, ["name"], "int", "xc_domain_create, then one transaction: /local/domain/<id>, /vm/<uuid>, /libxl/<id>, control/shutdown writable by the guest, libxl/disable_udev = 1.";
+    LibxlDomainBuild = "libxl:libxl__domain_build", Libxl, false, ["domid"], "()", "Builds the domain (hvmloader or kernel) and introduces it to xenstored.";
+    LibxlDeviceAdd = "libxl:libxl__device_generic_add", Libxl, false, ["frontend", "backend"], "()", "Writes a device's frontend and backend directories (state 1, online 1, script, ...).";
+    LibxlWaitDeviceConnection = "libxl:libxl__wait_device_connection", Libxl, false, ["backend"], "()", "Waits up to 10 s for the backend to reach InitWait, then runs its hotplug script (qemu-backed devices go straight to the script step).";
+    LibxlSpawnLocalDm = "libxl:libxl__spawn_local_dm", Libxl, false, ["domid", "version"], "()", "Opens qemu-dm-<name>.log (rotated), double-forks the device model (qemu-xen or qemu-xen-traditional) and waits up to 60 s for its state `running`.";
+    LibxlDomainUnpause = "libxl:libxl_domain_unpause", Libxl, false, ["domid"], "int", "xc_domain_unpause.";
+    LibxlDomainShutdown = "libxl:libxl_domain_shutdown", Libxl, false, ["domid"], "int", "PV control available: writes `poweroff` to control/shutdown (no transaction); else ERROR_NOPARAVIRT (-10). No remote shutdown, no timer.";
+    LibxlDomainReboot = "libxl:libxl_domain_reboot", Libxl, false, ["domid"], "int", "As libxl_domain_shutdown with `reboot`.";
+    LibxlPvcontrolAvailable = "libxl:libxl__domain_pvcontrol_available", Libxl, false, ["domid"], "int", "1 for a PV domain; for HVM whether HVM_PARAM_CALLBACK_IRQ is set (PV drivers).";
+    LibxlSendTrigger = "libxl:libxl_send_trigger", Libxl, false, ["domid", "trigger", "vcpu"], "int", "xc_domain_send_trigger (XEN_DOMCTL_sendtrigger); a failure logs `Send trigger '...' failed`.";
+    LibxlEvenableDomainDeath = "libxl:libxl_evenable_domain_death", Libxl, false, ["domid"], "()", "Adds a death evgen; the first one watches @releaseDomain.";
+    LibxlEvdisableDomainDeath = "libxl:libxl__evdisable_domain_death", Libxl, false, ["domid"], "()", "Drops a death evgen; the last one unwatches @releaseDomain.";
+    LibxlDomainDeathCallback = "libxl:domain_death_xswatch_callback", Libxl, false, ["path"], "()", "@releaseDomain fired: getinfolist from the first watched domid; reports DOMAIN_SHUTDOWN once per domain (with Xen's reason), DOMAIN_DEATH when dying or gone.";
+    LibxlDomainDeathOccurred = "libxl:domain_death_occurred", Libxl, false, ["domid", "why"], "()", "Queues DOMAIN_DEATH (`empty list`, `missing from list`, `dying`).";
+    LibxlEventWait = "libxl:libxl_event_wait", Libxl, false, [], "string", "Returns a queued event, else polls (xenstore watches, timers, child deaths) and dispatches.";
+    LibxlWatchfdCallback = "libxl:watchfd_callback", Libxl, false, ["path", "token"], "()", "A xenstore watch event for this process: finds the watch by its `slot/counter` token and calls it.";
+    LibxlXswatchRegister = "libxl:libxl__ev_xswatch_register", Libxl, false, ["path", "token"], "()", "XS_WATCH with a `slot/counter` token (xenstored fires it once at once).";
+    LibxlXswatchDeregister = "libxl:libxl__ev_xswatch_deregister", Libxl, false, ["path", "token"], "()", "XS_UNWATCH.";
+    LibxlAoComplete = "libxl:libxl__ao_complete", Libxl, false, ["rc"], "()", "An asynchronous operation is done; a synchronous caller's loop ends.";
+    LibxlAoDestroy = "libxl:libxl__ao__destroy", Libxl, false, [], "()", "Frees a finished asynchronous operation.";
+    LibxlDomainDestroy = "libxl:libxl_domain_destroy", Libxl, false, ["domid"], "int", "The destroy AO (synchronous from xl): stub domain, then libxl__destroy_domid.";
+    LibxlDestroyDomid = "libxl:libxl__destroy_domid", Libxl, false, ["domid"], "()", "PCI teardown, xc_domain_pause, SIGHUP to the device model (no wait), then every device forced down; xc_domain_destroy only after.";
+    LibxlKillDeviceModel = "libxl:kill_device_model", Libxl, false, ["pidpath"], "int", "Reads image/device-model-pid and sends SIGHUP: `Device Model signaled` (debug) or `Device Model already exited` (error). Never SIGKILL.";
+    LibxlDevicesDestroy = "libxl:libxl__devices_destroy", Libxl, false, ["domid"], "()", "Every device under /local/domain/<id>/device, in parallel: consoles by removing their paths, the others through libxl__initiate_device_remove.";
+    LibxlInitiateDeviceRemove = "libxl:libxl__initiate_device_remove", Libxl, false, ["backend", "force"], "()", "qemu-backed device of a paused domain: a 2 s timer; else a transaction (forced: the frontend removed) writing backend online=0, state=5, then waits up to 10 s for state 6.";
+    LibxlDevstateWatchCallback = "libxl:devstate_watch_callback", Libxl, false, ["path"], "()", "The backend's state changed: the wanted state (or gone) ends the wait, else `still waiting`.";
+    LibxlDevstateTimeout = "libxl:devstate_timeout", Libxl, false, ["path"], "()", "The backend did not reach the wanted state in time: ERROR_TIMEDOUT.";
+    LibxlDeviceQemuTimeout = "libxl:device_qemu_timeout", Libxl, false, ["backend"], "()", "The 2 s qemu bodge: writes backend state 6 itself, then the hotplug step.";
+    LibxlDeviceBackendCallback = "libxl:device_backend_callback", Libxl, false, ["backend", "rc"], "()", "The state wait ended: an error logs `unable to remove device with path ...` and skips the hotplug script; else device_hotplug.";
+    LibxlDeviceHotplug = "libxl:device_hotplug", Libxl, false, ["backend", "action"], "()", "Runs the next hotplug script (vif: `vif-bridge online|offline type_if=vif`, then for an emulated NIC `add|remove type_if=tap`; vbd: `block add|remove`) with a 10 s timeout, or finishes.";
+    LibxlDeviceHotplugTimeout = "libxl:device_hotplug_timeout_cb", Libxl, false, ["backend"], "()", "A hotplug script ran past 10 s: SIGKILL.";
+    LibxlDeviceHotplugChildDeath = "libxl:device_hotplug_child_death_cb", Libxl, false, ["backend", "status"], "()", "A hotplug script exited: a failure is logged (and ignored on removal); then the next script.";
+    LibxlDeviceHotplugDone = "libxl:device_hotplug_done", Libxl, false, ["backend", "rc"], "()", "Removal: libxl__device_destroy; then the device's callback.";
+    LibxlDeviceDestroy = "libxl:libxl__device_destroy", Libxl, false, ["backend"], "()", "One transaction removing the device's frontend and backend paths (and their emptied parents).";
+    LibxlDevicesDestroyCb = "libxl:devices_destroy_cb", Libxl, false, ["domid", "rc"], "()", "All devices down: removes /vm/<uuid>, /local/domain/<id>, /libxl/<id>, the device-model path; only then xc_domain_destroy.";
 }

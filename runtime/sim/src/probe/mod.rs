@@ -15,8 +15,9 @@ mod defs;
 pub use call::{Call, CallCell, CallState, HookHost, Site, SiteOutcome};
 pub use defs::{Probe, ProbeDef, PROBE_DEFS};
 
-/// The five layers a probe can belong to, with the `xm` client and dom0's
-/// kernel backends and hotplug scripts as layers of their own.
+/// The layers a probe can belong to: the five of the shutdown path, with the
+/// `xm` client, dom0's kernel backends and hotplug scripts, and the other
+/// toolstack (`xl` and libxl) as layers of their own.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum Layer {
     /// The `xm` command-line client in dom0.
@@ -33,6 +34,12 @@ pub enum Layer {
     Xen,
     /// dom0's kernel backends, udev and hotplug scripts.
     Dom0,
+    /// The `xl` command-line tool (xl.c, xl_cmdimpl.c): each command, and the
+    /// per-domain monitor a daemonised `xl create` leaves behind.
+    Xl,
+    /// libxl, the library `xl` runs on: shutdown, domain-death events,
+    /// destroy, device teardown and its hotplug scripts, the device model.
+    Libxl,
 }
 
 impl Layer {
@@ -46,6 +53,8 @@ impl Layer {
             Layer::Qemu => "qemu",
             Layer::Xen => "xen",
             Layer::Dom0 => "dom0",
+            Layer::Xl => "xl",
+            Layer::Libxl => "libxl",
         }
     }
 
@@ -59,6 +68,8 @@ impl Layer {
             "qemu" => Layer::Qemu,
             "xen" => Layer::Xen,
             "dom0" => Layer::Dom0,
+            "xl" => Layer::Xl,
+            "libxl" => Layer::Libxl,
             _ => return None,
         })
     }

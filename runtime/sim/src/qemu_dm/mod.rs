@@ -2,7 +2,11 @@
 //! (guest-and-qemu.md §5): the ioreq loop, PIIX4's PM1a_CNT at 0xb004, the
 //! keyboard controller's reset, `destroy_hvm_domain` before the ioreq is
 //! answered, its log file, and death on SIGHUP (no handler in the
-//! device-model build).
+//! device-model build). `upstream.rs` is qemu-xen, libxl's default device
+//! model (docs/reference-xl.md §7): the same ioreq path, QEMU's main loop
+//! and signal handlers.
+
+pub mod upstream;
 
 use std::collections::VecDeque;
 
@@ -53,6 +57,19 @@ pub struct QemuDm {
     /// How often `log` had been rotated when this process opened it
     /// (`Logs::name_of_generation` finds its file after later rotations).
     pub log_generation: usize,
+    /// Which device model this is.
+    pub version: Version,
+    /// qemu-xen: the signal and sender `qemu_system_killed` noted.
+    pub killed_by: Option<(u32, u32)>,
+}
+
+/// Which QEMU a device-model process is.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Version {
+    /// qemu-dm (qemu-xen-traditional): xend's, or libxl's when asked for.
+    Traditional,
+    /// qemu-xen (upstream QEMU 1.6.2): libxl's default.
+    QemuXen,
 }
 
 /// Every qemu-dm by domid (an entry stays after the process ends, until the
@@ -85,7 +102,7 @@ pub fn log_file(name: &str) -> String {
     format!("qemu-dm-{name}.log")
 }
 
-fn qlog(sim: &Sim, domid: u32, line: impl std::fmt::Display) {
+pub(crate) fn qlog(sim: &Sim, domid: u32, line: impl std::fmt::Display) {
     if sim.logs.borrow().discards() {
         return;
     }
@@ -141,6 +158,8 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
             exit_waiters: Vec::new(),
             log: file,
             log_generation,
+            version: Version::Traditional,
+            killed_by: None,
         },
     );
     let d = s.domid;
@@ -193,7 +212,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
 }
 
 /// The event-channel fd became readable.
-fn ioreq_event(sim: &Sim, domid: u32, vcpu: u32, hop: Option<crate::stack::HopId>) {
+pub(crate) fn ioreq_event(sim: &Sim, domid: u32, vcpu: u32, hop: Option<crate::stack::HopId>) {
     let w = {
         let mut q = sim.qemu.borrow_mut();
         let Some(q) = q.by_dom.get_mut(&domid) else {
@@ -478,9 +497,34 @@ async fn qemu_system_reset(sim: &Sim, domid: u32) {
 
 /// A signal reaches qemu-dm. It installs no handler in the device-model
 /// build, so SIGHUP, SIGTERM, SIGKILL and SIGSEGV all end it at once.
+/// qemu-xen catches SIGINT, SIGHUP and SIGTERM (upstream.rs).
 pub fn signal(sim: &Sim, domid: u32, signo: u32) {
-    let ctx = match sim.qemu.borrow().by_dom.get(&domid) {
-        Some(q) if q.alive => q.ctx,
+    signal_from(sim, domid, signo, 0);
+}
+
+/// `kill(pid, signo)` from process `sender`: `false` (ESRCH) when no
+/// device-model process with that pid lives.
+pub fn kill_pid(sim: &Sim, pid: u32, signo: u32, sender: u32) -> bool {
+    let domid = sim
+        .qemu
+        .borrow()
+        .by_dom
+        .values()
+        .find(|q| q.alive && q.pid == pid)
+        .map(|q| q.domid);
+    match domid {
+        Some(d) => {
+            signal_from(sim, d, signo, sender);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A signal from process `sender` (0: unknown) reaches a domain's device model.
+pub fn signal_from(sim: &Sim, domid: u32, signo: u32, sender: u32) {
+    let (ctx, version) = match sim.qemu.borrow().by_dom.get(&domid) {
+        Some(q) if q.alive => (q.ctx, q.version),
         _ => return,
     };
     let hop = sim.hop("signal");
@@ -490,16 +534,47 @@ pub fn signal(sim: &Sim, domid: u32, signo: u32) {
     sim.schedule(SimDuration::micros(300), move |sim| {
         sim.adopt(ctx, hop);
         let task = sim.spawn(ctx, async move {
+            let s2 = s.clone();
             s.call(
                 Probe::QemuSignal,
                 domid,
                 move || vec![Value::Int(signo as i64)],
-                async move {},
+                async move {
+                    if version == Version::QemuXen && matches!(signo, 1 | 2 | 15) {
+                        upstream::system_killed(&s2, domid, signo, sender).await;
+                    } else {
+                        exit(&s2, domid, format!("was killed by signal {signo}"));
+                    }
+                },
             )
             .await;
-            exit(&s, domid, format!("was killed by signal {signo}"));
         });
         let _ = task;
+    });
+}
+
+/// The device model records `running` in
+/// `/local/domain/0/device-model/<domid>/state` once its VM runs (qemu-dm's
+/// main_loop; qemu-xen's `xen_change_state_handler`, xen-all.c): what
+/// libxl's spawn waits for. Under xend, xend's image.py writes it (image.rs).
+pub fn record_running(sim: &Sim, domid: u32) {
+    let ctx = match sim.qemu.borrow().by_dom.get(&domid) {
+        Some(q) if q.alive => q.ctx,
+        _ => return,
+    };
+    let s = sim.clone();
+    sim.spawn(ctx, async move {
+        let conn = s.dom0.borrow().tools_conn;
+        let _ = crate::xenstore::xs_request(
+            &s,
+            conn,
+            None,
+            crate::xenstore::Req::Write(
+                format!("/local/domain/0/device-model/{domid}/state"),
+                "running".into(),
+            ),
+        )
+        .await;
     });
 }
 
