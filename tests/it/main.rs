@@ -21,10 +21,12 @@
 //! - `first_hour` — issue 14's rough edges: the clock, one default seed, completions, colour, what outputs wrote, errors that say what was meant, `xsh test` names, lists and times;
 //! - `model_reference` — issue 14's model fixes against ../shared/reference (quotas per daemon, guest watches, /vm, qemu-dm logs, the power button, stacks, `ctx.chain(#{ stacks: true })`);
 //! - `doc_examples` — every ```rhai example of README.md and docs/*.md runs and prints what the doc shows;
+//! - `report`, `report_page` — `--report`'s page: its logs, links and milestones, and the page in headless Chromium (`cdp` drives it);
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
 //! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
+mod cdp;
 mod cli;
 mod definitions;
 mod determinism;
@@ -44,6 +46,8 @@ mod logs_timeline;
 mod model_reference;
 mod outputs;
 mod repl;
+mod report;
+mod report_page;
 mod reports;
 mod run_outputs;
 mod scale;

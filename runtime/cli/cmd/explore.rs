@@ -18,7 +18,8 @@ use xsh_script::Host;
 
 use super::run::LimitFlags;
 
-/// `--trace`, `--timeline`, `--sequence` (docs/outputs.md).
+/// `--trace`, `--timeline`, `--sequence` (docs/outputs.md), `--report`
+/// (docs/report.md).
 #[derive(Args, Default, Clone)]
 pub struct OutputFlags {
     /// Write every probe call and causal hop as JSON lines.
@@ -30,6 +31,10 @@ pub struct OutputFlags {
     /// Write a sequence diagram across the layers (.svg or .mmd).
     #[arg(long, value_name = "FILE.svg|.mmd")]
     pub sequence: Option<PathBuf>,
+    /// Write the run as one self-contained HTML page: the diagram, every
+    /// log linked to its steps, the milestones and how to reproduce it.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 impl OutputFlags {
@@ -41,6 +46,7 @@ impl OutputFlags {
             ("--trace", &self.trace),
             ("--timeline", &self.timeline),
             ("--sequence", &self.sequence),
+            ("--report", &self.report),
         ] {
             if let Some(p) = path {
                 output::check_destination(p).map_err(|e| format!("{flag} {e}"))?;
@@ -58,13 +64,25 @@ impl OutputFlags {
         Ok(())
     }
 
-    /// What the asked-for outputs need the world to record.
+    /// What the asked-for outputs need the world to record. A report
+    /// reads everything: the trace, its hops and frames, and the logs'
+    /// text (with each line's writer, which `prepare` turns on).
     pub fn observe(&self) -> xsh_script::observe::Observe {
         let any = self.trace.is_some() || self.timeline.is_some() || self.sequence.is_some();
-        if any {
+        if self.report.is_some() {
+            output::report::OBSERVE
+        } else if any {
             xsh_script::observe::Observe::OUTPUTS
         } else {
             Default::default()
+        }
+    }
+
+    /// Writes the report of a finished (or failed) run, if one was asked for.
+    pub fn write_report(&self, host: &Host, info: &output::report::RunInfo) -> Result<(), String> {
+        match &self.report {
+            Some(p) => output::report::write(host, info, p).map_err(|e| format!("--report {e}")),
+            None => Ok(()),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod explore;
 pub mod logs;
 pub mod probes;
 pub mod repl;
+pub mod report;
 pub mod run;
 pub mod test;
 

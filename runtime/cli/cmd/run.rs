@@ -223,6 +223,9 @@ pub fn main(f: Flags) -> ExitCode {
     // The world records what the script and the asked-for outputs read,
     // nothing more (logs go to --log-dir as they are written, kept or not).
     host.state.observe_extra.set(f.outputs.observe());
+    if f.outputs.report.is_some() {
+        xsh_script::output::report::prepare(host.sim());
+    }
     if let Some(dir) = &f.log_dir {
         if let Err(e) = host.sim().logs.borrow_mut().stream_to_dir(dir) {
             eprintln!("error: cannot write logs to {}: {e}", dir.display());
@@ -250,7 +253,11 @@ pub fn main(f: Flags) -> ExitCode {
         );
     }
     let echoed = host.state.echo_error.borrow_mut().take();
-    let wrote = f.outputs.write(&host, &name);
+    let wrote = f.outputs.write(&host, &name).and_then(|_| {
+        let failure = r.as_ref().err().map(|e| e.render(false));
+        f.outputs
+            .write_report(&host, &super::report::run_info(&f, &host, &name, failure))
+    });
     super::explore::report_choices(&host);
     let flushed = host.sim().logs.borrow_mut().flush();
     match (&flushed, &f.log_dir) {

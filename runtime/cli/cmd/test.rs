@@ -48,6 +48,10 @@ pub struct Flags {
     /// Lines of each log shown for a failure.
     #[arg(long, default_value_t = 6)]
     pub log_lines: usize,
+    /// Write a report page per failing test (its failure, logs and
+    /// diagram) under DIR, linked from DIR/index.html (docs/report.md).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitFlags,
 }
@@ -94,6 +98,12 @@ pub fn main(f: Flags) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &f.report {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: cannot make {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    }
     let opts = Options {
         config: f.limits.config(f.seed),
         limits: f.limits.limits(),
@@ -101,6 +111,7 @@ pub fn main(f: Flags) -> ExitCode {
         fail_fast: f.fail_fast,
         log_lines: f.log_lines,
         log_dir: f.log_dir.clone(),
+        report_dir: f.report.clone(),
     };
     if f.list {
         let ids = testing::list(&files, &opts);
@@ -186,6 +197,11 @@ pub fn main(f: Flags) -> ExitCode {
     if let Some(path) = &f.junit {
         if let Err(e) = std::fs::write(path, testing::junit(&summary)) {
             eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(dir) = &f.report {
+        if !super::report::write_test_index(&summary, dir) {
             return ExitCode::from(2);
         }
     }

@@ -11,6 +11,7 @@
 pub mod decode;
 pub mod json;
 pub mod mermaid;
+pub mod report;
 pub mod sequence;
 pub mod svg;
 pub mod timeline;

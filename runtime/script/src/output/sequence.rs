@@ -21,7 +21,7 @@
 
 use xsh_sim::probe::Layer;
 use xsh_sim::time::SimTime;
-use xsh_sim::trace::CallRecord;
+use xsh_sim::trace::{CallId, CallRecord};
 use xsh_sim::Value;
 
 use super::decode;
@@ -39,6 +39,9 @@ pub struct Step {
     pub to: usize,
     /// What crossed, distinct labels in order with their counts.
     pub labels: Vec<(String, u32)>,
+    /// The calls that crossed, in order: a call into another layer's
+    /// function, or the first call a hop started on its receiver.
+    pub keys: Vec<CallId>,
 }
 
 impl Step {
@@ -69,6 +72,9 @@ pub struct Steps {
     pub raw: usize,
     /// Crossings while `xm create` built the domain, folded into one note.
     pub setup: usize,
+    /// The first call after them: calls before it are the domain's
+    /// creation (0 when nothing was folded).
+    pub first_call: CallId,
     /// The run.
     pub meta: Meta,
 }
@@ -108,6 +114,7 @@ pub const MAX_LABELS: usize = 4;
 /// A crossing before folding.
 struct Raw {
     time: SimTime,
+    key: CallId,
     from: Layer,
     to: Layer,
     label: String,
@@ -143,6 +150,7 @@ pub fn steps(v: &View) -> Steps {
                     2 * i,
                     Raw {
                         time: c.time,
+                        key: i as CallId,
                         from: to,
                         to,
                         label: format!("{} {}", to.prefix(), call_label(c)),
@@ -159,6 +167,7 @@ pub fn steps(v: &View) -> Steps {
                 2 * i,
                 Raw {
                     time: c.time,
+                    key: i as CallId,
                     from: to,
                     to,
                     label: format!("◆ {m}"),
@@ -172,6 +181,7 @@ pub fn steps(v: &View) -> Steps {
                 2 * i,
                 Raw {
                     time: c.time,
+                    key: i as CallId,
                     from,
                     to,
                     label: call_label(c),
@@ -211,6 +221,7 @@ pub fn steps(v: &View) -> Steps {
                 2 * c as usize - usize::from(c > 0),
                 Raw {
                     time: call.time,
+                    key: c,
                     from,
                     to,
                     label,
@@ -222,7 +233,7 @@ pub fn steps(v: &View) -> Steps {
     // Building the domain (`xm create` settles at one instant) is folded
     // into one note: everything before the first call that is neither part
     // of the last `xm create` nor at its instant.
-    let setup_end = setup_end(v);
+    let (setup_end, first_call) = setup_end(v);
     let folded = raw.iter().filter(|(_, k, _)| *k < setup_end).count();
     let raw: Vec<Raw> = raw
         .into_iter()
@@ -249,6 +260,7 @@ pub fn steps(v: &View) -> Steps {
         let (from, to) = (lane(r.from), lane(r.to));
         match steps.last_mut() {
             Some(s) if s.from == from && s.to == to => {
+                s.keys.push(r.key);
                 match s.labels.iter_mut().find(|(l, _)| *l == r.label) {
                     Some((_, n)) => *n += 1,
                     None => s.labels.push((r.label.clone(), 1)),
@@ -259,6 +271,7 @@ pub fn steps(v: &View) -> Steps {
                 from,
                 to,
                 labels: vec![(r.label.clone(), 1)],
+                keys: vec![r.key],
             }),
         }
     }
@@ -274,15 +287,16 @@ pub fn steps(v: &View) -> Steps {
         steps,
         raw: raw.len(),
         setup: folded,
+        first_call: if folded > 0 { first_call } else { 0 },
         meta: v.meta.clone(),
     }
 }
 
 /// The ordering key (as `steps` sorts raw crossings) where the run after
-/// building its domains begins: the first call after the last `xm create`
-/// that is not inside it and not at the instant it returned. `0` when the
-/// script created nothing.
-fn setup_end(v: &View) -> usize {
+/// building its domains begins, and that first call: the first call after
+/// the last `xm create` that is not inside it and not at the instant it
+/// returned. `0` when the script created nothing.
+fn setup_end(v: &View) -> (usize, CallId) {
     let Some((ci, create)) = v
         .calls
         .iter()
@@ -290,7 +304,7 @@ fn setup_end(v: &View) -> usize {
         .rev()
         .find(|(_, c)| matches!(c.probe.name(), "xm:create" | "xl:main_create"))
     else {
-        return 0;
+        return (0, 0);
     };
     let done = create.end.unwrap_or(create.time);
     // The next command: another `xm` call, or another xl process's `main`.
@@ -303,7 +317,10 @@ fn setup_end(v: &View) -> usize {
         })
         .map_or(v.calls.len(), |p| ci + p);
     // Keys are 2 × call id (a hop into a call sorts at 2 × id - 1).
-    2 * first_after - usize::from(first_after > 0)
+    (
+        2 * first_after - usize::from(first_after > 0),
+        first_after as CallId,
+    )
 }
 
 /// A call as an arrow label: the function, and for xenstore requests the

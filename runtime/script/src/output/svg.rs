@@ -103,8 +103,90 @@ fn break_long(s: &str, max: usize) -> Vec<String> {
 
 /// The diagram as an SVG document.
 pub fn render(s: &Steps) -> String {
+    let l = layout(s);
+    draw(s, &l, &Band::whole(&l), false)
+}
+
+/// The diagram for inlining in an HTML page (`--report`), cut into bands
+/// of at most `per_band` steps, each its own `<svg>` showing its stretch of
+/// the whole drawing (a page can add a long run's bands as they scroll
+/// into view). No XML declaration; each step numbered and drawn as a group
+/// (`<g class="step" id="step-N" data-step="N">`, the creation band
+/// `data-step="setup"`) with a row-wide target a click or the page's
+/// script can select. Returns each band's markup with its first step.
+pub fn render_bands(s: &Steps, per_band: usize) -> Vec<(usize, String)> {
+    let l = layout(s);
+    let per_band = per_band.max(1);
+    let mut out = Vec::new();
+    let mut first = 0;
+    loop {
+        let last = (first + per_band).min(s.steps.len());
+        // A band ends just below its last arrow, where the next row's
+        // text has not begun.
+        let top = if first == 0 {
+            0
+        } else {
+            l.rows[first - 1].0 + 9
+        };
+        let bottom = if last == s.steps.len() {
+            l.height
+        } else {
+            l.rows[last - 1].0 + 9
+        };
+        let band = Band {
+            steps: first..last,
+            top,
+            bottom,
+        };
+        out.push((first, draw(s, &l, &band, true)));
+        if last == s.steps.len() {
+            break;
+        }
+        first = last;
+    }
+    out
+}
+
+/// The x of each lane's lifeline, in the drawing's pixels (for a page that
+/// keeps the lanes' names in view over the diagram).
+pub fn lane_centers(s: &Steps) -> Vec<usize> {
+    (0..s.lanes.len())
+        .map(|i| MARGIN_L + LANE_W / 2 + i * LANE_W)
+        .collect()
+}
+
+/// Where everything goes.
+struct Layout {
+    width: usize,
+    height: usize,
+    /// Where the lifelines end and the lane heads repeat.
+    bottom: usize,
+    /// The creation band's top.
+    note_y: usize,
+    /// Per step: its arrow's y and its label's lines.
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+/// The stretch of the drawing one `<svg>` shows: its steps and its rows
+/// of pixels, in the whole drawing's coordinates.
+struct Band {
+    steps: std::ops::Range<usize>,
+    top: usize,
+    bottom: usize,
+}
+
+impl Band {
+    fn whole(l: &Layout) -> Band {
+        Band {
+            steps: 0..l.rows.len(),
+            top: 0,
+            bottom: l.height,
+        }
+    }
+}
+
+fn layout(s: &Steps) -> Layout {
     let lanes = s.lanes.len();
-    let lane_x = |i: usize| MARGIN_L + LANE_W / 2 + i * LANE_W;
     let width = MARGIN_L + lanes * LANE_W + MARGIN_R;
     // Rows: each arrow's label lines above its line.
     let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
@@ -123,49 +205,80 @@ pub fn render(s: &Steps) -> String {
         y += ROW_GAP;
     }
     let bottom = y + 10;
-    let height = bottom + HEAD_H + 20;
+    Layout {
+        width,
+        height: bottom + HEAD_H + 20,
+        bottom,
+        note_y,
+        rows,
+    }
+}
 
-    let mut o = String::with_capacity(600 + s.steps.len() * 400);
-    let _ = writeln!(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+fn draw(s: &Steps, l: &Layout, band: &Band, inline: bool) -> String {
+    let lanes = s.lanes.len();
+    let lane_x = |i: usize| MARGIN_L + LANE_W / 2 + i * LANE_W;
+    let (width, bottom, note_y, rows) = (l.width, l.bottom, l.note_y, &l.rows);
+    let first = band.top == 0;
+    let last = band.bottom == l.height;
+    let height = band.bottom - band.top;
+
+    let mut o = String::with_capacity(600 + band.steps.len() * 400);
+    if !inline {
+        let _ = writeln!(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    }
+    let view = if band.top == 0 {
+        format!("0 0 {width} {height}")
+    } else {
+        format!("0 {} {width} {height}", band.top)
+    };
     let _ = writeln!(
         o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"{view}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\">"
     );
+    if first {
+        let _ = writeln!(
+            o,
+            "<title>{}</title>",
+            esc(&format!("xsh sequence: {}", s.meta.script))
+        );
+        o.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#333\"/></marker></defs>\n");
+    }
     let _ = writeln!(
         o,
-        "<title>{}</title>",
-        esc(&format!("xsh sequence: {}", s.meta.script))
+        "<rect x=\"0\" y=\"{}\" width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>",
+        band.top
     );
-    o.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#333\"/></marker></defs>\n");
-    let _ = writeln!(
-        o,
-        "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>"
-    );
-    let _ = writeln!(
-        o,
-        "<text x=\"10\" y=\"22\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-        esc(&s.meta.script)
-    );
-    let _ = writeln!(
-        o,
-        "<text x=\"10\" y=\"40\" fill=\"#555\">{}</text>",
-        esc(&format!(
-            "seed {}, {}, start {}: {} (xsh --sequence)",
-            s.meta.seed,
-            s.meta.profile,
-            s.meta.start_time,
-            s.summary()
-        ))
-    );
+    if first {
+        let _ = writeln!(
+            o,
+            "<text x=\"10\" y=\"22\" font-size=\"14\" font-weight=\"bold\">{}</text>",
+            esc(&s.meta.script)
+        );
+        let _ = writeln!(
+            o,
+            "<text x=\"10\" y=\"40\" fill=\"#555\">{}</text>",
+            esc(&format!(
+                "seed {}, {}, start {}: {} (xsh --sequence)",
+                s.meta.seed,
+                s.meta.profile,
+                s.meta.start_time,
+                s.summary()
+            ))
+        );
+    }
     // Lifelines and lane heads, top and bottom.
+    let (line_top, line_end) = ((TOP + HEAD_H).max(band.top), bottom.min(band.bottom));
     for i in 0..lanes {
         let x = lane_x(i);
         let _ = writeln!(
             o,
-            "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{bottom}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>",
-            TOP + HEAD_H
+            "<line x1=\"{x}\" y1=\"{line_top}\" x2=\"{x}\" y2=\"{line_end}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>"
         );
-        for top in [TOP, bottom] {
+        let heads = [(TOP, first), (bottom, last)];
+        for (top, shown) in heads {
+            if !shown {
+                continue;
+            }
             let _ = writeln!(
                 o,
                 "<rect x=\"{}\" y=\"{top}\" width=\"{}\" height=\"{HEAD_H}\" rx=\"4\" fill=\"#eef3fa\" stroke=\"#4a6fa5\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\">{}</text>",
@@ -177,7 +290,10 @@ pub fn render(s: &Steps) -> String {
         }
     }
     // The folded creation, as a band across every lane.
-    if s.setup > 0 {
+    if s.setup > 0 && first {
+        if inline {
+            o.push_str("<g class=\"step setup\" data-step=\"setup\">");
+        }
         let _ = writeln!(
             o,
             "<rect x=\"{}\" y=\"{note_y}\" width=\"{}\" height=\"{}\" fill=\"#f4f4f4\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
@@ -188,13 +304,32 @@ pub fn render(s: &Steps) -> String {
             note_y + LINE_H,
             esc(&s.setup_note())
         );
+        if inline {
+            o.push_str("</g>\n");
+        }
     }
     // Arrows.
-    for (st, (y, lines)) in s.steps.iter().zip(&rows) {
+    for n in band.steps.clone() {
+        let (st, (y, lines)) = (&s.steps[n], (&rows[n].0, &rows[n].1));
+        let y = *y;
         let (x1, x2) = (lane_x(st.from), lane_x(st.to));
+        let mut time_x = 8;
+        if inline {
+            // A row-wide target under the step, and its number (1-based,
+            // as the page names steps) before its time.
+            let top = y - 8 - lines.len() * LINE_H;
+            let _ = write!(
+                o,
+                "<g class=\"step\" id=\"step-{n}\" data-step=\"{n}\"><rect class=\"hit\" x=\"0\" y=\"{top}\" width=\"{width}\" height=\"{}\" fill=\"transparent\"/><text class=\"num\" x=\"8\" y=\"{}\" fill=\"#777\">{}</text>",
+                y + 10 - top,
+                y + 4,
+                n + 1
+            );
+            time_x = 38;
+        }
         let _ = writeln!(
             o,
-            "<text x=\"8\" y=\"{}\" fill=\"#777\">{}</text>",
+            "<text x=\"{time_x}\" y=\"{}\" fill=\"#777\">{}</text>",
             y + 4,
             esc(&time_label(st.time))
         );
@@ -223,6 +358,9 @@ pub fn render(s: &Steps) -> String {
                 o,
                 "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"#333\" stroke-width=\"1.2\" marker-end=\"url(#arrow)\"/>"
             );
+        }
+        if inline {
+            o.push_str("</g>\n");
         }
     }
     o.push_str("</svg>\n");

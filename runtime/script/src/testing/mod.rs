@@ -40,6 +40,9 @@ pub struct Options {
     pub log_lines: usize,
     /// Write each test's logs to `<dir>/<file stem>/<test>/`.
     pub log_dir: Option<PathBuf>,
+    /// Write a report page per failing test under this folder
+    /// (`output::report::tests_index`).
+    pub report_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -51,6 +54,7 @@ impl Default for Options {
             fail_fast: false,
             log_lines: 6,
             log_dir: None,
+            report_dir: None,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct TestResult {
     /// Wall-clock time the test took (shown by `xsh test`, never by the
     /// deterministic report text).
     pub elapsed: std::time::Duration,
+    /// Its report page (`--report`, failures only), or why none was written.
+    pub page: Option<Result<PathBuf, String>>,
 }
 
 impl TestResult {
@@ -306,6 +312,7 @@ fn takes_params(file: &TestFile, name: &str, params: usize, line: usize) -> Test
         output: String::new(),
         log_tails: Vec::new(),
         elapsed: std::time::Duration::ZERO,
+        page: None,
     }
 }
 
@@ -408,6 +415,7 @@ fn file_failure(file: &TestFile, error: ScriptError) -> TestResult {
         output: String::new(),
         log_tails: Vec::new(),
         elapsed: std::time::Duration::ZERO,
+        page: None,
     }
 }
 
@@ -423,6 +431,9 @@ fn run_one(
         Err(e) => return file_failure(file, e),
     };
     let mut setup_error = None;
+    if opts.report_dir.is_some() {
+        crate::output::report::prepare(host.sim());
+    }
     if let Some(dir) = &opts.log_dir {
         let dir = dir.join(log_folder(&file.path)).join(name);
         if let Err(e) = host.sim().logs.borrow_mut().stream_to_dir(&dir) {
@@ -436,10 +447,14 @@ fn run_one(
             rhai::EvalAltResult::ErrorRuntime(msg.into(), rhai::Position::NONE),
         )),
         None => {
-            // A failing test shows its logs' tails.
-            host.state.observe_extra.set(crate::observe::Observe {
-                logs: true,
-                ..Default::default()
+            // A failing test shows its logs' tails, and its report page
+            // (`--report`) everything.
+            host.state.observe_extra.set(match opts.report_dir {
+                Some(_) => crate::output::report::OBSERVE,
+                None => crate::observe::Observe {
+                    logs: true,
+                    ..Default::default()
+                },
             });
             host.observe_for(ast);
             host.call_fn(&file.name, &file.src, ast, name).err()
@@ -448,6 +463,10 @@ fn run_one(
     // Flushing keeps what a failing test wrote, as `xsh run` does.
     let _ = host.sim().logs.borrow_mut().flush();
     let output = host.state.output.borrow().clone();
+    let page = match (&opts.report_dir, &error) {
+        (Some(dir), Some(e)) => Some(write_page(dir, file, name, opts, &host, e, &output)),
+        _ => None,
+    };
     TestResult {
         file: file.name.clone(),
         name: name.to_string(),
@@ -459,7 +478,46 @@ fn run_one(
         error,
         output,
         elapsed: started.elapsed(),
+        page,
     }
+}
+
+/// A failing test's report page, written while its world is still there.
+fn write_page(
+    dir: &Path,
+    file: &TestFile,
+    name: &str,
+    opts: &Options,
+    host: &Host,
+    error: &ScriptError,
+    output: &str,
+) -> Result<PathBuf, String> {
+    use crate::output::report::{self, tests_index};
+    let path = tests_index::page_path(dir, &file.path, name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+    }
+    let id = format!("{}::{name}", file.name);
+    let mut command = format!(
+        "xsh test {} --filter {}",
+        crate::explore::report::shell_word(&file.name),
+        crate::explore::report::shell_word(&id)
+    );
+    if opts.config.seed != 1 {
+        command.push_str(&format!(" --seed {}", opts.config.seed));
+    }
+    let info = report::RunInfo {
+        title: id,
+        script: file.name.clone(),
+        command,
+        params: Vec::new(),
+        failure: Some(tests_index::failure_text(error)),
+        printed: output.to_string(),
+        index: Some(tests_index::back_href(dir, &path)),
+    };
+    report::write(host, &info, &path)?;
+    Ok(path)
 }
 
 /// Runs the tests of `files`, telling `report` as it goes.
