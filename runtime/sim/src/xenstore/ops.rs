@@ -144,7 +144,7 @@ impl Xenstore {
         if b.len() <= 1 {
             return Ok(Tree::ROOT);
         }
-        if let Some(id) = self.paths.get(path) {
+        if let Some(id) = self.paths.get(&self.tree, path) {
             return Ok(id);
         }
         // Most paths asked for the first time are a new entry (or a missing
@@ -152,7 +152,7 @@ impl Xenstore {
         // one step.
         let cut = last_slash(path).unwrap_or(0);
         if cut > 0 {
-            if let Some(parent) = self.paths.get(&path[..cut]) {
+            if let Some(parent) = self.paths.get(&self.tree, &path[..cut]) {
                 return match self.tree.child(parent, &path[cut + 1..]) {
                     Some(id) => {
                         self.paths.put(path, id);
@@ -341,14 +341,8 @@ impl Xenstore {
     }
 
     pub(crate) fn free_subtree(&mut self, id: u32) {
-        // Freed ids are reused: forget the paths that led to these nodes.
-        if !self.paths.is_empty() {
-            let mut stack = vec![id];
-            while let Some(n) = stack.pop() {
-                self.paths.forget(n);
-                stack.extend(self.tree.children(n));
-            }
-        }
+        // (The path cache checks a hit against the tree: what it holds of
+        // these nodes is never taken for them once they are freed.)
         let perms = &self.perms;
         let entries = &mut self.entries;
         self.tree.remove(id, &mut |n| {
