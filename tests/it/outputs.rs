@@ -140,6 +140,19 @@ pub fn validate_trace_events(doc: &str) -> Result<(usize, usize), String> {
                     text(e, "cat")?.to_string(),
                 ));
             }
+            "i" => {
+                // An instant: a milestone or a fold, across the view (`g`)
+                // or on its thread (`t`).
+                text(e, "name")?;
+                num(e, "ts")?;
+                let scope = text(e, "s")?;
+                if !matches!(scope, "g" | "p" | "t") {
+                    return Err(format!("instant scope {scope:?} is not g, p or t"));
+                }
+                if scope == "t" {
+                    used.insert((int(e, "pid")?, int(e, "tid")?));
+                }
+            }
             other => return Err(format!("phase {other:?} is not one xsh writes")),
         }
     }

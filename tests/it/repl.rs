@@ -202,12 +202,31 @@ fn tab_completes_members_probes_variables_and_commands() {
     t.expect("my_domain");
     t.send("\r");
     t.expect("=> 7");
+    // A completed command comes with its space: the argument follows.
     t.send(":pro\t");
-    t.expect(":probes");
-    t.send(" qemu:destroy_h\t");
+    t.expect(":probes ");
+    t.send("qemu:destroy_h\t");
     t.expect(":probes qemu:destroy_hvm_domain");
     t.send("\r");
     t.expect("destroy_hvm_domain(");
+    // After a chained expression, the members of its type.
+    t.send("let dom = xm.create(#{ name: \"t\" });\r");
+    t.send("dom.kernel.pm_\t");
+    t.expect("dom.kernel.pm_power_off");
+    t.send("\x15");
+    t.send("on(\"xm:shutdown\", |ctx| ctx.bac\t");
+    t.expect("ctx.backtrace");
+    t.send("\x15");
+    // An input that ends on an operator goes on at the next line.
+    t.send("let x = 40 +\r");
+    t.send("2;\r");
+    t.send("x\r");
+    t.expect("=> 42");
+    // ?name: the doc of a member or a probe.
+    t.send("?sim.run_for\r");
+    t.expect("The clock ends at `now() + seconds`");
+    t.send("?xen:domain_shutdown\r");
+    t.expect("Latches the reason");
     t.quit();
     let _ = std::fs::remove_file(&history);
 }
@@ -332,7 +351,9 @@ fn a_hook_from_an_earlier_input_is_reported_where_it_was_written() {
          on(\"xend:XendDomainInfo.destroy\", |ctx| {\n    throw \"no\";\n});\n\
          xm.shutdown(dom);\nsim.run();\n",
     );
-    assert!(err.contains("╭─[ <session>:3:5 ]"), "{err}");
+    // Each position in its own input, named as a one-input error's is.
+    assert!(err.contains("╭─[ <input 2>:2:5 ]"), "{err}");
+    assert!(err.contains("├─[ <input 4>:1:5 ]"), "{err}");
     assert!(
         err.contains("the world was running from this call"),
         "{err}"

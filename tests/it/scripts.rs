@@ -33,11 +33,18 @@ fn transcript(name: &str) -> String {
         .env("NO_COLOR", "1")
         .output()
         .expect("xsh runs");
+    // `wrote N logs to DIR (...)` names this run's scratch folder; the
+    // logs themselves follow below.
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("wrote ") || !l.contains("xsh-golden-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let mut t = format!(
         "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        stderr
     );
     let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())

@@ -95,9 +95,30 @@ impl OutputFlags {
         ] {
             if let Some(p) = path {
                 output::write(host.sim(), script, kind, p)?;
+                eprintln!("{}", wrote(p));
             }
         }
         Ok(())
+    }
+}
+
+/// `wrote PATH (SIZE)`: what an output flag left on disk, so a user sees
+/// where it went and that it is not empty.
+pub fn wrote(p: &std::path::Path) -> String {
+    let bytes = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    format!("wrote {} ({})", p.display(), size(bytes))
+}
+
+/// A byte count as people read it: `812 B`, `14.2 KiB`, `3.1 MiB`.
+pub fn size(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else {
+        format!("{:.1} MiB", b / (KIB * KIB))
     }
 }
 

@@ -11,7 +11,7 @@ use xsh_sim::Config;
 pub const DEFAULT_SCRIPT: &str = include_str!("../../../scripts/hvm_poweroff.rhai");
 
 /// Flags of `xsh run`.
-#[derive(Args, Default, Clone)]
+#[derive(Args, Clone)]
 pub struct Flags {
     /// The script (default: scripts/hvm_poweroff.rhai, built in).
     pub script: Option<PathBuf>,
@@ -34,6 +34,18 @@ pub struct Flags {
     pub outputs: super::explore::OutputFlags,
     #[command(flatten)]
     pub limits: LimitFlags,
+}
+
+impl Flags {
+    /// The flags of `xsh run` with nothing given, from clap's own defaults:
+    /// a bare `xsh` (and so `cargo run`) runs the very world `xsh run` runs,
+    /// with one default seed rather than a second one kept in step by hand.
+    pub fn bare() -> Flags {
+        use clap::FromArgMatches;
+        let cmd = Flags::augment_args(clap::Command::new("run"));
+        let m = cmd.get_matches_from(["run"]);
+        Flags::from_arg_matches(&m).expect("run's flags all have defaults")
+    }
 }
 
 /// Events in one run of the world, by default. The seed's scenario takes
@@ -248,8 +260,10 @@ pub fn main(f: Flags) -> ExitCode {
     });
     super::explore::report_choices(&host);
     let flushed = host.sim().logs.borrow_mut().flush();
-    if let Err(e) = flushed {
-        eprintln!("error: writing logs: {e}");
+    match (&flushed, &f.log_dir) {
+        (Err(e), _) => eprintln!("error: writing logs: {e}"),
+        (Ok(()), Some(dir)) => eprintln!("{}", logs_written(&host, dir)),
+        (Ok(()), None) => {}
     }
     if let Err(e) = wrote {
         eprintln!("error: {e}");
@@ -270,4 +284,30 @@ pub fn main(f: Flags) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `wrote N logs to DIR (SIZE): a, b, ...`: the files this run streamed
+/// into `--log-dir`, in the order the world made them.
+fn logs_written(host: &Host, dir: &std::path::Path) -> String {
+    let logs = host.sim().logs.borrow();
+    let mut names = vec!["xend.log".to_string(), "xen.log".to_string()];
+    names.extend(logs.files.keys().cloned());
+    let total: u64 = names
+        .iter()
+        .filter_map(|n| std::fs::metadata(dir.join(n)).ok())
+        .map(|m| m.len())
+        .sum();
+    // A host's worth of domains would make one very long line: past a
+    // handful, the per-domain files are counted instead of named.
+    let list = if names.len() <= 6 {
+        names.join(", ")
+    } else {
+        format!("xend.log, xen.log and {} per-domain logs", names.len() - 2)
+    };
+    format!(
+        "wrote {} logs to {} ({}): {list}",
+        names.len(),
+        dir.display(),
+        super::explore::size(total),
+    )
 }

@@ -15,11 +15,21 @@ use super::run::LimitFlags;
 /// Flags of `xsh test`.
 #[derive(Args, Clone)]
 pub struct Flags {
-    /// Test files or folders (searched for `*.rhai`). Default: tests/.
+    /// Test files or folders (searched for `*.rhai`; default tests/), or
+    /// names to filter by as `cargo test NAME` does: a word that is not an
+    /// existing file or folder runs only the tests whose `file::name`
+    /// contains it.
+    #[arg(value_name = "PATH|NAME")]
     pub paths: Vec<PathBuf>,
     /// Run only tests whose `file::name` contains this (repeatable).
     #[arg(long)]
     pub filter: Vec<String>,
+    /// List the tests (`file::name: test`) instead of running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Show how long each test took (wall clock).
+    #[arg(long)]
+    pub durations: bool,
     /// One character per test instead of one line.
     #[arg(short, long)]
     pub quiet: bool,
@@ -46,9 +56,9 @@ pub struct Flags {
     pub limits: LimitFlags,
 }
 
-/// Colour on stdout: off when NO_COLOR is set or stdout is not a terminal.
+/// Colour on stdout, as `--color` says (auto: a terminal, NO_COLOR unset).
 fn stdout_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+    super::color_for(std::io::stdout().is_terminal())
 }
 
 fn paint(text: &str, color: bool, code: &str) -> String {
@@ -65,11 +75,17 @@ pub fn main(f: Flags) -> ExitCode {
         eprintln!("error: {msg}");
         return ExitCode::from(2);
     }
-    let paths = if f.paths.is_empty() {
-        vec![PathBuf::from("tests")]
-    } else {
-        f.paths.clone()
-    };
+    let (mut paths, mut filters) = (Vec::new(), f.filter.clone());
+    for p in &f.paths {
+        if is_name_filter(p) {
+            filters.push(p.display().to_string());
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    if paths.is_empty() {
+        paths.push(PathBuf::from("tests"));
+    }
     let files = match testing::discover(&paths).and_then(|found| {
         found
             .iter()
@@ -91,12 +107,26 @@ pub fn main(f: Flags) -> ExitCode {
     let opts = Options {
         config: f.limits.config(f.seed),
         limits: f.limits.limits(),
-        filters: f.filter.clone(),
+        filters,
         fail_fast: f.fail_fast,
         log_lines: f.log_lines,
         log_dir: f.log_dir.clone(),
         report_dir: f.report.clone(),
     };
+    if f.list {
+        let ids = testing::list(&files, &opts);
+        let mut text: String = ids.iter().map(|id| format!("{id}: test\n")).collect();
+        let s = if ids.len() == 1 { "" } else { "s" };
+        text.push_str(&format!("\n{} test{s}\n", ids.len()));
+        return match super::print_stdout(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let started = std::time::Instant::now();
     let color = stdout_color();
     let mut out = std::io::stdout().lock();
     let mut column = 0;
@@ -135,7 +165,11 @@ pub fn main(f: Flags) -> ExitCode {
                 } else {
                     paint("FAILED", color, "31")
                 };
-                writeln!(out, "{verdict}")
+                if f.durations {
+                    writeln!(out, "{verdict} ({:.2}s)", r.elapsed.as_secs_f64())
+                } else {
+                    writeln!(out, "{verdict}")
+                }
             }
         };
         if let Err(e) = wrote {
@@ -146,7 +180,13 @@ pub fn main(f: Flags) -> ExitCode {
     if f.quiet && column % 88 != 0 {
         end.push('\n');
     }
-    end.push_str(&testing::summary_text(&summary, color));
+    // As cargo test ends its result line: the run's wall-clock time.
+    let text = testing::summary_text(&summary, color);
+    end.push_str(text.trim_end_matches('\n'));
+    end.push_str(&format!(
+        "; finished in {:.2}s\n",
+        started.elapsed().as_secs_f64()
+    ));
     if let Err(e) = write!(out, "{end}").and_then(|_| out.flush()) {
         lost.get_or_insert(e);
     }
@@ -170,4 +210,13 @@ pub fn main(f: Flags) -> ExitCode {
         return ExitCode::from(2);
     }
     ExitCode::from(summary.exit_code())
+}
+
+/// Is a positional word of `xsh test` a name to filter by rather than a
+/// path? Only when nothing of that name exists and it does not look like
+/// a path (a `.rhai` file or one with a `/`), so a mistyped path is still
+/// reported as missing.
+fn is_name_filter(p: &std::path::Path) -> bool {
+    let word = p.to_string_lossy();
+    !p.exists() && !word.contains('/') && !word.ends_with(".rhai")
 }

@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use ariadne::{Config, Label, Report, ReportKind, Source};
+use ariadne::{Config, Label, Report, ReportKind};
 use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
 
 use crate::Limits;
@@ -156,6 +156,13 @@ pub struct ScriptError {
     /// called from outside the script (a hook, a callback, a test): that
     /// function, at the start of whose body `pos` is.
     pub inside: Option<String>,
+    /// The help line of an error naming something that does not exist:
+    /// what was probably meant, what there is (suggest.rs).
+    pub hint: Option<String>,
+    /// When `src` is made of parts with names of their own (the REPL's
+    /// inputs): (name, the part's first line in `src`, its text). Each
+    /// position is then shown in its part, as `<input 4>:1:9`.
+    pub parts: Vec<(String, usize, String)>,
 }
 
 /// The name of the frame that stands for "the world ran here" between the
@@ -298,6 +305,8 @@ impl ScriptError {
             actual: None,
             raised_in: None,
             inside: None,
+            hint: None,
+            parts: Vec::new(),
         }
     }
 
@@ -381,6 +390,17 @@ impl ScriptError {
                 }
             }
             EvalAltResult::ErrorTerminated(v, _) => err.message = v.to_string(),
+            EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+                // Rhai names the Rust types of the arguments; a script
+                // knows `string`, not `&str | ImmutableString | String`.
+                err.message = match sig.split_once(" (") {
+                    Some((name, args)) => format!(
+                        "Function not found: {name} ({})",
+                        crate::suggest::script_types(args.strip_suffix(')').unwrap_or(args))
+                    ),
+                    None => format!("Function not found: {sig}"),
+                };
+            }
             other => {
                 let mut s = other.to_string();
                 if let Some(i) = s.rfind(" (line ") {
@@ -420,33 +440,21 @@ impl ScriptError {
         err
     }
 
-    fn offset(&self, line: usize, col: usize) -> usize {
-        // Rhai counts characters; ariadne's default index type is Char too.
-        let mut off = 0;
-        for (i, l) in self.src.split_inclusive('\n').enumerate() {
-            if i + 1 == line {
-                return off + col.saturating_sub(1).min(l.chars().count());
-            }
-            off += l.chars().count();
-        }
-        off
+    fn span_at(&self, line: usize, col: usize) -> Range<usize> {
+        span_in(&self.src, line, col)
     }
 
-    fn span_at(&self, line: usize, col: usize) -> Range<usize> {
-        // A position at the end of a line or of the file (an unclosed
-        // block) is shown on the last character before it.
-        let chars: Vec<char> = self.src.chars().collect();
-        let mut start = self.offset(line, col).min(chars.len());
-        while start > 0 && chars.get(start).is_none_or(|c| *c == '\n') {
-            start -= 1;
+    /// Where line `line`, column `col` of `src` is shown: the part holding
+    /// it and the span there, or `src` itself under `name`.
+    fn place(&self, line: usize, col: usize) -> (String, Range<usize>) {
+        let part = self
+            .parts
+            .iter()
+            .find(|(_, first, text)| line >= *first && line < first + text.lines().count().max(1));
+        match part {
+            Some((name, first, text)) => (name.clone(), span_in(text, line - first + 1, col)),
+            None => (self.name.clone(), self.span_at(line, col)),
         }
-        let rest: String = self.src.chars().skip(start).take(64).collect();
-        let len = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-            .count()
-            .max(1);
-        start..start + len
     }
 
     /// The report's first line, after `Error: `.
@@ -496,7 +504,7 @@ impl ScriptError {
         match self.kind {
             ErrorKind::Limit => self.limit.map(Limit::help),
             ErrorKind::Model => model_help(&self.message).map(str::to_string),
-            _ => None,
+            _ => self.hint.clone(),
         }
     }
 
@@ -524,8 +532,7 @@ impl ScriptError {
             }
             return s;
         };
-        let span = self.span_at(l, c);
-        let id = self.name.clone();
+        let (id, span) = self.place(l, c);
         let mut b = Report::build(ReportKind::Error, (id.clone(), span.clone()))
             .with_config(Config::default().with_color(color))
             .with_message(self.title())
@@ -543,7 +550,7 @@ impl ScriptError {
                 format!("in this call to {f}")
             };
             b = b.with_label(
-                Label::new((id.clone(), self.span_at(*cl, *cc)))
+                Label::new(self.place(*cl, *cc))
                     .with_message(what)
                     .with_order(i as i32 + 1),
             );
@@ -555,9 +562,13 @@ impl ScriptError {
             b = b.with_help(h);
         }
         let mut out = Vec::new();
-        let _ = b
-            .finish()
-            .write((id, Source::from(self.src.clone())), &mut out);
+        let mut texts: Vec<(String, String)> = self
+            .parts
+            .iter()
+            .map(|(n, _, t)| (n.clone(), t.clone()))
+            .collect();
+        texts.push((self.name.clone(), self.src.clone()));
+        let _ = b.finish().write(ariadne::sources(texts), &mut out);
         String::from_utf8_lossy(&out).into_owned()
     }
 
@@ -577,4 +588,35 @@ impl std::fmt::Display for ScriptError {
             None => write!(f, "{}: {}", self.name, self.message),
         }
     }
+}
+
+/// The character offset of line `line`, column `col` (both from 1) in `src`.
+fn offset(src: &str, line: usize, col: usize) -> usize {
+    // Rhai counts characters; ariadne's default index type is Char too.
+    let mut off = 0;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return off + col.saturating_sub(1).min(l.chars().count());
+        }
+        off += l.chars().count();
+    }
+    off
+}
+
+/// The span a report underlines for a position: the word there.
+fn span_in(src: &str, line: usize, col: usize) -> Range<usize> {
+    // A position at the end of a line or of the file (an unclosed
+    // block) is shown on the last character before it.
+    let chars: Vec<char> = src.chars().collect();
+    let mut start = offset(src, line, col).min(chars.len());
+    while start > 0 && chars.get(start).is_none_or(|c| *c == '\n') {
+        start -= 1;
+    }
+    let rest: String = src.chars().skip(start).take(64).collect();
+    let len = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .count()
+        .max(1);
+    start..start + len
 }

@@ -157,6 +157,7 @@ impl HookHost for Dispatcher {
                 if Rc::strong_count(&inner) > 1 && inner.cell.state() == CallState::AtSite {
                     SiteOutcome::Deferred
                 } else {
+                    *st.last_replacing_hook.borrow_mut() = Some(h.f.fn_name().to_string());
                     SiteOutcome::Return(from_dynamic(&v))
                 }
             }
@@ -229,14 +230,18 @@ impl CtxApi {
         &self.0.st
     }
 
-    /// `ctx.args`: a map by argument name.
-    pub fn args_map(&self) -> Dynamic {
+    /// `ctx.args`: the call's arguments by name, strict about names.
+    pub fn args_map(&self) -> ProbeArgs {
         let mut m = rhai::Map::new();
         for (i, v) in self.0.args.iter().enumerate() {
             let name = self.0.probe.def().args.get(i).copied().unwrap_or("arg");
             m.insert(name.into(), to_dynamic(v));
         }
-        Dynamic::from_map(m)
+        ProbeArgs {
+            probe: self.0.probe.name(),
+            names: self.0.probe.def().args,
+            map: m,
+        }
     }
 
     /// `ctx.orig()`.
@@ -253,5 +258,40 @@ impl CtxApi {
     /// The domain the call concerns.
     pub fn domid(&self) -> Option<u32> {
         (self.0.domid != NO_DOM).then_some(self.0.domid)
+    }
+}
+
+/// `ctx.args`: a probe call's arguments by name. Read like a map
+/// (`ctx.args.dev`, `ctx.args["dev"]`, printed as one), but a name the
+/// probe does not have is an error naming the ones it has, where a map
+/// would quietly give `()`.
+#[derive(Clone)]
+pub struct ProbeArgs {
+    /// The probe, for messages.
+    pub probe: &'static str,
+    /// Its argument names, in order (docs/probes.md).
+    pub names: &'static [&'static str],
+    /// The values.
+    pub map: rhai::Map,
+}
+
+impl ProbeArgs {
+    /// The value of argument `key`, or an error naming the valid keys.
+    pub fn get(&self, key: &str) -> Result<Dynamic, String> {
+        if let Some(v) = self.map.get(key) {
+            return Ok(v.clone());
+        }
+        let near = crate::suggest::closest(key, self.names.iter().copied());
+        let mean = crate::suggest::did_you_mean(&near, |s| format!("`{s}`"))
+            .map_or(String::new(), |d| format!(" ({d})"));
+        let has = if self.names.is_empty() {
+            "it takes none".to_string()
+        } else {
+            format!("its arguments are {}", self.names.join(", "))
+        };
+        Err(format!(
+            "{} has no argument `{key}`{mean}: {has}",
+            self.probe
+        ))
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod apidoc;
+pub mod chain;
 pub mod convert;
 pub mod deep;
 pub mod diag;
@@ -32,6 +33,7 @@ pub mod output;
 pub mod params;
 pub mod stacks;
 pub mod stdlib;
+pub mod suggest;
 pub mod testing;
 
 use std::cell::{Cell, RefCell};
@@ -96,6 +98,10 @@ pub struct HostState {
     /// The function whose body the pending error's position was moved to,
     /// when Rhai had lost the exact one (`lost_position`).
     pending_in: RefCell<Option<String>>,
+    /// The script function of the last `hook` whose value replaced a call
+    /// (its closure's `anon$...` name): where a value of the wrong type,
+    /// which the model finds only when it uses the value, is reported.
+    pub(crate) last_replacing_hook: RefCell<Option<String>>,
     /// What `print` wrote.
     pub output: RefCell<String>,
     /// Echo `print` to stdout as well.
@@ -170,6 +176,7 @@ impl HostState {
                 next_watch: Cell::new(1),
                 pending_error: RefCell::new(None),
                 pending_in: RefCell::new(None),
+                last_replacing_hook: RefCell::new(None),
                 output: RefCell::new(String::new()),
                 echo: Cell::new(false),
                 echo_error: RefCell::new(None),
@@ -351,6 +358,7 @@ impl Host {
     pub fn error(&self, name: &str, src: &str, e: EvalAltResult) -> ScriptError {
         let limits = Some(&self.state.limits);
         let inside = self.state.pending_in.borrow_mut().take();
+        let hint = suggest::help(self, src, &e);
         let mut err = match self.state.take_pending() {
             Some(hook_error) => ScriptError::in_world(name, src, *hook_error, e, limits),
             None => ScriptError::runtime_under(name, src, e, limits),
@@ -360,6 +368,9 @@ impl Host {
         let from_world = err.calls.iter().any(|(f, ..)| f == diag::WORLD_FRAME);
         if err.kind == diag::ErrorKind::Limit && from_world {
             err.inside = inside;
+        }
+        if err.hint.is_none() {
+            err.hint = hint;
         }
         err
     }
@@ -618,6 +629,25 @@ impl HostState {
                 Dynamic::from(msg),
                 Position::NONE,
             ));
+        }
+        // A hook's value of the wrong type is the hook's error: report it
+        // at the start of that hook's body, as if it had raised it there.
+        if msg.contains("returned the wrong type") && self.pending_error.borrow().is_none() {
+            let func = self.last_replacing_hook.borrow().clone();
+            let pos = func.as_deref().and_then(|f| {
+                let ast = self.ast()?;
+                let def = ast.iter_fn_def().find(|d| d.name == f)?;
+                Some(def.body.start_position())
+            });
+            if let Some(pos) = pos.filter(|p| !p.is_none()) {
+                *self.pending_error.borrow_mut() =
+                    Some(Box::new(EvalAltResult::ErrorInFunctionCall(
+                        func.unwrap_or_default(),
+                        String::new(),
+                        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.clone()), pos)),
+                        pos,
+                    )));
+            }
         }
         match self.take_pending() {
             // Wrapped as a call, so Rhai positions the wrapper at the call

@@ -4,7 +4,7 @@ use rhai::{Dynamic, Map};
 use xsh_sim::guest::symbols as linux;
 use xsh_sim::hypervisor::symbols as xen;
 use xsh_sim::probe::{Layer, Probe};
-use xsh_sim::stack::{CtxId, NO_DOM};
+use xsh_sim::stack::{Context, CtxId, NO_DOM};
 use xsh_sim::toolstack::xend::lines::{self, ThreadKind};
 use xsh_sim::Sim;
 
@@ -63,31 +63,48 @@ pub fn format_stack(sim: &Sim, ctx: CtxId) -> String {
 
 /// The stack of `ctx` in the native format of `layer`.
 pub fn backtrace(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
+    let c = sim.ctxs.borrow().get(ctx).clone();
+    render(sim, ctx, &c, layer, true)
+}
+
+/// The stack `c` holds — context `id`'s now, or as it was when it took a
+/// causal hop — in the native format of `layer`; `at_site`: its innermost
+/// function stopped at a probe's site rather than mid-body.
+pub fn render(sim: &Sim, id: CtxId, c: &Context, layer: Layer, at_site: bool) -> String {
     let profile = sim.profile();
     match layer {
         Layer::Xen => {
-            let ctxs = sim.ctxs.borrow();
-            let c = ctxs.get(ctx);
-            // A hypercall from a dom0 process enters through syscall_enter; a
-            // guest's I/O through the VMX exit handler; a pCPU's stack starts
-            // at its idle loop (already a frame).
+            // A 64-bit PV kernel (dom0's, for its processes' hypercalls, or
+            // a PV guest's) makes a hypercall with `syscall`, which enters
+            // Xen at `syscall_enter` (x86_64/entry.S); an HVM guest's I/O
+            // and VMCALLs enter through the VMX exit handler; a pCPU's
+            // stack starts at its idle loop (already a frame).
+            let hvm_guest = c.layer == Layer::Guest
+                && sim
+                    .xen
+                    .borrow()
+                    .domains
+                    .get(&c.domid)
+                    .is_some_and(|d| d.hvm);
             let entry = match c.layer {
                 Layer::Xen => None,
-                Layer::Guest => Some("vmx_asm_vmexit_handler+0x41/0x120"),
+                _ if hvm_guest => Some("vmx_asm_vmexit_handler+0x41/0x120"),
                 _ => Some("syscall_enter+0xa6/0xd0"),
             };
             xen::format_trace(&c.stack, profile, entry)
         }
-        Layer::Guest => {
-            let ctxs = sim.ctxs.borrow();
-            linux::format_call_trace(ctxs.get(ctx))
-        }
+        Layer::Guest => linux::format_call_trace(c),
         Layer::Xend => format!(
             "Traceback (most recent call last):\n{}",
-            format_stack(sim, ctx)
+            lines::format_stack(&lines::py_frames_at(
+                c,
+                thread_kind(sim, id),
+                profile,
+                at_site
+            ))
         ),
-        Layer::Xl | Layer::Libxl => xl_bt(sim, ctx),
-        _ => gdb_frames(sim, ctx, layer),
+        Layer::Xl | Layer::Libxl => xl_bt(sim, id),
+        _ => gdb_frames(sim, c, layer),
     }
 }
 
@@ -106,10 +123,9 @@ fn xl_bt(sim: &Sim, ctx: CtxId) -> String {
     format_bt(ctxs.get(ctx), base)
 }
 
-/// gdb's `bt` for a C program of dom0 (qemu-dm, xenstored, xm's process).
-fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
-    let ctxs = sim.ctxs.borrow();
-    let c = ctxs.get(ctx);
+/// gdb's `bt` for a C program of dom0 (qemu-dm, qemu-xen, xenstored, xm's
+/// process), of the stack `c` holds.
+fn gdb_frames(sim: &Sim, c: &Context, layer: Layer) -> String {
     let frames: Vec<_> = c
         .stack
         .iter()
@@ -129,19 +145,28 @@ fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
         .filter(|f| !(upstream && f.probe == Probe::QemuMainLoop))
         .collect();
     let mut out = String::new();
+    let mut n = 0;
     for (i, f) in frames.iter().rev().enumerate() {
+        // qemu-dm's handlers run from `main_loop_wait`'s select() dispatch,
+        // which helper2.c's `main_loop` calls: it sits between the two.
+        if !upstream && f.probe == Probe::QemuMainLoop && i > 0 {
+            out.push_str(&format!(
+                "#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"
+            ));
+            n += 1;
+        }
         let (file, line) = if upstream {
             qemu_xen_location(f.probe)
         } else {
             c_location(f.probe)
         };
         out.push_str(&format!(
-            "#{i:<2} {} () at {file}:{line}\n",
+            "#{n:<2} {} () at {file}:{line}\n",
             f.probe.function()
         ));
+        n += 1;
     }
     if layer == Layer::Qemu {
-        let n = frames.len();
         if upstream {
             for (k, f) in [
                 "qemu_iohandler_poll () at iohandler.c:143",
@@ -156,11 +181,7 @@ fn gdb_frames(sim: &Sim, ctx: CtxId, layer: Layer) -> String {
             }
         } else {
             out.push_str(&format!(
-                "#{n:<2} main_loop_wait (timeout=3600000) at vl.c:3784\n"
-            ));
-            out.push_str(&format!(
-                "#{:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n",
-                n + 1
+                "#{n:<2} main (argc=29, argv=0x7fffee3c1a88, envp=<optimized out>) at vl.c:6009\n"
             ));
         }
     }
@@ -202,47 +223,4 @@ fn c_location(p: Probe) -> (&'static str, u32) {
         Probe::QemuCpuReset => ("i386-dm/helper2.c", 193),
         _ => ("?", 0),
     }
-}
-
-/// `ctx.chain()`: from the user's action to this call, one line per hop:
-/// virtual time, layer, context, function.
-pub fn chain(sim: &Sim, ctx: CtxId) -> String {
-    let ctxs = sim.ctxs.borrow();
-    let c = ctxs.get(ctx);
-    let mut hops = Vec::new();
-    let mut cur = c.stack.last().and_then(|f| f.hop).or(c.cause);
-    while let Some(h) = cur {
-        let hop = ctxs.hop(h);
-        hops.push(hop.clone());
-        cur = hop.parent;
-        if hops.len() > 10_000 {
-            break;
-        }
-    }
-    hops.reverse();
-    let mut out = String::new();
-    let line = |out: &mut String, t: f64, layer: &str, ctxname: &str, what: &str| {
-        out.push_str(&format!("{t:>12.6}  {layer:<5} {ctxname:<36} {what}\n"));
-    };
-    for h in &hops {
-        let hc = ctxs.get(h.ctx);
-        let f = h.probe.map_or("-".to_string(), |p| p.name().to_string());
-        line(
-            &mut out,
-            h.time.as_secs_f64(),
-            hc.layer.prefix(),
-            &hc.name,
-            &format!("{f}  --[{}]-->", h.what),
-        );
-    }
-    if let Some(top) = c.stack.last() {
-        line(
-            &mut out,
-            sim.now().as_secs_f64(),
-            c.layer.prefix(),
-            &c.name,
-            top.probe.name(),
-        );
-    }
-    out
 }

@@ -130,6 +130,7 @@ impl Sim {
             exec: Executor::default(),
             ctxs: RefCell::new(Contexts {
                 record_hops: true,
+                record_hop_stacks: true,
                 ..Default::default()
             }),
             logs: RefCell::new(logs::Logs::default()),
@@ -157,7 +158,9 @@ impl Sim {
     /// Switches xenstored's rules (`sim.xenstored`).
     pub fn set_xenstored(&self, k: profile::XenstoredKind) {
         self.cfg.borrow_mut().xenstored = k;
-        self.xs.borrow_mut().kind = k;
+        let mut xs = self.xs.borrow_mut();
+        xs.kind = k;
+        xs.quotas = xenstore::Quotas::of(k);
     }
 
     /// The current virtual time.
@@ -400,6 +403,11 @@ impl Sim {
                 return RunEnd::Aborted(msg);
             }
             let Some(next) = self.exec.next_time() else {
+                // As SimPy's `run(until=t)`: the clock ends at the deadline
+                // whether or not the world went idle before it.
+                if let Some(d) = deadline {
+                    self.exec.advance_to(d);
+                }
                 return RunEnd::Idle;
             };
             if deadline.is_some_and(|d| next > d) {

@@ -174,6 +174,10 @@ pub struct Logs {
     pub files: IndexMap<String, LogSink>,
     keep: bool,
     dir: Option<PathBuf>,
+    /// How many times each file name was rotated: a writer that opened
+    /// `name` when it had been rotated `g` times finds its file, after
+    /// later rotations, at `name.(now - g)` (`Logs::generation`).
+    rotations: IndexMap<String, usize>,
     /// The last `YYYY-MM-DD HH:MM:SS` stamp made, by its second.
     stamp: (i64, String),
     origins: bool,
@@ -187,6 +191,7 @@ impl Default for Logs {
             files: IndexMap::new(),
             keep: true,
             dir: None,
+            rotations: IndexMap::new(),
             stamp: (i64::MIN, String::new()),
             origins: false,
         }
@@ -253,6 +258,22 @@ impl Logs {
         &mut self.files[name]
     }
 
+    /// How many times `name` has been rotated so far: a process that
+    /// opens `name` now keeps this, to find its own file later.
+    pub fn generation(&self, name: &str) -> usize {
+        self.rotations.get(name).copied().unwrap_or(0)
+    }
+
+    /// The name the file opened as `name` at `generation` has now: `name`
+    /// itself, or `name.N` after N rotations since (`None` once rotated
+    /// out of the kept ones).
+    pub fn name_of_generation(&self, name: &str, generation: usize) -> Option<String> {
+        match self.generation(name).checked_sub(generation)? {
+            0 => Some(name.to_string()),
+            n => Some(format!("{name}.{n}")).filter(|f| self.files.contains_key(f)),
+        }
+    }
+
     /// Renames a file the way a log rotation does (`x.log` → `x.log.1`, ...).
     ///
     /// Only this run's own files move, on disk as in memory: a numbered
@@ -273,6 +294,7 @@ impl Logs {
             }
         }
         if let Some(s) = self.files.shift_remove(name) {
+            *self.rotations.entry(name.to_string()).or_insert(0) += 1;
             let to = format!("{name}.1");
             self.files.insert(to.clone(), s);
             moved.push((name.to_string(), to));

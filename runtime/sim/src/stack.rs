@@ -76,6 +76,9 @@ pub struct Hop {
     pub what: &'static str,
     /// The hop before it.
     pub parent: Option<HopId>,
+    /// The sender's call stack when it took the hop, if
+    /// `Contexts::record_hop_stacks` was on (`ctx.chain(#{ stacks: true })`).
+    pub stack: Option<Rc<[Frame]>>,
 }
 
 /// All contexts and hops of a world.
@@ -85,6 +88,10 @@ pub struct Contexts {
     pub(crate) hops: Vec<Hop>,
     /// Whether hops are recorded (off in large benchmarks to save memory).
     pub record_hops: bool,
+    /// Whether each hop keeps its sender's stack: a copy of the frames per
+    /// hop, which `ctx.chain(#{ stacks: true })` prints. On by default;
+    /// worth turning off when nothing will ask for it.
+    pub record_hop_stacks: bool,
 }
 
 impl Contexts {
@@ -125,12 +132,16 @@ impl Contexts {
             Some(f) => (Some(f.probe), f.hop.or(ctx.cause)),
             None => (None, ctx.cause),
         };
+        let stack = self
+            .record_hop_stacks
+            .then(|| Rc::<[Frame]>::from(ctx.stack.as_slice()));
         self.hops.push(Hop {
             time,
             ctx: c,
             probe,
             what,
             parent,
+            stack,
         });
         Some(HopId((self.hops.len() - 1) as u32))
     }

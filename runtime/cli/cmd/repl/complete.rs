@@ -52,6 +52,9 @@ pub struct Candidates {
     pub functions: BTreeSet<String>,
     /// Variables and globals, with their type's name.
     pub variables: BTreeMap<String, String>,
+    /// The type a member gives, by (receiver type, member): what
+    /// `dom.kernel.` completes with (`Domain.kernel` is a `Kernel`).
+    pub returns: BTreeMap<(String, String), String>,
 }
 
 impl Candidates {
@@ -104,16 +107,8 @@ impl Candidates {
         let word = &before[word_start..];
         let mut out = BTreeSet::new();
         if let Some(receiver_end) = before[..word_start].strip_suffix('.') {
-            let receiver: String = receiver_end
-                .chars()
-                .rev()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            let types: Vec<&BTreeSet<String>> = match self.variables.get(&receiver) {
-                Some(ty) => self.members.get(ty).into_iter().collect(),
+            let types: Vec<&BTreeSet<String>> = match self.type_of(receiver_end) {
+                Some(ty) => self.members.get(&ty).into_iter().collect(),
                 // Unknown receiver (an expression): any member may fit.
                 None => self.members.values().collect(),
             };
@@ -132,15 +127,70 @@ impl Candidates {
         (word_start, out.into_iter().collect())
     }
 
+    /// The type of the chained expression `text` ends with — `dom`,
+    /// `dom.kernel`, `xm.domain("web").qemu` — from the variables' types
+    /// and what each member gives; `ctx`, a hook's parameter, is a probe
+    /// context. `None` when a step is unknown.
+    fn type_of(&self, text: &str) -> Option<String> {
+        let mut steps: Vec<String> = Vec::new();
+        let mut rest = text.trim_end();
+        loop {
+            // A call's arguments, skipped to their `(`.
+            if rest.ends_with(')') {
+                let mut depth = 0;
+                let mut cut = None;
+                for (i, c) in rest.char_indices().rev() {
+                    match c {
+                        ')' => depth += 1,
+                        '(' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                cut = Some(i);
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                rest = &rest[..cut?];
+            }
+            let start = rest
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+                .last()
+                .map(|(i, _)| i)?;
+            steps.push(rest[start..].to_string());
+            rest = &rest[..start];
+            match rest.strip_suffix('.') {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        steps.reverse();
+        let (first, members) = steps.split_first()?;
+        let mut ty = match self.variables.get(first) {
+            Some(t) => t.clone(),
+            None if first == "ctx" => "ProbeContext".to_string(),
+            None => return None,
+        };
+        for m in members {
+            ty = self.returns.get(&(ty, m.clone()))?.clone();
+        }
+        Some(ty)
+    }
+
     fn complete_command(&self, before: &str, cmd: &str) -> (usize, Vec<String>) {
         let at = before.len() - cmd.len();
         match cmd.split_once(' ') {
             None => {
+                // With the space that follows a command, as a shell adds
+                // one after a completed word.
                 let names = COMMANDS
                     .iter()
                     .map(|(c, _)| c.split(' ').next().unwrap_or(c))
                     .filter(|c| c[1..].starts_with(cmd))
-                    .map(str::to_string)
+                    .map(|c| format!("{c} "))
                     .collect();
                 (at - 1, names)
             }
@@ -216,6 +266,34 @@ mod tests {
     }
 
     #[test]
+    fn members_of_a_chained_expressions_type() {
+        let mut c = candidates();
+        c.learn_signatures(&[
+            "get$kernel(_: &mut Domain) -> Kernel".into(),
+            "get$pm_power_off(_: &mut Kernel) -> Dynamic".into(),
+            "panic(_: &mut Kernel, _: &str)".into(),
+            "domain(_: &mut Xm, _: Dynamic) -> Domain".into(),
+            "get$args(_: &mut ProbeContext) -> ProbeArgs".into(),
+            "orig(_: &mut ProbeContext) -> Dynamic".into(),
+        ]);
+        c.returns
+            .insert(("Domain".into(), "kernel".into()), "Kernel".into());
+        c.returns
+            .insert(("Xm".into(), "domain".into()), "Domain".into());
+        assert_eq!(
+            c.complete("dom.kernel.", 11).1,
+            vec!["panic", "pm_power_off"]
+        );
+        assert_eq!(
+            c.complete("dom.kernel.p", 12).1,
+            vec!["panic", "pm_power_off"]
+        );
+        let line = "xm.domain(\"web\").kernel.pa";
+        assert_eq!(c.complete(line, line.len()).1, vec!["panic"]);
+        assert_eq!(c.complete("ctx.", 4).1, vec!["args", "orig"]);
+    }
+
+    #[test]
     fn globals_functions_and_keywords() {
         let c = candidates();
         assert_eq!(c.complete("o", 1).1, vec!["on"]);
@@ -240,8 +318,9 @@ mod tests {
         let c = candidates();
         assert_eq!(
             c.complete(":st", 3),
-            (0, vec![":stack".to_string(), ":step".to_string()])
+            (0, vec![":stack ".to_string(), ":step ".to_string()])
         );
+        assert_eq!(c.complete(":ru", 3).1, vec![":run "]);
         assert_eq!(c.complete(":logs q", 7), (6, vec!["qemu".to_string()]));
     }
 }

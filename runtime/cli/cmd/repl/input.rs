@@ -1,8 +1,9 @@
 //! When is an input whole? The same rule for the terminal (rustyline's
 //! validator asks it at each Enter) and for a piped session (lines are
 //! gathered until it holds): no parenthesis, bracket or brace left open, no
-//! backtick string or block comment left unfinished. A `:command` is always
-//! one line.
+//! backtick string or block comment left unfinished, and the code does not
+//! end on an operator that needs what follows (`let x = 1 +`, `a &&`,
+//! `xm.`). A `:command` or `?name` is always one line.
 
 /// What the scanner is inside of.
 enum Mode {
@@ -15,9 +16,11 @@ enum Mode {
 
 /// Is `text` a whole input?
 pub fn is_complete(text: &str) -> bool {
-    if text.trim_start().starts_with(':') {
+    if text.trim_start().starts_with(':') || text.trim_start().starts_with('?') {
         return true;
     }
+    // The last character of code (not of a comment or a string).
+    let mut last: Option<char> = None;
     let chars: Vec<char> = text.chars().collect();
     let mut stack = vec![Mode::Code {
         depth: 0,
@@ -44,6 +47,7 @@ pub fn is_complete(text: &str) -> bool {
             },
             Some(Mode::Code { depth, in_template }) => match c {
                 '"' | '\'' => {
+                    last = Some(c);
                     // A plain string or character ends on its line; one left
                     // open is the parser's error to report, not more input.
                     i += 1;
@@ -54,7 +58,10 @@ pub fn is_complete(text: &str) -> bool {
                         i += 1;
                     }
                 }
-                '`' => stack.push(Mode::Template),
+                '`' => {
+                    last = Some('`');
+                    stack.push(Mode::Template)
+                }
                 '/' if next == Some('/') => {
                     while i < chars.len() && chars[i] != '\n' {
                         i += 1;
@@ -81,14 +88,19 @@ pub fn is_complete(text: &str) -> bool {
                     }
                     continue;
                 }
-                '(' | '[' | '{' => *depth += 1,
+                '(' | '[' | '{' => {
+                    last = Some(c);
+                    *depth += 1
+                }
                 ')' | ']' | '}' => {
+                    last = Some(c);
                     if *depth == 0 && *in_template && c == '}' {
                         stack.pop();
                     } else {
                         *depth -= 1;
                     }
                 }
+                c if !c.is_whitespace() => last = Some(c),
                 _ => {}
             },
             None => return true,
@@ -96,12 +108,28 @@ pub fn is_complete(text: &str) -> bool {
         i += 1;
     }
     // More closers than openers is whole too: the parser reports it.
-    matches!(stack.as_slice(), [Mode::Code { depth, .. }] if *depth <= 0)
+    let closed = matches!(stack.as_slice(), [Mode::Code { depth, .. }] if *depth <= 0);
+    // A binary operator, `=`, `,` or `.` at the end wants its right-hand
+    // side: the input goes on (`let x = 1 +`). A lone `!` or `|` too.
+    let dangling = last.is_some_and(|c| "+-*/%=<>&|^,.!".contains(c));
+    closed && !dangling
 }
 
 #[cfg(test)]
 mod tests {
     use super::is_complete;
+
+    #[test]
+    fn a_trailing_operator_asks_for_more() {
+        assert!(!is_complete("let x = 1 +"));
+        assert!(!is_complete("let ok = a &&\n"));
+        assert!(!is_complete("let y ="));
+        assert!(!is_complete("xm."));
+        assert!(is_complete("let x = 1 +\n 2;"));
+        assert!(is_complete("let s = \"a +\";"), "inside a string");
+        assert!(is_complete("let z = 3; // total +"), "inside a comment");
+        assert!(is_complete("?sim.run_for"));
+    }
 
     #[test]
     fn open_brackets_ask_for_more() {

@@ -78,8 +78,18 @@ impl Session {
         // once (the globals as the API reference finds them).
         let mut api = Candidates::default();
         api.learn_signatures(&host.engine.gen_fn_signatures(false));
-        for (g, ty) in apidoc::collect(&host).globals {
-            api.variables.insert(g, ty);
+        let reference = apidoc::collect(&host);
+        for (g, ty) in &reference.globals {
+            api.variables.insert(g.clone(), ty.clone());
+        }
+        // What each member gives, for completing after `dom.kernel.`.
+        for item in &reference.items {
+            if let (Some(t), Some((_, ret))) = (&item.receiver, item.overloads.first()) {
+                if ret != "?" && ret != "()" {
+                    api.returns
+                        .insert((t.clone(), item.name.clone()), ret.clone());
+                }
+            }
         }
         Session {
             host,
@@ -113,6 +123,9 @@ impl Session {
         }
         if let Some(cmd) = trimmed.strip_prefix(':') {
             return self.command(cmd);
+        }
+        if let Some(name) = trimmed.strip_prefix('?') {
+            return self.doc(name.trim());
         }
         self.inputs += 1;
         let name = format!("<input {}>", self.inputs);
@@ -220,9 +233,67 @@ impl Session {
             for call in &mut err.calls {
                 call.1 -= shift;
             }
+        } else {
+            // Positions in several inputs (a hook written in one failed
+            // while another ran the world): each is shown in its own
+            // input, named as a single input's error is.
+            err.parts = self
+                .segments
+                .iter()
+                .chain(pending)
+                .map(|s| (s.name.clone(), s.first, s.text.clone()))
+                .collect();
         }
         let rendered = err.render(self.color);
         self.fail(rendered)
+    }
+
+    /// `<input 4>:1:9` for line `line` (of the whole session), column `col`:
+    /// positions are named by input everywhere, as the reports name them.
+    fn position(&self, line: usize, col: usize) -> String {
+        match self
+            .segments
+            .iter()
+            .find(|s| line >= s.first && line < s.first + s.lines.max(1))
+        {
+            Some(s) => format!("{}:{}:{col}", s.name, line - s.first + 1),
+            None => format!("{TRANSCRIPT}:{line}:{col}"),
+        }
+    }
+
+    /// `?name`: the doc of a global, a member or function, or a probe.
+    fn doc(&mut self, name: &str) -> Outcome {
+        if name.is_empty() {
+            return Outcome::Show(
+                "?NAME shows the doc of a global (?xm), a member (?sim.run_for, ?run_for) or a probe (?xen:domain_shutdown)".into(),
+            );
+        }
+        let mut found = apidoc::lookup(&apidoc::collect(&self.host), name);
+        found.extend(PROBE_DEFS.iter().filter(|d| d.name == name).map(|d| {
+            format!(
+                "{}({}) -> {}\n    {}",
+                d.name,
+                d.args.join(", "),
+                d.result,
+                d.doc
+            )
+        }));
+        if found.is_empty() {
+            let mut near: Vec<&str> = PROBE_DEFS
+                .iter()
+                .map(|d| d.name)
+                .filter(|n| n.contains(name))
+                .take(5)
+                .collect();
+            near.sort();
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (probes containing it: {})", near.join(", "))
+            };
+            return Outcome::Show(format!("nothing is documented as {name:?}{hint}"));
+        }
+        Outcome::Show(found.join("\n\n"))
     }
 
     /// What completion needs: the engine's members and functions, the
@@ -301,7 +372,7 @@ impl Session {
         if !self.last_calls.is_empty() {
             out.push_str("== the last error's script calls ==\n");
             for (f, l, c) in &self.last_calls {
-                out.push_str(&format!("  {f} called at {TRANSCRIPT}:{l}:{c}\n"));
+                out.push_str(&format!("  {f} called at {}\n", self.position(*l, *c)));
             }
         }
         out.trim_end().to_string()
@@ -434,7 +505,9 @@ fn help() -> String {
     let mut s = String::from(
         "Type Rhai: each input runs in this session's world (sim, xm, xs, xen, xend), and\n\
          variables, functions and hooks stay. A value is shown after =>. An input goes on\n\
-         while a (, [ or { is open. Tab completes names, members after `.`, probes in a string.\n\n",
+         while a (, [ or { is open or the line ends on an operator. Tab completes names,\n\
+         members after `.` (also of `dom.kernel.`), probes in a string. ?NAME shows the doc\n\
+         of a global, a member or a probe (?sim.run_for, ?xen:domain_shutdown).\n\n",
     );
     for (c, what) in COMMANDS {
         s.push_str(&format!("  {c:<42} {what}\n"));

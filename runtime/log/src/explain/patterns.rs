@@ -58,6 +58,8 @@ const RESTART: &str = "on_* = restart: xend restarts the domain, or refuses to";
 const REBOOT: &str = "reboot: keyboard-controller or ACPI reset → SHUTDOWN_reboot";
 const HARD: &str = "HVM without PV drivers: xend shuts the domain down itself";
 const TIMEOUT: &str = "the 300 s shutdown timer fired while the domain still ran";
+const BUTTON: &str =
+    "xm trigger power: the ACPI power button reaches systemd-logind, which starts poweroff.target";
 const DM_FAIL: &str = "qemu-dm died on its own: the domain is crashed";
 const SYSV: &str = "9 (sysvinit): halt runs the runlevel-0 scripts";
 const PANIC: &str = "the guest kernel panicked";
@@ -545,6 +547,22 @@ pub static PATTERNS: &[Pattern] = &[
         Some("guest:systemd_shutdown"),
         None,
         S10
+    ),
+    p!(
+        LinuxConsole,
+        Some("systemd-logind"),
+        "Power key pressed.",
+        Some("guest:logind_power_key"),
+        None,
+        BUTTON
+    ),
+    p!(
+        LinuxConsole,
+        Some("systemd-logind"),
+        "Powering Off...",
+        Some("guest:logind_power_key"),
+        None,
+        BUTTON
     ),
     p!(
         LinuxConsole,

@@ -48,6 +48,9 @@ const KEYS: &[&str] = &[
     "vcpus",
     "memory",
 ];
+/// What a script sets on the running guest's kernel (`dom.kernel.X`),
+/// which people put in the config by mistake.
+const KERNEL_KEYS: &[&str] = &["init", "poweroff_cmd", "pm_power_off", "panic"];
 const ACTIONS: &[&str] = &[
     "destroy",
     "restart",
@@ -94,97 +97,153 @@ fn want_int(m: &Map, k: &str) -> R<Option<i64>> {
     }
 }
 
-/// Checks an `xm.create` config and turns it into a spec.
+/// Checks an `xm.create` config and turns it into a spec. Every bad key
+/// and value is reported at once, one per line, as a config file's
+/// checker would: fixing them one run at a time is the slow way.
 pub fn parse_config(m: &Map) -> R<CreateSpec> {
+    let mut errs: Vec<String> = Vec::new();
+    let mut unknown = false;
+    // A misspelt `name` is reported as such, not also as missing.
+    let mut named = false;
     for k in m.keys() {
         if !KEYS.contains(&k.as_str()) {
-            return rt_err(format!(
-                "xm.create: unknown config key `{k}` (expected one of: {})",
-                KEYS.join(", ")
-            ));
+            unknown = true;
+            let near = crate::suggest::closest(k, KEYS.iter().copied());
+            let mean = match crate::suggest::did_you_mean(&near, |s| format!("`{s}`")) {
+                Some(d) => format!(" ({d})"),
+                // What the running guest's kernel has, not its config.
+                None if KERNEL_KEYS.contains(&k.as_str()) => {
+                    format!(" (it is the running guest's: `dom.kernel.{k} = ...` after xm.create)")
+                }
+                None => String::new(),
+            };
+            errs.push(format!("unknown config key `{k}`{mean}"));
+            if near.contains(&"name") {
+                named = true;
+            }
         }
     }
-    let Some(name) = want_str(m, "name")? else {
-        return rt_err("xm.create: the config needs a `name`");
+    let spec = parse_known(m, &mut errs);
+    if named {
+        errs.retain(|e| !e.starts_with("the config needs a `name`"));
+    }
+    if errs.is_empty() {
+        return Ok(spec);
+    }
+    let mut msg = match errs.as_slice() {
+        [one] => format!("xm.create: {one}"),
+        all => format!(
+            "xm.create: {} problems in the config:\n{}",
+            all.len(),
+            all.iter()
+                .map(|e| format!("  - {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    };
+    if unknown {
+        msg.push_str(&format!("\nthe keys are: {}", KEYS.join(", ")));
+    }
+    rt_err(msg)
+}
+
+/// The known keys of a config; each problem is pushed onto `errs`.
+fn parse_known(m: &Map, errs: &mut Vec<String>) -> CreateSpec {
+    // A value of the wrong type is a problem of its own; the key is then
+    // taken as absent.
+    let name = match take(errs, want_str(m, "name")) {
+        Some(n) => n,
+        None => {
+            if !m.contains_key("name") {
+                errs.push("the config needs a `name`".into());
+            }
+            "invalid".into()
+        }
     };
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return rt_err(format!(
-            "xm.create: `name` {name:?} is not a valid domain name (letters, digits, -_.)"
+        errs.push(format!(
+            "`name` {name:?} is not a valid domain name (letters, digits, -_.)"
         ));
     }
     let mut spec = CreateSpec::new(&name);
     spec.devices.clear();
-    if let Some(id) = want_int(m, "id")? {
+    if let Some(id) = take(errs, want_int(m, "id")) {
         if !(1..0x7ff0).contains(&id) {
-            return rt_err(format!(
-                "xm.create: `id` {id} is out of range (1..32751; 0 is Domain-0)"
+            errs.push(format!(
+                "`id` {id} is out of range (1..32751; 0 is Domain-0)"
             ));
         }
         spec.id = Some(id as u32);
     }
-    match want_str(m, "type")?.as_deref() {
+    match take(errs, want_str(m, "type")).as_deref() {
         None | Some("hvm") => spec.hvm = true,
         Some("pv") => spec.hvm = false,
-        Some(t) => {
-            return rt_err(format!(
-                "xm.create: `type` must be \"hvm\" or \"pv\", got {t:?}"
-            ))
-        }
+        Some(t) => errs.push(format!("`type` must be \"hvm\" or \"pv\", got {t:?}")),
     }
-    if let Some(g) = want_str(m, "guest")? {
+    if let Some(g) = take(errs, want_str(m, "guest")) {
         if xsh_sim::guest::profile::by_name(&g).is_none() {
             let names: Vec<&str> = xsh_sim::guest::profile::PROFILES
                 .iter()
                 .map(|p| p.name)
                 .collect();
-            return rt_err(format!(
-                "xm.create: unknown guest profile {g:?} (known: {})",
+            errs.push(format!(
+                "unknown guest profile {g:?} (known: {})",
                 names.join(", ")
             ));
+        } else {
+            spec.guest = g;
         }
-        spec.guest = g;
     }
     if let Some(d) = m.get("devices") {
-        let Ok(arr) = d.as_array_ref() else {
-            return rt_err(format!(
-                "xm.create: `devices` must be an array of \"class/id\" strings, got {}",
-                d.type_name()
-            ));
+        let arr = match d.as_array_ref() {
+            Ok(a) => a.clone(),
+            Err(_) => {
+                errs.push(format!(
+                    "`devices` must be an array of \"class/id\" strings, got {}",
+                    d.type_name()
+                ));
+                Vec::new()
+            }
         };
         for item in arr.iter() {
             let Ok(s) = item.clone().into_string() else {
-                return rt_err(format!(
-                    "xm.create: each device must be a \"class/id\" string, got {}",
+                errs.push(format!(
+                    "each device must be a \"class/id\" string, got {}",
                     item.type_name()
                 ));
+                continue;
             };
             let Some((class, id)) = s.split_once('/') else {
-                return rt_err(format!("xm.create: device {s:?} must look like \"vif/0\""));
+                errs.push(format!("device {s:?} must look like \"vif/0\""));
+                continue;
             };
             if !CLASSES.contains(&class) || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit())
             {
-                return rt_err(format!(
-                    "xm.create: device {s:?}: unknown class or non-numeric id (classes: {})",
+                errs.push(format!(
+                    "device {s:?}: unknown class or non-numeric id (classes: {})",
                     CLASSES.join(", ")
                 ));
+                continue;
             }
             if spec.devices.iter().any(|(c, i)| c == class && i == id) {
-                return rt_err(format!("xm.create: device {s:?} is listed twice"));
+                errs.push(format!("device {s:?} is listed twice"));
+                continue;
             }
             spec.devices.push((class.to_string(), id.to_string()));
         }
     }
     for (k, slot) in [("on_poweroff", 0), ("on_reboot", 1), ("on_crash", 2)] {
-        if let Some(v) = want_str(m, k)? {
+        if let Some(v) = take(errs, want_str(m, k)) {
             if !ACTIONS.contains(&v.as_str()) {
-                return rt_err(format!(
-                    "xm.create: `{k}` must be one of {}, got {v:?}",
+                errs.push(format!(
+                    "`{k}` must be one of {}, got {v:?}",
                     ACTIONS.join(", ")
                 ));
+                continue;
             }
             match slot {
                 0 => spec.on_poweroff = v,
@@ -193,30 +252,45 @@ pub fn parse_config(m: &Map) -> R<CreateSpec> {
             }
         }
     }
-    if let Some(b) = want_bool(m, "acpi")? {
+    if let Some(b) = take(errs, want_bool(m, "acpi")) {
         spec.acpi = b;
     }
-    if let Some(b) = want_bool(m, "pv_drivers")? {
+    if let Some(b) = take(errs, want_bool(m, "pv_drivers")) {
         spec.pv_drivers = b;
     }
-    if let Some(b) = want_bool(m, "platform_pci")? {
+    if let Some(b) = take(errs, want_bool(m, "platform_pci")) {
         spec.platform_pci = b;
     }
-    if let Some(v) = want_int(m, "vcpus")? {
+    if let Some(v) = take(errs, want_int(m, "vcpus")) {
         if !(1..=128).contains(&v) {
-            return rt_err(format!("xm.create: `vcpus` must be 1..128, got {v}"));
+            errs.push(format!("`vcpus` must be 1..128, got {v}"));
         }
         spec.vcpus = v as u32;
     }
-    if let Some(v) = want_int(m, "memory")? {
+    if let Some(v) = take(errs, want_int(m, "memory")) {
         if !(16..=1 << 20).contains(&v) {
-            return rt_err(format!(
-                "xm.create: `memory` (MiB) must be 16..1048576, got {v}"
-            ));
+            errs.push(format!("`memory` (MiB) must be 16..1048576, got {v}"));
         }
         spec.memory = v as u64;
     }
-    Ok(spec)
+    spec
+}
+
+/// The value of a typed read, or `None` with its problem pushed.
+fn take<T>(errs: &mut Vec<String>, r: R<Option<T>>) -> Option<T> {
+    r.unwrap_or_else(|e| {
+        errs.push(msg_of(&e));
+        None
+    })
+}
+
+/// A `want_*` error's text, without the `xm.create: ` the list puts once.
+fn msg_of(e: &EvalAltResult) -> String {
+    let s = match e {
+        EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
+        e => e.to_string(),
+    };
+    s.trim_start_matches("xm.create: ").to_string()
 }
 
 fn target_of(st: &HostState, d: &Dynamic) -> R<String> {
@@ -526,7 +600,7 @@ pub fn register(e: &mut Engine) {
                 "systemd" | "sysvinit" => g.init_hangs = false,
                 other => {
                     return rt_err(format!(
-                        "init: \"hung\" makes PID 1 stop answering; {other:?} is not an init state"
+                        "dom.kernel.init: {other:?} is not one of \"hung\" (PID 1 stops answering), \"systemd\" or \"sysvinit\" (PID 1 answers again; the guest keeps the init it booted)"
                     ))
                 }
             }
@@ -554,7 +628,21 @@ pub fn register(e: &mut Engine) {
         if sim.guests.borrow().get(domid).is_none() {
             return rt_err(format!("domain {domid} has no running guest kernel"));
         }
-        let ctx = xsh_sim::guest::new_task_ctx(&sim, domid, "swapper/0");
+        // panic() runs on the task that calls it: inside a hook on one of
+        // this guest's probes, that task (its name and its stack as it
+        // stands, so the Call Trace shows how it got there); from the
+        // script's top level, the idle task of CPU 0.
+        let (name, frames) = {
+            let ctxs = sim.ctxs.borrow();
+            let cur = ctxs.get(sim.current_ctx());
+            if cur.layer == xsh_sim::probe::Layer::Guest && cur.domid == domid {
+                (cur.name.to_string(), cur.stack.clone())
+            } else {
+                ("swapper/0".to_string(), Vec::new())
+            }
+        };
+        let ctx = xsh_sim::guest::new_task_ctx(&sim, domid, &name);
+        sim.ctxs.borrow_mut().get_mut(ctx).stack = frames;
         let (s2, m) = (sim.clone(), msg.to_string());
         xsh_sim::guest::spawn(&sim, domid, ctx, async move {
             xsh_sim::guest::reboot::guest_panic(&s2, domid, m).await
@@ -564,14 +652,8 @@ pub fn register(e: &mut Engine) {
 
     e.register_fn("log", |q: &mut QemuApi| -> R<String> {
         crate::observe::logs_kept(&q.0.sim)?;
-        let name =
-            q.0.sim
-                .qemu
-                .borrow()
-                .by_dom
-                .get(&q.1)
-                .map(|q| q.log.clone())
-                .unwrap_or_default();
+        // This domain's process's own file, wherever rotation moved it.
+        let name = xsh_sim::qemu_dm::log_of(&q.0.sim, q.1).unwrap_or_default();
         Ok(q.0
             .sim
             .logs

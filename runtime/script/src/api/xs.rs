@@ -175,11 +175,6 @@ pub fn register(e: &mut Engine) {
         }
     });
     e.register_fn("watch", |x: &mut XsApi, p: &str, f: FnPtr| -> R<String> {
-        if x.who.is_some() {
-            return rt_err(
-                "xs.watch: watches from a script are dom0's (use xs, not xs.as_domain(...))",
-            );
-        }
         if let Some(msg) = x.st.arity_error(
             &f,
             2,
@@ -191,11 +186,23 @@ pub fn register(e: &mut Engine) {
         x.st.next_watch.set(n + 1);
         let token = format!("xsh-{n}");
         x.st.watches.borrow_mut().insert(token.clone(), f);
-        match req(&x.st, x.conn, None, Req::Watch(p.into(), token.clone())) {
+        if x.who.is_some() {
+            // Made on the guest's own connection, so its permissions and
+            // quotas apply, with its events handed to the script as the
+            // guest kernel hands a user-space watch's to /dev/xen/xenbus.
+            let mut xs = x.st.sim.xs.borrow_mut();
+            if let xsh_sim::xenstore::Sink::Callback(cb) = &xs.conn(x.st.xs_conn).sink {
+                let cb = cb.clone();
+                xs.deliver_next_watch_to(cb);
+            }
+        }
+        let r = req(&x.st, x.conn, None, Req::Watch(p.into(), token.clone()));
+        x.st.sim.xs.borrow_mut().next_watch_callback_clear();
+        match r {
             Ok(_) => Ok(token),
             Err(e) => {
                 x.st.watches.borrow_mut().shift_remove(&token);
-                fail(e, "watch", p, None)
+                fail(e, "watch", p, x.who)
             }
         }
     });
@@ -204,16 +211,10 @@ pub fn register(e: &mut Engine) {
         if !known {
             return rt_err(format!("ENOENT: unwatch {token}: no such watch"));
         }
-        let path =
-            x.st.sim
-                .xs
-                .borrow()
-                .watch_list()
-                .into_iter()
-                .find(|(_, _, t)| &**t == token)
-                .map(|(_, p, _)| p.to_string());
-        if let Some(p) = path {
-            let _ = req(&x.st, x.conn, None, Req::Unwatch(p, token.into()));
+        // On the connection it was made on (dom0's, or a guest's).
+        let found = x.st.sim.xs.borrow().watch_of_token(token);
+        if let Some((conn, p)) = found {
+            let _ = req(&x.st, conn, None, Req::Unwatch(p.to_string(), token.into()));
         }
         Ok(())
     });

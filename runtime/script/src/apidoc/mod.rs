@@ -151,7 +151,9 @@ pub fn collect(host: &Host) -> Api {
         };
         // `xen.print` is registered as `__print` (see engine.rs).
         let name = if name == "__print" { "print" } else { name };
-        if name.starts_with("__") {
+        // `__...` are internal; `index$get$` is what `x[k]` and a property
+        // with no getter of its own call, documented with the type.
+        if name.starts_with("__") || name.starts_with("index$") {
             continue;
         }
         let item = by_key
@@ -222,7 +224,7 @@ fn split_params(args: &str) -> Vec<String> {
 }
 
 /// How a script names a value of `ty`: its global, or a customary variable.
-fn receiver_name(api: &Api, ty: &str) -> String {
+pub(crate) fn receiver_name(api: &Api, ty: &str) -> String {
     if let Some((g, _)) = api.globals.iter().find(|(_, t)| t == ty) {
         return g.clone();
     }
@@ -231,6 +233,7 @@ fn receiver_name(api: &Api, ty: &str) -> String {
         "Kernel" => "dom.kernel".into(),
         "Qemu" => "dom.qemu".into(),
         "ProbeContext" => "ctx".into(),
+        "ProbeArgs" => "ctx.args".into(),
         "Transaction" => "t".into(),
         t => t.to_lowercase(),
     }
@@ -240,7 +243,14 @@ fn receiver_name(api: &Api, ty: &str) -> String {
 /// then the values they hand out, then the rest.
 fn type_order(api: &Api) -> Vec<String> {
     let mut order: Vec<String> = api.globals.iter().map(|(_, t)| t.clone()).collect();
-    for t in ["Domain", "Kernel", "Qemu", "ProbeContext", "Transaction"] {
+    for t in [
+        "Domain",
+        "Kernel",
+        "Qemu",
+        "ProbeContext",
+        "ProbeArgs",
+        "Transaction",
+    ] {
         order.push(t.to_string());
     }
     let mut rest: Vec<String> = api
@@ -257,6 +267,18 @@ fn type_order(api: &Api) -> Vec<String> {
     order.retain(|t| api.items.iter().any(|i| i.receiver.as_deref() == Some(t)));
     order.dedup();
     order
+}
+
+/// Each overload of a function as a script calls it: `write(path: string,
+/// value: string)`, with the parameter names docs.rs gives.
+pub(crate) fn signatures(item: &Item) -> Vec<String> {
+    item.overloads
+        .iter()
+        .map(|(params, _)| {
+            let names = item.doc(params.len()).map(|d| d.0).unwrap_or_default();
+            format!("{}({})", item.name, params_text(&names, params))
+        })
+        .collect()
 }
 
 fn params_text(names: &[&str], types: &[String]) -> String {
@@ -458,4 +480,64 @@ fn markdown_item(item: &Item, who: Option<&str>) -> String {
     s.push_str(doc);
     s.push('\n');
     s
+}
+
+/// The reference of `query` as the REPL's `?name` shows it: a global
+/// (`sim`: its members' signatures), a member (`sim.run_for`,
+/// `Sim.run_for`, or just `run_for` for every type that has one) or a
+/// global function (`on`), each with its doc; empty when nothing is named so.
+pub fn lookup(api: &Api, query: &str) -> Vec<String> {
+    let query = query.trim().trim_end_matches("()");
+    let mut out = Vec::new();
+    if let Some((g, ty)) = api.globals.iter().find(|(g, _)| g == query) {
+        let mut s = format!("{g}: {ty}\n");
+        for item in api
+            .items
+            .iter()
+            .filter(|i| i.receiver.as_deref() == Some(ty))
+        {
+            let line = markdown_item(item, Some(g));
+            for l in line.lines().filter(|l| l.starts_with("### ")) {
+                s.push_str(&format!("  {}\n", plain_heading(l)));
+            }
+        }
+        out.push(s);
+        return out;
+    }
+    let (who, name) = match query.rsplit_once('.') {
+        Some((w, n)) => (Some(w), n),
+        None => (None, query),
+    };
+    for item in &api.items {
+        if item.name != name {
+            continue;
+        }
+        let matches = match (who, &item.receiver) {
+            (None, _) => true,
+            (Some(w), Some(t)) => w == t || w == receiver_name(api, t),
+            (Some(_), None) => false,
+        };
+        if matches {
+            let w = item.receiver.as_deref().map(|t| receiver_name(api, t));
+            let text = markdown_item(item, w.as_deref());
+            let shown: Vec<String> = text
+                .lines()
+                .skip_while(|l| l.is_empty())
+                .map(|l| {
+                    if l.starts_with("### ") {
+                        plain_heading(l)
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            out.push(shown.join("\n").trim_end().to_string());
+        }
+    }
+    out
+}
+
+/// "### `sim.run_for(seconds: ?)`" as "sim.run_for(seconds: ?)".
+fn plain_heading(l: &str) -> String {
+    l.trim_start_matches("### ").replace('`', "")
 }

@@ -200,8 +200,9 @@ fn ignore_sighup() -> FnPtr {
     native("fault_ignore_sighup", |ctx: CtxApi| {
         let signo = ctx
             .args_map()
-            .try_cast::<rhai::Map>()
-            .and_then(|m| m.get("signo").and_then(|v| v.as_int().ok()));
+            .get("signo")
+            .ok()
+            .and_then(|v| v.as_int().ok());
         if signo == Some(1) {
             return Ok(Dynamic::UNIT);
         }

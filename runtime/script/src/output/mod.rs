@@ -8,6 +8,7 @@
 //! taken in, which calls on other contexts it started — so each writer is a
 //! plain walk. docs/outputs.md describes every format.
 
+pub mod decode;
 pub mod json;
 pub mod mermaid;
 pub mod report;

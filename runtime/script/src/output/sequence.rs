@@ -24,6 +24,7 @@ use xsh_sim::time::SimTime;
 use xsh_sim::trace::{CallId, CallRecord};
 use xsh_sim::Value;
 
+use super::decode;
 use super::timeline::{layer_title, LAYERS};
 use super::{Meta, View};
 
@@ -158,6 +159,21 @@ pub fn steps(v: &View) -> Steps {
             }
             continue;
         };
+        // A milestone of the domain's life (Xen shutting it down or
+        // destroying it, the guest's poweroff) is marked on its lane.
+        if let Some(m) = decode::milestone(c) {
+            raw.push((
+                c.time,
+                2 * i,
+                Raw {
+                    time: c.time,
+                    key: i as CallId,
+                    from: to,
+                    to,
+                    label: format!("◆ {m}"),
+                },
+            ));
+        }
         let from = v.calls[p as usize].probe.layer();
         if from != to && !QUIET_XS.contains(&c.probe.name()) {
             raw.push((
@@ -317,16 +333,9 @@ fn call_label(c: &CallRecord) -> String {
             return format!("{f} {}", short_path(p));
         }
     }
-    let args: Vec<String> = c
-        .args
-        .iter()
-        .map(|a| match a {
-            Value::Str(s) => s.to_string(),
-            other => other.to_string(),
-        })
-        .collect();
-    let args = args.join(", ");
-    if args.is_empty() || args.chars().count() > 32 {
+    // Numbers with a name by their name: do_sched_op(SCHEDOP_remote_shutdown, ...).
+    let args = decode::args_text(c).join(", ");
+    if args.is_empty() || args.chars().count() > 48 {
         f.to_string()
     } else {
         format!("{f}({args})")

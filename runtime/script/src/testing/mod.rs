@@ -4,8 +4,10 @@
 //!
 //! A file's top-level statements run before each of its tests, in that
 //! test's fresh world: they are its setup (a start time, hooks, domains).
-//! Everything here is deterministic — same files, seed and limits, same
-//! report — so no wall-clock durations are printed.
+//! Everything the tests see is deterministic — same files, seed and
+//! limits, same worlds. Each result also carries how long it took on the
+//! wall clock, for the reporter to show; the report text built here
+//! (`summary_text`) leaves it out, so it stays the same from run to run.
 //!
 //! - `report.rs` — the cargo-style text and the JUnit XML of a run;
 //! - `glob.rs` — `glob_match` and `grep`, the log-pattern primitives of the
@@ -82,6 +84,9 @@ pub struct TestResult {
     pub output: String,
     /// Each non-empty log's last lines: (log name, text).
     pub log_tails: Vec<(String, String)>,
+    /// Wall-clock time the test took (shown by `xsh test`, never by the
+    /// deterministic report text).
+    pub elapsed: std::time::Duration,
     /// Its report page (`--report`, failures only), or why none was written.
     pub page: Option<Result<PathBuf, String>>,
 }
@@ -121,6 +126,8 @@ pub struct Summary {
     pub filtered_out: usize,
     /// Files with no `fn test_*()`.
     pub empty_files: Vec<String>,
+    /// Selected tests left unrun because `fail_fast` stopped the run.
+    pub not_run: usize,
 }
 
 impl Summary {
@@ -163,6 +170,9 @@ impl Summary {
         );
         if self.filtered_out > 0 {
             s.push_str(&format!("; {} filtered out", self.filtered_out));
+        }
+        if self.not_run > 0 {
+            s.push_str(&format!("; {} not run (--fail-fast)", self.not_run));
         }
         s
     }
@@ -253,6 +263,88 @@ pub fn test_names(src: &str, ast: &rhai::AST) -> Vec<String> {
     found.into_iter().map(|(_, n)| n).collect()
 }
 
+/// The `fn test_*(...)` of a file that take parameters, with the line of
+/// each definition: the runner cannot call them, so it reports each as a
+/// failure instead of passing over it (cargo refuses such a test too).
+pub fn tests_with_params(src: &str, ast: &rhai::AST) -> Vec<(String, usize, usize)> {
+    let mut found: Vec<(String, usize, usize)> = ast
+        .iter_functions()
+        .filter(|f| f.name.starts_with("test_") && !f.params.is_empty())
+        .map(|f| {
+            let line = src
+                .lines()
+                .position(|l| {
+                    let l = l.trim_start();
+                    let l = l.strip_prefix("private ").unwrap_or(l);
+                    l.strip_prefix("fn ").is_some_and(|r| {
+                        r.trim_start()
+                            .strip_prefix(f.name)
+                            .is_some_and(|r| r.trim_start().starts_with('('))
+                    })
+                })
+                .map_or(0, |i| i + 1);
+            (f.name.to_string(), f.params.len(), line)
+        })
+        .collect();
+    found.sort_by_key(|(n, _, line)| (*line, n.clone()));
+    found
+}
+
+/// The failure of a `fn test_*` that takes parameters.
+fn takes_params(file: &TestFile, name: &str, params: usize, line: usize) -> TestResult {
+    let s = if params == 1 { "" } else { "s" };
+    let msg = format!(
+        "{name} takes {params} parameter{s}, so it was not run: a test function takes none (put the values in the test, or call a helper from a test)"
+    );
+    let pos = if line > 0 {
+        rhai::Position::new(line as u16, 1)
+    } else {
+        rhai::Position::NONE
+    };
+    TestResult {
+        file: file.name.clone(),
+        name: name.to_string(),
+        error: Some(ScriptError::runtime(
+            &file.name,
+            &file.src,
+            rhai::EvalAltResult::ErrorRuntime(msg.into(), pos),
+        )),
+        output: String::new(),
+        log_tails: Vec::new(),
+        elapsed: std::time::Duration::ZERO,
+        page: None,
+    }
+}
+
+/// The ids (`file::name`) of the tests `run` would run, in order; the
+/// files that do not compile are listed by their name.
+pub fn list(files: &[TestFile], opts: &Options) -> Vec<String> {
+    let mut ids = Vec::new();
+    for file in files {
+        match new_host(opts).and_then(|h| h.compile(&file.name, &file.src)) {
+            Ok(ast) => {
+                let mut named: Vec<(usize, String)> = test_names(&file.src, &ast)
+                    .into_iter()
+                    .map(|n| (0, n))
+                    .collect();
+                named.extend(
+                    tests_with_params(&file.src, &ast)
+                        .into_iter()
+                        .map(|(n, _, l)| (l, n)),
+                );
+                for (_, n) in named {
+                    let id = format!("{}::{n}", file.name);
+                    if selected(opts, &id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            Err(_) => ids.push(file.name.clone()),
+        }
+    }
+    ids
+}
+
 fn selected(opts: &Options, id: &str) -> bool {
     opts.filters.is_empty() || opts.filters.iter().any(|f| id.contains(f.as_str()))
 }
@@ -322,6 +414,7 @@ fn file_failure(file: &TestFile, error: ScriptError) -> TestResult {
         error: Some(error),
         output: String::new(),
         log_tails: Vec::new(),
+        elapsed: std::time::Duration::ZERO,
         page: None,
     }
 }
@@ -332,6 +425,7 @@ fn run_one(
     name: &str,
     opts: &Options,
 ) -> TestResult {
+    let started = std::time::Instant::now();
     let host = match new_host(opts) {
         Ok(h) => h,
         Err(e) => return file_failure(file, e),
@@ -383,6 +477,7 @@ fn run_one(
         },
         error,
         output,
+        elapsed: started.elapsed(),
         page,
     }
 }
@@ -436,13 +531,20 @@ pub fn run(files: &[TestFile], opts: &Options, report: &mut dyn FnMut(Event)) ->
         match new_host(opts).and_then(|h| h.compile(&file.name, &file.src)) {
             Ok(ast) => {
                 let all = test_names(&file.src, &ast);
-                if all.is_empty() {
+                let with_params = tests_with_params(&file.src, &ast);
+                if all.is_empty() && with_params.is_empty() {
                     summary.empty_files.push(file.name.clone());
                 }
-                let total = all.len();
-                let names: Vec<String> = all
+                let total = all.len() + with_params.len();
+                let names: Vec<Test> = all
                     .into_iter()
-                    .filter(|n| selected(opts, &format!("{}::{n}", file.name)))
+                    .map(Test::Call)
+                    .chain(
+                        with_params
+                            .into_iter()
+                            .map(|(n, p, l)| Test::TakesParams(n, p, l)),
+                    )
+                    .filter(|t| selected(opts, &format!("{}::{}", file.name, t.name())))
                     .collect();
                 summary.filtered_out += total - names.len();
                 plan.push((file, Ok(std::rc::Rc::new(ast)), names));
@@ -467,26 +569,47 @@ pub fn run(files: &[TestFile], opts: &Options, report: &mut dyn FnMut(Event)) ->
                 report(Event::Done(&r));
                 summary.results.push(r);
                 if opts.fail_fast {
+                    summary.not_run = tests - summary.results.len();
                     return summary;
                 }
                 continue;
             }
         };
-        for name in names {
+        for test in names {
             report(Event::Start {
                 file: &file.name,
-                name: &name,
+                name: test.name(),
             });
-            let r = run_one(file, &ast, &name, opts);
+            let r = match &test {
+                Test::Call(name) => run_one(file, &ast, name, opts),
+                Test::TakesParams(name, params, line) => takes_params(file, name, *params, *line),
+            };
             report(Event::Done(&r));
             let failed = !r.passed();
             summary.results.push(r);
             if failed && opts.fail_fast {
+                summary.not_run = tests - summary.results.len();
                 return summary;
             }
         }
     }
     summary
+}
+
+/// One test of the plan.
+enum Test {
+    /// A `fn test_*()` to call.
+    Call(String),
+    /// A `fn test_*(...)` with parameters: reported, not called.
+    TakesParams(String, usize, usize),
+}
+
+impl Test {
+    fn name(&self) -> &str {
+        match self {
+            Test::Call(n) | Test::TakesParams(n, ..) => n,
+        }
+    }
 }
 
 /// Finds, reads and runs the tests under `paths` with no reporter: what

@@ -125,7 +125,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
         // The fixed-feature power button: installing its handler sets PWRBTN_EN.
         hypervisor::guest_port_io(&sim, domid, 0, 0xb002, 2, hypervisor::hvm::PWRBTN as u64).await;
         let handler: hypervisor::DomCallback =
-            Rc::new(move |sim: &Sim| power_button_sci(sim, domid));
+            Rc::new(move |sim: &Sim, hop| power_button_sci(sim, domid, hop));
         if let Some(d) = sim.xen.borrow_mut().domain_mut(domid) {
             d.sci_handler = Some(handler);
         }
@@ -215,11 +215,12 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
 
 /// The SCI with PWRBTN_STS: the ACPI driver's fixed event, deferred to a
 /// notify work item → `acpi_button_notify` → KEY_POWER → logind.
-fn power_button_sci(sim: &Sim, domid: u32) {
+fn power_button_sci(sim: &Sim, domid: u32, sci: Option<crate::stack::HopId>) {
     if !super::runnable(sim, domid) {
         return;
     }
     let ctx = super::new_task_ctx(sim, domid, "kacpi_notify");
+    sim.adopt(ctx, sci);
     let s = sim.clone();
     super::spawn(sim, domid, ctx, async move {
         // Acknowledge PWRBTN_STS (write 1 to clear).
@@ -230,7 +231,11 @@ fn power_button_sci(sim: &Sim, domid: u32) {
             domid,
             Vec::new,
             async move {
+                // input_report_key(KEY_POWER): logind reads the event from
+                // the "Power Button" input device's evdev node.
+                let hop = s2.hop("input event KEY_POWER");
                 let ctx = super::new_task_ctx(&s2, domid, "systemd-logind");
+                s2.adopt(ctx, hop);
                 let s3 = s2.clone();
                 super::spawn(&s2, domid, ctx, async move {
                     super::init::logind_power_key(&s3, domid).await

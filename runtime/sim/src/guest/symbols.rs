@@ -96,11 +96,22 @@ fn base_frames(ctx: &Context) -> &'static [LinuxSym] {
         0x1c,
         0x16,
     )];
+    // The idle task (PID 0) never entered from user space: its stack ends
+    // in the boot path that became the idle loop (addresses estimated).
+    const IDLE: &[LinuxSym] = &[
+        s("cpu_startup_entry", 0xffffffff810c4e30, 0x2f0, 0x1ad),
+        s("rest_init", 0xffffffff8182b150, 0x80, 0x77),
+        s("start_kernel", 0xffffffff81f5e100, 0x47d, 0x461),
+        s("x86_64_start_reservations", 0xffffffff81f5d3e0, 0x2a, 0x29),
+        s("x86_64_start_kernel", 0xffffffff81f5d4e0, 0x14f, 0x14f),
+    ];
     let n = &*ctx.name;
     if n.starts_with("kworker") || n.starts_with("kacpi_notify") {
         WORKER
     } else if n.starts_with("xenwatch") {
         KTHREAD
+    } else if n.starts_with("swapper/") {
+        IDLE
     } else {
         SYSCALL
     }
@@ -159,7 +170,15 @@ pub fn dump_stack_lines(sim: &Sim, domid: u32) -> Vec<String> {
         .chars()
         .take(15)
         .collect();
-    let pid = if c.name.contains("PID 1") { 1 } else { 0 };
+    // The task's own pid: `poweroff (pid 1591)`, `systemd (PID 1)`; the
+    // idle task and the kernel threads whose pid the model does not draw
+    // show 0.
+    let pid = c
+        .name
+        .rsplit_once("(pid ")
+        .or_else(|| c.name.rsplit_once("(PID "))
+        .and_then(|(_, p)| p.trim_end_matches(')').parse::<u32>().ok())
+        .unwrap_or(0);
     let mut v = vec![
         format!("CPU: 0 PID: {pid} Comm: {comm} Not tainted {kernel} #176-Ubuntu"),
         "Hardware name: Xen HVM domU, BIOS 4.4.4 06/05/2019".to_string(),

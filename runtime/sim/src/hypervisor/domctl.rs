@@ -212,7 +212,8 @@ pub async fn do_domctl(sim: &Sim, domid: u32, op: Domctl) -> i64 {
         Domctl::Pause => 3,
         Domctl::Unpause => 4,
         Domctl::Destroy => 2,
-        Domctl::SendTrigger(_) => 43,
+        // XEN_DOMCTL_sendtrigger is 28 in Xen 4.4.4's public/domctl.h.
+        Domctl::SendTrigger(_) => 28,
     };
     let s = sim.clone();
     sim.call(

@@ -110,7 +110,10 @@ pub(crate) fn raise_sci(sim: &Sim, domid: u32) {
         .domain(domid)
         .and_then(|d| d.sci_handler.clone());
     if let Some(h) = h {
-        sim.schedule(SimDuration::micros(10), move |sim| h(sim));
+        // The SCI is IRQ 9 asserted on the virtual IO-APIC: the guest's
+        // handler runs because of whoever set the status bit here.
+        let hop = sim.hop("SCI (IRQ 9)");
+        sim.schedule(SimDuration::micros(10), move |sim| h(sim, hop));
     }
 }
 

@@ -26,8 +26,9 @@ use std::rc::Rc;
 use crate::exec::TaskId;
 use crate::stack::HopId;
 
-/// A callback Xen makes into a domain (the guest's SCI handler).
-pub type DomCallback = Rc<dyn Fn(&Sim)>;
+/// A callback Xen makes into a domain (the guest's SCI handler), with the
+/// hop of the interrupt that called it.
+pub type DomCallback = Rc<dyn Fn(&Sim, Option<HopId>)>;
 /// qemu-dm's event-channel handler: (vCPU, what caused it).
 pub type IoreqCallback = Rc<dyn Fn(&Sim, u32, Option<HopId>)>;
 /// dom0's VIRQ_DOM_EXC handler.

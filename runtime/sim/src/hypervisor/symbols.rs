@@ -388,14 +388,16 @@ pub fn format_trace(frames: &[Frame], profile: Profile, entry: Option<&'static s
         }
     }
     if let Some(e) = entry {
-        out.push_str(&format!(
-            "   [<{:016x}>] {e}\n",
-            if profile.is_ovm() {
-                0xffff82d0803163a6u64
-            } else {
-                0xffff82d080313766
-            }
-        ));
+        // Estimated addresses (docs/fidelity.md): each entry stub at its
+        // own place in x86_64/entry.S and vmx/entry.S, upstream shifted as
+        // the rest of its table.
+        let ovm: u64 = if e.starts_with("syscall_enter") {
+            0xffff82d08022a0a6
+        } else {
+            0xffff82d0803163a6
+        };
+        let addr = if profile.is_ovm() { ovm } else { ovm - 0x2c40 };
+        out.push_str(&format!("   [<{addr:016x}>] {e}\n"));
     }
     out
 }

@@ -57,6 +57,7 @@ probes! {
     XendDomainSendTrigger = "xend:XendDomain.domain_send_trigger", Xend, false, ["domid", "trigger", "vcpu"], "()", "RPC thread: checks the domain runs, maps the trigger name to Xen's code and issues XEN_DOMCTL_sendtrigger.";
     XendOnDomainsChanged = "xend:XendDomain._on_domains_changed", Xend, false, ["path"], "int", "Watcher thread: `@releaseDomain`/`@introduceDomain` fired; takes domains_lock and refreshes every tracked domain.";
     XendRefresh = "xend:XendDomain._refresh", Xend, false, ["refresh_shutdown"], "()", "Lists Xen's domains in a xenstore transaction: update() each tracked one, forget the dying or gone.";
+    XendRefreshTxn = "xend:XendDomain._refreshTxn", Xend, false, ["refresh_shutdown"], "()", "`_refresh`'s body, in its transaction: `xc.domain_getinfo()`, `update(info)` each tracked domain, then `_remove_domain` the dying or gone.";
     XendRemoveDomain = "xend:XendDomain.remove_domain", Xend, false, ["domid"], "()", "Under domains_lock: cleanupDomain() unless already halted, then forget the domain.";
 
     // ---- xend: XendDomainInfo ----
@@ -65,6 +66,7 @@ probes! {
     XendHandleShutdownWatch = "xend:XendDomainInfo._handleShutdownWatch", Xend, true, ["path"], "bool", "Watcher thread: control/shutdown fired; a non-empty reason stores xend/shutdown_start_time (once) and arms a Timer for refreshShutdown.";
     XendStoreChanged = "xend:XendDomainInfo._storeChanged", Xend, false, ["path"], "bool", "Watcher thread: the /vm/<uuid> watch (logged only at TRACE level).";
     XendHandleHideDevicesWatch = "xend:XendDomainInfo.handleHideDevicesWatch", Xend, true, ["path"], "bool", "ovm-4.4.4 only: the per-device watch on the backend of a qemu-dm managed device (see docs/fidelity.md).";
+    XendInfoUpdate = "xend:XendDomainInfo.update", Xend, false, ["xeninfo"], "()", "Stores Xen's info of the domain (`_refreshTxn`'s call), then `refreshShutdown(info)`.";
     XendRefreshShutdown = "xend:XendDomainInfo.refreshShutdown", Xend, false, ["xeninfo"], "()", "Under refresh_shutdown_lock: decides from getdomaininfo whether the domain is dying, crashed, shut down or alive; logs `Domain has shutdown` and starts the restart thread.";
     XendMaybeRestart = "xend:XendDomainInfo._maybeRestart", Xend, false, ["reason"], "()", "Restart thread: dumps core if configured, then runs the on_poweroff/on_reboot/on_crash action.";
     XendMaybeDumpCore = "xend:XendDomainInfo._maybeDumpCore", Xend, false, ["reason"], "()", "Dumps core for a crash when on_crash is coredump-*.";

@@ -54,6 +54,9 @@ pub struct QemuDm {
     pub exit_waiters: Vec<TaskId>,
     /// The log file name.
     pub log: String,
+    /// How often `log` had been rotated when this process opened it
+    /// (`Logs::name_of_generation` finds its file after later rotations).
+    pub log_generation: usize,
     /// Which device model this is.
     pub version: Version,
     /// qemu-xen: the signal and sender `qemu_system_killed` noted.
@@ -103,15 +106,26 @@ pub(crate) fn qlog(sim: &Sim, domid: u32, line: impl std::fmt::Display) {
     if sim.logs.borrow().discards() {
         return;
     }
-    let file = match sim.qemu.borrow().by_dom.get(&domid) {
-        Some(q) => q.log.clone(),
-        None => return,
+    let Some(file) = log_of(sim, domid) else {
+        return;
     };
     let call = crate::logs::origin(sim);
     sim.logs
         .borrow_mut()
         .file(&file)
         .write_fmt_from(call, format_args!("{line}\n"));
+}
+
+/// The file a domain's qemu-dm writes to, as it is named now: the process
+/// keeps its open file when xend rotates the name for a later qemu-dm of a
+/// domain of the same name, so an old process's log is `qemu-dm-<name>.log.1`.
+pub fn log_of(sim: &Sim, domid: u32) -> Option<String> {
+    let (name, generation) = {
+        let q = sim.qemu.borrow();
+        let q = q.by_dom.get(&domid)?;
+        (q.log.clone(), q.log_generation)
+    };
+    sim.logs.borrow().name_of_generation(&name, generation)
 }
 
 /// Starts qemu-dm for an HVM domain (xend's image.createDeviceModel forked
@@ -124,6 +138,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
         logs.rotate(&file, 10);
         let _ = logs.file(&file);
     }
+    let log_generation = sim.logs.borrow().generation(&file);
     let ctx = sim.new_ctx(format!("qemu-dm (pid {})", s.pid), Layer::Qemu, s.domid);
     sim.qemu.borrow_mut().by_dom.insert(
         s.domid,
@@ -142,6 +157,7 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
             ctx,
             exit_waiters: Vec::new(),
             log: file,
+            log_generation,
             version: Version::Traditional,
             killed_by: None,
         },

@@ -44,6 +44,8 @@ pub fn start(sim: &Sim, s: &QemuSetup) {
             ctx,
             exit_waiters: Vec::new(),
             log: super::log_file(&s.name),
+            // The file as it is named now (libxl opened it for this process).
+            log_generation: sim.logs.borrow().generation(&super::log_file(&s.name)),
             version: Version::QemuXen,
             killed_by: None,
         },

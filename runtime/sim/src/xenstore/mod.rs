@@ -1,5 +1,5 @@
 //! xenstored: the tree, connections, permissions, watches, transactions and
-//! quotas of the C daemon in Xen 4.4 (reference §3).
+//! quotas of Xen 4.4's two daemons, C xenstored and oxenstored (reference §3).
 //!
 //! - `tree.rs` — compact node storage with creation-ordered children;
 //! - `ops.rs` — READ/WRITE/MKDIR/RM/DIRECTORY/GET_PERMS/SET_PERMS with the real
@@ -168,27 +168,90 @@ impl Conn {
     }
 }
 
-/// Limits of the C daemon (reference §3.5), which apply to unprivileged domains.
+/// What an unprivileged domain may hold, and what a refusal says: the two
+/// daemons differ (reference §3.3-3.5, checked against xenstored_core.c:87-90
+/// and oxenstored.conf at RELEASE-4.4.4; docs/fidelity.md).
 #[derive(Clone, Debug)]
 pub struct Quotas {
     /// Nodes a domain may own.
     pub entries_per_domain: u32,
-    /// Bytes in one node record (value plus children's names).
+    /// C: bytes in one node record (perms, value and children's names);
+    /// oxenstored: bytes in one value.
     pub entry_size: usize,
     /// Watches a domain may hold.
     pub watches_per_domain: u32,
     /// Open transactions per connection.
     pub transactions: u32,
+    /// Whose rules: C xenstored's errnos (E2BIG, ENOSPC) or oxenstored's
+    /// EQUOTA and its value-size check on every writer.
+    pub kind: crate::profile::XenstoredKind,
 }
 
-impl Default for Quotas {
-    fn default() -> Self {
+impl Quotas {
+    /// C xenstored's built-in quotas (`quota_nb_entry_per_domain` and the
+    /// three after it, xenstored_core.c:87-90).
+    pub fn c() -> Quotas {
         Quotas {
             entries_per_domain: 1000,
             entry_size: 2048,
             watches_per_domain: 128,
             transactions: 10,
+            kind: crate::profile::XenstoredKind::C,
         }
+    }
+
+    /// oxenstored's quotas as its shipped oxenstored.conf sets them
+    /// (`quota-maxentity`, `-maxsize`, `-maxwatch`, `-transaction`); the
+    /// built-in defaults of quota.ml and define.ml apply only without it.
+    pub fn ocaml() -> Quotas {
+        Quotas {
+            entries_per_domain: 1000,
+            entry_size: 2048,
+            watches_per_domain: 100,
+            transactions: 10,
+            kind: crate::profile::XenstoredKind::OCaml,
+        }
+    }
+
+    /// The quotas of a daemon.
+    pub fn of(kind: crate::profile::XenstoredKind) -> Quotas {
+        match kind {
+            crate::profile::XenstoredKind::C => Quotas::c(),
+            crate::profile::XenstoredKind::OCaml => Quotas::ocaml(),
+        }
+    }
+
+    /// The error a domain over its watch quota gets: C's `E2BIG`
+    /// (xenstored_watch.c:150-153), oxenstored's `Quota.Limit_reached`
+    /// sent as `EQUOTA` (connection.ml:150-153, process.ml:347).
+    pub fn watch_error(&self) -> XsErr {
+        self.over_quota(XsErr::E2BIG)
+    }
+
+    /// Over the open-transaction quota: C's `ENOSPC`
+    /// (xenstored_transaction.c:151-154), oxenstored's
+    /// `Quota.Transaction_opened` as `EQUOTA` (process.ml:349).
+    pub fn transaction_error(&self) -> XsErr {
+        self.over_quota(XsErr::ENOSPC)
+    }
+
+    /// Over the node quota: C's `construct_node` fails, ENOSPC
+    /// (xenstored_core.c:821); oxenstored's `Limit_reached`, EQUOTA.
+    pub fn entry_error(&self) -> XsErr {
+        self.over_quota(XsErr::ENOSPC)
+    }
+
+    fn over_quota(&self, c_errno: XsErr) -> XsErr {
+        match self.kind {
+            crate::profile::XenstoredKind::C => c_errno,
+            crate::profile::XenstoredKind::OCaml => XsErr::EQUOTA,
+        }
+    }
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas::of(crate::profile::XenstoredKind::default())
     }
 }
 
@@ -228,6 +291,8 @@ pub struct Xenstore {
     pub(crate) owed_wakes: Vec<(SimTime, TaskId)>,
     /// Callbacks owed after the last request.
     pub(crate) owed_calls: Vec<OwedCall>,
+    /// The callback the next WATCH registered delivers to (`deliver_next_watch_to`).
+    pub(crate) next_watch_callback: Option<WatchCallback>,
     /// Latency from a change to its watch event reaching a dom0 socket client.
     pub socket_latency: crate::time::SimDuration,
     /// Latency to a domain's ring.
@@ -285,6 +350,7 @@ impl Xenstore {
             cleanup_down: std::collections::BTreeSet::new(),
             owed_wakes: Vec::new(),
             owed_calls: Vec::new(),
+            next_watch_callback: None,
             socket_latency: crate::time::SimDuration::micros(20),
             ring_latency: crate::time::SimDuration::micros(60),
             requests: 0,

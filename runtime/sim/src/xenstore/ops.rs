@@ -2,6 +2,7 @@
 //! (X tools/xenstore/xenstored_core.c:482-573, 905-1160).
 
 use crate::fxhash::FxHashMap;
+use crate::profile::XenstoredKind;
 use std::borrow::Cow;
 use std::rc::Rc;
 
@@ -143,7 +144,7 @@ impl Xenstore {
         if b.len() <= 1 {
             return Ok(Tree::ROOT);
         }
-        if let Some(id) = self.paths.get(path) {
+        if let Some(id) = self.paths.get(&self.tree, path) {
             return Ok(id);
         }
         // Most paths asked for the first time are a new entry (or a missing
@@ -151,7 +152,7 @@ impl Xenstore {
         // one step.
         let cut = last_slash(path).unwrap_or(0);
         if cut > 0 {
-            if let Some(parent) = self.paths.get(&path[..cut]) {
+            if let Some(parent) = self.paths.get(&self.tree, &path[..cut]) {
                 return match self.tree.child(parent, &path[cut + 1..]) {
                     Some(id) => {
                         self.paths.put(path, id);
@@ -258,6 +259,20 @@ impl Xenstore {
         }
     }
 
+    /// A WRITE's size limit. C: the node's whole record (perms, value,
+    /// children's names) under `quota_max_entry_size` for an unprivileged
+    /// writer, else ENOSPC (xenstored_core.c:452-457). oxenstored: the
+    /// value alone at most `quota-maxsize`, for every writer, dom0 too,
+    /// else `Data_too_big`, sent as E2BIG (quota.ml:_check, process.ml:348).
+    fn value_size_ok(&self, conn: ConnId, id: u32, value: &str) -> Result<(), XsErr> {
+        match self.quotas.kind {
+            XenstoredKind::OCaml if value.len() > self.quotas.entry_size => Err(XsErr::E2BIG),
+            XenstoredKind::OCaml => Ok(()),
+            XenstoredKind::C if self.record_size_ok(conn, id, value.len()) => Ok(()),
+            XenstoredKind::C => Err(XsErr::ENOSPC),
+        }
+    }
+
     fn record_size_ok(&self, conn: ConnId, id: u32, extra_value: usize) -> bool {
         if self.conn(conn).privileged() {
             return true;
@@ -287,11 +302,24 @@ impl Xenstore {
         let first_len = rest.find('/').unwrap_or(rest.len());
         let c = self.conn(conn);
         let (unpriv, domid) = (!c.privileged(), c.domid);
-        if unpriv && self.entry_count(conn) + count as u32 > self.quotas.entries_per_domain {
-            return Err(XsErr::ENOSPC);
-        }
-        if !self.record_size_ok(conn, anc, self.tree.value(anc).len() + first_len + 1) {
-            return Err(XsErr::ENOSPC);
+        if self.quotas.kind == XenstoredKind::OCaml {
+            // oxenstored's `Store.write`/`mkdir`: one `Quota.check` against
+            // the owner of the deepest existing node, whoever asks; dom0's
+            // nodes are not counted (store.ml:384-403, quota.ml:_check).
+            let owner = self.perms.get(self.tree.node(anc).perms)[0].0;
+            let held = self.entries.get(&owner).copied().unwrap_or(0);
+            if owner > 0 && held >= self.quotas.entries_per_domain {
+                return Err(self.quotas.entry_error());
+            }
+        } else {
+            // C's `construct_node`: `domain_entry(conn) >= quota` before
+            // each node it creates (xenstored_core.c:821).
+            if unpriv && self.entry_count(conn) + count as u32 > self.quotas.entries_per_domain {
+                return Err(self.quotas.entry_error());
+            }
+            if !self.record_size_ok(conn, anc, self.tree.value(anc).len() + first_len + 1) {
+                return Err(XsErr::ENOSPC);
+            }
         }
         let mut id = anc;
         for part in rest.split('/') {
@@ -313,14 +341,8 @@ impl Xenstore {
     }
 
     pub(crate) fn free_subtree(&mut self, id: u32) {
-        // Freed ids are reused: forget the paths that led to these nodes.
-        if !self.paths.is_empty() {
-            let mut stack = vec![id];
-            while let Some(n) = stack.pop() {
-                self.paths.forget(n);
-                stack.extend(self.tree.children(n));
-            }
-        }
+        // (The path cache checks a hit against the tree: what it holds of
+        // these nodes is never taken for them once they are freed.)
         let perms = &self.perms;
         let entries = &mut self.entries;
         self.tree.remove(id, &mut |n| {
@@ -374,9 +396,7 @@ impl Xenstore {
             Ok(id) => id,
             Err((anc, rest_at)) => self.create_below(conn, anc, rest_at, path)?,
         };
-        if !self.record_size_ok(conn, id, value.len()) {
-            return Err(XsErr::ENOSPC);
-        }
+        self.value_size_ok(conn, id, value)?;
         self.tree.set_value(id, value.as_bytes());
         self.touch_node(id);
         Ok(())

@@ -1,67 +1,118 @@
 //! The nodes of recently resolved paths. xenstored walks every request's
 //! path from the root, component by component; a shutdown asks for the same
-//! few hundred paths again and again (a device's `state`, a domain's
-//! `control/shutdown`, xend's `/vm/<uuid>` entries), and most new paths are
-//! an entry in a directory already resolved, so xsh remembers where each
-//! path led. Only how fast a path is found changes: a hit is the node the
-//! walk would reach.
+//! few hundred paths per domain again and again (a device's `state`, a
+//! domain's `control/shutdown`, xend's `/vm/<uuid>` entries), and most new
+//! paths are an entry in a directory already resolved, so xsh remembers
+//! where each path led. Only how fast a path is found changes: a hit is the
+//! node the walk would reach.
 //!
-//! Nodes never move, so an entry stays right until its node is freed (ids
-//! are reused): removing a subtree forgets exactly its nodes' entries.
-//! Missing paths are never remembered, so creating a node cannot make an
-//! entry wrong.
+//! The cache is a fixed table of (part of the path's hash, node), one slot per
+//! hash: a put takes no allocation and simply replaces what the slot held,
+//! so a host with thousands of domains keeps its busiest paths without a
+//! copy of every path it ever resolved. A hit is checked against the tree
+//! itself — the node is live, and its name and its ancestors' spell the
+//! path — so an entry left by a node since freed, or by another path with
+//! the same slot, is never taken for the path asked.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::hash::Hasher;
 
-use crate::fxhash::FxHashMap;
+use super::tree::{Tree, NIL};
+use crate::fxhash::FxHasher;
 
-/// Beyond this many paths the cache starts again, so a world with many
-/// domains does not keep a copy of every path it ever resolved.
-const CAPACITY: usize = 4096;
+/// Slots in the table (a power of two), eight bytes each: 256 KiB, which
+/// stays in the processor's cache. (A table of a million slots, 8 MiB,
+/// forgets less on a 10,000-domain host but was no faster: its lookups
+/// miss the processor's cache instead.)
+const SLOTS: usize = 1 << 15;
 
-#[derive(Default)]
-struct Maps {
-    by_path: FxHashMap<Rc<str>, u32>,
-    by_node: FxHashMap<u32, Rc<str>>,
+pub(crate) struct PathCache {
+    /// (the high half of the path's hash, its node) per slot; node 0 (the
+    /// root, which `walk` never looks up) marks an empty slot, so the table
+    /// starts as zeroed memory the system hands out untouched.
+    slots: RefCell<Box<[(u32, u32)]>>,
 }
 
-#[derive(Default)]
-pub(crate) struct PathCache {
-    maps: RefCell<Maps>,
+impl Default for PathCache {
+    fn default() -> Self {
+        PathCache {
+            slots: RefCell::new(vec![(0, 0); SLOTS].into_boxed_slice()),
+        }
+    }
+}
+
+fn hash(path: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(path.as_bytes());
+    h.finish()
 }
 
 impl PathCache {
-    /// The node `path` led to, if remembered.
+    /// The node `path` leads to, if remembered.
     #[inline]
-    pub fn get(&self, path: &str) -> Option<u32> {
-        self.maps.borrow().by_path.get(path).copied()
+    pub fn get(&self, tree: &Tree, path: &str) -> Option<u32> {
+        let h = hash(path);
+        let (k, id) = self.slots.borrow()[h as usize & (SLOTS - 1)];
+        (k == (h >> 32) as u32 && id != 0 && spells(tree, id, path)).then_some(id)
     }
 
     /// Remembers that `path` leads to node `id`.
+    #[inline]
     pub fn put(&self, path: &str, id: u32) {
-        let mut m = self.maps.borrow_mut();
-        if m.by_path.len() >= CAPACITY {
-            m.by_path.clear();
-            m.by_node.clear();
-        }
-        let key: Rc<str> = path.into();
-        if let Some(old) = m.by_node.insert(id, key.clone()) {
-            m.by_path.remove(&old);
-        }
-        m.by_path.insert(key, id);
+        let h = hash(path);
+        self.slots.borrow_mut()[h as usize & (SLOTS - 1)] = ((h >> 32) as u32, id);
     }
+}
 
-    /// Forgets the path of a node about to be freed.
-    pub fn forget(&self, id: u32) {
-        let mut m = self.maps.borrow_mut();
-        if let Some(key) = m.by_node.remove(&id) {
-            m.by_path.remove(&key);
+/// Is `id` a live node whose path is `path`? Compares the path's components
+/// from the last with the names of the node and its ancestors.
+fn spells(tree: &Tree, id: u32, path: &str) -> bool {
+    let mut rest = path.as_bytes();
+    let mut n = id;
+    while n != Tree::ROOT {
+        let node = tree.node(n);
+        if node.parent == NIL {
+            // Freed: only the root has no parent.
+            return false;
         }
+        let name = tree.names.get(node.name).as_bytes();
+        let Some(head) = rest.strip_suffix(name) else {
+            return false;
+        };
+        let Some(head) = head.strip_suffix(b"/") else {
+            return false;
+        };
+        rest = head;
+        n = node.parent;
     }
+    rest.is_empty()
+}
 
-    /// Is anything remembered?
-    pub fn is_empty(&self) -> bool {
-        self.maps.borrow().by_path.is_empty()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hit_is_checked_against_the_tree() {
+        let mut t = Tree::new(0);
+        let a = t.add_child(Tree::ROOT, "a", 0);
+        let b = t.add_child(a, "b", 0);
+        let c = PathCache::default();
+        c.put("/a/b", b);
+        assert_eq!(c.get(&t, "/a/b"), Some(b));
+        // The slot's node is not the path asked for.
+        c.put("/a/x", b);
+        assert_eq!(c.get(&t, "/a/x"), None);
+        // A freed node is never a hit, even in its own slot.
+        c.put("/a/b", b);
+        t.remove(b, &mut |_| {});
+        assert_eq!(c.get(&t, "/a/b"), None);
+        // Nor a reused one that now spells another path.
+        let d = t.add_child(Tree::ROOT, "d", 0);
+        assert_eq!(d, b, "the freed id is reused");
+        assert_eq!(c.get(&t, "/a/b"), None);
+        c.put("/d", d);
+        assert_eq!(c.get(&t, "/d"), Some(d));
+        assert_eq!(c.get(&t, "/d/"), None);
     }
 }

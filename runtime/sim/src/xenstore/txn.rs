@@ -80,8 +80,11 @@ impl Xenstore {
     /// TRANSACTION_START.
     pub fn txn_start(&mut self, conn: ConnId) -> Result<TxId, XsErr> {
         let c = self.conn(conn);
-        if !c.privileged() && c.open_txns >= self.quotas.transactions {
-            return Err(XsErr::ENOSPC);
+        // `conn->transaction_started > quota_max_transaction` (C) and
+        // `Hashtbl.length con.transactions > maxtransaction` (oxenstored):
+        // one past the quota is still allowed.
+        if !c.privileged() && c.open_txns > self.quotas.transactions {
+            return Err(self.quotas.transaction_error());
         }
         self.conn_mut(conn).open_txns += 1;
         let t = Txn {

@@ -29,6 +29,11 @@ pub(crate) struct Watch {
     /// Length of the implicit `/local/domain/<id>/` prefix of a relative watch.
     pub rel: usize,
     pub seq: u64,
+    /// Where its events go when not to the connection's reader: a script's
+    /// watch made as a guest (`xs.as_domain(id).watch`), which in the guest
+    /// is user space on /dev/xen/xenbus — the kernel's xenbus hands such a
+    /// token's events to that file, not to its own watches.
+    pub callback: Option<super::WatchCallback>,
 }
 
 impl Xenstore {
@@ -51,8 +56,11 @@ impl Xenstore {
             return Err(XsErr::EEXIST);
         }
         let c = self.conn(conn);
-        if !c.privileged() && c.watches.len() as u32 >= self.quotas.watches_per_domain {
-            return Err(XsErr::E2BIG);
+        // Both daemons compare the count before this watch with `>`, so a
+        // domain holds one watch past the quota (xenstored_watch.c:150,
+        // connection.ml:151-152).
+        if !c.privileged() && c.watches.len() as u32 > self.quotas.watches_per_domain {
+            return Err(self.quotas.watch_error());
         }
         self.watch_seq += 1;
         let w = Watch {
@@ -61,6 +69,7 @@ impl Xenstore {
             token: token.into(),
             rel,
             seq: self.watch_seq,
+            callback: self.next_watch_callback.take(),
         };
         let id = self.watches.len() as u32;
         let path_rc = w.path.clone();
@@ -209,6 +218,7 @@ impl Xenstore {
             hop,
         };
         let conn = w.conn;
+        let own = w.callback.clone();
         let c = &mut self.conns[conn.0 as usize];
         if c.closed {
             return;
@@ -225,6 +235,10 @@ impl Xenstore {
             crate::time::SimDuration(self.socket_latency.0 * 2 + 1_000)
         };
         let ready = now.after(lat);
+        if let Some(f) = own {
+            self.owed_calls.push((ready, f, ev));
+            return;
+        }
         match &c.sink {
             Sink::Queue => {
                 c.queue.push_back((ready, ev));
@@ -257,5 +271,26 @@ impl Xenstore {
                 )
             })
             .collect()
+    }
+
+    /// The connection and path of the watch with `token` (a script's
+    /// tokens are unique across connections).
+    pub fn watch_of_token(&self, token: &str) -> Option<(ConnId, Rc<str>)> {
+        self.watches
+            .iter()
+            .flatten()
+            .find(|w| &*w.token == token)
+            .map(|w| (w.conn, w.path.clone()))
+    }
+
+    /// Sends the events of the next watch registered to `f` instead of to
+    /// its connection's reader (see `Watch::callback`).
+    pub fn deliver_next_watch_to(&mut self, f: super::WatchCallback) {
+        self.next_watch_callback = Some(f);
+    }
+
+    /// Forgets a `deliver_next_watch_to` that no WATCH took (it failed).
+    pub fn next_watch_callback_clear(&mut self) {
+        self.next_watch_callback = None;
     }
 }

@@ -347,12 +347,13 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
 
 /// `_storeVmDetails`: the `/vm/<uuid>` record.
 pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
-    let (cfg, vp, start) = {
+    let (cfg, vp, start, domid) = {
         let x = sim.xend.borrow();
         (
             x.vm(vm).cfg.clone(),
             x.vm(vm).vmpath.clone(),
             x.vm(vm).start_time,
+            x.vm(vm).domid,
         )
     };
     let image = if cfg.hvm {
@@ -398,9 +399,12 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
         .into_iter()
         .map(|(k, v)| Req::Write(format!("{vp}/{k}"), v))
         .collect();
+    // `SetPermissions('%s/uuid' % self.vmpath, {'dom': self.domid, 'read':
+    // True})`: the domid the domain was given, pinned in the config or not
+    // (reference §3.2; XendDomainInfo.py:3436-3443).
     reqs.push(Req::SetPerms(
         format!("{vp}/uuid"),
-        perms(&[(0, 'n'), (cfg.domid.unwrap_or(0), 'r')]),
+        perms(&[(0, 'n'), (domid.unwrap_or(0), 'r')]),
     ));
     xs_txn(sim, reqs).await;
 }

@@ -76,8 +76,28 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
                 _ => None,
             };
             s.at(L::RefreshTxn as u16);
-            // _refreshTxn: one snapshot of Xen's list (xc.domain_getinfo()),
-            // with what changed since the last refresh (quiet.rs).
+            // Boxed: each modelled frame nests its future in its caller's,
+            // and this path is deep enough to strain the compiler's layout
+            // queries (create's refresh reaches refreshShutdown through it).
+            Box::pin(refresh_txn(&s, refresh_shutdown)).await;
+            if let Some(t) = tx {
+                let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
+            }
+        },
+    )
+    .await
+}
+
+/// `_refreshTxn(transaction, refresh_shutdown)`: one snapshot of Xen's list
+/// (`xc.domain_getinfo()`, with what changed since the last refresh,
+/// quiet.rs), `update` each tracked domain in it, forget the gone.
+async fn refresh_txn(sim: &Sim, refresh_shutdown: bool) {
+    let s = sim.clone();
+    sim.call(
+        Probe::XendRefreshTxn,
+        crate::stack::NO_DOM,
+        move || vec![Value::Bool(refresh_shutdown)],
+        async move {
             let snap = Snapshot::take(&s);
             let changed = s.xen.borrow_mut().drain_changes(Reader::Xend);
             s.xend.borrow_mut().quiet.unquiet.extend(changed);
@@ -91,9 +111,6 @@ pub async fn refresh(sim: &Sim, refresh_shutdown: bool) {
             for (domid, vm) in gone {
                 s.at(L::RefreshTxnRemove as u16);
                 remove_domain_locked(&s, vm, domid).await;
-            }
-            if let Some(t) = tx {
-                let _ = xs_call(&s, Some(t), Req::TxEnd(true)).await;
             }
         },
     )
@@ -117,7 +134,7 @@ async fn update_all(s: &Sim, snap: &Snapshot) {
         if info::refresh_changes_nothing(s, vm, &info) {
             s.xend.borrow_mut().verified_quiet(domid, vm);
         } else {
-            update(s, vm, info).await;
+            Box::pin(update(s, vm, info)).await;
             updated = Some(domid);
         }
     }
@@ -207,8 +224,18 @@ fn gone_domains(s: &Sim, snap: &Snapshot) -> Vec<(u32, VmRef)> {
 
 /// `XendDomainInfo.update(info)`: stores Xen's info, then `refreshShutdown(info)`.
 async fn update(sim: &Sim, vm: VmRef, info: DomInfo) {
-    sim.at(L::UpdateRefresh as u16);
-    info::refresh_shutdown(sim, vm, Some(info)).await;
+    let s = sim.clone();
+    let shown = info.clone();
+    sim.call(
+        Probe::XendInfoUpdate,
+        domid_of(sim, vm),
+        move || vec![info::info_value(&shown)],
+        async move {
+            s.at(L::UpdateRefresh as u16);
+            info::refresh_shutdown(&s, vm, Some(info)).await;
+        },
+    )
+    .await
 }
 
 /// `remove_domain`: `_remove_domain` under domains_lock.

@@ -270,6 +270,7 @@ pub fn timed_out(total: f64, now: f64, start: f64) -> bool {
 pub fn refresh_skippable(sim: &Sim) -> bool {
     !sim.tracing.get()
         && !sim.is_hooked(Probe::XendRefreshShutdown)
+        && !sim.is_hooked(Probe::XendInfoUpdate)
         && sim.xend.borrow().opts.preempt <= 0.0
 }
 
@@ -439,7 +440,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
     .await
 }
 
-fn info_value(i: &domctl::DomInfo) -> Value {
+pub(super) fn info_value(i: &domctl::DomInfo) -> Value {
     Value::Map(vec![
         ("domid".into(), Value::Int(i.domid as i64)),
         ("dying".into(), Value::Bool(i.dying)),

@@ -199,8 +199,8 @@ lines! {
     StoreDomLog = XendDomainInfo, 1881, 1800, true, "log.debug(\"Storing domain details: %s\", scrub_password(to_store))";
     // XendDomain
     OnDomainsRefresh = XendDomain, 153, 153, true, "self._refresh()";
-    RefreshTxn = XendDomain, 430, 430, true, "self._refreshTxn(txn, refresh_shutdown)";
-    RefreshTxnUpdate = XendDomain, 441, 441, true, "self.domains[domid].update(dom, refresh_shutdown, transaction)";
+    RefreshTxn = XendDomain, 429, 429, true, "self._refreshTxn(txn, refresh_shutdown)";
+    RefreshTxnUpdate = XendDomain, 442, 442, true, "self.domains[domid].update(dom, refresh_shutdown, transaction)";
     RefreshTxnRemove = XendDomain, 466, 466, true, "self._remove_domain(dom, domid)";
     AddDomainLog = XendDomain, 476, 476, true, "log.debug(\"Adding Domain: %s\" % info.getDomid())";
     RemoveDomainCall = XendDomain, 490, 490, true, "self._remove_domain(info, domid)";
@@ -285,6 +285,11 @@ pub fn site_of(p: Probe) -> (PyFile, u32, u32, bool) {
         Probe::XendDomainSendTrigger => (XendDomain, 1901, 1901, true),
         Probe::XendOnDomainsChanged => (XendDomain, 151, 151, true),
         Probe::XendRefresh => (XendDomain, 428, 428, true),
+        // `running = self._running_domains()`, XendDomain.py:436.
+        Probe::XendRefreshTxn => (XendDomain, 436, 436, true),
+        // update()'s first statement (its log.trace), XendDomainInfo.py:3535
+        // upstream; ovm's is estimated from refreshShutdown(info)'s offset.
+        Probe::XendInfoUpdate => (XendDomainInfo, 4315, 3535, true),
         Probe::XendRemoveDomain => (XendDomain, 488, 488, true),
         _ => (XendDomainInfo, 0, 0, true),
     }
@@ -371,6 +376,18 @@ pub struct PyFrame {
 /// scaffolding, then each modelled xend function at its current line (the
 /// innermost at its site).
 pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFrame> {
+    py_frames_at(ctx, kind, profile, true)
+}
+
+/// `py_frames`, with the innermost function at its site (where a probe's
+/// `format_stack` runs) or, `at_site` false, at the line it was executing
+/// (a stack kept from when the thread took a causal hop).
+pub fn py_frames_at(
+    ctx: &Context,
+    kind: ThreadKind,
+    profile: Profile,
+    at_site: bool,
+) -> Vec<PyFrame> {
     let mut out: Vec<PyFrame> = base(kind)
         .iter()
         .map(|&l| {
@@ -389,7 +406,7 @@ pub fn py_frames(ctx: &Context, kind: ThreadKind, profile: Profile) -> Vec<PyFra
         .filter(|f| f.probe.layer() == crate::probe::Layer::Xend)
         .collect();
     for (i, f) in frames.iter().enumerate() {
-        let innermost = i + 1 == frames.len();
+        let innermost = at_site && i + 1 == frames.len();
         let (file, site_ovm, site_up, _) = site_of(f.probe);
         let func = f
             .probe
