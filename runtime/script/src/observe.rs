@@ -71,7 +71,12 @@ impl Observe {
         // with it.
         sim.tracing.set(self.trace);
         sim.frames.set(self.frames || self.trace || self.hops);
-        sim.ctxs.borrow_mut().record_hops = self.hops || self.trace;
+        {
+            let mut ctxs = sim.ctxs.borrow_mut();
+            ctxs.record_hops = self.hops || self.trace;
+            // Only `ctx.chain(#{ stacks: true })` reads a hop's stack.
+            ctxs.record_hop_stacks = self.hops;
+        }
         sim.logs.borrow_mut().set_keep(self.logs);
     }
 
