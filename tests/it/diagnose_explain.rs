@@ -87,14 +87,14 @@ impl Reader {
                 e("xl:handle_domain_death", None)
             }
             // create_domain's own LOGs in the monitor (:2322, :2348, :2400,
-            // :2405): the model runs the monitor, the forked part of
-            // create_domain, outside the `xl create` command's
-            // `xl:create_domain` call, so no probe names them.
+            // :2405): the forked part of create_domain, which the model runs
+            // outside the `xl create` command's call; the reference's table
+            // (docs/reference-xl.md §9) names create_domain.
             _ if t.starts_with("Waiting for domain ")
                 || t.contains(" has shut down, reason code ")
                 || t.starts_with("Done. ") =>
             {
-                none()
+                e("xl:create_domain", None)
             }
             // DevController.waitForDevices: for `xm create` a separate
             // XML-RPC request (xm/create.py) the model has no probe for;

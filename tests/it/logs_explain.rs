@@ -58,13 +58,6 @@ fn every_log_the_scripts_write_lexes_without_damage_and_is_explained() {
                 .filter(|r| !r.modelled && r.kind != Kind::Blank)
             {
                 let l = &r.lines[0];
-                // xl's monitor logs and qemu-xen's kill report: their
-                // patterns map them to the xl:/libxl:/qemu: probes of
-                // docs/reference-xl.md §9 (explain's work, issue 15); until
-                // then they only have to parse, as checked above.
-                if name.starts_with("xl-") || l.text.starts_with("qemu: terminating on signal") {
-                    continue;
-                }
                 problems.push(format!("{at}:{} not modelled: {}", l.line, l.text));
             }
         }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use xsh_log::diagnose::Source;
 use xsh_script::diagnose::{diagnose as run, Options};
+use xsh_script::output::report::diagnosis::{self, RealLog};
 
 use super::{read, Failure, Res};
 
@@ -29,6 +30,11 @@ pub(super) struct DiagnoseFlags {
     /// Print each domain's replay script after its story.
     #[arg(long)]
     scripts: bool,
+    /// Write one self-contained HTML page: the real logs aligned with the
+    /// closest variant's run, the first divergence and the missing steps
+    /// marked (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 /// Files the model is run over must fit in memory with their records.
@@ -37,7 +43,12 @@ pub(super) const MAX_BYTES: u64 = 64 << 20;
 /// `explain` replays files up to this size; above it, message patterns.
 pub(super) const EXPLAIN_MAX_BYTES: u64 = 8 << 20;
 
+/// Each file as parsed, and its text as read (the report shows it).
 fn sources(files: &[PathBuf]) -> Res<Vec<Source>> {
+    Ok(read_all(files)?.into_iter().map(|(s, _)| s).collect())
+}
+
+fn read_all(files: &[PathBuf]) -> Res<Vec<(Source, RealLog)>> {
     let mut out = Vec::new();
     for p in files {
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
@@ -49,7 +60,10 @@ fn sources(files: &[PathBuf]) -> Res<Vec<Source>> {
                 MAX_BYTES >> 20
             ));
         }
-        out.push(Source::parse(&p.display().to_string(), &read(p)?));
+        let name = p.display().to_string();
+        let bytes = read(p)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        out.push((Source::parse(&name, &bytes), RealLog { name, text }));
     }
     Ok(out)
 }
@@ -59,7 +73,8 @@ pub(super) fn diagnose(f: DiagnoseFlags) -> Res<u8> {
         seed: f.seed,
         max_variants: f.max_variants.max(1),
     };
-    let d = run(sources(&f.files)?, &opts);
+    let (srcs, real): (Vec<Source>, Vec<RealLog>) = read_all(&f.files)?.into_iter().unzip();
+    let d = run(srcs, &opts);
     if f.json {
         print!("{}", d.render_json());
     } else {
@@ -72,7 +87,41 @@ pub(super) fn diagnose(f: DiagnoseFlags) -> Res<u8> {
             }
         }
     }
+    if let Some(path) = &f.report {
+        write_report(&f, &d, &real, path)?;
+    }
     Ok(u8::from(!d.fits()))
+}
+
+/// The command that makes the same diagnosis again.
+fn command(f: &DiagnoseFlags) -> String {
+    use xsh_script::explore::report::shell_word;
+    let mut cmd = String::from("xsh logs diagnose");
+    if f.seed != 1 {
+        cmd.push_str(&format!(" --seed {}", f.seed));
+    }
+    if f.max_variants != 400 {
+        cmd.push_str(&format!(" --max-variants {}", f.max_variants));
+    }
+    for p in &f.files {
+        cmd.push(' ');
+        cmd.push_str(&shell_word(&p.display().to_string()));
+    }
+    cmd
+}
+
+/// `--report FILE`: the page of the diagnosis, from its JSON and the files.
+fn write_report(
+    f: &DiagnoseFlags,
+    d: &xsh_log::diagnose::Diagnosis,
+    real: &[RealLog],
+    path: &PathBuf,
+) -> Res<()> {
+    let json: serde_json::Value = serde_json::from_str(&d.render_json())
+        .map_err(|e| fail!("the diagnosis's JSON does not read back: {e}"))?;
+    let html = diagnosis::render(&json, real, &command(f), f.seed)
+        .map_err(|e| fail!("cannot make the report: {e}"))?;
+    std::fs::write(path, html).map_err(|e| fail!("cannot write {}: {e}", path.display()))
 }
 
 /// `xsh logs explain FILE` labelled from the model: `None` when the file

@@ -415,7 +415,12 @@ impl FileCtx<'_> {
             at: (self.si, self.recs[i]),
             model_file: self.ml.name.clone(),
             model_line: self.ml.records[j].line(),
-            probe: probe.map(|p| p.name()),
+            // A line written outside any probe call: the function the
+            // reference says writes it (xl's monitor is create_domain's
+            // code after do_daemonize, docs/reference-xl.md §9), if any.
+            probe: probe
+                .map(|p| p.name())
+                .or_else(|| crate::explain::pattern_probe(&self.ml.records[j])),
             step: probe.and_then(|p| self.steps.step(id, p, self.ml.nth[j])),
             state: self.state_of(id, j),
             via: chain

@@ -372,7 +372,10 @@ impl Builder {
                 }
                 last_pid = r.pid.or(last_pid);
             }
-            if ids.name.is_none() && ids.domid.is_none() {
+            // A domain's own file (qemu-dm-<name>.log, xl-<name>.log) is
+            // about that domain whatever domid a line names: a restart
+            // gives it another.
+            if ids.name.is_none() {
                 if let Some(f) = &file_ids {
                     ids.name = f.name.clone();
                 }

@@ -10,6 +10,7 @@
 
 pub mod patterns;
 mod render;
+pub mod xl_patterns;
 
 pub use render::{header, record_json, record_text, render, render_json};
 
@@ -19,6 +20,7 @@ use xsh_sim::toolstack::xend::lines::site_of;
 use crate::format::{Format, Kind};
 use crate::record::Record;
 use patterns::{matches, Pattern, PATTERNS};
+use xl_patterns::XL_PATTERNS;
 
 /// Which build's line numbers a record's `(module:line)` has.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -190,7 +192,8 @@ fn layer_of(probe: Option<&str>, format: Format) -> &'static str {
     match probe.and_then(Probe::by_name) {
         Some(p) => p.layer().prefix(),
         None => match format {
-            Format::Xend | Format::Xl => "xend",
+            Format::Xend => "xend",
+            Format::Xl => "xl",
             Format::QemuDm => "qemu",
             Format::XenConsole => "xen",
             Format::LinuxConsole | Format::Journal => "guest",
@@ -218,9 +221,27 @@ struct Sequence {
 
 fn find(format: Format, module: Option<&str>, msg: &str) -> Option<&'static Pattern> {
     let msg = msg.trim_start();
-    PATTERNS.iter().find(|p| {
+    PATTERNS.iter().chain(XL_PATTERNS).find(|p| {
         p.format == format && p.module.is_none_or(|m| module == Some(m)) && matches(p.template, msg)
     })
+}
+
+/// The probe of a libxl line: the function it names (`libxl: error:
+/// libxl_dm.c:1499:kill_device_model: ...` is `libxl:kill_device_model`),
+/// when the model has it (docs/reference-xl.md §9).
+fn libxl_probe(r: &Record) -> Option<&'static str> {
+    if r.format != Format::Xl || r.logger.as_deref() != Some("libxl") {
+        return None;
+    }
+    let func = r.func.as_deref()?;
+    Probe::by_name(&format!("libxl:{func}")).map(|p| p.name())
+}
+
+/// The probe the model's pattern table gives a record's message, without
+/// what the records before it tell: what a model line written outside any
+/// probe call (xl's monitor, after `do_daemonize`) is labelled with.
+pub fn pattern_probe(r: &Record) -> Option<&'static str> {
+    libxl_probe(r).or_else(|| find(r.format, r.module.as_deref(), r.head())?.probe)
 }
 
 fn explain_record(r: &Record, seq: &mut Sequence) -> Explained {
@@ -256,6 +277,10 @@ fn explain_record(r: &Record, seq: &mut Sequence) -> Explained {
         e.step = step;
         e.modelled = true;
         e.build = place.as_ref().and_then(|(m, n)| site_build(probe, m, *n));
+    } else if let Some(probe) = libxl_probe(r) {
+        e.probe = Some(probe);
+        e.step = xl_patterns::LIBXL;
+        e.modelled = true;
     } else if let Some(p) = pattern {
         e.probe = p.probe;
         e.step = p.step;
@@ -403,6 +428,7 @@ fn python_frame_probe(text: &str) -> Option<&'static str> {
 pub fn unknown_probes() -> Vec<&'static str> {
     PATTERNS
         .iter()
+        .chain(XL_PATTERNS)
         .filter_map(|p| p.probe)
         .filter(|n| Probe::by_name(n).is_none())
         .collect()
