@@ -218,3 +218,93 @@ fn explain_labels_nothing_the_model_cannot_replay() {
         }
     }
 }
+
+/// The model's own `xl -vvv` log of a reboot (scripts/xl_reboot.rhai): its
+/// monitor's lines and libxl's, explained by the model's xl:/libxl:
+/// probes (docs/reference-xl.md §9), and diagnosed as fitting: every line
+/// aligned once the replay runs xl at the log's verbosity with the devices
+/// libxl's backend paths name.
+#[test]
+fn an_xl_log_maps_to_xl_and_libxl_probes_and_fits() {
+    let s = crate::util::Scratch::new("xl-explain", &[]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("scripts/xl_reboot.rhai");
+    let (code, _, err) = s.xsh(&["run", script.to_str().unwrap(), "--log-dir", "logs"]);
+    assert_eq!(code, 0, "{err}");
+    let log = s.path("logs/xl-web.log");
+    let log = log.to_str().unwrap();
+    let text = std::fs::read_to_string(log).unwrap();
+    let libxl = text.lines().filter(|l| l.starts_with("libxl: ")).count();
+    assert!(libxl > 40, "xl -vvv writes libxl's debug lines: {libxl}");
+    for patterns in [false, true] {
+        let mut args = vec!["logs", "explain", "--json", log];
+        if patterns {
+            args.push("--patterns");
+        }
+        let (code, out, err) = s.xsh(&args);
+        assert_eq!(code, 0, "{err}");
+        let rows: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), text.lines().count());
+        for r in &rows {
+            let probe = r["probe"].as_str().unwrap_or("");
+            let msg = r["message"].as_str().or(r["text"].as_str()).unwrap_or("");
+            // libxl's `ao 0x...: create:` / `inprogress:` lines carry their
+            // caller's function (AO_CREATE's __func__): do_domain_create's
+            // has no probe of its own.
+            let no_probe = msg.starts_with("ao 0x") && !probe.starts_with("libxl:");
+            if no_probe {
+                continue;
+            }
+            assert!(
+                probe.starts_with("xl:") || probe.starts_with("libxl:"),
+                "patterns={patterns}: {r}"
+            );
+        }
+        let probe_of = |needle: &str| {
+            rows.iter()
+                .find(|r| {
+                    r["message"]
+                        .as_str()
+                        .or(r["text"].as_str())
+                        .unwrap_or("")
+                        .contains(needle)
+                })
+                .map(|r| r["probe"].as_str().unwrap_or("").to_string())
+        };
+        assert_eq!(
+            probe_of("Waiting for domain web").as_deref(),
+            Some("xl:create_domain")
+        );
+        assert_eq!(
+            probe_of("Action for shutdown reason code 1 is restart").as_deref(),
+            Some("xl:handle_domain_death")
+        );
+        assert_eq!(
+            probe_of("Done. Rebooting now").as_deref(),
+            Some("xl:create_domain")
+        );
+        assert_eq!(
+            probe_of("calling hotplug script: /etc/xen/scripts/block remove").as_deref(),
+            Some("libxl:device_hotplug")
+        );
+    }
+    let (code, out, err) = s.xsh(&["logs", "diagnose", "--json", log]);
+    assert_eq!(code, 0, "{out}{err}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    let dom = &d["domains"][0];
+    assert_eq!(dom["verdict"], "fits", "{}", dom["first_divergence"]);
+    assert_eq!(dom["lines"].as_array().unwrap().len(), text.lines().count());
+    let choices = dom["variant"]["choices"].to_string();
+    assert!(choices.contains("[\"fault\",\"none\"]"), "{choices}");
+    assert!(
+        dom["variant"]["script"]
+            .as_str()
+            .unwrap()
+            .contains("xl.verbose = 3;"),
+        "{}",
+        dom["variant"]["script"]
+    );
+}

@@ -564,3 +564,90 @@ fn an_xl_shutdown_has_the_same_milestones_through_libxl() {
         .iter()
         .any(|l| l["name"] == "xl-ubuntu-kdump.log" && l["kind"] == "toolstack"));
 }
+
+/// `xsh logs diagnose FILE... --report`: the page of a real diagnosis (the
+/// corpus's xend that stopped after the destroy), written by the command.
+pub fn corpus_diagnosis_page(s: &Scratch) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let log = root.join("tests/diagnose/xend-restart/xend.log");
+    let log = log.to_str().unwrap();
+    let (plain, text, _) = s.xsh(&["logs", "diagnose", log]);
+    let (code, out, err) = s.xsh(&["logs", "diagnose", log, "--report", "diag.html"]);
+    // The page is written beside the story, not instead of it.
+    assert_eq!((code, plain), (1, 1), "{err}");
+    assert_eq!(out, text);
+    std::fs::read_to_string(s.path("diag.html")).expect("the page is written")
+}
+
+#[test]
+fn diagnose_report_writes_one_page_marking_the_first_divergence() {
+    let s = Scratch::new("diag-report", &[]);
+    let html = corpus_diagnosis_page(&s);
+    // Self-contained: nothing loaded from anywhere.
+    for needle in [
+        "<link",
+        "src=",
+        "@import",
+        "url(http",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
+        assert!(!html.contains(needle), "the page holds {needle:?}");
+    }
+    assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
+    let d = page_data(&html);
+    let g = &d["diagnosis"];
+    assert_eq!(g["verdict"], "diverges");
+    let real = &g["real"][0];
+    let text = real["text"].as_str().unwrap();
+    // Every line of the real file, as it was read.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let on_disk =
+        std::fs::read_to_string(root.join("tests/diagnose/xend-restart/xend.log")).unwrap();
+    assert_eq!(text, on_disk);
+    // The first divergence: after the destroy (0-based line 33), the
+    // model's `Destroying device model` (step 25), the first of the
+    // cleanup the log lacks.
+    let destroy = text
+        .lines()
+        .position(|l| l.ends_with("XendDomainInfo.destroy: domid=23"))
+        .unwrap();
+    assert_eq!(g["first"], serde_json::json!([0, destroy, 0]));
+    let ghosts = real["ghosts"].as_array().unwrap();
+    assert_eq!(ghosts[0][0], destroy);
+    assert_eq!(ghosts[0][2], "Destroying device model");
+    assert_eq!(ghosts[0][4], 25);
+    let missing: Vec<&str> = ghosts.iter().filter_map(|g| g[2].as_str()).collect();
+    assert!(missing.contains(&"Releasing devices"), "{missing:?}");
+    // The lines before it are the model's own, each marked produced.
+    let marks = real["marks"].as_array().unwrap();
+    assert_eq!(marks.len(), destroy + 1);
+    assert!(marks.iter().all(|m| m[1] == "matched"), "{marks:?}");
+    // The replayed variant wrote the lines the real log lacks.
+    let model = d["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "xend.log")
+        .expect("the model's xend.log");
+    assert!(model["text"]
+        .as_str()
+        .unwrap()
+        .contains("Destroying device model"));
+    assert!(html.contains("First divergence (missing)"));
+    assert!(d["meta"]["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("xsh logs diagnose "));
+}
+
+#[test]
+fn diagnose_report_paths_are_checked_before_the_replays() {
+    let s = Scratch::new("diag-report-dest", &[("x.log", "")]);
+    let (code, _, err) = s.xsh(&["logs", "diagnose", "x.log", "--report", "no/dir/d.html"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--report") && err.contains("no folder"),
+        "{err}"
+    );
+}

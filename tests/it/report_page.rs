@@ -256,3 +256,44 @@ fn a_diagnosis_page_opens_on_its_first_divergence() {
     b.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
     std::fs::write(root.join("target/report-diagnosis.png"), b.screenshot()).ok();
 }
+
+#[test]
+fn the_page_diagnose_writes_opens_on_the_missing_cleanup() {
+    let Some(exe) = chromium() else { return };
+    let s = Scratch::new("report-diag-cli", &[]);
+    crate::report::corpus_diagnosis_page(&s);
+    let page = s.path("diag.html");
+    let mut b = Browser::launch(&exe, &s.0, 1600, 1400);
+    b.open(&url(&page), READY);
+    assert_eq!(b.requests_besides(&url(&page)), Vec::<String>::new());
+    assert_eq!(b.errors(), Vec::<String>::new());
+    // Opened on the first model line the log lacks, right after the destroy.
+    let first = b.eval("document.querySelector('#real-logs .l.first').textContent");
+    assert!(
+        first
+            .as_str()
+            .unwrap()
+            .contains("missing: Destroying device model"),
+        "{first}"
+    );
+    let before = b.eval(
+        "document.querySelector('#real-logs .l.first').previousElementSibling.lastChild.textContent",
+    );
+    assert!(
+        before
+            .as_str()
+            .unwrap()
+            .ends_with("XendDomainInfo.destroy: domid=23"),
+        "{before}"
+    );
+    // The model's line is selected in its xend.log.
+    let model_line = b.eval("document.querySelector('#logcols .l.sel').lastChild.textContent");
+    assert!(
+        model_line
+            .as_str()
+            .unwrap()
+            .ends_with("Destroying device model"),
+        "{model_line}"
+    );
+    assert_eq!(b.errors(), Vec::<String>::new());
+}

@@ -215,8 +215,8 @@ pub fn normalize(msg: &str) -> String {
     Names::default().normalize(msg)
 }
 
-/// A message with its times, pids, domids and uuids replaced by `<time>`,
-/// `<pid>`, `<domid>` and `<uuid>`.
+/// A message with its times, pids, domids, uuids and heap addresses
+/// replaced by `<time>`, `<pid>`, `<domid>`, `<uuid>` and `<addr>`.
 fn normalize_ids(msg: &str) -> String {
     let b = msg.as_bytes();
     let mut out = String::with_capacity(msg.len());
@@ -237,6 +237,21 @@ fn normalize_ids(msg: &str) -> String {
             || !b[i - 1].is_ascii_alphanumeric()
             || out.ends_with(":d")
             || out.ends_with("(d");
+        // A heap address (libxl's `ao 0x1325e30`, `w=0x1325708`): one
+        // process's, like a pid. Short hex numbers (`0xb004`, a frame's
+        // `+0x1a/0x30`) are values, kept.
+        if starts && b[i] == b'0' && b.get(i + 1) == Some(&b'x') {
+            let n = b[i + 2..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            let ends = !b.get(i + 2 + n).is_some_and(|c| c.is_ascii_alphanumeric());
+            if n >= 6 && ends {
+                out.push_str("<addr>");
+                i += 2 + n;
+                continue;
+            }
+        }
         if b[i].is_ascii_digit() && starts {
             let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
             let after_alnum = b.get(i + n).is_some_and(|c| c.is_ascii_alphabetic());
@@ -409,6 +424,20 @@ mod tests {
             n.normalize("Domain 0 (Domain-0) and Domain-0 (0)"),
             "Domain <domid> (Domain-0) and Domain-0 (0)"
         );
+    }
+
+    #[test]
+    fn heap_addresses_are_normalised_and_short_hex_values_kept() {
+        let w = normalize("watch w=0x1325708 wpath=@releaseDomain token=3/0: register");
+        assert!(w.starts_with("watch w=<addr> wpath=@releaseDomain"), "{w}");
+        assert_eq!(normalize("ao 0x13259c0: create:"), "ao <addr>: create:");
+        // PM1a_CNT's port, a frame's offsets, a short reason code: values.
+        assert_eq!(
+            normalize("write 0x2005 to 0xb004"),
+            "write 0x2005 to 0xb004"
+        );
+        assert_eq!(normalize("do_domctl+0x1a5/0x2b0"), "do_domctl+0x1a5/0x2b0");
+        assert!(normalize("reason code 0 0x0").ends_with(" 0x0"));
     }
 
     #[test]

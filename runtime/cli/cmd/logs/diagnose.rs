@@ -73,6 +73,10 @@ pub(super) fn diagnose(f: DiagnoseFlags) -> Res<u8> {
         seed: f.seed,
         max_variants: f.max_variants.max(1),
     };
+    // Refused before the replays spend their time.
+    if let Some(p) = &f.report {
+        xsh_script::output::check_destination(p).map_err(|e| fail!("--report {e}"))?;
+    }
     let (srcs, real): (Vec<Source>, Vec<RealLog>) = read_all(&f.files)?.into_iter().unzip();
     let d = run(srcs, &opts);
     if f.json {

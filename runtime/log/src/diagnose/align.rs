@@ -123,6 +123,10 @@ pub struct Alignment {
     pub outside: Vec<At>,
     /// Unexplained time gaps.
     pub gaps: Vec<Gap>,
+    /// Real lines after the last one the model wrote too, in a file that
+    /// goes on where the model stopped following it (in `not_produced`
+    /// too).
+    pub trailing_real: Vec<At>,
     /// The first divergence.
     pub first: Option<Divergence>,
 }
@@ -165,7 +169,11 @@ impl Alignment {
             .collect();
         files.dedup();
         let inside = self.missing.iter().filter(|x| !x.trailing).count();
-        let d = (self.not_produced.len()
+        // Real lines past the model's last are one departure per file.
+        files.extend(self.trailing_real.iter().map(|at| at.0));
+        files.sort_unstable();
+        files.dedup();
+        let d = (self.not_produced.len() - self.trailing_real.len()
             + self.gaps.len()
             + inside
             + files.len()
@@ -371,6 +379,7 @@ fn merge(out: &mut Alignment, a: Alignment) {
     out.not_produced.extend(a.not_produced);
     out.outside.extend(a.outside);
     out.gaps.extend(a.gaps);
+    out.trailing_real.extend(a.trailing_real);
 }
 
 struct FileCtx<'a> {
@@ -391,6 +400,19 @@ impl FileCtx<'_> {
             let c = self.calls.get(self.ml.calls[j] as usize)?;
             Some(self.epoch.wall_secs(c.time))
         })
+    }
+
+    /// An xl line the model writes outside any probe call is the monitor's:
+    /// create_domain's code after do_daemonize, which the model runs
+    /// outside the `xl create` command's call. The reference's table
+    /// (docs/reference-xl.md §9) names the function. (Elsewhere a line
+    /// outside probes is code the model has no probe for.)
+    fn monitor_probe(&self, j: usize) -> Option<&'static str> {
+        let r = &self.ml.records[j];
+        if r.format != Format::Xl {
+            return None;
+        }
+        crate::explain::pattern_probe(r)
     }
 
     fn probe(&self, j: usize) -> Option<Probe> {
@@ -418,9 +440,7 @@ impl FileCtx<'_> {
             // A line written outside any probe call: the function the
             // reference says writes it (xl's monitor is create_domain's
             // code after do_daemonize, docs/reference-xl.md §9), if any.
-            probe: probe
-                .map(|p| p.name())
-                .or_else(|| crate::explain::pattern_probe(&self.ml.records[j])),
+            probe: probe.map(|p| p.name()).or_else(|| self.monitor_probe(j)),
             step: probe.and_then(|p| self.steps.step(id, p, self.ml.nth[j])),
             state: self.state_of(id, j),
             via: chain
@@ -523,6 +543,11 @@ impl FileCtx<'_> {
                     let at = (self.si, self.recs[i]);
                     if i > lo && i < hi {
                         a.not_produced.push(at);
+                    } else if i > hi {
+                        // The log goes on where the model's run stopped
+                        // following it (one departure per file).
+                        a.not_produced.push(at);
+                        a.trailing_real.push(at);
                     } else {
                         a.outside.push(at);
                     }

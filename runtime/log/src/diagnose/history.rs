@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use crate::explain::{Build, Explainer};
-use crate::format::{Format, Kind};
+use crate::format::{Format, Kind, Level};
 
 use super::{wall_time, Source};
 
@@ -162,6 +162,10 @@ pub struct Inferred {
     pub created: Option<i64>,
     /// Probes at whose site the log shows a stack printed.
     pub stacks: Vec<&'static str>,
+    /// The `-v`s xl ran with, from the lowest level of libxl's lines in
+    /// its log (xl prints `progress` and up, each `-v` one level lower:
+    /// xl.c:52, 297-299); `None` when no libxl line shows.
+    pub xl_verbose: Option<u8>,
 }
 
 impl Inferred {
@@ -460,6 +464,15 @@ impl Builder {
         dom.xend |= r.format == Format::Xend;
         if r.format == Format::QemuDm {
             dom.inferred.hvm = Some(true);
+        }
+        if r.format == Format::Xl && r.logger.as_deref() == Some("libxl") {
+            let v = match r.level {
+                Some(Level::Debug) => 3,
+                Some(Level::Verbose) => 2,
+                Some(Level::Detail) => 1,
+                _ => 0,
+            };
+            dom.inferred.xl_verbose = Some(dom.inferred.xl_verbose.unwrap_or(0).max(v));
         }
         if r.format == Format::Xend {
             dom.inferred.pid = dom.inferred.pid.or(r.pid);
@@ -765,6 +778,13 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
             }
         }
         Format::Xl => {
+            // libxl's device lines name each backend's path:
+            // `.../backend/vbd/1/51712/state` is the domain's vbd/51712.
+            if let Some(dev) = backend_device(head) {
+                if !inf.devices.contains(&dev) {
+                    inf.devices.push(dev);
+                }
+            }
             // `Action for shutdown reason code 1 is restart`.
             if let Some(rest) = head.strip_prefix("Action for shutdown reason code ") {
                 let mut it = rest.split(" is ");
@@ -790,6 +810,22 @@ fn infer(inf: &mut Inferred, format: Format, head: &str, msg: &str, time: Option
         }
         _ => {}
     }
+}
+
+/// The device of a xenstore backend path in a libxl line
+/// (`/local/domain/0/backend/vif/1/0/state` is `vif/0`).
+fn backend_device(m: &str) -> Option<String> {
+    let rest = &m[m.find("/backend/")? + "/backend/".len()..];
+    let mut parts = rest.split('/');
+    let class = parts.next()?;
+    let _domid = parts.next()?.parse::<u32>().ok()?;
+    let devid: String = parts
+        .next()?
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let known = ["vif", "vbd", "vkbd", "vfb", "console", "qdisk", "pci"];
+    (known.contains(&class) && !devid.is_empty()).then(|| format!("{class}/{devid}"))
 }
 
 /// Devices of a create request's SXP: `['device', ['vif', ... ['devid', '0'] ...]]`.

@@ -226,22 +226,33 @@ fn find(format: Format, module: Option<&str>, msg: &str) -> Option<&'static Patt
     })
 }
 
-/// The probe of a libxl line: the function it names (`libxl: error:
-/// libxl_dm.c:1499:kill_device_model: ...` is `libxl:kill_device_model`),
-/// when the model has it (docs/reference-xl.md §9).
-fn libxl_probe(r: &Record) -> Option<&'static str> {
+/// A libxl line the model writes: the probe of the function it names
+/// (`libxl: error: libxl_dm.c:1499:kill_device_model: ...` is
+/// `libxl:kill_device_model`, docs/reference-xl.md §9), or `Some(None)` for
+/// a function of the model's line table with no probe of its own
+/// (`do_domain_create`'s `ao ...: create:`).
+fn libxl_line(r: &Record) -> Option<Option<&'static str>> {
     if r.format != Format::Xl || r.logger.as_deref() != Some("libxl") {
         return None;
     }
     let func = r.func.as_deref()?;
-    Probe::by_name(&format!("libxl:{func}")).map(|p| p.name())
+    if let Some(p) = Probe::by_name(&format!("libxl:{func}")) {
+        return Some(Some(p.name()));
+    }
+    xsh_sim::toolstack::xl::lines::LINES
+        .iter()
+        .any(|l| l.func == func)
+        .then_some(None)
 }
 
 /// The probe the model's pattern table gives a record's message, without
 /// what the records before it tell: what a model line written outside any
 /// probe call (xl's monitor, after `do_daemonize`) is labelled with.
 pub fn pattern_probe(r: &Record) -> Option<&'static str> {
-    libxl_probe(r).or_else(|| find(r.format, r.module.as_deref(), r.head())?.probe)
+    match libxl_line(r) {
+        Some(p) => p,
+        None => find(r.format, r.module.as_deref(), r.head())?.probe,
+    }
 }
 
 fn explain_record(r: &Record, seq: &mut Sequence) -> Explained {
@@ -277,8 +288,8 @@ fn explain_record(r: &Record, seq: &mut Sequence) -> Explained {
         e.step = step;
         e.modelled = true;
         e.build = place.as_ref().and_then(|(m, n)| site_build(probe, m, *n));
-    } else if let Some(probe) = libxl_probe(r) {
-        e.probe = Some(probe);
+    } else if let Some(probe) = libxl_line(r) {
+        e.probe = probe;
         e.step = xl_patterns::LIBXL;
         e.modelled = true;
     } else if let Some(p) = pattern {

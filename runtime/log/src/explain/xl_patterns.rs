@@ -2,7 +2,7 @@
 //! lines carry no function, so docs/reference-xl.md §9 maps each to the
 //! function of xl_cmdimpl.c (RELEASE-4.4.4) that writes it. A libxl line
 //! names its function (`libxl: error: libxl_dm.c:1499:kill_device_model:`)
-//! and is explained by that name (`explain::libxl_probe`), not here.
+//! and is explained by that name (`explain::libxl_line`), not here.
 
 use super::patterns::Pattern;
 use crate::format::Format;
@@ -98,7 +98,11 @@ pub static XL_PATTERNS: &[Pattern] = &[
     ),
     xl!("shutdown failed (rc={})", "xl:shutdown_domain", REQUEST),
     xl!("reboot failed (rc={})", "xl:reboot_domain", REQUEST),
-    xl!("Waiting for {} domains", "xl:wait_for_domain_deaths", WAITING),
+    xl!(
+        "Waiting for {} domains",
+        "xl:wait_for_domain_deaths",
+        WAITING
+    ),
     xl!(
         "Domain {} has been shut down, reason code {}",
         "xl:wait_for_domain_deaths",

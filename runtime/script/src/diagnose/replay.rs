@@ -149,6 +149,10 @@ pub fn script(host: &Host, d: usize) -> Result<String, String> {
     );
     if xl {
         s.push_str("sim.toolstack = \"xl\";\n");
+        // libxl's lines at the level the real xl printed them.
+        if let Some(v) = inf.xl_verbose.filter(|&v| v > 0) {
+            let _ = writeln!(s, "xl.verbose = {v};");
+        }
     }
     match inf.build {
         // No xend on an xl host: the build shows in nothing xl writes.
