@@ -269,7 +269,16 @@ fn a_xen_4_16_console_is_read_and_not_replayed() {
 /// not an HVM guest with qemu-xen.
 #[test]
 fn xl_logs_are_replayed_through_xl() {
-    let d = run(&["tests/diagnose/xl-poweroff/xl-web.log"]);
+    for copy in ["xl-web.log", "xl-web.log.mail"] {
+        xl_poweroff_and_reboot(copy);
+    }
+}
+
+/// The xl corpus as written, or its mail-quoted copy (`> ` on each line,
+/// which the reader removes; the lines that name no domain stay the
+/// monitor's, as in the file of its own name).
+fn xl_poweroff_and_reboot(copy: &str) {
+    let d = run(&[&format!("tests/diagnose/xl-poweroff/{copy}")]);
     let text = d.render();
     let dd = &d.domains[0];
     assert!(d.host.domains[0].xl);
@@ -300,7 +309,7 @@ fn xl_logs_are_replayed_through_xl() {
             "{choices:?}: {text}"
         );
     }
-    let d = run(&["tests/diagnose/xl-reboot/xl-web.log"]);
+    let d = run(&[&format!("tests/diagnose/xl-reboot/{copy}")]);
     let text = d.render();
     let dd = &d.domains[0];
     assert_eq!(dd.verdict, Verdict::Fits, "{text}");

@@ -201,6 +201,8 @@ fn explain_labels_every_line_of_the_corpus() {
         ("tests/diagnose/xend-restart/xend.log.mail", 36),
         ("tests/diagnose/xl-poweroff/xl-web.log", 5),
         ("tests/diagnose/xl-reboot/xl-web.log", 6),
+        ("tests/diagnose/xl-poweroff/xl-web.log.mail", 5),
+        ("tests/diagnose/xl-reboot/xl-web.log.mail", 6),
     ] {
         check(file, records);
     }

@@ -329,8 +329,9 @@ impl Builder {
         let mut attributed = false;
         let mut host_named = false;
         for (ri, r) in s.records.iter().enumerate() {
-            // One process writes a xend.log stretch or a qemu-dm log.
-            let one_process = matches!(r.format, Format::Xend | Format::QemuDm);
+            // One process writes a xend.log stretch, a qemu-dm log or an
+            // xl log (a domain's monitor, or one xl command's output).
+            let one_process = matches!(r.format, Format::Xend | Format::QemuDm | Format::Xl);
             if matches!(r.kind, Kind::Blank | Kind::Markup | Kind::Unparsed) {
                 continue;
             }
