@@ -6,6 +6,7 @@ pub mod definitions;
 pub mod explore;
 pub mod logs;
 pub mod probes;
+pub mod progress_line;
 pub mod repl;
 pub mod report;
 pub mod run;
