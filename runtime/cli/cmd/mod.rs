@@ -1,7 +1,6 @@
 //! Subcommands, one file each; each owns its flags.
 
 pub mod bench;
-pub mod bench_explore;
 pub mod definitions;
 pub mod explore;
 pub mod logs;
