@@ -160,8 +160,7 @@ fn print_head(peer: &Peer, machine: &Value) {
     println!("xsh bench: each figure is one child process, timed from outside (wall; CPU = user + system; peak RSS = ru_maxrss)");
     println!(
         "{} cores, load average {} at the start",
-        machine["cores"],
-        machine["load_average"]
+        machine["cores"], machine["load_average"]
     );
     if let Some(why) = peer.absent() {
         println!("peer (SimPy): {why}");
@@ -188,9 +187,13 @@ fn seed_json(s: &Seed) -> Value {
 
 fn print_seed(s: &Seed) {
     let rate = |n: u32, m: &Measured| n as f64 / m.wall_s;
-    let each = runs::events_each(&s.xsh.stdout).map_or(String::new(), |e| format!(", {e} events each"));
+    let each =
+        runs::events_each(&s.xsh.stdout).map_or(String::new(), |e| format!(", {e} events each"));
     println!();
-    println!("seed scenario, {} times, each in a fresh world{each}", s.loops);
+    println!(
+        "seed scenario, {} times, each in a fresh world{each}",
+        s.loops
+    );
     let row = |who: &str, m: &Measured, n: u32, cmd: &str| {
         println!(
             "  {who:<6} {:>8.3} s wall {:>8.3} s CPU {:>7.1} MiB  {:>7.0} scenarios/s  {:>6.0} us CPU each   {cmd}",
@@ -206,7 +209,10 @@ fn print_seed(s: &Seed) {
         "xsh",
         &s.xsh,
         s.loops,
-        &format!("xsh run scripts/seed_scenarios.rhai --param loops={}", s.loops),
+        &format!(
+            "xsh run scripts/seed_scenarios.rhai --param loops={}",
+            s.loops
+        ),
     );
     row(
         "hooked",
@@ -290,7 +296,10 @@ fn print_scaling_row(r: &Scale) {
 
 /// CPU per domain at the largest size over that at the smallest.
 fn print_linearity(rows: &[Scale]) {
-    let (Some(a), Some(b)) = (rows.iter().min_by_key(|r| r.domains), rows.iter().max_by_key(|r| r.domains)) else {
+    let (Some(a), Some(b)) = (
+        rows.iter().min_by_key(|r| r.domains),
+        rows.iter().max_by_key(|r| r.domains),
+    ) else {
         return;
     };
     if a.domains == b.domains {

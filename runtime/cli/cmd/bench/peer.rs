@@ -30,7 +30,10 @@ impl Peer {
                 path.display()
             ));
         }
-        match Command::new("python3").args(["-c", "import simpy"]).output() {
+        match Command::new("python3")
+            .args(["-c", "import simpy"])
+            .output()
+        {
             Err(e) => Peer::Absent(format!("cannot run python3: {e}")),
             Ok(o) if !o.status.success() => Peer::Absent(
                 "python3 cannot import simpy (pip install simpy): only xsh's side is measured"

@@ -64,7 +64,10 @@ fn every_probe_hooked() -> Result<String, String> {
     s.push_str("let calls = 0;\n");
     s.push_str(&SEED_SCENARIOS[c..o]);
     for p in Probe::ALL {
-        s.push_str(&format!("        on(\"{}\", |ctx| calls += 1);\n", p.name()));
+        s.push_str(&format!(
+            "        on(\"{}\", |ctx| calls += 1);\n",
+            p.name()
+        ));
     }
     s.push_str(&SEED_SCENARIOS[o..]);
     s.push_str("if calls == 0 { throw \"no hook ran\"; }\n");
