@@ -310,10 +310,26 @@ sim.run();
     let out = h.state.output.borrow().clone();
     assert!(out.contains("  xs    xenstored                            do_transaction_end  --[watch event]-->\n              #0  add_event () at xenstored_watch.c:51\n              #1  fire_watches () at xenstored_watch.c:102\n              #2  do_transaction_end () at xenstored_transaction.c:230"), "{out}");
 
-    // A world that keeps no stacks with its hops says so.
+    // A world that keeps its hops for the trace but no stacks with them (the
+    // script asks for a chain by a name built at run time, which cannot be
+    // seen ahead) says so.
     let host = xsh_script::Host::new(xsh_sim::Config::default(), xsh_script::Limits::default());
-    host.sim().ctxs.borrow_mut().record_hop_stacks = false;
-    let r = host.run("t.rhai", &src("ocaml"));
+    // As `xsh run` does: record what the script's text reads, nothing more.
+    host.state
+        .observe_extra
+        .set(xsh_script::observe::Observe::default());
+    let r = host.run(
+        "t.rhai",
+        r#"
+sim.tracing = true;
+let parts = ["ch", "ain"];
+let chain = Fn(parts[0] + parts[1]);
+let dom = xm.create(#{ name: "h", type: "hvm", guest: "ubuntu-16.04" });
+on("qemu:destroy_hvm_domain", |ctx| print(ctx.call(chain, #{ stacks: true })));
+xm.shutdown(dom);
+sim.run();
+"#,
+    );
     let e = r.expect_err("refused").render(false);
     assert!(
         e.contains("this world records no stacks with its hops"),

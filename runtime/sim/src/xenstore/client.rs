@@ -302,10 +302,17 @@ fn serve(
 
 /// Schedules the reader wake-ups and callbacks the store owes.
 pub fn deliver_owed(sim: &Sim) {
-    let (wakes, calls) = sim.xs.borrow_mut().take_owed();
-    for (t, task) in wakes {
+    let mut xs = sim.xs.borrow_mut();
+    if xs.owed_wakes.is_empty() && xs.owed_calls.is_empty() {
+        return;
+    }
+    // Drained in place (the queue takes no borrow of the store), so the
+    // lists keep their room for the next request.
+    for (t, task) in xs.owed_wakes.drain(..) {
         sim.exec.push(t, crate::exec::Ev::Wake(task));
     }
+    let calls = std::mem::take(&mut xs.owed_calls);
+    drop(xs);
     for (t, f, ev) in calls {
         sim.exec.push(
             t,
@@ -330,11 +337,11 @@ pub async fn xs_request(
     };
     let rtt = round_trip(sim, conn);
     let s = sim.clone();
-    // Shared with the lazy argument list, which only a trace or a hook reads.
-    let req = Rc::new(req);
-    let args_req = req.clone();
+    // What a trace or a hook shows, made only if one can read it (the
+    // request itself goes to the body).
+    let args = (sim.tracing.get() || sim.is_hooked(p)).then(|| args_of(&req, tx));
     let r: XsResult = sim
-        .call(p, NO_DOM, move || args_of(&args_req, tx), async move {
+        .call(p, NO_DOM, move || args.unwrap_or_default(), async move {
             let r = perform(&s, conn, tx, &req);
             s.sleep(rtt).await;
             XsResult(r)

@@ -272,6 +272,8 @@ pub struct Xenstore {
     /// of a changed node whose length no watch has, without hashing them.
     pub(crate) watch_lens: Vec<u32>,
     pub(crate) watch_seq: u64,
+    /// Scratch room for the watches one change fires.
+    pub(crate) watch_hits: Vec<(ConnId, u64, u32, bool)>,
     pub(crate) txns: Vec<Option<txn::Txn>>,
     /// Free slots of `txns`, lowest first (a new transaction takes the lowest).
     pub(crate) free_txns: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
@@ -340,6 +342,7 @@ impl Xenstore {
             watch_paths: std::collections::BTreeSet::new(),
             watch_lens: Vec::new(),
             watch_seq: 0,
+            watch_hits: Vec::new(),
             txns: Vec::new(),
             free_txns: std::collections::BinaryHeap::new(),
             generation: 0,

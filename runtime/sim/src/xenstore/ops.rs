@@ -155,7 +155,7 @@ impl Xenstore {
             if let Some(parent) = self.paths.get(&self.tree, &path[..cut]) {
                 return match self.tree.child(parent, &path[cut + 1..]) {
                     Some(id) => {
-                        self.paths.put(path, id);
+                        self.paths.put(path, id, self.tree.live);
                         Ok(id)
                     }
                     None => Err((parent, cut + 1)),
@@ -171,7 +171,7 @@ impl Xenstore {
                 .map_or(b.len(), |i| start + i);
             if end == b.len() && cut > 0 {
                 // The parent is reached: remember it for its other entries.
-                self.paths.put(&path[..cut], id);
+                self.paths.put(&path[..cut], id, self.tree.live);
             }
             match self.tree.child(id, &path[start..end]) {
                 Some(c) => id = c,
@@ -179,7 +179,7 @@ impl Xenstore {
             }
             start = end + 1;
         }
-        self.paths.put(path, id);
+        self.paths.put(path, id, self.tree.live);
         Ok(id)
     }
 

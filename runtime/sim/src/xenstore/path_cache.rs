@@ -20,11 +20,14 @@ use std::hash::Hasher;
 use super::tree::{Tree, NIL};
 use crate::fxhash::FxHasher;
 
-/// Slots in the table (a power of two), eight bytes each: 256 KiB, which
-/// stays in the processor's cache. (A table of a million slots, 8 MiB,
+/// Slots in the table at most (a power of two), eight bytes each: 256 KiB,
+/// which stays in the processor's cache. (A table of a million slots, 8 MiB,
 /// forgets less on a 10,000-domain host but was no faster: its lookups
-/// miss the processor's cache instead.)
-const SLOTS: usize = 1 << 15;
+/// miss the processor's cache instead.) The table starts small and grows
+/// with the store, so a world of one domain — `xsh explore` makes
+/// thousands — does not clear 256 KiB it never uses.
+const MAX_SLOTS: usize = 1 << 15;
+const MIN_SLOTS: usize = 1 << 10;
 
 pub(crate) struct PathCache {
     /// (the high half of the path's hash, its node) per slot; node 0 (the
@@ -36,7 +39,7 @@ pub(crate) struct PathCache {
 impl Default for PathCache {
     fn default() -> Self {
         PathCache {
-            slots: RefCell::new(vec![(0, 0); SLOTS].into_boxed_slice()),
+            slots: RefCell::new(vec![(0, 0); MIN_SLOTS].into_boxed_slice()),
         }
     }
 }
@@ -52,15 +55,24 @@ impl PathCache {
     #[inline]
     pub fn get(&self, tree: &Tree, path: &str) -> Option<u32> {
         let h = hash(path);
-        let (k, id) = self.slots.borrow()[h as usize & (SLOTS - 1)];
+        let slots = self.slots.borrow();
+        let (k, id) = slots[h as usize & (slots.len() - 1)];
         (k == (h >> 32) as u32 && id != 0 && spells(tree, id, path)).then_some(id)
     }
 
-    /// Remembers that `path` leads to node `id`.
+    /// Remembers that `path` leads to node `id`, in a store of `live`
+    /// nodes (the table grows to twice that, up to its limit, starting over
+    /// empty when it does).
     #[inline]
-    pub fn put(&self, path: &str, id: u32) {
+    pub fn put(&self, path: &str, id: u32, live: u32) {
         let h = hash(path);
-        self.slots.borrow_mut()[h as usize & (SLOTS - 1)] = ((h >> 32) as u32, id);
+        let mut slots = self.slots.borrow_mut();
+        let want = (2 * live as usize).next_power_of_two().min(MAX_SLOTS);
+        if want > slots.len() {
+            *slots = vec![(0, 0); want].into_boxed_slice();
+        }
+        let mask = slots.len() - 1;
+        slots[h as usize & mask] = ((h >> 32) as u32, id);
     }
 }
 
@@ -98,20 +110,20 @@ mod tests {
         let a = t.add_child(Tree::ROOT, "a", 0);
         let b = t.add_child(a, "b", 0);
         let c = PathCache::default();
-        c.put("/a/b", b);
+        c.put("/a/b", b, t.live);
         assert_eq!(c.get(&t, "/a/b"), Some(b));
         // The slot's node is not the path asked for.
-        c.put("/a/x", b);
+        c.put("/a/x", b, t.live);
         assert_eq!(c.get(&t, "/a/x"), None);
         // A freed node is never a hit, even in its own slot.
-        c.put("/a/b", b);
+        c.put("/a/b", b, t.live);
         t.remove(b, &mut |_| {});
         assert_eq!(c.get(&t, "/a/b"), None);
         // Nor a reused one that now spells another path.
         let d = t.add_child(Tree::ROOT, "d", 0);
         assert_eq!(d, b, "the freed id is reused");
         assert_eq!(c.get(&t, "/a/b"), None);
-        c.put("/d", d);
+        c.put("/d", d, t.live);
         assert_eq!(c.get(&t, "/d"), Some(d));
         assert_eq!(c.get(&t, "/d/"), None);
     }

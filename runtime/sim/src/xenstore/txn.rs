@@ -446,9 +446,11 @@ impl Xenstore {
             // A read-only transaction leaves oxenstored's root as it was.
             return Ok(());
         }
-        // Each changed path fires once, in the order it first changed.
+        // Each changed path fires once, in the order it first changed (a
+        // set only for a transaction of many changes: most change a few).
         let mut changed: Vec<(&str, bool)> = Vec::with_capacity(t.ops.len());
         let mut seen: FxHashSet<&str> = FxHashSet::default();
+        let many = t.ops.len() > 16;
         for (p, s) in &t.ops {
             let fired = match s {
                 Shadow::Written(v) => self.do_write(conn, p, v).map(|_| true),
@@ -459,7 +461,15 @@ impl Xenstore {
             // Permission checks already passed on the transaction's view; a
             // failure here means the store changed under it, which the
             // generation check above rules out.
-            if fired.unwrap_or(false) && seen.insert(p) {
+            if !fired.unwrap_or(false) {
+                continue;
+            }
+            let first = if many {
+                seen.insert(p)
+            } else {
+                !changed.iter().any(|(q, _)| *q == p.as_str())
+            };
+            if first {
                 changed.push((p, matches!(s, Shadow::Removed)));
             }
         }

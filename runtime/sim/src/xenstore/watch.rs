@@ -146,7 +146,9 @@ impl Xenstore {
         now: SimTime,
         hop: Option<HopId>,
     ) {
-        let mut hits: Vec<(ConnId, u64, u32, bool)> = Vec::new();
+        // The store's scratch list, kept between changes for its room.
+        let mut hits = std::mem::take(&mut self.watch_hits);
+        hits.clear();
         if name.starts_with('@') {
             if let Some(v) = self.watch_index.get(name) {
                 for &id in v {
@@ -193,16 +195,17 @@ impl Xenstore {
             }
         }
         hits.sort_by_key(|&(c, s, _, _)| (c, s));
-        for (_, _, id, below) in hits {
+        for &(_, _, id, below) in &hits {
             let w = self.watches[id as usize].as_ref().expect("indexed watch");
             debug_assert!(below || is_child(name, &w.path) || name.starts_with('@'));
-            let path = if below {
-                w.path.clone()
+            if below {
+                let path = w.path.clone();
+                self.add_event(id, &path, now, hop);
             } else {
-                Rc::from(name)
-            };
-            self.add_event(id, &path, now, hop);
+                self.add_event(id, name, now, hop);
+            }
         }
+        self.watch_hits = hits;
     }
 
     fn add_event(&mut self, id: u32, name: &str, now: SimTime, hop: Option<HopId>) {
