@@ -630,7 +630,7 @@ impl HostState {
         };
         // A limit's report reads the mark (`advice.rs`); any other end
         // leaves no run going on.
-        if r.as_ref().err().map_or(true, |e| e.is_catchable()) {
+        if r.as_ref().err().is_none_or(|e| e.is_catchable()) {
             self.run_mark.set(None);
         }
         r
