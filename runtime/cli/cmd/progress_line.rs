@@ -114,6 +114,7 @@ mod tests {
         let t = Tally {
             created: 3,
             alive: 3,
+            shutting_down: 0,
             ..t
         };
         assert_eq!(
