@@ -55,41 +55,156 @@ fn probes_lists_matching_probes() {
     assert!(out.contains("xend:DevController.destroyDevice"));
 }
 
-/// The N-domain benchmark's report: the two phases add up to the wall
-/// time, every domain ran events, and memory is reported for both points.
+/// `xsh bench` at small sizes runs every part through child processes and
+/// prints each table: the seed scenario (plain and hooked), a scaling row
+/// per size asked, explored variants with 1 and 2 jobs. The peer is in it
+/// when it can run here; when it cannot, the report says why.
 #[test]
-fn the_concurrent_benchmark_reports_its_phases() {
-    let (code, out, err) = xsh(&["bench", "--concurrent-only", "--domains", "3"]);
+fn the_benchmark_prints_every_part_at_small_sizes() {
+    let (code, out, err) = xsh(&[
+        "bench",
+        "--domains",
+        "3,6",
+        "--loops",
+        "2",
+        "--variants",
+        "4",
+    ]);
     assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
-    let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {out}"));
-    assert!((num("create_s") + num("shutdown_s") - num("wall_s")).abs() < 0.002);
-    assert!(num("shutdown_s") > 0.0 && num("create_s") > 0.0);
-    // Three domains run hundreds of events each, creation included.
-    assert!(num("events") > 3.0 * 300.0, "{out}");
-    assert!(num("running_rss_mib") > 0.0 && num("peak_rss_mib") >= num("running_rss_mib"));
-    // The world runs on until xend's 300 s shutdown timers have fired.
-    assert!(num("virtual_s") >= 300.0, "{out}");
-    // The shutdown's own work is part of the whole.
-    assert!(num("shutdown_events") > 0.0 && num("shutdown_events") < num("events"));
-    assert!(num("shutdown_xs_requests") > 0.0, "{out}");
+    assert!(
+        out.contains("seed scenario, 2 times, each in a fresh world, 702 events each"),
+        "{out}"
+    );
+    assert!(
+        out.contains("xsh run scripts/seed_scenarios.rhai --param loops=2"),
+        "{out}"
+    );
+    assert!(out.contains("every probe hooked:"), "{out}");
+    let row = |n: &str| {
+        out.lines()
+            .find(|l| l.split('|').next().is_some_and(|c| c.trim() == n))
+            .unwrap_or_else(|| panic!("a row for {n} domains: {out}"))
+    };
+    for n in ["3", "6"] {
+        // wall, CPU, peak RSS and CPU per domain for xsh.
+        let xsh_cells = row(n).split('|').nth(1).unwrap();
+        assert_eq!(xsh_cells.matches(" s").count(), 2, "{xsh_cells}");
+        assert!(
+            xsh_cells.contains("MiB") && xsh_cells.contains("ms"),
+            "{xsh_cells}"
+        );
+    }
+    assert!(out.contains("CPU per domain at 6 over 3: xsh "), "{out}");
+    assert!(out.contains("-j 1: 4 variants in"), "{out}");
+    assert!(out.contains("-j 2: 4 variants in"), "{out}");
+    // Either the peer ran beside xsh, or the report says why it did not.
+    let peer_ran = out.contains("simpy_shutdown.py scenario --loops 2 --reps 1");
+    assert!(peer_ran || out.contains("peer (SimPy): "), "{out}");
+    if peer_ran {
+        assert!(
+            row("6").split('|').count() == 4,
+            "xsh, the peer and the ratios: {out}"
+        );
+    }
 }
 
-/// What the N-domain run reports of its shutdown's work shows the one part
-/// that grows with the square of the domains: each `xenstore-rm -t` lists
-/// the parent of the backend it removed (`backend/vif`, `backend/vbd`),
-/// which holds an entry per domain still there.
+/// `--json` gives the same figures as one object; a peer that is not there
+/// is named as absent and xsh's side is still measured.
 #[test]
-fn the_concurrent_benchmark_shows_listings_grow_with_the_square_of_domains() {
+fn the_benchmark_reports_json_without_the_peer() {
+    let (code, out, err) = xsh(&[
+        "bench",
+        "--only",
+        "scaling",
+        "--domains",
+        "2",
+        "--peer",
+        "/nonexistent/simpy_shutdown.py",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    let absent = v["peer"]["absent"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        absent.contains("not found at /nonexistent/simpy_shutdown.py"),
+        "{out}"
+    );
+    let row = &v["scaling"][0];
+    assert_eq!(row["domains"], 2, "{out}");
+    for k in ["wall_s", "cpu_s", "peak_rss_mib"] {
+        assert!(
+            row["xsh"][k].as_f64().is_some_and(|x| x > 0.0),
+            "{k}: {out}"
+        );
+    }
+    assert!(row["peer"].is_null(), "{out}");
+    assert!(
+        v["seed"].is_null() && v["explore"].is_null(),
+        "only the scaling part: {out}"
+    );
+}
+
+/// A peer whose Python has no SimPy is named as such, and xsh's side of
+/// the seed scenario is still measured (a `python3` on PATH that cannot
+/// import anything stands in for one without SimPy).
+#[test]
+fn the_benchmark_without_simpy_says_so_and_measures_xsh() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::util::Scratch::new(
+        "bench-nosimpy",
+        &[("bin/python3", "#!/bin/sh\nexit 1\n"), ("peer.py", "")],
+    );
+    let py = dir.path("bin/python3");
+    std::fs::set_permissions(&py, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xsh"))
+        .args(["bench", "--only", "seed", "--loops", "1", "--peer"])
+        .arg(dir.path("peer.py"))
+        .env("PATH", dir.path("bin"))
+        .output()
+        .expect("xsh runs");
+    let (code, out) = (out.status.code(), String::from_utf8_lossy(&out.stdout));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("peer (SimPy): python3 cannot import simpy (pip install simpy)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("xsh run scripts/seed_scenarios.rhai --param loops=1"),
+        "{out}"
+    );
+    assert!(!out.contains("simpy_shutdown.py scenario"), "{out}");
+}
+
+/// The one part of a host's shutdown that grows with the square of the
+/// domains: each `xenstore-rm -t` lists the parent of the backend it removed
+/// (`backend/vif`, `backend/vbd`), which holds an entry per domain still
+/// there. Read from what scripts/host_shutdown.rhai prints (`sim.stats()`).
+#[test]
+fn listings_grow_with_the_square_of_domains() {
     let per_domain = |n: u32| {
-        let (code, out, err) = xsh(&["bench", "--concurrent-only", "--domains", &n.to_string()]);
+        let (code, out, err) = xsh(&[
+            "run",
+            "scripts/host_shutdown.rhai",
+            "--param",
+            &format!("domains={n}"),
+        ]);
         assert_eq!(code, 0, "{err}");
-        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
-        let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {out}"));
-        (
-            num("shutdown_events") / n as f64,
-            num("shutdown_dir_entries") / n as f64,
-        )
+        // "all shut down by T s: E events, R xenstore requests, D directory entries listed"
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("all shut down by"))
+            .unwrap_or_else(|| panic!("{out}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let before = |w: &str| -> f64 {
+            let i = words
+                .iter()
+                .position(|x| x.trim_end_matches(',') == w)
+                .unwrap();
+            words[i - 1].parse().unwrap_or_else(|_| panic!("{line}"))
+        };
+        (before("events") / n as f64, before("directory") / n as f64)
     };
     let (events4, listed4) = per_domain(4);
     let (events32, listed32) = per_domain(32);
@@ -107,7 +222,11 @@ fn the_concurrent_benchmark_shows_listings_grow_with_the_square_of_domains() {
 
 #[test]
 fn the_benchmark_refuses_an_empty_run() {
-    for args in [["bench", "--domains", "0"], ["bench", "--loops", "0"]] {
+    for args in [
+        ["bench", "--domains", "0"],
+        ["bench", "--loops", "0"],
+        ["bench", "--domains", "10,0"],
+    ] {
         let (code, _, err) = xsh(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("is not in 1.."), "{err}");

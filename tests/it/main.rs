@@ -8,6 +8,7 @@
 //! - `hooks` — a hook's value, `orig()` now, later, twice or never, errors in hooks;
 //! - `alternatives` — the other ways a shutdown goes, each as the reference predicts;
 //! - `limits` — every runaway stops at its limit with its own message, within 5 s;
+//! - `limit_advice` — a limit reached by real work says which flag to raise and to what, and that value is enough;
 //! - `test_runner` — tests/rhai/*.rhai through `xsh test`'s runner, and the runner itself;
 //! - `reports` — the report of each kind of mistake (tests/errors/), as golden files;
 //! - `scripts` — every script in scripts/ reproduces its golden output and logs;
@@ -39,6 +40,7 @@ mod explore;
 mod explore_cli;
 mod first_hour;
 mod hooks;
+mod limit_advice;
 mod limits;
 mod logs;
 mod logs_cli;

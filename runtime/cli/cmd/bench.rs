@@ -1,292 +1,367 @@
-//! `xsh bench`: the seed scenario in a loop (scenarios/s, events/s) and N
-//! HVM domains shut down in one world (wall time, peak RSS), each beside the
-//! SimPy peer (../shared/peers/simpy_shutdown.py) run in the same invocation.
+//! `xsh bench`: xsh beside the SimPy peer (../shared/peers/simpy_shutdown.py),
+//! process to process, in one invocation. Every figure is a child process
+//! doing what a user does (`xsh run SCRIPT`, `xsh explore SCRIPT`, the
+//! peer's own commands), timed from outside: wall time, CPU (user + system)
+//! and peak RSS as the kernel counted them (child.rs). There is no
+//! bench-only way through the model: what is measured is what a user's
+//! script costs, start-up included.
+//!
+//! 1. the seed's scenario again and again, each in a fresh world
+//!    (scripts/seed_scenarios.rhai), beside the peer's `scenario` loop;
+//!    and the same with an `on` hook on every probe;
+//! 2. N HVM domains created and shut down (scripts/host_shutdown.rhai)
+//!    beside the peer's `concurrent --domains N`, for each N;
+//! 3. explored variants of the seed's scenario per second
+//!    (`xsh explore scripts/explore_seed.rhai`) with 1 and 2 jobs.
 
-mod hooks;
+mod child;
+mod peer;
+mod runs;
 
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::process::ExitCode;
 
-use clap::Args;
-use xsh_sim::host::{self, CreateSpec};
-use xsh_sim::{Config, Sim};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+
+use child::Measured;
+use peer::Peer;
+use runs::{Explored, Scale, Scripts, Seed};
+
+/// The parts of `xsh bench`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Part {
+    /// The seed's scenario beside the peer's, plain and with every probe hooked.
+    Seed,
+    /// N domains created and shut down, for each of --domains.
+    Scaling,
+    /// Explored variants per second, 1 and 2 jobs.
+    Explore,
+}
 
 /// Flags of `xsh bench`.
 #[derive(Args)]
 pub struct Flags {
-    /// Domains shut down together in the concurrent run (Xen gives domids
-    /// 1 to 32751 to guests).
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=32_751))]
-    pub domains: u32,
-    /// Seed scenarios run back to back.
+    /// Sizes of the scaling table: domains created and shut down together
+    /// (Xen gives domids 1 to 32751 to guests).
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,5000,10000",
+          value_parser = clap::value_parser!(u32).range(1..=32_751))]
+    pub domains: Vec<u32>,
+    /// Seed scenarios in one run (each in a fresh world), for xsh and the peer.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
     pub loops: u32,
-    /// The SimPy peer (default: ../shared/peers/simpy_shutdown.py); `none` skips it.
-    #[arg(long)]
-    pub peer: Option<String>,
-    /// Only the concurrent run, in this process (used to measure its peak RSS alone).
-    #[arg(long, hide = true)]
-    pub concurrent_only: bool,
-    /// Explored variants of the seed's scenario per second, 1 and 2 jobs.
+    /// Explore this many sampled variants instead of all 864 combinations.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub variants: Option<u32>,
+    /// Only these parts (comma-separated; default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Part>,
+    /// Only the explored variants (the same as --only explore).
     #[arg(long)]
     pub explore: bool,
+    /// The SimPy peer (default: ../shared/peers/simpy_shutdown.py); `none` leaves it out.
+    #[arg(long)]
+    pub peer: Option<String>,
+    /// Print the figures as one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
-const SEED_DEVICES: [(&str, &str); 5] = [
-    ("vif", "0"),
-    ("vkbd", "0"),
-    ("console", "0"),
-    ("vbd", "51712"),
-    ("vfb", "0"),
-];
-
-fn spec(name: &str, id: Option<u32>) -> CreateSpec {
-    let mut s = CreateSpec::new(name);
-    s.id = id;
-    s.devices = SEED_DEVICES
-        .iter()
-        .map(|(c, d)| (c.to_string(), d.to_string()))
-        .collect();
-    s
-}
-
-fn quiet(sim: &Sim) {
-    sim.logs.borrow_mut().set_keep(false);
-    sim.tracing.set(false);
-    sim.ctxs.borrow_mut().record_hops = false;
-}
-
-/// One seed scenario; returns the events it ran.
-fn seed_once(seed: u64) -> u64 {
-    let sim = host::build(Config {
-        seed,
-        ..Config::default()
-    });
-    quiet(&sim);
-    sim.xend.borrow_mut().pid = 2164;
-    host::xm_create(&sim, &spec("ubuntu-kdump", Some(8))).expect("create");
-    host::xm_shutdown(&sim, "ubuntu-kdump", "poweroff", false).expect("shutdown");
-    sim.run_until(None);
-    let events = sim.exec.events_run();
-    sim.dispose();
-    events
-}
-
-/// A memory line of /proc/self/status in MiB (`VmHWM:` is the peak RSS).
-fn status_mib(key: &str) -> f64 {
-    xsh_log::bench::status_kib(key) as f64 / 1024.0
-}
-
-/// What the N-domain run measured.
-struct Concurrent {
-    /// Seconds to build the world and `xm create` every domain.
-    create_s: f64,
-    /// Seconds from `xm shutdown` of all of them until the last is gone.
-    shutdown_s: f64,
-    /// Events the world ran, creation included.
-    events: u64,
-    /// Resident MiB once every domain runs (before the shutdown).
-    running_rss_mib: f64,
-    /// Virtual seconds from the shutdown request to the last domain gone.
-    virtual_s: f64,
-    /// The shutdown's work: events, xenstore requests, and DIRECTORY
-    /// entries listed (what the wall time is spent on).
-    shutdown_events: u64,
-    shutdown_xs_requests: u64,
-    shutdown_dir_entries: u64,
-}
-
-/// N domains, created, then all shut down at once.
-fn concurrent(n: u32) -> Result<Concurrent, String> {
-    let t0 = Instant::now();
-    let sim = host::build(Config::default());
-    quiet(&sim);
-    let names: Vec<String> = (0..n).map(|i| format!("vm{i}")).collect();
-    for name in &names {
-        host::xm_create(&sim, &spec(name, None))?;
-    }
-    let create_s = t0.elapsed().as_secs_f64();
-    let running_rss_mib = status_mib("VmRSS:");
-    let t1 = Instant::now();
-    let v1 = sim.now();
-    let events_before = sim.exec.events_run();
-    let (requests_before, listed_before) = {
-        let xs = sim.xs.borrow();
-        (xs.requests, xs.listed)
-    };
-    host::xm_shutdown_all(&sim, &names)?;
-    sim.run_until(None);
-    let shutdown_s = t1.elapsed().as_secs_f64();
-    let left = sim.xen.borrow().domains.len();
-    if left != 1 {
-        return Err(format!("{} domains still exist after the run", left - 1));
-    }
-    let xs = sim.xs.borrow();
-    Ok(Concurrent {
-        create_s,
-        shutdown_s,
-        events: sim.exec.events_run(),
-        running_rss_mib,
-        virtual_s: sim.now().since(v1).as_secs_f64(),
-        shutdown_events: sim.exec.events_run() - events_before,
-        shutdown_xs_requests: xs.requests - requests_before,
-        shutdown_dir_entries: xs.listed - listed_before,
-    })
-}
-
-fn peer_path(f: &Flags) -> Option<PathBuf> {
-    match f.peer.as_deref() {
-        Some("none") => None,
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            let p = PathBuf::from("../shared/peers/simpy_shutdown.py");
-            p.exists().then_some(p)
+impl Flags {
+    fn runs(&self, part: Part) -> bool {
+        if self.explore {
+            return part == Part::Explore;
         }
+        self.only.is_empty() || self.only.contains(&part)
     }
-}
-
-fn run_peer(path: &PathBuf, args: &[&str]) -> Option<String> {
-    let out = Command::new("python3").arg(path).args(args).output().ok()?;
-    if !out.status.success() {
-        eprintln!(
-            "peer failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-        return None;
-    }
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn json_num(s: &str, key: &str) -> Option<f64> {
-    let v: serde_json::Value =
-        serde_json::from_str(s.lines().rev().find(|l| l.trim_start().starts_with('{'))?).ok()?;
-    v.get(key)?.as_f64()
 }
 
 /// Runs the benchmarks.
 pub fn main(f: Flags) -> ExitCode {
-    if f.explore {
-        return super::bench_explore::main();
-    }
-    if f.concurrent_only {
-        return match concurrent(f.domains) {
-            Ok(c) => {
-                println!(
-                    "{{\"wall_s\": {:.3}, \"create_s\": {:.3}, \"shutdown_s\": {:.3}, \"events\": {}, \"running_rss_mib\": {:.1}, \"peak_rss_mib\": {:.1}, \"virtual_s\": {:.6}, \"shutdown_events\": {}, \"shutdown_xs_requests\": {}, \"shutdown_dir_entries\": {}}}",
-                    c.create_s + c.shutdown_s,
-                    c.create_s,
-                    c.shutdown_s,
-                    c.events,
-                    c.running_rss_mib,
-                    status_mib("VmHWM:"),
-                    c.virtual_s,
-                    c.shutdown_events,
-                    c.shutdown_xs_requests,
-                    c.shutdown_dir_entries
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
-        };
-    }
-    let peer = peer_path(&f);
-    println!("xsh bench (release build recommended: cargo run --release -- bench)");
-    // (a) the seed scenario in a loop.
-    let t0 = Instant::now();
-    let mut events = 0;
-    for i in 0..f.loops {
-        events += seed_once(1 + i as u64);
-    }
-    let wall = t0.elapsed().as_secs_f64();
-    let (sps, eps) = (f.loops as f64 / wall, events as f64 / wall);
-    println!("seed scenario: {} runs in {wall:.3} s: {sps:.0} scenarios/s, {eps:.0} events/s ({} events/scenario)", f.loops, events / f.loops.max(1) as u64);
-    if let Some(p) = &peer {
-        if let Some(out) = run_peer(p, &["scenario"]) {
-            let num = |k: &str| json_num(&out, k).unwrap_or(0.0);
-            let (peer_sps, peer_eps) = (num("scenarios_per_s_median"), num("events_per_s_median"));
-            println!(
-                "  peer (SimPy): {peer_sps:.0} scenarios/s, {peer_eps:.0} events/s ({} steps/scenario; median of {} runs)",
-                num("events_per_scenario"),
-                num("reps")
-            );
-            if peer_sps > 0.0 && peer_eps > 0.0 {
-                println!(
-                    "  ratio: {:.2}x the peer's scenarios/s, {:.1}x its events/s",
-                    sps / peer_sps,
-                    eps / peer_eps
-                );
-            }
-        }
-    }
-    // (b) the same through the Rhai host, plain and with every probe hooked.
-    if let Err(e) = hooks::report((f.loops / 3).max(10)) {
-        eprintln!("hooks benchmark failed: {e}");
-        return ExitCode::from(1);
-    }
-    // (c) N domains in one world, in a child process so its RSS is its own.
-    let me = std::env::current_exe().expect("own path");
-    let child = Command::new(me)
-        .args([
-            "bench",
-            "--concurrent-only",
-            "--domains",
-            &f.domains.to_string(),
-        ])
-        .output();
-    let ours = match child {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-        Ok(o) => {
-            eprintln!(
-                "concurrent run failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            return ExitCode::from(1);
-        }
+    match run(&f) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cannot start the concurrent run: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let num = |k: &str| json_num(&ours, k).unwrap_or(0.0);
-    let (w, ev, rss) = (num("wall_s"), num("events"), num("peak_rss_mib"));
-    let (create, shutdown) = (num("create_s"), num("shutdown_s"));
-    println!("{} HVM domains (5 devices each), created and shut down in one world: {w:.3} s wall, {:.0} events/s, peak RSS {rss:.1} MiB", f.domains, ev / w.max(1e-9));
-    println!(
-        "  created in {create:.3} s (RSS then {:.1} MiB), shut down in {shutdown:.3} s ({:.1} s of virtual time)",
-        num("running_rss_mib"),
-        num("virtual_s")
-    );
-    println!(
-        "  the shutdown's work: {:.0} events, {:.0} xenstore requests, {:.0} directory entries listed (xenstore-rm -t lists each removed backend's parent)",
-        num("shutdown_events"),
-        num("shutdown_xs_requests"),
-        num("shutdown_dir_entries")
-    );
-    if let Some(p) = &peer {
-        if let Some(out) = run_peer(p, &["concurrent", "--domains", &f.domains.to_string()]) {
-            let (pw, prss) = (
-                json_num(&out, "wall_s").unwrap_or(0.0),
-                json_num(&out, "peak_rss_mib").unwrap_or(0.0),
-            );
-            // The peer's domains exist from its first step: it has no
-            // creation to time, so the shutdown alone is the like-for-like.
-            println!("  peer (SimPy): {pw:.3} s wall (shutdown only), peak RSS {prss:.1} MiB");
-            if w > 0.0 && shutdown > 0.0 {
-                println!(
-                    "  ratio: {:.2}x the peer's speed counting our creation, {:.2}x the shutdown alone; {:.2}x its memory",
-                    pw / w,
-                    pw / shutdown,
-                    rss / prss.max(1e-9)
-                );
-            }
+            eprintln!("error: {e}");
+            ExitCode::from(1)
         }
     }
-    ExitCode::SUCCESS
+}
+
+fn run(f: &Flags) -> Result<(), String> {
+    let scripts = Scripts::write()?;
+    let peer = Peer::find(f.peer.as_deref());
+    let text = !f.json;
+    let mut out = json!({ "machine": machine() });
+    if text {
+        print_head(&peer, &out["machine"]);
+    }
+    out["peer"] = match peer.absent() {
+        Some(why) => json!({ "absent": why }),
+        None => json!("simpy_shutdown.py"),
+    };
+    if f.runs(Part::Seed) {
+        let s = runs::seed(&scripts, &peer, f.loops)?;
+        if text {
+            print_seed(&s);
+        }
+        out["seed"] = seed_json(&s);
+    }
+    if f.runs(Part::Scaling) {
+        let mut rows = Vec::new();
+        if text {
+            print_scaling_head();
+        }
+        for &n in &f.domains {
+            let row = runs::scale(&scripts, &peer, n)?;
+            if text {
+                print_scaling_row(&row);
+            }
+            rows.push(row);
+        }
+        if text {
+            print_linearity(&rows);
+        }
+        out["scaling"] = rows.iter().map(scale_json).collect();
+    }
+    if f.runs(Part::Explore) {
+        let mut all = Vec::new();
+        for jobs in [1, 2] {
+            all.push(runs::explore(&scripts, jobs, f.variants)?);
+        }
+        if text {
+            print_explore(&all);
+        }
+        out["explore"] = all.iter().map(explore_json).collect();
+    }
+    if f.json {
+        println!("{out}");
+    }
+    Ok(())
+}
+
+/// Cores and load: how busy the machine was, beside every figure.
+fn machine() -> Value {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
+    json!({ "cores": cores, "load_average": load })
+}
+
+fn side_json(m: &Measured) -> Value {
+    json!({ "wall_s": round(m.wall_s, 4), "cpu_s": round(m.cpu_s, 4), "peak_rss_mib": round(m.peak_rss_mib, 1) })
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+fn print_head(peer: &Peer, machine: &Value) {
+    println!("xsh bench: each figure is one child process, timed from outside (wall; CPU = user + system; peak RSS = ru_maxrss)");
+    println!(
+        "{} cores, load average {} at the start",
+        machine["cores"], machine["load_average"]
+    );
+    if let Some(why) = peer.absent() {
+        println!("peer (SimPy): {why}");
+    }
+}
+
+fn seed_json(s: &Seed) -> Value {
+    let mut v = json!({
+        "loops": s.loops,
+        "events_each": runs::events_each(&s.xsh.stdout),
+        "xsh": side_json(&s.xsh),
+        "xsh_scenarios_per_s": round(s.loops as f64 / s.xsh.wall_s, 1),
+        "hooked_loops": s.hooked_loops,
+        "hooked": side_json(&s.hooked),
+        "hooked_scenarios_per_s": round(s.hooked_loops as f64 / s.hooked.wall_s, 1),
+    });
+    if let Some((m, own)) = &s.peer {
+        v["peer"] = side_json(m);
+        v["peer_scenarios_per_s"] = json!(round(s.loops as f64 / m.wall_s, 1));
+        v["peer_scenarios_per_s_in_its_loop"] = json!(own);
+    }
+    v
+}
+
+fn print_seed(s: &Seed) {
+    let rate = |n: u32, m: &Measured| n as f64 / m.wall_s;
+    let each =
+        runs::events_each(&s.xsh.stdout).map_or(String::new(), |e| format!(", {e} events each"));
+    println!();
+    println!(
+        "seed scenario, {} times, each in a fresh world{each}",
+        s.loops
+    );
+    let row = |who: &str, m: &Measured, n: u32, cmd: &str| {
+        println!(
+            "  {who:<6} {:>8.3} s wall {:>8.3} s CPU {:>7.1} MiB  {:>7.0} scenarios/s  {:>6.0} us CPU each   {cmd}",
+            m.wall_s,
+            m.cpu_s,
+            m.peak_rss_mib,
+            rate(n, m),
+            m.cpu_s / n as f64 * 1e6
+        )
+    };
+    let xsh_rate = rate(s.loops, &s.xsh);
+    row(
+        "xsh",
+        &s.xsh,
+        s.loops,
+        &format!(
+            "xsh run scripts/seed_scenarios.rhai --param loops={}",
+            s.loops
+        ),
+    );
+    row(
+        "hooked",
+        &s.hooked,
+        s.hooked_loops,
+        &format!(
+            "the same with `on` on each of the {} probes, loops={}",
+            xsh_sim::probe::Probe::ALL.len(),
+            s.hooked_loops
+        ),
+    );
+    if let Some((m, own)) = &s.peer {
+        row(
+            "peer",
+            m,
+            s.loops,
+            &format!("simpy_shutdown.py scenario --loops {} --reps 1", s.loops),
+        );
+        println!(
+            "  xsh: {:.2}x the peer's scenarios/s process to process; {:.2}x the {own:.0}/s the peer timed inside its loop (its start-up left out)",
+            xsh_rate / rate(s.loops, m),
+            xsh_rate / own.max(1e-9)
+        );
+    }
+    println!(
+        "  every probe hooked: {:.2}x the plain speed (start-up included in both)",
+        rate(s.hooked_loops, &s.hooked) / xsh_rate
+    );
+}
+
+fn print_scaling_head() {
+    let (events, wall) = runs::scale_limits(10_000);
+    println!();
+    println!("N HVM domains (five devices each) created, then all shut down at once:");
+    println!("  xsh:  xsh run scripts/host_shutdown.rhai --param domains=N --max-events 2000*N --max-wall-time {wall}   (N=10,000: --max-events {events})");
+    println!("  peer: simpy_shutdown.py concurrent --domains N   (its domains exist from its first step: it creates none)");
+    println!(
+        "  {:>7} | {:>9} {:>9} {:>9} {:>10} | {:>9} {:>9} {:>9} {:>10} | {:>7} {:>7}",
+        "domains",
+        "xsh wall",
+        "CPU",
+        "peak RSS",
+        "CPU/dom",
+        "peer wall",
+        "CPU",
+        "peak RSS",
+        "CPU/dom",
+        "speed",
+        "memory"
+    );
+}
+
+fn cells(m: &Measured, domains: u32) -> String {
+    format!(
+        "{:>7.3} s {:>7.3} s {:>5.1} MiB {:>7.3} ms",
+        m.wall_s,
+        m.cpu_s,
+        m.peak_rss_mib,
+        m.cpu_s / domains as f64 * 1e3
+    )
+}
+
+fn print_scaling_row(r: &Scale) {
+    let peer = r
+        .peer
+        .as_ref()
+        .map_or(format!("{:>41}", "-"), |p| cells(p, r.domains));
+    let ratios = r.peer.as_ref().map_or(String::new(), |p| {
+        format!(
+            " | {:>6.2}x {:>6.2}x",
+            p.wall_s / r.xsh.wall_s,
+            r.xsh.peak_rss_mib / p.peak_rss_mib
+        )
+    });
+    println!(
+        "  {:>7} | {} | {peer}{ratios}",
+        r.domains,
+        cells(&r.xsh, r.domains)
+    );
+}
+
+/// CPU per domain at the largest size over that at the smallest.
+fn print_linearity(rows: &[Scale]) {
+    let (Some(a), Some(b)) = (
+        rows.iter().min_by_key(|r| r.domains),
+        rows.iter().max_by_key(|r| r.domains),
+    ) else {
+        return;
+    };
+    if a.domains == b.domains {
+        return;
+    }
+    let per = |m: &Measured, n: u32| m.cpu_s / n as f64;
+    let mut s = format!(
+        "  speed = peer wall / xsh wall; memory = xsh peak RSS / peer's. CPU per domain at {} over {}: xsh {:.2}x",
+        b.domains,
+        a.domains,
+        per(&b.xsh, b.domains) / per(&a.xsh, a.domains)
+    );
+    if let (Some(pa), Some(pb)) = (&a.peer, &b.peer) {
+        s.push_str(&format!(
+            ", peer {:.2}x",
+            per(pb, b.domains) / per(pa, a.domains)
+        ));
+    }
+    println!("{s}");
+}
+
+fn scale_json(r: &Scale) -> Value {
+    let mut v = json!({
+        "domains": r.domains,
+        "xsh": side_json(&r.xsh),
+        "xsh_cpu_ms_per_domain": round(r.xsh.cpu_s / r.domains as f64 * 1e3, 4),
+    });
+    if let Some(p) = &r.peer {
+        v["peer"] = side_json(p);
+        v["peer_cpu_ms_per_domain"] = json!(round(p.cpu_s / r.domains as f64 * 1e3, 4));
+    }
+    v
+}
+
+fn print_explore(all: &[Explored]) {
+    println!();
+    println!("explored variants of the seed's scenario: xsh explore scripts/explore_seed.rhai -j J -q --json");
+    for e in all {
+        println!(
+            "  -j {}: {} variants in {:.3} s wall, {:.3} s CPU, {:.1} MiB: {:.0} variants/s ({:.0} us of CPU each)",
+            e.jobs,
+            e.variants,
+            e.m.wall_s,
+            e.m.cpu_s,
+            e.m.peak_rss_mib,
+            e.variants as f64 / e.m.wall_s,
+            e.m.cpu_s / e.variants as f64 * 1e6
+        );
+    }
+    if let [one, two] = all {
+        println!(
+            "  speed-up 1 -> 2 jobs: {:.2}x",
+            one.m.wall_s / two.m.wall_s * two.variants as f64 / one.variants as f64
+        );
+    }
+}
+
+fn explore_json(e: &Explored) -> Value {
+    json!({
+        "jobs": e.jobs,
+        "variants": e.variants,
+        "run": side_json(&e.m),
+        "variants_per_s": round(e.variants as f64 / e.m.wall_s, 1),
+    })
 }

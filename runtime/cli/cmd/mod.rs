@@ -1,11 +1,11 @@
 //! Subcommands, one file each; each owns its flags.
 
 pub mod bench;
-pub mod bench_explore;
 pub mod definitions;
 pub mod explore;
 pub mod logs;
 pub mod probes;
+pub mod progress_line;
 pub mod repl;
 pub mod report;
 pub mod run;

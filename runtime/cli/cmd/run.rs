@@ -246,7 +246,16 @@ pub fn main(f: Flags) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // A long run on a terminal shows how far it has come (progress_line.rs).
+    let line = super::progress_line::TerminalLine::if_terminal();
+    if let Some(l) = &line {
+        *host.state.progress.borrow_mut() = Some(l.clone());
+    }
     let r = host.run(&name, &src);
+    if let Some(l) = line {
+        xsh_script::progress::Progress::clear(&*l);
+        *host.state.progress.borrow_mut() = None;
+    }
     for name in host.state.params.borrow().unused() {
         eprintln!(
             "warning: --param {name}=...: the script never asked for sim.param({name:?}, ...)"

@@ -159,6 +159,10 @@ pub struct ScriptError {
     /// The help line of an error naming something that does not exist:
     /// what was probably meant, what there is (suggest.rs).
     pub hint: Option<String>,
+    /// For the event and wall-time limits: how far the run had come (a
+    /// note) and which flag to raise to about what (the help line), from
+    /// what it measured (advice.rs).
+    pub advice: Option<(String, String)>,
     /// When `src` is made of parts with names of their own (the REPL's
     /// inputs): (name, the part's first line in `src`, its text). Each
     /// position is then shown in its part, as `<input 4>:1:9`.
@@ -306,6 +310,7 @@ impl ScriptError {
             raised_in: None,
             inside: None,
             hint: None,
+            advice: None,
             parts: Vec::new(),
         }
     }
@@ -489,6 +494,9 @@ impl ScriptError {
         if let Some(f) = &self.raised_in {
             notes.push(format!("raised in {f}"));
         }
+        if let Some((note, _)) = &self.advice {
+            notes.push(note.clone());
+        }
         // The one step Rhai counts with no position is indexing (its
         // `get_indexed_mut`): say so rather than leave the reader guessing.
         if self.pos.is_none() && matches!(self.limit, Some(Limit::Operations | Limit::WallTime)) {
@@ -502,7 +510,10 @@ impl ScriptError {
 
     fn help(&self) -> Option<String> {
         match self.kind {
-            ErrorKind::Limit => self.limit.map(Limit::help),
+            ErrorKind::Limit => match &self.advice {
+                Some((_, help)) => Some(help.clone()),
+                None => self.limit.map(Limit::help),
+            },
             ErrorKind::Model => model_help(&self.message).map(str::to_string),
             _ => self.hint.clone(),
         }

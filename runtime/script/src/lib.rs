@@ -18,6 +18,7 @@
 // only move the allocation.
 #![allow(clippy::result_large_err)]
 
+pub mod advice;
 pub mod api;
 pub mod apidoc;
 pub mod chain;
@@ -31,6 +32,7 @@ pub mod hooks;
 pub mod observe;
 pub mod output;
 pub mod params;
+pub mod progress;
 pub mod stacks;
 pub mod stdlib;
 pub mod suggest;
@@ -114,6 +116,14 @@ pub struct HostState {
     /// Asked with the wall clock: `true` stops the run as a user's Ctrl-C
     /// does (the REPL sets it; a script cannot).
     pub interrupt: RefCell<Option<Rc<dyn Fn() -> bool>>>,
+    /// Shows how far a long run has come (`xsh run` in a terminal).
+    pub progress: RefCell<Option<Rc<dyn progress::Progress>>>,
+    /// Domains the script created (`xm.create`, `xl.create`): what the
+    /// progress line and a limit's advice count per domain.
+    pub created: Cell<u64>,
+    /// The run of the world going on (`sim.run()`, `sim.run_for`), or the
+    /// one a limit stopped: what the limit's advice measures.
+    pub run_mark: Cell<Option<progress::RunMark>>,
     /// Limits.
     pub limits: Limits,
     /// Choices, invariants and the outcome of `xsh explore` (explore/).
@@ -182,6 +192,9 @@ impl HostState {
                 echo_error: RefCell::new(None),
                 wall_start: Cell::new(None),
                 interrupt: RefCell::new(None),
+                progress: RefCell::new(None),
+                created: Cell::new(0),
+                run_mark: Cell::new(None),
                 limits,
                 explore: explore::State::default(),
                 params: RefCell::new(params::Params::default()),
@@ -204,6 +217,7 @@ impl HostState {
         inner.echo.set(self.echo.get());
         inner.wall_start.set(self.wall_start.get());
         *inner.interrupt.borrow_mut() = self.interrupt.borrow().clone();
+        *inner.progress.borrow_mut() = self.progress.borrow().clone();
         *inner.params.borrow_mut() = self.params.borrow().same_values();
         inner.observe_extra.set(self.observe_extra.get());
         let sim = &self.sim;
@@ -368,6 +382,9 @@ impl Host {
         let from_world = err.calls.iter().any(|(f, ..)| f == diag::WORLD_FRAME);
         if err.kind == diag::ErrorKind::Limit && from_world {
             err.inside = inside;
+        }
+        if let Some(limit) = err.limit {
+            err.advice = advice::for_limit(&self.state, limit).map(|a| (a.note, a.help));
         }
         if err.hint.is_none() {
             err.hint = hint;
@@ -548,6 +565,10 @@ impl HostState {
         if self.echo_error.borrow().is_some() {
             return;
         }
+        // A progress line on the same terminal would run into the text.
+        if let Some(p) = self.progress.borrow().as_ref() {
+            p.clear();
+        }
         let mut out = std::io::stdout().lock();
         if let Err(e) = writeln!(out, "{line}") {
             *self.echo_error.borrow_mut() = Some(format!("cannot write to stdout: {e}"));
@@ -598,15 +619,22 @@ impl HostState {
     ) -> Result<(), Box<EvalAltResult>> {
         // With invariants declared the world runs one instant at a time so
         // they are checked between instants (explore/check.rs).
+        self.run_mark.set(Some(progress::RunMark::now(self)));
         let end = if self.explore.has_invariants() {
             explore::check::run_checked(self, deadline)
         } else {
             self.sim.run_until(deadline)
         };
-        match end {
+        let r = match end {
             RunEnd::Idle | RunEnd::Deadline => Ok(()),
             RunEnd::Aborted(msg) => Err(self.world_stopped(msg)),
+        };
+        // A limit's report reads the mark (`advice.rs`); any other end
+        // leaves no run going on.
+        if r.as_ref().err().is_none_or(|e| e.is_catchable()) {
+            self.run_mark.set(None);
         }
+        r
     }
 
     /// The error for a world that stopped before it was done (`msg` is
@@ -679,6 +707,12 @@ impl HostState {
     /// Why the run must stop now, if it must: the wall-time limit, or the
     /// user's Ctrl-C (`interrupt`).
     pub fn stop_reason(&self) -> Option<String> {
+        // The one place a long run stops by itself now and then: where its
+        // progress is shown, at no cost per event (progress.rs).
+        let shown = self.progress.borrow().clone();
+        if let Some(p) = shown {
+            p.tick(self);
+        }
         if self.wall_exceeded() {
             return Some(self.wall_message());
         }

@@ -82,6 +82,17 @@ impl Params {
         }
     }
 
+    /// A count the script asked for and the command line gave: the first
+    /// integer parameter whose name contains `word` (`domains` for
+    /// "domain"), with its value.
+    pub fn asked_count(&self, word: &str) -> Option<(String, u64)> {
+        let asked = self.asked.borrow();
+        self.given.iter().find_map(|(name, text)| {
+            let n = text.trim().replace('_', "").parse::<u64>().ok()?;
+            (name.contains(word) && asked.contains(name)).then(|| (name.clone(), n))
+        })
+    }
+
     /// Names given with `--param` that the script never asked for.
     pub fn unused(&self) -> Vec<String> {
         let asked = self.asked.borrow();

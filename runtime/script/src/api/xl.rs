@@ -178,6 +178,7 @@ pub fn register(e: &mut Engine) {
         use_xl(&x.0)?;
         let name = c.name.clone();
         let domid = result(&x.0, cmd::create(&x.0.sim, c))?;
+        x.0.created.set(x.0.created.get() + 1);
         Ok(DomainApi::new(x.0.clone(), domid, name))
     });
     e.register_fn("shutdown", |x: &mut XlApi, dom: Dynamic| -> R<()> {

@@ -348,6 +348,7 @@ pub fn register(e: &mut Engine) {
     e.register_fn("create", |x: &mut XmApi, cfg: Map| -> R<DomainApi> {
         let spec = parse_config(&cfg)?;
         let domid = host::xm_create(&x.0.sim, &spec).or_else(|e| xm_err(&x.0, e))?;
+        x.0.created.set(x.0.created.get() + 1);
         Ok(DomainApi::new(x.0.clone(), domid, spec.name))
     });
     e.register_fn("shutdown", |x: &mut XmApi, dom: Dynamic| -> R<()> {
