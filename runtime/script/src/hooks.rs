@@ -15,6 +15,7 @@
 //!   function runs on unhooked so no state is left half-changed, and the
 //!   error is reported at its position in the script.
 
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use rhai::{Dynamic, FnPtr};
@@ -45,8 +46,60 @@ pub struct HookEntry {
     pub domid: Option<u32>,
     /// Observe or replace.
     pub kind: HookKind,
-    /// The closure.
-    pub f: FnPtr,
+    /// The closure, shared: each call of the probe takes the hooks that
+    /// match it out of the list before calling them (a hook may install or
+    /// remove hooks), and a pointer with curried values is costly to copy.
+    pub f: Rc<FnPtr>,
+}
+
+/// The installed hooks: in install order (which `on`s run in, and what a
+/// report lists), and by probe, since every call of a hooked probe looks
+/// up its own and a script may hook all of them.
+#[derive(Default)]
+pub struct Hooks {
+    list: Vec<HookEntry>,
+    by_probe: BTreeMap<Probe, Vec<HookEntry>>,
+}
+
+impl Hooks {
+    fn push(&mut self, h: HookEntry) {
+        self.by_probe.entry(h.probe).or_default().push(h.clone());
+        self.list.push(h);
+    }
+
+    /// Removes hook `id`: its probe, and whether the probe has others.
+    fn remove(&mut self, id: i64) -> Option<(Probe, bool)> {
+        let i = self.list.iter().position(|h| h.id == id)?;
+        let probe = self.list.remove(i).probe;
+        let left = self.by_probe.get_mut(&probe).map_or(0, |of| {
+            of.retain(|h| h.id != id);
+            of.len()
+        });
+        if left == 0 {
+            self.by_probe.remove(&probe);
+        }
+        Some((probe, left > 0))
+    }
+
+    /// In install order.
+    pub fn iter(&self) -> impl Iterator<Item = &HookEntry> {
+        self.list.iter()
+    }
+
+    /// No hook installed.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The hooks a call of `probe` for domain `domid` meets, in install order.
+    fn at(&self, probe: Probe, domid: u32) -> Vec<HookEntry> {
+        self.by_probe.get(&probe).map_or_else(Vec::new, |of| {
+            of.iter()
+                .filter(|h| h.domid.is_none_or(|d| d == domid))
+                .cloned()
+                .collect()
+        })
+    }
 }
 
 /// Resolves a probe name, or explains with the nearest names.
@@ -99,7 +152,7 @@ fn add(st: &HostState, probe: Probe, domid: Option<u32>, kind: HookKind, f: FnPt
         probe,
         domid,
         kind,
-        f,
+        f: Rc::new(f),
     });
     st.sim.set_hooked(probe, true);
     id as i64
@@ -108,13 +161,10 @@ fn add(st: &HostState, probe: Probe, domid: Option<u32>, kind: HookKind, f: FnPt
 /// Removes the hook `id` returned by `on`/`hook`; false if there is none.
 /// A call already suspended in that hook keeps its `ctx`.
 pub fn uninstall(st: &HostState, id: i64) -> bool {
-    let mut hooks = st.hooks.borrow_mut();
-    let Some(i) = hooks.iter().position(|h| h.id == id) else {
+    let removed = st.hooks.borrow_mut().remove(id);
+    let Some((probe, still)) = removed else {
         return false;
     };
-    let probe = hooks.remove(i).probe;
-    let still = hooks.iter().any(|h| h.probe == probe);
-    drop(hooks);
     st.sim.set_hooked(probe, still);
     true
 }
@@ -127,13 +177,7 @@ impl HookHost for Dispatcher {
         let Some(st) = self.0.upgrade() else {
             return SiteOutcome::Continue;
         };
-        let entries: Vec<HookEntry> = st
-            .hooks
-            .borrow()
-            .iter()
-            .filter(|h| h.probe == site.probe && h.domid.is_none_or(|d| d == site.domid))
-            .cloned()
-            .collect();
+        let entries = st.hooks.borrow().at(site.probe, site.domid);
         for h in entries.iter().filter(|h| h.kind == HookKind::On) {
             let ctx = CtxApi::new(&st, site, false);
             if st.call_ptr(&h.f, vec![Dynamic::from(ctx)]).is_none() {

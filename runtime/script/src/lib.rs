@@ -82,14 +82,23 @@ impl Default for Limits {
     }
 }
 
+/// Parameter counts of a script's functions, by name (several for an
+/// overloaded name).
+type FnParams = std::collections::BTreeMap<String, Vec<usize>>;
+
 /// Shared by every API object and hook.
 pub struct HostState {
     /// The world.
     pub sim: Sim,
     engine: RefCell<Weak<Engine>>,
     ast: RefCell<Option<Rc<AST>>>,
+    /// The parameter counts of the script's functions by name, for the
+    /// AST they were read from: every `on(...)` checks its closure against
+    /// them, and a script with hundreds of closures would otherwise scan
+    /// all of its functions for each.
+    fn_params: RefCell<Option<(Rc<AST>, Rc<FnParams>)>>,
     /// Installed hooks.
-    pub hooks: RefCell<Vec<hooks::HookEntry>>,
+    pub hooks: RefCell<hooks::Hooks>,
     pub(crate) next_hook: Cell<u64>,
     /// The script's own xenstore connection (a dom0 tools socket).
     pub xs_conn: ConnId,
@@ -179,7 +188,8 @@ impl HostState {
                 sim: sim.clone(),
                 engine: RefCell::new(Weak::new()),
                 ast: RefCell::new(None),
-                hooks: RefCell::new(Vec::new()),
+                fn_params: RefCell::new(None),
+                hooks: RefCell::new(hooks::Hooks::default()),
                 next_hook: Cell::new(1),
                 xs_conn,
                 watches: RefCell::new(IndexMap::new()),
@@ -214,6 +224,7 @@ impl HostState {
         let inner = HostState::new(self.sim.cfg().clone(), self.limits.clone());
         *inner.engine.borrow_mut() = self.engine.borrow().clone();
         *inner.ast.borrow_mut() = self.ast();
+        *inner.fn_params.borrow_mut() = self.fn_params.borrow().clone();
         inner.echo.set(self.echo.get());
         inner.wall_start.set(self.wall_start.get());
         *inner.interrupt.borrow_mut() = self.interrupt.borrow().clone();
@@ -499,6 +510,28 @@ impl HostState {
         self.ast.borrow().clone()
     }
 
+    /// The parameter counts of the running script's functions by name
+    /// (closures included), read once per script.
+    fn fn_params(&self) -> Option<Rc<FnParams>> {
+        let ast = self.ast()?;
+        let mut cached = self.fn_params.borrow_mut();
+        if let Some((of, params)) = cached.as_ref() {
+            if Rc::ptr_eq(of, &ast) {
+                return Some(params.clone());
+            }
+        }
+        let mut params = FnParams::new();
+        for d in ast.iter_fn_def() {
+            params
+                .entry(d.name.to_string())
+                .or_default()
+                .push(d.params.len());
+        }
+        let params = Rc::new(params);
+        *cached = Some((ast, params.clone()));
+        Some(params)
+    }
+
     /// Refuses a closure that cannot take the `n` arguments `what` will
     /// call it with (`what` names the call and the arguments: "on(...)
     /// expects a closure taking one parameter (the probe context)"). Said
@@ -506,12 +539,13 @@ impl HostState {
     /// position; found when the world calls it, it would have none. A
     /// function this script does not define (a module's) is not checked.
     pub fn arity_error(&self, f: &FnPtr, n: usize, what: &str) -> Option<String> {
-        let ast = self.ast()?;
+        let params = self.fn_params()?;
         // A closure's captured variables are passed as its first parameters.
-        let takes: Vec<usize> = ast
-            .iter_fn_def()
-            .filter(|d| d.name == f.fn_name())
-            .map(|d| d.params.len().saturating_sub(f.curry().len()))
+        let takes: Vec<usize> = params
+            .get(f.fn_name())
+            .into_iter()
+            .flatten()
+            .map(|k| k.saturating_sub(f.curry().len()))
             .collect();
         match takes.first() {
             Some(&k) if !takes.contains(&n) => {
