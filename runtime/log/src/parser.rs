@@ -248,9 +248,10 @@ impl Parser {
                     }
                     // Inside a body whose line ends are encoded, a `=`
                     // is written `=3D`: one that ends the physical line
-                    // is a soft break, and the line it cut goes on in the
-                    // next physical line.
-                    if let Some(start) = rest.strip_suffix(b"=") {
+                    // is a soft break, and the line it cut (the last of
+                    // this physical line's) goes on in the next one.
+                    let last = memchr::memmem::find(rest, b"=0A").is_none();
+                    if let Some(start) = rest.strip_suffix(b"=").filter(|_| last) {
                         self.carry.extend_from_slice(start);
                         self.carry_off = raw.offset + at as u64;
                         self.prev_eq_at = None;
@@ -285,6 +286,9 @@ impl Parser {
         let end = lex.span().end;
         let body = bytes.get(end..).unwrap_or_default();
         let body_off = off + end as u64;
+        // A soft break's damage, when this line was joined to the one
+        // before: it stays, whichever path reads the line.
+        let lead = self.damage.len();
         self.scan.clear();
         damage::scan_body(
             Format::Xend,
@@ -294,7 +298,7 @@ impl Parser {
             &mut self.scan,
         );
         if self.scan.glue_at.is_some() || self.scan.break_at.is_some() {
-            self.damage.clear();
+            self.damage.truncate(lead);
             return false;
         }
         let mut head = Head::default();
@@ -740,4 +744,42 @@ pub fn presume(file: &str, first_chunk: &[u8]) -> Format {
     }
     let lines: Vec<&[u8]> = first_chunk.split(|&b| b == b'\n').take(64).collect();
     crate::format::sniff(&lines)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A soft break inside a `(XEN)` prefix after a `=0A`: the line is read
+    /// whole, its damage at the file's offsets; a line start the copy ends
+    /// on (its soft break promised more) is still read.
+    #[test]
+    fn a_line_cut_inside_its_prefix_is_read_whole_and_the_last_is_kept() {
+        let text = b"(XEN) [2023-03-14 11:02:20] CPU:    3=0A(XE=\nN) [2023-03-14 11:02:20] cr2: 0=0A(XEN) [2023-03-14 11:0=";
+        let recs = crate::records_of(text, "xen.log.mail", None);
+        let msgs: Vec<String> = recs.iter().map(|r| r.message()).collect();
+        assert_eq!(msgs[0], "CPU:    3");
+        assert!(msgs.iter().any(|m| m == "cr2: 0"), "{msgs:?}");
+        let cr2 = recs.iter().find(|r| r.message() == "cr2: 0").unwrap();
+        assert_eq!(cr2.line(), 1, "it starts on the first physical line");
+        let soft: Vec<_> = cr2
+            .damage
+            .iter()
+            .filter(|d| d.kind == crate::DamageKind::SoftBreak)
+            .map(|d| (d.start, d.end))
+            .collect();
+        // The `=` after `(XE`, at byte 43.
+        assert_eq!(text[43], b'=');
+        assert_eq!(soft, vec![(43, 44)]);
+        // The `=0A` after `cr2: 0` is at its place in the file.
+        let qp = cr2
+            .damage
+            .iter()
+            .find(|d| d.kind == crate::DamageKind::QuotedPrintable)
+            .map(|d| (d.start, d.end));
+        let at = text.windows(9).position(|w| w == b"cr2: 0=0A").unwrap() as u64 + 6;
+        assert_eq!(qp, Some((at, at + 3)));
+        // The copy ends inside a line: nothing of it is lost.
+        let last = recs.last().unwrap();
+        assert_eq!(last.line(), 2);
+        assert!(last.message().ends_with("[2023-03-14 11:0"), "{msgs:?}");
+    }
 }
