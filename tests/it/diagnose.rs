@@ -390,3 +390,180 @@ fn check_of_the_seeds_scenario_fails_on_its_first_two_lines_and_holds_on_all() {
         "{out}"
     );
 }
+
+/// Each damaged copy in the corpus (tests/diagnose/*/*.mail, *.forum, made
+/// by tests/diagnose/damage.py) beside its clean original: the tests above
+/// pin what the original must give, and here the copy must give the same
+/// — each domain's history and inferred settings, the verdict, the closest
+/// variant, the first divergence, every label, missing step, unproduced
+/// line and gap — with the records named by their text, since a wrapped or
+/// re-encoded copy has other line numbers. A forum's HTML folds runs of
+/// spaces, which no reader can restore: texts are compared with their
+/// whitespace folded.
+#[test]
+fn each_damaged_copy_gives_its_originals_diagnosis() {
+    let copies = [
+        "crash-restart/xend.log.mail",
+        "reboot/xend.log.forum",
+        "xend-restart/xend.log.mail",
+        "slow-shutdown/xend.log.mail",
+        "slow-shutdown/xend.log.forum",
+        "restore-failed/xend.log.mail",
+        "restore-failed/xend.log.forum",
+        "xen-4.16-triple-fault/xen.log.mail",
+        "xen-4.16-triple-fault/xen.log.forum",
+        "xl-poweroff/xl-web.log.mail",
+        "xl-reboot/xl-web.log.mail",
+    ];
+    // Every copy in the corpus is one of these.
+    let mut on_disk: Vec<String> = std::fs::read_dir("tests/diagnose")
+        .expect("corpus")
+        .flat_map(|d| {
+            std::fs::read_dir(d.expect("entry").path())
+                .into_iter()
+                .flatten()
+        })
+        .map(|f| f.expect("file").path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("mail" | "forum")
+            )
+        })
+        .map(|p| {
+            p.strip_prefix("tests/diagnose/")
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = copies.iter().map(|c| c.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+    for copy in copies {
+        let damaged = format!("tests/diagnose/{copy}");
+        let clean = damaged.rsplit_once('.').unwrap().0.to_string();
+        let want = story(&run(&[&clean]), &clean);
+        let got = story(&run(&[&damaged]), &damaged);
+        assert!(!want.is_empty());
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            assert_eq!(g, w, "{damaged}: item {i}");
+        }
+        assert_eq!(got.len(), want.len(), "{damaged}");
+    }
+}
+
+/// What a diagnosis says, each record named by its text (whitespace
+/// folded) and the file's name and line numbers left out.
+fn story(d: &Diagnosis, file: &str) -> Vec<String> {
+    let text = |at: (usize, usize)| {
+        let m = d.host.sources[at.0].records[at.1].message();
+        m.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let unnamed = |s: &str| {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(file) {
+            out.push_str(&rest[..i]);
+            out.push_str("FILE");
+            rest =
+                rest[i + file.len()..].trim_start_matches(|c: char| c == ':' || c.is_ascii_digit());
+        }
+        out + rest
+    };
+    let mut s = Vec::new();
+    for e in &d.host.events {
+        s.push(format!("host: {} = {:?}", text((e.src, e.rec)), e.fact));
+    }
+    for dom in &d.host.domains {
+        s.push(format!(
+            "domain {:?} {:?} {:?} xl={} xend={} records={}",
+            dom.name,
+            dom.uuid,
+            dom.domids,
+            dom.xl,
+            dom.xend,
+            dom.records.len()
+        ));
+        let inf = &dom.inferred;
+        s.push(format!(
+            "inferred hvm={:?} devices={:?} on={:?} build={:?} pid={:?} created={:?} stacks={:?} xl_verbose={:?}",
+            inf.hvm, inf.devices, inf.on, inf.build, inf.pid, inf.created, inf.stacks, inf.xl_verbose
+        ));
+        for e in &dom.events {
+            s.push(format!(
+                "event: {} = {:?} domid {:?}",
+                text((e.src, e.rec)),
+                e.fact,
+                e.domid
+            ));
+        }
+    }
+    for dd in &d.domains {
+        s.push(format!("verdict {}", unnamed(&format!("{:?}", dd.verdict))));
+        s.push(format!(
+            "variant {:?}",
+            dd.variant.as_ref().map(|v| (&v.choices, &v.ties, v.runs))
+        ));
+        let a = &dd.alignment;
+        let first = match &a.first {
+            None => "none".to_string(),
+            Some(Divergence::Missing(n)) => {
+                let m = &a.missing[*n];
+                format!(
+                    "missing {} step {:?} after {:?}",
+                    m.text,
+                    m.step,
+                    m.after.map(text)
+                )
+            }
+            Some(Divergence::NotProduced(at)) => format!("not produced {}", text(*at)),
+            Some(Divergence::Moved(at)) => format!("moved {}", text(*at)),
+            Some(Divergence::Gap(n)) => {
+                let g = &a.gaps[*n];
+                format!("gap {} -> {}", text(g.from), text(g.to))
+            }
+        };
+        s.push(format!("first divergence: {first}"));
+        for l in &a.labels {
+            s.push(format!(
+                "label: {} = {:?} step {:?} via {:?} reason {:?} moved {}",
+                text(l.at),
+                l.probe,
+                l.step,
+                l.via,
+                l.restart_reason,
+                l.moved
+            ));
+        }
+        for m in a.missing.iter().chain(&a.continues) {
+            s.push(format!(
+                "missing: {} step {:?} {:?} after {:?} wall {:?}",
+                m.text,
+                m.step,
+                m.probe,
+                m.after.map(text),
+                m.wall
+            ));
+        }
+        for at in a
+            .not_produced
+            .iter()
+            .chain(&a.outside)
+            .chain(&a.trailing_real)
+        {
+            s.push(format!("unmatched: {}", text(*at)));
+        }
+        for g in &a.gaps {
+            s.push(format!(
+                "gap: {} -> {}: {} s, model {} s",
+                text(g.from),
+                text(g.to),
+                g.log_secs,
+                g.model_secs
+            ));
+        }
+    }
+    s
+}

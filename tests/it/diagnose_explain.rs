@@ -197,6 +197,8 @@ fn explain_labels_every_line_of_the_corpus() {
         ("tests/diagnose/reboot/xend.log", 56),
         ("tests/diagnose/reboot/xend.log.forum", 56),
         ("tests/diagnose/slow-shutdown/xend.log", 31),
+        ("tests/diagnose/slow-shutdown/xend.log.mail", 31),
+        ("tests/diagnose/slow-shutdown/xend.log.forum", 31),
         ("tests/diagnose/xend-restart/xend.log", 36),
         ("tests/diagnose/xend-restart/xend.log.mail", 36),
         ("tests/diagnose/xl-poweroff/xl-web.log", 5),
@@ -212,7 +214,11 @@ fn explain_labels_every_line_of_the_corpus() {
 fn explain_labels_nothing_the_model_cannot_replay() {
     for file in [
         "tests/diagnose/restore-failed/xend.log",
+        "tests/diagnose/restore-failed/xend.log.mail",
+        "tests/diagnose/restore-failed/xend.log.forum",
         "tests/diagnose/xen-4.16-triple-fault/xen.log",
+        "tests/diagnose/xen-4.16-triple-fault/xen.log.mail",
+        "tests/diagnose/xen-4.16-triple-fault/xen.log.forum",
     ] {
         for r in explain(file) {
             assert!(r["probe"].is_null(), "{file}: {r}");

@@ -31,6 +31,9 @@ pub enum DamageKind {
     Quoted,
     /// A line longer than the reader keeps in memory; cut into pieces.
     Overlong,
+    /// Typographic quotes (`‘ ’ “ ”`) where the program wrote straight
+    /// ones: a forum's or blog's typography filter; straightened.
+    Typographic,
 }
 
 impl DamageKind {
@@ -46,11 +49,12 @@ impl DamageKind {
             DamageKind::BadHeader => "bad-header",
             DamageKind::Quoted => "quoted",
             DamageKind::Overlong => "overlong",
+            DamageKind::Typographic => "typographic",
         }
     }
 
     /// Every kind, in display order.
-    pub const ALL: [DamageKind; 9] = [
+    pub const ALL: [DamageKind; 10] = [
         DamageKind::Wrapped,
         DamageKind::BbCode,
         DamageKind::QuotedPrintable,
@@ -60,6 +64,7 @@ impl DamageKind {
         DamageKind::BadHeader,
         DamageKind::Quoted,
         DamageKind::Overlong,
+        DamageKind::Typographic,
     ];
 }
 
@@ -179,6 +184,7 @@ fn block_mask(body: &[u8], i: usize) -> u32 {
 /// of format `fmt` for damage.
 pub fn scan_body(fmt: Format, body: &[u8], base: u64, out: &mut Vec<Damage>, scan: &mut BodyScan) {
     let mut bin = Binary::default();
+    let mut quote_end = 0;
     let mut at = 0;
     'blocks: while at < body.len() {
         let mut m = block_mask(body, at);
@@ -196,13 +202,20 @@ pub fn scan_body(fmt: Format, body: &[u8], base: u64, out: &mut Vec<Damage>, sca
                         break 'blocks;
                     }
                 }
+                // The second and third bytes of a quote straightened.
+                _ if i < quote_end => {}
+                _ if straight_quotes(fmt) && look_at_typographic(body, i, base, out, scan) => {
+                    quote_end = i + 3;
+                }
                 _ => bin.at(body, i, base, out),
             }
         }
         at += 32;
     }
     bin.flush(base, out);
-    if fmt == Format::XenConsole && scan.glue_at.is_none() {
+    // A `(XEN)` after a quoted-printable line end is the next line's
+    // prefix, not a record glued to this one.
+    if fmt == Format::XenConsole && scan.glue_at.is_none() && scan.break_at.is_none() {
         if let Some(i) = memchr::memmem::find(body, b"(XEN)") {
             scan.glue_at = Some(i);
         }
@@ -305,6 +318,47 @@ fn look_at_equals(
         });
     }
     false
+}
+
+/// Formats whose writers put only straight quotes in a line: xend's
+/// Python 2 reprs and messages (a non-ASCII character in a repr is written
+/// `\xe2\x80\x99`), libxl's and xl's C strings, qemu-dm's, and the
+/// hypervisor's printk. A typographic quote there was put in by whatever
+/// the log went through. A guest's console or journal may hold any text,
+/// so there it stays.
+fn straight_quotes(fmt: Format) -> bool {
+    matches!(
+        fmt,
+        Format::Xend | Format::Xl | Format::QemuDm | Format::XenConsole
+    )
+}
+
+/// U+2018/U+2019 (`‘ ’`, E2 80 98/99) or U+201C/U+201D (`“ ”`, E2 80
+/// 9C/9D) at `i`: straightened, and reported (true), with the edit made.
+fn look_at_typographic(
+    body: &[u8],
+    i: usize,
+    base: u64,
+    out: &mut Vec<Damage>,
+    scan: &mut BodyScan,
+) -> bool {
+    let with = match body.get(i..i + 3) {
+        Some([0xe2, 0x80, 0x98 | 0x99]) => b'\'',
+        Some([0xe2, 0x80, 0x9c | 0x9d]) => b'"',
+        _ => return false,
+    };
+    out.push(Damage {
+        kind: DamageKind::Typographic,
+        start: base + i as u64,
+        end: base + i as u64 + 3,
+        note: "typographic quote",
+    });
+    scan.edits.push(Edit {
+        start: i,
+        end: i + 3,
+        with: Some(with),
+    });
+    true
 }
 
 /// Applies edits to a message.

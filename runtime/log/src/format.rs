@@ -50,10 +50,10 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.name() == s)
     }
 
-    /// The format a file's name says it is, if it says.
+    /// The format a file's name says it is, if it says (through the
+    /// suffixes of a copy, [`log_name`]).
     pub fn from_file_name(path: &str) -> Option<Format> {
-        let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let b = base.to_ascii_lowercase();
+        let b = log_name(path).to_ascii_lowercase();
         if b.starts_with("qemu-dm") || b.starts_with("qemu-") {
             Some(Format::QemuDm)
         } else if b.starts_with("xend") {
@@ -74,6 +74,25 @@ impl Format {
             None
         }
     }
+}
+
+/// The name a log file had on its host: `path`'s last component without
+/// the suffixes its copies and rotations add — logrotate's `.1`, `.2`, ...,
+/// and a copy's `.mail`, `.eml`, `.forum` or `.txt` (what the copy went
+/// through), in any order and number: `qemu-dm-web.log.1.mail` was
+/// `qemu-dm-web.log`.
+pub fn log_name(path: &str) -> &str {
+    const COPY: [&str; 4] = ["mail", "eml", "forum", "txt"];
+    let mut name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    while let Some((stem, ext)) = name.rsplit_once('.') {
+        let rotated = !ext.is_empty() && ext.bytes().all(|c| c.is_ascii_digit());
+        let copied = COPY.iter().any(|c| ext.eq_ignore_ascii_case(c));
+        if stem.is_empty() || !(rotated || copied) {
+            break;
+        }
+        name = stem;
+    }
+    name
 }
 
 /// A record's level, across formats (xend's Python names, printk's eight,
@@ -269,5 +288,47 @@ pub fn sniff(first_lines: &[&[u8]]) -> Format {
         Format::Unknown
     } else {
         Format::ALL[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copys_and_a_rotations_suffixes_are_seen_through() {
+        for (path, name) in [
+            ("qemu-dm-x.log.mail", "qemu-dm-x.log"),
+            ("/tmp/xend.log.1.forum", "xend.log"),
+            ("xend.log.1", "xend.log"),
+            ("xend.log.1.mail", "xend.log"),
+            ("xl-web.log.forum.2", "xl-web.log"),
+            ("C:\\logs\\xen.log.TXT", "xen.log"),
+            ("xend.log.eml", "xend.log"),
+            // Not a copy's suffix: kept.
+            ("xend.log.gz", "xend.log.gz"),
+            ("qemu-dm-web.log", "qemu-dm-web.log"),
+            // A name that is only a suffix stays what it is.
+            (".mail", ".mail"),
+            ("1", "1"),
+        ] {
+            assert_eq!(log_name(path), name, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_or_rotated_copy_is_the_format_of_its_log() {
+        for (path, f) in [
+            ("qemu-dm-x.log.mail", Format::QemuDm),
+            ("xend.log.1.forum", Format::Xend),
+            ("xend.log.1", Format::Xend),
+            ("xl-web.log.1.mail", Format::Xl),
+            ("xen.log.forum", Format::XenConsole),
+            ("console-web.log.2.txt", Format::LinuxConsole),
+            ("messages.1.mail", Format::Journal),
+        ] {
+            assert_eq!(Format::from_file_name(path), Some(f), "{path}");
+        }
+        assert_eq!(Format::from_file_name("notes.mail"), None);
     }
 }

@@ -97,6 +97,7 @@ pub fn parse_reader<R: Read>(
 ) -> io::Result<Summary> {
     let mut feed = Feed::new(file, hint, &mut sink);
     let bytes = reader::for_each_line(src, reader::MAX_LINE, &mut feed)?;
+    feed.finish();
     Ok(summary(bytes, feed.parser.as_ref()))
 }
 
@@ -115,6 +116,13 @@ impl<'f, F: FnMut(&Entry<'_>)> Feed<'f, F> {
             hint,
             parser: None,
             sink,
+        }
+    }
+
+    /// The end of the input (a line a soft break left open).
+    fn finish(&mut self) {
+        if let Some(p) = self.parser.as_mut() {
+            p.finish(&mut self.sink);
         }
     }
 }
@@ -153,6 +161,7 @@ pub fn parse_bytes(
     let f = hint.unwrap_or_else(|| parser::presume(file, &head[reader::bom_len(head)..]));
     let mut p = Parser::new(file, f);
     reader::lines_of(text, |line| p.push(line, &mut sink));
+    p.finish(&mut sink);
     summary(text.len() as u64, Some(&p))
 }
 
@@ -166,6 +175,7 @@ pub fn parse_file(
 ) -> io::Result<Summary> {
     let mut feed = Feed::new(name, hint, sink);
     let bytes = reader::for_each_line_mapped(file, reader::MAX_LINE, &mut feed)?;
+    feed.finish();
     Ok(summary(bytes, feed.parser.as_ref()))
 }
 

@@ -38,12 +38,24 @@ pub struct Parser {
     /// A panic's footer (its stars, `Panic on CPU N:`) has begun.
     dump_footer: bool,
     in_traceback: bool,
+    /// A line of the open record was the tail of a mailer's wrap: the
+    /// mailer re-filled the record's text, so a line after it that looks
+    /// wrapped is a wrap too, whatever it starts with.
+    refilled: bool,
     prev_len: usize,
     prev_prefixed: bool,
     prev_eq_at: Option<u64>,
     damage: Vec<Damage>,
     scan: BodyScan,
     repaired: Vec<u8>,
+    /// The start of a log line that a quoted-printable body broke with a
+    /// soft line break (its `=` dropped), and its file offset: it is read
+    /// together with the next physical line, which holds the rest.
+    carry: Vec<u8>,
+    carry_off: u64,
+    /// A quoted-printable line end (`=0A`) has been seen: the file is such
+    /// a body, where a `=` that ends a physical line is always a soft break.
+    qp_lines: bool,
 }
 
 impl Parser {
@@ -59,12 +71,16 @@ impl Parser {
             dump_frames: false,
             dump_footer: false,
             in_traceback: false,
+            refilled: false,
             prev_len: 0,
             prev_prefixed: false,
             prev_eq_at: None,
             damage: Vec::new(),
             scan: BodyScan::default(),
             repaired: Vec::new(),
+            carry: Vec::new(),
+            carry_off: 0,
+            qp_lines: false,
         }
     }
 
@@ -80,14 +96,105 @@ impl Parser {
 
     /// Parses one line, giving each entry it holds to `sink`.
     pub fn push<F: FnMut(&Entry<'_>)>(&mut self, raw: RawLine<'_>, sink: &mut F) {
-        if !raw.continues {
-            self.line_no += 1;
+        if self.carry.is_empty() || raw.continues {
+            self.line_no += u64::from(!raw.continues);
+            return self.push_line(raw, None, sink);
         }
+        self.push_joined(raw, sink);
+    }
+
+    /// The end of the input: a line start still waiting for the rest a
+    /// soft line break promised (the copy was cut there) is read as it is.
+    pub fn finish<F: FnMut(&Entry<'_>)>(&mut self, sink: &mut F) {
+        if self.carry.is_empty() {
+            return;
+        }
+        let carry = std::mem::take(&mut self.carry);
+        let raw = RawLine {
+            bytes: &carry,
+            offset: self.carry_off,
+            overlong: false,
+            continues: false,
+            prev: &[],
+        };
+        self.push_line(raw, None, sink);
+        self.cur.materialize(&carry);
+    }
+
+    /// A quoted-printable body encoded from the file's bytes (its line ends
+    /// written `=0A`) is cut every 76 columns wherever that falls, inside a
+    /// line's prefix too (`…=0A(XEN=` / `) [2023-03-14 …`): the line start
+    /// carried from the physical line before is read with this physical
+    /// line as one line, as the decoder would give it. Entries and damage
+    /// keep file offsets and line numbers: what lies past the join is
+    /// shifted back over the `=` and the line end.
+    fn push_joined<F: FnMut(&Entry<'_>)>(&mut self, raw: RawLine<'_>, sink: &mut F) {
+        let mut joined = std::mem::take(&mut self.carry);
+        let start = self.carry_off;
+        let eq = start + joined.len() as u64;
+        let gap = raw.offset.saturating_sub(eq);
+        let bytes = raw.bytes.strip_suffix(b"\r").unwrap_or(raw.bytes);
+        joined.extend_from_slice(bytes);
+        let soft = Damage {
+            kind: DamageKind::SoftBreak,
+            start: eq,
+            end: eq + 1,
+            note: "quoted-printable soft line break",
+        };
+        // A start at or past the join, an end past it, lies in the
+        // physical line after the `=`.
+        let shift = |o: u64| if o >= eq { o + gap } else { o };
+        let shift_end = |o: u64| if o > eq { o + gap } else { o };
+        let physical = self.line_no + 1;
+        let mut fixed: Vec<Damage> = Vec::new();
+        let mut wrap = |e: &Entry<'_>| {
+            fixed.clear();
+            fixed.extend(e.damage.iter().map(|d| match d.kind {
+                DamageKind::SoftBreak if d.start == eq => d.clone(),
+                _ => Damage {
+                    start: shift(d.start),
+                    end: shift_end(d.end),
+                    ..d.clone()
+                },
+            }));
+            let line = if e.offset >= eq { physical } else { e.line };
+            sink(&Entry {
+                line,
+                offset: shift(e.offset),
+                damage: &fixed,
+                raw_offset: start,
+                ..*e
+            });
+        };
+        let line = RawLine {
+            bytes: &joined,
+            offset: start,
+            overlong: false,
+            continues: false,
+            prev: raw.prev,
+        };
+        self.push_line(line, Some(soft), &mut wrap);
+        self.line_no = physical;
+        // The record's head lies in `joined`, which the next line's `prev`
+        // is not.
+        self.cur.materialize(&joined);
+        if !self.carry.is_empty() {
+            self.carry_off = shift(self.carry_off);
+        }
+    }
+
+    fn push_line<F: FnMut(&Entry<'_>)>(
+        &mut self,
+        raw: RawLine<'_>,
+        lead: Option<Damage>,
+        sink: &mut F,
+    ) {
         let mut bytes = raw.bytes;
         if let Some(b) = bytes.strip_suffix(b"\r") {
             bytes = b;
         }
         self.damage.clear();
+        self.damage.extend(lead);
         if raw.overlong {
             self.damage.push(Damage {
                 kind: DamageKind::Overlong,
@@ -131,10 +238,22 @@ impl Parser {
                     // nothing.
                     at += next;
                     glued = false;
+                    self.qp_lines = true;
                     self.damage.clear();
                     self.prev_len = 0;
                     let rest = bytes.get(at..).unwrap_or_default();
                     if rest.is_empty() || rest == b"=" {
+                        self.prev_eq_at = None;
+                        break;
+                    }
+                    // Inside a body whose line ends are encoded, a `=`
+                    // is written `=3D`: one that ends the physical line
+                    // is a soft break, and the line it cut (the last of
+                    // this physical line's) goes on in the next one.
+                    let last = memchr::memmem::find(rest, b"=0A").is_none();
+                    if let Some(start) = rest.strip_suffix(b"=").filter(|_| last) {
+                        self.carry.extend_from_slice(start);
+                        self.carry_off = raw.offset + at as u64;
                         self.prev_eq_at = None;
                         break;
                     }
@@ -167,6 +286,9 @@ impl Parser {
         let end = lex.span().end;
         let body = bytes.get(end..).unwrap_or_default();
         let body_off = off + end as u64;
+        // A soft break's damage, when this line was joined to the one
+        // before: it stays, whichever path reads the line.
+        let lead = self.damage.len();
         self.scan.clear();
         damage::scan_body(
             Format::Xend,
@@ -176,7 +298,7 @@ impl Parser {
             &mut self.scan,
         );
         if self.scan.glue_at.is_some() || self.scan.break_at.is_some() {
-            self.damage.clear();
+            self.damage.truncate(lead);
             return false;
         }
         let mut head = Head::default();
@@ -398,7 +520,9 @@ impl Parser {
             f => f,
         };
         if let Some(eq) = self.prev_eq_at.take() {
-            if self.cur.open && kind == Kind::Record {
+            // In a body whose line ends are encoded, whatever the next
+            // line looks like (a register dump's indented `  cs: 0010`).
+            if self.cur.open && (kind == Kind::Record || self.qp_lines) {
                 self.damage.push(Damage {
                     kind: DamageKind::SoftBreak,
                     start: eq,
@@ -418,8 +542,12 @@ impl Parser {
         // there may be a wrap's tail, whatever it looks like.
         let textual = kind == Kind::Record || cur_fmt == Some(Format::XenConsole);
         if self.cur.open && textual && self.prev_prefixed && looks_wrapped(self.prev_len, seg) {
-            let xend_ok =
-                cur_fmt == Some(Format::Xend) && plausible_continuation(seg, self.in_traceback);
+            // A dict's or an SXP's `'`/`[` at the start of a line is one
+            // of xend's own multi-line messages, unless the mailer has
+            // been re-filling this record.
+            let xend_ok = cur_fmt == Some(Format::Xend)
+                && !self.refilled
+                && plausible_continuation(seg, self.in_traceback);
             // In an xl log, a libxl line's tail unless it is one of xl's
             // own unprefixed messages.
             let xl_own = home == Format::Xl
@@ -431,6 +559,7 @@ impl Parser {
                     end: off + seg.len() as u64,
                     note: "the tail of the line above, wrapped by a mailer",
                 });
+                self.refilled = true;
                 return (
                     cur_fmt.unwrap_or(home),
                     Kind::Continuation,
@@ -513,6 +642,7 @@ impl Parser {
         self.dump_frames = false;
         self.dump_footer = false;
         self.in_traceback = false;
+        self.refilled = false;
     }
 
     /// The next piece of an overlong line: the same record, joined directly.
@@ -614,4 +744,42 @@ pub fn presume(file: &str, first_chunk: &[u8]) -> Format {
     }
     let lines: Vec<&[u8]> = first_chunk.split(|&b| b == b'\n').take(64).collect();
     crate::format::sniff(&lines)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A soft break inside a `(XEN)` prefix after a `=0A`: the line is read
+    /// whole, its damage at the file's offsets; a line start the copy ends
+    /// on (its soft break promised more) is still read.
+    #[test]
+    fn a_line_cut_inside_its_prefix_is_read_whole_and_the_last_is_kept() {
+        let text = b"(XEN) [2023-03-14 11:02:20] CPU:    3=0A(XE=\nN) [2023-03-14 11:02:20] cr2: 0=0A(XEN) [2023-03-14 11:0=";
+        let recs = crate::records_of(text, "xen.log.mail", None);
+        let msgs: Vec<String> = recs.iter().map(|r| r.message()).collect();
+        assert_eq!(msgs[0], "CPU:    3");
+        assert!(msgs.iter().any(|m| m == "cr2: 0"), "{msgs:?}");
+        let cr2 = recs.iter().find(|r| r.message() == "cr2: 0").unwrap();
+        assert_eq!(cr2.line(), 1, "it starts on the first physical line");
+        let soft: Vec<_> = cr2
+            .damage
+            .iter()
+            .filter(|d| d.kind == crate::DamageKind::SoftBreak)
+            .map(|d| (d.start, d.end))
+            .collect();
+        // The `=` after `(XE`, at byte 43.
+        assert_eq!(text[43], b'=');
+        assert_eq!(soft, vec![(43, 44)]);
+        // The `=0A` after `cr2: 0` is at its place in the file.
+        let qp = cr2
+            .damage
+            .iter()
+            .find(|d| d.kind == crate::DamageKind::QuotedPrintable)
+            .map(|d| (d.start, d.end));
+        let at = text.windows(9).position(|w| w == b"cr2: 0=0A").unwrap() as u64 + 6;
+        assert_eq!(qp, Some((at, at + 3)));
+        // The copy ends inside a line: nothing of it is lost.
+        let last = recs.last().unwrap();
+        assert_eq!(last.line(), 2);
+        assert!(last.message().ends_with("[2023-03-14 11:0"), "{msgs:?}");
+    }
 }

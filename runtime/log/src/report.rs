@@ -129,6 +129,7 @@ fn describe(k: crate::damage::DamageKind) -> &'static str {
         BadHeader => "a record prefix that breaks off",
         Quoted => "mail quote marker (removed)",
         Overlong => "line too long to keep (cut into pieces)",
+        Typographic => "typographic quotes a forum put in (straightened)",
     }
 }
 

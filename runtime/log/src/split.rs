@@ -86,6 +86,8 @@ fn count_range(file: &File, name: &str, hint: Format, r: Range<u64>) -> io::Resu
         stats: Stats::default(),
     };
     let bytes = reader::for_range_mapped(file, r, reader::MAX_LINE, &mut c)?;
+    let st = &mut c.stats;
+    c.parser.finish(&mut |e: &Entry<'_>| st.add(e));
     c.stats.bytes = bytes;
     c.stats.lines = c.parser.lines();
     Ok(c.stats)

@@ -64,7 +64,7 @@ pub struct Stats {
     /// Blank and markup-only lines.
     pub blank: u64,
     /// Damage by kind, indexed like `DamageKind::ALL`.
-    pub damage: [u64; 9],
+    pub damage: [u64; 10],
     /// Lines with any damage.
     pub damaged_lines: u64,
     last_damaged_line: u64,

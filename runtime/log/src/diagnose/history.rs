@@ -536,19 +536,11 @@ fn stack_probe(r: &crate::record::Record, probe: Option<&'static str>) -> Option
     }
 }
 
-/// The domain a file is about, by its name.
+/// The domain a file is about, by its name: `qemu-dm-<name>.log`,
+/// `xl-<name>.log`, ..., seen through a rotation's or a copy's suffixes
+/// (`qemu-dm-web.log.1.mail` is web's).
 fn file_domain(path: &str) -> Option<Ids> {
-    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    // `qemu-dm-web.log.1`: a rotated log is the same domain's.
-    let mut stem = base;
-    while let Some((a, b)) = stem.rsplit_once('.') {
-        if b.bytes().all(|c| c.is_ascii_digit()) && !b.is_empty() {
-            stem = a;
-        } else {
-            break;
-        }
-    }
-    let stem = stem.strip_suffix(".log")?;
+    let stem = crate::format::log_name(path).strip_suffix(".log")?;
     ["qemu-dm-", "console-", "xl-", "guest-"]
         .iter()
         .find_map(|p| stem.strip_prefix(p))
@@ -926,6 +918,34 @@ mod tests {
         assert_eq!(d.inferred.setting("on_crash").value, "restart");
         assert!(d.inferred.setting("on_crash").from_log);
         assert!(!d.inferred.setting("on_poweroff").from_log);
+    }
+
+    /// A domain's own file names its domain through a rotation's and a
+    /// copy's suffixes: lines that name no domain are that domain's.
+    #[test]
+    fn a_domains_own_file_is_its_whatever_suffixes_its_copy_has() {
+        for name in [
+            "qemu-dm-web.log",
+            "qemu-dm-web.log.1",
+            "qemu-dm-web.log.mail",
+            "qemu-dm-web.log.forum",
+            "qemu-dm-web.log.1.mail",
+            "/var/log/xen/qemu-dm-web.log.2.forum",
+        ] {
+            let ids = file_domain(name).map(|i| i.name);
+            assert_eq!(ids, Some(Some("web".to_string())), "{name}");
+            let h = host(&[(
+                name,
+                "shutdown requested in cpu_handle_ioreq\n\
+                 Issued domain 8 poweroff\n",
+            )]);
+            assert_eq!(h.domains.len(), 1, "{name}");
+            assert_eq!(h.domains[0].name.as_deref(), Some("web"), "{name}");
+            assert_eq!(h.domains[0].records.len(), 2, "{name}");
+        }
+        for name in ["qemu-dm-web.log.gz", "qemu-dm-.log.mail", "xend.log.1.mail"] {
+            assert!(file_domain(name).is_none(), "{name}");
+        }
     }
 
     #[test]
