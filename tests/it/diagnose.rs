@@ -404,8 +404,11 @@ fn check_of_the_seeds_scenario_fails_on_its_first_two_lines_and_holds_on_all() {
 fn each_damaged_copy_gives_its_originals_diagnosis() {
     let copies = [
         "crash-restart/xend.log.mail",
+        "crash-restart/xend.log.forum",
+        "reboot/xend.log.mail",
         "reboot/xend.log.forum",
         "xend-restart/xend.log.mail",
+        "xend-restart/xend.log.forum",
         "slow-shutdown/xend.log.mail",
         "slow-shutdown/xend.log.forum",
         "restore-failed/xend.log.mail",
@@ -413,7 +416,9 @@ fn each_damaged_copy_gives_its_originals_diagnosis() {
         "xen-4.16-triple-fault/xen.log.mail",
         "xen-4.16-triple-fault/xen.log.forum",
         "xl-poweroff/xl-web.log.mail",
+        "xl-poweroff/xl-web.log.forum",
         "xl-reboot/xl-web.log.mail",
+        "xl-reboot/xl-web.log.forum",
     ];
     // Every copy in the corpus is one of these.
     let mut on_disk: Vec<String> = std::fs::read_dir("tests/diagnose")

@@ -194,17 +194,22 @@ fn explain_labels_every_line_of_the_corpus() {
     for (file, records) in [
         ("tests/diagnose/crash-restart/xend.log", 60),
         ("tests/diagnose/crash-restart/xend.log.mail", 60),
+        ("tests/diagnose/crash-restart/xend.log.forum", 60),
         ("tests/diagnose/reboot/xend.log", 56),
+        ("tests/diagnose/reboot/xend.log.mail", 56),
         ("tests/diagnose/reboot/xend.log.forum", 56),
         ("tests/diagnose/slow-shutdown/xend.log", 31),
         ("tests/diagnose/slow-shutdown/xend.log.mail", 31),
         ("tests/diagnose/slow-shutdown/xend.log.forum", 31),
         ("tests/diagnose/xend-restart/xend.log", 36),
         ("tests/diagnose/xend-restart/xend.log.mail", 36),
+        ("tests/diagnose/xend-restart/xend.log.forum", 36),
         ("tests/diagnose/xl-poweroff/xl-web.log", 5),
         ("tests/diagnose/xl-reboot/xl-web.log", 6),
         ("tests/diagnose/xl-poweroff/xl-web.log.mail", 5),
         ("tests/diagnose/xl-reboot/xl-web.log.mail", 6),
+        ("tests/diagnose/xl-poweroff/xl-web.log.forum", 5),
+        ("tests/diagnose/xl-reboot/xl-web.log.forum", 6),
     ] {
         check(file, records);
     }
