@@ -274,7 +274,7 @@ pub fn xm_trigger(sim: &Sim, target: &str, trigger: &str, vcpu: u32) -> Result<(
     })
 }
 
-/// A row of `xm list`.
+/// A row of `xm list` (and of `xl list`, which prints the same columns).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ListRow {
     /// Name.
@@ -285,7 +285,8 @@ pub struct ListRow {
     pub mem: u64,
     /// VCPUs.
     pub vcpus: u32,
-    /// State, as the six `rbpscd` columns.
+    /// State, as the six `rbpscd` columns (xl's fifth is the shutdown
+    /// reason's letter, `-rscw`).
     pub state: String,
 }
 

@@ -84,6 +84,21 @@ fn in_new_world(
 
 /// An assertion's failure: a positioned error whose value the reports read
 /// (diag::assertion_value); Rhai fills in the call's position.
+/// `xm list`'s or `xl list`'s rows as the maps a script reads.
+fn list_rows(rows: Vec<xsh_sim::host::ListRow>) -> rhai::Array {
+    rows.into_iter()
+        .map(|r| {
+            let mut m = rhai::Map::new();
+            m.insert("name".into(), Dynamic::from(r.name));
+            m.insert("id".into(), Dynamic::from_int(r.id as i64));
+            m.insert("mem".into(), Dynamic::from_int(r.mem as i64));
+            m.insert("vcpus".into(), Dynamic::from_int(r.vcpus as i64));
+            m.insert("state".into(), Dynamic::from(r.state));
+            Dynamic::from_map(m)
+        })
+        .collect()
+}
+
 fn failed<T>(assertion: &str, message: String, values: Option<(Dynamic, Dynamic)>) -> R<T> {
     Err(Box::new(EvalAltResult::ErrorRuntime(
         crate::diag::assertion_value(assertion, message, values),

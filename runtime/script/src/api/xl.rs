@@ -226,18 +226,7 @@ pub fn register(e: &mut Engine) {
     );
     e.register_fn("list", |x: &mut XlApi| -> R<Array> {
         let rows = result(&x.0, cmd::list(&x.0.sim))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert("name".into(), Dynamic::from(r.name));
-                m.insert("id".into(), Dynamic::from_int(r.id as i64));
-                m.insert("mem".into(), Dynamic::from_int(r.mem as i64));
-                m.insert("vcpus".into(), Dynamic::from_int(r.vcpus as i64));
-                m.insert("state".into(), Dynamic::from(r.state));
-                Dynamic::from_map(m)
-            })
-            .collect())
+        Ok(super::list_rows(rows))
     });
     e.register_fn("domain", |x: &mut XlApi, key: Dynamic| -> R<DomainApi> {
         let k = target_of(&key)?;

@@ -408,18 +408,7 @@ pub fn register(e: &mut Engine) {
     );
     e.register_fn("list", |x: &mut XmApi| -> R<Array> {
         let rows = host::xm_list(&x.0.sim).or_else(|e| xm_err(&x.0, e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert("name".into(), Dynamic::from(r.name));
-                m.insert("id".into(), Dynamic::from_int(r.id as i64));
-                m.insert("mem".into(), Dynamic::from_int(r.mem as i64));
-                m.insert("vcpus".into(), Dynamic::from_int(r.vcpus as i64));
-                m.insert("state".into(), Dynamic::from(r.state));
-                Dynamic::from_map(m)
-            })
-            .collect())
+        Ok(super::list_rows(rows))
     });
     e.register_fn("domain", |x: &mut XmApi, key: Dynamic| -> R<DomainApi> {
         let k = target_of(&x.0, &key)?;

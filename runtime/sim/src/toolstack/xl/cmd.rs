@@ -421,20 +421,8 @@ pub fn trigger(sim: &Sim, target: &str, name: &str, vcpu: u32) -> Result<CmdResu
     })
 }
 
-/// One row of `xl list`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ListRow {
-    /// Name (`(null)` once the domain's xenstore home is gone).
-    pub name: String,
-    /// ID.
-    pub id: u32,
-    /// Mem (MiB).
-    pub mem: u64,
-    /// VCPUs.
-    pub vcpus: u32,
-    /// State: r, b, p, s, the shutdown reason letter (`-rscw`), d.
-    pub state: String,
-}
+/// One row of `xl list`: the columns `xm list` prints.
+pub use crate::host::ListRow;
 
 /// `xl list` (xl_cmdimpl.c:4237-4308, 3286-3362): works while xend runs.
 pub fn list(sim: &Sim) -> Result<CmdResult<Vec<ListRow>>, String> {
