@@ -52,43 +52,43 @@ pub struct HookEntry {
     pub f: Rc<FnPtr>,
 }
 
-/// The installed hooks: in install order (which `on`s run in, and what a
-/// report lists), and by probe, since every call of a hooked probe looks
-/// up its own and a script may hook all of them.
+/// The installed hooks, by probe: every call of a hooked probe looks up its
+/// own, and a script may hook all of them. Each probe's list is in install
+/// order (the order its `on`s run in); ids grow with each install.
 #[derive(Default)]
 pub struct Hooks {
-    list: Vec<HookEntry>,
     by_probe: BTreeMap<Probe, Vec<HookEntry>>,
 }
 
 impl Hooks {
     fn push(&mut self, h: HookEntry) {
-        self.by_probe.entry(h.probe).or_default().push(h.clone());
-        self.list.push(h);
+        self.by_probe.entry(h.probe).or_default().push(h);
     }
 
     /// Removes hook `id`: its probe, and whether the probe has others.
     fn remove(&mut self, id: i64) -> Option<(Probe, bool)> {
-        let i = self.list.iter().position(|h| h.id == id)?;
-        let probe = self.list.remove(i).probe;
-        let left = self.by_probe.get_mut(&probe).map_or(0, |of| {
-            of.retain(|h| h.id != id);
-            of.len()
-        });
-        if left == 0 {
+        let (&probe, of) = self
+            .by_probe
+            .iter_mut()
+            .find(|(_, of)| of.iter().any(|h| h.id == id))?;
+        of.retain(|h| h.id != id);
+        let still = !of.is_empty();
+        if !still {
             self.by_probe.remove(&probe);
         }
-        Some((probe, left > 0))
+        Some((probe, still))
     }
 
-    /// In install order.
-    pub fn iter(&self) -> impl Iterator<Item = &HookEntry> {
-        self.list.iter()
+    /// Every hook, in install order (what a report lists).
+    pub fn in_install_order(&self) -> Vec<&HookEntry> {
+        let mut all: Vec<&HookEntry> = self.by_probe.values().flatten().collect();
+        all.sort_by_key(|h| h.id);
+        all
     }
 
     /// No hook installed.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.by_probe.is_empty()
     }
 
     /// The hooks a call of `probe` for domain `domid` meets, in install order.

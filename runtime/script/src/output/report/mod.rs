@@ -93,7 +93,8 @@ fn settings(host: &Host, info: &RunInfo) -> Json {
     let hooks: Vec<Json> = st
         .hooks
         .borrow()
-        .iter()
+        .in_install_order()
+        .into_iter()
         .map(|h| {
             let kind = match h.kind {
                 HookKind::On => "on",
