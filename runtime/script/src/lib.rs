@@ -355,7 +355,18 @@ impl Host {
     /// it imports or has as globals) and the caller can observe, and no
     /// more (`observe.rs`).
     pub fn observe_for(&self, ast: &AST) {
+        self.observe(self.script_observes(ast));
+    }
+
+    /// What `ast`'s own text (with the modules it imports) can observe.
+    pub fn script_observes(&self, ast: &AST) -> observe::Observe {
         observe::Observe::of_script(&self.engine, ast)
+    }
+
+    /// From now on the world records what `script` (found by
+    /// `script_observes`), the stdlib globals and the caller can observe.
+    pub fn observe(&self, script: observe::Observe) {
+        script
             .union(self.globals_observe)
             .union(self.state.observe_extra.get())
             .apply(self.sim());

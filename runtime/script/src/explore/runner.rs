@@ -105,7 +105,9 @@ impl FixedUse {
 /// through one engine and one compiled script.
 pub struct Worker<'a> {
     job: &'a Job,
-    ast: Option<Rc<AST>>,
+    /// The compiled script, and what its text can observe (both the same
+    /// for every variant).
+    ast: Option<(Rc<AST>, Observe)>,
     /// The last variant's host: its engine serves the next world.
     host: Option<Host>,
     /// The `--choose` names' fate in the variants run so far.
@@ -159,7 +161,9 @@ impl<'a> Worker<'a> {
             plan.fixed.entry(k.clone()).or_insert_with(|| v.clone());
         }
         *host.state.explore.plan.borrow_mut() = plan;
-        let r = self.ast(host).and_then(|ast| run_shared(host, job, ast));
+        let r = self
+            .ast(host)
+            .and_then(|(ast, reads)| run_shared(host, job, ast, reads));
         let st = &host.state.explore;
         // Taken, not cloned: the world is done, and a trail of many large
         // choices would be copied once per variant.
@@ -204,21 +208,22 @@ impl<'a> Worker<'a> {
         self.host.as_ref()
     }
 
-    fn ast(&mut self, host: &Host) -> Result<Rc<AST>, ScriptError> {
-        if let Some(a) = &self.ast {
-            return Ok(a.clone());
+    fn ast(&mut self, host: &Host) -> Result<(Rc<AST>, Observe), ScriptError> {
+        if let Some((a, reads)) = &self.ast {
+            return Ok((a.clone(), *reads));
         }
         let a = Rc::new(host.compile(&self.job.name, &self.job.src)?);
-        self.ast = Some(a.clone());
-        Ok(a)
+        let reads = host.script_observes(&a);
+        self.ast = Some((a.clone(), reads));
+        Ok((a, reads))
     }
 }
 
 /// `Host::run_ast` for an AST shared by every world of a thread (cloning
 /// an AST copies its statements; sharing it costs nothing).
-fn run_shared(host: &Host, job: &Job, ast: Rc<AST>) -> Result<(), ScriptError> {
+fn run_shared(host: &Host, job: &Job, ast: Rc<AST>, reads: Observe) -> Result<(), ScriptError> {
     let st = &host.state;
-    host.observe_for(&ast);
+    host.observe(reads);
     *st.ast.borrow_mut() = Some(ast.clone());
     st.wall_start.set(Some(std::time::Instant::now()));
     let _value = host
