@@ -143,6 +143,11 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
     let w = cur.clone();
     #[allow(deprecated)] // volatile, not deprecated (rhai's note)
     e.on_var(move |name, _, mut ctx| {
+        // Rhai asks here before every variable read; only the globals are
+        // this resolver's, and a look in the scope costs a walk of it.
+        if !GLOBALS.contains(&name) {
+            return Ok(None);
+        }
         if ctx.scope().contains(name) {
             // A closure created after the script used a global (`sim.choose`
             // at top level, then `hook(p, |ctx| sim.after(...))`) captures
@@ -151,12 +156,10 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
             // `sim.after` would fail with Rhai's "Data race detected". The
             // globals are stateless handles: give whoever reads a shared one
             // a fresh one of its own.
-            if GLOBALS.contains(&name) {
-                if let (Some(slot), Some(st)) = (ctx.scope_mut().get_mut(name), current(&w)) {
-                    if slot.is_shared() && (slot.is_locked() || is_global_handle(slot)) {
-                        if let Some(v) = global(name, st) {
-                            *slot = v;
-                        }
+            if let (Some(slot), Some(st)) = (ctx.scope_mut().get_mut(name), current(&w)) {
+                if slot.is_shared() && (slot.is_locked() || is_global_handle(slot)) {
+                    if let Some(v) = global(name, st) {
+                        *slot = v;
                     }
                 }
             }
