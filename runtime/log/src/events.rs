@@ -50,6 +50,14 @@ pub fn event(r: &Record, names: &mut Names) -> Option<Event> {
 }
 
 fn key(r: &Record, names: &mut Names) -> String {
+    let head = names.normalize(r.head().trim());
+    key_with_head(r, &head)
+}
+
+/// A record's key with its message already normalised: (format, level,
+/// module, message; a dump by its frames, innermost first). `diff` and
+/// `diagnose`'s alignment each normalise the message their own way.
+pub(crate) fn key_with_head(r: &Record, head: &str) -> String {
     let frames: Vec<&str> = r
         .lines
         .iter()
@@ -59,9 +67,8 @@ fn key(r: &Record, names: &mut Names) -> String {
         .collect();
     let level = r.level.map_or("-", |l| l.name());
     let module = r.module.as_deref().unwrap_or("-");
-    let head = names.normalize(r.head().trim());
     let body = if frames.is_empty() {
-        head
+        head.to_string()
     } else {
         format!("{head} {}", frames.join(" < "))
     };

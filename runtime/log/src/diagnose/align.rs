@@ -186,21 +186,7 @@ impl Alignment {
 /// without times, pids, domids, uuids; a dump by its frames), with the
 /// configuration dumps a message carries cut off.
 pub fn key(r: &Record) -> String {
-    let frames: Vec<&str> = r
-        .lines
-        .iter()
-        .filter(|l| l.kind == Kind::Frame)
-        .filter_map(|l| l.func.as_deref())
-        .map(|f| f.rsplit('#').next().unwrap_or(f))
-        .collect();
-    let level = r.level.map_or("-", |l| l.name());
-    let module = r.module.as_deref().unwrap_or("-");
-    let head = normalize(cut_details(r.head().trim()));
-    format!(
-        "{}|{level}|{module}|{head} {}",
-        r.format.name(),
-        frames.join(" < ")
-    )
+    crate::events::key_with_head(r, &normalize(cut_details(r.head().trim())))
 }
 
 fn cut_details(m: &str) -> &str {
