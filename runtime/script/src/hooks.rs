@@ -86,6 +86,13 @@ impl Hooks {
         all
     }
 
+    /// Does a `hook` (not only `on` observers) watch `probe`, for any domain?
+    fn any_replacing(&self, probe: Probe) -> bool {
+        self.by_probe
+            .get(&probe)
+            .is_some_and(|of| of.iter().any(|h| h.kind == HookKind::Hook))
+    }
+
     /// No hook installed.
     pub fn is_empty(&self) -> bool {
         self.by_probe.is_empty()
@@ -119,14 +126,22 @@ pub fn install(
     f: FnPtr,
 ) -> Result<i64, String> {
     let probe = resolve_probe(name)?;
-    let call = match (kind, domid) {
-        (HookKind::On, None) => "on",
-        (HookKind::Hook, None) => "hook",
-        (HookKind::On, Some(_)) => "dom.on",
-        (HookKind::Hook, Some(_)) => "dom.hook",
+    // Spelled out whole: a script installs hooks by the hundred.
+    let what = match (kind, domid) {
+        (HookKind::On, None) => {
+            "on(...) expects a closure taking one parameter (the probe context)"
+        }
+        (HookKind::Hook, None) => {
+            "hook(...) expects a closure taking one parameter (the probe context)"
+        }
+        (HookKind::On, Some(_)) => {
+            "dom.on(...) expects a closure taking one parameter (the probe context)"
+        }
+        (HookKind::Hook, Some(_)) => {
+            "dom.hook(...) expects a closure taking one parameter (the probe context)"
+        }
     };
-    let what = format!("{call}(...) expects a closure taking one parameter (the probe context)");
-    if let Some(msg) = st.arity_error(&f, 1, &what) {
+    if let Some(msg) = st.arity_error(&f, 1, what) {
         return Err(msg);
     }
     Ok(add(st, probe, domid, kind, f))
@@ -155,6 +170,8 @@ fn add(st: &HostState, probe: Probe, domid: Option<u32>, kind: HookKind, f: FnPt
         f: Rc::new(f),
     });
     st.sim.set_hooked(probe, true);
+    st.sim
+        .set_replaced(probe, st.hooks.borrow().any_replacing(probe));
     id as i64
 }
 
@@ -166,6 +183,8 @@ pub fn uninstall(st: &HostState, id: i64) -> bool {
         return false;
     };
     st.sim.set_hooked(probe, still);
+    st.sim
+        .set_replaced(probe, st.hooks.borrow().any_replacing(probe));
     true
 }
 
@@ -184,6 +203,11 @@ impl HookHost for Dispatcher {
                 return SiteOutcome::Error(pending_msg(&st));
             }
         }
+        // A call running in place (no cell) has only observers: a `hook`
+        // one of them installed meanwhile replaces the next call, not this.
+        if site.cell.is_none() {
+            return SiteOutcome::Continue;
+        }
         let replacing = entries
             .iter()
             .filter(|h| h.kind == HookKind::Hook)
@@ -198,7 +222,11 @@ impl HookHost for Dispatcher {
         match r {
             None => SiteOutcome::Error(pending_msg(&st)),
             Some(v) => {
-                if Rc::strong_count(&inner) > 1 && inner.cell.state() == CallState::AtSite {
+                let at_site = inner
+                    .cell
+                    .as_ref()
+                    .is_some_and(|c| c.state() == CallState::AtSite);
+                if Rc::strong_count(&inner) > 1 && at_site {
                     SiteOutcome::Deferred
                 } else {
                     *st.last_replacing_hook.borrow_mut() = Some(h.f.fn_name().to_string());
@@ -220,8 +248,9 @@ fn pending_msg(st: &HostState) -> String {
 /// What a hook's `ctx` holds.
 pub struct CtxInner {
     st: Rc<HostState>,
-    /// The suspended call.
-    pub cell: Rc<CallCell>,
+    /// The suspended call (a `hook`'s; an `on` observer's call runs on in
+    /// place and has none).
+    pub cell: Option<Rc<CallCell>>,
     /// The probe.
     pub probe: Probe,
     /// The domain, or `NO_DOM`.
@@ -246,7 +275,7 @@ impl CtxInner {
             args: site.args.clone(),
             now: st.sim.now().as_secs_f64(),
             replacing,
-            ctx: site.cell.ctx,
+            ctx: site.ctx,
         }
     }
 }
@@ -254,8 +283,10 @@ impl CtxInner {
 impl Drop for CtxInner {
     fn drop(&mut self) {
         // A kept call dropped without orig(): the function returns ().
-        if self.replacing && self.cell.state() == CallState::Deferred {
-            self.cell.resolve(&self.st.sim, Value::Unit);
+        if let Some(cell) = self.cell.as_ref().filter(|_| self.replacing) {
+            if cell.state() == CallState::Deferred {
+                cell.resolve(&self.st.sim, Value::Unit);
+            }
         }
     }
 }
@@ -296,7 +327,13 @@ impl CtxApi {
                 self.0.probe.name()
             ));
         }
-        self.0.st.sim.run_orig(&self.0.cell).map(|v| to_dynamic(&v))
+        let Some(cell) = &self.0.cell else {
+            return Err(format!(
+                "ctx.orig(): {} has no call to run",
+                self.0.probe.name()
+            ));
+        };
+        self.0.st.sim.run_orig(cell).map(|v| to_dynamic(&v))
     }
 
     /// The domain the call concerns.

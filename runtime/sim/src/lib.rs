@@ -93,6 +93,9 @@ pub struct World {
     pub toolstack: Cell<Option<toolstack::Toolstack>>,
     site_hit: Cell<Option<(CtxId, usize)>>,
     hook_flags: RefCell<Vec<bool>>,
+    /// Per probe: does a hook that may replace the call (`hook`, not only
+    /// `on` observers) watch it?
+    replace_flags: RefCell<Vec<bool>>,
     host: RefCell<Option<Rc<dyn HookHost>>>,
     aborted: RefCell<Option<String>>,
     interrupt: RefCell<Option<Interrupt>>,
@@ -149,6 +152,7 @@ impl Sim {
             cfg: RefCell::new(cfg),
             site_hit: Cell::new(None),
             hook_flags: RefCell::new(vec![false; Probe::ALL.len()]),
+            replace_flags: RefCell::new(vec![false; Probe::ALL.len()]),
             host: RefCell::new(None),
             aborted: RefCell::new(None),
             interrupt: RefCell::new(None),
@@ -303,6 +307,18 @@ impl Sim {
     /// Is the probe hooked?
     pub fn is_hooked(&self, p: Probe) -> bool {
         self.hook_flags.borrow()[p as usize]
+    }
+
+    /// Marks whether a hook on `p` may replace the call (`hook`), rather
+    /// than only observe it (`on`): only such a call moves its body to the
+    /// heap, where the hook can run it later or never.
+    pub fn set_replaced(&self, p: Probe, on: bool) {
+        self.replace_flags.borrow_mut()[p as usize] = on;
+    }
+
+    /// May a hook replace calls of `p`?
+    pub fn is_replaced(&self, p: Probe) -> bool {
+        self.replace_flags.borrow()[p as usize]
     }
 
     /// Does a call of `p` push its frame? When frames or the trace are on,

@@ -77,8 +77,11 @@ pub struct Site {
     pub domid: u32,
     /// The call's arguments.
     pub args: Vec<Value>,
-    /// The call itself (for `orig()`).
-    pub cell: Rc<CallCell>,
+    /// The context the call runs on.
+    pub ctx: CtxId,
+    /// The call itself, for `orig()`: `None` where only observers (`on`)
+    /// watch the probe, whose calls run in place.
+    pub cell: Option<Rc<CallCell>>,
 }
 
 /// What the hook host decided.
@@ -162,9 +165,10 @@ impl Sim {
     ///
     /// What a call costs depends on who can see it (`Sim::frames`): a call
     /// nobody can observe runs its body in place, with no frame, no record
-    /// and no allocation; one whose stack can be printed pushes its frame;
-    /// only a hooked call moves its body to the heap, where a hook can run
-    /// it later or never.
+    /// and no allocation; one whose stack can be printed pushes its frame,
+    /// and so does one with `on` observers, which run at its site while it
+    /// waits in place; only a call a `hook` may replace moves its body to
+    /// the heap, where the hook can run it later or never.
     pub fn call<T, F, A>(&self, p: Probe, domid: u32, args: A, body: F) -> Call<T, F, A>
     where
         T: ProbeValue,
@@ -414,7 +418,8 @@ impl<T: ProbeValue> Future for Hooked<T> {
                         probe: self.cell.probe,
                         domid: self.domid,
                         args,
-                        cell: self.cell.clone(),
+                        ctx: self.cell.ctx,
+                        cell: Some(self.cell.clone()),
                     };
                     let outcome = match self.sim.hook_host() {
                         Some(host) => host.at_site(&self.sim, &site),
@@ -464,14 +469,32 @@ pub struct Call<T, F, A> {
 enum Stage<T, F, A> {
     /// Not polled yet: the body has not started, so it may still move.
     Start(Option<(A, F)>),
-    /// The body runs here, pinned; `frame` is its frame if it pushed one.
+    /// The body runs here, pinned; `frame` is its frame if it pushed one,
+    /// `observed` what observers get when the body reaches its site.
     InPlace {
         body: F,
         frame: Option<FrameMark>,
+        observed: Option<SiteArgs<A>>,
     },
     /// Hooked: the body lives in a `CallCell` the hook host can run later.
     Hooked(LocalFuture<T>),
     Done,
+}
+
+/// The arguments observers see, made at the site (or already made for the
+/// trace, which keeps them).
+enum SiteArgs<A> {
+    Lazy(A),
+    Made(Vec<Value>),
+}
+
+impl<A: FnOnce() -> Vec<Value>> SiteArgs<A> {
+    fn made(self) -> Vec<Value> {
+        match self {
+            SiteArgs::Lazy(f) => f(),
+            SiteArgs::Made(v) => v,
+        }
+    }
 }
 
 /// Where a call's frame is, to pop it when the call ends (or its task dies).
@@ -482,6 +505,25 @@ struct FrameMark {
 }
 
 impl Sim {
+    /// Runs the `on` observers of a call at its site, in place: nothing can
+    /// replace the call, so its body goes on right after. A failing
+    /// observer stops the world after this event, as at a hooked site.
+    fn observe_site(&self, probe: Probe, domid: u32, ctx: CtxId, args: Vec<Value>) {
+        let Some(host) = self.hook_host() else {
+            return;
+        };
+        let site = Site {
+            probe,
+            domid,
+            args,
+            ctx,
+            cell: None,
+        };
+        if let SiteOutcome::Error(msg) = host.at_site(self, &site) {
+            self.abort(msg);
+        }
+    }
+
     /// Pops a frame pushed by `push_frame` (and everything above it), and
     /// ends its trace record.
     fn pop_frame(&self, m: &FrameMark) {
@@ -516,11 +558,34 @@ where
                 return Poll::Pending;
             };
             let sim = &this.sim;
-            if sim.is_hooked(this.p) {
+            if sim.is_replaced(this.p) {
                 let fut =
                     sim.clone()
                         .call_boxed(this.p, this.domid, Box::new(args), Box::pin(body));
                 this.stage = Stage::Hooked(Box::pin(fut));
+            } else if sim.is_hooked(this.p) {
+                // Only observers: the body runs here, stopping at its site
+                // just long enough for them.
+                let ctx = sim.current_ctx();
+                let (traced, args) = if sim.tracing.get() {
+                    let v = args();
+                    (Some(v.clone()), SiteArgs::Made(v))
+                } else {
+                    (None, SiteArgs::Lazy(args))
+                };
+                let (depth, rec) = sim.push_frame(ctx, this.p, this.domid, true, traced);
+                let mut observed = Some(args);
+                if !this.p.def().entry_log {
+                    // Its site is its entry.
+                    sim.ctxs.borrow_mut().get_mut(ctx).stack[depth].sited = true;
+                    let args = observed.take().map(SiteArgs::made).unwrap_or_default();
+                    sim.observe_site(this.p, this.domid, ctx, args);
+                }
+                this.stage = Stage::InPlace {
+                    body,
+                    frame: Some(FrameMark { ctx, depth, rec }),
+                    observed,
+                };
             } else if sim.framed(this.p) {
                 let ctx = sim.current_ctx();
                 let traced = sim.tracing.get().then(args);
@@ -528,24 +593,45 @@ where
                 this.stage = Stage::InPlace {
                     body,
                     frame: Some(FrameMark { ctx, depth, rec }),
+                    observed: None,
                 };
             } else {
-                this.stage = Stage::InPlace { body, frame: None };
+                this.stage = Stage::InPlace {
+                    body,
+                    frame: None,
+                    observed: None,
+                };
             }
         }
         match &mut this.stage {
-            Stage::InPlace { body, frame } => {
+            Stage::InPlace {
+                body,
+                frame,
+                observed,
+            } => loop {
                 let outer = this.sim.framed_here.replace(frame.is_some());
                 // SAFETY: see above; `body` stays where it is until dropped.
-                let polled = unsafe { Pin::new_unchecked(body) }.poll(cx);
+                let polled = unsafe { Pin::new_unchecked(&mut *body) }.poll(cx);
                 this.sim.framed_here.set(outer);
-                let v = std::task::ready!(polled);
+                let Poll::Ready(v) = polled else {
+                    // Stopped at its site (`SiteWait`): the observers run,
+                    // then the body goes on, past the site this time.
+                    let at = frame.as_ref().map(|m| (m.ctx, m.depth));
+                    if observed.is_none() || at.is_none() || this.sim.site_hit.get() != at {
+                        return Poll::Pending;
+                    }
+                    this.sim.site_hit.set(None);
+                    let args = observed.take().map(SiteArgs::made).unwrap_or_default();
+                    let (ctx, _) = at.expect("checked");
+                    this.sim.observe_site(this.p, this.domid, ctx, args);
+                    continue;
+                };
                 if let Some(m) = frame.take() {
                     this.sim.pop_frame(&m);
                 }
                 this.stage = Stage::Done;
-                Poll::Ready(v)
-            }
+                return Poll::Ready(v);
+            },
             Stage::Hooked(fut) => {
                 let v = std::task::ready!(fut.as_mut().poll(cx));
                 this.stage = Stage::Done;

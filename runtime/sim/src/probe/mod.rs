@@ -99,10 +99,20 @@ impl Probe {
 
     /// Looks a probe up by its full name.
     pub fn by_name(name: &str) -> Option<Probe> {
-        PROBE_DEFS
-            .iter()
-            .position(|d| d.name == name)
-            .map(|i| Probe::ALL[i])
+        // Indexed once: a script may install a hook on every probe in every
+        // world it makes.
+        static BY_NAME: std::sync::OnceLock<crate::fxhash::FxHashMap<&'static str, Probe>> =
+            std::sync::OnceLock::new();
+        BY_NAME
+            .get_or_init(|| {
+                PROBE_DEFS
+                    .iter()
+                    .zip(Probe::ALL)
+                    .map(|(d, &p)| (d.name, p))
+                    .collect()
+            })
+            .get(name)
+            .copied()
     }
 
     /// The `n` probe names closest to `name`, for "did you mean" errors.

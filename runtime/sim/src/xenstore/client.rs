@@ -332,7 +332,7 @@ pub async fn xs_request(
     // A hook may replace the reply or run the request itself: it gets the
     // listing a DIRECTORY gives, not a count.
     let req = match req {
-        Req::DirectoryCount(path) if sim.is_hooked(p) => Req::Directory(path),
+        Req::DirectoryCount(path) if sim.is_replaced(p) => Req::Directory(path),
         req => req,
     };
     let rtt = round_trip(sim, conn);
