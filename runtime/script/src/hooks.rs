@@ -170,6 +170,8 @@ fn add(st: &HostState, probe: Probe, domid: Option<u32>, kind: HookKind, f: FnPt
         f: Rc::new(f),
     });
     st.sim.set_hooked(probe, true);
+    // A hook's `ctx` names its thread, and may be kept past the thread's end.
+    st.sim.ctxs.borrow_mut().recycle = false;
     st.sim
         .set_replaced(probe, st.hooks.borrow().any_replacing(probe));
     id as i64

@@ -76,6 +76,9 @@ impl Observe {
             ctxs.record_hops = self.hops || self.trace;
             // Only `ctx.chain(#{ stacks: true })` reads a hop's stack.
             ctxs.record_hop_stacks = self.hops;
+            // A finished thread's context can go to the next thread only
+            // if nothing will name it afterwards.
+            ctxs.recycle = !(self.frames || self.hops || self.trace);
         }
         sim.logs.borrow_mut().set_keep(self.logs);
     }

@@ -194,8 +194,23 @@ impl Sim {
         self.ctxs.borrow_mut().create(name.into(), layer, domid)
     }
 
+    /// A new context for a thread that runs one task and ends with it (a
+    /// Python thread of xend's, an xm process, a udev worker): when nothing
+    /// can look at finished threads, the next one reuses it.
+    pub fn new_thread_ctx(
+        &self,
+        name: impl Into<Rc<str>>,
+        layer: probe::Layer,
+        domid: u32,
+    ) -> CtxId {
+        self.ctxs
+            .borrow_mut()
+            .create_owned(name.into(), layer, domid)
+    }
+
     /// Starts a task on `ctx` at the current time.
     pub fn spawn(&self, ctx: CtxId, fut: impl Future<Output = ()> + 'static) -> TaskId {
+        self.ctxs.borrow_mut().task_started(ctx);
         self.exec.spawn_at(self.now(), ctx, Box::pin(fut))
     }
 
@@ -207,6 +222,7 @@ impl Sim {
         fut: impl Future<Output = ()> + 'static,
     ) -> TaskId {
         let t = self.now().after(self.exec.scaled(d));
+        self.ctxs.borrow_mut().task_started(ctx);
         self.exec.spawn_at(t, ctx, Box::pin(fut))
     }
 

@@ -101,7 +101,10 @@ pub fn register(e: &mut Engine) {
         |s: &mut SimApi| s.0.sim.tracing.get(),
         |s: &mut SimApi, on: bool| {
             s.0.sim.tracing.set(on);
-            s.0.sim.ctxs.borrow_mut().record_hops = on;
+            let mut ctxs = s.0.sim.ctxs.borrow_mut();
+            ctxs.record_hops = on;
+            // The records name threads: none may be reused from now on.
+            ctxs.recycle &= !on;
         },
     );
     for (name, kind) in [

@@ -47,7 +47,7 @@ pub async fn udevd(sim: Sim) {
         };
         sim.sleep(SimDuration::millis(6)).await;
         let pid = super::next_pid(&sim);
-        let ctx = sim.new_ctx(
+        let ctx = sim.new_thread_ctx(
             format!("udevd worker (pid {pid})"),
             Layer::Dom0,
             crate::stack::NO_DOM,

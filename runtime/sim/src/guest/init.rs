@@ -3,7 +3,7 @@
 //! (systemd 229: src/systemctl/systemctl.c, src/core/main.c, shutdown.c;
 //! guest-and-qemu.md §6).
 
-use crate::probe::Probe;
+use crate::probe::{Layer, Probe};
 use crate::time::SimDuration;
 use crate::value::Value;
 use crate::Sim;
@@ -46,7 +46,7 @@ pub fn exec_program(sim: &Sim, domid: u32, argv: Vec<String>) {
         None => return,
     };
     let pid = super::next_pid(sim, domid);
-    let ctx = super::new_task_ctx(sim, domid, &format!("{base} (pid {pid})"));
+    let ctx = sim.new_thread_ctx(format!("{base} (pid {pid})"), Layer::Guest, domid);
     let hop = sim.hop("call_usermodehelper exec");
     sim.adopt(ctx, hop);
     let s = sim.clone();

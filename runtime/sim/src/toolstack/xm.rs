@@ -55,7 +55,7 @@ async fn lookup(sim: &Sim, target: &str) -> Result<VmRef, String> {
 /// Starts an `xm` process and returns its context.
 pub fn process_ctx(sim: &Sim, cmd: &str) -> crate::stack::CtxId {
     let pid = crate::dom0::next_pid(sim);
-    sim.new_ctx(format!("xm {cmd} (pid {pid})"), Layer::Xm, NO_DOM)
+    sim.new_thread_ctx(format!("xm {cmd} (pid {pid})"), Layer::Xm, NO_DOM)
 }
 
 /// `xm shutdown [-w] [-H|-R] <dom>`.

@@ -302,7 +302,7 @@ pub fn start_thread(
             sim.xend.borrow_mut().interp.next_thread_name()
         ),
     };
-    let ctx = sim.new_ctx(format!("xend {name}"), Layer::Xend, NO_DOM);
+    let ctx = sim.new_thread_ctx(format!("xend {name}"), Layer::Xend, NO_DOM);
     sim.xend.borrow_mut().threads.insert(ctx, kind);
     let hop = sim.hop("thread start");
     sim.adopt(ctx, hop);

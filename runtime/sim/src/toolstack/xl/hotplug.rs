@@ -96,7 +96,7 @@ pub async fn device_hotplug(sim: &Sim, pid: u32, a: usize) {
 fn fork_script(sim: &Sim, pid: u32, a: usize, script: String, args: Vec<&'static str>, be: String) {
     let child = crate::dom0::next_pid(sim);
     let base = script.rsplit('/').next().unwrap_or(&script).to_string();
-    let ctx = sim.new_ctx(
+    let ctx = sim.new_thread_ctx(
         format!("{base} (pid {child})"),
         crate::probe::Layer::Dom0,
         crate::stack::NO_DOM,
