@@ -16,6 +16,7 @@
 //! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
 //! - `explore` — `xsh explore` of the shutdown's alternatives against the reference, its walk, failures and CLI;
 //! - `explore_cli` — `--choose` escapes and names, samples reaching every combination, merge checks, zero counts;
+//! - `log_dir` — which files `--log-dir` holds: a host's own (no xend.log under xl), named as they are by the run, its page and `xsh test`;
 //! - `run_outputs` — outputs refused (trace off, missing folder), a reused `--log-dir`, `xsh test --log-dir`, a full stdout;
 //! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
@@ -42,6 +43,7 @@ mod first_hour;
 mod hooks;
 mod limit_advice;
 mod limits;
+mod log_dir;
 mod logs;
 mod logs_cli;
 mod logs_diff;
