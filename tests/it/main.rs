@@ -26,6 +26,7 @@
 //! - `doc_examples` — every ```rhai example of README.md and docs/*.md runs and prints what the doc shows;
 //! - `report`, `report_page` — `--report`'s page: its logs, links and milestones, and the page in headless Chromium (`cdp` drives it);
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `logs_split` — `stats` of a file cut into parts counts what one thread counts, wherever the cuts fall;
 //! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
@@ -49,6 +50,7 @@ mod logs_cli;
 mod logs_diff;
 mod logs_explain;
 mod logs_props;
+mod logs_split;
 mod logs_timeline;
 mod model_reference;
 mod outputs;
