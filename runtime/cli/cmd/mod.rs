@@ -65,6 +65,14 @@ enum Cmd {
     },
 }
 
+impl Cli {
+    /// `xsh bench`, which times the peer and xsh as child processes: what
+    /// this process sets for itself (see `main`) must not reach them.
+    pub fn spawns_measured_children(&self) -> bool {
+        matches!(self.cmd, Some(Cmd::Bench(_)))
+    }
+}
+
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let _ = COLOR.set(cli.color);
