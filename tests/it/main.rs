@@ -16,6 +16,7 @@
 //! - `definitions` — `.d.rhai` editor definitions and docs/api.md from the engine's metadata.
 //! - `explore` — `xsh explore` of the shutdown's alternatives against the reference, its walk, failures and CLI;
 //! - `explore_cli` — `--choose` escapes and names, samples reaching every combination, merge checks, zero counts;
+//! - `log_dir` — which files `--log-dir` holds: a host's own (no xend.log under xl), named as they are by the run, its page and `xsh test`;
 //! - `run_outputs` — outputs refused (trace off, missing folder), a reused `--log-dir`, `xsh test --log-dir`, a full stdout;
 //! - `scale` — a 2,000-domain run of scripts/host_shutdown.rhai does the work and writes the logs pinned before the core was made to scale;
 //! - `outputs` — `--trace`, `--timeline` (validated as trace-event JSON) and `--sequence` of the seed's run;
@@ -25,6 +26,7 @@
 //! - `doc_examples` — every ```rhai example of README.md and docs/*.md runs and prints what the doc shows;
 //! - `report`, `report_page` — `--report`'s page: its logs, links and milestones, and the page in headless Chromium (`cdp` drives it);
 //! - `logs`, `logs_cli`, `logs_diff`, `logs_explain`, `logs_props` — real logs in: fixtures, scripts' logs, explain, diff, check, `xsh logs`, no panic on any input;
+//! - `logs_split` — `stats` of a file cut into parts counts what one thread counts, wherever the cuts fall;
 //! - `xl` — xl and libxl: the monitor's lines, reboot, no PV drivers, each device model on SIGHUP, one toolstack per world, libxl's teardown order and faults, gdb frames, two worlds in one script;
 
 mod alternatives;
@@ -42,11 +44,13 @@ mod first_hour;
 mod hooks;
 mod limit_advice;
 mod limits;
+mod log_dir;
 mod logs;
 mod logs_cli;
 mod logs_diff;
 mod logs_explain;
 mod logs_props;
+mod logs_split;
 mod logs_timeline;
 mod model_reference;
 mod outputs;

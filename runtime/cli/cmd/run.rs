@@ -18,7 +18,8 @@ pub struct Flags {
     /// Seed of the world's random generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Write xend.log, xen.log, qemu-dm-<name>.log and console-<name>.log here.
+    /// Write the host's logs here: xen.log, xend.log (when xend runs),
+    /// xl-<name>.log, qemu-dm-<name>.log and console-<name>.log.
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
     /// Fix choices the script makes with sim.choose: name=value[,name=value...]
@@ -296,11 +297,17 @@ pub fn main(f: Flags) -> ExitCode {
 }
 
 /// `wrote N logs to DIR (SIZE): a, b, ...`: the files this run streamed
-/// into `--log-dir`, in the order the world made them.
+/// into `--log-dir`, in the order the world made them. Only files that
+/// exist are named: a host that runs xl has no xend.log.
 fn logs_written(host: &Host, dir: &std::path::Path) -> String {
     let logs = host.sim().logs.borrow();
-    let mut names = vec!["xend.log".to_string(), "xen.log".to_string()];
-    names.extend(logs.files.keys().cloned());
+    let host_logs: Vec<&str> = [("xend.log", &logs.xend), ("xen.log", &logs.xen)]
+        .into_iter()
+        .filter(|(_, sink)| sink.exists())
+        .map(|(name, _)| name)
+        .collect();
+    let mut names: Vec<&str> = host_logs.clone();
+    names.extend(logs.files.keys().map(String::as_str));
     let total: u64 = names
         .iter()
         .filter_map(|n| std::fs::metadata(dir.join(n)).ok())
@@ -311,11 +318,16 @@ fn logs_written(host: &Host, dir: &std::path::Path) -> String {
     let list = if names.len() <= 6 {
         names.join(", ")
     } else {
-        format!("xend.log, xen.log and {} per-domain logs", names.len() - 2)
+        format!(
+            "{} and {} per-domain logs",
+            host_logs.join(", "),
+            logs.files.len()
+        )
     };
     format!(
-        "wrote {} logs to {} ({}): {list}",
+        "wrote {} log{} to {} ({}): {list}",
         names.len(),
+        if names.len() == 1 { "" } else { "s" },
         dir.display(),
         super::explore::size(total),
     )

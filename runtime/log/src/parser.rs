@@ -56,6 +56,11 @@ pub struct Parser {
     /// A quoted-printable line end (`=0A`) has been seen: the file is such
     /// a body, where a `=` that ends a physical line is always a soft break.
     qp_lines: bool,
+    /// A line was read one way because `qp_lines` was false, and would have
+    /// been read the other way were it true: a part of a file read on its
+    /// own (split.rs) must be read again if the parts before it had seen a
+    /// `=0A`.
+    qp_decided: bool,
 }
 
 impl Parser {
@@ -81,7 +86,25 @@ impl Parser {
             carry: Vec::new(),
             carry_off: 0,
             qp_lines: false,
+            qp_decided: false,
         }
+    }
+
+    /// Reads on as a parser that has seen a quoted-printable line end
+    /// (`=0A`) before: for a part of a file whose earlier parts had one.
+    pub fn after_qp_lines(&mut self) {
+        self.qp_lines = true;
+    }
+
+    /// Has a quoted-printable line end been seen (or assumed)?
+    pub fn qp_lines(&self) -> bool {
+        self.qp_lines
+    }
+
+    /// Did a line's reading turn on not having seen a quoted-printable
+    /// line end yet? (See `after_qp_lines`.)
+    pub fn qp_decided(&self) -> bool {
+        self.qp_decided
     }
 
     /// Physical lines read so far.
@@ -522,6 +545,7 @@ impl Parser {
         if let Some(eq) = self.prev_eq_at.take() {
             // In a body whose line ends are encoded, whatever the next
             // line looks like (a register dump's indented `  cs: 0010`).
+            self.qp_decided |= self.cur.open && kind != Kind::Record && !self.qp_lines;
             if self.cur.open && (kind == Kind::Record || self.qp_lines) {
                 self.damage.push(Damage {
                     kind: DamageKind::SoftBreak,

@@ -221,6 +221,11 @@ pub fn for_each_line_mapped<S: LineSink>(
 
 /// The lines of `range` of a regular file (the range should start at a
 /// line's start), through windows of a memory mapping.
+///
+/// The windows end at multiples of [`WINDOW`] in the file, wherever the
+/// range starts: a line too long to keep whole is cut into the same pieces
+/// when the file is read from a later line as when it is read from its
+/// start, so a file counted in parts (split.rs) counts what it does whole.
 pub fn for_range_mapped<S: LineSink>(
     file: &std::fs::File,
     range: std::ops::Range<u64>,
@@ -236,7 +241,8 @@ pub fn for_range_mapped<S: LineSink>(
     // The line before the next one, once its window is gone.
     let mut prev_copy: Vec<u8> = Vec::new();
     while at < len {
-        let n = (len - at).min(WINDOW as u64) as usize;
+        let to_boundary = WINDOW as u64 - at % WINDOW as u64;
+        let n = (len - at).min(to_boundary) as usize;
         // SAFETY: the mapping is read-only and private; a log that another
         // process truncates while it is read is the one hazard, as for
         // every tool that maps its input (ripgrep does the same).
@@ -322,6 +328,43 @@ pub fn for_range_mapped<S: LineSink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Lines(Vec<(u64, usize, bool, bool)>);
+
+    impl LineSink for Lines {
+        fn first(&mut self, _: &[u8]) {}
+        fn line(&mut self, l: RawLine<'_>) {
+            self.0
+                .push((l.offset, l.bytes.len(), l.overlong, l.continues));
+        }
+    }
+
+    /// A line longer than the reader keeps, read from the file's start and
+    /// from a line before it: the same pieces at the same offsets, though
+    /// the second read's windows begin elsewhere.
+    #[test]
+    fn a_long_lines_pieces_do_not_depend_on_where_the_read_starts() {
+        let path = std::env::temp_dir().join(format!("xsh-pieces-{}", std::process::id()));
+        let head = b"first line\nsecond line\n";
+        let mut text = head.to_vec();
+        text.extend(std::iter::repeat_n(b'x', WINDOW + 5000));
+        text.extend_from_slice(b"\nlast line\n");
+        std::fs::write(&path, &text).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        let len = text.len() as u64;
+        let mut whole = Lines(Vec::new());
+        for_range_mapped(&f, 0..len, 1 << 20, &mut whole).unwrap();
+        let from = b"first line\n".len() as u64;
+        let mut part = Lines(Vec::new());
+        for_range_mapped(&f, from..len, 1 << 20, &mut part).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            whole.0.iter().any(|l| l.2),
+            "the long line is cut: {:?}",
+            whole.0
+        );
+        assert_eq!(&whole.0[1..], &part.0[..]);
+    }
 
     #[test]
     fn in_memory_lines_are_cut_like_the_reader_cuts_them() {

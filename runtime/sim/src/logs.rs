@@ -3,6 +3,11 @@
 //! (`xen.log`). Each sink keeps its text in memory (what `xend.log()`
 //! returns) and can also stream to a file as lines are written, so a run
 //! that fails part-way has flushed what it wrote.
+//!
+//! A file comes into existence the way the real one does: when the program
+//! that writes it opens it (xend's logging at xend's start, the hypervisor's
+//! console at boot, qemu-dm's log when it is spawned), or at its first line.
+//! A host that runs xl never starts xend, so it has no `xend.log`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -37,7 +42,16 @@ pub struct LogSink {
     text: String,
     keep: bool,
     scratch: String,
+    /// Where the sink streams (`--log-dir`): the file is created there
+    /// when the sink opens, not before.
+    path: Option<PathBuf>,
     out: Option<BufWriter<File>>,
+    /// Has the file come into existence (opened by its writer, or a line
+    /// written)?
+    opened: bool,
+    /// Why the file could not be created or written, reported at `flush`:
+    /// a failed log write must not stop the model.
+    failed: Option<std::io::Error>,
     /// Lines written while anything read them (for origins).
     lines: u64,
     /// Origins of the lines, when recorded.
@@ -62,7 +76,35 @@ impl LogSink {
 
     /// Does anything read what is written here?
     pub fn wanted(&self) -> bool {
-        self.keep || self.out.is_some() || self.origins.is_some()
+        self.keep || self.path.is_some() || self.origins.is_some()
+    }
+
+    /// The file's writer opens it (as xend's logging opens `xend.log` when
+    /// xend starts): from now on it exists, empty until a line comes.
+    pub fn open(&mut self) {
+        if self.opened {
+            return;
+        }
+        self.opened = true;
+        if let Some(p) = self.path.take() {
+            if let Err(e) = self.create(&p) {
+                self.failed.get_or_insert(e);
+            }
+            self.path = Some(p);
+        }
+    }
+
+    /// Has the file come into existence: opened by its writer, or written to?
+    pub fn exists(&self) -> bool {
+        self.opened
+    }
+
+    /// Creates the streamed file with what the sink kept so far.
+    fn create(&mut self, path: &Path) -> std::io::Result<()> {
+        let mut f = BufWriter::new(File::create(path)?);
+        f.write_all(self.text.as_bytes())?;
+        self.out = Some(f);
+        Ok(())
     }
 
     /// Appends `text` (which should end in a newline).
@@ -76,6 +118,9 @@ impl LogSink {
         if !self.wanted() {
             return;
         }
+        if !self.opened {
+            self.open();
+        }
         if let Some(o) = &mut self.origins {
             o.push(Origin {
                 line: self.lines,
@@ -87,9 +132,9 @@ impl LogSink {
             self.text.push_str(text);
         }
         if let Some(o) = &mut self.out {
-            // A failed log write must not stop the model; the CLI reports
-            // a failed flush at the end.
-            let _ = o.write_all(text.as_bytes());
+            if let Err(e) = o.write_all(text.as_bytes()) {
+                self.failed.get_or_insert(e);
+            }
         }
     }
 
@@ -149,14 +194,21 @@ impl LogSink {
         self.lines
     }
 
+    /// Streams to `path` from now on: a file that exists already is
+    /// created there at once, with what was kept; one that does not, when
+    /// it opens.
     fn stream_to(&mut self, path: &Path) -> std::io::Result<()> {
-        let mut f = BufWriter::new(File::create(path)?);
-        f.write_all(self.text.as_bytes())?;
-        self.out = Some(f);
+        if self.opened {
+            self.create(path)?;
+        }
+        self.path = Some(path.to_path_buf());
         Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         match &mut self.out {
             Some(o) => o.flush(),
             None => Ok(()),
@@ -245,14 +297,14 @@ impl Logs {
         self.origins
     }
 
-    /// The sink for a per-domain file (`qemu-dm-ubuntu.log`), created on first use.
+    /// The sink for a per-domain file (`qemu-dm-ubuntu.log`), opened on
+    /// first use: the process that writes it opens it when it starts.
     pub fn file(&mut self, name: &str) -> &mut LogSink {
         if !self.files.contains_key(name) {
             let mut sink = LogSink::new(self.keep);
             sink.set_origins(self.origins);
-            if let Some(d) = &self.dir {
-                let _ = sink.stream_to(&d.join(name));
-            }
+            sink.path = self.dir.as_ref().map(|d| d.join(name));
+            sink.open();
             self.files.insert(name.to_string(), sink);
         }
         &mut self.files[name]
@@ -308,7 +360,8 @@ impl Logs {
         }
     }
 
-    /// Writes every log, so far and from now on, into `dir`.
+    /// Writes every log, so far and from now on, into `dir`: the files
+    /// that exist now at once, the others when they open.
     pub fn stream_to_dir(&mut self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         self.xend.stream_to(&dir.join("xend.log"))?;
@@ -368,6 +421,46 @@ mod tests {
         assert_eq!(read("q.log.2"), None, "the earlier .1 is not shifted");
         assert_eq!(read("q.log.5").as_deref(), Some("earlier .5\n"));
         assert_eq!(read("q.log.6"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A streamed file comes into existence when its writer opens it or
+    /// writes its first line, never before: streaming into a folder
+    /// creates only the files that exist already, with what they kept.
+    #[test]
+    fn a_log_file_exists_once_opened_or_written() {
+        let dir = std::env::temp_dir().join(format!("xsh-open-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut logs = Logs::default();
+        logs.xen.open();
+        logs.xen.write("(XEN) before\n");
+        logs.stream_to_dir(&dir).unwrap();
+        let read = |n: &str| std::fs::read_to_string(dir.join(n)).ok();
+        logs.flush().unwrap();
+        assert_eq!(read("xen.log").as_deref(), Some("(XEN) before\n"));
+        assert_eq!(read("xend.log"), None, "xend never opened its log");
+        assert!(!logs.xend.exists());
+        logs.xend.open();
+        logs.flush().unwrap();
+        assert_eq!(read("xend.log").as_deref(), Some(""), "opened, still empty");
+        let mut written = Logs::default();
+        written.stream_to_dir(&dir.join("w")).unwrap();
+        written.xend.write("[x] first\n");
+        written.flush().unwrap();
+        assert!(written.xend.exists() && !written.xen.exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("w/xend.log"))
+                .ok()
+                .as_deref(),
+            Some("[x] first\n")
+        );
+        assert!(!dir.join("w/xen.log").exists());
+        // A file that cannot be made when it opens is reported at flush.
+        let mut gone = Logs::default();
+        gone.stream_to_dir(&dir.join("gone")).unwrap();
+        std::fs::remove_dir_all(dir.join("gone")).unwrap();
+        gone.xend.write("[x] lost\n");
+        assert!(gone.flush().is_err(), "the failed create is reported");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

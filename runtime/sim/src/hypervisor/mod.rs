@@ -265,6 +265,9 @@ pub fn console_print(sim: &Sim, text: &str) {
 
 /// Brings up the hypervisor: dom0 and the pCPUs with their idle loops.
 pub fn boot(sim: &Sim, pcpus: u32) {
+    // The console ring exists from boot (`xl dmesg` / `xm dmesg` read it on
+    // any host), so xen.log does too, empty or not.
+    sim.logs.borrow_mut().xen.open();
     let mut ctxs = Vec::new();
     for p in 0..pcpus {
         let ctx = sim.new_ctx(

@@ -123,8 +123,9 @@ fn settings(host: &Host, info: &RunInfo) -> Json {
     })
 }
 
-/// Every log of the world with the calls that wrote its lines: xend.log,
-/// the per-domain files in the order they were opened, the Xen console.
+/// Every log of the world with the calls that wrote its lines: xend.log
+/// (when xend ran), the per-domain files in the order they were opened,
+/// the Xen console: the files `--log-dir` holds.
 fn logs(sim: &Sim) -> Vec<data::LogData> {
     let logs = sim.logs.borrow();
     let mut out = Vec::new();
@@ -140,11 +141,15 @@ fn logs(sim: &Sim) -> Vec<data::LogData> {
                 .collect(),
         });
     };
-    add("xend.log", &logs.xend);
+    if logs.xend.exists() {
+        add("xend.log", &logs.xend);
+    }
     for (name, sink) in &logs.files {
         add(name, sink);
     }
-    add("xen.log", &logs.xen);
+    if logs.xen.exists() {
+        add("xen.log", &logs.xen);
+    }
     out
 }
 

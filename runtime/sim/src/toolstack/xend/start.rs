@@ -12,6 +12,10 @@ use super::{Vm, VmConfig, VmRef};
 
 /// Starts xend (as `xend start` at boot).
 pub fn start(sim: &Sim) {
+    // XendLogging.init, early in xend's start, opens /var/log/xen/xend.log
+    // (a RotatingFileHandler creates the file then): a host whose xend
+    // started has the file even before its first record.
+    sim.logs.borrow_mut().xend.open();
     let conn = sim.xs.borrow_mut().connect(0, false, "xend", Sink::Queue);
     sim.xend.borrow_mut().conn = conn;
     let rsl = {
