@@ -160,34 +160,39 @@ impl Xenstore {
             return Ok(id);
         }
         // Most paths asked for the first time are a new entry (or a missing
-        // one) in a directory already known: from the parent's node, it is
-        // one step.
-        let cut = last_slash(path).unwrap_or(0);
-        if cut > 0 {
-            if let Some(parent) = self.paths.get(&self.tree, &path[..cut]) {
-                return match self.tree.child(parent, &path[cut + 1..]) {
-                    Some(id) => {
-                        self.paths.put(path, id, self.tree.live);
-                        Ok(id)
-                    }
-                    None => Err((parent, cut + 1)),
-                };
+        // one) in a directory already known, or a path in a subtree a
+        // transaction is making, below a node already known: start from
+        // the deepest ancestor remembered rather than from the root.
+        let (mut id, mut start) = (Tree::ROOT, 1);
+        let mut cut = b.len();
+        while let Some(j) = last_slash(&path[..cut]).filter(|&j| j > 0) {
+            if let Some(a) = self.paths.get(&self.tree, &path[..j]) {
+                (id, start) = (a, j + 1);
+                break;
             }
+            cut = j;
         }
-        let mut id = Tree::ROOT;
-        let mut start = 1;
+        let from = start;
+        let parent = last_slash(path).unwrap_or(0);
         while start <= b.len() {
             let end = b[start..]
                 .iter()
                 .position(|&c| c == b'/')
                 .map_or(b.len(), |i| start + i);
-            if end == b.len() && cut > 0 {
-                // The parent is reached: remember it for its other entries.
-                self.paths.put(&path[..cut], id, self.tree.live);
-            }
             match self.tree.child(id, &path[start..end]) {
                 Some(c) => id = c,
-                None => return Err((id, start)),
+                None => {
+                    if start > from {
+                        // The deepest node there is: the other paths of
+                        // the subtree being made start from it.
+                        self.paths.put(&path[..start - 1], id, self.tree.live);
+                    }
+                    return Err((id, start));
+                }
+            }
+            if end == parent {
+                // The parent is reached: remember it for its other entries.
+                self.paths.put(&path[..end], id, self.tree.live);
             }
             start = end + 1;
         }
