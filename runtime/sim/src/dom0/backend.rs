@@ -6,6 +6,7 @@
 
 use crate::probe::Probe;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::{xs_request, Req, Resp};
 use crate::Sim;
 
@@ -42,8 +43,9 @@ pub async fn kernel_xenwatch(sim: Sim) {
     }
 }
 
-/// The device `<class>/<domid>/<devid>` a backend watch path is under.
-fn device_of(path: &str) -> Option<(&str, u32, &str)> {
+/// The device `<class>/<domid>/<devid>` a backend watch path is under, and
+/// that part of the path (`vif/8/0`).
+fn device_of(path: &str) -> Option<(&str, u32, &str, &str)> {
     let rest = match path.strip_prefix(BACKEND_ROOT) {
         Some(r) => r,
         None if !path.starts_with('/') => path.strip_prefix("backend/")?,
@@ -51,11 +53,12 @@ fn device_of(path: &str) -> Option<(&str, u32, &str)> {
     };
     let mut it = rest.split('/');
     let (class, domid, devid) = (it.next()?, it.next()?, it.next()?);
-    Some((class, domid.parse().ok()?, devid))
+    let len = class.len() + domid.len() + devid.len() + 2;
+    Some((class, domid.parse().ok()?, devid, &rest[..len]))
 }
 
 async fn xenbus_dev_changed(sim: &Sim, path: String) {
-    let Some((class, domid, devid)) = device_of(&path) else {
+    let Some((class, domid, devid, device)) = device_of(&path) else {
         return;
     };
     // Only netback and blkback live in dom0's kernel; vfb, vkbd and console
@@ -63,7 +66,9 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
     if class != "vif" && class != "vbd" {
         return;
     }
-    let root = format!("{BACKEND_ROOT}{class}/{domid}/{devid}");
+    // The event's path cut after the device (xenbus_dev_changed's `root`,
+    // `kasprintf("%.*s", rootlen, node)`), absolute.
+    let root = [BACKEND_ROOT, device].concat();
     let (class, devid) = (class.to_string(), devid.to_string());
     let known = sim.dom0.borrow().backends.contains_key(&root);
     let exists = sim.xs.borrow().exists_raw(&root);
@@ -86,7 +91,7 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
     }
     // xenbus_probe_node: "Device is not new, so ignore it. This can happen
     // if a device is going away after switching to Closed."
-    if sim.xs.borrow().peek(&format!("{root}/state")).as_deref() != Some("1") {
+    if sim.xs.borrow().peek(&join(&root, "state")).as_deref() != Some("1") {
         return;
     }
     let s = sim.clone();
@@ -112,7 +117,7 @@ async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid
         async move {
             let conn = s.dom0.borrow().kernel_conn;
             let frontend =
-                match xs_request(&s, conn, None, Req::Read(format!("{root}/frontend"))).await {
+                match xs_request(&s, conn, None, Req::Read(join(&root, "frontend"))).await {
                     Ok(Resp::Value(v)) => v,
                     _ => return,
                 };
@@ -126,18 +131,12 @@ async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid
                     state: 2,
                 },
             );
+            let _ = xs_request(&s, conn, None, Req::Write(join(&root, "state"), "2".into())).await;
             let _ = xs_request(
                 &s,
                 conn,
                 None,
-                Req::Write(format!("{root}/state"), "2".into()),
-            )
-            .await;
-            let _ = xs_request(
-                &s,
-                conn,
-                None,
-                Req::Watch(format!("{frontend}/state"), format!("{OTHEREND}{root}")),
+                Req::Watch(join(&frontend, "state"), format!("{OTHEREND}{root}")),
             )
             .await;
             // netback raises "online" for vif-setup; blkback's "add" runs block.
@@ -180,7 +179,7 @@ async fn frontend_changed(sim: &Sim, root: String) {
                     if let Some(b) = s.dom0.borrow_mut().backends.get_mut(&root) {
                         b.state = st;
                     }
-                    let _ = xs_request(&s, conn, None, Req::Write(format!("{root}/state"), st.to_string())).await;
+                    let _ = xs_request(&s, conn, None, Req::Write(join(&root, "state"), st.to_string())).await;
                 }
             };
             match state {
@@ -188,7 +187,7 @@ async fn frontend_changed(sim: &Sim, root: String) {
                 5 if be.state < 5 => set(5).await,
                 6 => {
                     set(6).await;
-                    let online = matches!(xs_request(&s, conn, None, Req::Read(format!("{root}/online"))).await, Ok(Resp::Value(v)) if v == "1");
+                    let online = matches!(xs_request(&s, conn, None, Req::Read(join(&root, "online"))).await, Ok(Resp::Value(v)) if v == "1");
                     if !online {
                         device_unregister(&s, root.clone()).await;
                     }
@@ -241,7 +240,7 @@ async fn device_unregister(sim: &Sim, root: String) {
                 );
                 if s.xs.borrow().exists_raw(&root) {
                     let _ =
-                        xs_request(&s, conn, None, Req::Rm(format!("{root}/hotplug-status"))).await;
+                        xs_request(&s, conn, None, Req::Rm(join(&root, "hotplug-status"))).await;
                 }
             }
             queue_uevent(

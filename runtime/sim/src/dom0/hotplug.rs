@@ -6,6 +6,7 @@
 use crate::probe::{Layer, Probe};
 use crate::time::SimDuration;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::{xs_request, ConnId, Req, Resp, XsErr};
 use crate::Sim;
 
@@ -128,7 +129,7 @@ pub async fn libxl_script(sim: &Sim, script: &str, args: &[&'static str], backen
                         &s,
                         c,
                         None,
-                        Req::Write(format!("{be}/hotplug-status"), "connected".into()),
+                        Req::Write(join(&be, "hotplug-status"), "connected".into()),
                     )
                     .await;
                 }
@@ -138,7 +139,7 @@ pub async fn libxl_script(sim: &Sim, script: &str, args: &[&'static str], backen
                         &s,
                         c,
                         None,
-                        Req::Write(format!("{be}/physical-device"), "fd:2".into()),
+                        Req::Write(join(&be, "physical-device"), "fd:2".into()),
                     )
                     .await;
                     let c = xenstore_exec(&s).await;
@@ -146,7 +147,7 @@ pub async fn libxl_script(sim: &Sim, script: &str, args: &[&'static str], backen
                         &s,
                         c,
                         None,
-                        Req::Write(format!("{be}/hotplug-status"), "connected".into()),
+                        Req::Write(join(&be, "hotplug-status"), "connected".into()),
                     )
                     .await;
                 }
@@ -193,7 +194,7 @@ async fn hotplug_script(sim: &Sim, script: &'static str, action: &'static str, b
                                 &s,
                                 c,
                                 None,
-                                Req::Write(format!("{be}/physical-device"), "fd:2".into()),
+                                Req::Write(join(&be, "physical-device"), "fd:2".into()),
                             )
                             .await;
                         }
@@ -202,7 +203,7 @@ async fn hotplug_script(sim: &Sim, script: &'static str, action: &'static str, b
                             &s,
                             c,
                             None,
-                            Req::Write(format!("{be}/hotplug-status"), "connected".into()),
+                            Req::Write(join(&be, "hotplug-status"), "connected".into()),
                         )
                         .await;
                     }
@@ -333,7 +334,7 @@ pub async fn xen_hotplug_cleanup(sim: &Sim, backend: String) {
             }
             let c = xenstore_exec(&s).await;
             if let Ok(Resp::Value(front)) =
-                xs_request(&s, c, None, Req::Read(format!("{rel}/frontend"))).await
+                xs_request(&s, c, None, Req::Read(join(&rel, "frontend"))).await
             {
                 xenstore_rm_tidy(&s, &front).await;
             }

@@ -3,6 +3,7 @@
 //! Boot itself is not simulated step by step; the parts the shutdown path
 //! depends on are set up by the mechanisms that set them up on a real boot.
 
+use crate::xenstore::join;
 use std::rc::Rc;
 
 use crate::hypervisor::{self, param};
@@ -184,10 +185,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
                 &sim,
                 conn,
                 None,
-                Req::Watch(
-                    format!("{backend}/state"),
-                    format!("{OTHEREND_PREFIX}{node}"),
-                ),
+                Req::Watch(join(backend, "state"), format!("{OTHEREND_PREFIX}{node}")),
             )
             .await;
             // Initialised: the backend answers Connected when it can serve us.
@@ -195,7 +193,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
                 &sim,
                 conn,
                 None,
-                Req::Write(format!("{node}/state"), "3".into()),
+                Req::Write(join(node, "state"), "3".into()),
             )
             .await;
         }

@@ -5,6 +5,7 @@
 use crate::probe::Probe;
 use crate::time::SimDuration;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::{xs_request, ConnId, Req, Resp, XsErr};
 use crate::Sim;
 
@@ -193,7 +194,7 @@ pub async fn backend_changed(sim: &Sim, domid: u32, nodename: String, path: Stri
                 None => return,
             };
             let state: u8 =
-                match xs_request(&s, conn, None, Req::Read(format!("{backend}/state"))).await {
+                match xs_request(&s, conn, None, Req::Read(join(&backend, "state"))).await {
                     Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
                     _ => 0,
                 };
@@ -250,7 +251,7 @@ async fn set_frontend_state(sim: &Sim, domid: u32, conn: ConnId, nodename: &str,
         sim,
         conn,
         None,
-        Req::Write(format!("{nodename}/state"), state.to_string()),
+        Req::Write(join(nodename, "state"), state.to_string()),
     )
     .await;
 }

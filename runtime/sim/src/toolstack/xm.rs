@@ -2,6 +2,7 @@
 //! dom0 process that talks to xend over XML-RPC; every request runs on a new
 //! xend thread (SocketServer.ThreadingMixIn).
 
+use crate::xenstore::join;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
@@ -80,7 +81,7 @@ pub async fn shutdown(sim: &Sim, target: String, mode: String, wait: bool) -> Re
                 let vm = lookup(&s, &t).await?;
                 let vp = s.xend.borrow().vm(vm).vmpath.clone();
                 Ok::<_, String>(
-                    super::xend::python::read(&s, &format!("{vp}/xend/restart_count")).await,
+                    super::xend::python::read(&s, &join(&vp, "xend/restart_count")).await,
                 )
             })
             .await;

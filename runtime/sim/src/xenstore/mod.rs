@@ -37,6 +37,18 @@ use crate::exec::TaskId;
 use crate::time::SimTime;
 use tree::Tree;
 
+/// `dir + "/" + name`, as xend's `"%s/%s" % (path, key)` and libxl's
+/// `GCSPRINTF("%s/%s", ...)` build the paths they ask for: every request
+/// names one, so it is made in one allocation of the right size rather
+/// than through the formatting machinery.
+pub fn join(dir: &str, name: &str) -> String {
+    let mut p = String::with_capacity(dir.len() + 1 + name.len());
+    p.push_str(dir);
+    p.push('/');
+    p.push_str(name);
+    p
+}
+
 /// xenstore's error names, as sent on the wire (plus oxenstored's EQUOTA
 /// and EPERM from SET_PERMS).
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]

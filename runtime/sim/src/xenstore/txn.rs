@@ -9,6 +9,7 @@
 //! only for a read of a node someone else changed meanwhile, and such a
 //! transaction fails its commit with EAGAIN either way (docs/fidelity.md).
 
+use super::join;
 use std::rc::Rc;
 
 use super::ops::{is_child, last_slash, PermSet, PERM_READ};
@@ -250,7 +251,7 @@ impl Xenstore {
         let prefix = if path == "/" {
             "/".to_string()
         } else {
-            format!("{path}/")
+            join(path, "")
         };
         if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
             // A live child can only be hidden by a removal in the transaction:
@@ -330,7 +331,7 @@ impl Xenstore {
         let prefix = if path == "/" {
             "/".to_string()
         } else {
-            format!("{path}/")
+            join(path, "")
         };
         // The children the transaction's ops reach (each once), and those
         // it writes or creates something in.

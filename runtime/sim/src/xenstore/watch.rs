@@ -4,6 +4,7 @@
 //! Events go out connection by connection in connection order, and within a
 //! connection in registration order, as the daemon's two nested loops do.
 
+use super::join;
 use std::rc::Rc;
 
 use super::ops::is_child;
@@ -182,7 +183,7 @@ impl Xenstore {
             }
             // A removal also reaches the watches below the removed node.
             if recurse && name != "/" {
-                let lo: Rc<str> = format!("{name}/").into();
+                let lo: Rc<str> = join(name, "").into();
                 for p in self.watch_paths.range(lo.clone()..) {
                     if !p.starts_with(&*lo) {
                         break;

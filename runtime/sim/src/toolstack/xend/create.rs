@@ -6,6 +6,7 @@
 use crate::hypervisor::domctl::{self, DomainConfig, Domctl};
 use crate::probe::Probe;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::{PermSet, Req};
 use crate::Sim;
 
@@ -196,7 +197,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
     for d in [
         "device", "control", "error", "memory", "guest", "hvmpv", "data",
     ] {
-        let p = format!("{dompath}/{d}");
+        let p = join(&dompath, d);
         reqs.push(Req::Mkdir(p.clone()));
         reqs.push(Req::SetPerms(p, perms(&[(domid, 'n')])));
     }
@@ -323,7 +324,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
         Req::SetPerms(front.clone(), perms(&[(domid, 'n'), (0, 'r')])),
     ];
     for (k, v) in fdetails {
-        reqs.push(Req::Write(format!("{front}/{k}"), v));
+        reqs.push(Req::Write(join(&front, k), v));
     }
     reqs.push(Req::Write(back.clone(), String::new()));
     reqs.push(Req::SetPerms(
@@ -331,7 +332,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
         perms(&[(0, 'n'), (domid, 'r')]),
     ));
     for (k, v) in bdetails {
-        reqs.push(Req::Write(format!("{back}/{k}"), v));
+        reqs.push(Req::Write(join(&back, k), v));
     }
     let vdev = format!("{vmpath}/device/{class}/{devid}");
     for (k, v) in [
@@ -340,7 +341,7 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
         ("frontend", front.clone()),
         ("frontend-id", domid.to_string()),
     ] {
-        reqs.push(Req::Write(format!("{vdev}/{k}"), v));
+        reqs.push(Req::Write(join(&vdev, k), v));
     }
     xs_txn(sim, reqs).await;
 }
@@ -397,13 +398,13 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
     }
     let mut reqs: Vec<Req> = fields
         .into_iter()
-        .map(|(k, v)| Req::Write(format!("{vp}/{k}"), v))
+        .map(|(k, v)| Req::Write(join(&vp, k), v))
         .collect();
     // `SetPermissions('%s/uuid' % self.vmpath, {'dom': self.domid, 'read':
     // True})`: the domid the domain was given, pinned in the config or not
     // (reference §3.2; XendDomainInfo.py:3436-3443).
     reqs.push(Req::SetPerms(
-        format!("{vp}/uuid"),
+        join(&vp, "uuid"),
         perms(&[(0, 'n'), (domid.unwrap_or(0), 'r')]),
     ));
     xs_txn(sim, reqs).await;
@@ -446,7 +447,7 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
     );
     let mut reqs: Vec<Req> = fields
         .into_iter()
-        .map(|(k, v)| Req::Write(format!("{dp}/{k}"), v))
+        .map(|(k, v)| Req::Write(join(&dp, k), v))
         .collect();
     for v in 1..cfg.vcpus {
         reqs.push(Req::Write(
@@ -455,7 +456,7 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
         ));
     }
     reqs.push(Req::Write(
-        format!("{dp}/control/platform-feature-xs_reset_watches"),
+        join(&dp, "control/platform-feature-xs_reset_watches"),
         "1".into(),
     ));
     xs_txn(sim, reqs).await;

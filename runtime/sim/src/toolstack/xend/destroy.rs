@@ -5,6 +5,7 @@
 use crate::hypervisor::domctl::{self, Domctl};
 use crate::probe::Probe;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::{Req, Resp};
 use crate::Sim;
 
@@ -71,7 +72,7 @@ pub async fn destroy(sim: &Sim, vm: VmRef) {
         // _prepare_phantom_paths: the vbds' phantom nodes, read from the store.
         let dompath = s.xend.borrow().vm(vm).dompath.clone();
         if let Some(dp) = &dompath {
-            let _ = super::python::list(&s, &format!("{dp}/device/vbd")).await;
+            let _ = super::python::list(&s, &join(dp, "device/vbd")).await;
         }
         if dompath.is_some() {
             domctl::do_domctl(&s, domid, Domctl::Pause).await;
@@ -132,7 +133,7 @@ async fn unwatch_shutdown(sim: &Sim, vm: VmRef) {
         (v.shutdown_watch.take(), v.dompath.clone())
     };
     if let (Some(t), Some(dp)) = (tok, dp) {
-        unwatch(sim, &format!("{dp}/control/shutdown"), &t).await;
+        unwatch(sim, &join(&dp, "control/shutdown"), &t).await;
     }
 }
 
@@ -169,12 +170,12 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
             _ => None,
         };
         for class in CLASS_ORDER {
-            let devs = match xs_call(&s, tx, Req::Directory(format!("{base}/{class}"))).await {
+            let devs = match xs_call(&s, tx, Req::Directory(join(&base, class))).await {
                 Ok(Resp::List(l)) => l,
                 _ => Vec::new(),
             };
             for d in devs {
-                let dev = format!("{class}/{d}");
+                let dev = join(class, &d);
                 log(
                     &s,
                     Level::Debug,

@@ -1,6 +1,7 @@
 //! DevController and the device classes (X xend/XendDevices.py:37-56,
 //! xend/server/DevController.py).
 
+use crate::xenstore::join;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -65,8 +66,8 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
             // "Modify online status /before/ updating state (latter is
             // watched by drivers, so this ordering avoids a race)."
             for (node, val) in [("online", "0"), ("state", "5")] {
-                match read(&s, &format!("{vm_dev}/backend")).await {
-                    Some(bp) => write(&s, &format!("{bp}/{node}"), val).await,
+                match read(&s, &join(&vm_dev, "backend")).await {
+                    Some(bp) => write(&s, &join(&bp, node), val).await,
                     None => return,
                 }
             }
@@ -75,7 +76,7 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
                     return;
                 };
                 let (front, _) = paths(d, &class, &dev);
-                let backpath = read(&s, &format!("{vm_dev}/backend")).await;
+                let backpath = read(&s, &join(&vm_dev, "backend")).await;
                 if let Some(bp) = &backpath {
                     remove(&s, bp).await;
                 }
@@ -127,7 +128,7 @@ async fn wait_for_device_destroy(
             }
             // ovm-4.4.4 (choice, docs/fidelity.md): nothing to wait for when the
             // backend it would watch was removed with the device.
-            let status_path = format!("{backpath}/hotplug-status");
+            let status_path = join(&backpath, "hotplug-status");
             if backpath.is_empty() || read(&s, &status_path).await.is_none() {
                 return;
             }
@@ -205,7 +206,7 @@ pub async fn wait_for_devices(sim: &Sim, vm: VmRef) {
             let status = Rc::new(Cell::new(0u8));
             xswatch(
                 sim,
-                &format!("{back}/hotplug-status"),
+                &join(&back, "hotplug-status"),
                 WatchCb::HotplugStatus(ev, status),
             )
             .await;

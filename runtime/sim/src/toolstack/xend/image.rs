@@ -7,6 +7,7 @@ use crate::probe::Probe;
 use crate::qemu_dm;
 use crate::time::SimDuration;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::Sim;
 
 use super::lines::{ThreadKind, L};
@@ -77,13 +78,8 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         fifo: fifo.clone(),
     });
     let dp = format!("/local/domain/{domid}");
-    write(sim, &format!("{dp}/image/device-model-fifo"), &fifo).await;
-    write(
-        sim,
-        &format!("{dp}/image/device-model-pid"),
-        &pid.to_string(),
-    )
-    .await;
+    write(sim, &join(&dp, "image/device-model-fifo"), &fifo).await;
+    write(sim, &join(&dp, "image/device-model-pid"), &pid.to_string()).await;
     write(
         sim,
         &format!("/local/domain/0/device-model/{domid}/state"),

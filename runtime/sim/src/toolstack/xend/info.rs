@@ -6,6 +6,7 @@ use crate::hypervisor::{self, domctl, param, SchedOp};
 use crate::probe::Probe;
 use crate::time::SimDuration;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::Sim;
 
 use super::domain::{dom_get, state_get, DomState};
@@ -32,20 +33,20 @@ fn name(sim: &Sim, vm: VmRef) -> String {
 /// `readDom(path)`.
 pub async fn read_dom(sim: &Sim, vm: VmRef, rel: &str) -> Option<String> {
     let p = dompath(sim, vm)?;
-    read(sim, &format!("{p}/{rel}")).await
+    read(sim, &join(&p, rel)).await
 }
 
 /// `storeDom(path, value)`.
 pub async fn store_dom(sim: &Sim, vm: VmRef, rel: &str, value: &str) {
     if let Some(p) = dompath(sim, vm) {
-        write(sim, &format!("{p}/{rel}"), value).await;
+        write(sim, &join(&p, rel), value).await;
     }
 }
 
 /// `_writeVm(path, value)`.
 pub async fn write_vm(sim: &Sim, vm: VmRef, rel: &str, value: &str) {
     let p = vmpath(sim, vm);
-    write(sim, &format!("{p}/{rel}"), value).await;
+    write(sim, &join(&p, rel), value).await;
 }
 
 /// `_stateSet(state)`: nothing stored, only waiters notified (kept for `dom.state`).
@@ -126,12 +127,7 @@ pub async fn register_watches(sim: &Sim, vm: VmRef) {
     let t = xswatch(sim, &vp, WatchCb::StoreChanged(vm)).await;
     sim.xend.borrow_mut().vm_mut(vm).vm_watch = Some(t);
     if let Some(dp) = dompath(sim, vm) {
-        let t = xswatch(
-            sim,
-            &format!("{dp}/control/shutdown"),
-            WatchCb::Shutdown(vm),
-        )
-        .await;
+        let t = xswatch(sim, &join(&dp, "control/shutdown"), WatchCb::Shutdown(vm)).await;
         sim.xend.borrow_mut().vm_mut(vm).shutdown_watch = Some(t);
     }
 }
@@ -154,10 +150,10 @@ pub async fn store_changed(sim: &Sim, vm: VmRef, path: String) -> bool {
                 "rtc/timeoffset",
             ]
             .iter()
-            .map(|k| crate::xenstore::Req::Read(format!("{vp}/{k}")))
+            .map(|k| crate::xenstore::Req::Read(join(&vp, k)))
             .collect();
             super::python::xs_txn(&s, reqs).await;
-            read(&s, &format!("{vp}/image")).await;
+            read(&s, &join(&vp, "image")).await;
             true
         },
     )
@@ -378,7 +374,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                         write_vm(&s, vm, "xend/last_shutdown_reason", reason).await;
                         // _clearRestart
                         if let Some(p) = dompath(&s, vm) {
-                            remove(&s, &format!("{p}/xend/shutdown_start_time")).await;
+                            remove(&s, &join(&p, "xend/shutdown_start_time")).await;
                         }
                         match reason {
                             "suspend" => {

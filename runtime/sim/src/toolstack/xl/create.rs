@@ -7,6 +7,7 @@
 use crate::hypervisor::domctl::{self, Domctl};
 use crate::probe::Probe;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::Req;
 use crate::Sim;
 
@@ -290,24 +291,24 @@ async fn domain_make(sim: &Sim, pid: u32, cfg: &DomainConfig) -> Result<u32, i32
                     Req::Rm(lib.clone()),
                     Req::Mkdir(lib.clone()),
                     Req::SetPerms(lib, vec![(0, 'n')]),
-                    Req::Write(format!("{dom}/vm"), vm.clone()),
-                    Req::Write(format!("{dom}/name"), c.name.clone()),
+                    Req::Write(join(&dom, "vm"), vm.clone()),
+                    Req::Write(join(&dom, "name"), c.name.clone()),
                 ];
                 let mut dirs = vec!["cpu", "memory", "device", "control"];
                 if c.hvm {
                     dirs.push("hvmloader");
                 }
                 for d in dirs {
-                    reqs.push(Req::Mkdir(format!("{dom}/{d}")));
-                    reqs.push(Req::SetPerms(format!("{dom}/{d}"), ro.clone()));
+                    reqs.push(Req::Mkdir(join(&dom, d)));
+                    reqs.push(Req::SetPerms(join(&dom, d), ro.clone()));
                 }
                 let mut rwdirs = vec!["control/shutdown", "device/suspend/event-channel", "data"];
                 if c.hvm {
                     rwdirs.push("hvmloader/generation-id-address");
                 }
                 for d in rwdirs {
-                    reqs.push(Req::Mkdir(format!("{dom}/{d}")));
-                    reqs.push(Req::SetPerms(format!("{dom}/{d}"), rw.clone()));
+                    reqs.push(Req::Mkdir(join(&dom, d)));
+                    reqs.push(Req::SetPerms(join(&dom, d), rw.clone()));
                 }
                 // run_hotplug_scripts: libxl runs them, udev's must not.
                 let hotplug = s.xl.borrow().opts.run_hotplug_scripts;
@@ -316,14 +317,14 @@ async fn domain_make(sim: &Sim, pid: u32, cfg: &DomainConfig) -> Result<u32, i32
                 } else {
                     Req::Rm("libxl/disable_udev".into())
                 });
-                reqs.push(Req::Write(format!("{vm}/uuid"), c.uuid.clone()));
-                reqs.push(Req::Write(format!("{vm}/name"), c.name.clone()));
+                reqs.push(Req::Write(join(&vm, "uuid"), c.uuid.clone()));
+                reqs.push(Req::Write(join(&vm, "name"), c.name.clone()));
                 reqs.push(Req::Write(
-                    format!("{dom}/control/platform-feature-multiprocessor-suspend"),
+                    join(&dom, "control/platform-feature-multiprocessor-suspend"),
                     "1".into(),
                 ));
                 reqs.push(Req::Write(
-                    format!("{dom}/control/platform-feature-xs_reset_watches"),
+                    join(&dom, "control/platform-feature-xs_reset_watches"),
                     "1".into(),
                 ));
                 event::txn(&s, pid, reqs).await;
@@ -351,15 +352,15 @@ async fn domain_build(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig) {
             let dom = format!("/local/domain/{domid}");
             let kib = c.memory * 1024;
             let mut reqs = vec![
-                Req::Write(format!("{dom}/memory/static-max"), kib.to_string()),
-                Req::Write(format!("{dom}/memory/target"), kib.to_string()),
+                Req::Write(join(&dom, "memory/static-max"), kib.to_string()),
+                Req::Write(join(&dom, "memory/target"), kib.to_string()),
                 Req::Write(
-                    format!("{dom}/memory/videoram"),
+                    join(&dom, "memory/videoram"),
                     if c.hvm { "8192" } else { "0" }.into(),
                 ),
-                Req::Write(format!("{dom}/domid"), domid.to_string()),
-                Req::Write(format!("{dom}/store/port"), "1".into()),
-                Req::Write(format!("{dom}/store/ring-ref"), "1044476".into()),
+                Req::Write(join(&dom, "domid"), domid.to_string()),
+                Req::Write(join(&dom, "store/port"), "1".into()),
+                Req::Write(join(&dom, "store/ring-ref"), "1044476".into()),
             ];
             for v in 0..c.vcpus {
                 reqs.push(Req::Write(
@@ -405,15 +406,15 @@ pub async fn domain_unpause(sim: &Sim, pid: u32, domid: u32) {
 pub async fn domain_preserve(sim: &Sim, pid: u32, domid: u32, new_name: &str) -> bool {
     let uuid = sim.xl.borrow_mut().new_uuid();
     let dom = format!("/local/domain/{domid}");
-    let old_vm = event::xs_read(sim, pid, None, &format!("{dom}/vm")).await;
+    let old_vm = event::xs_read(sim, pid, None, &join(&dom, "vm")).await;
     let vm = format!("/vm/{uuid}");
     let mut reqs = vec![
         Req::Rm(vm.clone()),
         Req::Mkdir(vm.clone()),
-        Req::Write(format!("{dom}/vm"), vm.clone()),
-        Req::Write(format!("{dom}/name"), new_name.to_string()),
-        Req::Write(format!("{vm}/uuid"), uuid),
-        Req::Write(format!("{vm}/name"), new_name.to_string()),
+        Req::Write(join(&dom, "vm"), vm.clone()),
+        Req::Write(join(&dom, "name"), new_name.to_string()),
+        Req::Write(join(&vm, "uuid"), uuid),
+        Req::Write(join(&vm, "name"), new_name.to_string()),
     ];
     if let Some(old) = old_vm {
         reqs.push(Req::Rm(old));

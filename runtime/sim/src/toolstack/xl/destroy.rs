@@ -6,6 +6,7 @@
 use crate::hypervisor::domctl::{self, Domctl};
 use crate::probe::Probe;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::Req;
 use crate::Sim;
 
@@ -140,7 +141,7 @@ pub async fn devices_destroy_cb(sim: &Sim, pid: u32, domid: u32, ao: usize, rc: 
                 );
             }
             s.at(L::DevicesCbXsRm as u16);
-            if let Some(vm) = event::xs_read(&s, pid, None, &format!("{dom_path}/vm")).await {
+            if let Some(vm) = event::xs_read(&s, pid, None, &join(&dom_path, "vm")).await {
                 let _ = event::xs(&s, pid, None, Req::Rm(vm)).await;
             }
             let _ = event::xs(&s, pid, None, Req::Rm(dom_path.clone())).await;
@@ -152,7 +153,7 @@ pub async fn devices_destroy_cb(sim: &Sim, pid: u32, domid: u32, ao: usize, rc: 
                 Req::Rm(format!("/local/domain/0/device-model/{domid}")),
             )
             .await;
-            let _ = event::xs(&s, pid, None, Req::Rm(format!("{dom_path}/hvmloader"))).await;
+            let _ = event::xs(&s, pid, None, Req::Rm(join(&dom_path, "hvmloader"))).await;
             // libxl__userdata_destroyall: the `xl` config kept for a restart.
             s.xl.borrow_mut().domains.remove(&domid);
             s.at(L::DevicesCbXcDestroy as u16);

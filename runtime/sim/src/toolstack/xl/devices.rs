@@ -9,6 +9,7 @@
 use crate::probe::Probe;
 use crate::time::SimDuration;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::{Req, Resp, XsErr};
 use crate::Sim;
 
@@ -63,8 +64,7 @@ pub async fn devices_destroy(sim: &Sim, pid: u32, domid: u32, ao: usize) {
                 if Kind::parse(&kind).is_none() {
                     continue;
                 }
-                let devs = match event::xs(&s, pid, None, Req::Directory(format!("{base}/{kind}")))
-                    .await
+                let devs = match event::xs(&s, pid, None, Req::Directory(join(&base, &kind))).await
                 {
                     Ok(Resp::List(l)) => l,
                     _ => continue,
@@ -144,7 +144,7 @@ pub async fn initiate_device_remove(sim: &Sim, pid: u32, a: usize) {
                 with_aodev(&s, pid, a, |d| d.timeout = Some(t));
                 return;
             }
-            let state_path = format!("{be}/state");
+            let state_path = join(&be, "state");
             let force = aodev(&s, pid, a).is_some_and(|d| d.force);
             loop {
                 let Ok(Resp::Tx(tx)) = event::xs(&s, pid, None, Req::TxStart).await else {
@@ -161,7 +161,7 @@ pub async fn initiate_device_remove(sim: &Sim, pid: u32, a: usize) {
                         &s,
                         pid,
                         Some(tx),
-                        Req::Write(format!("{be}/online"), "0".into()),
+                        Req::Write(join(&be, "online"), "0".into()),
                     )
                     .await;
                     s.at(L::RemoveWrite as u16);
@@ -363,7 +363,7 @@ pub async fn device_qemu_timeout(sim: &Sim, pid: u32, a: usize) {
         move || vec![Value::str(&shown)],
         async move {
             with_aodev(&s, pid, a, |d| d.timeout = None);
-            let state_path = format!("{be}/state");
+            let state_path = join(&be, "state");
             loop {
                 let Ok(Resp::Tx(tx)) = event::xs(&s, pid, None, Req::TxStart).await else {
                     break;
@@ -402,8 +402,7 @@ pub async fn device_destroy(sim: &Sim, pid: u32, dev: Device) -> i32 {
                     let Ok(Resp::Tx(tx)) = event::xs(&s, pid, None, Req::TxStart).await else {
                         return super::cmd::ERROR_FAIL as i64;
                     };
-                    let _ =
-                        event::xs_read(&s, pid, Some(tx), &format!("{be}/tapdisk-params")).await;
+                    let _ = event::xs_read(&s, pid, Some(tx), &join(&be, "tapdisk-params")).await;
                     event::path_cleanup(&s, pid, tx, &fe).await;
                     event::path_cleanup(&s, pid, tx, &be).await;
                     match event::xs(&s, pid, Some(tx), Req::TxEnd(true)).await {
@@ -441,18 +440,18 @@ pub async fn generic_add(
                 reqs.push(Req::Rm(fe.clone()));
                 reqs.push(Req::Mkdir(fe.clone()));
                 reqs.push(Req::SetPerms(fe.clone(), vec![(domid, 'n'), (0, 'r')]));
-                reqs.push(Req::Write(format!("{fe}/backend"), be.clone()));
+                reqs.push(Req::Write(join(&fe, "backend"), be.clone()));
                 for (k, v) in front {
-                    reqs.push(Req::Write(format!("{fe}/{k}"), v));
+                    reqs.push(Req::Write(join(&fe, k), v));
                 }
             }
             if !back.is_empty() {
                 reqs.push(Req::Rm(be.clone()));
                 reqs.push(Req::Mkdir(be.clone()));
                 reqs.push(Req::SetPerms(be.clone(), vec![(0, 'n'), (domid, 'r')]));
-                reqs.push(Req::Write(format!("{be}/frontend"), fe.clone()));
+                reqs.push(Req::Write(join(&be, "frontend"), fe.clone()));
                 for (k, v) in back {
-                    reqs.push(Req::Write(format!("{be}/{k}"), v));
+                    reqs.push(Req::Write(join(&be, k), v));
                 }
             }
             event::txn(&s, pid, reqs).await;
@@ -478,7 +477,7 @@ pub async fn wait_device_connection(sim: &Sim, pid: u32, a: usize) {
                 device_hotplug(&s, pid, a).await;
                 return;
             }
-            devstate_wait(&s, pid, a, &format!("{be}/state"), 2, TIMEOUT).await;
+            devstate_wait(&s, pid, a, &join(&be, "state"), 2, TIMEOUT).await;
         },
     )
     .await

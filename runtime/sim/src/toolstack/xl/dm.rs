@@ -6,6 +6,7 @@
 use crate::probe::Probe;
 use crate::time::SimDuration;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::xenstore::Req;
 use crate::Sim;
 
@@ -33,7 +34,7 @@ pub async fn spawn_local_dm(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig)
                     &s,
                     pid,
                     None,
-                    Req::Write(format!("{dom}/hvmloader/bios"), "rombios".into()),
+                    Req::Write(join(&dom, "hvmloader/bios"), "rombios".into()),
                 )
                 .await;
                 let trad = c.dm_version == DmVersion::Traditional;
@@ -42,7 +43,7 @@ pub async fn spawn_local_dm(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig)
                     pid,
                     None,
                     Req::Write(
-                        format!("{dom}/hvmloader/allow-memory-relocate"),
+                        join(&dom, "hvmloader/allow-memory-relocate"),
                         u8::from(trad).to_string(),
                     ),
                 )
@@ -55,7 +56,7 @@ pub async fn spawn_local_dm(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig)
                         pid,
                         None,
                         Req::Write(
-                            format!("{dmpath}/disable_pf"),
+                            join(&dmpath, "disable_pf"),
                             u8::from(!c.platform_pci).to_string(),
                         ),
                     )
@@ -83,7 +84,7 @@ pub async fn spawn_local_dm(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig)
                 }
                 let w = event::alloc(&s, pid, 0x30);
                 let slot =
-                    event::xswatch_register(&s, pid, &format!("{dmpath}/state"), WatchCb::Spawn, w)
+                    event::xswatch_register(&s, pid, &join(&dmpath, "state"), WatchCb::Spawn, w)
                         .await;
                 if let Some(p) = s.xl.borrow_mut().proc_mut(pid) {
                     if let Some(sp) = p.lx.spawn.as_mut() {
@@ -96,7 +97,7 @@ pub async fn spawn_local_dm(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig)
                     &s,
                     pid,
                     None,
-                    Req::Write(format!("{dom}/image/device-model-pid"), dm_pid.to_string()),
+                    Req::Write(join(&dom, "image/device-model-pid"), dm_pid.to_string()),
                 )
                 .await;
                 let disks = c

@@ -5,6 +5,7 @@
 
 use crate::probe::Probe;
 use crate::value::Value;
+use crate::xenstore::join;
 use crate::Sim;
 
 use super::aodev::{aodev, backend_of, multidev_one_callback, with_aodev, Action, Aodev};
@@ -26,12 +27,12 @@ async fn hotplug_script_info(
     let be = dev.backend_path();
     match dev.kind {
         Kind::Vbd if ad.num_exec == 0 => {
-            let script = event::xs_read(sim, pid, None, &format!("{be}/script")).await?;
+            let script = event::xs_read(sim, pid, None, &join(&be, "script")).await?;
             Some((script, vec![ad.action.name()]))
         }
         Kind::Vif if ad.num_exec <= 1 => {
-            let script = event::xs_read(sim, pid, None, &format!("{be}/script")).await?;
-            let ioemu = event::xs_read(sim, pid, None, &format!("{be}/type"))
+            let script = event::xs_read(sim, pid, None, &join(&be, "script")).await?;
+            let ioemu = event::xs_read(sim, pid, None, &join(&be, "type"))
                 .await
                 .as_deref()
                 == Some("vif_ioemu");
@@ -171,8 +172,7 @@ pub async fn device_hotplug_child_death_cb(
             with_aodev(&s, pid, a, |d| d.child = None);
             if status != ExitStatus::Exited(0) {
                 report_child_exitstatus(&s, pid, &ad.what, child, status);
-                if let Some(e) = event::xs_read(&s, pid, None, &format!("{be}/hotplug-error")).await
-                {
+                if let Some(e) = event::xs_read(&s, pid, None, &join(&be, "hotplug-error")).await {
                     libxl_log(
                         &s,
                         pid,
