@@ -220,3 +220,65 @@ fn a_hook_of_the_wrong_type_is_an_error() {
     assert_eq!(e.pos.map(|p| p.0), Some(2));
     assert!(e.calls.iter().any(|c| c.1 == 4), "{:?}", e.calls);
 }
+
+#[test]
+fn observers_see_the_same_calls_whether_or_not_a_hook_boxes_them() {
+    // An `on` observer alone lets each call run in place; with a `hook` on
+    // the same probe every call is kept on the heap for it. The observer
+    // must see the same calls, with the same arguments at the same times,
+    // and the world must end the same way. (Within one instant the order
+    // may differ: the hook's `orig()` runs the call now, the world running
+    // on until it returns. A pass-through hook on a function that blocks
+    // after its site would shift later times the same way, so the hooks
+    // here are on requests, whose site is their entry.)
+    ok(r#"
+fn watch(with_hook) {
+    let seen = [];
+    on("xs:write", |ctx| seen.push(`${ctx.args.path}=${ctx.args.value}@${ctx.now}`));
+    on("xs:read", |ctx| seen.push(`read ${ctx.args.path}@${ctx.now}`));
+    // Sites after an entry log line, not at entry.
+    on("xend:XendDomainInfo.destroyDevice", |ctx| seen.push(`destroy ${ctx.args.class}@${ctx.now}`));
+    on("xend:XendDomainInfo.destroy", |ctx| seen.push(`destroy the domain@${ctx.now}`));
+    if with_hook {
+        // At entry, where orig() runs the request as the call would have.
+        hook("xs:write", |ctx| ctx.orig());
+        hook("xs:read", |ctx| ctx.orig());
+    }
+    let dom = xm.create(#{ name: "a", devices: ["vif/0", "vbd/51712"] });
+    xm.shutdown(dom);
+    sim.run();
+    seen.push(`end ${dom.state}@${sim.stats().now}`);
+    seen
+}
+let in_place = sim.in_new_world(|| watch(false));
+let boxed = sim.in_new_world(|| watch(true));
+assert(in_place.len() > 100, `only ${in_place.len()} calls seen`);
+assert_eq(in_place.filter(|l| l.starts_with("destroy ")).len(), 3);
+assert_eq(in_place[-1], boxed[-1]);
+in_place.sort();
+boxed.sort();
+assert_eq(in_place, boxed);
+"#);
+}
+
+#[test]
+fn a_hook_an_observer_installs_replaces_from_the_next_call() {
+    // The call at whose site the observer runs is already going on in place:
+    // the hook takes every later call, not that one.
+    ok(&format!(
+        r#"{DOM}let seen = 0;
+let replaced = 0;
+on("xs:read", |ctx| {{
+    seen += 1;
+    if seen == 1 {{
+        hook("xs:read", |c| {{ replaced += 1; c.orig() }});
+    }}
+}});
+xm.shutdown(dom);
+sim.run();
+assert(seen > 5, `only ${{seen}} reads`);
+assert_eq(replaced, seen - 1);
+assert_eq(dom.state, "destroyed");
+"#
+    ));
+}
