@@ -32,6 +32,7 @@
 mod alternatives;
 mod cdp;
 mod cli;
+mod closures;
 mod definitions;
 mod determinism;
 mod diagnose;

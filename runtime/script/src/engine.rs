@@ -60,6 +60,41 @@ pub(crate) fn rebind_global(v: &Dynamic, st: Rc<HostState>) -> Option<Dynamic> {
     global(name, st)
 }
 
+/// `v` with the globals' handles it holds rebound to `st`'s world: a handle
+/// itself, or a closure whose captured values hold one — a helper closure
+/// made outside `sim.in_new_world` and called inside, whose `xm` must be
+/// the new world's too. The closure is copied, so outside it keeps its own
+/// world. `None` when nothing in `v` names a world.
+pub(crate) fn rebind_captured(v: &Dynamic, st: &Rc<HostState>) -> Option<Dynamic> {
+    rebind_to_depth(v, st, 0)
+}
+
+fn rebind_to_depth(v: &Dynamic, st: &Rc<HostState>, depth: usize) -> Option<Dynamic> {
+    if let Some(h) = rebind_global(v, st.clone()) {
+        return Some(h);
+    }
+    // A closure may capture itself (a recursive helper): a few levels of
+    // closures within closures are all a script nests in practice.
+    if depth >= 8 {
+        return None;
+    }
+    let f = if v.is_shared() {
+        v.read_lock::<Dynamic>()?.clone()
+    } else {
+        v.clone()
+    }
+    .try_cast::<rhai::FnPtr>()?;
+    let mut f = f;
+    let mut changed = false;
+    for c in f.iter_curry_mut() {
+        if let Some(h) = rebind_to_depth(c, st, depth + 1) {
+            *c = h;
+            changed = true;
+        }
+    }
+    changed.then(|| Dynamic::from(f))
+}
+
 /// Does a (readable) value hold one of the globals' handles, rather than a
 /// script's own variable that happens to be named `sim`?
 fn is_global_handle(v: &Dynamic) -> bool {
@@ -149,13 +184,13 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
             return Ok(None);
         }
         if ctx.scope().contains(name) {
-            // A closure created after the script used a global (`sim.choose`
-            // at top level, then `hook(p, |ctx| sim.after(...))`) captures
-            // it by sharing the top level's variable; `sim.run()` holds that
-            // variable borrowed while the world runs, so the hook's own
-            // `sim.after` would fail with Rhai's "Data race detected". The
-            // globals are stateless handles: give whoever reads a shared one
-            // a fresh one of its own.
+            // A variable of the script's own by that name (a REPL session's,
+            // or a handle the script stored): a closure made after it
+            // captures it by sharing it, and `sim.run()` holds a shared one
+            // borrowed while the world runs, so a hook's own `sim.after`
+            // would fail with Rhai's "Data race detected". The globals are
+            // stateless handles: give whoever reads a shared one a fresh one
+            // of its own.
             if let (Some(slot), Some(st)) = (ctx.scope_mut().get_mut(name), current(&w)) {
                 if slot.is_shared() && (slot.is_locked() || is_global_handle(slot)) {
                     if let Some(v) = global(name, st) {
@@ -171,11 +206,14 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
         let Some(v) = global(name, st) else {
             return Ok(None);
         };
-        // A value returned from here would be read-only (`sim.start_time =`
-        // could not be assigned); pushed into the running scope — top level,
-        // a `fn`'s or a closure's — it is an ordinary variable there.
-        ctx.scope_mut().push(name.to_string(), v);
-        Ok(None)
+        // Returned, never pushed into the running scope: a variable added
+        // behind the script's back shifts the slots Rhai remembers for the
+        // script's own variables, and a closure made after it would share
+        // the wrong one (`let n = 0; xm.list(); on(p, |ctx| n += 1)` counted
+        // into nothing). A closure does not capture a returned global; it
+        // asks here again when it runs, so it gets the world current then.
+        // Shared, so `sim.start_time = ...` can still set a property.
+        Ok(Some(v.into_shared()))
     });
 
     // `xen.print(text)` is in the contract, but `print` is a reserved word

@@ -68,10 +68,11 @@ fn in_new_world(
     }
     let inner = outer.nested();
     // A closure captured the globals it names when it was made — this
-    // world's handles; inside, they are the new world's.
+    // world's handles; inside, they are the new world's, and so are those
+    // of the closures it captured (helpers it calls).
     let mut f = f;
     for v in f.iter_curry_mut() {
-        if let Some(h) = crate::engine::rebind_global(v, inner.clone()) {
+        if let Some(h) = crate::engine::rebind_captured(v, &inner) {
             *v = h;
         }
     }
