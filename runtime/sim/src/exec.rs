@@ -208,14 +208,6 @@ impl Executor {
             .map(|s| s.ctx)
     }
 
-    /// Moves a task to another context (a guest vCPU trapping into Xen, say).
-    pub fn set_task_ctx(&self, t: TaskId, ctx: CtxId) {
-        let mut s = self.slots.borrow_mut();
-        if let Some(slot) = s.get_mut(t.idx as usize).filter(|s| s.gen == t.gen) {
-            slot.ctx = ctx;
-        }
-    }
-
     /// Is the task alive (not finished, not killed)?
     pub fn alive(&self, t: TaskId) -> bool {
         let s = self.slots.borrow();
