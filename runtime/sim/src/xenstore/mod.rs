@@ -164,7 +164,7 @@ pub struct Conn {
     pub label: Rc<str>,
     /// Gone (domain released).
     pub closed: bool,
-    /// Its watches' ids, in registration order (ids only grow).
+    /// Its watches' ids.
     pub(crate) watches: std::collections::BTreeSet<u32>,
     pub(crate) open_txns: u32,
     /// Where events go.
@@ -274,15 +274,23 @@ pub struct Xenstore {
     pub(crate) paths: path_cache::PathCache,
     pub(crate) perms: ops::PermTable,
     pub(crate) conns: Vec<Conn>,
+    /// The watches by id; a dropped watch's slot is reused.
     pub(crate) watches: Vec<Option<watch::Watch>>,
-    /// Watches by exact path: firing looks up the changed node and each
-    /// ancestor here.
-    pub(crate) watch_index: FxHashMap<Rc<str>, Vec<u32>>,
+    /// Ids of the free slots of `watches`.
+    pub(crate) free_watches: Vec<u32>,
+    /// Where a script's watch made as a guest delivers its events, by
+    /// watch id (`deliver_next_watch_to`); every other watch's go to its
+    /// connection.
+    pub(crate) watch_callbacks: FxHashMap<u32, WatchCallback>,
+    /// Watches by exact path (the first of the path's chain): firing looks
+    /// up the changed node and each ancestor here.
+    pub(crate) watch_index: FxHashMap<Rc<str>, u32>,
     /// The watched paths in order, for the watches below a removed node.
     pub(crate) watch_paths: std::collections::BTreeSet<Rc<str>>,
     /// How many watched paths have each length: firing skips the ancestors
     /// of a changed node whose length no watch has, without hashing them.
     pub(crate) watch_lens: Vec<u32>,
+    /// Watches ever registered (a watch's `seq`).
     pub(crate) watch_seq: u64,
     /// Scratch room for the watches one change fires.
     pub(crate) watch_hits: Vec<(ConnId, u64, u32, bool)>,
@@ -350,6 +358,8 @@ impl Xenstore {
             perms,
             conns: Vec::new(),
             watches: Vec::new(),
+            free_watches: Vec::new(),
+            watch_callbacks: FxHashMap::default(),
             watch_index: FxHashMap::default(),
             watch_paths: std::collections::BTreeSet::new(),
             watch_lens: Vec::new(),

@@ -23,19 +23,26 @@ pub struct WatchEvent {
     pub hop: Option<HopId>,
 }
 
+/// One registered watch. A host of ten thousand domains holds over a
+/// hundred thousand (each guest's kernel and dom0's backends watch every
+/// device's other end, xend every domain's `/vm` and control nodes), so a
+/// watch is kept small: the rare script callback lives beside it
+/// (`Xenstore::watch_callbacks`), and the watches on one path are chained
+/// through the watches themselves rather than listed in a vector per path.
 pub(crate) struct Watch {
-    pub conn: ConnId,
     pub path: Rc<str>,
     pub token: Rc<str>,
+    pub conn: ConnId,
     /// Length of the implicit `/local/domain/<id>/` prefix of a relative watch.
-    pub rel: usize,
+    pub rel: u32,
+    /// Registration order: the order of the daemon's per-connection list.
     pub seq: u64,
-    /// Where its events go when not to the connection's reader: a script's
-    /// watch made as a guest (`xs.as_domain(id).watch`), which in the guest
-    /// is user space on /dev/xen/xenbus — the kernel's xenbus hands such a
-    /// token's events to that file, not to its own watches.
-    pub callback: Option<super::WatchCallback>,
+    /// The next watch on the same path (`NO_WATCH`: the last).
+    next: u32,
 }
+
+/// The end of a chain of watches on one path.
+const NO_WATCH: u32 = u32::MAX;
 
 impl Xenstore {
     /// WATCH: registers and queues the initial event.
@@ -64,32 +71,38 @@ impl Xenstore {
             return Err(self.quotas.watch_error());
         }
         self.watch_seq += 1;
-        let w = Watch {
-            conn,
-            path: (*abs).into(),
-            token: token.into(),
-            rel,
-            seq: self.watch_seq,
-            callback: self.next_watch_callback.take(),
+        let path: Rc<str> = (*abs).into();
+        let id = match self.free_watches.pop() {
+            Some(id) => id,
+            None => {
+                self.watches.push(None);
+                self.watches.len() as u32 - 1
+            }
         };
-        let id = self.watches.len() as u32;
-        let path_rc = w.path.clone();
-        self.watches.push(Some(w));
+        if let Some(f) = self.next_watch_callback.take() {
+            self.watch_callbacks.insert(id, f);
+        }
         self.conn_mut(conn).watches.insert(id);
-        self.watch_index
-            .entry(path_rc.clone())
-            .or_insert_with(|| {
-                self.watch_paths.insert(path_rc.clone());
-                let n = path_rc.len();
-                if self.watch_lens.len() <= n {
-                    self.watch_lens.resize(n + 1, 0);
-                }
-                self.watch_lens[n] += 1;
-                Vec::new()
-            })
-            .push(id);
+        let head = self.watch_index.entry(path.clone()).or_insert_with(|| {
+            self.watch_paths.insert(path.clone());
+            let n = path.len();
+            if self.watch_lens.len() <= n {
+                self.watch_lens.resize(n + 1, 0);
+            }
+            self.watch_lens[n] += 1;
+            NO_WATCH
+        });
+        let next = std::mem::replace(head, id);
+        self.watches[id as usize] = Some(Watch {
+            path: path.clone(),
+            token: token.into(),
+            conn,
+            rel: rel as u32,
+            seq: self.watch_seq,
+            next,
+        });
         // "We fire once up front: simplifies clients and restart."
-        self.add_event(id, &path_rc, now, hop);
+        self.add_event(id, &path, now, hop);
         Ok(())
     }
 
@@ -108,22 +121,54 @@ impl Xenstore {
     /// connection's list; the index by path finds the same watch without
     /// making xend's connection, with ten watches per domain, quadratic.
     fn find_watch(&self, conn: ConnId, abs: &str, token: &str) -> Option<u32> {
-        self.watch_index.get(abs)?.iter().copied().find(|&id| {
-            self.watches[id as usize]
-                .as_ref()
-                .is_some_and(|w| w.conn == conn && *w.token == *token)
+        let head = *self.watch_index.get(abs)?;
+        self.same_path(head).find(|&id| {
+            let w = self.watch(id);
+            w.conn == conn && *w.token == *token
+        })
+    }
+
+    /// The live watch `id`.
+    fn watch(&self, id: u32) -> &Watch {
+        self.watches[id as usize].as_ref().expect("live watch")
+    }
+
+    /// The ids of the watches on one path, from the chain's `head`.
+    fn same_path(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(head).filter(|&id| id != NO_WATCH), |&id| {
+            Some(self.watch(id).next).filter(|&n| n != NO_WATCH)
         })
     }
 
     pub(crate) fn drop_watch(&mut self, id: u32) {
-        if let Some(w) = self.watches[id as usize].take() {
-            if let Some(v) = self.watch_index.get_mut(&w.path) {
-                v.retain(|&x| x != id);
-                if v.is_empty() {
-                    self.watch_index.remove(&w.path);
-                    self.watch_paths.remove(&w.path);
-                    self.watch_lens[w.path.len()] -= 1;
-                }
+        let Some(w) = self.watches[id as usize].take() else {
+            return;
+        };
+        self.watch_callbacks.remove(&id);
+        self.free_watches.push(id);
+        let Some(&head) = self.watch_index.get(&w.path) else {
+            return;
+        };
+        if head == id {
+            if w.next == NO_WATCH {
+                self.watch_index.remove(&w.path);
+                self.watch_paths.remove(&w.path);
+                self.watch_lens[w.path.len()] -= 1;
+            } else {
+                self.watch_index.insert(w.path.clone(), w.next);
+            }
+            return;
+        }
+        // Unlinked from the one before it on the same path.
+        let mut prev = head;
+        while let Some(p) = self.watches[prev as usize].as_mut() {
+            if p.next == id {
+                p.next = w.next;
+                return;
+            }
+            prev = p.next;
+            if prev == NO_WATCH {
+                return;
             }
         }
     }
@@ -151,10 +196,9 @@ impl Xenstore {
         let mut hits = std::mem::take(&mut self.watch_hits);
         hits.clear();
         if name.starts_with('@') {
-            if let Some(v) = self.watch_index.get(name) {
-                for &id in v {
-                    let w = self.watches[id as usize].as_ref().expect("indexed watch");
-                    hits.push((w.conn, w.seq, id, false));
+            if let Some(&head) = self.watch_index.get(name) {
+                for id in self.same_path(head) {
+                    hits.push((self.watch(id).conn, self.watch(id).seq, id, false));
                 }
             }
         } else {
@@ -164,10 +208,9 @@ impl Xenstore {
             loop {
                 let prefix = if end == 0 { "/" } else { &name[..end] };
                 let watched_len = self.watch_lens.get(prefix.len()).is_some_and(|&n| n > 0);
-                if let Some(v) = watched_len.then(|| self.watch_index.get(prefix)).flatten() {
-                    for &id in v {
-                        let w = self.watches[id as usize].as_ref().expect("indexed watch");
-                        hits.push((w.conn, w.seq, id, false));
+                if let Some(&head) = watched_len.then(|| self.watch_index.get(prefix)).flatten() {
+                    for id in self.same_path(head) {
+                        hits.push((self.watch(id).conn, self.watch(id).seq, id, false));
                     }
                 }
                 if prefix == "/" {
@@ -188,16 +231,15 @@ impl Xenstore {
                     if !p.starts_with(&*lo) {
                         break;
                     }
-                    for &id in &self.watch_index[p] {
-                        let w = self.watches[id as usize].as_ref().expect("indexed watch");
-                        hits.push((w.conn, w.seq, id, true));
+                    for id in self.same_path(self.watch_index[p]) {
+                        hits.push((self.watch(id).conn, self.watch(id).seq, id, true));
                     }
                 }
             }
         }
         hits.sort_by_key(|&(c, s, _, _)| (c, s));
         for &(_, _, id, below) in &hits {
-            let w = self.watches[id as usize].as_ref().expect("indexed watch");
+            let w = self.watch(id);
             debug_assert!(below || is_child(name, &w.path) || name.starts_with('@'));
             if below {
                 let path = w.path.clone();
@@ -210,9 +252,10 @@ impl Xenstore {
     }
 
     fn add_event(&mut self, id: u32, name: &str, now: SimTime, hop: Option<HopId>) {
-        let w = self.watches[id as usize].as_ref().expect("live watch");
-        let shown: Rc<str> = if w.rel > 0 && name.len() >= w.rel && !name.starts_with('@') {
-            name[w.rel..].into()
+        let w = self.watch(id);
+        let rel = w.rel as usize;
+        let shown: Rc<str> = if rel > 0 && name.len() >= rel && !name.starts_with('@') {
+            name[rel..].into()
         } else {
             name.into()
         };
@@ -222,7 +265,7 @@ impl Xenstore {
             hop,
         };
         let conn = w.conn;
-        let own = w.callback.clone();
+        let own = self.watch_callbacks.get(&id).cloned();
         let c = &mut self.conns[conn.0 as usize];
         if c.closed {
             return;
@@ -283,12 +326,13 @@ impl Xenstore {
         self.watches
             .iter()
             .flatten()
-            .find(|w| &*w.token == token)
+            .filter(|w| &*w.token == token)
+            .min_by_key(|w| w.seq)
             .map(|w| (w.conn, w.path.clone()))
     }
 
     /// Sends the events of the next watch registered to `f` instead of to
-    /// its connection's reader (see `Watch::callback`).
+    /// its connection's reader (kept in `Xenstore::watch_callbacks`).
     pub fn deliver_next_watch_to(&mut self, f: super::WatchCallback) {
         self.next_watch_callback = Some(f);
     }
