@@ -51,7 +51,7 @@ fn device_of(path: &str) -> Option<(&str, u32, &str, &str)> {
         None if !path.starts_with('/') => path.strip_prefix("backend/")?,
         None => return None,
     };
-    let mut it = rest.split('/');
+    let mut it = crate::xenstore::components(rest);
     let (class, domid, devid) = (it.next()?, it.next()?, it.next()?);
     let len = class.len() + domid.len() + devid.len() + 2;
     Some((class, domid.parse().ok()?, devid, &rest[..len]))

@@ -162,8 +162,7 @@ pub async fn libxl_script(sim: &Sim, script: &str, args: &[&'static str], backen
 }
 
 fn domid_of(backend: &str) -> u32 {
-    backend
-        .split('/')
+    crate::xenstore::components(backend)
         .nth(6)
         .and_then(|d| d.parse().ok())
         .unwrap_or(crate::stack::NO_DOM)

@@ -23,7 +23,7 @@ mod tree;
 mod txn;
 mod watch;
 
-pub use client::{deliver_owed, perform, xs_request, Req, Resp, XsResult};
+pub use client::{deliver_owed, perform, xs_request, Outgoing, Req, Resp, XsResult};
 pub use ops::PermSet;
 pub use watch::WatchEvent;
 
@@ -47,6 +47,37 @@ pub fn join(dir: &str, name: &str) -> String {
     p.push('/');
     p.push_str(name);
     p
+}
+
+/// The components of `path` between its `/`s, as `path.split('/')` gives
+/// them. Paths are cut into components on most requests and the components
+/// are a few bytes long, so a plain byte scan is used rather than the
+/// general string searcher, whose setup costs more than the scan.
+pub fn components(path: &str) -> Components<'_> {
+    Components { rest: Some(path) }
+}
+
+/// The iterator `components` returns.
+pub struct Components<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for Components<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match r.bytes().position(|b| b == b'/') {
+            Some(i) => {
+                self.rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
 }
 
 /// xenstore's error names, as sent on the wire (plus oxenstored's EQUOTA
@@ -456,5 +487,27 @@ impl Xenstore {
     /// Domains introduced and not released, in order.
     pub fn introduced(&self) -> Vec<u32> {
         self.domains.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn components_are_what_splitting_at_each_slash_gives() {
+        for p in [
+            "",
+            "/",
+            "//",
+            "a",
+            "/a",
+            "a/",
+            "/a/b",
+            "a//b",
+            "/local/domain/7/device/vif/0/state",
+        ] {
+            let want: Vec<&str> = p.split('/').collect();
+            let got: Vec<&str> = super::components(p).collect();
+            assert_eq!(got, want, "{p:?}");
+        }
     }
 }

@@ -89,17 +89,20 @@ pub(crate) fn valid_path(s: &str) -> bool {
     if !s.starts_with('/') || s.ends_with('/') {
         return false;
     }
-    // One pass over the bytes (every request's path comes through here):
-    // each one allowed, and no empty component ("//").
-    let mut after_slash = false;
-    for &b in s.as_bytes() {
-        match PATH_BYTE[b as usize] {
-            NAME => after_slash = false,
-            SLASH if !after_slash => after_slash = true,
-            _ => return false,
-        }
-    }
-    true
+    // Every request's path comes through here: each byte allowed (a table
+    // lookup with no state between bytes, which the compiler unrolls), and
+    // no empty component ("//", found by the library's vectorised search).
+    s.bytes().all(|b| PATH_BYTE[b as usize] != 0) && !s.contains("//")
+}
+
+/// Where a path led when it was resolved: `walk`'s answer, and the
+/// store's removal count then. A transaction resolves each path it changes
+/// when the request arrives; its commit reuses the answer while it still
+/// holds (`Xenstore::walk_from`) rather than walking the path again.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resolved {
+    pub found: Result<u32, (u32, usize)>,
+    removals: u64,
 }
 
 const NAME: u8 = 1;
@@ -200,6 +203,45 @@ impl Xenstore {
         Ok(id)
     }
 
+    /// What `walk(path)` answers now, with the store's removal count.
+    pub(crate) fn resolve(&self, path: &str) -> Resolved {
+        self.resolved(self.walk(path))
+    }
+
+    /// `found`, a `walk` answered just now, with the store's removal count.
+    pub(crate) fn resolved(&self, found: Result<u32, (u32, usize)>) -> Resolved {
+        Resolved {
+            found,
+            removals: self.tree.removals,
+        }
+    }
+
+    /// `walk(path)`, answered from `earlier` while that still holds: if no
+    /// node was freed since, a node found is still that path's node, and a
+    /// deepest ancestor found still exists — the walk goes on from it
+    /// through whatever was created below it since (a commit creating a
+    /// subtree creates each op's parents in the ops before).
+    fn walk_from(&self, path: &str, earlier: Option<Resolved>) -> Result<u32, (u32, usize)> {
+        let Some(r) = earlier.filter(|r| r.removals == self.tree.removals) else {
+            return self.walk(path);
+        };
+        let (mut id, mut at) = match r.found {
+            Ok(id) => return Ok(id),
+            Err(missing) => missing,
+        };
+        loop {
+            let end = path.as_bytes()[at..]
+                .iter()
+                .position(|&c| c == b'/')
+                .map_or(path.len(), |i| at + i);
+            match self.tree.child(id, &path[at..end]) {
+                None => return Err((id, at)),
+                Some(c) if end == path.len() => return Ok(c),
+                Some(c) => (id, at) = (c, end + 1),
+            }
+        }
+    }
+
     fn perm_for_conn(&self, conn: ConnId, perms: u32) -> u8 {
         let c = self.conn(conn);
         let mask = if c.readonly { !PERM_WRITE } else { 0xff };
@@ -226,7 +268,19 @@ impl Xenstore {
         path: &str,
         perm: u8,
     ) -> Result<Result<u32, (u32, usize)>, XsErr> {
-        match self.walk(path) {
+        self.get_or_missing_from(conn, path, perm, None)
+    }
+
+    /// `get_or_missing`, taking where the path led from `earlier` if that
+    /// still holds (`walk_from`). The permission check is made again.
+    pub(super) fn get_or_missing_from(
+        &self,
+        conn: ConnId,
+        path: &str,
+        perm: u8,
+        earlier: Option<Resolved>,
+    ) -> Result<Result<u32, (u32, usize)>, XsErr> {
+        match self.walk_from(path, earlier) {
             Ok(id) => self.access(conn, id, perm).map(Ok),
             Err((anc, at)) => match self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm) {
                 XsErr::ENOENT => Ok(Err((anc, at))),
@@ -238,7 +292,19 @@ impl Xenstore {
     /// `get_node`: the node if `conn` may access it with `perm`; a missing
     /// node is ENOENT only if its parents would have let `conn` see it.
     pub(crate) fn get_node(&self, conn: ConnId, path: &str, perm: u8) -> Result<u32, XsErr> {
-        match self.walk(path) {
+        self.get_node_from(conn, path, perm, None)
+    }
+
+    /// `get_node`, taking where the path led from `earlier` if that still
+    /// holds (`walk_from`).
+    fn get_node_from(
+        &self,
+        conn: ConnId,
+        path: &str,
+        perm: u8,
+        earlier: Option<Resolved>,
+    ) -> Result<u32, XsErr> {
+        match self.walk_from(path, earlier) {
             Ok(id) => self.access(conn, id, perm),
             Err((anc, _)) => Err(self.errno_from_ancestor(conn, anc, XsErr::ENOENT, perm)),
         }
@@ -316,7 +382,7 @@ impl Xenstore {
     ) -> Result<u32, XsErr> {
         let rest = &path[rest_at..];
         let count = rest.bytes().filter(|&b| b == b'/').count() + 1;
-        let first_len = rest.find('/').unwrap_or(rest.len());
+        let first_len = rest.bytes().position(|b| b == b'/').unwrap_or(rest.len());
         let c = self.conn(conn);
         let (unpriv, domid) = (!c.privileged(), c.domid);
         if self.quotas.kind == XenstoredKind::OCaml {
@@ -339,7 +405,7 @@ impl Xenstore {
             }
         }
         let mut id = anc;
-        for part in rest.split('/') {
+        for part in super::components(rest) {
             let parent_perms = self.tree.node(id).perms;
             // A child inherits its parent's permissions; an unprivileged
             // creator becomes its owner.
@@ -370,17 +436,8 @@ impl Xenstore {
         });
     }
 
-    /// Records that `path` changed (for oxenstored's coalescing check): the
-    /// node, or for a removed one its parent, and every ancestor.
-    pub(crate) fn touch(&mut self, path: &str) {
-        let id = match self.walk(path) {
-            Ok(id) => id,
-            Err((anc, _)) => anc,
-        };
-        self.touch_node(id);
-    }
-
-    /// `touch` for a node already resolved.
+    /// Records that node `id` changed (for oxenstored's coalescing check):
+    /// the node, or for a removed one its parent, and every ancestor.
     pub(crate) fn touch_node(&mut self, id: u32) {
         let g = (self.generation + 1) as u32;
         self.tree.touch(id, g);
@@ -406,10 +463,21 @@ impl Xenstore {
     }
 
     pub(crate) fn do_write(&mut self, conn: ConnId, path: &str, value: &str) -> Result<(), XsErr> {
+        self.do_write_from(conn, path, value, None)
+    }
+
+    /// `do_write` of a path resolved `earlier` (a transaction's commit).
+    pub(crate) fn do_write_from(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        value: &str,
+        earlier: Option<Resolved>,
+    ) -> Result<(), XsErr> {
         if self.conn(conn).readonly {
             return Err(XsErr::EROFS);
         }
-        let id = match self.get_or_missing(conn, path, PERM_WRITE)? {
+        let id = match self.get_or_missing_from(conn, path, PERM_WRITE, earlier)? {
             Ok(id) => id,
             Err((anc, rest_at)) => self.create_below(conn, anc, rest_at, path)?,
         };
@@ -421,7 +489,17 @@ impl Xenstore {
 
     /// Returns whether a node was created (only then does MKDIR fire watches).
     pub(crate) fn do_mkdir(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
-        match self.get_or_missing(conn, path, PERM_WRITE)? {
+        self.do_mkdir_from(conn, path, None)
+    }
+
+    /// `do_mkdir` of a path resolved `earlier`.
+    pub(crate) fn do_mkdir_from(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        earlier: Option<Resolved>,
+    ) -> Result<bool, XsErr> {
+        match self.get_or_missing_from(conn, path, PERM_WRITE, earlier)? {
             Ok(_) => Ok(false),
             Err((anc, rest_at)) => {
                 let id = self.create_below(conn, anc, rest_at, path)?;
@@ -434,7 +512,17 @@ impl Xenstore {
     /// Returns whether something was removed (a missing node with an existing
     /// parent is fine and fires nothing).
     pub(crate) fn do_rm(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
-        let id = match self.get_node(conn, path, PERM_WRITE) {
+        self.do_rm_from(conn, path, None)
+    }
+
+    /// `do_rm` of a path resolved `earlier`.
+    pub(crate) fn do_rm_from(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        earlier: Option<Resolved>,
+    ) -> Result<bool, XsErr> {
+        let id = match self.get_node_from(conn, path, PERM_WRITE, earlier) {
             Ok(id) => id,
             Err(XsErr::ENOENT) => {
                 let parent = &path[..last_slash(path).unwrap_or(0).max(1)];
@@ -449,8 +537,11 @@ impl Xenstore {
         if path == "/" {
             return Err(XsErr::EINVAL);
         }
+        // The change is recorded on the parent, which the removed path now
+        // resolves to (`touch`).
+        let parent = self.tree.node(id).parent;
         self.free_subtree(id);
-        self.touch(path);
+        self.touch_node(parent);
         Ok(true)
     }
 
@@ -485,6 +576,17 @@ impl Xenstore {
         path: &str,
         perms: &PermSet,
     ) -> Result<(), XsErr> {
+        self.do_set_perms_from(conn, path, perms, None)
+    }
+
+    /// `do_set_perms` of a path resolved `earlier`.
+    pub(crate) fn do_set_perms_from(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        perms: &PermSet,
+        earlier: Option<Resolved>,
+    ) -> Result<(), XsErr> {
         if perms.is_empty() {
             return Err(XsErr::EINVAL);
         }
@@ -492,7 +594,7 @@ impl Xenstore {
         for &(d, c) in perms {
             bits.push((d, perm_bits(c).ok_or(XsErr::EINVAL)?));
         }
-        let id = self.get_node(conn, path, PERM_WRITE)?;
+        let id = self.get_node_from(conn, path, PERM_WRITE, earlier)?;
         let c = self.conn(conn);
         if !c.privileged() {
             let cur_owner = self.perms.get(self.tree.node(id).perms)[0].0;
@@ -508,7 +610,7 @@ impl Xenstore {
         let old_owner = self.perms.get(self.tree.node(id).perms)[0].0;
         let pid = self.perms.intern(&bits);
         self.tree.set_perms(id, pid);
-        self.touch(path);
+        self.touch_node(id);
         if old_owner != bits[0].0 {
             if let Some(n) = self.entries.get_mut(&old_owner) {
                 *n = n.saturating_sub(1);

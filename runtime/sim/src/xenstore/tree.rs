@@ -108,6 +108,9 @@ pub(crate) struct Tree {
     big: FxHashMap<(u32, u32), u32>,
     pub names: Names,
     pub live: u32,
+    /// How many times nodes were freed: while it stands still, a node id
+    /// names the node it named, at the path it had (nodes never move).
+    pub removals: u64,
 }
 
 const VAL_CHUNK: usize = 1 << 20;
@@ -124,6 +127,7 @@ impl Tree {
             big: FxHashMap::default(),
             names: Names::default(),
             live: 0,
+            removals: 0,
         };
         let empty = t.names.intern("");
         let root = t.alloc(empty, NIL, root_perms);
@@ -314,6 +318,7 @@ impl Tree {
     /// Unlinks `id` from its parent and frees it and everything below it.
     /// Calls `on_free(node)` for each freed node (for quota accounting).
     pub fn remove(&mut self, id: u32, on_free: &mut dyn FnMut(&Node)) {
+        self.removals += 1;
         let n = *self.node(id);
         if n.parent != NIL {
             let first = self.node(n.parent).first;

@@ -9,10 +9,10 @@
 //! only for a read of a node someone else changed meanwhile, and such a
 //! transaction fails its commit with EAGAIN either way (docs/fidelity.md).
 
-use super::join;
+use super::{components, join};
 use std::rc::Rc;
 
-use super::ops::{is_child, last_slash, PermSet, PERM_READ};
+use super::ops::{is_child, last_slash, PermSet, Resolved, PERM_READ};
 use super::{ConnId, TxId, Xenstore, XsErr};
 use crate::fxhash::FxHashSet;
 use crate::stack::HopId;
@@ -30,6 +30,8 @@ pub(crate) struct Txn {
     pub conn: ConnId,
     pub start_gen: u64,
     pub ops: Vec<(String, Shadow)>,
+    /// Where each op's path led when the op was checked, for its commit.
+    pub resolved: Vec<Resolved>,
     /// oxenstored's `read_lowpath`: the common prefix of everything read.
     pub read_low: Option<String>,
     /// oxenstored's `write_lowpath`: the common prefix of what was written
@@ -92,6 +94,7 @@ impl Xenstore {
             conn,
             start_gen: self.generation,
             ops: Vec::new(),
+            resolved: Vec::new(),
             read_low: None,
             write_low: None,
         };
@@ -177,32 +180,33 @@ impl Xenstore {
         path: &str,
         value: &str,
     ) -> Result<(), XsErr> {
-        let live = self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Written(value.to_string()), live)
+        let at = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Written(value.to_string()), at)
     }
 
-    /// May `conn` write `path` in the transaction? `Ok` says whether the
-    /// node exists in the store itself (one walk serves both questions).
-    fn txn_check_write(&self, conn: ConnId, tx: TxId, path: &str) -> Result<bool, XsErr> {
+    /// May `conn` write `path` in the transaction? `Ok` says where the path
+    /// leads in the store itself (one walk serves the check, the lowpath
+    /// and the commit).
+    fn txn_check_write(&self, conn: ConnId, tx: TxId, path: &str) -> Result<Resolved, XsErr> {
         if self.conn(conn).readonly {
             return Err(XsErr::EROFS);
         }
         if self.txn_view(tx, path)? == Some(true) {
-            return Ok(self.walk(path).is_ok());
+            return Ok(self.resolve(path));
         }
-        Ok(self
-            .get_or_missing(conn, path, super::ops::PERM_WRITE)?
-            .is_ok())
+        let found = self.get_or_missing(conn, path, super::ops::PERM_WRITE)?;
+        Ok(self.resolved(found))
     }
 
-    fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow, live: bool) -> Result<(), XsErr> {
-        self.note_write(tx, path, live);
+    fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow, at: Resolved) -> Result<(), XsErr> {
+        self.note_write(tx, path, at.found.is_ok());
         let t = self
             .txns
             .get_mut(tx.0 as usize)
             .and_then(|t| t.as_mut())
             .ok_or(XsErr::ENOENT)?;
         t.ops.push((path.to_string(), s));
+        t.resolved.push(at);
         Ok(())
     }
 
@@ -211,8 +215,8 @@ impl Xenstore {
         if self.txn_exists(tx, path)? {
             return Ok(());
         }
-        let live = self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Created, live)
+        let at = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Created, at)
     }
 
     /// RM inside a transaction.
@@ -228,8 +232,8 @@ impl Xenstore {
         if path == "/" {
             return Err(XsErr::EINVAL);
         }
-        let live = self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Removed, live)
+        let at = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Removed, at)
     }
 
     /// DIRECTORY inside a transaction.
@@ -269,7 +273,11 @@ impl Xenstore {
                 .ops
                 .iter()
                 .filter_map(|(p, _)| p.strip_prefix(prefix.as_str()))
-                .filter_map(|rest| self.tree.names.lookup(rest.split('/').next().unwrap_or("")))
+                .filter_map(|rest| {
+                    self.tree
+                        .names
+                        .lookup(components(rest).next().unwrap_or(""))
+                })
                 .collect();
             let id = self.get_node(conn, path, PERM_READ)?;
             for c in self.tree.children(id) {
@@ -288,7 +296,7 @@ impl Xenstore {
             if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
                 continue;
             }
-            let name = p[prefix.len()..].split('/').next().unwrap_or("");
+            let name = components(&p[prefix.len()..]).next().unwrap_or("");
             let child = format!("{prefix}{name}");
             if !name.is_empty()
                 && !out.iter().any(|o| **o == *name)
@@ -340,7 +348,7 @@ impl Xenstore {
             let Some(rest) = p.strip_prefix(prefix.as_str()) else {
                 continue;
             };
-            let name = rest.split('/').next().unwrap_or("");
+            let name = components(rest).next().unwrap_or("");
             if name.is_empty() {
                 continue;
             }
@@ -401,8 +409,8 @@ impl Xenstore {
         if !self.txn_exists(tx, path)? {
             return Err(XsErr::ENOENT);
         }
-        let live = self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Perms(perms.clone()), live)
+        let at = self.txn_check_write(conn, tx, path)?;
+        self.txn_push(tx, path, Shadow::Perms(perms.clone()), at)
     }
 
     /// TRANSACTION_END: commit (or abort with `commit == false`).
@@ -452,12 +460,13 @@ impl Xenstore {
         let mut changed: Vec<(&str, bool)> = Vec::with_capacity(t.ops.len());
         let mut seen: FxHashSet<&str> = FxHashSet::default();
         let many = t.ops.len() > 16;
-        for (p, s) in &t.ops {
+        for ((p, s), &at) in t.ops.iter().zip(&t.resolved) {
+            let at = Some(at);
             let fired = match s {
-                Shadow::Written(v) => self.do_write(conn, p, v).map(|_| true),
-                Shadow::Created => self.do_mkdir(conn, p),
-                Shadow::Removed => self.do_rm(conn, p),
-                Shadow::Perms(ps) => self.do_set_perms(conn, p, ps).map(|_| true),
+                Shadow::Written(v) => self.do_write_from(conn, p, v, at).map(|_| true),
+                Shadow::Created => self.do_mkdir_from(conn, p, at),
+                Shadow::Removed => self.do_rm_from(conn, p, at),
+                Shadow::Perms(ps) => self.do_set_perms_from(conn, p, ps, at).map(|_| true),
             };
             // Permission checks already passed on the transaction's view; a
             // failure here means the store changed under it, which the
