@@ -27,7 +27,7 @@ where
     let cell: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     let waiter: Rc<RefCell<Option<crate::exec::TaskId>>> = Rc::new(RefCell::new(None));
     let (c2, w2, s2) = (cell.clone(), waiter.clone(), sim.clone());
-    start_thread(sim, ThreadKind::Rpc, method, async move {
+    start_thread(sim, ThreadKind::Rpc, method, move || async move {
         let r = body(s2.clone()).await;
         *c2.borrow_mut() = Some(r);
         if let Some(t) = w2.borrow_mut().take() {

@@ -88,12 +88,11 @@ impl Resp {
 }
 
 /// Reply plus error, as a probe result (`Err` shows as `#{error: "ENOENT"}`).
-#[derive(Clone, Debug)]
-pub struct XsResult(pub Result<Resp, XsErr>);
+pub type XsResult = Result<Resp, XsErr>;
 
 impl ProbeValue for XsResult {
     fn to_value(&self) -> Value {
-        match &self.0 {
+        match self {
             Ok(Resp::Ok) => Value::Unit,
             Ok(Resp::Value(v)) => Value::str(v),
             Ok(Resp::List(l)) => Value::List(l.iter().map(|s| Value::Str(s.clone())).collect()),
@@ -109,7 +108,7 @@ impl ProbeValue for XsResult {
         }
     }
     fn from_value(v: Value) -> Result<Self, String> {
-        Ok(XsResult(match v {
+        Ok(match v {
             Value::Unit => Ok(Resp::Ok),
             Value::Str(s) => Ok(Resp::Value(s.to_string())),
             Value::Int(i) => Ok(Resp::Tx(TxId(i as u32))),
@@ -129,7 +128,7 @@ impl ProbeValue for XsResult {
                     other.type_name()
                 ))
             }
-        }))
+        })
     }
 }
 
@@ -321,33 +320,61 @@ pub fn deliver_owed(sim: &Sim) {
     }
 }
 
-/// Sends a request from the running task and waits for the reply.
-pub async fn xs_request(
+/// A request as `xs_request` takes it: the sender's own, or one of a list a
+/// transaction sends again as it is if its commit fails with EAGAIN
+/// (`xstransact`'s retry), shared rather than copied for each attempt.
+pub enum Outgoing {
+    /// The sender's own request.
+    Own(Req),
+    /// Request `i` of a shared list.
+    Listed(Rc<[Req]>, usize),
+}
+
+impl Outgoing {
+    fn req(&self) -> &Req {
+        match self {
+            Outgoing::Own(r) => r,
+            Outgoing::Listed(l, i) => &l[*i],
+        }
+    }
+}
+
+impl From<Req> for Outgoing {
+    fn from(r: Req) -> Outgoing {
+        Outgoing::Own(r)
+    }
+}
+
+/// Sends a request from the running task and waits for the reply. The
+/// request's future is its probe call itself, with no future around it:
+/// on a busy host xend alone has thousands of requests under way, each
+/// copied into the thread that awaits it.
+pub fn xs_request(
     sim: &Sim,
     conn: ConnId,
     tx: Option<TxId>,
-    req: Req,
-) -> Result<Resp, XsErr> {
-    let p = probe_of(&req);
+    req: impl Into<Outgoing>,
+) -> impl std::future::Future<Output = XsResult> {
+    let req = req.into();
+    let p = probe_of(req.req());
     // A hook may replace the reply or run the request itself: it gets the
     // listing a DIRECTORY gives, not a count.
-    let req = match req {
-        Req::DirectoryCount(path) if sim.is_replaced(p) => Req::Directory(path),
-        req => req,
+    let req = match req.req() {
+        Req::DirectoryCount(path) if sim.is_replaced(p) => {
+            Outgoing::Own(Req::Directory(path.clone()))
+        }
+        _ => req,
     };
     let rtt = round_trip(sim, conn);
     let s = sim.clone();
     // What a trace or a hook shows, made only if one can read it (the
     // request itself goes to the body).
-    let args = (sim.tracing.get() || sim.is_hooked(p)).then(|| args_of(&req, tx));
-    let r: XsResult = sim
-        .call(p, NO_DOM, move || args.unwrap_or_default(), async move {
-            let r = perform(&s, conn, tx, &req);
-            s.sleep(rtt).await;
-            XsResult(r)
-        })
-        .await;
-    r.0
+    let args = (sim.tracing.get() || sim.is_hooked(p)).then(|| args_of(req.req(), tx));
+    sim.call(p, NO_DOM, move || args.unwrap_or_default(), async move {
+        let r = perform(&s, conn, tx, req.req());
+        s.sleep(rtt).await;
+        r
+    })
 }
 
 fn round_trip(sim: &Sim, conn: ConnId) -> SimDuration {

@@ -117,7 +117,7 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
         let mut x = sim.xend.borrow_mut();
         x.vms.push(Vm {
             vmpath: format!("/vm/{}", cfg.uuid),
-            cfg: cfg.clone(),
+            cfg,
             domid: None,
             dompath: None,
             image: None,

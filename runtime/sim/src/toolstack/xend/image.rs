@@ -87,9 +87,12 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
     )
     .await;
     let s = sim.clone();
-    start_thread(sim, ThreadKind::Raw, "_sentinel_watch", async move {
-        sentinel_watch(&s, vm, domid).await
-    });
+    start_thread(
+        sim,
+        ThreadKind::Raw,
+        "_sentinel_watch",
+        move || async move { sentinel_watch(&s, vm, domid).await },
+    );
 }
 
 /// `_sentinel_watch`: blocks reading the FIFO qemu-dm holds open; when it
@@ -106,7 +109,7 @@ async fn sentinel_watch(sim: &Sim, vm: VmRef, domid: u32) {
         );
         s.site().await;
         // self.sentinel_fifo.read(1), without the GIL.
-        blocking(&s, async {
+        blocking(&s, || async {
             loop {
                 let alive = s.qemu.borrow().by_dom.get(&domid).is_some_and(|q| q.alive);
                 if !alive {
@@ -239,7 +242,7 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
                     ),
                 );
                 qemu_dm::signal(&s, domid, 9);
-                blocking(&s, s.sleep(SimDuration::millis(1))).await;
+                blocking(&s, || s.sleep(SimDuration::millis(1))).await;
             }
         }
         if let Some(i) = s.xend.borrow_mut().vm_mut(vm).image.as_mut() {
@@ -248,7 +251,7 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
         release(&s, img.sentinel_lock);
         remove(&s, &format!("/local/domain/0/device-model/{domid}")).await;
         // os.unlink of the tap FIFOs and the sentinel FIFO.
-        blocking(&s, s.sleep(SimDuration::micros(40))).await;
+        blocking(&s, || s.sleep(SimDuration::micros(40))).await;
     })
     .await
 }

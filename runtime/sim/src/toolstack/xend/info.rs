@@ -201,9 +201,9 @@ pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
                     &s,
                     ThreadKind::Timer,
                     "Timer: refreshShutdown",
-                    async move {
+                    move || async move {
                         // Timer.run: self.finished.wait(self.interval)
-                        blocking(&s2, s2.sleep(SimDuration::from_secs_f64(timeout))).await;
+                        blocking(&s2, || s2.sleep(SimDuration::from_secs_f64(timeout))).await;
                         // Boxed: every domain shut down keeps a timer thread
                         // asleep for 300 s, which need not carry the room of
                         // all a refresh may go on to do (restart, destroy).
@@ -427,9 +427,14 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
             super::python::checkpoint(&s).await;
             if let Some(reason) = restart_reason.filter(|_| start_restart) {
                 let s2 = s.clone();
-                start_thread(&s, ThreadKind::Thread, "_maybeRestart", async move {
-                    super::destroy::maybe_restart(&s2, vm, reason.to_string()).await;
-                });
+                start_thread(
+                    &s,
+                    ThreadKind::Thread,
+                    "_maybeRestart",
+                    move || async move {
+                        super::destroy::maybe_restart(&s2, vm, reason.to_string()).await;
+                    },
+                );
             }
         },
     )

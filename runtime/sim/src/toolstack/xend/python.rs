@@ -12,12 +12,13 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::rc::Rc;
 
 use crate::exec::TaskId;
 use crate::probe::Layer;
 use crate::stack::NO_DOM;
 use crate::time::SimDuration;
-use crate::xenstore::{xs_request, Req, Resp, TxId, XsErr};
+use crate::xenstore::{xs_request, Outgoing, Req, Resp, TxId, XsErr};
 use crate::Sim;
 
 use super::lines::ThreadKind;
@@ -133,10 +134,13 @@ pub fn py_leave(sim: &Sim) {
     }
 }
 
-/// Runs a blocking call with the GIL released.
-pub async fn blocking<T>(sim: &Sim, f: impl Future<Output = T>) -> T {
+/// Runs a blocking call, `f()`, with the GIL released. The call's future is
+/// made once the GIL is let go, where this one keeps it (a future handed in
+/// would be held twice, as the argument and as what is awaited: a xenstore
+/// request from xend is one of these).
+pub async fn blocking<T, F: Future<Output = T>>(sim: &Sim, f: impl FnOnce() -> F) -> T {
     py_leave(sim);
-    let r = f.await;
+    let r = f().await;
     py_enter(sim).await;
     r
 }
@@ -157,13 +161,13 @@ pub async fn checkpoint(sim: &Sim) {
         }
     };
     if let Some(d) = pause {
-        blocking(sim, sim.sleep(d)).await;
+        blocking(sim, || sim.sleep(d)).await;
     }
 }
 
 /// `time.sleep(d)`.
 pub async fn py_sleep(sim: &Sim, d: SimDuration) {
-    blocking(sim, sim.sleep(d)).await
+    blocking(sim, || sim.sleep(d)).await
 }
 
 /// `lock.acquire()`.
@@ -285,12 +289,15 @@ pub async fn event_wait(sim: &Sim, ev: EventId, timeout: SimDuration) -> bool {
     sim.xend.borrow().interp.events[ev.0 as usize].set
 }
 
-/// Starts a Python thread: a new context whose task first waits for the GIL.
-pub fn start_thread(
+/// Starts a Python thread: a new context whose task first waits for the GIL,
+/// then runs `body()`. The body's future is made where the thread keeps it
+/// (a future handed in would be held twice, as the thread's argument and as
+/// what it awaits: some of xend's threads are kilobytes deep).
+pub fn start_thread<F: Future<Output = ()> + 'static>(
     sim: &Sim,
     kind: ThreadKind,
     label: &str,
-    body: impl Future<Output = ()> + 'static,
+    body: impl FnOnce() -> F + 'static,
 ) -> TaskId {
     // A raw `thread.start_new_thread` has no name of its own: threading
     // calls it a dummy thread, known here by the function it runs.
@@ -309,27 +316,28 @@ pub fn start_thread(
     let s = sim.clone();
     sim.spawn(ctx, async move {
         py_enter(&s).await;
-        body.await;
+        body().await;
         py_leave(&s);
     })
 }
 
 /// One xenstore request from xend's connection, GIL released meanwhile.
-pub async fn xs_call(sim: &Sim, tx: Option<TxId>, req: Req) -> Result<Resp, XsErr> {
+pub async fn xs_call(sim: &Sim, tx: Option<TxId>, req: impl Into<Outgoing>) -> Result<Resp, XsErr> {
     let conn = sim.xend.borrow().conn;
-    blocking(sim, xs_request(sim, conn, tx, req)).await
+    blocking(sim, || xs_request(sim, conn, tx, req)).await
 }
 
 /// `xstransact.<op>`: start, the requests, commit — retried forever on EAGAIN.
 pub async fn xs_txn(sim: &Sim, reqs: Vec<Req>) -> Vec<Result<Resp, XsErr>> {
+    let reqs: Rc<[Req]> = reqs.into();
     loop {
         let tx = match xs_call(sim, None, Req::TxStart).await {
             Ok(Resp::Tx(t)) => t,
             _ => return Vec::new(),
         };
         let mut out = Vec::with_capacity(reqs.len());
-        for r in &reqs {
-            out.push(xs_call(sim, Some(tx), r.clone()).await);
+        for i in 0..reqs.len() {
+            out.push(xs_call(sim, Some(tx), Outgoing::Listed(reqs.clone(), i)).await);
         }
         match xs_call(sim, Some(tx), Req::TxEnd(true)).await {
             Err(XsErr::EAGAIN) => continue,
@@ -369,5 +377,5 @@ pub async fn list(sim: &Sim, path: &str) -> Vec<String> {
 
 /// Runs `xend`'s subprocess (`commands.getstatusoutput`): GIL released.
 pub async fn subprocess(sim: &Sim, d: SimDuration) {
-    blocking(sim, sim.sleep(d)).await
+    blocking(sim, || sim.sleep(d)).await
 }

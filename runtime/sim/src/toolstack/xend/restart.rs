@@ -47,7 +47,7 @@ async fn dump_core(sim: &Sim, vm: VmRef) {
         let file = format!("/var/xen/dump/{name}/{stamp}-{name}.{domid}.core");
         write_vm(&s, vm, "xend/dumpcore_in_progress", "True").await;
         // xc.domain_dumpcore writes the guest's memory (~400 MB/s).
-        blocking(&s, s.sleep(SimDuration::millis(mem * 1000 / 400))).await;
+        blocking(&s, || s.sleep(SimDuration::millis(mem * 1000 / 400))).await;
         s.xend.borrow_mut().dumps.push(file);
         let vp = s.xend.borrow().vm(vm).vmpath.clone();
         remove(&s, &join(&vp, "xend/dumpcore_in_progress")).await;

@@ -62,7 +62,7 @@ pub fn start(sim: &Sim) {
     let _ = dom0;
     start_watcher(sim);
     let s = sim.clone();
-    start_thread(sim, ThreadKind::Main, "MainThread", async move {
+    start_thread(sim, ThreadKind::Main, "MainThread", move || async move {
         xs_txn(
             &s,
             vec![

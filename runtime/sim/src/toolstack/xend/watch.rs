@@ -49,9 +49,12 @@ pub async fn unwatch(sim: &Sim, path: &str, token: &Rc<str>) {
 /// Starts the Watcher thread (`watchStart`).
 pub fn start_watcher(sim: &Sim) {
     let s = sim.clone();
-    let t = start_thread(sim, ThreadKind::Watcher, "xswatch.watchMain", async move {
-        watch_main(s).await
-    });
+    let t = start_thread(
+        sim,
+        ThreadKind::Watcher,
+        "xswatch.watchMain",
+        move || async move { watch_main(s).await },
+    );
     let ctx = sim.exec.task_ctx(t);
     sim.xend.borrow_mut().watcher_ctx = ctx;
 }
