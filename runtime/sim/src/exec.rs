@@ -59,6 +59,57 @@ impl Ord for Entry {
     }
 }
 
+/// The events due later than now, in two heaps: those due within
+/// `NEAR` of the time they were queued, and the rest. A host's domains each
+/// keep timers minutes away (xend's shutdown timer, a guest's watchdog),
+/// which would otherwise deepen the heap every near event is sifted
+/// through; the next event is the earlier of the two heaps' fronts, the
+/// order one heap would give.
+#[derive(Default)]
+struct Later {
+    near: BinaryHeap<Entry>,
+    far: BinaryHeap<Entry>,
+}
+
+/// How far ahead an event may be queued and still go to the near heap.
+const NEAR: u64 = 10_000_000;
+
+impl Later {
+    fn push(&mut self, now: SimTime, e: Entry) {
+        if e.time.0.saturating_sub(now.0) < NEAR {
+            self.near.push(e)
+        } else {
+            self.far.push(e)
+        }
+    }
+
+    /// The heap whose front is due first.
+    fn first(&mut self) -> &mut BinaryHeap<Entry> {
+        match (self.near.peek(), self.far.peek()) {
+            // `Entry`'s order is reversed (the earliest is the greatest).
+            (Some(n), Some(f)) if f > n => &mut self.far,
+            (None, Some(_)) => &mut self.far,
+            _ => &mut self.near,
+        }
+    }
+
+    fn peek(&mut self) -> Option<&Entry> {
+        self.first().peek()
+    }
+
+    fn pop(&mut self) -> Option<Entry> {
+        self.first().pop()
+    }
+
+    fn len(&self) -> usize {
+        self.near.len() + self.far.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.near.is_empty() && self.far.is_empty()
+    }
+}
+
 struct Slot {
     gen: u32,
     fut: Option<LocalFuture<()>>,
@@ -81,7 +132,7 @@ struct Slot {
 pub struct Executor {
     now: Cell<SimTime>,
     seq: Cell<u64>,
-    queue: RefCell<BinaryHeap<Entry>>,
+    queue: RefCell<Later>,
     /// Events due at `now`, in sequence order.
     due_now: RefCell<std::collections::VecDeque<(u64, Ev)>>,
     slots: RefCell<Vec<Slot>>,
@@ -111,7 +162,7 @@ impl Default for Executor {
         Executor {
             now: Cell::new(SimTime::ZERO),
             seq: Cell::new(0),
-            queue: RefCell::new(BinaryHeap::new()),
+            queue: RefCell::new(Later::default()),
             due_now: RefCell::new(std::collections::VecDeque::new()),
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
@@ -158,10 +209,11 @@ impl Executor {
     pub(crate) fn push(&self, time: SimTime, ev: Ev) {
         let seq = self.seq.get();
         self.seq.set(seq + 1);
-        if time == self.now.get() {
+        let now = self.now.get();
+        if time == now {
             self.due_now.borrow_mut().push_back((seq, ev));
         } else {
-            self.queue.borrow_mut().push(Entry { time, seq, ev });
+            self.queue.borrow_mut().push(now, Entry { time, seq, ev });
         }
     }
 
@@ -170,7 +222,7 @@ impl Executor {
         if !self.due_now.borrow().is_empty() {
             return Some(self.now.get());
         }
-        self.queue.borrow().peek().map(|e| e.time)
+        self.queue.borrow_mut().peek().map(|e| e.time)
     }
 
     /// Moves the clock forward to `t` (never back).
@@ -180,7 +232,7 @@ impl Executor {
             // Events still due at the old instant keep their time.
             let mut heap = self.queue.borrow_mut();
             for (seq, ev) in self.due_now.borrow_mut().drain(..) {
-                heap.push(Entry { time: now, seq, ev });
+                heap.push(now, Entry { time: now, seq, ev });
             }
             self.now.set(t);
         }
