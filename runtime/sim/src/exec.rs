@@ -60,11 +60,11 @@ impl Ord for Entry {
 }
 
 /// The events due later than now, in two heaps: those due within
-/// `NEAR` of the time they were queued, and the rest. A host's domains each
-/// keep timers minutes away (xend's shutdown timer, a guest's watchdog),
-/// which would otherwise deepen the heap every near event is sifted
-/// through; the next event is the earlier of the two heaps' fronts, the
-/// order one heap would give.
+/// `NEAR` of the time they were queued, and the rest. On a big host many
+/// timers wait far ahead (xend's 300-second shutdown timer of every domain
+/// shutting down), which would otherwise deepen the heap every near event
+/// is sifted through; the next event is the earlier of the two heaps'
+/// fronts, the order one heap would give.
 #[derive(Default)]
 struct Later {
     near: BinaryHeap<Entry>,
