@@ -179,7 +179,8 @@ impl Sim {
             sim: self.clone(),
             p,
             domid,
-            stage: Stage::Start(Some((args, body))),
+            body: Some(body),
+            stage: Stage::Start(Some(args)),
         }
     }
 
@@ -463,16 +464,19 @@ pub struct Call<T, F, A> {
     sim: Sim,
     p: Probe,
     domid: u32,
-    stage: Stage<T, F, A>,
+    /// The body, kept here from the start: it runs where it is (a future
+    /// moved from one stage to the next would be copied, and a thread's body
+    /// is kilobytes), unless a hook takes it before its first poll.
+    body: Option<F>,
+    stage: Stage<T, A>,
 }
 
-enum Stage<T, F, A> {
+enum Stage<T, A> {
     /// Not polled yet: the body has not started, so it may still move.
-    Start(Option<(A, F)>),
-    /// The body runs here, pinned; `frame` is its frame if it pushed one,
-    /// `observed` what observers get when the body reaches its site.
+    Start(Option<A>),
+    /// The body runs in place, pinned; `frame` is its frame if it pushed
+    /// one, `observed` what observers get when the body reaches its site.
     InPlace {
-        body: F,
         frame: Option<FrameMark>,
         observed: Option<SiteArgs<A>>,
     },
@@ -549,16 +553,19 @@ where
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<T> {
-        // SAFETY: `body` is never moved once `InPlace` holds it (it is only
-        // reached through `Pin::new_unchecked` below and dropped in place);
-        // it is moved out of `Start` only before its first poll.
+        // SAFETY: `body` is never moved once polled (it is only reached
+        // through `Pin::new_unchecked` below and dropped in place); a hook
+        // takes it out only before its first poll.
         let this = unsafe { self.get_unchecked_mut() };
         if let Stage::Start(start) = &mut this.stage {
-            let Some((args, body)) = start.take() else {
+            let Some(args) = start.take() else {
                 return Poll::Pending;
             };
             let sim = &this.sim;
             if sim.is_replaced(this.p) {
+                let Some(body) = this.body.take() else {
+                    return Poll::Pending;
+                };
                 let fut =
                     sim.clone()
                         .call_boxed(this.p, this.domid, Box::new(args), Box::pin(body));
@@ -582,7 +589,6 @@ where
                     sim.observe_site(this.p, this.domid, ctx, args);
                 }
                 this.stage = Stage::InPlace {
-                    body,
                     frame: Some(FrameMark { ctx, depth, rec }),
                     observed,
                 };
@@ -591,27 +597,24 @@ where
                 let traced = sim.tracing.get().then(args);
                 let (depth, rec) = sim.push_frame(ctx, this.p, this.domid, false, traced);
                 this.stage = Stage::InPlace {
-                    body,
                     frame: Some(FrameMark { ctx, depth, rec }),
                     observed: None,
                 };
             } else {
                 this.stage = Stage::InPlace {
-                    body,
                     frame: None,
                     observed: None,
                 };
             }
         }
         match &mut this.stage {
-            Stage::InPlace {
-                body,
-                frame,
-                observed,
-            } => loop {
+            Stage::InPlace { frame, observed } => loop {
+                let Some(body) = this.body.as_mut() else {
+                    return Poll::Pending;
+                };
                 let outer = this.sim.framed_here.replace(frame.is_some());
                 // SAFETY: see above; `body` stays where it is until dropped.
-                let polled = unsafe { Pin::new_unchecked(&mut *body) }.poll(cx);
+                let polled = unsafe { Pin::new_unchecked(body) }.poll(cx);
                 this.sim.framed_here.set(outer);
                 let Poll::Ready(v) = polled else {
                     // Stopped at its site (`SiteWait`): the observers run,
@@ -629,6 +632,8 @@ where
                 if let Some(m) = frame.take() {
                     this.sim.pop_frame(&m);
                 }
+                // Dropped where it ran.
+                this.body = None;
                 this.stage = Stage::Done;
                 return Poll::Ready(v);
             },
