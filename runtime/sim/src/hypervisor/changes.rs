@@ -110,6 +110,25 @@ impl Snapshot {
         }
     }
 
+    /// Was the domain gone or dying (`DOMDYING_dead`) when the snapshot was
+    /// taken? `info(domid).is_none_or(|i| i.dying)`, without making the
+    /// rest of the record: xend asks it of every domain it tracks as
+    /// changing, on each refresh.
+    pub fn gone_or_dying(&self, domid: u32) -> bool {
+        let xen = self.sim.xen.borrow();
+        let gone = match xen.changes.undo[self.start..]
+            .iter()
+            .find(|(d, _)| *d == domid)
+        {
+            Some((_, old)) => old.as_ref().is_none_or(|i| i.dying),
+            None => xen
+                .domain(domid)
+                .is_none_or(|d| d.is_dying == super::Dying::Dead),
+        };
+        debug_assert_eq!(gone, self.info(domid).is_none_or(|i| i.dying));
+        gone
+    }
+
     /// Did the domain exist (dying or not) when the snapshot was taken?
     pub fn present(&self, domid: u32) -> bool {
         let xen = self.sim.xen.borrow();

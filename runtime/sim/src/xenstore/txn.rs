@@ -29,9 +29,9 @@ pub(crate) enum Shadow {
 pub(crate) struct Txn {
     pub conn: ConnId,
     pub start_gen: u64,
-    pub ops: Vec<(String, Shadow)>,
-    /// Where each op's path led when the op was checked, for its commit.
-    pub resolved: Vec<Resolved>,
+    /// The changes in order: the path, what it became, and where the path
+    /// led when the op was checked (for the commit).
+    pub ops: Vec<(String, Shadow, Resolved)>,
     /// oxenstored's `read_lowpath`: the common prefix of everything read.
     pub read_low: Option<String>,
     /// oxenstored's `write_lowpath`: the common prefix of what was written
@@ -94,7 +94,6 @@ impl Xenstore {
             conn,
             start_gen: self.generation,
             ops: Vec::new(),
-            resolved: Vec::new(),
             read_low: None,
             write_low: None,
         };
@@ -123,7 +122,7 @@ impl Xenstore {
     /// written in it, `Some(false)` removed in it, `None` not touched.
     fn txn_view(&self, tx: TxId, path: &str) -> Result<Option<bool>, XsErr> {
         let t = self.txn(tx)?;
-        for (p, s) in t.ops.iter().rev() {
+        for (p, s, _) in t.ops.iter().rev() {
             match s {
                 Shadow::Removed if is_child(path, p) => return Ok(Some(false)),
                 Shadow::Written(_) | Shadow::Created if is_child(p, path) => return Ok(Some(true)),
@@ -159,7 +158,7 @@ impl Xenstore {
     pub fn txn_read(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<String, XsErr> {
         self.note_read(tx, path);
         let t = self.txn(tx)?;
-        for (p, s) in t.ops.iter().rev() {
+        for (p, s, _) in t.ops.iter().rev() {
             match s {
                 Shadow::Written(v) if p == path => return Ok(v.clone()),
                 Shadow::Removed if is_child(path, p) => return Err(XsErr::ENOENT),
@@ -205,8 +204,7 @@ impl Xenstore {
             .get_mut(tx.0 as usize)
             .and_then(|t| t.as_mut())
             .ok_or(XsErr::ENOENT)?;
-        t.ops.push((path.to_string(), s));
-        t.resolved.push(at);
+        t.ops.push((path.to_string(), s, at));
         Ok(())
     }
 
@@ -265,14 +263,14 @@ impl Xenstore {
             let removed_above = t
                 .ops
                 .iter()
-                .any(|(p, s)| matches!(s, Shadow::Removed) && is_child(path, p));
+                .any(|(p, s, _)| matches!(s, Shadow::Removed) && is_child(path, p));
             // The children ops name, as the store's interned symbols: a name
             // never interned is no live child. Comparing symbols, not text,
             // keeps a listing of `backend/vif` under 10,000 domains linear.
             let named: Vec<u32> = t
                 .ops
                 .iter()
-                .filter_map(|(p, _)| p.strip_prefix(prefix.as_str()))
+                .filter_map(|(p, _, _)| p.strip_prefix(prefix.as_str()))
                 .filter_map(|rest| {
                     self.tree
                         .names
@@ -292,7 +290,7 @@ impl Xenstore {
                 }
             }
         }
-        for (p, s) in &self.txn(tx)?.ops {
+        for (p, s, _) in &self.txn(tx)?.ops {
             if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
                 continue;
             }
@@ -344,7 +342,7 @@ impl Xenstore {
         // The children the transaction's ops reach (each once), and those
         // it writes or creates something in.
         let (mut reached, mut made): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-        for (p, s) in &self.txn(tx)?.ops {
+        for (p, s, _) in &self.txn(tx)?.ops {
             let Some(rest) = p.strip_prefix(prefix.as_str()) else {
                 continue;
             };
@@ -366,7 +364,7 @@ impl Xenstore {
             let removed_above = t
                 .ops
                 .iter()
-                .any(|(p, s)| matches!(s, Shadow::Removed) && is_child(path, p));
+                .any(|(p, s, _)| matches!(s, Shadow::Removed) && is_child(path, p));
             let id = self.get_node(conn, path, PERM_READ)?;
             listed = Some(id);
             if removed_above {
@@ -460,8 +458,8 @@ impl Xenstore {
         let mut changed: Vec<(&str, bool)> = Vec::with_capacity(t.ops.len());
         let mut seen: FxHashSet<&str> = FxHashSet::default();
         let many = t.ops.len() > 16;
-        for ((p, s), &at) in t.ops.iter().zip(&t.resolved) {
-            let at = Some(at);
+        for (p, s, at) in &t.ops {
+            let at = Some(*at);
             let fired = match s {
                 Shadow::Written(v) => self.do_write_from(conn, p, v, at).map(|_| true),
                 Shadow::Created => self.do_mkdir_from(conn, p, at),

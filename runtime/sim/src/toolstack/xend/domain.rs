@@ -201,7 +201,7 @@ fn check_skipped(s: &Sim, snap: &Snapshot, after: u32, next: Option<u32>) {
 /// was found running since, and has not changed in Xen.
 fn gone_domains(s: &Sim, snap: &Snapshot) -> Vec<(u32, VmRef)> {
     let x = s.xend.borrow();
-    let gone_in_snap = |d: u32| snap.info(d).is_none_or(|i| i.dying);
+    let gone_in_snap = |d: u32| snap.gone_or_dying(d);
     let gone: Vec<(u32, VmRef)> = x
         .quiet
         .unquiet
