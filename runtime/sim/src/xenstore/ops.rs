@@ -95,6 +95,12 @@ pub(crate) fn valid_path(s: &str) -> bool {
     s.bytes().fold(true, |ok, b| ok & PATH_BYTE[b as usize]) && !s.contains("//")
 }
 
+/// Is `dir` (`""` for the root) a directory above `path`, which names
+/// something in it?
+fn is_dir_of(dir: &str, path: &str) -> bool {
+    path.len() > dir.len() + 1 && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
 /// Where a path led when it was resolved: `walk`'s answer, and the
 /// store's removal count then. A transaction resolves each path it changes
 /// when the request arrives; its commit reuses the answer while it still
@@ -197,11 +203,6 @@ impl Xenstore {
         Ok(id)
     }
 
-    /// What `walk(path)` answers now, with the store's removal count.
-    pub(crate) fn resolve(&self, path: &str) -> Resolved {
-        self.resolved(self.walk(path))
-    }
-
     /// `found`, a `walk` answered just now, with the store's removal count.
     pub(crate) fn resolved(&self, found: Result<u32, (u32, usize)>) -> Resolved {
         Resolved {
@@ -210,12 +211,17 @@ impl Xenstore {
         }
     }
 
-    /// `walk(path)`, answered from `earlier` while that still holds: if no
-    /// node was freed since, a node found is still that path's node, and a
-    /// deepest ancestor found still exists — the walk goes on from it
+    /// `walk(path)`, answered from `earlier` — what this path, or a
+    /// directory of it (`start_from`), resolved to — while that still
+    /// holds: if no node was freed since, a node found is still that path's
+    /// node, and an ancestor found still exists — the walk goes on from it
     /// through whatever was created below it since (a commit creating a
     /// subtree creates each op's parents in the ops before).
-    fn walk_from(&self, path: &str, earlier: Option<Resolved>) -> Result<u32, (u32, usize)> {
+    pub(super) fn walk_from(
+        &self,
+        path: &str,
+        earlier: Option<Resolved>,
+    ) -> Result<u32, (u32, usize)> {
         let Some(r) = earlier.filter(|r| r.removals == self.tree.removals) else {
             return self.walk(path);
         };
@@ -234,6 +240,24 @@ impl Xenstore {
                 Some(c) => (id, at) = (c, end + 1),
             }
         }
+    }
+
+    /// Where a walk of `other` can start from `r`, what `path` resolved to:
+    /// the deepest node `r` names — the path's node, its parent, or the
+    /// ancestor a missing path stopped at — whose path is a directory of
+    /// `other`, as `walk_from` takes it. A transaction's ops mostly name
+    /// entries of the directory the op before named.
+    pub(crate) fn start_from(&self, r: Resolved, path: &str, other: &str) -> Option<Resolved> {
+        let (node, len) = match r.found {
+            Ok(id) if is_dir_of(path, other) => (id, path.len()),
+            Ok(id) if id == Tree::ROOT => return None,
+            Ok(id) => (self.tree.node(id).parent, last_slash(path).unwrap_or(0)),
+            Err((anc, at)) => (anc, at - 1),
+        };
+        is_dir_of(&path[..len], other).then_some(Resolved {
+            found: Err((node, len + 1)),
+            removals: r.removals,
+        })
     }
 
     fn perm_for_conn(&self, conn: ConnId, perms: u32) -> u8 {
@@ -255,18 +279,9 @@ impl Xenstore {
     /// `get_node` for a request that creates what is missing: `Ok(Err(..))`
     /// where `get_node` would say ENOENT, with what `walk` found (the
     /// deepest ancestor and where the missing part starts), so the caller
-    /// creates from there without walking the path again.
-    pub(super) fn get_or_missing(
-        &self,
-        conn: ConnId,
-        path: &str,
-        perm: u8,
-    ) -> Result<Result<u32, (u32, usize)>, XsErr> {
-        self.get_or_missing_from(conn, path, perm, None)
-    }
-
-    /// `get_or_missing`, taking where the path led from `earlier` if that
-    /// still holds (`walk_from`). The permission check is made again.
+    /// creates from there without walking the path again. The walk starts
+    /// from `earlier` if that still holds (`walk_from`); the permission
+    /// check is made in any case.
     pub(super) fn get_or_missing_from(
         &self,
         conn: ConnId,
@@ -660,6 +675,46 @@ pub(crate) fn is_child(node: &str, dir: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::valid_path;
+
+    /// Starting a walk from where another path led gives the walk's own
+    /// answer, for paths that share a directory, that do not, that exist
+    /// and that do not — and stops giving a start once a node is freed.
+    #[test]
+    fn a_walk_started_from_another_paths_answer_is_the_walk() {
+        let mut xs = crate::xenstore::Xenstore::new();
+        let c = xs.connect(0, false, "test", crate::xenstore::Sink::Queue);
+        for p in ["/a/b/c", "/a/b/d/e", "/a/x", "/top"] {
+            xs.do_write(c, p, "v").unwrap();
+        }
+        let paths = [
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/c",
+            "/a/b/c/new",
+            "/a/b/d",
+            "/a/b/d/e",
+            "/a/b/n/m",
+            "/a/x",
+            "/a/y/z",
+            "/top",
+            "/no/such",
+            "/a/b/cc",
+        ];
+        for from in paths {
+            let r = xs.resolved(xs.walk(from));
+            for to in paths {
+                if let Some(start) = xs.start_from(r, from, to) {
+                    assert_eq!(xs.walk_from(to, Some(start)), xs.walk(to), "{from} -> {to}");
+                }
+            }
+        }
+        let r = xs.resolved(xs.walk("/a/b/c"));
+        xs.do_rm(c, "/a/x").unwrap();
+        let start = xs.start_from(r, "/a/b/c", "/a/b/d");
+        assert!(start.is_some_and(|s| s.removals != xs.tree.removals));
+        assert_eq!(xs.walk_from("/a/b/d", start), xs.walk("/a/b/d"));
+    }
 
     #[test]
     fn paths_are_checked_as_xenstored_checks_them() {

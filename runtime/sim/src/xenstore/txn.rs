@@ -190,10 +190,17 @@ impl Xenstore {
         if self.conn(conn).readonly {
             return Err(XsErr::EROFS);
         }
+        // Start from where the op before led, if it names a directory of
+        // this path.
+        let start = self
+            .txn(tx)?
+            .ops
+            .last()
+            .and_then(|(q, _, r)| self.start_from(*r, q, path));
         if self.txn_view(tx, path)? == Some(true) {
-            return Ok(self.resolve(path));
+            return Ok(self.resolved(self.walk_from(path, start)));
         }
-        let found = self.get_or_missing(conn, path, super::ops::PERM_WRITE)?;
+        let found = self.get_or_missing_from(conn, path, super::ops::PERM_WRITE, start)?;
         Ok(self.resolved(found))
     }
 
