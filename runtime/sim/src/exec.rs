@@ -508,3 +508,46 @@ impl<F: FnOnce(TaskId) + Unpin> Future for Park<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events queued near and far, out of order and at the same instants,
+    /// come out in (time, queueing) order, as from one heap, while the
+    /// clock moves on and more are queued.
+    #[test]
+    fn events_come_out_in_time_then_queueing_order() {
+        let ex = Executor::default();
+        let mut rng = crate::rng::Rng::new(7);
+        let mut pending = std::collections::BTreeSet::new();
+        let mut next = 0u32;
+        let mut pop = |ex: &Executor, pending: &mut std::collections::BTreeSet<(SimTime, u32)>| {
+            let (t, ev) = ex.pop()?;
+            let Ev::Wake(id) = ev else {
+                panic!("only wakes were queued")
+            };
+            let first = pending.pop_first();
+            assert_eq!(first, Some((t, id.idx)), "the earliest pending event");
+            Some(())
+        };
+        for round in 0..50 {
+            for _ in 0..40 {
+                // Now, a few µs, a few ms, past the near heap's reach, minutes.
+                let ahead = [0, 5_000, 3_000_000, NEAR + 1, 300_000_000_000][rng.below(5) as usize]
+                    + rng.below(3) * 1_000;
+                let t = SimTime(ex.now.get().0 + ahead);
+                ex.push(t, Ev::Wake(TaskId { idx: next, gen: 0 }));
+                pending.insert((t, next));
+                next += 1;
+            }
+            for _ in 0..(20 + round % 7) {
+                if pop(&ex, &mut pending).is_none() {
+                    break;
+                }
+            }
+        }
+        while pop(&ex, &mut pending).is_some() {}
+        assert!(pending.is_empty(), "every event came out");
+    }
+}
