@@ -522,7 +522,7 @@ mod tests {
         let mut rng = crate::rng::Rng::new(7);
         let mut pending = std::collections::BTreeSet::new();
         let mut next = 0u32;
-        let mut pop = |ex: &Executor, pending: &mut std::collections::BTreeSet<(SimTime, u32)>| {
+        let pop = |ex: &Executor, pending: &mut std::collections::BTreeSet<(SimTime, u32)>| {
             let (t, ev) = ex.pop()?;
             let Ev::Wake(id) = ev else {
                 panic!("only wakes were queued")
