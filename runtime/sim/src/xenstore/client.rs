@@ -346,9 +346,9 @@ impl From<Req> for Outgoing {
 }
 
 /// Sends a request from the running task and waits for the reply. The
-/// request's future is its probe call itself, with no future around it:
-/// on a busy host xend alone has thousands of requests under way, each
-/// copied into the thread that awaits it.
+/// request's future is its probe call itself, with no `async fn` around it,
+/// which would hold the call a second time: a host's shutdown makes
+/// millions of requests, each built into the thread that awaits it.
 pub fn xs_request(
     sim: &Sim,
     conn: ConnId,

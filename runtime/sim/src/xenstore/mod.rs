@@ -309,9 +309,11 @@ pub struct Xenstore {
     pub(crate) watches: Vec<Option<watch::Watch>>,
     /// Ids of the free slots of `watches`.
     pub(crate) free_watches: Vec<u32>,
-    /// Where a script's watch made as a guest delivers its events, by
-    /// watch id (`deliver_next_watch_to`); every other watch's go to its
-    /// connection.
+    /// Where a watch's events go when not to its connection's reader, by
+    /// watch id: a script's watch made as a guest (`xs.as_domain(id).watch`),
+    /// which in the guest is user space on /dev/xen/xenbus — the kernel's
+    /// xenbus hands such a token's events to that file, not to its own
+    /// watches (`deliver_next_watch_to`).
     pub(crate) watch_callbacks: FxHashMap<u32, WatchCallback>,
     /// Watches by exact path (the first of the path's chain): firing looks
     /// up the changed node and each ancestor here.
