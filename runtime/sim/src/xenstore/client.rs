@@ -247,7 +247,7 @@ fn serve(
         (Req::Read(p), Some(t)) => xs.txn_read(conn, t, &canon(xs, p)?).map(Resp::Value),
         (Req::Write(p, v), None) => {
             let p = canon(xs, p)?;
-            xs.do_write(conn, &p, v)?;
+            xs.do_write(conn, &p, v, None)?;
             xs.generation += 1;
             xs.fire_watches(&p, false, now, hop);
             Ok(Resp::Ok)
@@ -255,7 +255,7 @@ fn serve(
         (Req::Write(p, v), Some(t)) => xs.txn_write(conn, t, &canon(xs, p)?, v).map(|_| Resp::Ok),
         (Req::Mkdir(p), None) => {
             let p = canon(xs, p)?;
-            if xs.do_mkdir(conn, &p)? {
+            if xs.do_mkdir(conn, &p, None)? {
                 xs.generation += 1;
                 xs.fire_watches(&p, false, now, hop);
             }
@@ -264,7 +264,7 @@ fn serve(
         (Req::Mkdir(p), Some(t)) => xs.txn_mkdir(conn, t, &canon(xs, p)?).map(|_| Resp::Ok),
         (Req::Rm(p), None) => {
             let p = canon(xs, p)?;
-            if xs.do_rm(conn, &p)? {
+            if xs.do_rm(conn, &p, None)? {
                 xs.generation += 1;
                 xs.fire_watches(&p, true, now, hop);
             }
@@ -282,7 +282,7 @@ fn serve(
         (Req::GetPerms(p), _) => xs.do_get_perms(conn, &canon(xs, p)?).map(Resp::Perms),
         (Req::SetPerms(p, ps), None) => {
             let p = canon(xs, p)?;
-            xs.do_set_perms(conn, &p, ps)?;
+            xs.do_set_perms(conn, &p, ps, None)?;
             xs.generation += 1;
             xs.fire_watches(&p, false, now, hop);
             Ok(Resp::Ok)

@@ -465,18 +465,16 @@ impl Xenstore {
     }
 
     // ---- non-transactional primitives (the transaction code reuses them at commit) ----
+    // The writers take `earlier`: where a transaction found the path when it
+    // checked the op, which its commit walks from while that still holds
+    // (`walk_from`); `None` walks the path now.
 
     pub(crate) fn do_read(&self, conn: ConnId, path: &str) -> Result<String, XsErr> {
         let id = self.get_node(conn, path, PERM_READ)?;
         Ok(value_text(self.tree.value(id)))
     }
 
-    pub(crate) fn do_write(&mut self, conn: ConnId, path: &str, value: &str) -> Result<(), XsErr> {
-        self.do_write_from(conn, path, value, None)
-    }
-
-    /// `do_write` of a path resolved `earlier` (a transaction's commit).
-    pub(crate) fn do_write_from(
+    pub(crate) fn do_write(
         &mut self,
         conn: ConnId,
         path: &str,
@@ -497,12 +495,7 @@ impl Xenstore {
     }
 
     /// Returns whether a node was created (only then does MKDIR fire watches).
-    pub(crate) fn do_mkdir(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
-        self.do_mkdir_from(conn, path, None)
-    }
-
-    /// `do_mkdir` of a path resolved `earlier`.
-    pub(crate) fn do_mkdir_from(
+    pub(crate) fn do_mkdir(
         &mut self,
         conn: ConnId,
         path: &str,
@@ -520,12 +513,7 @@ impl Xenstore {
 
     /// Returns whether something was removed (a missing node with an existing
     /// parent is fine and fires nothing).
-    pub(crate) fn do_rm(&mut self, conn: ConnId, path: &str) -> Result<bool, XsErr> {
-        self.do_rm_from(conn, path, None)
-    }
-
-    /// `do_rm` of a path resolved `earlier`.
-    pub(crate) fn do_rm_from(
+    pub(crate) fn do_rm(
         &mut self,
         conn: ConnId,
         path: &str,
@@ -580,16 +568,6 @@ impl Xenstore {
     }
 
     pub(crate) fn do_set_perms(
-        &mut self,
-        conn: ConnId,
-        path: &str,
-        perms: &PermSet,
-    ) -> Result<(), XsErr> {
-        self.do_set_perms_from(conn, path, perms, None)
-    }
-
-    /// `do_set_perms` of a path resolved `earlier`.
-    pub(crate) fn do_set_perms_from(
         &mut self,
         conn: ConnId,
         path: &str,
@@ -684,7 +662,7 @@ mod tests {
         let mut xs = crate::xenstore::Xenstore::new();
         let c = xs.connect(0, false, "test", crate::xenstore::Sink::Queue);
         for p in ["/a/b/c", "/a/b/d/e", "/a/x", "/top"] {
-            xs.do_write(c, p, "v").unwrap();
+            xs.do_write(c, p, "v", None).unwrap();
         }
         let paths = [
             "/",
@@ -710,7 +688,7 @@ mod tests {
             }
         }
         let r = xs.resolved(xs.walk("/a/b/c"));
-        xs.do_rm(c, "/a/x").unwrap();
+        xs.do_rm(c, "/a/x", None).unwrap();
         let start = xs.start_from(r, "/a/b/c", "/a/b/d");
         assert!(start.is_some_and(|s| s.removals != xs.tree.removals));
         assert_eq!(xs.walk_from("/a/b/d", start), xs.walk("/a/b/d"));

@@ -468,10 +468,10 @@ impl Xenstore {
         for (p, s, at) in &t.ops {
             let at = Some(*at);
             let fired = match s {
-                Shadow::Written(v) => self.do_write_from(conn, p, v, at).map(|_| true),
-                Shadow::Created => self.do_mkdir_from(conn, p, at),
-                Shadow::Removed => self.do_rm_from(conn, p, at),
-                Shadow::Perms(ps) => self.do_set_perms_from(conn, p, ps, at).map(|_| true),
+                Shadow::Written(v) => self.do_write(conn, p, v, at).map(|_| true),
+                Shadow::Created => self.do_mkdir(conn, p, at),
+                Shadow::Removed => self.do_rm(conn, p, at),
+                Shadow::Perms(ps) => self.do_set_perms(conn, p, ps, at).map(|_| true),
             };
             // Permission checks already passed on the transaction's view; a
             // failure here means the store changed under it, which the
@@ -512,7 +512,7 @@ mod tests {
         let mut xs = crate::xenstore::Xenstore::new();
         let c = xs.connect(0, false, "test", crate::xenstore::Sink::Queue);
         for p in ["/d/a", "/d/b", "/d/c"] {
-            xs.do_write(c, p, "x").unwrap();
+            xs.do_write(c, p, "x", None).unwrap();
         }
         (xs, c)
     }
@@ -545,7 +545,7 @@ mod tests {
         let (mut xs, c) = store();
         let all: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
         for k in &all {
-            xs.do_write(c, &format!("/big/{k}/sub"), "x").unwrap();
+            xs.do_write(c, &format!("/big/{k}/sub"), "x", None).unwrap();
         }
         let t = xs.txn_start(c).unwrap();
         xs.txn_rm(c, t, "/big/k7").unwrap();
@@ -564,7 +564,8 @@ mod tests {
     fn a_counted_directory_is_the_listings_length() {
         let (mut xs, c) = store();
         for k in 0..40 {
-            xs.do_write(c, &format!("/big/k{k}/sub"), "x").unwrap();
+            xs.do_write(c, &format!("/big/k{k}/sub"), "x", None)
+                .unwrap();
         }
         let t = xs.txn_start(c).unwrap();
         for path in ["/d", "/big", "/big/k3"] {
