@@ -146,19 +146,19 @@ impl Xenstore {
         };
         self.watch_callbacks.remove(&id);
         self.free_watches.push(id);
-        let Some(&head) = self.watch_index.get(&w.path) else {
+        let Some(head) = self.watch_index.get_mut(&w.path) else {
             return;
         };
-        if head == id {
+        if *head == id {
+            *head = w.next;
             if w.next == NO_WATCH {
                 self.watch_index.remove(&w.path);
                 self.watch_paths.remove(&w.path);
                 self.watch_lens[w.path.len()] -= 1;
-            } else {
-                self.watch_index.insert(w.path.clone(), w.next);
             }
             return;
         }
+        let head = *head;
         // Unlinked from the one before it on the same path.
         let mut prev = head;
         while let Some(p) = self.watches[prev as usize].as_mut() {
