@@ -554,7 +554,7 @@ impl Xenstore {
     /// How many entries DIRECTORY of `path` gives, without listing them.
     pub(crate) fn do_directory_len(&self, conn: ConnId, path: &str) -> Result<usize, XsErr> {
         let id = self.get_node(conn, path, PERM_READ)?;
-        Ok(self.tree.node(id).nchild as usize)
+        Ok(self.tree.nchild(id))
     }
 
     pub(crate) fn do_get_perms(&self, conn: ConnId, path: &str) -> Result<PermSet, XsErr> {

@@ -1,11 +1,13 @@
 //! The node tree, stored compactly: a host with ten thousand domains holds
-//! about two million nodes, so a node is nine `u32`s in chunked arrays,
+//! about two million nodes, so a node is seven `u32`s in chunked arrays,
 //! names are interned, and values live in a byte arena, each behind its
-//! length. Children keep creation order (a doubly linked sibling list whose
-//! first `prev` points at the last child, so appending needs no `last`
-//! field), which is the order both xenstoreds list them in; directories with
-//! many children also get a name index so lookups stay cheap under
-//! `/local/domain`.
+//! length. Children keep creation order (a singly linked sibling list),
+//! which is the order both xenstoreds list them in. Nearly every directory
+//! is small (a device's backend has a dozen entries), so finding its last
+//! child or a child's predecessor walks the list; the few big ones
+//! (`/local/domain`, `backend/vif`: one entry per domain) get a side record
+//! with their count, last child, a name index and each child's predecessor,
+//! so lookups, appends and removals there stay O(1).
 
 use std::rc::Rc;
 
@@ -21,10 +23,7 @@ pub(crate) struct Node {
     pub parent: u32,
     pub first: u32,
     pub next: u32,
-    /// The previous sibling; the first child's is the last child.
-    pub prev: u32,
     pub perms: u32,
-    pub nchild: u32,
     /// The store generation when this node or anything below it last changed
     /// (oxenstored's node identity, for transaction coalescing).
     pub mgen: u32,
@@ -32,17 +31,25 @@ pub(crate) struct Node {
     val: u32,
 }
 
-/// Bytes of the LEB128 length before each value in the arena.
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
+/// Writes the LEB128 length that goes before each value in the arena;
+/// returns how many bytes it took.
+fn put_len_into(out: &mut [u8; 10], mut n: usize) -> usize {
+    let mut i = 0;
     loop {
         let b = (n & 0x7f) as u8;
         n >>= 7;
         if n == 0 {
-            out.push(b);
-            return;
+            out[i] = b;
+            return i + 1;
         }
-        out.push(b | 0x80);
+        out[i] = b | 0x80;
+        i += 1;
     }
+}
+
+/// Bytes `put_len` writes for `n`.
+fn len_width(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 /// (length, bytes of the length) at the start of `b`.
@@ -106,6 +113,13 @@ pub(crate) struct Tree {
     val_garbage: u64,
     /// Name index of directories with many children: (parent, name) → child.
     big: FxHashMap<(u32, u32), u32>,
+    /// Those directories' child count and last child.
+    big_dirs: FxHashMap<u32, BigDir>,
+    /// Each of their children's previous sibling (`NIL`: the first).
+    big_prev: FxHashMap<u32, u32>,
+    /// One bit per node id: is it one of those directories? Tested on every
+    /// step of a walk, so a bit, not a lookup.
+    big_bits: Vec<u64>,
     pub names: Names,
     pub live: u32,
     /// How many times nodes were freed: while it stands still, a node id
@@ -125,6 +139,9 @@ impl Tree {
             val_used: 0,
             val_garbage: 0,
             big: FxHashMap::default(),
+            big_dirs: FxHashMap::default(),
+            big_prev: FxHashMap::default(),
+            big_bits: Vec::new(),
             names: Names::default(),
             live: 0,
             removals: 0,
@@ -143,9 +160,7 @@ impl Tree {
             parent,
             first: NIL,
             next: NIL,
-            prev: NIL,
             perms,
-            nchild: 0,
             mgen: 0,
             val: NIL,
         };
@@ -198,8 +213,23 @@ impl Tree {
     }
 
     pub fn set_value(&mut self, id: u32, v: &[u8]) {
-        let old = self.value(id).len() as u64;
-        self.val_garbage += old;
+        let old = self.value(id).len();
+        // A frontend or backend walks its `state` through 1..6 with writes
+        // of one byte: a value no longer than the one it replaces (and with
+        // a length of the same width) is rewritten where it is, so a host's
+        // worth of state changes leaves no garbage to compact.
+        let at = self.node(id).val;
+        if at != NIL && !v.is_empty() && v.len() <= old && len_width(v.len()) == len_width(old) {
+            let mut len = [0u8; 10];
+            let w = put_len_into(&mut len, v.len());
+            let start = at as usize % VAL_CHUNK;
+            let bytes = &mut self.vals[at as usize / VAL_CHUNK][start..start + w + v.len()];
+            bytes[..w].copy_from_slice(&len[..w]);
+            bytes[w..].copy_from_slice(v);
+            self.val_garbage += (old - v.len()) as u64;
+            return;
+        }
+        self.val_garbage += old as u64;
         let at = if v.is_empty() {
             NIL
         } else {
@@ -219,7 +249,9 @@ impl Tree {
         let ci = self.vals.len() - 1;
         let chunk = &mut self.vals[ci];
         let off = ci * VAL_CHUNK + chunk.len();
-        put_len(chunk, v.len());
+        let mut len = [0u8; 10];
+        let w = put_len_into(&mut len, v.len());
+        chunk.extend_from_slice(&len[..w]);
         chunk.extend_from_slice(v);
         self.val_used += v.len() as u64;
         off as u32
@@ -247,11 +279,10 @@ impl Tree {
 
     pub fn child(&self, parent: u32, name: &str) -> Option<u32> {
         let sym = self.names.lookup(name)?;
-        let p = self.node(parent);
-        if p.nchild > BIG_DIR {
+        if self.is_big(parent) {
             return self.big.get(&(parent, sym)).copied();
         }
-        let mut c = p.first;
+        let mut c = self.node(parent).first;
         while c != NIL {
             let n = self.node(c);
             if n.name == sym {
@@ -263,11 +294,41 @@ impl Tree {
     }
 
     pub fn children(&self, parent: u32) -> ChildIter<'_> {
-        let p = self.node(parent);
         ChildIter {
             tree: self,
-            cur: p.first,
-            left: p.nchild as usize,
+            cur: self.node(parent).first,
+            left: self.nchild(parent),
+        }
+    }
+
+    /// How many children `id` has.
+    pub fn nchild(&self, id: u32) -> usize {
+        if self.is_big(id) {
+            return self.big_dirs[&id].nchild as usize;
+        }
+        let mut n = 0;
+        let mut c = self.node(id).first;
+        while c != NIL {
+            n += 1;
+            c = self.node(c).next;
+        }
+        n
+    }
+
+    fn is_big(&self, id: u32) -> bool {
+        let (word, bit) = (id as usize / 64, id % 64);
+        self.big_bits.get(word).is_some_and(|w| w >> bit & 1 == 1)
+    }
+
+    fn set_big(&mut self, id: u32, big: bool) {
+        let (word, bit) = (id as usize / 64, id % 64);
+        if self.big_bits.len() <= word {
+            self.big_bits.resize(word + 1, 0);
+        }
+        if big {
+            self.big_bits[word] |= 1 << bit;
+        } else {
+            self.big_bits[word] &= !(1 << bit);
         }
     }
 
@@ -275,31 +336,60 @@ impl Tree {
     pub fn add_child(&mut self, parent: u32, name: &str, perms: u32) -> u32 {
         let sym = self.names.intern(name);
         let id = self.alloc(sym, parent, perms);
-        let first = self.node(parent).first;
-        if first == NIL {
-            self.node_mut(parent).first = id;
-            self.node_mut(id).prev = id;
-        } else {
-            let last = self.node(first).prev;
+        if self.is_big(parent) {
+            let dir = self
+                .big_dirs
+                .get_mut(&parent)
+                .expect("a big directory has its record");
+            let last = std::mem::replace(&mut dir.last, id);
+            dir.nchild += 1;
             self.node_mut(last).next = id;
-            self.node_mut(id).prev = last;
-            self.node_mut(first).prev = id;
-        }
-        let p = self.node_mut(parent);
-        p.nchild += 1;
-        let count = p.nchild;
-        if count == BIG_DIR + 1 {
-            let kids: Vec<(u32, u32)> = self
-                .children(parent)
-                .map(|c| (self.node(c).name, c))
-                .collect();
-            for (s, c) in kids {
-                self.big.insert((parent, s), c);
-            }
-        } else if count > BIG_DIR + 1 {
+            self.big_prev.insert(id, last);
             self.big.insert((parent, sym), id);
+            return id;
+        }
+        let (mut last, mut count) = (NIL, 1);
+        let mut c = self.node(parent).first;
+        while c != NIL {
+            (last, count) = (c, count + 1);
+            c = self.node(c).next;
+        }
+        if last == NIL {
+            self.node_mut(parent).first = id;
+        } else {
+            self.node_mut(last).next = id;
+        }
+        if count > BIG_DIR {
+            self.index_children(parent, count, id);
         }
         id
+    }
+
+    /// `parent` grew past `BIG_DIR` children: give it its side record.
+    fn index_children(&mut self, parent: u32, nchild: u32, last: u32) {
+        self.set_big(parent, true);
+        self.big_dirs.insert(parent, BigDir { nchild, last });
+        let mut prev = NIL;
+        let mut c = self.node(parent).first;
+        while c != NIL {
+            self.big.insert((parent, self.node(c).name), c);
+            self.big_prev.insert(c, prev);
+            prev = c;
+            c = self.node(c).next;
+        }
+    }
+
+    /// `parent` shrank back to `BIG_DIR` children, or is being freed: drop
+    /// its side record.
+    fn unindex_children(&mut self, parent: u32) {
+        self.set_big(parent, false);
+        self.big_dirs.remove(&parent);
+        let mut c = self.node(parent).first;
+        while c != NIL {
+            self.big.remove(&(parent, self.node(c).name));
+            self.big_prev.remove(&c);
+            c = self.node(c).next;
+        }
     }
 
     /// Marks `id` and its ancestors as changed at generation `g`.
@@ -321,33 +411,7 @@ impl Tree {
         self.removals += 1;
         let n = *self.node(id);
         if n.parent != NIL {
-            let first = self.node(n.parent).first;
-            if first == id {
-                // n.prev is the last child (itself if alone).
-                self.node_mut(n.parent).first = n.next;
-            } else {
-                self.node_mut(n.prev).next = n.next;
-            }
-            if n.next != NIL {
-                self.node_mut(n.next).prev = n.prev;
-            } else if first != id {
-                // The last child goes: the first's `prev` moves back.
-                self.node_mut(first).prev = n.prev;
-            }
-            let p = self.node_mut(n.parent);
-            let was_big = p.nchild > BIG_DIR;
-            p.nchild -= 1;
-            let now_small = p.nchild <= BIG_DIR;
-            if was_big {
-                self.big.remove(&(n.parent, n.name));
-                if now_small {
-                    let kids: Vec<u32> =
-                        self.children(n.parent).map(|c| self.node(c).name).collect();
-                    for s in kids {
-                        self.big.remove(&(n.parent, s));
-                    }
-                }
-            }
+            self.unlink(n.parent, id, n.name, n.next);
         }
         let mut stack = vec![id];
         while let Some(x) = stack.pop() {
@@ -357,12 +421,8 @@ impl Tree {
                 stack.push(c);
                 c = self.node(c).next;
             }
-            if node.nchild > BIG_DIR {
-                let mut c = node.first;
-                while c != NIL {
-                    self.big.remove(&(x, self.node(c).name));
-                    c = self.node(c).next;
-                }
+            if self.is_big(x) {
+                self.unindex_children(x);
             }
             on_free(&node);
             self.val_garbage += self.value(x).len() as u64;
@@ -371,12 +431,53 @@ impl Tree {
             m.parent = NIL;
             m.val = NIL;
             m.first = NIL;
-            m.nchild = 0;
             m.next = next_free;
             self.free = x;
             self.live -= 1;
         }
     }
+
+    /// Takes `id` (named `name`, followed by `next`) out of `parent`'s list.
+    fn unlink(&mut self, parent: u32, id: u32, name: u32, next: u32) {
+        if !self.is_big(parent) {
+            let mut prev = NIL;
+            let mut c = self.node(parent).first;
+            while c != id {
+                prev = c;
+                c = self.node(c).next;
+            }
+            match prev {
+                NIL => self.node_mut(parent).first = next,
+                p => self.node_mut(p).next = next,
+            }
+            return;
+        }
+        let prev = self.big_prev.remove(&id).unwrap_or(NIL);
+        match prev {
+            NIL => self.node_mut(parent).first = next,
+            p => self.node_mut(p).next = next,
+        }
+        self.big.remove(&(parent, name));
+        let dir = self
+            .big_dirs
+            .get_mut(&parent)
+            .expect("a big directory has its record");
+        dir.nchild -= 1;
+        if next == NIL {
+            dir.last = prev;
+        } else {
+            self.big_prev.insert(next, prev);
+        }
+        if dir.nchild <= BIG_DIR {
+            self.unindex_children(parent);
+        }
+    }
+}
+
+/// A big directory's side record.
+struct BigDir {
+    nchild: u32,
+    last: u32,
 }
 
 pub(crate) struct ChildIter<'a> {
@@ -442,6 +543,41 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_growing_and_shrinking_across_the_index_threshold_keeps_its_children() {
+        // Adds and removes at random (removing anywhere in the list, and
+        // whole subtrees) while checking the order, the count and every
+        // lookup against a plain list of (name, id).
+        let mut rng = crate::rng::Rng::new(7);
+        let mut t = Tree::new(0);
+        let d = t.add_child(Tree::ROOT, "d", 0);
+        let mut model: Vec<(String, u32)> = Vec::new();
+        let mut fresh = 0;
+        for step in 0..3000 {
+            let grow = model.len() < 5 || (rng.below(100) < 55 && model.len() < 60);
+            if grow {
+                let name = format!("n{fresh}");
+                fresh += 1;
+                let id = t.add_child(d, &name, 0);
+                // Some children are directories themselves, big or not.
+                for k in 0..rng.below(30) {
+                    t.add_child(id, &k.to_string(), 0);
+                }
+                model.push((name, id));
+            } else {
+                let (_, id) = model.remove(rng.below(model.len() as u64) as usize);
+                t.remove(id, &mut |_| {});
+            }
+            let want: Vec<&str> = model.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names(&t, d), want, "step {step}");
+            assert_eq!(t.nchild(d), model.len());
+            for (name, id) in &model {
+                assert_eq!(t.child(d, name), Some(*id));
+            }
+            assert_eq!(t.child(d, "gone"), None);
+        }
+    }
+
+    #[test]
     fn values_of_any_length_round_trip() {
         let mut t = Tree::new(0);
         let a = t.add_child(Tree::ROOT, "a", 0);
@@ -454,5 +590,31 @@ mod tests {
         t.set_value(a, b"");
         assert_eq!(t.value(a), b"");
         assert_eq!(t.value(b), b"1");
+    }
+
+    #[test]
+    fn an_overwrite_in_place_leaves_the_neighbours_alone() {
+        let mut t = Tree::new(0);
+        let ids: Vec<u32> = ["a", "b", "c"]
+            .iter()
+            .map(|n| t.add_child(Tree::ROOT, n, 0))
+            .collect();
+        let long = vec![b'x'; 300];
+        t.set_value(ids[0], b"1");
+        t.set_value(ids[1], &long);
+        t.set_value(ids[2], b"connected");
+        // Same length, shorter with the same width of length, shorter with a
+        // narrower one, then longer again.
+        t.set_value(ids[0], b"3");
+        t.set_value(ids[1], &long[..200]);
+        t.set_value(ids[2], b"on");
+        assert_eq!(t.value(ids[0]), b"3");
+        assert_eq!(t.value(ids[1]), &long[..200]);
+        assert_eq!(t.value(ids[2]), b"on");
+        t.set_value(ids[1], &long[..5]);
+        t.set_value(ids[2], b"closing");
+        assert_eq!(t.value(ids[0]), b"3");
+        assert_eq!(t.value(ids[1]), &long[..5]);
+        assert_eq!(t.value(ids[2]), b"closing");
     }
 }

@@ -383,7 +383,7 @@ impl Xenstore {
                 }
             } else {
                 // Every live child shows but one the transaction hides.
-                n = self.tree.node(id).nchild as usize;
+                n = self.tree.nchild(id);
                 for name in &reached {
                     if self.tree.child(id, name).is_some()
                         && !self.txn_exists(tx, &format!("{prefix}{name}"))?
