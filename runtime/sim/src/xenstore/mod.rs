@@ -331,6 +331,12 @@ pub struct Xenstore {
     /// Free slots of `txns`, lowest first (a new transaction takes the lowest).
     pub(crate) free_txns: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
     pub(crate) generation: u64,
+    /// Node → the generation when it, or something below it, last changed
+    /// while a transaction was open (oxenstored's node identity, for
+    /// transaction coalescing; see `touch_node`).
+    pub(crate) changed_at: FxHashMap<u32, u32>,
+    /// `changed_at`'s size at which `forget_old_changes` next looks.
+    pub(crate) changed_prune_at: usize,
     pub(crate) entries: FxHashMap<u32, u32>,
     /// Quotas in force.
     pub quotas: Quotas,
@@ -401,6 +407,8 @@ impl Xenstore {
             txns: Vec::new(),
             free_txns: std::collections::BinaryHeap::new(),
             generation: 0,
+            changed_at: FxHashMap::default(),
+            changed_prune_at: 4096,
             entries: FxHashMap::default(),
             quotas: Quotas::default(),
             domains: std::collections::BTreeMap::new(),

@@ -437,31 +437,69 @@ impl Xenstore {
         // these nodes is never taken for them once they are freed.)
         let perms = &self.perms;
         let entries = &mut self.entries;
-        self.tree.remove(id, &mut |n| {
+        let changed_at = &mut self.changed_at;
+        self.tree.remove(id, &mut |x, n| {
             let owner = perms.get(n.perms)[0].0;
             if let Some(c) = entries.get_mut(&owner) {
                 *c = c.saturating_sub(1);
+            }
+            if !changed_at.is_empty() {
+                changed_at.remove(&x);
             }
         });
     }
 
     /// Records that node `id` changed (for oxenstored's coalescing check):
     /// the node, or for a removed one its parent, and every ancestor.
-    pub(crate) fn touch_node(&mut self, id: u32) {
+    ///
+    /// Only an open transaction ever asks, and only about changes after it
+    /// started: with none open (or under C xenstored, which never asks)
+    /// there is nothing to record, and a transaction that starts later
+    /// finds every earlier change at or before its start, as it would.
+    pub(crate) fn touch_node(&mut self, mut id: u32) {
+        if self.kind != crate::profile::XenstoredKind::OCaml || self.open_txn_count() == 0 {
+            return;
+        }
         let g = (self.generation + 1) as u32;
-        self.tree.touch(id, g);
+        while id != super::tree::NIL {
+            // The ancestors of a node already at `g` were marked with it.
+            if self.changed_at.insert(id, g) == Some(g) {
+                break;
+            }
+            id = self.tree.node(id).parent;
+        }
     }
 
     /// Has nothing at or below `path` changed since generation `since`?
     pub(crate) fn unchanged_since(&self, path: &str, since: u64) -> bool {
+        let changed = |id: u32| self.changed_at.get(&id).map_or(0, |&g| g as u64);
         match self.lookup(path) {
-            Some(id) => self.tree.node(id).mgen as u64 <= since,
+            Some(id) => changed(id) <= since,
             None => {
                 let parent = &path[..last_slash(path).unwrap_or(0).max(1)];
-                self.lookup(parent)
-                    .is_some_and(|p| self.tree.node(p).mgen as u64 <= since)
+                self.lookup(parent).is_some_and(|p| changed(p) <= since)
             }
         }
+    }
+
+    /// Transactions started and not yet ended.
+    pub(crate) fn open_txn_count(&self) -> usize {
+        self.txns.len() - self.free_txns.len()
+    }
+
+    /// After a transaction ends: forgets the changes no open transaction
+    /// can ask about (all of them once none is open).
+    pub(crate) fn forget_old_changes(&mut self) {
+        if self.open_txn_count() == 0 {
+            self.changed_at.clear();
+            return;
+        }
+        if self.changed_at.len() < self.changed_prune_at {
+            return;
+        }
+        let oldest = self.txns.iter().flatten().map(|t| t.start_gen).min().unwrap_or(0);
+        self.changed_at.retain(|_, g| *g as u64 > oldest);
+        self.changed_prune_at = (self.changed_at.len() * 2).max(4096);
     }
 
     // ---- non-transactional primitives (the transaction code reuses them at commit) ----

@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(c.get(&t, "/a/x"), None);
         // A freed node is never a hit, even in its own slot.
         c.put("/a/b", b, t.live);
-        t.remove(b, &mut |_| {});
+        t.remove(b, &mut |_, _| {});
         assert_eq!(c.get(&t, "/a/b"), None);
         // Nor a reused one that now spells another path.
         let d = t.add_child(Tree::ROOT, "d", 0);

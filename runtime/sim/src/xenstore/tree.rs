@@ -24,9 +24,6 @@ pub(crate) struct Node {
     pub first: u32,
     pub next: u32,
     pub perms: u32,
-    /// The store generation when this node or anything below it last changed
-    /// (oxenstored's node identity, for transaction coalescing).
-    pub mgen: u32,
     /// Where the value's length and bytes are in the arena (`NIL`: empty).
     val: u32,
 }
@@ -161,7 +158,6 @@ impl Tree {
             first: NIL,
             next: NIL,
             perms,
-            mgen: 0,
             val: NIL,
         };
         self.live += 1;
@@ -248,6 +244,14 @@ impl Tree {
         }
         let ci = self.vals.len() - 1;
         let chunk = &mut self.vals[ci];
+        // Grow by doubling, but not past `VAL_CHUNK`: left to `Vec`, a
+        // chunk that a long value once pushed off a power of two ends up to
+        // twice its size, and a host's values are a dozen chunks. (A value
+        // longer than a chunk starts a chunk of its own, as long as it.)
+        if chunk.capacity() - chunk.len() < need {
+            let cap = (chunk.capacity() * 2).clamp(64, VAL_CHUNK).max(chunk.len() + need);
+            chunk.reserve_exact(cap - chunk.len());
+        }
         let off = ci * VAL_CHUNK + chunk.len();
         let mut len = [0u8; 10];
         let w = put_len_into(&mut len, v.len());
@@ -392,22 +396,13 @@ impl Tree {
         }
     }
 
-    /// Marks `id` and its ancestors as changed at generation `g`.
-    pub fn touch(&mut self, mut id: u32, g: u32) {
-        while id != NIL {
-            let n = self.node_mut(id);
-            n.mgen = g;
-            id = n.parent;
-        }
-    }
-
     pub fn set_perms(&mut self, id: u32, perms: u32) {
         self.node_mut(id).perms = perms;
     }
 
     /// Unlinks `id` from its parent and frees it and everything below it.
-    /// Calls `on_free(node)` for each freed node (for quota accounting).
-    pub fn remove(&mut self, id: u32, on_free: &mut dyn FnMut(&Node)) {
+    /// Calls `on_free(id, node)` for each freed node (for quota accounting).
+    pub fn remove(&mut self, id: u32, on_free: &mut dyn FnMut(u32, &Node)) {
         self.removals += 1;
         let n = *self.node(id);
         if n.parent != NIL {
@@ -424,7 +419,7 @@ impl Tree {
             if self.is_big(x) {
                 self.unindex_children(x);
             }
-            on_free(&node);
+            on_free(x, &node);
             self.val_garbage += self.value(x).len() as u64;
             let next_free = self.free;
             let m = self.node_mut(x);
@@ -521,14 +516,14 @@ mod tests {
             .iter()
             .map(|n| t.add_child(d, n, 0))
             .collect();
-        t.remove(ids[0], &mut |_| {});
+        t.remove(ids[0], &mut |_, _| {});
         assert_eq!(names(&t, d), ["b", "c", "e"]);
-        t.remove(ids[3], &mut |_| {});
+        t.remove(ids[3], &mut |_, _| {});
         assert_eq!(names(&t, d), ["b", "c"]);
         t.add_child(d, "f", 0);
         assert_eq!(names(&t, d), ["b", "c", "f"]);
-        t.remove(ids[2], &mut |_| {});
-        t.remove(ids[1], &mut |_| {});
+        t.remove(ids[2], &mut |_, _| {});
+        t.remove(ids[1], &mut |_, _| {});
         assert_eq!(names(&t, d), ["f"]);
         t.add_child(d, "g", 0);
         assert_eq!(names(&t, d), ["f", "g"]);
@@ -536,7 +531,7 @@ mod tests {
         let many: Vec<u32> = (0..40).map(|i| t.add_child(d, &i.to_string(), 0)).collect();
         assert_eq!(t.child(d, "39"), Some(many[39]));
         for &c in &many[..30] {
-            t.remove(c, &mut |_| {});
+            t.remove(c, &mut |_, _| {});
         }
         assert_eq!(names(&t, d)[..3], ["f", "g", "30"]);
         assert_eq!(t.child(d, "35"), Some(many[35]));
@@ -565,7 +560,7 @@ mod tests {
                 model.push((name, id));
             } else {
                 let (_, id) = model.remove(rng.below(model.len() as u64) as usize);
-                t.remove(id, &mut |_| {});
+                t.remove(id, &mut |_, _| {});
             }
             let want: Vec<&str> = model.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(names(&t, d), want, "step {step}");

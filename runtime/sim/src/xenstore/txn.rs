@@ -437,6 +437,21 @@ impl Xenstore {
         };
         let c = self.conn_mut(conn);
         c.open_txns = c.open_txns.saturating_sub(1);
+        let ended = self.commit_txn(conn, t, commit, now, hop);
+        self.forget_old_changes();
+        ended
+    }
+
+    /// The end of transaction `t`, taken from its slot: with `commit`,
+    /// its changes applied and their watches fired, or EAGAIN.
+    fn commit_txn(
+        &mut self,
+        conn: ConnId,
+        t: Txn,
+        commit: bool,
+        now: SimTime,
+        hop: Option<HopId>,
+    ) -> Result<(), XsErr> {
         if !commit {
             return Ok(());
         }
@@ -515,6 +530,62 @@ mod tests {
             xs.do_write(c, p, "x", None).unwrap();
         }
         (xs, c)
+    }
+
+    /// A write outside any transaction, as a client's request makes it
+    /// (the request bumps the store's generation).
+    fn write_now(xs: &mut crate::xenstore::Xenstore, c: crate::xenstore::ConnId, p: &str) {
+        xs.do_write(c, p, "n", None).unwrap();
+        xs.generation += 1;
+    }
+
+    /// oxenstored commits a transaction when nothing at or below its
+    /// lowest written path changed since it started, and fails it with
+    /// EAGAIN when something did, however many other transactions started
+    /// and ended in between; C xenstored fails it on any change at all.
+    #[test]
+    fn oxenstored_coalesces_only_a_transaction_whose_subtree_stood_still() {
+        use crate::profile::XenstoredKind;
+        use crate::xenstore::XsErr;
+        let now = crate::time::SimTime::ZERO;
+        for kind in [XenstoredKind::OCaml, XenstoredKind::C] {
+            let (mut xs, c) = store();
+            xs.kind = kind;
+            let t = xs.txn_start(c).unwrap();
+            xs.txn_write(c, t, "/d/a", "1").unwrap();
+            write_now(&mut xs, c, "/e/z");
+            let elsewhere = xs.txn_end(c, t, true, now, None);
+            let t = xs.txn_start(c).unwrap();
+            xs.txn_write(c, t, "/d/a", "2").unwrap();
+            write_now(&mut xs, c, "/d/a/below");
+            // Enough other transactions, and changes, to make the store
+            // forget what no open transaction can ask about.
+            for i in 0..3000 {
+                let u = xs.txn_start(c).unwrap();
+                write_now(&mut xs, c, &format!("/f/{i}/x"));
+                xs.txn_end(c, u, false, now, None).unwrap();
+            }
+            let below = xs.txn_end(c, t, true, now, None);
+            match kind {
+                XenstoredKind::OCaml => {
+                    assert_eq!(elsewhere, Ok(()));
+                    assert_eq!(below, Err(XsErr::EAGAIN));
+                    assert_eq!(xs.do_read(c, "/d/a").unwrap(), "1");
+                }
+                XenstoredKind::C => {
+                    assert_eq!(elsewhere, Err(XsErr::EAGAIN));
+                    assert_eq!(below, Err(XsErr::EAGAIN));
+                    assert_eq!(xs.do_read(c, "/d/a").unwrap(), "x");
+                }
+            }
+            // With no transaction open nothing is kept, and one started
+            // now finds every earlier change behind it.
+            assert!(xs.changed_at.is_empty());
+            let t = xs.txn_start(c).unwrap();
+            xs.txn_write(c, t, "/d/a", "3").unwrap();
+            let quiet = xs.txn_end(c, t, true, now, None);
+            assert_eq!(quiet, Ok(()));
+        }
     }
 
     #[test]
