@@ -609,7 +609,7 @@ pub fn register(e: &mut Engine) {
         let Some(g) = g.get_mut(k.1) else {
             return rt_err(format!("domain {} has no running guest kernel", k.1));
         };
-        g.files.retain(|f| f != path);
+        g.files.retain(|f| *f != path);
         Ok(())
     });
     e.register_fn("panic", |k: &mut KernelApi, msg: &str| -> R<()> {

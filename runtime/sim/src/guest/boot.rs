@@ -47,16 +47,13 @@ pub fn create(sim: &Sim, s: &GuestSetup) {
     let mut rng = Rng::substream(seed, &format!("guest/{}", s.domid));
     let (lo, hi) = s.profile.uptime_s;
     let uptime0 = (lo + rng.below(hi - lo)) * 1_000_000_000 + rng.below(1_000_000_000);
-    let files = [
+    let files = vec![
         "/sbin/poweroff",
         "/sbin/halt",
         "/sbin/reboot",
         "/sbin/shutdown",
         "/bin/systemctl",
-    ]
-    .iter()
-    .map(|f| f.to_string())
-    .collect();
+    ];
     let pm = if s.kind == GuestKind::Hvm && s.acpi {
         PowerOff::Symbol("acpi_power_off")
     } else {
@@ -78,7 +75,7 @@ pub fn create(sim: &Sim, s: &GuestSetup) {
         init_hangs: false,
         cad_enabled: s.profile.init != InitKind::Systemd,
         conn: None,
-        frontends: indexmap::IndexMap::new(),
+        frontends: Default::default(),
         vcpus: s.vcpus,
         uptime0,
         xenwatch_ctx: None,
@@ -88,7 +85,7 @@ pub fn create(sim: &Sim, s: &GuestSetup) {
         sysrq_mask: s.profile.sysrq_mask,
         next_pid: 1200 + rng.below(800) as u32,
         next_kworker: 1,
-        running_units: (0..s.profile.units.len()).collect(),
+        running_units: (0..s.profile.units.len() as u16).collect(),
         poweroff_force: false,
         rng,
         cad_times: Vec::new(),
@@ -170,16 +167,13 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
                 continue;
             }
             if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
-                g.frontends.insert(
-                    node.clone(),
-                    Frontend {
-                        nodename: node.clone(),
-                        backend: backend.clone(),
-                        state: 3,
-                        down_done: false,
-                        closing_waiter: None,
-                    },
-                );
+                g.frontends.insert(Frontend {
+                    nodename: node.clone(),
+                    backend: backend.clone(),
+                    state: 3,
+                    down_done: false,
+                    closing_waiter: None,
+                });
             }
             let _ = xs_request(
                 &sim,

@@ -158,7 +158,12 @@ pub async fn systemd_stop_units(sim: &Sim, domid: u32, target: &'static str) {
         move || vec![Value::str(target)],
         async move {
             let units: Vec<usize> = match s.guests.borrow().get(domid) {
-                Some(g) => g.running_units.iter().rev().copied().collect(),
+                Some(g) => g
+                    .running_units
+                    .iter()
+                    .rev()
+                    .map(|&u| usize::from(u))
+                    .collect(),
                 None => return,
             };
             for i in units {
@@ -216,7 +221,7 @@ async fn systemd_stop_unit(sim: &Sim, domid: u32, idx: usize) {
                 }
             }
             if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
-                g.running_units.retain(|&u| u != idx);
+                g.running_units.retain(|&u| usize::from(u) != idx);
             }
         },
     )
@@ -300,7 +305,12 @@ async fn sysvinit_halt(sim: &Sim, domid: u32, argv: Vec<String>) -> i64 {
                 return 1;
             };
             let units: Vec<usize> = match s.guests.borrow().get(domid) {
-                Some(g) => g.running_units.iter().rev().copied().collect(),
+                Some(g) => g
+                    .running_units
+                    .iter()
+                    .rev()
+                    .map(|&u| usize::from(u))
+                    .collect(),
                 None => return 1,
             };
             console_line(&s, domid, "");

@@ -19,8 +19,6 @@ pub mod reboot;
 pub mod symbols;
 pub mod xenbus;
 
-use indexmap::IndexMap;
-
 use crate::rng::Rng;
 use crate::stack::CtxId;
 use crate::time::SimDuration;
@@ -93,6 +91,38 @@ pub struct Frontend {
     pub closing_waiter: Option<crate::exec::TaskId>,
 }
 
+/// A guest's frontends in probe order, found by nodename. A guest has a
+/// handful, so a scan finds one sooner than a map's hash would, and a host
+/// of ten thousand guests does not hold ten thousand hash tables.
+#[derive(Default)]
+pub struct Frontends(Vec<Frontend>);
+
+impl Frontends {
+    /// The frontend at `nodename`.
+    pub fn get(&self, nodename: &str) -> Option<&Frontend> {
+        self.0.iter().find(|f| f.nodename == nodename)
+    }
+
+    /// The frontend at `nodename`, mutably.
+    pub fn get_mut(&mut self, nodename: &str) -> Option<&mut Frontend> {
+        self.0.iter_mut().find(|f| f.nodename == nodename)
+    }
+
+    /// Adds a probed frontend (a second probe of a nodename replaces the
+    /// first in its place).
+    pub fn insert(&mut self, f: Frontend) {
+        match self.get_mut(&f.nodename) {
+            Some(old) => *old = f,
+            None => self.0.push(f),
+        }
+    }
+
+    /// The nodenames, in probe order.
+    pub fn nodenames(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.0.iter().map(|f| f.nodename.as_str())
+    }
+}
+
 /// What kind of guest.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum GuestKind {
@@ -127,15 +157,15 @@ pub struct Guest {
     /// `kernel.poweroff_cmd`.
     pub poweroff_cmd: String,
     /// Executables present in the filesystem (`/sbin/poweroff`, ...).
-    pub files: Vec<String>,
+    pub files: Vec<&'static str>,
     /// Init: `None` when a script made it hang (it never answers).
     pub init_hangs: bool,
     /// `C_A_D` (systemd turns it off: Ctrl-Alt-Del is SIGINT to PID 1).
     pub cad_enabled: bool,
     /// The xenbus connection (once xenbus is up).
     pub conn: Option<ConnId>,
-    /// Frontends by nodename, in probe order.
-    pub frontends: IndexMap<String, Frontend>,
+    /// Frontends in probe order.
+    pub frontends: Frontends,
     /// vCPUs.
     pub vcpus: u32,
     /// Kernel uptime at virtual time zero, in ns (console timestamps).
@@ -155,7 +185,7 @@ pub struct Guest {
     /// Next kworker number.
     pub next_kworker: u32,
     /// Units still running (indices into the profile's list).
-    pub running_units: Vec<usize>,
+    pub running_units: Vec<u16>,
     /// orderly_poweroff's sticky `poweroff_force`.
     pub poweroff_force: bool,
     /// The guest's randomness.

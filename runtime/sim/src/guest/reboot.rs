@@ -181,7 +181,7 @@ pub async fn run_cmd(sim: &Sim, domid: u32, cmd: String) -> i64 {
             };
             let (exists, disabled, exec_ms) = match s.guests.borrow().get(domid) {
                 Some(g) => (
-                    g.files.contains(&prog),
+                    g.files.contains(&prog.as_str()),
                     g.system_state > SystemState::Running,
                     g.profile.exec_ms,
                 ),
@@ -265,7 +265,7 @@ async fn device_shutdown(sim: &Sim, domid: u32) {
     sim.call(Probe::GuestDeviceShutdown, domid, Vec::new, async move {
         // devices_kset is walked in reverse order of registration.
         let nodes: Vec<String> = match s.guests.borrow().get(domid) {
-            Some(g) => g.frontends.keys().rev().cloned().collect(),
+            Some(g) => g.frontends.nodenames().rev().map(String::from).collect(),
             None => return,
         };
         for n in nodes {

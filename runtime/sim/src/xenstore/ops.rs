@@ -497,7 +497,13 @@ impl Xenstore {
         if self.changed_at.len() < self.changed_prune_at {
             return;
         }
-        let oldest = self.txns.iter().flatten().map(|t| t.start_gen).min().unwrap_or(0);
+        let oldest = self
+            .txns
+            .iter()
+            .flatten()
+            .map(|t| t.start_gen)
+            .min()
+            .unwrap_or(0);
         self.changed_at.retain(|_, g| *g as u64 > oldest);
         self.changed_prune_at = (self.changed_at.len() * 2).max(4096);
     }

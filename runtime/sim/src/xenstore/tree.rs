@@ -249,7 +249,9 @@ impl Tree {
         // twice its size, and a host's values are a dozen chunks. (A value
         // longer than a chunk starts a chunk of its own, as long as it.)
         if chunk.capacity() - chunk.len() < need {
-            let cap = (chunk.capacity() * 2).clamp(64, VAL_CHUNK).max(chunk.len() + need);
+            let cap = (chunk.capacity() * 2)
+                .clamp(64, VAL_CHUNK)
+                .max(chunk.len() + need);
             chunk.reserve_exact(cap - chunk.len());
         }
         let off = ci * VAL_CHUNK + chunk.len();
