@@ -105,9 +105,18 @@ pub(crate) struct Tree {
     /// whose domains all went away has freed two million of them.
     free: u32,
     len: u32,
+    /// Values, each its LEB128 length and bytes, in chunks of `VAL_CHUNK`
+    /// (a value longer than that has a chunk of its own). A value's place
+    /// is its chunk's index times `VAL_CHUNK` plus its offset there.
     vals: Vec<Vec<u8>>,
-    val_used: u64,
-    val_garbage: u64,
+    /// Per chunk: the bytes of values no node holds any more.
+    val_garbage: Vec<u32>,
+    /// The chunk new values go at the end of.
+    val_cur: usize,
+    /// Chunks emptied by compaction, to fill before adding one.
+    val_free: Vec<usize>,
+    /// Chunks found half garbage, to compact when the change is done.
+    val_due: Vec<usize>,
     /// Name index of directories with many children: (parent, name) → child.
     big: FxHashMap<(u32, u32), u32>,
     /// Those directories' child count and last child.
@@ -133,8 +142,10 @@ impl Tree {
             free: NIL,
             len: 0,
             vals: Vec::new(),
-            val_used: 0,
-            val_garbage: 0,
+            val_garbage: Vec::new(),
+            val_cur: 0,
+            val_free: Vec::new(),
+            val_due: Vec::new(),
             big: FxHashMap::default(),
             big_dirs: FxHashMap::default(),
             big_prev: FxHashMap::default(),
@@ -222,27 +233,58 @@ impl Tree {
             let bytes = &mut self.vals[at as usize / VAL_CHUNK][start..start + w + v.len()];
             bytes[..w].copy_from_slice(&len[..w]);
             bytes[w..].copy_from_slice(v);
-            self.val_garbage += (old - v.len()) as u64;
+            self.add_garbage(at, old - v.len());
+            self.compact_due();
             return;
         }
-        self.val_garbage += old as u64;
+        if at != NIL {
+            self.add_garbage(at, len_width(old) + old);
+        }
         let at = if v.is_empty() {
             NIL
         } else {
             self.store_bytes(v)
         };
         self.node_mut(id).val = at;
-        if self.val_garbage > (8 << 20) && self.val_garbage * 2 > self.val_used {
-            self.compact_values();
+        self.compact_due();
+    }
+
+    /// Counts `n` bytes of the chunk holding `at` as garbage; a chunk
+    /// other than the one being filled is due for compaction once half of
+    /// it is.
+    fn add_garbage(&mut self, at: u32, n: usize) {
+        let ci = at as usize / VAL_CHUNK;
+        let g = &mut self.val_garbage[ci];
+        let was_due = *g as usize * 2 >= self.vals[ci].len();
+        *g += n as u32;
+        if !was_due && *g as usize * 2 >= self.vals[ci].len() && ci != self.val_cur {
+            self.val_due.push(ci);
         }
     }
 
     fn store_bytes(&mut self, v: &[u8]) -> u32 {
         let need = v.len() + 5;
-        if self.vals.last().is_none_or(|c| c.len() + need > VAL_CHUNK) {
-            self.vals.push(Vec::new());
+        if self
+            .vals
+            .get(self.val_cur)
+            .is_none_or(|c| c.len() + need > VAL_CHUNK)
+        {
+            // The chunk being filled is done: on to an emptied one, or a new.
+            let done = self.val_cur;
+            self.val_cur = self.val_free.pop().unwrap_or_else(|| {
+                self.vals.push(Vec::new());
+                self.val_garbage.push(0);
+                self.vals.len() - 1
+            });
+            if self
+                .val_garbage
+                .get(done)
+                .is_some_and(|&g| g as usize * 2 >= self.vals[done].len() && g > 0)
+            {
+                self.val_due.push(done);
+            }
         }
-        let ci = self.vals.len() - 1;
+        let ci = self.val_cur;
         let chunk = &mut self.vals[ci];
         // Grow by doubling, but not past `VAL_CHUNK`: left to `Vec`, a
         // chunk that a long value once pushed off a power of two ends up to
@@ -259,27 +301,32 @@ impl Tree {
         let w = put_len_into(&mut len, v.len());
         chunk.extend_from_slice(&len[..w]);
         chunk.extend_from_slice(v);
-        self.val_used += v.len() as u64;
         off as u32
     }
 
-    /// Rewrites every live value into fresh chunks, dropping overwritten bytes.
-    fn compact_values(&mut self) {
+    /// Moves the live values out of each chunk that is half garbage and
+    /// frees it. One chunk at a time, so a host shutting down hands its
+    /// values' memory back as its domains go, without ever holding a
+    /// second copy of them.
+    fn compact_due(&mut self) {
         let mut bytes = Vec::new();
-        let old = std::mem::take(&mut self.vals);
-        self.val_used = 0;
-        self.val_garbage = 0;
-        for id in 0..self.len {
-            let n = *self.node(id);
-            if n.val == NIL || n.parent == NIL && id != Self::ROOT {
+        while let Some(ci) = self.val_due.pop() {
+            if ci == self.val_cur || self.vals[ci].is_empty() {
                 continue;
             }
-            let chunk = &old[n.val as usize / VAL_CHUNK][n.val as usize % VAL_CHUNK..];
-            let (len, at) = get_len(chunk);
-            bytes.clear();
-            bytes.extend_from_slice(&chunk[at..at + len]);
-            let o = self.store_bytes(&bytes);
-            self.node_mut(id).val = o;
+            for id in 0..self.len {
+                let n = *self.node(id);
+                if n.val == NIL || n.val as usize / VAL_CHUNK != ci {
+                    continue;
+                }
+                bytes.clear();
+                bytes.extend_from_slice(self.value(id));
+                let at = self.store_bytes(&bytes);
+                self.node_mut(id).val = at;
+            }
+            self.vals[ci] = Vec::new();
+            self.val_garbage[ci] = 0;
+            self.val_free.push(ci);
         }
     }
 
@@ -422,7 +469,10 @@ impl Tree {
                 self.unindex_children(x);
             }
             on_free(x, &node);
-            self.val_garbage += self.value(x).len() as u64;
+            if node.val != NIL {
+                let n = self.value(x).len();
+                self.add_garbage(node.val, len_width(n) + n);
+            }
             let next_free = self.free;
             let m = self.node_mut(x);
             m.parent = NIL;
@@ -432,6 +482,7 @@ impl Tree {
             self.free = x;
             self.live -= 1;
         }
+        self.compact_due();
     }
 
     /// Takes `id` (named `name`, followed by `next`) out of `parent`'s list.
@@ -613,5 +664,58 @@ mod tests {
         assert_eq!(t.value(ids[0]), b"3");
         assert_eq!(t.value(ids[1]), &long[..5]);
         assert_eq!(t.value(ids[2]), b"closing");
+    }
+
+    /// A host's domains come and go: their values fill chunks, and as they
+    /// are removed or rewritten each chunk that is half garbage gives its
+    /// live values to the chunk being filled and is freed. Every value
+    /// stays what was last written, and the memory held follows the live
+    /// values down.
+    #[test]
+    fn values_survive_chunks_compacted_as_domains_go() {
+        let mut t = Tree::new(0);
+        let mut rng = crate::rng::Rng::new(12);
+        let mut live: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+        let value = |rng: &mut crate::rng::Rng, i: usize| -> Vec<u8> {
+            let n = 1 + rng.below(if i % 97 == 0 { 3000 } else { 40 }) as usize;
+            (0..n).map(|k| b'a' + ((i + k) % 26) as u8).collect()
+        };
+        for d in 0..3000 {
+            let dom = t.add_child(Tree::ROOT, &format!("d{d}"), 0);
+            for k in 0..40 {
+                let id = t.add_child(dom, &format!("k{k}"), 0);
+                let v = value(&mut rng, d * 40 + k);
+                t.set_value(id, &v);
+                live.push((dom, id, v));
+            }
+        }
+        let held = |t: &Tree| t.vals.iter().map(Vec::capacity).sum::<usize>();
+        let at_peak = held(&t);
+        // Nine domains in ten go (whole subtrees), and a third of what
+        // stays is rewritten.
+        for d in 0..3000u32 {
+            if d % 10 != 0 {
+                let dom = t.child(Tree::ROOT, &format!("d{d}")).expect("domain");
+                t.remove(dom, &mut |_, _| {});
+            }
+        }
+        live.retain(|(dom, _, _)| t.node(*dom).parent != NIL);
+        for (i, (_, id, v)) in live.iter_mut().enumerate() {
+            if rng.below(3) == 0 {
+                *v = value(&mut rng, i + 7);
+                t.set_value(*id, v);
+            }
+        }
+        for (_, id, v) in &live {
+            assert_eq!(t.value(*id), v.as_slice());
+        }
+        let stays: usize = live.iter().map(|(_, _, v)| v.len() + 2).sum();
+        assert!(
+            held(&t) < at_peak / 3 && held(&t) < 3 * stays + 2 * VAL_CHUNK,
+            "held {} of {} at the peak for {} live",
+            held(&t),
+            at_peak,
+            stays
+        );
     }
 }
