@@ -677,7 +677,7 @@ mod tests {
         let mut rng = crate::rng::Rng::new(12);
         let mut live: Vec<(u32, u32, Vec<u8>)> = Vec::new();
         let value = |rng: &mut crate::rng::Rng, i: usize| -> Vec<u8> {
-            let n = 1 + rng.below(if i % 97 == 0 { 3000 } else { 40 }) as usize;
+            let n = 1 + rng.below(if i.is_multiple_of(97) { 3000 } else { 40 }) as usize;
             (0..n).map(|k| b'a' + ((i + k) % 26) as u8).collect()
         };
         for d in 0..3000 {
