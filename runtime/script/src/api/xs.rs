@@ -196,7 +196,12 @@ pub fn register(e: &mut Engine) {
                 xs.deliver_next_watch_to(cb);
             }
         }
-        let r = req(&x.st, x.conn, None, Req::Watch(p.into(), token.clone()));
+        let r = req(
+            &x.st,
+            x.conn,
+            None,
+            Req::Watch(p.into(), token.as_str().into()),
+        );
         x.st.sim.xs.borrow_mut().next_watch_callback_clear();
         match r {
             Ok(_) => Ok(token),

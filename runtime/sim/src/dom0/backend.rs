@@ -136,7 +136,10 @@ async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid
                 &s,
                 conn,
                 None,
-                Req::Watch(join(&frontend, "state"), format!("{OTHEREND}{root}")),
+                Req::Watch(
+                    join(&frontend, "state").into(),
+                    format!("{OTHEREND}{root}").into(),
+                ),
             )
             .await;
             // netback raises "online" for vif-setup; blkback's "add" runs block.

@@ -146,20 +146,16 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
             super::xenbus::xenwatch_thread(sim.clone(), domid),
         );
         let conn = setup.conn;
+        let token = sim.guests.borrow_mut().token(SHUTDOWN_TOKEN);
         let _ = xs_request(
             &sim,
             conn,
             None,
-            Req::Watch("control/shutdown".into(), SHUTDOWN_TOKEN.into()),
+            Req::Watch("control/shutdown".into(), token),
         )
         .await;
-        let _ = xs_request(
-            &sim,
-            conn,
-            None,
-            Req::Watch("control/sysrq".into(), SYSRQ_TOKEN.into()),
-        )
-        .await;
+        let token = sim.guests.borrow_mut().token(SYSRQ_TOKEN);
+        let _ = xs_request(&sim, conn, None, Req::Watch("control/sysrq".into(), token)).await;
         for (node, backend) in &setup.frontends {
             let mut parts = node.split('/').skip(1);
             let (class, devid) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -175,11 +171,15 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
                     closing_waiter: None,
                 });
             }
+            let token = sim
+                .guests
+                .borrow_mut()
+                .token(&format!("{OTHEREND_PREFIX}{node}"));
             let _ = xs_request(
                 &sim,
                 conn,
                 None,
-                Req::Watch(join(backend, "state"), format!("{OTHEREND_PREFIX}{node}")),
+                Req::Watch(join(backend, "state").into(), token),
             )
             .await;
             // Initialised: the backend answers Connected when it can serve us.

@@ -25,6 +25,7 @@ use crate::time::SimDuration;
 use crate::xenstore::ConnId;
 use crate::Sim;
 pub use profile::GuestProfile;
+use std::rc::Rc;
 
 /// What the kernel's `pm_power_off` pointer holds.
 #[derive(Clone)]
@@ -201,6 +202,9 @@ pub struct Guest {
 pub struct Guests {
     /// Guests in creation order.
     pub by_dom: std::collections::BTreeMap<u32, Guest>,
+    /// The watch tokens guests' kernels use: the same few strings on every
+    /// guest, held once for a host's worth.
+    tokens: Vec<Rc<str>>,
 }
 
 impl Guests {
@@ -211,6 +215,15 @@ impl Guests {
     /// A guest, mutably.
     pub fn get_mut(&mut self, domid: u32) -> Option<&mut Guest> {
         self.by_dom.get_mut(&domid)
+    }
+    /// The shared copy of watch token `t`.
+    pub fn token(&mut self, t: &str) -> Rc<str> {
+        if let Some(have) = self.tokens.iter().find(|have| ***have == *t) {
+            return have.clone();
+        }
+        let t: Rc<str> = t.into();
+        self.tokens.push(t.clone());
+        t
     }
 }
 

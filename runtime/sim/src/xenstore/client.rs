@@ -38,7 +38,7 @@ pub enum Req {
     /// SET_PERMS.
     SetPerms(String, PermSet),
     /// WATCH (path, token).
-    Watch(String, String),
+    Watch(Rc<str>, Rc<str>),
     /// UNWATCH (path, token).
     Unwatch(String, String),
     /// TRANSACTION_START.
@@ -180,7 +180,8 @@ fn args_of(req: &Req, tx: Option<TxId>) -> Vec<Value> {
                 ),
             ]
         }
-        Req::Watch(p, t) | Req::Unwatch(p, t) => vec![Value::str(p), Value::str(t)],
+        Req::Watch(p, t) => vec![Value::str(&**p), Value::str(&**t)],
+        Req::Unwatch(p, t) => vec![Value::str(p), Value::str(t)],
         Req::TxStart => vec![],
         Req::TxEnd(c) => vec![Value::Int(tx.map_or(0, |t| t.0 as i64)), Value::Bool(!c)],
     }

@@ -29,14 +29,15 @@ pub enum WatchCb {
 
 /// Registers a watch: `xs.watch(path, self)` with the object's address as token.
 pub async fn xswatch(sim: &Sim, path: &str, cb: WatchCb) -> Rc<str> {
+    let path: Rc<str> = path.into();
     let token: Rc<str> = {
         let mut x = sim.xend.borrow_mut();
         x.next_token += 0x90;
         let t: Rc<str> = format!("{}", x.next_token).into();
-        x.watches.insert(t.clone(), (path.into(), cb));
+        x.watches.insert(t.clone(), (path.clone(), cb));
         t
     };
-    let _ = xs_call(sim, None, Req::Watch(path.to_string(), token.to_string())).await;
+    let _ = xs_call(sim, None, Req::Watch(path, token.clone())).await;
     token
 }
 

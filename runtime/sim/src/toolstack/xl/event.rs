@@ -250,7 +250,7 @@ pub async fn xswatch_register(sim: &Sim, pid: u32, path: &str, cb: WatchCb, w: u
                     ptr(w)
                 ),
             );
-            let _ = xs_request(&s, conn, None, Req::Watch(path, token)).await;
+            let _ = xs_request(&s, conn, None, Req::Watch(path.into(), token.into())).await;
         },
     )
     .await;
