@@ -218,7 +218,7 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
     }
     let cfg = VmConfig {
         name: spec.name.clone(),
-        uuid: String::new(),
+        uuid: crate::uuid::Uuid::NIL,
         hvm: spec.hvm,
         guest: spec.guest.clone(),
         vcpus: spec.vcpus,
@@ -229,7 +229,7 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
             .map(|(c, d)| DeviceSpec {
                 class: c.clone(),
                 devid: d.clone(),
-                uuid: String::new(),
+                uuid: crate::uuid::Uuid::NIL,
                 mac: None,
             })
             .collect(),

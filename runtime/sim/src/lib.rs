@@ -32,6 +32,7 @@ pub mod stack;
 pub mod time;
 pub mod toolstack;
 pub mod trace;
+pub mod uuid;
 pub mod value;
 pub mod xenstore;
 

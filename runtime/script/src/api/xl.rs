@@ -68,7 +68,7 @@ fn parse_xl_config(m: &Map) -> R<DomainConfig> {
     };
     Ok(DomainConfig {
         name: spec.name.clone(),
-        uuid: String::new(),
+        uuid: xsh_sim::uuid::Uuid::NIL,
         hvm: spec.hvm,
         guest: spec.guest.clone(),
         domid: spec.id,

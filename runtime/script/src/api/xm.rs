@@ -421,7 +421,7 @@ pub fn register(e: &mut Engine) {
     e.register_get("uuid", |d: &mut DomainApi| -> Dynamic {
         let xen = d.st.sim.xen.borrow();
         xen.domain(d.domid)
-            .map_or(Dynamic::UNIT, |x| Dynamic::from(x.uuid.clone()))
+            .map_or(Dynamic::UNIT, |x| Dynamic::from(x.uuid.to_string()))
     });
     e.register_get("type", |d: &mut DomainApi| -> String {
         let hvm = d.st.sim.xen.borrow().domain(d.domid).map(|x| x.hvm);

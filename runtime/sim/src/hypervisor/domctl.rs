@@ -15,7 +15,7 @@ pub struct DomainConfig {
     /// A fixed domid, or the next free one.
     pub domid: Option<u32>,
     /// The VM's uuid (the domain handle).
-    pub uuid: String,
+    pub uuid: crate::uuid::Uuid,
     /// HVM or PV.
     pub hvm: bool,
     /// Number of vCPUs.
@@ -57,7 +57,7 @@ pub(super) fn create_dom0(sim: &Sim) {
     let vcpus = (0..pcpus.min(4)).map(|i| new_vcpu(i, i % pcpus)).collect();
     xen.insert_domain(new_domain(
         0,
-        "00000000-0000-0000-0000-000000000000".into(),
+        crate::uuid::Uuid::NIL,
         false,
         vcpus,
         2048 * 1024,
@@ -78,7 +78,13 @@ fn new_vcpu(id: u32, pcpu: u32) -> Vcpu {
     }
 }
 
-fn new_domain(domid: u32, uuid: String, hvm: bool, vcpus: Vec<Vcpu>, memory_kib: u64) -> Domain {
+fn new_domain(
+    domid: u32,
+    uuid: crate::uuid::Uuid,
+    hvm: bool,
+    vcpus: Vec<Vcpu>,
+    memory_kib: u64,
+) -> Domain {
     Domain {
         domid,
         uuid,
@@ -130,7 +136,7 @@ pub fn create_domain(sim: &Sim, cfg: &DomainConfig) -> Result<u32, String> {
         .collect();
     xen.insert_domain(new_domain(
         domid,
-        cfg.uuid.clone(),
+        cfg.uuid,
         cfg.hvm,
         vcpus,
         cfg.memory_mib * 1024,

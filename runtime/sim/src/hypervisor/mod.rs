@@ -117,7 +117,7 @@ pub struct Domain {
     /// Its id.
     pub domid: u32,
     /// Its handle (the VM's uuid).
-    pub uuid: String,
+    pub uuid: crate::uuid::Uuid,
     /// An HVM guest.
     pub hvm: bool,
     /// Shutdown begun.

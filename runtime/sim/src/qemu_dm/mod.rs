@@ -88,7 +88,7 @@ pub struct QemuSetup {
     /// Its name.
     pub name: String,
     /// Its uuid.
-    pub uuid: String,
+    pub uuid: crate::uuid::Uuid,
     /// Disk images (`Using file ... in read-write mode`).
     pub disks: Vec<String>,
     /// The platform PCI device.

@@ -17,11 +17,12 @@ const PERM_OWNER: u8 = 4;
 /// first entry naming the owner and the default for unlisted domains.
 pub type PermSet = Vec<(u32, char)>;
 
-/// Interned permission lists (a host has only a few distinct ones).
+/// Interned permission lists: a few per domain (its nodes carry its id as
+/// owner), each held once for all the nodes that carry it.
 #[derive(Default)]
 pub(crate) struct PermTable {
     sets: Vec<Rc<[(u32, u8)]>>,
-    index: FxHashMap<Vec<(u32, u8)>, u32>,
+    index: FxHashMap<Rc<[(u32, u8)]>, u32>,
 }
 
 impl PermTable {
@@ -30,8 +31,9 @@ impl PermTable {
             return i;
         }
         let i = self.sets.len() as u32;
-        self.sets.push(p.into());
-        self.index.insert(p.to_vec(), i);
+        let set: Rc<[(u32, u8)]> = p.into();
+        self.sets.push(set.clone());
+        self.index.insert(set, i);
         i
     }
     pub fn get(&self, i: u32) -> &[(u32, u8)] {

@@ -17,18 +17,11 @@ use super::watch::{xswatch, WatchCb};
 use super::{log, DeviceSpec, Level, Vm, VmConfig, VmRef};
 
 /// A fresh uuid from xend's random stream.
-pub fn new_uuid(sim: &Sim) -> String {
+pub fn new_uuid(sim: &Sim) -> crate::uuid::Uuid {
     let mut x = sim.xend.borrow_mut();
     let a = x.rng.next_u64();
     let b = x.rng.next_u64();
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        0x4000 | (a & 0x0fff),
-        0x8000 | (b >> 48 & 0x3fff),
-        b & 0xffff_ffff_ffff
-    )
+    crate::uuid::Uuid::random(a, b)
 }
 
 fn sxp(cfg: &VmConfig) -> String {
@@ -89,7 +82,7 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
             ));
         }
     }
-    if cfg.uuid.is_empty() {
+    if cfg.uuid.is_nil() {
         cfg.uuid = new_uuid(sim);
     }
     // XendConfig.device_add: a vif gets randomMAC() if it has no mac, every
@@ -98,7 +91,7 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
         if d.class == "vif" && d.mac.is_none() {
             d.mac = Some(mac(sim));
         }
-        if d.uuid.is_empty() {
+        if d.uuid.is_nil() {
             d.uuid = new_uuid(sim);
         }
     }
@@ -166,7 +159,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         sim,
         &DomainConfig {
             domid: cfg.domid,
-            uuid: cfg.uuid.clone(),
+            uuid: cfg.uuid,
             hvm: cfg.hvm,
             vcpus: cfg.vcpus,
             memory_mib: cfg.memory,
@@ -246,7 +239,7 @@ fn mac(sim: &Sim) -> String {
 
 /// `createDevice`: frontend, backend and `/vm` device entries.
 async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
-    let (class, devid, uuid) = (d.class.as_str(), d.devid.as_str(), d.uuid.as_str());
+    let (class, devid, uuid) = (d.class.as_str(), d.devid.as_str(), d.uuid);
     let (front, back) = paths(domid, class, devid);
     let (name, vmpath) = {
         let x = sim.xend.borrow();
@@ -363,7 +356,7 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
         "(linux (kernel /boot/vmlinuz))"
     };
     let fields: Vec<(&str, String)> = vec![
-        ("uuid", cfg.uuid.clone()),
+        ("uuid", cfg.uuid.to_string()),
         ("on_reboot", cfg.on_reboot.clone()),
         ("start_time", format!("{start:.2}")),
         ("on_poweroff", cfg.on_poweroff.clone()),

@@ -35,7 +35,7 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         (
             v.domid.unwrap_or(0),
             v.cfg.name.clone(),
-            v.cfg.uuid.clone(),
+            v.cfg.uuid,
             disks,
             v.cfg.platform_pci,
         )

@@ -78,7 +78,7 @@ pub struct DeviceSpec {
     pub devid: String,
     /// The device's uuid; empty until xend's XendConfig.device_add gives it
     /// one, which a restart then keeps.
-    pub uuid: String,
+    pub uuid: crate::uuid::Uuid,
     /// A vif's MAC: `randomMAC()` in device_add, kept across restarts too.
     pub mac: Option<String>,
 }
@@ -90,7 +90,7 @@ pub struct VmConfig {
     /// `name_label`.
     pub name: String,
     /// The VM's uuid.
-    pub uuid: String,
+    pub uuid: crate::uuid::Uuid,
     /// HVM or PV.
     pub hvm: bool,
     /// Guest profile name.

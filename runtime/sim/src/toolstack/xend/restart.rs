@@ -145,7 +145,7 @@ async fn preserve_for_restart(sim: &Sim, vm: VmRef) -> super::VmConfig {
             let x = s.xend.borrow();
             (
                 x.vm(vm).cfg.name.clone(),
-                x.vm(vm).cfg.uuid.clone(),
+                x.vm(vm).cfg.uuid,
                 x.vm(vm).cfg.clone(),
             )
         };
@@ -166,7 +166,7 @@ async fn preserve_for_restart(sim: &Sim, vm: VmRef) -> super::VmConfig {
             let mut x = s.xend.borrow_mut();
             x.rename(vm, new_name.clone());
             let v = x.vm_mut(vm);
-            v.cfg.uuid = new_uuid.clone();
+            v.cfg.uuid = new_uuid;
             v.vmpath = format!("/vm/{new_uuid}");
         }
         super::create::store_vm_details(&s, vm, false).await;

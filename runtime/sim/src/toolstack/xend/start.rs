@@ -28,7 +28,7 @@ pub fn start(sim: &Sim) {
         x.vms.push(Vm {
             cfg: VmConfig {
                 name: "Domain-0".into(),
-                uuid: "00000000-0000-0000-0000-000000000000".into(),
+                uuid: crate::uuid::Uuid::NIL,
                 hvm: false,
                 guest: String::new(),
                 vcpus: 1,

@@ -253,7 +253,7 @@ async fn domain_make(sim: &Sim, pid: u32, cfg: &DomainConfig) -> Result<u32, i32
                     &s,
                     &domctl::DomainConfig {
                         domid: c.domid,
-                        uuid: c.uuid.clone(),
+                        uuid: c.uuid,
                         hvm: c.hvm,
                         vcpus: c.vcpus,
                         memory_mib: c.memory,
@@ -317,7 +317,7 @@ async fn domain_make(sim: &Sim, pid: u32, cfg: &DomainConfig) -> Result<u32, i32
                 } else {
                     Req::Rm("libxl/disable_udev".into())
                 });
-                reqs.push(Req::Write(join(&vm, "uuid"), c.uuid.clone()));
+                reqs.push(Req::Write(join(&vm, "uuid"), c.uuid.to_string()));
                 reqs.push(Req::Write(join(&vm, "name"), c.name.clone()));
                 reqs.push(Req::Write(
                     join(&dom, "control/platform-feature-multiprocessor-suspend"),
@@ -413,7 +413,7 @@ pub async fn domain_preserve(sim: &Sim, pid: u32, domid: u32, new_name: &str) ->
         Req::Mkdir(vm.clone()),
         Req::Write(join(&dom, "vm"), vm.clone()),
         Req::Write(join(&dom, "name"), new_name.to_string()),
-        Req::Write(join(&vm, "uuid"), uuid),
+        Req::Write(join(&vm, "uuid"), uuid.to_string()),
         Req::Write(join(&vm, "name"), new_name.to_string()),
     ];
     if let Some(old) = old_vm {

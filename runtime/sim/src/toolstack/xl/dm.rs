@@ -108,7 +108,7 @@ pub async fn spawn_local_dm(sim: &Sim, pid: u32, domid: u32, cfg: &DomainConfig)
                 let setup = crate::qemu_dm::QemuSetup {
                     domid,
                     name: c.name.clone(),
-                    uuid: c.uuid.clone(),
+                    uuid: c.uuid,
                     disks,
                     platform_pci: c.platform_pci,
                     pid: dm_pid,

@@ -169,7 +169,7 @@ pub struct DomainConfig {
     /// `c_info.name`.
     pub name: String,
     /// `c_info.uuid` (fresh on every create, as xl generates none).
-    pub uuid: String,
+    pub uuid: crate::uuid::Uuid,
     /// HVM or PV.
     pub hvm: bool,
     /// The guest profile xsh boots.
@@ -346,17 +346,10 @@ impl Xl {
     }
 
     /// A fresh uuid (`libxl_uuid_generate`).
-    pub fn new_uuid(&mut self) -> String {
+    pub fn new_uuid(&mut self) -> crate::uuid::Uuid {
         let a = self.rng.next_u64();
         let b = self.rng.next_u64();
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            0x4000 | (a & 0x0fff),
-            0x8000 | (b >> 48 & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        crate::uuid::Uuid::random(a, b)
     }
 
     /// A MAC in Xen's OUI (`libxl__device_nic_setdefault`).
@@ -381,7 +374,7 @@ pub fn log_file(name: &str) -> String {
 pub fn guest_view(c: &DomainConfig, domid: u32) -> crate::toolstack::xend::VmConfig {
     crate::toolstack::xend::VmConfig {
         name: c.name.clone(),
-        uuid: c.uuid.clone(),
+        uuid: c.uuid,
         hvm: c.hvm,
         guest: c.guest.clone(),
         vcpus: c.vcpus,
@@ -392,7 +385,7 @@ pub fn guest_view(c: &DomainConfig, domid: u32) -> crate::toolstack::xend::VmCon
             .map(|d| crate::toolstack::xend::DeviceSpec {
                 class: d.kind.name().into(),
                 devid: d.devid.to_string(),
-                uuid: String::new(),
+                uuid: crate::uuid::Uuid::NIL,
                 mac: None,
             })
             .collect(),
