@@ -91,7 +91,7 @@ pub fn create(sim: &Sim, s: &GuestSetup) {
         cad_times: Vec::new(),
         tasks: Vec::new(),
     };
-    sim.guests.borrow_mut().by_dom.insert(s.domid, g);
+    sim.guests.borrow_mut().by_dom.insert(s.domid, Box::new(g));
 }
 
 /// Does a frontend class have a driver in this kernel (and so a device)?

@@ -200,8 +200,9 @@ pub struct Guest {
 /// All guests by domid.
 #[derive(Default)]
 pub struct Guests {
-    /// Guests in creation order.
-    pub by_dom: std::collections::BTreeMap<u32, Guest>,
+    /// Guests in creation order, boxed (as Xen's domains, see
+    /// `Xen::domains`).
+    pub by_dom: std::collections::BTreeMap<u32, Box<Guest>>,
     /// The watch tokens guests' kernels use: the same few strings on every
     /// guest, held once for a host's worth.
     tokens: Vec<Rc<str>>,
@@ -210,11 +211,11 @@ pub struct Guests {
 impl Guests {
     /// A guest.
     pub fn get(&self, domid: u32) -> Option<&Guest> {
-        self.by_dom.get(&domid)
+        self.by_dom.get(&domid).map(|g| &**g)
     }
     /// A guest, mutably.
     pub fn get_mut(&mut self, domid: u32) -> Option<&mut Guest> {
-        self.by_dom.get_mut(&domid)
+        self.by_dom.get_mut(&domid).map(|g| &mut **g)
     }
     /// The shared copy of watch token `t`.
     pub fn token(&mut self, t: &str) -> Rc<str> {

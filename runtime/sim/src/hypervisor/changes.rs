@@ -63,7 +63,7 @@ impl Hypervisor {
             }
         }
         if self.changes.open > 0 {
-            let old = self.domains.get(&domid).map(info_of);
+            let old = self.domains.get(&domid).map(|d| info_of(d));
             self.changes.undo.push((domid, old));
         }
     }

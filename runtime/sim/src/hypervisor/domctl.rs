@@ -176,7 +176,7 @@ pub fn getdomaininfo_each(sim: &Sim, domids: &[u32]) -> Vec<Option<DomInfo>> {
 /// `xc_domain_getinfo(0, n)`: every domain in domid order.
 pub fn list_domains(sim: &Sim) -> Vec<DomInfo> {
     let xen = sim.xen.borrow();
-    xen.domains.values().map(info_of).collect()
+    xen.domains.values().map(|d| info_of(d)).collect()
 }
 
 pub(crate) fn info_of(d: &Domain) -> DomInfo {

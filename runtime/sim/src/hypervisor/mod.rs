@@ -175,10 +175,12 @@ pub struct Pcpu {
 
 /// The hypervisor's state.
 pub struct Hypervisor {
-    /// Domains by id (Xen keeps its domain list sorted by domid). Read it
+    /// Domains by id (Xen keeps its domain list sorted by domid), each in
+    /// a box of its own: a B-tree node holds eleven values and, filled in
+    /// domid order, is left half empty, so it holds pointers. Read it
     /// freely; change it only through `domain_mut`, `insert_domain` and
     /// `remove_domain`, which keep `changes` complete.
-    pub domains: std::collections::BTreeMap<u32, Domain>,
+    pub domains: std::collections::BTreeMap<u32, Box<Domain>>,
     /// VIRQ_DOM_EXC is pending in dom0 (an event channel: sends before the
     /// handler runs coalesce into one).
     pub virq_pending: bool,
@@ -220,7 +222,7 @@ impl Hypervisor {
 
     /// A domain by id.
     pub fn domain(&self, domid: u32) -> Option<&Domain> {
-        self.domains.get(&domid)
+        self.domains.get(&domid).map(|d| &**d)
     }
 
     /// A domain by id, mutably.
@@ -228,13 +230,13 @@ impl Hypervisor {
         if self.domains.contains_key(&domid) {
             self.note_change(domid);
         }
-        self.domains.get_mut(&domid)
+        self.domains.get_mut(&domid).map(|d| &mut **d)
     }
 
     /// Adds a domain (the only way one appears: see `changes.rs`).
     pub fn insert_domain(&mut self, d: Domain) {
         self.note_change(d.domid);
-        self.domains.insert(d.domid, d);
+        self.domains.insert(d.domid, Box::new(d));
     }
 
     /// Frees a domain (the only way one goes: see `changes.rs`).
@@ -242,7 +244,7 @@ impl Hypervisor {
         if self.domains.contains_key(&domid) {
             self.note_change(domid);
         }
-        self.domains.remove(&domid)
+        self.domains.remove(&domid).map(|d| *d)
     }
 }
 
