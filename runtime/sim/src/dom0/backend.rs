@@ -58,18 +58,19 @@ fn device_of(path: &str) -> Option<(&str, u32, &str, &str)> {
 }
 
 async fn xenbus_dev_changed(sim: &Sim, path: String) {
-    let Some((class, domid, devid, device)) = device_of(&path) else {
+    let Some((class, domid, _devid, device)) = device_of(&path) else {
         return;
     };
     // Only netback and blkback live in dom0's kernel; vfb, vkbd and console
     // backends are qemu-dm's.
-    if class != "vif" && class != "vbd" {
-        return;
-    }
+    let class = match class {
+        "vif" => "vif",
+        "vbd" => "vbd",
+        _ => return,
+    };
     // The event's path cut after the device (xenbus_dev_changed's `root`,
     // `kasprintf("%.*s", rootlen, node)`), absolute.
     let root = [BACKEND_ROOT, device].concat();
-    let (class, devid) = (class.to_string(), devid.to_string());
     let known = sim.dom0.borrow().backends.contains_key(&root);
     let exists = sim.xs.borrow().exists_raw(&root);
     if known && !exists {
@@ -101,13 +102,13 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
         domid,
         move || vec![Value::str(&shown)],
         async move {
-            backend_probe(&s, root, class, domid, devid).await;
+            backend_probe(&s, root, class, domid).await;
         },
     )
     .await
 }
 
-async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid: String) {
+async fn backend_probe(sim: &Sim, root: String, class: &'static str, domid: u32) {
     let s = sim.clone();
     let shown = root.clone();
     sim.call(
@@ -124,9 +125,8 @@ async fn backend_probe(sim: &Sim, root: String, class: String, domid: u32, devid
             s.dom0.borrow_mut().backends.insert(
                 root.clone(),
                 Backend {
-                    class: class.clone(),
+                    class,
                     domid,
-                    devid,
                     frontend: frontend.clone(),
                     state: 2,
                 },
@@ -237,7 +237,7 @@ async fn device_unregister(sim: &Sim, root: String) {
                     Uevent {
                         action: "offline",
                         backend: root.clone(),
-                        class: be.class.clone(),
+                        class: be.class,
                         hop: None,
                     },
                 );
@@ -251,7 +251,7 @@ async fn device_unregister(sim: &Sim, root: String) {
                 Uevent {
                     action: "remove",
                     backend: root.clone(),
-                    class: be.class.clone(),
+                    class: be.class,
                     hop: None,
                 },
             );

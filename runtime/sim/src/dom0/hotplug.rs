@@ -18,7 +18,7 @@ pub struct Uevent {
     /// The backend's absolute path.
     pub backend: String,
     /// Its class.
-    pub class: String,
+    pub class: &'static str,
     /// What raised it.
     pub hop: Option<crate::stack::HopId>,
 }
@@ -76,7 +76,7 @@ async fn run_rules(sim: &Sim, ev: Uevent) {
                 let _ = xs_request(&s, c, None, Req::Read("libxl/disable_udev".into())).await;
                 return;
             }
-            match (ev.class.as_str(), ev.action) {
+            match (ev.class, ev.action) {
                 ("vif", "online") | ("vif", "offline") => {
                     hotplug_script(&s, "vif-setup", ev.action, &ev.backend).await
                 }

@@ -18,12 +18,11 @@ use crate::Sim;
 /// A kernel backend device in dom0.
 #[derive(Clone, Debug)]
 pub struct Backend {
-    /// Device class (`vif`, `vbd`).
-    pub class: String,
+    /// Device class: `vif` or `vbd` (dom0's kernel has netback and
+    /// blkback; the other backends are qemu-dm's).
+    pub class: &'static str,
     /// The frontend's domain.
     pub domid: u32,
-    /// Device id.
-    pub devid: String,
     /// Its frontend's path.
     pub frontend: String,
     /// The backend's xenbus state as the driver last set it.
