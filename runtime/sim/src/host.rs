@@ -216,31 +216,33 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
     if guest::profile::by_name(&spec.guest).is_none() {
         return Err(format!("unknown guest profile \"{}\"", spec.guest));
     }
+    let mut x = sim.xend.borrow_mut();
     let cfg = VmConfig {
         name: spec.name.clone(),
         uuid: crate::uuid::Uuid::NIL,
         hvm: spec.hvm,
-        guest: spec.guest.clone(),
+        guest: x.shared_str(&spec.guest),
         vcpus: spec.vcpus,
         memory: spec.memory,
         devices: spec
             .devices
             .iter()
             .map(|(c, d)| DeviceSpec {
-                class: c.clone(),
-                devid: d.clone(),
+                class: x.shared_str(c),
+                devid: x.shared_str(d),
                 uuid: crate::uuid::Uuid::NIL,
                 mac: None,
             })
             .collect(),
-        on_poweroff: spec.on_poweroff.clone(),
-        on_reboot: spec.on_reboot.clone(),
-        on_crash: spec.on_crash.clone(),
+        on_poweroff: x.shared_str(&spec.on_poweroff),
+        on_reboot: x.shared_str(&spec.on_reboot),
+        on_crash: x.shared_str(&spec.on_crash),
         pv_drivers: spec.pv_drivers,
         platform_pci: spec.platform_pci,
         acpi: spec.acpi,
         domid: spec.id,
     };
+    drop(x);
     run_cmd(sim, "create", true, move |s| async move {
         xm::create(&s, cfg).await
     })

@@ -205,7 +205,7 @@ pub struct Guests {
     pub by_dom: std::collections::BTreeMap<u32, Box<Guest>>,
     /// The watch tokens guests' kernels use: the same few strings on every
     /// guest, held once for a host's worth.
-    tokens: Vec<Rc<str>>,
+    tokens: crate::fxhash::FxHashSet<Rc<str>>,
 }
 
 impl Guests {
@@ -219,11 +219,11 @@ impl Guests {
     }
     /// The shared copy of watch token `t`.
     pub fn token(&mut self, t: &str) -> Rc<str> {
-        if let Some(have) = self.tokens.iter().find(|have| ***have == *t) {
+        if let Some(have) = self.tokens.get(t) {
             return have.clone();
         }
         let t: Rc<str> = t.into();
-        self.tokens.push(t.clone());
+        self.tokens.insert(t.clone());
         t
     }
 }

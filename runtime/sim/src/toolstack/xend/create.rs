@@ -88,7 +88,7 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
     // XendConfig.device_add: a vif gets randomMAC() if it has no mac, every
     // device a uuid; both live in the config, so a restart keeps them.
     for d in &mut cfg.devices {
-        if d.class == "vif" && d.mac.is_none() {
+        if &*d.class == "vif" && d.mac.is_none() {
             d.mac = Some(mac(sim));
         }
         if d.uuid.is_nil() {
@@ -216,7 +216,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
         for d in cfg
             .devices
             .iter()
-            .filter(|d| forces(&d.class) && d.class != "pci")
+            .filter(|d| forces(&d.class) && &*d.class != "pci")
         {
             let (_, back) = paths(domid, &d.class, &d.devid);
             let t = xswatch(sim, &back, WatchCb::HideDevices(vm)).await;
@@ -239,7 +239,7 @@ fn mac(sim: &Sim) -> String {
 
 /// `createDevice`: frontend, backend and `/vm` device entries.
 async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
-    let (class, devid, uuid) = (d.class.as_str(), d.devid.as_str(), d.uuid);
+    let (class, devid, uuid) = (&*d.class, &*d.devid, d.uuid);
     let (front, back) = paths(domid, class, devid);
     let (name, vmpath) = {
         let x = sim.xend.borrow();
@@ -357,12 +357,12 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
     };
     let fields: Vec<(&str, String)> = vec![
         ("uuid", cfg.uuid.to_string()),
-        ("on_reboot", cfg.on_reboot.clone()),
+        ("on_reboot", cfg.on_reboot.to_string()),
         ("start_time", format!("{start:.2}")),
-        ("on_poweroff", cfg.on_poweroff.clone()),
+        ("on_poweroff", cfg.on_poweroff.to_string()),
         ("bootloader_args", String::new()),
         ("on_xend_start", "ignore".into()),
-        ("on_crash", cfg.on_crash.clone()),
+        ("on_crash", cfg.on_crash.to_string()),
         ("xend/restart_count", "0".into()),
         ("vcpus", cfg.vcpus.to_string()),
         ("vcpu_avail", format!("{}", (1u64 << cfg.vcpus.min(63)) - 1)),

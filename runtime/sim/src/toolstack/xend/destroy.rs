@@ -35,11 +35,11 @@ pub async fn maybe_restart(sim: &Sim, vm: VmRef, reason: String) {
                     "poweroff" => c.on_poweroff.clone(),
                     "reboot" => c.on_reboot.clone(),
                     "crash" => c.on_crash.clone(),
-                    _ => String::new(),
+                    _ => "".into(),
                 }
             };
             s.at(L::MaybeRestartFunc as u16);
-            match action.as_str() {
+            match &*action {
                 "destroy" | "coredump-destroy" => destroy(&s, vm).await,
                 "restart" | "coredump-restart" => super::restart::restart(&s, vm, false).await,
                 "preserve" => super::restart::preserve(&s, vm).await,

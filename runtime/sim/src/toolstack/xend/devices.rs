@@ -181,7 +181,7 @@ pub async fn wait_for_devices(sim: &Sim, vm: VmRef) {
         (v.domid.unwrap_or(0), v.cfg.devices.clone())
     };
     for class in CLASS_ORDER {
-        let of_class: Vec<_> = devs.iter().filter(|d| d.class == class).collect();
+        let of_class: Vec<_> = devs.iter().filter(|d| &*d.class == class).collect();
         if of_class.is_empty() {
             continue;
         }

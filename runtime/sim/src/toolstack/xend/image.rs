@@ -24,7 +24,7 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
             .cfg
             .devices
             .iter()
-            .filter(|d| d.class == "vbd")
+            .filter(|d| &*d.class == "vbd")
             .map(|d| {
                 format!(
                     "/OVS/Repositories/0004fb0000030000/VirtualDisks/{}.img",

@@ -72,10 +72,10 @@ pub struct VmRef(pub u32);
 /// A device of the config (`vif/0`, `vbd/51712`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceSpec {
-    /// The class.
-    pub class: String,
-    /// The device id.
-    pub devid: String,
+    /// The class (shared: the same few on every VM of a host).
+    pub class: Rc<str>,
+    /// The device id (shared, as the class).
+    pub devid: Rc<str>,
     /// The device's uuid; empty until xend's XendConfig.device_add gives it
     /// one, which a restart then keeps.
     pub uuid: crate::uuid::Uuid,
@@ -94,19 +94,19 @@ pub struct VmConfig {
     /// HVM or PV.
     pub hvm: bool,
     /// Guest profile name.
-    pub guest: String,
+    pub guest: Rc<str>,
     /// vCPUs.
     pub vcpus: u32,
     /// Memory in MiB.
     pub memory: u64,
     /// Devices in config order.
     pub devices: Vec<DeviceSpec>,
-    /// `on_poweroff`.
-    pub on_poweroff: String,
+    /// `on_poweroff` (this and the next two shared, as a device's class).
+    pub on_poweroff: Rc<str>,
     /// `on_reboot`.
-    pub on_reboot: String,
+    pub on_reboot: Rc<str>,
     /// `on_crash`.
-    pub on_crash: String,
+    pub on_crash: Rc<str>,
     /// A Xen-aware (PVHVM) kernel.
     pub pv_drivers: bool,
     /// `xen_platform_pci`.
@@ -200,6 +200,9 @@ pub struct Xend {
     pub domains_lock: LockId,
     /// Every XendDomainInfo ever made.
     pub vms: Vec<Vm>,
+    /// The config strings every VM of a host repeats (device classes and
+    /// ids, the guest profile, the `on_*` actions), held once.
+    shared_strs: crate::fxhash::FxHashSet<Rc<str>>,
     /// `XendDomain.domains`: domid → XendDomainInfo (changed through
     /// `track` and `untrack`, which keep `quiet` in step).
     pub domains: std::collections::BTreeMap<u32, VmRef>,
@@ -233,6 +236,7 @@ impl Xend {
             threads: IndexMap::new(),
             domains_lock,
             vms: Vec::new(),
+            shared_strs: Default::default(),
             domains: std::collections::BTreeMap::new(),
             quiet: quiet::Quiet::default(),
             watches: std::collections::BTreeMap::new(),
@@ -243,6 +247,16 @@ impl Xend {
             started: false,
             dumps: Vec::new(),
         }
+    }
+
+    /// The shared copy of config string `s` (see `shared_strs`).
+    pub fn shared_str(&mut self, s: &str) -> Rc<str> {
+        if let Some(have) = self.shared_strs.get(s) {
+            return have.clone();
+        }
+        let s: Rc<str> = s.into();
+        self.shared_strs.insert(s.clone());
+        s
     }
 
     /// A VM.

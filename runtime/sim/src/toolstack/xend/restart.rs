@@ -26,7 +26,7 @@ pub async fn maybe_dump_core(sim: &Sim, vm: VmRef, reason: &str) {
         move || vec![Value::str(&shown)],
         async move {
             let on_crash = s.xend.borrow().vm(vm).cfg.on_crash.clone();
-            if crash && matches!(on_crash.as_str(), "coredump-destroy" | "coredump-restart") {
+            if crash && matches!(&*on_crash, "coredump-destroy" | "coredump-restart") {
                 dump_core(&s, vm).await;
             }
         },

@@ -30,7 +30,7 @@ pub fn start(sim: &Sim) {
                 name: "Domain-0".into(),
                 uuid: crate::uuid::Uuid::NIL,
                 hvm: false,
-                guest: String::new(),
+                guest: "".into(),
                 vcpus: 1,
                 memory: 2048,
                 devices: Vec::new(),

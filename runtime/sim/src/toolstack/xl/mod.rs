@@ -376,7 +376,7 @@ pub fn guest_view(c: &DomainConfig, domid: u32) -> crate::toolstack::xend::VmCon
         name: c.name.clone(),
         uuid: c.uuid,
         hvm: c.hvm,
-        guest: c.guest.clone(),
+        guest: c.guest.as_str().into(),
         vcpus: c.vcpus,
         memory: c.memory,
         devices: c
@@ -384,14 +384,14 @@ pub fn guest_view(c: &DomainConfig, domid: u32) -> crate::toolstack::xend::VmCon
             .into_iter()
             .map(|d| crate::toolstack::xend::DeviceSpec {
                 class: d.kind.name().into(),
-                devid: d.devid.to_string(),
+                devid: d.devid.to_string().into(),
                 uuid: crate::uuid::Uuid::NIL,
                 mac: None,
             })
             .collect(),
-        on_poweroff: c.on_poweroff.clone(),
-        on_reboot: c.on_reboot.clone(),
-        on_crash: c.on_crash.clone(),
+        on_poweroff: c.on_poweroff.as_str().into(),
+        on_reboot: c.on_reboot.as_str().into(),
+        on_crash: c.on_crash.as_str().into(),
         pv_drivers: c.pv_drivers,
         platform_pci: c.platform_pci,
         acpi: c.acpi,
