@@ -81,7 +81,7 @@ pub enum ShuttingDown {
 #[derive(Clone, Debug)]
 pub struct Frontend {
     /// `device/vif/0`.
-    pub nodename: String,
+    pub nodename: Rc<str>,
     /// Its backend's path.
     pub backend: String,
     /// Its xenbus state.
@@ -101,12 +101,12 @@ pub struct Frontends(Vec<Frontend>);
 impl Frontends {
     /// The frontend at `nodename`.
     pub fn get(&self, nodename: &str) -> Option<&Frontend> {
-        self.0.iter().find(|f| f.nodename == nodename)
+        self.0.iter().find(|f| &*f.nodename == nodename)
     }
 
     /// The frontend at `nodename`, mutably.
     pub fn get_mut(&mut self, nodename: &str) -> Option<&mut Frontend> {
-        self.0.iter_mut().find(|f| f.nodename == nodename)
+        self.0.iter_mut().find(|f| &*f.nodename == nodename)
     }
 
     /// Adds a probed frontend (a second probe of a nodename replaces the
@@ -120,7 +120,7 @@ impl Frontends {
 
     /// The nodenames, in probe order.
     pub fn nodenames(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.0.iter().map(|f| f.nodename.as_str())
+        self.0.iter().map(|f| &*f.nodename)
     }
 }
 
@@ -203,9 +203,9 @@ pub struct Guests {
     /// Guests in creation order, boxed (as Xen's domains, see
     /// `Xen::domains`).
     pub by_dom: std::collections::BTreeMap<u32, Box<Guest>>,
-    /// The watch tokens guests' kernels use: the same few strings on every
+    /// The watch tokens and frontend nodenames guests use: the same few strings on every
     /// guest, held once for a host's worth.
-    tokens: crate::fxhash::FxHashSet<Rc<str>>,
+    shared: crate::fxhash::FxHashSet<Rc<str>>,
 }
 
 impl Guests {
@@ -217,13 +217,14 @@ impl Guests {
     pub fn get_mut(&mut self, domid: u32) -> Option<&mut Guest> {
         self.by_dom.get_mut(&domid).map(|g| &mut **g)
     }
-    /// The shared copy of watch token `t`.
-    pub fn token(&mut self, t: &str) -> Rc<str> {
-        if let Some(have) = self.tokens.get(t) {
+    /// The shared copy of `t`: a watch token, or a frontend's nodename
+    /// (the same few strings on every guest).
+    pub fn shared_str(&mut self, t: &str) -> Rc<str> {
+        if let Some(have) = self.shared.get(t) {
             return have.clone();
         }
         let t: Rc<str> = t.into();
-        self.tokens.insert(t.clone());
+        self.shared.insert(t.clone());
         t
     }
 }
