@@ -1,6 +1,6 @@
 //! The node tree, stored compactly: a host with ten thousand domains holds
-//! about two million nodes, so a node is seven `u32`s in chunked arrays,
-//! names are interned, and values live in a byte arena, each behind its
+//! about two million nodes, so a node is six `u32`s in chunked arrays,
+//! names are interned, and values live in chunks of bytes, each behind its
 //! length. Children keep creation order (a singly linked sibling list),
 //! which is the order both xenstoreds list them in. Nearly every directory
 //! is small (a device's backend has a dozen entries), so finding its last
