@@ -157,13 +157,8 @@ pub async fn systemd_stop_units(sim: &Sim, domid: u32, target: &'static str) {
         domid,
         move || vec![Value::str(target)],
         async move {
-            let units: Vec<usize> = match s.guests.borrow().get(domid) {
-                Some(g) => g
-                    .running_units
-                    .iter()
-                    .rev()
-                    .map(|&u| usize::from(u))
-                    .collect(),
+            let units = match s.guests.borrow().get(domid) {
+                Some(g) => g.units_to_stop(),
                 None => return,
             };
             for i in units {
@@ -304,13 +299,8 @@ async fn sysvinit_halt(sim: &Sim, domid: u32, argv: Vec<String>) -> i64 {
             let Some(target) = target_of(&argv[0]) else {
                 return 1;
             };
-            let units: Vec<usize> = match s.guests.borrow().get(domid) {
-                Some(g) => g
-                    .running_units
-                    .iter()
-                    .rev()
-                    .map(|&u| usize::from(u))
-                    .collect(),
+            let units = match s.guests.borrow().get(domid) {
+                Some(g) => g.units_to_stop(),
                 None => return 1,
             };
             console_line(&s, domid, "");

@@ -197,6 +197,18 @@ pub struct Guest {
     pub tasks: Vec<crate::exec::TaskId>,
 }
 
+impl Guest {
+    /// The units still running, last started first: the order both
+    /// systemd's shutdown job and sysvinit's rc scripts stop them in.
+    pub fn units_to_stop(&self) -> Vec<usize> {
+        self.running_units
+            .iter()
+            .rev()
+            .map(|&u| usize::from(u))
+            .collect()
+    }
+}
+
 /// All guests by domid.
 #[derive(Default)]
 pub struct Guests {
