@@ -221,22 +221,22 @@ pub fn xm_create(sim: &Sim, spec: &CreateSpec) -> Result<u32, String> {
         name: spec.name.clone(),
         uuid: crate::uuid::Uuid::NIL,
         hvm: spec.hvm,
-        guest: x.shared_str(&spec.guest),
+        guest: x.strs.get(&spec.guest),
         vcpus: spec.vcpus,
         memory: spec.memory,
         devices: spec
             .devices
             .iter()
             .map(|(c, d)| DeviceSpec {
-                class: x.shared_str(c),
-                devid: x.shared_str(d),
+                class: x.strs.get(c),
+                devid: x.strs.get(d),
                 uuid: crate::uuid::Uuid::NIL,
                 mac: None,
             })
             .collect(),
-        on_poweroff: x.shared_str(&spec.on_poweroff),
-        on_reboot: x.shared_str(&spec.on_reboot),
-        on_crash: x.shared_str(&spec.on_crash),
+        on_poweroff: x.strs.get(&spec.on_poweroff),
+        on_reboot: x.strs.get(&spec.on_reboot),
+        on_crash: x.strs.get(&spec.on_crash),
         pv_drivers: spec.pv_drivers,
         platform_pci: spec.platform_pci,
         acpi: spec.acpi,

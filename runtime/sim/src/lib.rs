@@ -28,6 +28,7 @@ pub mod probe;
 pub mod profile;
 pub mod qemu_dm;
 pub mod rng;
+pub mod shared_strs;
 pub mod stack;
 pub mod time;
 pub mod toolstack;

@@ -43,9 +43,9 @@ pub async fn kernel_xenwatch(sim: Sim) {
     }
 }
 
-/// The device `<class>/<domid>/<devid>` a backend watch path is under, and
-/// that part of the path (`vif/8/0`).
-fn device_of(path: &str) -> Option<(&str, u32, &str, &str)> {
+/// The class and domain of the device `<class>/<domid>/<devid>` a backend
+/// watch path is under, and that part of the path (`vif/8/0`).
+fn device_of(path: &str) -> Option<(&str, u32, &str)> {
     let rest = match path.strip_prefix(BACKEND_ROOT) {
         Some(r) => r,
         None if !path.starts_with('/') => path.strip_prefix("backend/")?,
@@ -54,11 +54,11 @@ fn device_of(path: &str) -> Option<(&str, u32, &str, &str)> {
     let mut it = crate::xenstore::components(rest);
     let (class, domid, devid) = (it.next()?, it.next()?, it.next()?);
     let len = class.len() + domid.len() + devid.len() + 2;
-    Some((class, domid.parse().ok()?, devid, &rest[..len]))
+    Some((class, domid.parse().ok()?, &rest[..len]))
 }
 
 async fn xenbus_dev_changed(sim: &Sim, path: String) {
-    let Some((class, domid, _devid, device)) = device_of(&path) else {
+    let Some((class, domid, device)) = device_of(&path) else {
         return;
     };
     // Only netback and blkback live in dom0's kernel; vfb, vkbd and console

@@ -146,7 +146,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
             super::xenbus::xenwatch_thread(sim.clone(), domid),
         );
         let conn = setup.conn;
-        let token = sim.guests.borrow_mut().shared_str(SHUTDOWN_TOKEN);
+        let token = sim.guests.borrow_mut().strs.get(SHUTDOWN_TOKEN);
         let _ = xs_request(
             &sim,
             conn,
@@ -154,7 +154,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
             Req::Watch("control/shutdown".into(), token),
         )
         .await;
-        let token = sim.guests.borrow_mut().shared_str(SYSRQ_TOKEN);
+        let token = sim.guests.borrow_mut().strs.get(SYSRQ_TOKEN);
         let _ = xs_request(&sim, conn, None, Req::Watch("control/sysrq".into(), token)).await;
         for (node, backend) in &setup.frontends {
             let mut parts = node.split('/').skip(1);
@@ -162,7 +162,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
             if !has_driver(class, devid) {
                 continue;
             }
-            let nodename = sim.guests.borrow_mut().shared_str(node);
+            let nodename = sim.guests.borrow_mut().strs.get(node);
             if let Some(g) = sim.guests.borrow_mut().get_mut(domid) {
                 g.frontends.insert(Frontend {
                     nodename,
@@ -175,7 +175,8 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
             let token = sim
                 .guests
                 .borrow_mut()
-                .shared_str(&format!("{OTHEREND_PREFIX}{node}"));
+                .strs
+                .get(&format!("{OTHEREND_PREFIX}{node}"));
             let _ = xs_request(
                 &sim,
                 conn,

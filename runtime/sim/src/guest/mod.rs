@@ -215,9 +215,9 @@ pub struct Guests {
     /// Guests in creation order, boxed (as Xen's domains, see
     /// `Xen::domains`).
     pub by_dom: std::collections::BTreeMap<u32, Box<Guest>>,
-    /// The watch tokens and frontend nodenames guests use: the same few strings on every
-    /// guest, held once for a host's worth.
-    shared: crate::fxhash::FxHashSet<Rc<str>>,
+    /// The watch tokens and frontend nodenames guests use: the same few
+    /// strings on every guest.
+    pub strs: crate::shared_strs::SharedStrs,
 }
 
 impl Guests {
@@ -228,16 +228,6 @@ impl Guests {
     /// A guest, mutably.
     pub fn get_mut(&mut self, domid: u32) -> Option<&mut Guest> {
         self.by_dom.get_mut(&domid).map(|g| &mut **g)
-    }
-    /// The shared copy of `t`: a watch token, or a frontend's nodename
-    /// (the same few strings on every guest).
-    pub fn shared_str(&mut self, t: &str) -> Rc<str> {
-        if let Some(have) = self.shared.get(t) {
-            return have.clone();
-        }
-        let t: Rc<str> = t.into();
-        self.shared.insert(t.clone());
-        t
     }
 }
 

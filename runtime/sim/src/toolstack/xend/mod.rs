@@ -202,7 +202,7 @@ pub struct Xend {
     pub vms: Vec<Vm>,
     /// The config strings every VM of a host repeats (device classes and
     /// ids, the guest profile, the `on_*` actions), held once.
-    shared_strs: crate::fxhash::FxHashSet<Rc<str>>,
+    pub strs: crate::shared_strs::SharedStrs,
     /// `XendDomain.domains`: domid → XendDomainInfo (changed through
     /// `track` and `untrack`, which keep `quiet` in step).
     pub domains: std::collections::BTreeMap<u32, VmRef>,
@@ -236,7 +236,7 @@ impl Xend {
             threads: IndexMap::new(),
             domains_lock,
             vms: Vec::new(),
-            shared_strs: Default::default(),
+            strs: Default::default(),
             domains: std::collections::BTreeMap::new(),
             quiet: quiet::Quiet::default(),
             watches: std::collections::BTreeMap::new(),
@@ -247,16 +247,6 @@ impl Xend {
             started: false,
             dumps: Vec::new(),
         }
-    }
-
-    /// The shared copy of config string `s` (see `shared_strs`).
-    pub fn shared_str(&mut self, s: &str) -> Rc<str> {
-        if let Some(have) = self.shared_strs.get(s) {
-            return have.clone();
-        }
-        let s: Rc<str> = s.into();
-        self.shared_strs.insert(s.clone());
-        s
     }
 
     /// A VM.
