@@ -493,7 +493,11 @@ impl Xenstore {
     /// can ask about (all of them once none is open).
     pub(crate) fn forget_old_changes(&mut self) {
         if self.open_txn_count() == 0 {
-            self.changed_at.clear();
+            // (Every transaction's end comes here: a table already empty is
+            // left alone rather than cleared of the room it grew.)
+            if !self.changed_at.is_empty() {
+                self.changed_at.clear();
+            }
             return;
         }
         if self.changed_at.len() < self.changed_prune_at {
