@@ -52,17 +52,28 @@ pub struct HookEntry {
     pub f: Rc<FnPtr>,
 }
 
+impl HookEntry {
+    /// Does a call for domain `domid` meet this hook?
+    fn meets(&self, domid: u32) -> bool {
+        self.domid.is_none_or(|d| d == domid)
+    }
+}
+
 /// The installed hooks, by probe: every call of a hooked probe looks up its
 /// own, and a script may hook all of them. Each probe's list is in install
 /// order (the order its `on`s run in); ids grow with each install.
+///
+/// A call of the probe takes its list as it stands (a hook it runs may
+/// install or remove others, which changes the next call, not this one):
+/// lists are shared, and copied only when changed while a call holds one.
 #[derive(Default)]
 pub struct Hooks {
-    by_probe: BTreeMap<Probe, Vec<HookEntry>>,
+    by_probe: BTreeMap<Probe, Rc<Vec<HookEntry>>>,
 }
 
 impl Hooks {
     fn push(&mut self, h: HookEntry) {
-        self.by_probe.entry(h.probe).or_default().push(h);
+        Rc::make_mut(self.by_probe.entry(h.probe).or_default()).push(h);
     }
 
     /// Removes hook `id`: its probe, and whether the probe has others.
@@ -71,7 +82,7 @@ impl Hooks {
             .by_probe
             .iter_mut()
             .find(|(_, of)| of.iter().any(|h| h.id == id))?;
-        of.retain(|h| h.id != id);
+        Rc::make_mut(of).retain(|h| h.id != id);
         let still = !of.is_empty();
         if !still {
             self.by_probe.remove(&probe);
@@ -81,7 +92,7 @@ impl Hooks {
 
     /// Every hook, in install order (what a report lists).
     pub fn in_install_order(&self) -> Vec<&HookEntry> {
-        let mut all: Vec<&HookEntry> = self.by_probe.values().flatten().collect();
+        let mut all: Vec<&HookEntry> = self.by_probe.values().flat_map(|of| of.iter()).collect();
         all.sort_by_key(|h| h.id);
         all
     }
@@ -98,14 +109,10 @@ impl Hooks {
         self.by_probe.is_empty()
     }
 
-    /// The hooks a call of `probe` for domain `domid` meets, in install order.
-    fn at(&self, probe: Probe, domid: u32) -> Vec<HookEntry> {
-        self.by_probe.get(&probe).map_or_else(Vec::new, |of| {
-            of.iter()
-                .filter(|h| h.domid.is_none_or(|d| d == domid))
-                .cloned()
-                .collect()
-        })
+    /// The hooks on `probe`, in install order, as a call finds them (each
+    /// one's `domid` says which calls it meets: `HookEntry::meets`).
+    fn at(&self, probe: Probe) -> Option<Rc<Vec<HookEntry>>> {
+        self.by_probe.get(&probe).cloned()
     }
 }
 
@@ -198,10 +205,15 @@ impl HookHost for Dispatcher {
         let Some(st) = self.0.upgrade() else {
             return SiteOutcome::Continue;
         };
-        let entries = st.hooks.borrow().at(site.probe, site.domid);
-        for h in entries.iter().filter(|h| h.kind == HookKind::On) {
+        let Some(entries) = st.hooks.borrow().at(site.probe) else {
+            return SiteOutcome::Continue;
+        };
+        let entries = || entries.iter().filter(|h| h.meets(site.domid));
+        for h in entries().filter(|h| h.kind == HookKind::On) {
             let ctx = CtxApi::new(&st, site, false);
-            if st.call_ptr(&h.f, vec![Dynamic::from(ctx)]).is_none() {
+            // A tuple, not a `Vec`: the engine copies the arguments into
+            // its own list anyway.
+            if st.call_ptr(&h.f, (Dynamic::from(ctx),)).is_none() {
                 return SiteOutcome::Error(pending_msg(&st));
             }
         }
@@ -210,8 +222,7 @@ impl HookHost for Dispatcher {
         if site.cell.is_none() {
             return SiteOutcome::Continue;
         }
-        let replacing = entries
-            .iter()
+        let replacing = entries()
             .filter(|h| h.kind == HookKind::Hook)
             .max_by_key(|h| (h.domid.is_some(), h.id))
             .cloned();
@@ -220,7 +231,7 @@ impl HookHost for Dispatcher {
         };
         let inner = Rc::new(CtxInner::new(&st, site, true));
         let arg = Dynamic::from(CtxApi(inner.clone()));
-        let r = st.call_ptr(&h.f, vec![arg]);
+        let r = st.call_ptr(&h.f, (arg,));
         match r {
             None => SiteOutcome::Error(pending_msg(&st)),
             Some(v) => {

@@ -84,7 +84,10 @@ impl Default for Limits {
 
 /// Parameter counts of a script's functions, by name (several for an
 /// overloaded name).
-type FnParams = std::collections::BTreeMap<String, Vec<usize>>;
+/// Parameter counts by function name. Looked up by every `on`/`hook` a
+/// script installs, and a script's closures are named alike
+/// (`anon$…`): hashed, not ordered.
+type FnParams = xsh_sim::fxhash::FxHashMap<String, Vec<usize>>;
 
 /// Shared by every API object and hook.
 pub struct HostState {
@@ -531,7 +534,7 @@ impl HostState {
                 return Some(params.clone());
             }
         }
-        let mut params = FnParams::new();
+        let mut params = FnParams::default();
         for d in ast.iter_fn_def() {
             params
                 .entry(d.name.to_string())
@@ -552,14 +555,11 @@ impl HostState {
     pub fn arity_error(&self, f: &FnPtr, n: usize, what: &str) -> Option<String> {
         let params = self.fn_params()?;
         // A closure's captured variables are passed as its first parameters.
-        let takes: Vec<usize> = params
-            .get(f.fn_name())
-            .into_iter()
-            .flatten()
-            .map(|k| k.saturating_sub(f.curry().len()))
-            .collect();
-        match takes.first() {
-            Some(&k) if !takes.contains(&n) => {
+        let curried = f.curry().len();
+        let takes = params.get(f.fn_name()).map_or(&[][..], |v| &v[..]);
+        let takes_n = takes.iter().any(|&k| k.saturating_sub(curried) == n);
+        match takes.first().map(|&k| k.saturating_sub(curried)) {
+            Some(k) if !takes_n => {
                 let s = if k == 1 { "" } else { "s" };
                 Some(format!("{what}, got one taking {k} parameter{s}"))
             }
@@ -627,7 +627,7 @@ impl HostState {
 
     /// Calls a script closure from inside the world; an error is kept (with
     /// its position) and stops the world after the current event.
-    pub fn call_ptr(&self, f: &FnPtr, args: Vec<Dynamic>) -> Option<Dynamic> {
+    pub fn call_ptr(&self, f: &FnPtr, args: impl rhai::FuncArgs) -> Option<Dynamic> {
         let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else {
             return None;
         };

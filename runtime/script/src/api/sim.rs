@@ -123,7 +123,7 @@ pub fn register(e: &mut Engine) {
         }
         let at = st.sim.now().after(SimDuration::from_secs_f64(d));
         st.sim.clone().schedule_at(at, move |_| {
-            st.call_ptr(&f, Vec::new());
+            st.call_ptr(&f, ());
         });
         Ok(())
     });

@@ -531,7 +531,7 @@ pub fn register(e: &mut Engine) {
                 let st = Rc::downgrade(&k.0);
                 PowerOff::Custom(Rc::new(move |_sim, _domid| {
                     if let Some(st) = st.upgrade() {
-                        st.call_ptr(&f, Vec::new());
+                        st.call_ptr(&f, ());
                     }
                 }))
             } else {

@@ -118,7 +118,7 @@ pub fn at_end(st: &HostState) -> Result<(), Box<EvalAltResult>> {
 /// `Ok(holds)`, `Err(None)` when the closure threw, `Err(Some(message))`
 /// when it returned something other than a bool.
 fn eval(st: &HostState, inv: &Invariant) -> Result<bool, Option<String>> {
-    let v = st.call_ptr(&inv.f, Vec::new()).ok_or(None)?;
+    let v = st.call_ptr(&inv.f, ()).ok_or(None)?;
     v.as_bool().map_err(|_| {
         Some(format!(
             "sim.invariant(\"{}\") must return true or false, got {}",

@@ -60,7 +60,6 @@ pub(crate) fn perm_bits(c: char) -> Option<u8> {
     })
 }
 
-/// Is `s` a valid node name (xenstore.txt:37-43)?
 /// Where the last '/' of a path is: a plain byte scan back, which for a
 /// short last component costs a fraction of `str::rfind`'s searcher (this
 /// runs for nearly every request).
@@ -81,6 +80,31 @@ fn value_text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
+/// `/local/domain/<domid>/<rel>`: where a guest's relative path leads. Its
+/// requests name most paths this way, so the path is put together without
+/// the formatting machinery.
+fn domain_path(domid: u32, rel: &str) -> String {
+    const HOME: &str = "/local/domain/";
+    let mut digits = [0u8; 10];
+    let (mut n, mut at) = (domid, digits.len());
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    let mut p = String::with_capacity(HOME.len() + digits.len() + 1 + rel.len());
+    p.push_str(HOME);
+    p.extend(digits.iter().map(|&d| d as char));
+    p.push('/');
+    p.push_str(rel);
+    p
+}
+
+/// Is `s` a valid node name (xenstore.txt:37-43)?
 pub(crate) fn valid_path(s: &str) -> bool {
     if s.is_empty() || s.len() > 3072 {
         return false;
@@ -139,7 +163,7 @@ impl Xenstore {
             if path.len() > 2048 {
                 return Err(XsErr::EINVAL);
             }
-            Cow::Owned(format!("/local/domain/{}/{}", self.conn(conn).domid, path))
+            Cow::Owned(domain_path(self.conn(conn).domid, path))
         };
         if valid_path(&abs) {
             Ok(abs)
@@ -742,6 +766,16 @@ mod tests {
         let start = xs.start_from(r, "/a/b/c", "/a/b/d");
         assert!(start.is_some_and(|s| s.removals != xs.tree.removals));
         assert_eq!(xs.walk_from("/a/b/d", start), xs.walk("/a/b/d"));
+    }
+
+    #[test]
+    fn a_relative_path_is_under_the_domains_home() {
+        for (domid, rel) in [(0, "a"), (8, "device/vif/0/state"), (4294967295, "x")] {
+            assert_eq!(
+                super::domain_path(domid, rel),
+                format!("/local/domain/{domid}/{rel}")
+            );
+        }
     }
 
     #[test]
