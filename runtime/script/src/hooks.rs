@@ -15,7 +15,6 @@
 //!   function runs on unhooked so no state is left half-changed, and the
 //!   error is reported at its position in the script.
 
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use rhai::{Dynamic, FnPtr};
@@ -68,51 +67,69 @@ impl HookEntry {
 /// lists are shared, and copied only when changed while a call holds one.
 #[derive(Default)]
 pub struct Hooks {
-    by_probe: BTreeMap<Probe, Rc<Vec<HookEntry>>>,
+    /// By the probe's ordinal (`Probe as usize`): a call of a hooked probe
+    /// finds its list in one index, not a search of every hooked probe.
+    by_probe: Vec<Option<Rc<Vec<HookEntry>>>>,
+    /// Probes with hooks.
+    hooked: usize,
 }
 
 impl Hooks {
     fn push(&mut self, h: HookEntry) {
-        Rc::make_mut(self.by_probe.entry(h.probe).or_default()).push(h);
+        let i = h.probe as usize;
+        if self.by_probe.len() <= i {
+            self.by_probe.resize(Probe::ALL.len().max(i + 1), None);
+        }
+        let slot = &mut self.by_probe[i];
+        if slot.is_none() {
+            self.hooked += 1;
+        }
+        Rc::make_mut(slot.get_or_insert_with(Default::default)).push(h);
     }
 
     /// Removes hook `id`: its probe, and whether the probe has others.
     fn remove(&mut self, id: i64) -> Option<(Probe, bool)> {
-        let (&probe, of) = self
+        let slot = self
             .by_probe
             .iter_mut()
-            .find(|(_, of)| of.iter().any(|h| h.id == id))?;
+            .find(|of| of.as_ref().is_some_and(|of| of.iter().any(|h| h.id == id)))?;
+        let of = slot.as_mut().expect("found");
+        let probe = of[0].probe;
         Rc::make_mut(of).retain(|h| h.id != id);
         let still = !of.is_empty();
         if !still {
-            self.by_probe.remove(&probe);
+            *slot = None;
+            self.hooked -= 1;
         }
         Some((probe, still))
     }
 
+    fn lists(&self) -> impl Iterator<Item = &Rc<Vec<HookEntry>>> {
+        self.by_probe.iter().flatten()
+    }
+
     /// Every hook, in install order (what a report lists).
     pub fn in_install_order(&self) -> Vec<&HookEntry> {
-        let mut all: Vec<&HookEntry> = self.by_probe.values().flat_map(|of| of.iter()).collect();
+        let mut all: Vec<&HookEntry> = self.lists().flat_map(|of| of.iter()).collect();
         all.sort_by_key(|h| h.id);
         all
     }
 
     /// Does a `hook` (not only `on` observers) watch `probe`, for any domain?
     fn any_replacing(&self, probe: Probe) -> bool {
-        self.by_probe
-            .get(&probe)
+        self.at(probe)
             .is_some_and(|of| of.iter().any(|h| h.kind == HookKind::Hook))
     }
 
     /// No hook installed.
     pub fn is_empty(&self) -> bool {
-        self.by_probe.is_empty()
+        self.hooked == 0
     }
 
     /// The hooks on `probe`, in install order, as a call finds them (each
     /// one's `domid` says which calls it meets: `HookEntry::meets`).
-    fn at(&self, probe: Probe) -> Option<Rc<Vec<HookEntry>>> {
-        self.by_probe.get(&probe).cloned()
+    fn at(&self, probe: Probe) -> Option<&Rc<Vec<HookEntry>>> {
+        self.by_probe.get(probe as usize)?.as_ref()
     }
 }
 
@@ -205,7 +222,7 @@ impl HookHost for Dispatcher {
         let Some(st) = self.0.upgrade() else {
             return SiteOutcome::Continue;
         };
-        let Some(entries) = st.hooks.borrow().at(site.probe) else {
+        let Some(entries) = st.hooks.borrow().at(site.probe).cloned() else {
             return SiteOutcome::Continue;
         };
         let entries = || entries.iter().filter(|h| h.meets(site.domid));

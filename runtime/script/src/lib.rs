@@ -100,6 +100,11 @@ pub struct HostState {
     /// them, and a script with hundreds of closures would otherwise scan
     /// all of its functions for each.
     fn_params: RefCell<Option<(Rc<AST>, Rc<FnParams>)>>,
+    /// The engine's state a closure called from the world starts from (the
+    /// script's functions, nothing imported), made once per script: the
+    /// engine's own `FnPtr::call` builds it afresh for every call, and a
+    /// script hooking every probe makes hundreds of calls per scenario.
+    call_global: RefCell<Option<(Rc<AST>, Rc<rhai::GlobalRuntimeState>)>>,
     /// Installed hooks.
     pub hooks: RefCell<hooks::Hooks>,
     pub(crate) next_hook: Cell<u64>,
@@ -192,6 +197,7 @@ impl HostState {
                 engine: RefCell::new(Weak::new()),
                 ast: RefCell::new(None),
                 fn_params: RefCell::new(None),
+                call_global: RefCell::new(None),
                 hooks: RefCell::new(hooks::Hooks::default()),
                 next_hook: Cell::new(1),
                 xs_conn,
@@ -631,7 +637,32 @@ impl HostState {
         let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else {
             return None;
         };
-        match f.call::<Dynamic>(&engine, &ast, args) {
+        let global = {
+            let mut cached = self.call_global.borrow_mut();
+            match cached.as_ref() {
+                Some((of, g)) if Rc::ptr_eq(of, &ast) => g.clone(),
+                _ => {
+                    let mut g = engine.new_global_runtime_state();
+                    g.lib.push(ast.shared_lib().clone());
+                    let g = Rc::new(g);
+                    *cached = Some((ast.clone(), g.clone()));
+                    g
+                }
+            }
+        };
+        // What `FnPtr::call` does, from the state kept above: each call
+        // works on its own copy of it (the engine copies a state it is lent),
+        // so nothing one call does is seen by the next.
+        let mut values = rhai::StaticVec::new_const();
+        args.parse(&mut values);
+        let ctx = rhai::NativeCallContext::new_with_all_fields(
+            &engine,
+            f.fn_name(),
+            None,
+            &global,
+            rhai::Position::NONE,
+        );
+        match f.call_raw(&ctx, None, values) {
             Ok(v) => Some(v),
             Err(mut e) => {
                 let msg = e.to_string();
