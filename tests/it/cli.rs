@@ -80,6 +80,13 @@ fn the_benchmark_prints_every_part_at_small_sizes() {
         "{out}"
     );
     assert!(out.contains("every probe hooked:"), "{out}");
+    // What one hook call costs: the hooked script counted its calls.
+    let calls = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" hook calls per scenario, "))
+        .unwrap_or_else(|| panic!("the cost of a hook call: {out}"));
+    assert!(calls.0.parse::<u64>().is_ok_and(|n| n > 0), "{out}");
+    assert!(calls.1.contains(" us of CPU each"), "{out}");
     let row = |n: &str| {
         out.lines()
             .find(|l| l.split('|').next().is_some_and(|c| c.trim() == n))

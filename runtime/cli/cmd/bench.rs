@@ -176,6 +176,9 @@ fn seed_json(s: &Seed) -> Value {
         "hooked_loops": s.hooked_loops,
         "hooked": side_json(&s.hooked),
         "hooked_scenarios_per_s": round(s.hooked_loops as f64 / s.hooked.wall_s, 1),
+        "hook_calls_per_scenario": runs::hook_calls(&s.hooked.stdout)
+            .map(|c| round(c as f64 / s.hooked_loops as f64, 1)),
+        "us_per_hook_call": s.us_per_hook_call().map(|u| round(u, 3)),
     });
     if let Some((m, own)) = &s.peer {
         v["peer"] = side_json(m);
@@ -241,6 +244,12 @@ fn print_seed(s: &Seed) {
         "  every probe hooked: {:.2}x the plain speed (start-up included in both)",
         rate(s.hooked_loops, &s.hooked) / xsh_rate
     );
+    if let (Some(calls), Some(us)) = (runs::hook_calls(&s.hooked.stdout), s.us_per_hook_call()) {
+        println!(
+            "  {:.0} hook calls per scenario, {us:.2} us of CPU each (the hooked run's CPU per scenario less the plain run's)",
+            calls as f64 / s.hooked_loops as f64
+        );
+    }
 }
 
 fn print_scaling_head() {

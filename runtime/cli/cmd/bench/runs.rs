@@ -71,6 +71,7 @@ fn every_probe_hooked() -> Result<String, String> {
     }
     s.push_str(&SEED_SCENARIOS[o..]);
     s.push_str("if calls == 0 { throw \"no hook ran\"; }\n");
+    s.push_str("print(`hook calls: ${calls}`);\n");
     Ok(s)
 }
 
@@ -134,6 +135,28 @@ pub fn events_each(stdout: &str) -> Option<u64> {
     let l = stdout.lines().rev().find(|l| l.contains("events ("))?;
     let each = l.rsplit('(').next()?.split_whitespace().next()?;
     each.parse().ok()
+}
+
+/// How many hook calls the hooked run made, from its last line.
+pub fn hook_calls(stdout: &str) -> Option<u64> {
+    let l = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("hook calls: "))?;
+    l["hook calls: ".len()..].trim().parse().ok()
+}
+
+impl Seed {
+    /// What one `on` hook call costs, in CPU microseconds: the hooked
+    /// run's CPU per scenario less the plain run's, over the hook calls
+    /// each scenario made. The ratio to the plain speed falls as the model
+    /// gets faster; this does not, so it is the figure to follow for hooks.
+    pub fn us_per_hook_call(&self) -> Option<f64> {
+        let calls = hook_calls(&self.hooked.stdout)? as f64 / self.hooked_loops as f64;
+        let hooked = self.hooked.cpu_s / self.hooked_loops as f64;
+        let plain = self.xsh.cpu_s / self.loops as f64;
+        (calls > 0.0).then(|| (hooked - plain) / calls * 1e6)
+    }
 }
 
 /// One size of the scaling table.
