@@ -766,6 +766,17 @@ mod tests {
         let start = xs.start_from(r, "/a/b/c", "/a/b/d");
         assert!(start.is_some_and(|s| s.removals != xs.tree.removals));
         assert_eq!(xs.walk_from("/a/b/d", start), xs.walk("/a/b/d"));
+        // What an earlier walk found was freed since, and its ids taken by
+        // new nodes elsewhere: the walk is made again.
+        let found = xs.resolved(xs.walk("/a/b/d/e"));
+        let missing = xs.resolved(xs.walk("/a/b/d/e/f"));
+        xs.do_rm(c, "/a/b/d", None).unwrap();
+        xs.do_write(c, "/q/r/s", "", None).unwrap();
+        for p in ["/a/b/d/e", "/a/b/d/e/f"] {
+            for r in [found, missing] {
+                assert_eq!(xs.walk_from(p, Some(r)), xs.walk(p), "{p}");
+            }
+        }
     }
 
     #[test]
