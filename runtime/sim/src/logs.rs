@@ -14,6 +14,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
+use std::hash::BuildHasherDefault;
+
+use crate::fxhash::FxHasher;
 
 use crate::trace::{CallId, NO_CALL};
 
@@ -223,7 +226,7 @@ pub struct Logs {
     /// The Xen console (`xm dmesg`, the serial line).
     pub xen: LogSink,
     /// `qemu-dm-<name>.log`, by file name, in creation order.
-    pub files: IndexMap<String, LogSink>,
+    pub files: IndexMap<String, LogSink, BuildHasherDefault<FxHasher>>,
     keep: bool,
     dir: Option<PathBuf>,
     /// How many times each file name was rotated: a writer that opened
@@ -240,7 +243,7 @@ impl Default for Logs {
         Logs {
             xend: LogSink::new(true),
             xen: LogSink::new(true),
-            files: IndexMap::new(),
+            files: IndexMap::default(),
             keep: true,
             dir: None,
             rotations: IndexMap::new(),
@@ -300,14 +303,18 @@ impl Logs {
     /// The sink for a per-domain file (`qemu-dm-ubuntu.log`), opened on
     /// first use: the process that writes it opens it when it starts.
     pub fn file(&mut self, name: &str) -> &mut LogSink {
-        if !self.files.contains_key(name) {
-            let mut sink = LogSink::new(self.keep);
-            sink.set_origins(self.origins);
-            sink.path = self.dir.as_ref().map(|d| d.join(name));
-            sink.open();
-            self.files.insert(name.to_string(), sink);
-        }
-        &mut self.files[name]
+        // One lookup per line written (files are few, lines many).
+        let i = match self.files.get_index_of(name) {
+            Some(i) => i,
+            None => {
+                let mut sink = LogSink::new(self.keep);
+                sink.set_origins(self.origins);
+                sink.path = self.dir.as_ref().map(|d| d.join(name));
+                sink.open();
+                self.files.insert_full(name.to_string(), sink).0
+            }
+        };
+        &mut self.files[i]
     }
 
     /// How many times `name` has been rotated so far: a process that
