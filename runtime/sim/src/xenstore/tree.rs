@@ -65,10 +65,24 @@ fn get_len(b: &[u8]) -> (usize, usize) {
 /// Interned node-name components. Shared (`Rc<str>`), so a DIRECTORY
 /// reply hands out the names instead of copying each: `xenstore-rm -t`
 /// lists `backend/vif`, one entry per domain, for every device it removes.
-#[derive(Default)]
 pub(crate) struct Names {
     by_name: FxHashMap<Rc<str>, u32>,
     names: Vec<Rc<str>>,
+}
+
+/// Names a world of one domain interns (the seed's: 83): room for them
+/// from the start (112 fill a table of 128 slots), so the table is not
+/// rebuilt as it fills — `xsh explore` and `xsh bench` make thousands of
+/// such worlds.
+const NAMES_AT_START: usize = 112;
+
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            by_name: FxHashMap::with_capacity_and_hasher(NAMES_AT_START, Default::default()),
+            names: Vec::with_capacity(NAMES_AT_START),
+        }
+    }
 }
 
 impl Names {
