@@ -478,8 +478,14 @@ impl Xenstore {
         // Each changed path fires once, in the order it first changed (a
         // set only for a transaction of many changes: most change a few).
         let mut changed: Vec<(&str, bool)> = Vec::with_capacity(t.ops.len());
-        let mut seen: FxHashSet<&str> = FxHashSet::default();
         let many = t.ops.len() > 16;
+        // Sized for every op at once: grown from empty, it is rebuilt
+        // several times over (xend's `storeVm` writes dozens of paths).
+        let mut seen: FxHashSet<&str> = if many {
+            FxHashSet::with_capacity_and_hasher(t.ops.len(), Default::default())
+        } else {
+            FxHashSet::default()
+        };
         for (p, s, at) in &t.ops {
             let at = Some(*at);
             let fired = match s {
