@@ -170,6 +170,7 @@ fn print_head(peer: &Peer, machine: &Value) {
 fn seed_json(s: &Seed) -> Value {
     let mut v = json!({
         "loops": s.loops,
+        "runs_each": runs::SEED_RUNS,
         "events_each": runs::events_each(&s.xsh.stdout),
         "xsh": side_json(&s.xsh),
         "xsh_scenarios_per_s": round(s.loops as f64 / s.xsh.wall_s, 1),
@@ -194,8 +195,9 @@ fn print_seed(s: &Seed) {
         runs::events_each(&s.xsh.stdout).map_or(String::new(), |e| format!(", {e} events each"));
     println!();
     println!(
-        "seed scenario, {} times, each in a fresh world{each}",
-        s.loops
+        "seed scenario, {} times, each in a fresh world{each} (each side's median of {} runs)",
+        s.loops,
+        runs::SEED_RUNS
     );
     let row = |who: &str, m: &Measured, n: u32, cmd: &str| {
         println!(
