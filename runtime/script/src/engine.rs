@@ -33,7 +33,7 @@ fn every_fourth_operation(ops: u64, w: &Current) -> Option<Dynamic> {
     if crate::deep::stack_exhausted() {
         return Some(Dynamic::from(crate::deep::STACK_MESSAGE));
     }
-    if ops % 4096 != 0 {
+    if !ops.is_multiple_of(4096) {
         return None;
     }
     current(w)
@@ -154,7 +154,7 @@ pub fn build(cur: &Current, l: &Limits) -> Engine {
         // every 4th leaves the check far inside its margin, at a quarter
         // of the cost. Rhai calls this for every operation: the other
         // three return at once, without the work of the fourth.
-        if ops % 4 != 0 {
+        if !ops.is_multiple_of(4) {
             return None;
         }
         every_fourth_operation(ops, &w)
