@@ -285,8 +285,8 @@ pub struct CtxInner {
     pub probe: Probe,
     /// The domain, or `NO_DOM`.
     pub domid: u32,
-    /// Arguments.
-    pub args: Vec<Value>,
+    /// Arguments (the site's, shared).
+    pub args: Rc<[Value]>,
     /// Virtual time at the site.
     pub now: f64,
     /// A `hook` (may call `orig`) rather than an `on`.

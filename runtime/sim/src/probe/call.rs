@@ -75,8 +75,9 @@ pub struct Site {
     pub probe: Probe,
     /// The domain the call concerns, or `NO_DOM`.
     pub domid: u32,
-    /// The call's arguments.
-    pub args: Vec<Value>,
+    /// The call's arguments, shared by the `ctx` of each hook that runs
+    /// here (a probe with several observers builds them once).
+    pub args: Rc<[Value]>,
     /// The context the call runs on.
     pub ctx: CtxId,
     /// The call itself, for `orig()`: `None` where only observers (`on`)
@@ -418,7 +419,7 @@ impl<T: ProbeValue> Future for Hooked<T> {
                     let site = Site {
                         probe: self.cell.probe,
                         domid: self.domid,
-                        args,
+                        args: args.into(),
                         ctx: self.cell.ctx,
                         cell: Some(self.cell.clone()),
                     };
@@ -519,7 +520,7 @@ impl Sim {
         let site = Site {
             probe,
             domid,
-            args,
+            args: args.into(),
             ctx,
             cell: None,
         };
