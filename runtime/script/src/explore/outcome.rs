@@ -151,13 +151,23 @@ pub fn key_lines(sim: &Sim) -> Vec<String> {
         }
     }
     tags.extend(actions);
-    let has = |text: &str, needle: &str| memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
-    let in_files = |prefix: &str, needle: &str| {
+    // Each needle's searcher is made once per process: an exploration asks
+    // for the key lines of every variant, and setting up a search costs as
+    // much as running it over a short log.
+    static FINDERS: std::sync::OnceLock<Vec<memmem::Finder<'static>>> = std::sync::OnceLock::new();
+    let finders = FINDERS.get_or_init(|| {
+        KEY_LINES
+            .iter()
+            .map(|(_, _, needle)| memmem::Finder::new(needle.as_bytes()))
+            .collect()
+    });
+    let has = |text: &str, f: &memmem::Finder| f.find(text.as_bytes()).is_some();
+    let in_files = |prefix: &str, f: &memmem::Finder| {
         logs.files
             .iter()
-            .any(|(name, f)| name.starts_with(prefix) && has(f.text(), needle))
+            .any(|(name, file)| name.starts_with(prefix) && has(file.text(), f))
     };
-    for (tag, src, needle) in KEY_LINES {
+    for ((tag, src, _), needle) in KEY_LINES.iter().zip(finders) {
         let found = match src {
             Source::Xend => has(xend, needle),
             Source::Guest => in_files("console-", needle),
