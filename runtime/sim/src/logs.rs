@@ -234,7 +234,7 @@ pub struct Logs {
     /// later rotations, at `name.(now - g)` (`Logs::generation`).
     rotations: IndexMap<String, usize>,
     /// The last `YYYY-MM-DD HH:MM:SS` stamp made, by its second.
-    stamp: (i64, String),
+    stamp: (i64, std::rc::Rc<str>),
     origins: bool,
 }
 
@@ -247,7 +247,7 @@ impl Default for Logs {
             keep: true,
             dir: None,
             rotations: IndexMap::new(),
-            stamp: (i64::MIN, String::new()),
+            stamp: (i64::MIN, "".into()),
             origins: false,
         }
     }
@@ -255,10 +255,11 @@ impl Default for Logs {
 
 impl Logs {
     /// `YYYY-MM-DD HH:MM:SS` of wall-clock second `secs`; most lines of a
-    /// scenario share a handful of seconds, so the last one is kept.
-    pub fn stamp(&mut self, secs: i64) -> String {
+    /// scenario share a handful of seconds, so the last one is kept, and
+    /// shared with each line that shows it.
+    pub fn stamp(&mut self, secs: i64) -> std::rc::Rc<str> {
         if self.stamp.0 != secs {
-            self.stamp = (secs, crate::time::format_datetime(secs));
+            self.stamp = (secs, crate::time::format_datetime(secs).into());
         }
         self.stamp.1.clone()
     }
