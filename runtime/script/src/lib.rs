@@ -83,10 +83,8 @@ impl Default for Limits {
 }
 
 /// Parameter counts of a script's functions, by name (several for an
-/// overloaded name).
-/// Parameter counts by function name. Looked up by every `on`/`hook` a
-/// script installs, and a script's closures are named alike
-/// (`anon$…`): hashed, not ordered.
+/// overloaded name). Looked up by every `on`/`hook` a script installs, and
+/// a script's closures are named alike (`anon$…`): hashed, not ordered.
 type FnParams = xsh_sim::fxhash::FxHashMap<String, Vec<usize>>;
 
 /// Shared by every API object and hook.
