@@ -455,6 +455,8 @@ impl Xenstore {
             id = self.tree.add_child(id, part, pid);
             *self.entries.entry(owner).or_insert(0) += 1;
         }
+        // A node is mostly made to be read: its watchers read it next.
+        self.paths.put(path, id, self.tree.live);
         Ok(id)
     }
 
