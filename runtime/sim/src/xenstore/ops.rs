@@ -81,25 +81,12 @@ fn value_text(v: &[u8]) -> String {
 }
 
 /// `/local/domain/<domid>/<rel>`: where a guest's relative path leads. Its
-/// requests name most paths this way, so the path is put together without
-/// the formatting machinery.
+/// requests name most paths this way: the string is made at its final size
+/// at once, rather than grown as `format!` goes.
 fn domain_path(domid: u32, rel: &str) -> String {
-    const HOME: &str = "/local/domain/";
-    let mut digits = [0u8; 10];
-    let (mut n, mut at) = (domid, digits.len());
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = &digits[at..];
-    let mut p = String::with_capacity(HOME.len() + digits.len() + 1 + rel.len());
-    p.push_str(HOME);
-    p.extend(digits.iter().map(|&d| d as char));
-    p.push('/');
+    use std::fmt::Write as _;
+    let mut p = String::with_capacity("/local/domain/4294967295/".len() + rel.len());
+    let _ = write!(p, "/local/domain/{domid}/");
     p.push_str(rel);
     p
 }
