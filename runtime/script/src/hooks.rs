@@ -70,8 +70,6 @@ pub struct Hooks {
     /// By the probe's ordinal (`Probe as usize`): a call of a hooked probe
     /// finds its list in one index, not a search of every hooked probe.
     by_probe: Vec<Option<Rc<Vec<HookEntry>>>>,
-    /// Probes with hooks.
-    hooked: usize,
 }
 
 impl Hooks {
@@ -80,11 +78,7 @@ impl Hooks {
         if self.by_probe.len() <= i {
             self.by_probe.resize(Probe::ALL.len().max(i + 1), None);
         }
-        let slot = &mut self.by_probe[i];
-        if slot.is_none() {
-            self.hooked += 1;
-        }
-        Rc::make_mut(slot.get_or_insert_with(Default::default)).push(h);
+        Rc::make_mut(self.by_probe[i].get_or_insert_with(Default::default)).push(h);
     }
 
     /// Removes hook `id`: its probe, and whether the probe has others.
@@ -99,7 +93,6 @@ impl Hooks {
         let still = !of.is_empty();
         if !still {
             *slot = None;
-            self.hooked -= 1;
         }
         Some((probe, still))
     }
@@ -123,7 +116,7 @@ impl Hooks {
 
     /// No hook installed.
     pub fn is_empty(&self) -> bool {
-        self.hooked == 0
+        self.lists().next().is_none()
     }
 
     /// The hooks on `probe`, in install order, as a call finds them (each
