@@ -22,6 +22,8 @@ pub mod advice;
 pub mod api;
 pub mod apidoc;
 pub mod chain;
+mod closure_body;
+mod closure_call;
 pub mod convert;
 pub mod deep;
 pub mod diag;
@@ -98,11 +100,12 @@ pub struct HostState {
     /// them, and a script with hundreds of closures would otherwise scan
     /// all of its functions for each.
     fn_params: RefCell<Option<(Rc<AST>, Rc<FnParams>)>>,
-    /// The engine's state a closure called from the world starts from (the
-    /// script's functions, nothing imported), made once per script: the
-    /// engine's own `FnPtr::call` builds it afresh for every call, and a
-    /// script hooking every probe makes hundreds of calls per scenario.
-    call_global: RefCell<Option<(Rc<AST>, Rc<rhai::GlobalRuntimeState>)>>,
+    /// The engine state a closure called from the world runs in, kept
+    /// between calls (closure_call.rs).
+    call_frame: closure_call::SpareFrame,
+    /// The script's closures' statements, for the AST they were lifted
+    /// from (closure_body.rs); shared with the worlds it makes.
+    closure_bodies: RefCell<Option<(Rc<AST>, Rc<closure_body::Bodies>)>>,
     /// Installed hooks.
     pub hooks: RefCell<hooks::Hooks>,
     pub(crate) next_hook: Cell<u64>,
@@ -195,7 +198,8 @@ impl HostState {
                 engine: RefCell::new(Weak::new()),
                 ast: RefCell::new(None),
                 fn_params: RefCell::new(None),
-                call_global: RefCell::new(None),
+                call_frame: Default::default(),
+                closure_bodies: RefCell::new(None),
                 hooks: RefCell::new(hooks::Hooks::default()),
                 next_hook: Cell::new(1),
                 xs_conn,
@@ -232,6 +236,11 @@ impl HostState {
         *inner.engine.borrow_mut() = self.engine.borrow().clone();
         *inner.ast.borrow_mut() = self.ast();
         *inner.fn_params.borrow_mut() = self.fn_params.borrow().clone();
+        // Lifted here, once for the script, not once per world.
+        if let Some(ast) = self.ast() {
+            self.closure_bodies(&ast);
+        }
+        *inner.closure_bodies.borrow_mut() = self.closure_bodies.borrow().clone();
         inner.echo.set(self.echo.get());
         inner.wall_start.set(self.wall_start.get());
         *inner.interrupt.borrow_mut() = self.interrupt.borrow().clone();
@@ -323,6 +332,10 @@ impl Host {
     pub fn renew(self, cfg: Config) -> Host {
         self.state.teardown();
         let state = HostState::new(cfg, self.state.limits.clone());
+        // What was read from the script serves the next world that runs it
+        // (both are kept with the AST they were read from).
+        *state.fn_params.borrow_mut() = self.state.fn_params.borrow().clone();
+        *state.closure_bodies.borrow_mut() = self.state.closure_bodies.borrow().clone();
         *self.current.borrow_mut() = Rc::downgrade(&state);
         Host::bind(
             self.engine.clone(),
@@ -629,38 +642,27 @@ impl HostState {
         self.pending_error.borrow_mut().take()
     }
 
+    /// The statements of `ast`'s closures, lifted once per script.
+    fn closure_bodies(&self, ast: &Rc<AST>) -> Rc<closure_body::Bodies> {
+        let mut kept = self.closure_bodies.borrow_mut();
+        match kept.as_ref() {
+            Some((of, b)) if Rc::ptr_eq(of, ast) => b.clone(),
+            _ => {
+                let b = Rc::new(closure_body::bodies_of(ast));
+                *kept = Some((ast.clone(), b.clone()));
+                b
+            }
+        }
+    }
+
     /// Calls a script closure from inside the world; an error is kept (with
     /// its position) and stops the world after the current event.
     pub fn call_ptr(&self, f: &FnPtr, args: impl rhai::FuncArgs) -> Option<Dynamic> {
         let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else {
             return None;
         };
-        let global = {
-            let mut cached = self.call_global.borrow_mut();
-            match cached.as_ref() {
-                Some((of, g)) if Rc::ptr_eq(of, &ast) => g.clone(),
-                _ => {
-                    let mut g = engine.new_global_runtime_state();
-                    g.lib.push(ast.shared_lib().clone());
-                    let g = Rc::new(g);
-                    *cached = Some((ast.clone(), g.clone()));
-                    g
-                }
-            }
-        };
-        // What `FnPtr::call` does, from the state kept above: each call
-        // works on its own copy of it (the engine copies a state it is lent),
-        // so nothing one call does is seen by the next.
-        let mut values = rhai::StaticVec::new_const();
-        args.parse(&mut values);
-        let ctx = rhai::NativeCallContext::new_with_all_fields(
-            &engine,
-            f.fn_name(),
-            None,
-            &global,
-            rhai::Position::NONE,
-        );
-        match f.call_raw(&ctx, None, values) {
+        let bodies = self.closure_bodies(&ast);
+        match self.call_frame.call(&engine, &ast, &bodies, f, args) {
             Ok(v) => Some(v),
             Err(mut e) => {
                 let msg = e.to_string();

@@ -1,0 +1,254 @@
+//! Calling a script's closure from inside the world: a hook at a probe, a
+//! watch firing, a timer, an invariant. A script hooking every probe makes
+//! hundreds of such calls per scenario, so what a call needs besides the
+//! closure's own statements is kept between calls.
+//!
+//! Rhai's `FnPtr::call_raw` is lent the engine state (`GlobalRuntimeState`)
+//! and copies it for every call, builds a fresh function-resolution cache
+//! and scope, and looks the function up by name and hash. Here a
+//! [`CallFrame`] keeps one state, cache and scope: a call puts its
+//! arguments in the scope and runs the closure's statements
+//! (closure_body.rs) as Rhai's `call_script_fn` does: the same call level,
+//! `return` giving the value, an error wrapped as raised in the closure.
+//! Each call gets the whole operation budget, as a fresh state would. A
+//! closure that calls back into the world, which calls another closure,
+//! finds the frame in use and gets a fresh one.
+//!
+//! Closures whose statements were not lifted, and named function pointers
+//! (which may be native functions made in Rust, such as the explorer's
+//! fault hooks), go through Rhai's own call, from the kept state.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::closure_body::Bodies;
+use rhai::{
+    Caches, Dynamic, Engine, EvalAltResult, EvalContext, Expression, FnPtr, FuncArgs,
+    GlobalRuntimeState, Position, Scope, StaticVec, AST,
+};
+
+/// The engine state a script's closures run in, and a scope per closure.
+pub(crate) struct CallFrame {
+    /// The script whose functions `global` can call.
+    ast: Rc<AST>,
+    global: GlobalRuntimeState,
+    caches: Caches,
+    /// Empty between calls; a call's arguments while it runs.
+    scope: Scope<'static>,
+}
+
+impl CallFrame {
+    fn new(engine: &Engine, ast: Rc<AST>) -> Box<CallFrame> {
+        let mut global = engine.new_global_runtime_state();
+        global.lib.push(ast.shared_lib().clone());
+        Box::new(CallFrame {
+            ast,
+            global,
+            caches: Caches::new(),
+            scope: Scope::new(),
+        })
+    }
+
+    fn call(
+        &mut self,
+        engine: &Engine,
+        bodies: &Bodies,
+        f: &FnPtr,
+        args: impl FuncArgs,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let mut values = StaticVec::new_const();
+        values.extend(f.iter_curry().cloned());
+        args.parse(&mut values);
+        let name = f.fn_name();
+        // A captured variable the script is writing at this moment: Rhai's
+        // own call reports the conflict.
+        let body = bodies
+            .get(name)
+            .filter(|b| {
+                b.def.params.len() == values.len() && !values.iter().any(Dynamic::is_locked)
+            })
+            .filter(|b| b.faithful());
+        let Some(body) = body else {
+            let ctx = rhai::NativeCallContext::new_with_all_fields(
+                engine,
+                name,
+                None,
+                &self.global,
+                Position::NONE,
+            );
+            // The pointer adds its curried values itself.
+            let curried = f.curry().len();
+            return f.call_raw(&ctx, None, &mut values[curried..]);
+        };
+        let scope = &mut self.scope;
+        for (p, v) in body.def.params.iter().zip(values) {
+            scope.push_dynamic(p.as_str(), v);
+        }
+        // Rhai runs a function's body one call level down.
+        self.global.level = 1;
+        self.global.num_operations = 0;
+        let r = EvalContext::new(engine, &mut self.global, &mut self.caches, scope, None)
+            .eval_expression_tree(&Expression::from(&body.block));
+        self.global.level = 0;
+        // The arguments go with the call: a `ctx` kept past its call
+        // means the hook kept it (hooks.rs).
+        scope.clear();
+        r.or_else(|e| as_raised_in(&body.def.name, *e))
+    }
+}
+
+/// What Rhai's `call_script_fn` makes of an error its body raised: `return`
+/// is the value; `exit` and the engine's own stops pass through; anything
+/// else is reported as raised in the function.
+fn as_raised_in(name: &str, e: EvalAltResult) -> Result<Dynamic, Box<EvalAltResult>> {
+    match e {
+        EvalAltResult::Return(v, ..) => Ok(v),
+        mut e @ EvalAltResult::Exit(..) => {
+            e.set_position(Position::NONE);
+            Err(e.into())
+        }
+        mut e if e.is_system_exception() => {
+            e.set_position(Position::NONE);
+            Err(e.into())
+        }
+        e => Err(EvalAltResult::ErrorInFunctionCall(
+            name.to_string(),
+            String::new(),
+            e.into(),
+            Position::NONE,
+        )
+        .into()),
+    }
+}
+
+/// The frame kept for the next call (none while a call holds it).
+#[derive(Default)]
+pub(crate) struct SpareFrame(RefCell<Option<Box<CallFrame>>>);
+
+impl SpareFrame {
+    /// Calls `f` with `args` after its curried values, as `FnPtr::call_raw`
+    /// would.
+    pub(crate) fn call(
+        &self,
+        engine: &Engine,
+        ast: &Rc<AST>,
+        bodies: &Bodies,
+        f: &FnPtr,
+        args: impl FuncArgs,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let taken = self.0.borrow_mut().take();
+        let mut frame = match taken {
+            Some(fr) if Rc::ptr_eq(&fr.ast, ast) => fr,
+            _ => CallFrame::new(engine, ast.clone()),
+        };
+        let r = frame.call(engine, bodies, f, args);
+        let mut spare = self.0.borrow_mut();
+        if spare.is_none() {
+            *spare = Some(frame);
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::closure_body::bodies_of;
+
+    /// Each closure the script returns, called with `arg` through a frame
+    /// and through Rhai's own `FnPtr::call`: the same value or the same
+    /// error.
+    fn same_as_rhai(src: &str, arg: i64) {
+        let engine = Engine::new();
+        let ast = Rc::new(engine.compile(src).expect("compiles"));
+        let bodies = bodies_of(&ast);
+        let closures: rhai::Array = engine.eval_ast(&ast).expect("runs");
+        let spare = SpareFrame::default();
+        for c in closures {
+            let f = c.cast::<FnPtr>();
+            let lifted = bodies.get(f.fn_name()).is_some_and(|b| b.faithful());
+            assert!(lifted, "{} not lifted from {src}", f.fn_name());
+            let ours = spare.call(&engine, &ast, &bodies, &f, (arg,));
+            let theirs = f.call::<Dynamic>(&engine, &ast, (arg,));
+            let show = |r: Result<Dynamic, Box<EvalAltResult>>| match r {
+                Ok(v) => format!("ok {v:?}"),
+                Err(e) => format!("err {e}"),
+            };
+            assert_eq!(show(ours), show(theirs), "in {src}");
+        }
+    }
+
+    #[test]
+    fn expression_and_braced_closures() {
+        same_as_rhai(
+            "let n = 40; [|x| x + n, |x| { let y = x * 2; y + n }, |x| { }]",
+            1,
+        );
+    }
+
+    #[test]
+    fn nested_closures_keep_their_own_statements() {
+        same_as_rhai(
+            "let k = 3; [|x| { let g = |y| y * k; g.call(x) + 1 }, |x| (|y| { y - k }).call(x)]",
+            5,
+        );
+    }
+
+    #[test]
+    fn return_gives_the_value() {
+        same_as_rhai("[|x| { if x > 1 { return 10; } 20 }]", 2);
+        same_as_rhai("[|x| { if x > 1 { return 10; } 20 }]", 0);
+    }
+
+    #[test]
+    fn errors_read_as_raised_in_the_closure() {
+        same_as_rhai(
+            r#"[|x| { throw "no " + x }, |x| x.no_such_method(), |x| x / 0]"#,
+            7,
+        );
+    }
+
+    #[test]
+    fn captured_variables_are_shared_with_the_script() {
+        let engine = Engine::new();
+        let ast = Rc::new(
+            engine
+                .compile("let calls = 0; let f = |x| calls += x; [f, || calls]")
+                .expect("compiles"),
+        );
+        let bodies = bodies_of(&ast);
+        let fs: rhai::Array = engine.eval_ast(&ast).expect("runs");
+        let (add, read) = (fs[0].clone().cast::<FnPtr>(), fs[1].clone().cast::<FnPtr>());
+        let spare = SpareFrame::default();
+        for _ in 0..3 {
+            let sum = spare.call(&engine, &ast, &bodies, &add, (2_i64,));
+            assert!(sum.is_ok(), "adds");
+        }
+        let n = spare
+            .call(&engine, &ast, &bodies, &read, ())
+            .expect("reads");
+        assert_eq!(n.as_int(), Ok(6));
+    }
+
+    #[test]
+    fn each_call_has_the_whole_operation_budget() {
+        let mut engine = Engine::new();
+        engine.set_max_operations(2_000);
+        let ast = Rc::new(
+            engine
+                .compile("[|n| { let i = 0; while i < n { i += 1; } i }]")
+                .expect("compiles"),
+        );
+        let bodies = bodies_of(&ast);
+        let fs: rhai::Array = engine.eval_ast(&ast).expect("runs");
+        let f = fs[0].clone().cast::<FnPtr>();
+        let spare = SpareFrame::default();
+        // 100 rounds fit one budget; ten calls would not fit one shared.
+        for _ in 0..10 {
+            let r = spare.call(&engine, &ast, &bodies, &f, (100_i64,));
+            assert_eq!(r.expect("within budget").as_int(), Ok(100));
+        }
+        let r = spare.call(&engine, &ast, &bodies, &f, (10_000_i64,));
+        assert!(r.is_err_and(|e| e.to_string().contains("operations")));
+    }
+}
