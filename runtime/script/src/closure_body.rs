@@ -49,6 +49,10 @@ impl Body {
 /// The script's closures by function name.
 pub(crate) type Bodies = FxHashMap<String, Rc<Body>>;
 
+/// A script's closures, lifted when one is first called: a script may run
+/// many worlds and never call a closure from inside one.
+pub(crate) type Lazy = std::cell::OnceCell<Bodies>;
+
 /// A position as (line, column), or `None` where it is unknown.
 fn at(p: Position) -> Option<(usize, usize)> {
     Some((p.line()?, p.position()?))

@@ -105,7 +105,7 @@ pub struct HostState {
     call_frame: closure_call::SpareFrame,
     /// The script's closures' statements, for the AST they were lifted
     /// from (closure_body.rs); shared with the worlds it makes.
-    closure_bodies: RefCell<Option<(Rc<AST>, Rc<closure_body::Bodies>)>>,
+    closure_bodies: RefCell<Option<(Rc<AST>, Rc<closure_body::Lazy>)>>,
     /// Installed hooks.
     pub hooks: RefCell<hooks::Hooks>,
     pub(crate) next_hook: Cell<u64>,
@@ -236,7 +236,8 @@ impl HostState {
         *inner.engine.borrow_mut() = self.engine.borrow().clone();
         *inner.ast.borrow_mut() = self.ast();
         *inner.fn_params.borrow_mut() = self.fn_params.borrow().clone();
-        // Lifted here, once for the script, not once per world.
+        // Lifted once for the script, in whichever world calls a closure
+        // first, not once per world.
         if let Some(ast) = self.ast() {
             self.closure_bodies(&ast);
         }
@@ -642,13 +643,13 @@ impl HostState {
         self.pending_error.borrow_mut().take()
     }
 
-    /// The statements of `ast`'s closures, lifted once per script.
-    fn closure_bodies(&self, ast: &Rc<AST>) -> Rc<closure_body::Bodies> {
+    /// The statements of `ast`'s closures, lifted at the first call of one.
+    fn closure_bodies(&self, ast: &Rc<AST>) -> Rc<closure_body::Lazy> {
         let mut kept = self.closure_bodies.borrow_mut();
         match kept.as_ref() {
             Some((of, b)) if Rc::ptr_eq(of, ast) => b.clone(),
             _ => {
-                let b = Rc::new(closure_body::bodies_of(ast));
+                let b = Rc::new(closure_body::Lazy::default());
                 *kept = Some((ast.clone(), b.clone()));
                 b
             }
@@ -661,8 +662,9 @@ impl HostState {
         let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else {
             return None;
         };
-        let bodies = self.closure_bodies(&ast);
-        match self.call_frame.call(&engine, &ast, &bodies, f, args) {
+        let lazy = self.closure_bodies(&ast);
+        let bodies = lazy.get_or_init(|| closure_body::bodies_of(&ast));
+        match self.call_frame.call(&engine, &ast, bodies, f, args) {
             Ok(v) => Some(v),
             Err(mut e) => {
                 let msg = e.to_string();
