@@ -409,7 +409,8 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
 }
 
 /// Starts `jobs` threads running `work`; this thread reports progress
-/// until they are done.
+/// every 50 ms until they are done, and returns as soon as the last ends
+/// (a sleeping reporter would add up to its period to every exploration).
 fn run_threads(
     jobs: usize,
     done: &AtomicUsize,
@@ -418,24 +419,36 @@ fn run_threads(
     progress: &(dyn Fn(Progress) + Sync),
     work: impl Fn() + Sync,
 ) {
-    let running = AtomicUsize::new(jobs);
+    let running = Mutex::new(jobs);
+    let ended = Condvar::new();
     std::thread::scope(|s| {
         for _ in 0..jobs {
             // The stack every script thread has (deep.rs), so a variant
             // stops deep recursion where `xsh run` would.
             crate::deep::spawn_scoped(s, || {
                 work();
-                running.fetch_sub(1, Ordering::Release);
+                *running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+                ended.notify_all();
             });
         }
-        while running.load(Ordering::Acquire) > 0 {
+        let lock = || running.lock().unwrap_or_else(|e| e.into_inner());
+        while *lock() > 0 {
             let d = done.load(Ordering::Relaxed);
             progress(Progress {
                 done: d,
                 total: total.max(d),
                 failed: failed.load(Ordering::Relaxed),
             });
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            // Not holding the count while reporting: a worker ending then
+            // does not wait for the terminal.
+            let left = lock();
+            if *left > 0 {
+                drop(
+                    ended
+                        .wait_timeout(left, std::time::Duration::from_millis(50))
+                        .unwrap_or_else(|e| e.into_inner()),
+                );
+            }
         }
     });
 }
