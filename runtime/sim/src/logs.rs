@@ -61,12 +61,10 @@ pub struct LogSink {
     origins: Option<Vec<Origin>>,
 }
 
+/// The newlines in what a sink is given: one for most lines, found a
+/// vector at a time rather than a byte at a time.
 fn newlines(bytes: &[u8]) -> u64 {
-    memchr_count(b'\n', bytes)
-}
-
-fn memchr_count(b: u8, bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&c| c == b).count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 impl LogSink {
@@ -407,6 +405,21 @@ pub fn origin(sim: &crate::Sim) -> CallId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sink's line count is the newlines it was given, however they
+    /// fall: none, one at the end, several, far into a long text.
+    #[test]
+    fn lines_are_counted_wherever_the_newlines_fall() {
+        let mut sink = LogSink::new(true);
+        let long = format!("{}\n{}\n", "x".repeat(100), "y".repeat(70));
+        for (text, total) in [("", 0), ("no newline", 0), ("one\n", 1), ("\n\n\n", 4)] {
+            sink.write_from(NO_CALL, text);
+            assert_eq!(sink.lines(), total, "after {text:?}");
+        }
+        sink.write_from(NO_CALL, &long);
+        assert_eq!(sink.lines(), 6);
+        assert_eq!(newlines(long.as_bytes()), 2);
+    }
 
     /// A reused log folder: a numbered file an earlier run left stays as
     /// it was, and the files this run rotates replace theirs.
