@@ -155,17 +155,24 @@ mod tests {
     use super::*;
     use crate::closure_body::bodies_of;
 
+    /// The script compiled, its closures lifted, and the closures it
+    /// returns (an array of them).
+    fn closures(engine: &Engine, src: &str) -> (Rc<AST>, Bodies, Vec<FnPtr>) {
+        let ast = Rc::new(engine.compile(src).expect("compiles"));
+        let bodies = bodies_of(&ast);
+        let made: rhai::Array = engine.eval_ast(&ast).expect("runs");
+        let fs = made.into_iter().map(|c| c.cast::<FnPtr>()).collect();
+        (ast, bodies, fs)
+    }
+
     /// Each closure the script returns, called with `arg` through a frame
     /// and through Rhai's own `FnPtr::call`: the same value or the same
     /// error.
     fn same_as_rhai(src: &str, arg: i64) {
         let engine = Engine::new();
-        let ast = Rc::new(engine.compile(src).expect("compiles"));
-        let bodies = bodies_of(&ast);
-        let closures: rhai::Array = engine.eval_ast(&ast).expect("runs");
+        let (ast, bodies, fs) = closures(&engine, src);
         let spare = SpareFrame::default();
-        for c in closures {
-            let f = c.cast::<FnPtr>();
+        for f in fs {
             let lifted = bodies.get(f.fn_name()).is_some_and(|b| b.faithful());
             assert!(lifted, "{} not lifted from {src}", f.fn_name());
             let ours = spare.call(&engine, &ast, &bodies, &f, (arg,));
@@ -211,22 +218,17 @@ mod tests {
     #[test]
     fn captured_variables_are_shared_with_the_script() {
         let engine = Engine::new();
-        let ast = Rc::new(
-            engine
-                .compile("let calls = 0; let f = |x| calls += x; [f, || calls]")
-                .expect("compiles"),
+        let (ast, bodies, fs) = closures(
+            &engine,
+            "let calls = 0; let f = |x| calls += x; [f, || calls]",
         );
-        let bodies = bodies_of(&ast);
-        let fs: rhai::Array = engine.eval_ast(&ast).expect("runs");
-        let (add, read) = (fs[0].clone().cast::<FnPtr>(), fs[1].clone().cast::<FnPtr>());
+        let (add, read) = (&fs[0], &fs[1]);
         let spare = SpareFrame::default();
         for _ in 0..3 {
-            let sum = spare.call(&engine, &ast, &bodies, &add, (2_i64,));
+            let sum = spare.call(&engine, &ast, &bodies, add, (2_i64,));
             assert!(sum.is_ok(), "adds");
         }
-        let n = spare
-            .call(&engine, &ast, &bodies, &read, ())
-            .expect("reads");
+        let n = spare.call(&engine, &ast, &bodies, read, ()).expect("reads");
         assert_eq!(n.as_int(), Ok(6));
     }
 
@@ -234,21 +236,15 @@ mod tests {
     fn each_call_has_the_whole_operation_budget() {
         let mut engine = Engine::new();
         engine.set_max_operations(2_000);
-        let ast = Rc::new(
-            engine
-                .compile("[|n| { let i = 0; while i < n { i += 1; } i }]")
-                .expect("compiles"),
-        );
-        let bodies = bodies_of(&ast);
-        let fs: rhai::Array = engine.eval_ast(&ast).expect("runs");
-        let f = fs[0].clone().cast::<FnPtr>();
+        let (ast, bodies, fs) = closures(&engine, "[|n| { let i = 0; while i < n { i += 1; } i }]");
+        let f = &fs[0];
         let spare = SpareFrame::default();
         // 100 rounds fit one budget; ten calls would not fit one shared.
         for _ in 0..10 {
-            let r = spare.call(&engine, &ast, &bodies, &f, (100_i64,));
+            let r = spare.call(&engine, &ast, &bodies, f, (100_i64,));
             assert_eq!(r.expect("within budget").as_int(), Ok(100));
         }
-        let r = spare.call(&engine, &ast, &bodies, &f, (10_000_i64,));
+        let r = spare.call(&engine, &ast, &bodies, f, (10_000_i64,));
         assert!(r.is_err_and(|e| e.to_string().contains("operations")));
     }
 }
