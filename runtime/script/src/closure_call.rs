@@ -202,6 +202,11 @@ mod tests {
     }
 
     #[test]
+    fn captured_constants_and_parameters_written_to() {
+        same_as_rhai("const K = 5; [|x| x + K, |x| { x += K; x }]", 2);
+    }
+
+    #[test]
     fn return_gives_the_value() {
         same_as_rhai("[|x| { if x > 1 { return 10; } 20 }]", 2);
         same_as_rhai("[|x| { if x > 1 { return 10; } 20 }]", 0);
@@ -246,5 +251,8 @@ mod tests {
         }
         let r = spare.call(&engine, &ast, &bodies, f, (10_000_i64,));
         assert!(r.is_err_and(|e| e.to_string().contains("operations")));
+        // A call that failed leaves nothing behind for the next.
+        let r = spare.call(&engine, &ast, &bodies, f, (3_i64,));
+        assert_eq!(r.expect("after a failure").as_int(), Ok(3));
     }
 }
