@@ -27,7 +27,7 @@ use rhai::{
     GlobalRuntimeState, Position, Scope, StaticVec, AST,
 };
 
-/// The engine state a script's closures run in, and a scope per closure.
+/// The engine state, resolution cache and scope a script's closures run in.
 pub(crate) struct CallFrame {
     /// The script whose functions `global` can call.
     ast: Rc<AST>,
@@ -60,6 +60,9 @@ impl CallFrame {
         values.extend(f.iter_curry().cloned());
         args.parse(&mut values);
         let name = f.fn_name();
+        // Each call has the whole operation budget, as a fresh state would
+        // (Rhai's own call copies this state, count included).
+        self.global.num_operations = 0;
         // A captured variable the script is writing at this moment: Rhai's
         // own call reports the conflict.
         let body = bodies
@@ -86,7 +89,6 @@ impl CallFrame {
         }
         // Rhai runs a function's body one call level down.
         self.global.level = 1;
-        self.global.num_operations = 0;
         let r = EvalContext::new(engine, &mut self.global, &mut self.caches, scope, None)
             .eval_expression_tree(&Expression::from(&body.block));
         self.global.level = 0;
@@ -254,5 +256,15 @@ mod tests {
         // A call that failed leaves nothing behind for the next.
         let r = spare.call(&engine, &ast, &bodies, f, (3_i64,));
         assert_eq!(r.expect("after a failure").as_int(), Ok(3));
+        // Nor does a named function's call (Rhai's own) start from what
+        // the last lifted call counted.
+        let (ast, bodies, fs) = closures(
+            &engine,
+            "fn spin(n) { let i = 0; while i < n { i += 1; } i } [|n| spin(n), Fn(\"spin\")]",
+        );
+        for f in fs.iter().chain(&fs) {
+            let r = spare.call(&engine, &ast, &bodies, f, (250_i64,));
+            assert_eq!(r.expect("within budget").as_int(), Ok(250));
+        }
     }
 }
