@@ -46,7 +46,7 @@ pub fn register(e: &mut Engine) {
             x.domains
                 .get(&d)
                 .map(|&v| x.vm(v).cfg.name.clone())
-                .or_else(|| st.sim.guests.borrow().get(d).map(|g| g.name.clone()))
+                .or_else(|| st.sim.guests.borrow().get(d).map(|g| g.name().to_string()))
         };
         Dynamic::from(DomainApi::new(st, d, name.unwrap_or_default()))
     });

@@ -61,7 +61,7 @@ pub fn create(sim: &Sim, s: &GuestSetup) {
     };
     let g = Guest {
         domid: s.domid,
-        name: s.name.clone(),
+        console: super::console_file(&s.name).into(),
         profile: s.profile,
         kind: s.kind,
         pv_drivers: s.pv_drivers || s.kind == GuestKind::Pv,

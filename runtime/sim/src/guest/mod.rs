@@ -137,8 +137,9 @@ pub enum GuestKind {
 pub struct Guest {
     /// The domain.
     pub domid: u32,
-    /// Its name (console file).
-    pub name: String,
+    /// Its console's log file, `console-<name>.log` (named at every
+    /// console line, so made once and shared).
+    pub console: std::rc::Rc<str>,
     /// The distribution.
     pub profile: &'static GuestProfile,
     /// HVM or PV.
@@ -250,6 +251,16 @@ pub fn console_file(name: &str) -> String {
     format!("console-{name}.log")
 }
 
+impl Guest {
+    /// The domain's name, as its console file is named after it.
+    pub fn name(&self) -> &str {
+        self.console
+            .strip_prefix("console-")
+            .and_then(|n| n.strip_suffix(".log"))
+            .unwrap_or(&self.console)
+    }
+}
+
 /// `printk`: a kernel message on the guest's console, with the timestamp
 /// (`[ 1234.567890] `) Ubuntu's CONFIG_PRINTK_TIME adds, if its level passes
 /// the console loglevel.
@@ -263,7 +274,7 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl std::fmt::Display) {
         if lvl >= g.profile.console_loglevel {
             return;
         }
-        (console_file(&g.name), g.uptime0 + sim.now().0)
+        (g.console.clone(), g.uptime0 + sim.now().0)
     };
     let call = crate::logs::origin(sim);
     sim.logs.borrow_mut().file(&file).write_fmt_from(
@@ -283,7 +294,7 @@ pub fn console_line(sim: &Sim, domid: u32, msg: impl std::fmt::Display) {
         return;
     }
     let file = match sim.guests.borrow().get(domid) {
-        Some(g) => console_file(&g.name),
+        Some(g) => g.console.clone(),
         None => return,
     };
     let call = crate::logs::origin(sim);
