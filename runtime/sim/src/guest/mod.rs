@@ -199,6 +199,14 @@ pub struct Guest {
 }
 
 impl Guest {
+    /// The domain's name, as its console file is named after it.
+    pub fn name(&self) -> &str {
+        self.console
+            .strip_prefix("console-")
+            .and_then(|n| n.strip_suffix(".log"))
+            .unwrap_or(&self.console)
+    }
+
     /// The units still running, last started first: the order both
     /// systemd's shutdown job and sysvinit's rc scripts stop them in.
     pub fn units_to_stop(&self) -> Vec<usize> {
@@ -249,16 +257,6 @@ pub mod level {
 /// The console file of a guest.
 pub fn console_file(name: &str) -> String {
     format!("console-{name}.log")
-}
-
-impl Guest {
-    /// The domain's name, as its console file is named after it.
-    pub fn name(&self) -> &str {
-        self.console
-            .strip_prefix("console-")
-            .and_then(|n| n.strip_suffix(".log"))
-            .unwrap_or(&self.console)
-    }
 }
 
 /// `printk`: a kernel message on the guest's console, with the timestamp
