@@ -164,6 +164,21 @@ impl LogSink {
         self.scratch = buf;
     }
 
+    /// Appends the line `fill` writes into the sink's buffer (by trace call
+    /// `call`, as `write_from`): for a line whose fixed fields its writer
+    /// puts down itself, where `format_args!` would go through the
+    /// formatter for each of them.
+    pub fn write_with(&mut self, call: CallId, fill: impl FnOnce(&mut String)) {
+        if !self.wanted() {
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        fill(&mut buf);
+        self.write_from(call, &buf);
+        self.scratch = buf;
+    }
+
     /// The origins of the lines written since they were first recorded
     /// (`None` unless `Logs::record_origins` asked for them).
     pub fn origins(&self) -> Option<&[Origin]> {
@@ -215,6 +230,14 @@ impl LogSink {
             None => Ok(()),
         }
     }
+}
+
+/// What `Logs::mark` measures.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct LogsMark {
+    written: usize,
+    files: usize,
+    rotations: usize,
 }
 
 /// All log outputs of a world.
@@ -316,6 +339,21 @@ impl Logs {
         &mut self.files[i]
     }
 
+    /// Where the logs stand: equal marks mean nothing was written, opened
+    /// or rotated in between (text is only appended, and a rotation, the
+    /// one thing that drops or renames text, is counted), so what was read
+    /// from them then still holds.
+    pub fn mark(&self) -> LogsMark {
+        let written = self.files.values().map(|s| s.text.len()).sum::<usize>()
+            + self.xend.text.len()
+            + self.xen.text.len();
+        LogsMark {
+            written,
+            files: self.files.len(),
+            rotations: self.rotations.values().sum(),
+        }
+    }
+
     /// How many times `name` has been rotated so far: a process that
     /// opens `name` now keeps this, to find its own file later.
     pub fn generation(&self, name: &str) -> usize {
@@ -405,6 +443,35 @@ pub fn origin(sim: &crate::Sim) -> CallId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mark moves with anything that changes what the logs hold (a line,
+    /// a new file, a rotation, even one that leaves the byte count as it
+    /// was) and with nothing else.
+    #[test]
+    fn a_mark_moves_when_the_logs_change() {
+        let mut logs = Logs::default();
+        let start = logs.mark();
+        assert_eq!(logs.mark(), start, "nothing written");
+        logs.xend.write("[xend] one\n");
+        let after_xend = logs.mark();
+        assert_ne!(after_xend, start);
+        logs.file("qemu-dm-a.log");
+        let opened = logs.mark();
+        assert_ne!(opened, after_xend, "a new file, empty");
+        logs.file("qemu-dm-a.log").write("domid: 1\n");
+        let written = logs.mark();
+        assert_ne!(written, opened);
+        logs.file("qemu-dm-a.log")
+            .write_with(NO_CALL, |l| l.push_str("x\n"));
+        assert_ne!(logs.mark(), written, "a line put down by its writer");
+        let before = logs.mark();
+        logs.rotate("qemu-dm-a.log", 1);
+        assert_ne!(logs.mark(), before, "the same bytes under another name");
+        let rotated = logs.mark();
+        assert_eq!(logs.mark(), rotated);
+        logs.rotate("no-such.log", 3);
+        assert_eq!(logs.mark(), rotated, "rotating a file that is not there");
+    }
 
     /// A sink's line count is the newlines it was given, however they
     /// fall: none, one at the end, several, far into a long text.

@@ -76,7 +76,9 @@ pub fn register(e: &mut Engine) {
     });
     e.register_fn("key_lines", |s: &mut SimApi| -> R<Array> {
         crate::observe::logs_kept(&s.0.sim)?;
-        Ok(crate::explore::outcome::key_lines(&s.0.sim)
+        Ok(s.0
+            .explore
+            .key_lines(&s.0.sim)
             .into_iter()
             .map(Dynamic::from)
             .collect())

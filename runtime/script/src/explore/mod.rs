@@ -112,9 +112,28 @@ pub struct State {
     /// treats a value no variant accepted as a usage error.
     pub refused: RefCell<Vec<(String, String)>>,
     draws: Cell<u64>,
+    /// The key lines last found, and where the logs stood then: a script
+    /// that states them as its outcome and prints them too reads them twice
+    /// at the same point.
+    key_lines: RefCell<Option<(xsh_sim::logs::LogsMark, Vec<String>)>>,
 }
 
 impl State {
+    /// The key lines the world's logs hold now (`outcome::key_lines`),
+    /// found again only if the logs changed since they were last asked for.
+    pub fn key_lines(&self, sim: &xsh_sim::Sim) -> Vec<String> {
+        let mark = sim.logs.borrow().mark();
+        let mut memo = self.key_lines.borrow_mut();
+        match &*memo {
+            Some((m, lines)) if *m == mark => lines.clone(),
+            _ => {
+                let lines = outcome::key_lines(sim);
+                *memo = Some((mark, lines.clone()));
+                lines
+            }
+        }
+    }
+
     /// Are there invariants to check?
     pub fn has_invariants(&self) -> bool {
         !self.invariants.borrow().is_empty()

@@ -275,14 +275,30 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl std::fmt::Display) {
         (g.console.clone(), g.uptime0 + sim.now().0)
     };
     let call = crate::logs::origin(sim);
-    sim.logs.borrow_mut().file(&file).write_fmt_from(
-        call,
-        format_args!(
-            "[{:5}.{:06}] {msg}\n",
-            t / 1_000_000_000,
-            (t % 1_000_000_000) / 1000
-        ),
-    );
+    sim.logs.borrow_mut().file(&file).write_with(call, |line| {
+        use std::fmt::Write as _;
+        print_time(line, t);
+        let _ = write!(line, "{msg}");
+        line.push('\n');
+    });
+}
+
+/// printk's `print_time`: `[%5lu.%06lu] ` of a time in nanoseconds, put
+/// down without the formatter (the kernel writes hundreds of lines a boot).
+fn print_time(line: &mut String, t: u64) {
+    let mut num = itoa::Buffer::new();
+    line.push('[');
+    let secs = num.format(t / 1_000_000_000);
+    line.extend(std::iter::repeat_n(' ', 5usize.saturating_sub(secs.len())));
+    line.push_str(secs);
+    line.push('.');
+    let micros = num.format((t % 1_000_000_000) / 1000);
+    line.extend(std::iter::repeat_n(
+        '0',
+        6usize.saturating_sub(micros.len()),
+    ));
+    line.push_str(micros);
+    line.push_str("] ");
 }
 
 /// A line written straight to the console by userspace (systemd's status
@@ -296,10 +312,11 @@ pub fn console_line(sim: &Sim, domid: u32, msg: impl std::fmt::Display) {
         None => return,
     };
     let call = crate::logs::origin(sim);
-    sim.logs
-        .borrow_mut()
-        .file(&file)
-        .write_fmt_from(call, format_args!("{msg}\n"));
+    sim.logs.borrow_mut().file(&file).write_with(call, |line| {
+        use std::fmt::Write as _;
+        let _ = write!(line, "{msg}");
+        line.push('\n');
+    });
 }
 
 /// Can the guest run (some vCPU not paused, the domain alive)? A paused or
@@ -380,4 +397,30 @@ pub fn spawn(
         g.tasks.push(t);
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    /// The time prefix reads as `printf("[%5lu.%06lu] ")` would print it,
+    /// past five digits of seconds too.
+    #[test]
+    fn print_time_pads_as_printf_does() {
+        for t in [
+            0,
+            999,
+            1_000,
+            12_500_000_000,
+            99_999_999_999_000,
+            123_456_000_001_000,
+        ] {
+            let mut line = String::new();
+            super::print_time(&mut line, t);
+            let want = format!(
+                "[{:5}.{:06}] ",
+                t / 1_000_000_000,
+                (t % 1_000_000_000) / 1000
+            );
+            assert_eq!(line, want, "t = {t} ns");
+        }
+    }
 }

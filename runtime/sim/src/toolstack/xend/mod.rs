@@ -271,13 +271,23 @@ pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: impl 
     let call = crate::logs::origin(sim);
     let mut logs = sim.logs.borrow_mut();
     let stamp = logs.stamp(secs);
-    logs.xend.write_fmt_from(
-        call,
-        format_args!(
-            "[{stamp} {pid}] {} ({module}:{lineno}) {msg}\n",
-            level.name()
-        ),
-    );
+    logs.xend.write_with(call, |line| {
+        use std::fmt::Write as _;
+        let mut num = itoa::Buffer::new();
+        line.push('[');
+        line.push_str(&stamp);
+        line.push(' ');
+        line.push_str(num.format(pid));
+        line.push_str("] ");
+        line.push_str(level.name());
+        line.push_str(" (");
+        line.push_str(module);
+        line.push(':');
+        line.push_str(num.format(lineno));
+        line.push_str(") ");
+        let _ = write!(line, "{msg}");
+        line.push('\n');
+    });
 }
 
 /// Logs at a source line of the profile's build.
