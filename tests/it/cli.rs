@@ -104,6 +104,17 @@ fn the_benchmark_prints_every_part_at_small_sizes() {
     assert!(out.contains("CPU per domain at 6 over 3: xsh "), "{out}");
     assert!(out.contains("-j 1: 4 variants in"), "{out}");
     assert!(out.contains("-j 2: 4 variants in"), "{out}");
+    // Each job count's figure is the median of its runs, their spread shown.
+    assert!(out.contains("(median of 5 runs each)"), "{out}");
+    let spread = out
+        .lines()
+        .find(|l| l.contains("-j 2: "))
+        .and_then(|l| l.rsplit_once("; runs "))
+        .and_then(|(_, r)| r.strip_suffix("/s)"))
+        .and_then(|r| r.split_once('-'))
+        .unwrap_or_else(|| panic!("the runs' spread: {out}"));
+    let (lo, hi): (f64, f64) = (spread.0.parse().unwrap(), spread.1.parse().unwrap());
+    assert!(0.0 < lo && lo <= hi, "{out}");
     // Either the peer ran beside xsh, or the report says why it did not.
     let peer_ran = out.contains("simpy_shutdown.py scenario --loops 2 --reps 1");
     assert!(peer_ran || out.contains("peer (SimPy): "), "{out}");

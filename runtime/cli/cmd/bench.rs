@@ -123,10 +123,7 @@ fn run(f: &Flags) -> Result<(), String> {
         out["scaling"] = rows.iter().map(scale_json).collect();
     }
     if f.runs(Part::Explore) {
-        let mut all = Vec::new();
-        for jobs in [1, 2] {
-            all.push(runs::explore(&scripts, jobs, f.variants)?);
-        }
+        let all = runs::explore(&scripts, &[1, 2], f.variants)?;
         if text {
             print_explore(&all);
         }
@@ -347,17 +344,22 @@ fn scale_json(r: &Scale) -> Value {
 
 fn print_explore(all: &[Explored]) {
     println!();
-    println!("explored variants of the seed's scenario: xsh explore scripts/explore_seed.rhai -j J -q --json");
+    println!(
+        "explored variants of the seed's scenario: xsh explore scripts/explore_seed.rhai -j J -q --json (median of {} runs each)",
+        runs::EXPLORE_RUNS
+    );
     for e in all {
         println!(
-            "  -j {}: {} variants in {:.3} s wall, {:.3} s CPU, {:.1} MiB: {:.0} variants/s ({:.0} us of CPU each)",
+            "  -j {}: {} variants in {:.3} s wall, {:.3} s CPU, {:.1} MiB: {:.0} variants/s ({:.0} us of CPU each; runs {:.0}-{:.0}/s)",
             e.jobs,
             e.variants,
             e.m.wall_s,
             e.m.cpu_s,
             e.m.peak_rss_mib,
             e.variants as f64 / e.m.wall_s,
-            e.m.cpu_s / e.variants as f64 * 1e6
+            e.m.cpu_s / e.variants as f64 * 1e6,
+            e.range.0,
+            e.range.1
         );
     }
     if let [one, two] = all {
@@ -374,5 +376,7 @@ fn explore_json(e: &Explored) -> Value {
         "variants": e.variants,
         "run": side_json(&e.m),
         "variants_per_s": round(e.variants as f64 / e.m.wall_s, 1),
+        "variants_per_s_range": [round(e.range.0, 1), round(e.range.1, 1)],
+        "runs_each": runs::EXPLORE_RUNS,
     })
 }

@@ -221,16 +221,53 @@ pub fn scale(s: &Scripts, peer: &Peer, domains: u32) -> Result<Scale, String> {
     })
 }
 
-/// One `xsh explore` of the seed's scenario.
+/// One `xsh explore` of the seed's scenario: the median of its runs.
 pub struct Explored {
     pub jobs: u32,
     pub variants: usize,
+    /// The run with the median wall time.
     pub m: Measured,
+    /// The slowest and fastest run's variants per second.
+    pub range: (f64, f64),
 }
 
-/// `xsh explore scripts/explore_seed.rhai -j JOBS` (`samples` of the
-/// combinations, or all of them).
-pub fn explore(s: &Scripts, jobs: u32, samples: Option<u32>) -> Result<Explored, String> {
+/// Runs of each job count in the explore part; the median is shown. An
+/// exploration is a few tenths of a second, which a shared machine's
+/// neighbours can stretch by a third; five runs, the job counts taking
+/// turns, give a median neither an unlucky nor a lucky run decides.
+pub const EXPLORE_RUNS: usize = 5;
+
+/// `xsh explore scripts/explore_seed.rhai -j J` for each of `jobs`,
+/// EXPLORE_RUNS times each, alternating (`samples` of the combinations,
+/// or all of them).
+pub fn explore(s: &Scripts, jobs: &[u32], samples: Option<u32>) -> Result<Vec<Explored>, String> {
+    let mut runs: Vec<Vec<(usize, Measured)>> = jobs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..EXPLORE_RUNS {
+        for (j, &n) in jobs.iter().enumerate() {
+            runs[j].push(explore_once(s, n, samples)?);
+        }
+    }
+    jobs.iter()
+        .zip(runs)
+        .map(|(&jobs, mut r)| {
+            let rate = |(v, m): &(usize, Measured)| *v as f64 / m.wall_s;
+            let lo = r.iter().map(rate).fold(f64::INFINITY, f64::min);
+            let hi = r.iter().map(rate).fold(0.0, f64::max);
+            r.sort_by(|a, b| a.1.wall_s.total_cmp(&b.1.wall_s));
+            let mid = r.len() / 2;
+            let (variants, m) = r.into_iter().nth(mid).ok_or("no exploration ran")?;
+            Ok(Explored {
+                jobs,
+                variants,
+                m,
+                range: (lo, hi),
+            })
+        })
+        .collect()
+}
+
+/// One `xsh explore scripts/explore_seed.rhai -j JOBS`: its variants and cost.
+fn explore_once(s: &Scripts, jobs: u32, samples: Option<u32>) -> Result<(usize, Measured), String> {
     let mut args = vec![
         "explore".to_string(),
         arg(&s.path("explore_seed.rhai")),
@@ -252,9 +289,5 @@ pub fn explore(s: &Scripts, jobs: u32, samples: Option<u32>) -> Result<Explored,
     if let Some(f) = variants.iter().find(|x| !x["failure"].is_null()) {
         return Err(format!("an explored variant failed: {f}"));
     }
-    Ok(Explored {
-        jobs,
-        variants: variants.len(),
-        m,
-    })
+    Ok((variants.len(), m))
 }
