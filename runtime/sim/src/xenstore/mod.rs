@@ -328,6 +328,11 @@ pub struct Xenstore {
     /// Scratch room for the watches one change fires.
     pub(crate) watch_hits: Vec<(ConnId, u64, u32, bool)>,
     pub(crate) txns: Vec<Option<txn::Txn>>,
+    /// Ended transactions, emptied, whose room the next ones take.
+    pub(crate) spare_txns: Vec<txn::Txn>,
+    /// Scratch room for the paths a commit changed, by where they are in
+    /// its transaction's text.
+    pub(crate) txn_changed: Vec<(txn::Span, bool)>,
     /// Free slots of `txns`, lowest first (a new transaction takes the lowest).
     pub(crate) free_txns: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
     pub(crate) generation: u64,
@@ -405,6 +410,8 @@ impl Xenstore {
             watch_seq: 0,
             watch_hits: Vec::new(),
             txns: Vec::new(),
+            spare_txns: Vec::new(),
+            txn_changed: Vec::new(),
             free_txns: std::collections::BinaryHeap::new(),
             generation: 0,
             changed_at: FxHashMap::default(),

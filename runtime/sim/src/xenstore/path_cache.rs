@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::hash::Hasher;
 
-use super::tree::{Tree, NIL};
+use super::tree::{same_bytes, Tree, NIL};
 use crate::fxhash::FxHasher;
 
 /// Slots in the table at most (a power of two), eight bytes each: 256 KiB,
@@ -100,41 +100,9 @@ fn spells(tree: &Tree, id: u32, path: &str) -> bool {
     rest.is_empty()
 }
 
-/// `a == b` for two slices of the same length, without a call to the
-/// library's `memcmp` for the short names a path is made of (most are a
-/// few bytes: `device`, `vif`, `0`, `state`), which costs more to call
-/// than to compare them: two overlapping 8-byte loads cover up to 16.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    debug_assert_eq!(n, b.len());
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
-    match n {
-        0 => true,
-        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        _ => a == b,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_compare_as_bytes_do_at_every_length() {
-        for n in 0..40 {
-            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-            assert!(same_bytes(&a, &a.clone()), "{n}");
-            for at in 0..n {
-                let mut b = a.clone();
-                b[at] = b'-';
-                assert!(!same_bytes(&a, &b), "{n} differing at {at}");
-            }
-        }
-    }
 
     #[test]
     fn a_hit_is_checked_against_the_tree() {

@@ -345,14 +345,19 @@ impl Tree {
     }
 
     pub fn child(&self, parent: u32, name: &str) -> Option<u32> {
-        let sym = self.names.lookup(name)?;
         if self.is_big(parent) {
+            let sym = self.names.lookup(name)?;
             return self.big.get(&(parent, sym)).copied();
         }
+        // A small directory's few names are compared as they are: hashing
+        // the name to find its symbol costs more than the list's scan (a
+        // name is interned once, so equal text is the same symbol).
+        let name = name.as_bytes();
         let mut c = self.node(parent).first;
         while c != NIL {
             let n = self.node(c);
-            if n.name == sym {
+            let have = self.names.get(n.name).as_bytes();
+            if have.len() == name.len() && same_bytes(have, name) {
                 return Some(c);
             }
             c = n.next;
@@ -536,6 +541,25 @@ impl Tree {
     }
 }
 
+/// `a == b` for two slices of the same length, without a call to the
+/// library's `memcmp` for the short names a path is made of (most are a
+/// few bytes: `device`, `vif`, `0`, `state`), which costs more to call
+/// than to compare them: two overlapping 8-byte loads cover up to 16.
+#[inline(always)]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    debug_assert_eq!(n, b.len());
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// A big directory's side record.
 struct BigDir {
     nchild: u32,
@@ -573,6 +597,19 @@ mod tests {
 
     fn names(t: &Tree, p: u32) -> Vec<String> {
         t.children(p).map(|c| t.name(c).to_string()).collect()
+    }
+
+    #[test]
+    fn names_compare_as_bytes_do_at_every_length() {
+        for n in 0..40 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] = b'-';
+                assert!(!same_bytes(&a, &b), "{n} differing at {at}");
+            }
+        }
     }
 
     #[test]

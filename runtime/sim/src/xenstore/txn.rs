@@ -20,23 +20,96 @@ use crate::time::SimTime;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Shadow {
-    Written(String),
+    /// The value written, where it is in the transaction's `text`.
+    Written(Span),
     Created,
     Removed,
     Perms(PermSet),
 }
 
+/// Where a path or value is in a transaction's `text`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// One change: the path (in `text`), what it became, and where the path
+/// led when the op was checked (for the commit).
+struct Op {
+    path: Span,
+    shadow: Shadow,
+    at: Resolved,
+}
+
 pub(crate) struct Txn {
     pub conn: ConnId,
     pub start_gen: u64,
-    /// The changes in order: the path, what it became, and where the path
-    /// led when the op was checked (for the commit).
-    pub ops: Vec<(String, Shadow, Resolved)>,
-    /// oxenstored's `read_lowpath`: the common prefix of everything read.
-    pub read_low: Option<String>,
+    /// The changes in order.
+    ops: Vec<Op>,
+    /// The ops' paths and written values, end to end. Most of xend's
+    /// transactions are one `xstransact.Read` or `Write`, and a store's
+    /// ended transactions hand their room to the next (`spare_txns`), so a
+    /// change is copied into room already there rather than into two new
+    /// strings of its own.
+    text: String,
+    /// oxenstored's `read_lowpath`: the common prefix of everything read
+    /// (empty: nothing read yet).
+    read_low: String,
     /// oxenstored's `write_lowpath`: the common prefix of what was written
-    /// (a new node counts as its parent).
-    pub write_low: Option<String>,
+    /// (a new node counts as its parent; empty: nothing written yet).
+    write_low: String,
+}
+
+impl Default for Txn {
+    fn default() -> Txn {
+        Txn {
+            conn: ConnId(0),
+            start_gen: 0,
+            ops: Vec::new(),
+            text: String::new(),
+            read_low: String::new(),
+            write_low: String::new(),
+        }
+    }
+}
+
+impl Txn {
+    /// The text of `s`. (Each op's scan of the ops before it reads every
+    /// path, so without the check of a slice's ends against characters,
+    /// which `keep` made sure of.)
+    #[inline]
+    fn text(&self, s: Span) -> &str {
+        // SAFETY: a span is the bounds of one whole `&str` that `keep`
+        // pushed, so both ends are within `text` and on character
+        // boundaries.
+        unsafe { self.text.get_unchecked(s.start as usize..s.end as usize) }
+    }
+
+    /// Keeps `s` in `text`.
+    fn keep(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len() as u32,
+        }
+    }
+
+    /// The changes in order, as (path, what it became, where it led).
+    fn changes(&self) -> impl DoubleEndedIterator<Item = (&str, &Shadow, Resolved)> + '_ {
+        self.ops
+            .iter()
+            .map(|op| (self.text(op.path), &op.shadow, op.at))
+    }
+
+    /// Empties the transaction, keeping its room for the next.
+    fn clear(&mut self) {
+        self.ops.clear();
+        self.text.clear();
+        self.read_low.clear();
+        self.write_low.clear();
+    }
 }
 
 /// Byte length of the longest common path prefix of `a` and `b` on
@@ -64,14 +137,14 @@ fn common_prefix_len(a: &str, b: &str) -> usize {
     }
 }
 
-/// Narrows a lowpath to what it shares with `p`, in place.
-fn lowest(cur: &mut Option<String>, p: &str) {
-    match cur {
-        None => *cur = Some(p.to_string()),
-        Some(c) => {
-            let n = common_prefix_len(c, p);
-            c.truncate(n);
-        }
+/// Narrows a lowpath to what it shares with `p`, in place (an empty one
+/// becomes `p`).
+fn lowest(cur: &mut String, p: &str) {
+    if cur.is_empty() {
+        cur.push_str(p);
+    } else {
+        let n = common_prefix_len(cur, p);
+        cur.truncate(n);
     }
 }
 
@@ -90,13 +163,9 @@ impl Xenstore {
             return Err(self.quotas.transaction_error());
         }
         self.conn_mut(conn).open_txns += 1;
-        let t = Txn {
-            conn,
-            start_gen: self.generation,
-            ops: Vec::new(),
-            read_low: None,
-            write_low: None,
-        };
+        let mut t = self.spare_txns.pop().unwrap_or_default();
+        t.conn = conn;
+        t.start_gen = self.generation;
         let id = match self.free_txns.pop() {
             Some(std::cmp::Reverse(i)) => {
                 let i = i as usize;
@@ -122,7 +191,7 @@ impl Xenstore {
     /// written in it, `Some(false)` removed in it, `None` not touched.
     fn txn_view(&self, tx: TxId, path: &str) -> Result<Option<bool>, XsErr> {
         let t = self.txn(tx)?;
-        for (p, s, _) in t.ops.iter().rev() {
+        for (p, s, _) in t.changes().rev() {
             match s {
                 Shadow::Removed if is_child(path, p) => return Ok(Some(false)),
                 Shadow::Written(_) | Shadow::Created if is_child(p, path) => return Ok(Some(true)),
@@ -158,9 +227,9 @@ impl Xenstore {
     pub fn txn_read(&mut self, conn: ConnId, tx: TxId, path: &str) -> Result<String, XsErr> {
         self.note_read(tx, path);
         let t = self.txn(tx)?;
-        for (p, s, _) in t.ops.iter().rev() {
+        for (p, s, _) in t.changes().rev() {
             match s {
-                Shadow::Written(v) if p == path => return Ok(v.clone()),
+                Shadow::Written(v) if p == path => return Ok(t.text(*v).to_string()),
                 Shadow::Removed if is_child(path, p) => return Err(XsErr::ENOENT),
                 Shadow::Created | Shadow::Written(_) if is_child(p, path) => {
                     return Ok(self.peek(path).unwrap_or_default());
@@ -180,7 +249,9 @@ impl Xenstore {
         value: &str,
     ) -> Result<(), XsErr> {
         let at = self.txn_check_write(conn, tx, path)?;
-        self.txn_push(tx, path, Shadow::Written(value.to_string()), at)
+        let t = self.txn_mut(tx)?;
+        let v = t.keep(value);
+        self.txn_push(tx, path, Shadow::Written(v), at)
     }
 
     /// May `conn` write `path` in the transaction? `Ok` says where the path
@@ -194,9 +265,9 @@ impl Xenstore {
         // this path.
         let start = self
             .txn(tx)?
-            .ops
-            .last()
-            .and_then(|(q, _, r)| self.start_from(*r, q, path));
+            .changes()
+            .next_back()
+            .and_then(|(q, _, r)| self.start_from(r, q, path));
         if self.txn_view(tx, path)? == Some(true) {
             return Ok(self.resolved(self.walk_from(path, start)));
         }
@@ -204,14 +275,24 @@ impl Xenstore {
         Ok(self.resolved(found))
     }
 
-    fn txn_push(&mut self, tx: TxId, path: &str, s: Shadow, at: Resolved) -> Result<(), XsErr> {
-        self.note_write(tx, path, at.found.is_ok());
-        let t = self
-            .txns
+    fn txn_mut(&mut self, tx: TxId) -> Result<&mut Txn, XsErr> {
+        self.txns
             .get_mut(tx.0 as usize)
             .and_then(|t| t.as_mut())
-            .ok_or(XsErr::ENOENT)?;
-        t.ops.push((path.to_string(), s, at));
+            .ok_or(XsErr::ENOENT)
+    }
+
+    fn txn_push(
+        &mut self,
+        tx: TxId,
+        path: &str,
+        shadow: Shadow,
+        at: Resolved,
+    ) -> Result<(), XsErr> {
+        self.note_write(tx, path, at.found.is_ok());
+        let t = self.txn_mut(tx)?;
+        let path = t.keep(path);
+        t.ops.push(Op { path, shadow, at });
         Ok(())
     }
 
@@ -268,15 +349,13 @@ impl Xenstore {
             // or above (then every child must be checked).
             let t = self.txn(tx)?;
             let removed_above = t
-                .ops
-                .iter()
+                .changes()
                 .any(|(p, s, _)| matches!(s, Shadow::Removed) && is_child(path, p));
             // The children ops name, as the store's interned symbols: a name
             // never interned is no live child. Comparing symbols, not text,
             // keeps a listing of `backend/vif` under 10,000 domains linear.
             let named: Vec<u32> = t
-                .ops
-                .iter()
+                .changes()
                 .filter_map(|(p, _, _)| p.strip_prefix(prefix.as_str()))
                 .filter_map(|rest| {
                     self.tree
@@ -297,7 +376,7 @@ impl Xenstore {
                 }
             }
         }
-        for (p, s, _) in &self.txn(tx)?.ops {
+        for (p, s, _) in self.txn(tx)?.changes() {
             if matches!(s, Shadow::Removed | Shadow::Perms(_)) || !p.starts_with(&prefix) {
                 continue;
             }
@@ -349,7 +428,7 @@ impl Xenstore {
         // The children the transaction's ops reach (each once), and those
         // it writes or creates something in.
         let (mut reached, mut made): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-        for (p, s, _) in &self.txn(tx)?.ops {
+        for (p, s, _) in self.txn(tx)?.changes() {
             let Some(rest) = p.strip_prefix(prefix.as_str()) else {
                 continue;
             };
@@ -369,8 +448,7 @@ impl Xenstore {
         if self.lookup(path).is_some() && self.txn_view(tx, path)? != Some(false) {
             let t = self.txn(tx)?;
             let removed_above = t
-                .ops
-                .iter()
+                .changes()
                 .any(|(p, s, _)| matches!(s, Shadow::Removed) && is_child(path, p));
             let id = self.get_node(conn, path, PERM_READ)?;
             listed = Some(id);
@@ -427,7 +505,7 @@ impl Xenstore {
         now: SimTime,
         hop: Option<HopId>,
     ) -> Result<(), XsErr> {
-        let t = match self.txns.get_mut(tx.0 as usize) {
+        let mut t = match self.txns.get_mut(tx.0 as usize) {
             Some(slot) if slot.as_ref().is_some_and(|t| t.conn == conn) => {
                 let t = slot.take().expect("checked");
                 self.free_txns.push(std::cmp::Reverse(tx.0));
@@ -437,8 +515,10 @@ impl Xenstore {
         };
         let c = self.conn_mut(conn);
         c.open_txns = c.open_txns.saturating_sub(1);
-        let ended = self.commit_txn(conn, t, commit, now, hop);
+        let ended = self.commit_txn(conn, &t, commit, now, hop);
         self.forget_old_changes();
+        t.clear();
+        self.spare_txns.push(t);
         ended
     }
 
@@ -447,7 +527,7 @@ impl Xenstore {
     fn commit_txn(
         &mut self,
         conn: ConnId,
-        t: Txn,
+        t: &Txn,
         commit: bool,
         now: SimTime,
         hop: Option<HopId>,
@@ -460,13 +540,8 @@ impl Xenstore {
             // C xenstored fails on any change anywhere; oxenstored commits
             // anyway if nothing at or below the transaction's lowest read
             // and write paths changed (coalescing).
-            let merge = ocaml
-                && t.read_low
-                    .as_deref()
-                    .is_none_or(|p| self.unchanged_since(p, t.start_gen))
-                && t.write_low
-                    .as_deref()
-                    .is_none_or(|p| self.unchanged_since(p, t.start_gen));
+            let unchanged = |low: &str| low.is_empty() || self.unchanged_since(low, t.start_gen);
+            let merge = ocaml && unchanged(&t.read_low) && unchanged(&t.write_low);
             if !merge {
                 return Err(XsErr::EAGAIN);
             }
@@ -477,7 +552,8 @@ impl Xenstore {
         }
         // Each changed path fires once, in the order it first changed (a
         // set only for a transaction of many changes: most change a few).
-        let mut changed: Vec<(&str, bool)> = Vec::with_capacity(t.ops.len());
+        // The list is the store's, kept between commits for its room.
+        let mut changed = std::mem::take(&mut self.txn_changed);
         let many = t.ops.len() > 16;
         // Sized for every op at once: grown from empty, it is rebuilt
         // several times over (xend's `storeVm` writes dozens of paths).
@@ -486,10 +562,19 @@ impl Xenstore {
         } else {
             FxHashSet::default()
         };
-        for (p, s, at) in &t.ops {
-            let at = Some(*at);
+        // Where the write before led. Its check found this op's path from
+        // above the nodes this commit has created since; an op that names
+        // an entry of the directory the write before wrote in (most do:
+        // xend fills one directory after another) walks from there.
+        let mut prev: Option<(&str, Resolved)> = None;
+        for (op, (p, s, at)) in t.ops.iter().zip(t.changes()) {
+            let at = Some(nearer(at, prev.and_then(|(q, r)| self.start_from(r, q, p))));
+            prev = None;
             let fired = match s {
-                Shadow::Written(v) => self.do_write(conn, p, v, at).map(|_| true),
+                Shadow::Written(v) => self.do_write(conn, p, t.text(*v), at).map(|id| {
+                    prev = Some((p, self.resolved(Ok(id))));
+                    true
+                }),
                 Shadow::Created => self.do_mkdir(conn, p, at),
                 Shadow::Removed => self.do_rm(conn, p, at),
                 Shadow::Perms(ps) => self.do_set_perms(conn, p, ps, at).map(|_| true),
@@ -503,17 +588,28 @@ impl Xenstore {
             let first = if many {
                 seen.insert(p)
             } else {
-                !changed.iter().any(|(q, _)| *q == p.as_str())
+                !changed.iter().any(|(q, _)| t.text(*q) == p)
             };
             if first {
-                changed.push((p, matches!(s, Shadow::Removed)));
+                changed.push((op.path, matches!(s, Shadow::Removed)));
             }
         }
         for &(p, recurse) in &changed {
-            self.fire_watches(p, recurse, now, hop);
+            self.fire_watches(t.text(p), recurse, now, hop);
         }
+        changed.clear();
+        self.txn_changed = changed;
         self.generation += 1;
         Ok(())
+    }
+}
+
+/// Of two starts for a walk of one path, the nearer the path's node: the
+/// node itself if `a` found it, else the deeper ancestor.
+fn nearer(a: Resolved, b: Option<Resolved>) -> Resolved {
+    match (a.found, b) {
+        (Err((_, at_a)), Some(b)) if matches!(b.found, Err((_, at_b)) if at_b > at_a) => b,
+        _ => a,
     }
 }
 
