@@ -81,7 +81,7 @@ pub async fn shutdown(sim: &Sim, target: String, mode: String, wait: bool) -> Re
                 let vm = lookup(&s, &t).await?;
                 let vp = s.xend.borrow().vm(vm).vmpath.clone();
                 Ok::<_, String>(
-                    super::xend::python::read(&s, &join(&vp, "xend/restart_count")).await,
+                    super::xend::python::read(&s, join(&vp, "xend/restart_count")).await,
                 )
             })
             .await;

@@ -25,12 +25,14 @@ pub fn new_uuid(sim: &Sim) -> crate::uuid::Uuid {
 }
 
 fn sxp(cfg: &VmConfig) -> String {
+    use std::fmt::Write as _;
     let mut devs = String::new();
     for d in &cfg.devices {
-        devs.push_str(&format!(
+        let _ = write!(
+            devs,
             ", ['device', ['{}', ['devid', '{}']]]",
             d.class, d.devid
-        ));
+        );
     }
     let image = if cfg.hvm {
         format!(
@@ -48,6 +50,31 @@ fn sxp(cfg: &VmConfig) -> String {
 
 fn perms(list: &[(u32, char)]) -> PermSet {
     list.to_vec()
+}
+
+/// A dict of strings as Python prints it, `{'k': 'v', ...}`, of the fields
+/// `shown` keeps: written straight into the log line that shows it, with no
+/// string built per entry.
+struct PyDict<'a> {
+    fields: &'a [(&'a str, String)],
+    shown: fn(&str) -> bool,
+}
+
+impl std::fmt::Display for PyDict<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("{")?;
+        let mut sep = "";
+        for (k, v) in self.fields.iter().filter(|(k, _)| (self.shown)(k)) {
+            f.write_str(sep)?;
+            f.write_str("'")?;
+            f.write_str(k)?;
+            f.write_str("': '")?;
+            f.write_str(v)?;
+            f.write_str("'")?;
+            sep = ", ";
+        }
+        f.write_str("}")
+    }
 }
 
 /// XendDomain.domain_create → XendDomainInfo.create → start(), on an RPC thread.
@@ -241,9 +268,11 @@ fn mac(sim: &Sim) -> String {
 async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
     let (class, devid, uuid) = (&*d.class, &*d.devid, d.uuid);
     let (front, back) = paths(domid, class, devid);
-    let (name, vmpath) = {
+    let (name, vdev) = {
         let x = sim.xend.borrow();
-        (x.vm(vm).cfg.name.clone(), x.vm(vm).vmpath.clone())
+        let v = x.vm(vm);
+        let vdev = [&v.vmpath, "/device/", class, "/", devid].concat();
+        (v.cfg.name.clone(), vdev)
     };
     let mut fdetails: Vec<(&str, String)> = vec![
         ("backend", back.clone()),
@@ -327,11 +356,10 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
     for (k, v) in bdetails {
         reqs.push(Req::Write(join(&back, k), v));
     }
-    let vdev = format!("{vmpath}/device/{class}/{devid}");
     for (k, v) in [
-        ("backend", back.clone()),
+        ("backend", back),
         ("backend-id", "0".into()),
-        ("frontend", front.clone()),
+        ("frontend", front),
         ("frontend-id", domid.to_string()),
     ] {
         reqs.push(Req::Write(join(&vdev, k), v));
@@ -341,52 +369,50 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
 
 /// `_storeVmDetails`: the `/vm/<uuid>` record.
 pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
-    let (cfg, vp, start, domid) = {
+    // The values are read from the record in place: each becomes a
+    // request's own string anyway.
+    let (vp, domid, fields) = {
         let x = sim.xend.borrow();
-        (
-            x.vm(vm).cfg.clone(),
-            x.vm(vm).vmpath.clone(),
-            x.vm(vm).start_time,
-            x.vm(vm).domid,
-        )
+        let v = x.vm(vm);
+        let (cfg, start) = (&v.cfg, v.start_time);
+        let image = if cfg.hvm {
+            "(hvm (kernel /usr/lib/xen/boot/hvmloader) (device_model /usr/lib/xen/bin/qemu-dm))"
+        } else {
+            "(linux (kernel /boot/vmlinuz))"
+        };
+        let fields: Vec<(&str, String)> = vec![
+            ("uuid", cfg.uuid.to_string()),
+            ("on_reboot", String::from(&*cfg.on_reboot)),
+            ("start_time", format!("{start:.2}")),
+            ("on_poweroff", String::from(&*cfg.on_poweroff)),
+            ("bootloader_args", String::new()),
+            ("on_xend_start", "ignore".into()),
+            ("on_crash", String::from(&*cfg.on_crash)),
+            ("xend/restart_count", "0".into()),
+            ("vcpus", cfg.vcpus.to_string()),
+            ("vcpu_avail", ((1u64 << cfg.vcpus.min(63)) - 1).to_string()),
+            ("bootloader", String::new()),
+            ("image", image.into()),
+            ("on_xend_stop", "ignore".into()),
+            ("name", cfg.name.clone()),
+            ("memory", cfg.memory.to_string()),
+            ("maxmem", cfg.memory.to_string()),
+            ("shadow_memory", "9".into()),
+            ("pool_name", "Pool-0".into()),
+            ("rtc/timeoffset", "0".into()),
+        ];
+        (v.vmpath.clone(), v.domid, fields)
     };
-    let image = if cfg.hvm {
-        "(hvm (kernel /usr/lib/xen/boot/hvmloader) (device_model /usr/lib/xen/bin/qemu-dm))"
-    } else {
-        "(linux (kernel /boot/vmlinuz))"
-    };
-    let fields: Vec<(&str, String)> = vec![
-        ("uuid", cfg.uuid.to_string()),
-        ("on_reboot", cfg.on_reboot.to_string()),
-        ("start_time", format!("{start:.2}")),
-        ("on_poweroff", cfg.on_poweroff.to_string()),
-        ("bootloader_args", String::new()),
-        ("on_xend_start", "ignore".into()),
-        ("on_crash", cfg.on_crash.to_string()),
-        ("xend/restart_count", "0".into()),
-        ("vcpus", cfg.vcpus.to_string()),
-        ("vcpu_avail", format!("{}", (1u64 << cfg.vcpus.min(63)) - 1)),
-        ("bootloader", String::new()),
-        ("image", image.into()),
-        ("on_xend_stop", "ignore".into()),
-        ("name", cfg.name.clone()),
-        ("memory", cfg.memory.to_string()),
-        ("maxmem", cfg.memory.to_string()),
-        ("shadow_memory", "9".into()),
-        ("pool_name", "Pool-0".into()),
-        ("rtc/timeoffset", "0".into()),
-    ];
     if log_it {
-        let shown: Vec<String> = fields
-            .iter()
-            .filter(|(k, _)| !k.contains('/'))
-            .map(|(k, v)| format!("'{k}': '{v}'"))
-            .collect();
+        let shown = PyDict {
+            fields: &fields,
+            shown: |k| !k.contains('/'),
+        };
         log(
             sim,
             Level::Debug,
             L::StoreVmLog,
-            format_args!("Storing VM details: {{{}}}", shown.join(", ")),
+            format_args!("Storing VM details: {shown}"),
         );
     }
     let mut reqs: Vec<Req> = fields
@@ -405,44 +431,45 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
 
 /// `_storeDomDetails`: `/local/domain/<id>`'s keys.
 async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
-    let (cfg, vp) = {
-        let x = sim.xend.borrow();
-        (x.vm(vm).cfg.clone(), x.vm(vm).vmpath.clone())
-    };
     let dp = format!("/local/domain/{domid}");
-    let fields: Vec<(&str, String)> = vec![
-        ("console/port", "2".into()),
-        ("description", String::new()),
-        ("console/limit", "1048576".into()),
-        ("store/port", "1".into()),
-        ("vm", vp),
-        ("domid", domid.to_string()),
-        ("image/suspend-cancel", "1".into()),
-        ("cpu/0/availability", "online".into()),
-        ("memory/target", (cfg.memory * 1024).to_string()),
-        (
-            "control/platform-feature-multiprocessor-suspend",
-            "1".into(),
-        ),
-        ("store/ring-ref", "1044476".into()),
-        ("console/type", "ioemu".into()),
-        ("name", cfg.name.clone()),
-    ];
-    let shown: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("'{k}': '{v}'"))
-        .collect();
+    let (vcpus, fields) = {
+        let x = sim.xend.borrow();
+        let v = x.vm(vm);
+        let fields: Vec<(&str, String)> = vec![
+            ("console/port", "2".into()),
+            ("description", String::new()),
+            ("console/limit", "1048576".into()),
+            ("store/port", "1".into()),
+            ("vm", v.vmpath.clone()),
+            ("domid", domid.to_string()),
+            ("image/suspend-cancel", "1".into()),
+            ("cpu/0/availability", "online".into()),
+            ("memory/target", (v.cfg.memory * 1024).to_string()),
+            (
+                "control/platform-feature-multiprocessor-suspend",
+                "1".into(),
+            ),
+            ("store/ring-ref", "1044476".into()),
+            ("console/type", "ioemu".into()),
+            ("name", v.cfg.name.clone()),
+        ];
+        (v.cfg.vcpus, fields)
+    };
+    let shown = PyDict {
+        fields: &fields,
+        shown: |_| true,
+    };
     log(
         sim,
         Level::Debug,
         L::StoreDomLog,
-        format_args!("Storing domain details: {{{}}}", shown.join(", ")),
+        format_args!("Storing domain details: {shown}"),
     );
     let mut reqs: Vec<Req> = fields
         .into_iter()
         .map(|(k, v)| Req::Write(join(&dp, k), v))
         .collect();
-    for v in 1..cfg.vcpus {
+    for v in 1..vcpus {
         reqs.push(Req::Write(
             format!("{dp}/cpu/{v}/availability"),
             "online".into(),

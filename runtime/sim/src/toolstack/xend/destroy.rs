@@ -2,6 +2,8 @@
 //! 2149-2174, 2403-2429, 2944-2965, 3076-3115): `_maybeRestart` → destroy →
 //! cleanupDomain → `_releaseDevices` in xend's device-class order.
 
+use std::rc::Rc;
+
 use crate::hypervisor::domctl::{self, Domctl};
 use crate::probe::Probe;
 use crate::value::Value;
@@ -72,7 +74,7 @@ pub async fn destroy(sim: &Sim, vm: VmRef) {
         // _prepare_phantom_paths: the vbds' phantom nodes, read from the store.
         let dompath = s.xend.borrow().vm(vm).dompath.clone();
         if let Some(dp) = &dompath {
-            let _ = super::python::list(&s, &join(dp, "device/vbd")).await;
+            let _ = super::python::list(&s, join(dp, "device/vbd")).await;
         }
         if dompath.is_some() {
             domctl::do_domctl(&s, domid, Domctl::Pause).await;
@@ -175,7 +177,7 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
                 _ => Vec::new(),
             };
             for d in devs {
-                let dev = join(class, &d);
+                let dev: Rc<str> = join(class, &d).into();
                 log(
                     &s,
                     Level::Debug,
@@ -183,7 +185,7 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
                     format_args!("Removing {dev}"),
                 );
                 s.at(L::ReleaseDestroyDevice as u16);
-                destroy_device(&s, vm, class.to_string(), dev, false).await;
+                destroy_device(&s, vm, class, dev, false).await;
             }
         }
         if let Some(t) = tx {
@@ -194,14 +196,14 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
 }
 
 /// `XendDomainInfo.destroyDevice(class, devid, force)`.
-pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, dev: String, force: bool) {
+pub async fn destroy_device(sim: &Sim, vm: VmRef, class: &'static str, dev: Rc<str>, force: bool) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
-    let (c2, d2) = (class.clone(), dev.clone());
+    let d2 = dev.clone();
     sim.call(
         Probe::XendDestroyDevice,
         domid,
-        move || vec![Value::str(&c2), Value::str(&d2), Value::Bool(force)],
+        move || vec![Value::str(class), Value::str(&d2), Value::Bool(force)],
         async move {
             log(
                 &s,

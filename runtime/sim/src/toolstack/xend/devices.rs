@@ -34,40 +34,55 @@ pub fn hotplug(class: &str) -> bool {
 }
 
 /// `convertToDeviceNumber`: `"vif/0"` → 0 (a name like `hda` → its number).
-pub fn device_number(devid: &str) -> String {
-    devid.rsplit('/').next().unwrap_or(devid).to_string()
+pub fn device_number(devid: &str) -> &str {
+    devid.rsplit('/').next().unwrap_or(devid)
 }
 
-/// The frontend and backend paths of a device.
+/// The frontend and backend paths of a device. Put together piece by
+/// piece, not with `format!`: they are built for each device on every
+/// create and destroy, and the formatter costs several times the copying.
 pub fn paths(domid: u32, class: &str, dev: &str) -> (String, String) {
+    let mut id = itoa::Buffer::new();
+    let id = id.format(domid);
     (
-        format!("/local/domain/{domid}/device/{class}/{dev}"),
-        format!("/local/domain/0/backend/{class}/{domid}/{dev}"),
+        ["/local/domain/", id, "/device/", class, "/", dev].concat(),
+        ["/local/domain/0/backend/", class, "/", id, "/", dev].concat(),
     )
 }
 
 /// `DevController.destroyDevice(devid, force)`: online=0, state=Closing;
 /// forced classes also remove the backend, frontend and `/vm` device paths
 /// (ovm-4.4.4 then waits for them: `Waiting for ... - destroyDevice.`).
-pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, force: bool) {
+///
+/// The class is one of `CLASS_ORDER`'s and the device id is shared with
+/// the caller's frame: the hook arguments keep them without copies.
+pub async fn destroy_device(
+    sim: &Sim,
+    vm: VmRef,
+    class: &'static str,
+    devid: Rc<str>,
+    force: bool,
+) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
-    let (c2, d2) = (class.clone(), devid.clone());
+    let d2 = devid.clone();
     sim.call(
         Probe::XendDevControllerDestroy,
         domid,
-        move || vec![Value::str(&c2), Value::str(&d2), Value::Bool(force)],
+        move || vec![Value::str(class), Value::str(&d2), Value::Bool(force)],
         async move {
-            let force = force || forces(&class);
+            let force = force || forces(class);
             let dev = device_number(&devid);
-            let vmpath = s.xend.borrow().vm(vm).vmpath.clone();
-            let vm_dev = format!("{vmpath}/device/{class}/{dev}");
+            let vm_dev = {
+                let x = s.xend.borrow();
+                [&x.vm(vm).vmpath, "/device/", class, "/", dev].concat()
+            };
             // writeBackend: read the backend path from /vm, then write.
             // "Modify online status /before/ updating state (latter is
             // watched by drivers, so this ordering avoids a race)."
             for (node, val) in [("online", "0"), ("state", "5")] {
-                match read(&s, &join(&vm_dev, "backend")).await {
-                    Some(bp) => write(&s, &join(&bp, node), val).await,
+                match read(&s, join(&vm_dev, "backend")).await {
+                    Some(bp) => write(&s, join(&bp, node), val).await,
                     None => return,
                 }
             }
@@ -75,23 +90,17 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
                 let Some(d) = s.xend.borrow().vm(vm).domid else {
                     return;
                 };
-                let (front, _) = paths(d, &class, &dev);
-                let backpath = read(&s, &join(&vm_dev, "backend")).await;
+                let (front, _) = paths(d, class, dev);
+                let backpath = read(&s, join(&vm_dev, "backend")).await;
                 if let Some(bp) = &backpath {
                     remove(&s, bp).await;
                 }
-                remove(&s, &front).await;
-                remove(&s, &vm_dev).await;
+                remove(&s, front).await;
+                remove(&s, vm_dev).await;
                 if s.profile().is_ovm() {
                     s.at(L::DevCtlWaitDestroy as u16);
-                    wait_for_device_destroy(
-                        &s,
-                        vm,
-                        class.clone(),
-                        devid.clone(),
-                        backpath.unwrap_or_default(),
-                    )
-                    .await;
+                    let backpath = backpath.map(Rc::from).unwrap_or_default();
+                    wait_for_device_destroy(&s, vm, class, devid, backpath).await;
                 }
             }
         },
@@ -104,9 +113,9 @@ pub async fn destroy_device(sim: &Sim, vm: VmRef, class: String, devid: String, 
 async fn wait_for_device_destroy(
     sim: &Sim,
     vm: VmRef,
-    class: String,
-    devid: String,
-    backpath: String,
+    class: &'static str,
+    devid: Rc<str>,
+    backpath: Rc<str>,
 ) {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
@@ -123,7 +132,7 @@ async fn wait_for_device_destroy(
                 format_args!("Waiting for {devid} - destroyDevice."),
             );
             s.site().await;
-            if !hotplug(&class) {
+            if !hotplug(class) {
                 return;
             }
             // ovm-4.4.4 (choice, docs/fidelity.md): nothing to wait for when the
@@ -145,7 +154,7 @@ async fn wait_for_device_destroy(
 /// `hotplugStatusCallback` (and, once the node is gone, `deviceDestroyCallback`).
 pub async fn hotplug_status_callback(
     sim: &Sim,
-    path: String,
+    path: Rc<str>,
     ev: super::python::EventId,
     status: Rc<Cell<u8>>,
 ) -> bool {
@@ -155,7 +164,7 @@ pub async fn hotplug_status_callback(
         L::HotplugCbPath,
         format_args!("hotplugStatusCallback {path}."),
     );
-    let v = read(sim, &path).await;
+    let v = read(sim, &*path).await;
     let code = match v.as_deref() {
         None => return true,
         Some("error") => 2,

@@ -4,6 +4,8 @@
 
 use crate::hypervisor::changes::{Reader, Snapshot};
 use crate::hypervisor::domctl::{self, DomInfo, Domctl};
+use std::rc::Rc;
+
 use crate::probe::Probe;
 use crate::value::Value;
 use crate::xenstore::{Req, Resp};
@@ -44,7 +46,7 @@ pub fn state_get(sim: &Sim, vm: VmRef) -> DomState {
 }
 
 /// `_on_domains_changed`: takes domains_lock and refreshes.
-pub async fn on_domains_changed(sim: &Sim, path: String) -> bool {
+pub async fn on_domains_changed(sim: &Sim, path: Rc<str>) -> bool {
     let s = sim.clone();
     sim.call(
         Probe::XendOnDomainsChanged,

@@ -78,8 +78,8 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         fifo: fifo.clone(),
     });
     let dp = format!("/local/domain/{domid}");
-    write(sim, &join(&dp, "image/device-model-fifo"), &fifo).await;
-    write(sim, &join(&dp, "image/device-model-pid"), &pid.to_string()).await;
+    write(sim, join(&dp, "image/device-model-fifo"), &fifo).await;
+    write(sim, join(&dp, "image/device-model-pid"), pid.to_string()).await;
     write(
         sim,
         &format!("/local/domain/0/device-model/{domid}/state"),
@@ -249,7 +249,7 @@ pub async fn destroy_device_model(sim: &Sim, vm: VmRef) {
             i.pid = None;
         }
         release(&s, img.sentinel_lock);
-        remove(&s, &format!("/local/domain/0/device-model/{domid}")).await;
+        remove(&s, format!("/local/domain/0/device-model/{domid}")).await;
         // os.unlink of the tap FIFOs and the sentinel FIFO.
         blocking(&s, || s.sleep(SimDuration::micros(40))).await;
     })

@@ -2,6 +2,8 @@
 //! 1820-1913, 2021-2130): the request, the `control/shutdown` watch and its
 //! 300 s timer, and `refreshShutdown` deciding what Xen's state means.
 
+use std::rc::Rc;
+
 use crate::hypervisor::{self, domctl, param, SchedOp};
 use crate::probe::Probe;
 use crate::time::SimDuration;
@@ -30,23 +32,30 @@ fn name(sim: &Sim, vm: VmRef) -> String {
     sim.xend.borrow().vm(vm).cfg.name.clone()
 }
 
+/// `<dompath>/<rel>`, built straight from the record (no copy of the
+/// domain path on the way).
+fn dom_node(sim: &Sim, vm: VmRef, rel: &str) -> Option<String> {
+    let x = sim.xend.borrow();
+    x.vm(vm).dompath.as_deref().map(|p| join(p, rel))
+}
+
 /// `readDom(path)`.
 pub async fn read_dom(sim: &Sim, vm: VmRef, rel: &str) -> Option<String> {
-    let p = dompath(sim, vm)?;
-    read(sim, &join(&p, rel)).await
+    let p = dom_node(sim, vm, rel)?;
+    read(sim, p).await
 }
 
 /// `storeDom(path, value)`.
 pub async fn store_dom(sim: &Sim, vm: VmRef, rel: &str, value: &str) {
-    if let Some(p) = dompath(sim, vm) {
-        write(sim, &join(&p, rel), value).await;
+    if let Some(p) = dom_node(sim, vm, rel) {
+        write(sim, p, value).await;
     }
 }
 
 /// `_writeVm(path, value)`.
 pub async fn write_vm(sim: &Sim, vm: VmRef, rel: &str, value: &str) {
-    let p = vmpath(sim, vm);
-    write(sim, &join(&p, rel), value).await;
+    let p = join(&sim.xend.borrow().vm(vm).vmpath, rel);
+    write(sim, p, value).await;
 }
 
 /// `_stateSet(state)`: nothing stored, only waiters notified (kept for `dom.state`).
@@ -133,7 +142,7 @@ pub async fn register_watches(sim: &Sim, vm: VmRef) {
 }
 
 /// `_storeChanged`: re-reads the VM's config from the store (TRACE only).
-pub async fn store_changed(sim: &Sim, vm: VmRef, path: String) -> bool {
+pub async fn store_changed(sim: &Sim, vm: VmRef, path: Rc<str>) -> bool {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     sim.call(
@@ -151,9 +160,9 @@ pub async fn store_changed(sim: &Sim, vm: VmRef, path: String) -> bool {
             ]
             .iter()
             .map(|k| crate::xenstore::Req::Read(join(&vp, k)))
-            .collect();
+            .collect::<Rc<[_]>>();
             super::python::xs_txn(&s, reqs).await;
-            read(&s, &join(&vp, "image")).await;
+            read(&s, join(&vp, "image")).await;
             true
         },
     )
@@ -162,7 +171,7 @@ pub async fn store_changed(sim: &Sim, vm: VmRef, path: String) -> bool {
 
 /// `_handleShutdownWatch`: a non-empty reason stores the start time (once)
 /// and arms a Timer that calls `refreshShutdown`.
-pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
+pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: Rc<str>) -> bool {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     sim.call(
@@ -219,7 +228,7 @@ pub async fn handle_shutdown_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
 
 /// ovm-4.4.4's `handleHideDevicesWatch`: under the domain's
 /// refresh_shutdown_lock, logs (docs/fidelity.md explains the choice).
-pub async fn handle_hide_devices_watch(sim: &Sim, vm: VmRef, path: String) -> bool {
+pub async fn handle_hide_devices_watch(sim: &Sim, vm: VmRef, path: Rc<str>) -> bool {
     let s = sim.clone();
     let domid = domid_of(sim, vm);
     sim.call(
@@ -374,7 +383,7 @@ pub async fn refresh_shutdown(sim: &Sim, vm: VmRef, xeninfo: Option<domctl::DomI
                         write_vm(&s, vm, "xend/last_shutdown_reason", reason).await;
                         // _clearRestart
                         if let Some(p) = dompath(&s, vm) {
-                            remove(&s, &join(&p, "xend/shutdown_start_time")).await;
+                            remove(&s, join(&p, "xend/shutdown_start_time")).await;
                         }
                         match reason {
                             "suspend" => {

@@ -328,7 +328,10 @@ pub async fn xs_call(sim: &Sim, tx: Option<TxId>, req: impl Into<Outgoing>) -> R
 }
 
 /// `xstransact.<op>`: start, the requests, commit — retried forever on EAGAIN.
-pub async fn xs_txn(sim: &Sim, reqs: Vec<Req>) -> Vec<Result<Resp, XsErr>> {
+/// The requests are shared with each one sent (a retry resends them); a
+/// single request comes as a one-element array, shared without first
+/// being put in a `Vec`.
+pub async fn xs_txn(sim: &Sim, reqs: impl Into<Rc<[Req]>>) -> Vec<Result<Resp, XsErr>> {
     let reqs: Rc<[Req]> = reqs.into();
     loop {
         let tx = match xs_call(sim, None, Req::TxStart).await {
@@ -346,30 +349,30 @@ pub async fn xs_txn(sim: &Sim, reqs: Vec<Req>) -> Vec<Result<Resp, XsErr>> {
     }
 }
 
+// The path (and value) become the request's own strings: a caller that
+// built the path hands it over rather than having it copied.
+
 /// `xstransact.Read(path)`: `None` for a missing node.
-pub async fn read(sim: &Sim, path: &str) -> Option<String> {
-    match xs_txn(sim, vec![Req::Read(path.to_string())]).await.pop() {
+pub async fn read(sim: &Sim, path: impl Into<String>) -> Option<String> {
+    match xs_txn(sim, [Req::Read(path.into())]).await.pop() {
         Some(Ok(Resp::Value(v))) => Some(v),
         _ => None,
     }
 }
 
 /// `xstransact.Store/Write(path, value)`.
-pub async fn write(sim: &Sim, path: &str, value: &str) {
-    xs_txn(sim, vec![Req::Write(path.to_string(), value.to_string())]).await;
+pub async fn write(sim: &Sim, path: impl Into<String>, value: impl Into<String>) {
+    xs_txn(sim, [Req::Write(path.into(), value.into())]).await;
 }
 
 /// `xstransact.Remove(path)`.
-pub async fn remove(sim: &Sim, path: &str) {
-    xs_txn(sim, vec![Req::Rm(path.to_string())]).await;
+pub async fn remove(sim: &Sim, path: impl Into<String>) {
+    xs_txn(sim, [Req::Rm(path.into())]).await;
 }
 
 /// `xstransact.List(path)`: `"<path>/<child>"`-style names, empty if missing.
-pub async fn list(sim: &Sim, path: &str) -> Vec<String> {
-    match xs_txn(sim, vec![Req::Directory(path.to_string())])
-        .await
-        .pop()
-    {
+pub async fn list(sim: &Sim, path: impl Into<String>) -> Vec<String> {
+    match xs_txn(sim, [Req::Directory(path.into())]).await.pop() {
         Some(Ok(Resp::List(l))) => l.iter().map(|s| s.to_string()).collect(),
         _ => Vec::new(),
     }

@@ -50,7 +50,7 @@ async fn dump_core(sim: &Sim, vm: VmRef) {
         blocking(&s, || s.sleep(SimDuration::millis(mem * 1000 / 400))).await;
         s.xend.borrow_mut().dumps.push(file);
         let vp = s.xend.borrow().vm(vm).vmpath.clone();
-        remove(&s, &join(&vp, "xend/dumpcore_in_progress")).await;
+        remove(&s, join(&vp, "xend/dumpcore_in_progress")).await;
     })
     .await
 }
@@ -61,7 +61,7 @@ pub async fn restart(sim: &Sim, vm: VmRef, rename: bool) {
     let domid = domid_of(sim, vm);
     sim.call(Probe::XendRestart, domid, move || vec![Value::Bool(rename)], async move {
         let vp = s.xend.borrow().vm(vm).vmpath.clone();
-        if read(&s, &join(&vp, "xend/restart_in_progress")).await.is_some() {
+        if read(&s, join(&vp, "xend/restart_in_progress")).await.is_some() {
             log(&s, Level::Error, L::RestartLoopLog, format_args!("Xend failed during restart of domain {domid}.  Refusing to restart to avoid loops."));
             s.at(L::RestartLoopDestroy as u16);
             destroy(&s, vm).await;
@@ -83,7 +83,7 @@ pub async fn restart(sim: &Sim, vm: VmRef, rename: bool) {
             destroy(&s, vm).await;
             return;
         }
-        let restart_count: u32 = read(&s, &join(&vp, "xend/restart_count")).await.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let restart_count: u32 = read(&s, join(&vp, "xend/restart_count")).await.and_then(|v| v.parse().ok()).unwrap_or(0);
         let new_cfg = if rename {
             s.at(L::RestartPreserve as u16);
             preserve_for_restart(&s, vm).await
@@ -101,11 +101,11 @@ pub async fn restart(sim: &Sim, vm: VmRef, rename: bool) {
                 super::devices::wait_for_devices(&s, new_vm).await;
                 super::create::unpause(&s, new_vm).await;
                 let nvp = s.xend.borrow().vm(new_vm).vmpath.clone();
-                remove(&s, &join(&nvp, "xend/restart_in_progress")).await;
+                remove(&s, join(&nvp, "xend/restart_in_progress")).await;
             }
             Err(e) => {
                 log(&s, Level::Error, L::RestartFailedLog, format_args!("Failed to restart domain {domid}.\nTraceback (most recent call last):\nVmError: {e}"));
-                remove(&s, &join(&vp, "xend/restart_in_progress")).await;
+                remove(&s, join(&vp, "xend/restart_in_progress")).await;
             }
         }
     })

@@ -33,7 +33,7 @@ pub async fn xswatch(sim: &Sim, path: &str, cb: WatchCb) -> Rc<str> {
     let token: Rc<str> = {
         let mut x = sim.xend.borrow_mut();
         x.next_token += 0x90;
-        let t: Rc<str> = format!("{}", x.next_token).into();
+        let t: Rc<str> = itoa::Buffer::new().format(x.next_token).into();
         x.watches.insert(t.clone(), (path.clone(), cb));
         t
     };
@@ -80,16 +80,15 @@ async fn watch_main(sim: Sim) {
         let entry = sim.xend.borrow().watches.get(&ev.token).cloned();
         let Some((wpath, cb)) = entry else { continue };
         sim.adopt(ctx, ev.hop);
-        let path = ev.path.to_string();
+        // The callbacks share the event's path rather than each copying it.
+        let path = ev.path.clone();
         let keep = match cb {
-            WatchCb::DomainsChanged => domain::on_domains_changed(&sim, path.clone()).await,
-            WatchCb::StoreChanged(vm) => info::store_changed(&sim, vm, path.clone()).await,
-            WatchCb::Shutdown(vm) => info::handle_shutdown_watch(&sim, vm, path.clone()).await,
-            WatchCb::HideDevices(vm) => {
-                info::handle_hide_devices_watch(&sim, vm, path.clone()).await
-            }
+            WatchCb::DomainsChanged => domain::on_domains_changed(&sim, path).await,
+            WatchCb::StoreChanged(vm) => info::store_changed(&sim, vm, path).await,
+            WatchCb::Shutdown(vm) => info::handle_shutdown_watch(&sim, vm, path).await,
+            WatchCb::HideDevices(vm) => info::handle_hide_devices_watch(&sim, vm, path).await,
             WatchCb::HotplugStatus(ev, status) => {
-                super::devices::hotplug_status_callback(&sim, path.clone(), ev, status).await
+                super::devices::hotplug_status_callback(&sim, path, ev, status).await
             }
         };
         if !keep {
