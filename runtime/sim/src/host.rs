@@ -122,34 +122,44 @@ fn settle(sim: &Sim) {
 
 /// Xen runs a new domain's vCPUs for the first time: its guest boots.
 fn guest_starts(sim: &Sim, domid: u32) {
-    let xend_cfg = {
+    // xend's record is read in place (xl's is a view made for the guest).
+    let setup = {
         let x = sim.xend.borrow();
-        x.domains.get(&domid).map(|&vm| x.vm(vm).cfg.clone())
+        match x.domains.get(&domid) {
+            Some(&vm) => guest_setup(sim, &x.vm(vm).cfg, domid),
+            None => match sim.xl.borrow().domains.get(&domid) {
+                Some(c) => guest_setup(sim, &crate::toolstack::xl::guest_view(c, domid), domid),
+                None => return,
+            },
+        }
     };
-    let cfg = match xend_cfg {
-        Some(c) => c,
-        None => match sim.xl.borrow().domains.get(&domid) {
-            Some(c) => crate::toolstack::xl::guest_view(c, domid),
-            None => return,
-        },
-    };
-    let Some(profile) = guest::profile::by_name(&cfg.guest) else {
+    let Some(setup) = setup else {
         return;
     };
-    let Some(conn) = sim.xs.borrow().domains.get(&domid).map(|d| d.conn) else {
-        return;
-    };
+    guest::boot::create(sim, &setup);
+    let ctx = guest::new_task_ctx(sim, domid, "swapper/0");
+    guest::spawn(sim, domid, ctx, guest::boot::boot(sim.clone(), setup));
+}
+
+/// What the guest of `cfg` boots with: `None` for an unknown guest profile,
+/// or a domain xenstored does not know.
+fn guest_setup(sim: &Sim, cfg: &VmConfig, domid: u32) -> Option<GuestSetup> {
+    let profile = guest::profile::by_name(&cfg.guest)?;
+    let conn = sim.xs.borrow().domains.get(&domid).map(|d| d.conn)?;
+    let mut id = itoa::Buffer::new();
+    let id = id.format(domid);
     let frontends = cfg
         .devices
         .iter()
         .map(|d| {
+            let (class, devid) = (&*d.class, &*d.devid);
             (
-                format!("device/{}/{}", d.class, d.devid),
-                format!("/local/domain/0/backend/{}/{domid}/{}", d.class, d.devid),
+                ["device/", class, "/", devid].concat(),
+                ["/local/domain/0/backend/", class, "/", id, "/", devid].concat(),
             )
         })
         .collect();
-    let setup = GuestSetup {
+    Some(GuestSetup {
         domid,
         name: cfg.name.clone(),
         profile,
@@ -164,10 +174,7 @@ fn guest_starts(sim: &Sim, domid: u32) {
         vcpus: cfg.vcpus,
         frontends,
         conn,
-    };
-    guest::boot::create(sim, &setup);
-    let ctx = guest::new_task_ctx(sim, domid, "swapper/0");
-    guest::spawn(sim, domid, ctx, guest::boot::boot(sim.clone(), setup));
+    })
 }
 
 /// Runs an `xm` command to completion: the world runs until it returns.

@@ -35,10 +35,12 @@ pub async fn kernel_xenwatch(sim: Sim) {
             continue;
         };
         sim.adopt(ctx, ev.hop);
+        // Most events on the backend tree are for nodes of devices already
+        // probed: the path is only looked at, and copied where kept.
         if &*ev.token == BACKEND_TOKEN {
-            xenbus_dev_changed(&sim, ev.path.to_string()).await;
+            xenbus_dev_changed(&sim, &ev.path).await;
         } else if let Some(be) = ev.token.strip_prefix(OTHEREND) {
-            frontend_changed(&sim, be.to_string()).await;
+            frontend_changed(&sim, be).await;
         }
     }
 }
@@ -57,8 +59,8 @@ fn device_of(path: &str) -> Option<(&str, u32, &str)> {
     Some((class, domid.parse().ok()?, &rest[..len]))
 }
 
-async fn xenbus_dev_changed(sim: &Sim, path: String) {
-    let Some((class, domid, device)) = device_of(&path) else {
+async fn xenbus_dev_changed(sim: &Sim, path: &str) {
+    let Some((class, domid, device)) = device_of(path) else {
         return;
     };
     // Only netback and blkback live in dom0's kernel; vfb, vkbd and console
@@ -75,7 +77,7 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
     let exists = sim.xs.borrow().exists_raw(&root);
     if known && !exists {
         let s = sim.clone();
-        let shown = path.clone();
+        let shown = path.to_string();
         sim.call(
             Probe::Dom0XenbusDevChanged,
             domid,
@@ -96,7 +98,7 @@ async fn xenbus_dev_changed(sim: &Sim, path: String) {
         return;
     }
     let s = sim.clone();
-    let shown = path.clone();
+    let shown = path.to_string();
     sim.call(
         Probe::Dom0XenbusDevChanged,
         domid,
@@ -159,21 +161,27 @@ async fn backend_probe(sim: &Sim, root: String, class: &'static str, domid: u32)
 }
 
 /// A backend's watch on its frontend's state fired.
-async fn frontend_changed(sim: &Sim, root: String) {
-    let Some(be) = sim.dom0.borrow().backends.get(&root).cloned() else {
+async fn frontend_changed(sim: &Sim, root: &str) {
+    let Some((domid, be_state, fstate)) = sim
+        .dom0
+        .borrow()
+        .backends
+        .get(root)
+        .map(|b| (b.domid, b.state, join(&b.frontend, "state")))
+    else {
         return;
     };
     let conn = sim.dom0.borrow().kernel_conn;
-    let state: u8 =
-        match xs_request(sim, conn, None, Req::Read(format!("{}/state", be.frontend))).await {
-            Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
-            _ => 0,
-        };
+    let state: u8 = match xs_request(sim, conn, None, Req::Read(fstate)).await {
+        Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
+        _ => 0,
+    };
     let s = sim.clone();
+    let root = root.to_string();
     let shown = root.clone();
     sim.call(
         Probe::Dom0FrontendChanged,
-        be.domid,
+        domid,
         move || vec![Value::str(&shown), Value::Int(state as i64)],
         async move {
             let set = |st: u8| {
@@ -186,8 +194,8 @@ async fn frontend_changed(sim: &Sim, root: String) {
                 }
             };
             match state {
-                3 | 4 if be.state != 4 => set(4).await,
-                5 if be.state < 5 => set(5).await,
+                3 | 4 if be_state != 4 => set(4).await,
+                5 if be_state < 5 => set(5).await,
                 6 => {
                     set(6).await;
                     let online = matches!(xs_request(&s, conn, None, Req::Read(join(&root, "online"))).await, Ok(Resp::Value(v)) if v == "1");

@@ -300,19 +300,19 @@ pub async fn xen_hotplug_cleanup(sim: &Sim, backend: String) {
         async move {
             claim_block_lock(&s).await;
             // XENBUS_PATH is backend/<class>/<domid>/<devid>, relative to dom0's home.
-            let rel = backend.trim_start_matches("/local/domain/0/").to_string();
-            let parts: Vec<&str> = rel.split('/').collect();
+            let rel = backend.trim_start_matches("/local/domain/0/");
+            let mut parts = rel.split('/').skip(1);
             let (class, domid_s, devid) = (
-                parts.get(1).copied().unwrap_or(""),
-                parts.get(2).copied().unwrap_or(""),
-                parts.get(3).copied().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
             );
             let c = xenstore_exec(&s).await;
             let vm = match xs_request(
                 &s,
                 c,
                 None,
-                Req::Read(format!("/local/domain/{domid_s}/vm")),
+                Req::Read(["/local/domain/", domid_s, "/vm"].concat()),
             )
             .await
             {
@@ -321,24 +321,24 @@ pub async fn xen_hotplug_cleanup(sim: &Sim, backend: String) {
             };
             let mut vm_dev = String::new();
             if !vm.is_empty() {
-                vm_dev = format!("{vm}/device/{class}/{devid}");
+                vm_dev = [&vm, "/device/", class, "/", devid].concat();
                 let c = xenstore_exec(&s).await;
                 if xs_request(&s, c, None, Req::Read(vm_dev.clone()))
                     .await
                     .is_err()
                     && class == "vbd"
                 {
-                    vm_dev = format!("{vm}/device/tap2/{devid}");
+                    vm_dev = [&vm, "/device/tap2/", devid].concat();
                 }
             }
             let c = xenstore_exec(&s).await;
             if let Ok(Resp::Value(front)) =
-                xs_request(&s, c, None, Req::Read(join(&rel, "frontend"))).await
+                xs_request(&s, c, None, Req::Read(join(rel, "frontend"))).await
             {
                 xenstore_rm_tidy(&s, &front).await;
             }
             xenstore_rm_tidy(&s, &backend).await;
-            xenstore_rm_tidy(&s, &format!("/local/domain/0/error/{rel}")).await;
+            xenstore_rm_tidy(&s, &["/local/domain/0/error/", rel].concat()).await;
             if !vm_dev.is_empty() {
                 xenstore_rm_tidy(&s, &vm_dev).await;
             }

@@ -84,9 +84,10 @@ impl Interp {
         EventId((self.events.len() - 1) as u32)
     }
 
-    fn next_thread_name(&mut self) -> String {
+    /// The number in the next `threading.Thread`'s default name, `Thread-N`.
+    fn next_thread_no(&mut self) -> u32 {
         self.thread_no += 1;
-        format!("Thread-{}", self.thread_no)
+        self.thread_no
     }
 }
 
@@ -300,16 +301,20 @@ pub fn start_thread<F: Future<Output = ()> + 'static>(
     body: impl FnOnce() -> F + 'static,
 ) -> TaskId {
     // A raw `thread.start_new_thread` has no name of its own: threading
-    // calls it a dummy thread, known here by the function it runs.
-    let name = match kind {
-        ThreadKind::Watcher => format!("Watcher ({label})"),
-        ThreadKind::Raw => format!("Dummy ({label})"),
-        _ => format!(
-            "{} ({label})",
-            sim.xend.borrow_mut().interp.next_thread_name()
+    // calls it a dummy thread, known here by the function it runs. The
+    // context's name, `xend <thread> (<function>)`, is put together in one
+    // string: every xm request starts a thread.
+    let mut no = itoa::Buffer::new();
+    let (thread, n) = match kind {
+        ThreadKind::Watcher => ("Watcher", ""),
+        ThreadKind::Raw => ("Dummy", ""),
+        _ => (
+            "Thread-",
+            no.format(sim.xend.borrow_mut().interp.next_thread_no()),
         ),
     };
-    let ctx = sim.new_thread_ctx(format!("xend {name}"), Layer::Xend, NO_DOM);
+    let name = ["xend ", thread, n, " (", label, ")"].concat();
+    let ctx = sim.new_thread_ctx(name, Layer::Xend, NO_DOM);
     sim.xend.borrow_mut().threads.insert(ctx, kind);
     let hop = sim.hop("thread start");
     sim.adopt(ctx, hop);
