@@ -140,7 +140,7 @@ async fn backend_probe(sim: &Sim, root: String, class: &'static str, domid: u32)
                 None,
                 Req::Watch(
                     join(&frontend, "state").into(),
-                    format!("{OTHEREND}{root}").into(),
+                    [OTHEREND, &root].concat().into(),
                 ),
             )
             .await;
@@ -233,10 +233,7 @@ async fn device_unregister(sim: &Sim, root: String) {
                 &s,
                 conn,
                 None,
-                Req::Unwatch(
-                    format!("{}/state", be.frontend),
-                    format!("{OTHEREND}{root}"),
-                ),
+                Req::Unwatch(join(&be.frontend, "state"), [OTHEREND, &root].concat()),
             )
             .await;
             if be.class == "vif" {

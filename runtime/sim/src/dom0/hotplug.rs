@@ -49,7 +49,7 @@ pub async fn udevd(sim: Sim) {
         sim.sleep(SimDuration::millis(6)).await;
         let pid = super::next_pid(&sim);
         let ctx = sim.new_thread_ctx(
-            format!("udevd worker (pid {pid})"),
+            ["udevd worker (pid ", itoa::Buffer::new().format(pid), ")"].concat(),
             Layer::Dom0,
             crate::stack::NO_DOM,
         );

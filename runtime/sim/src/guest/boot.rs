@@ -176,7 +176,7 @@ pub async fn boot(sim: Sim, setup: GuestSetup) {
                 .guests
                 .borrow_mut()
                 .strs
-                .get(&format!("{OTHEREND_PREFIX}{node}"));
+                .get(&[OTHEREND_PREFIX, node].concat());
             let _ = xs_request(
                 &sim,
                 conn,

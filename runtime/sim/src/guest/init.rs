@@ -260,7 +260,12 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
             log("Sending SIGKILL to remaining processes...");
             log("Unmounting file systems.");
             for m in mounts {
-                log(&format!("Unmounting {m}."));
+                printk(
+                    &s,
+                    domid,
+                    level::INFO,
+                    format_args!("systemd-shutdown[1]: Unmounting {m}."),
+                );
                 guest_sleep(&s, domid, SimDuration::millis(2)).await;
             }
             log("All filesystems unmounted.");
@@ -364,7 +369,7 @@ pub async fn logind_power_key(sim: &Sim, domid: u32) {
                 &s,
                 domid,
                 level::INFO,
-                format!("systemd-logind[{pid}]: {m}"),
+                format_args!("systemd-logind[{pid}]: {m}"),
             );
         };
         log("Power key pressed.");

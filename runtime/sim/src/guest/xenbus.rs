@@ -2,6 +2,8 @@
 //! and `sysrq_handler` (Linux 4.4.1 drivers/xen/manage.c:209-298), and the
 //! frontends' side of closing (xenbus_probe.c:197-205, 277-297).
 
+use std::rc::Rc;
+
 use crate::probe::Probe;
 use crate::time::SimDuration;
 use crate::value::Value;
@@ -41,15 +43,15 @@ pub async fn xenwatch_thread(sim: Sim, domid: u32) {
         freeze_unless_runnable(&sim, domid).await;
         sim.adopt(ctx, ev.hop);
         let s = sim.clone();
-        let path = ev.path.to_string();
-        let token = ev.token.to_string();
+        // The handlers share the event's path and token, not copies.
+        let (path, token) = (ev.path, ev.token);
         // Boxed: the thread waits for its next event most of its life, and
         // need not keep the room its handlers take while it does.
         Box::pin(
             sim.call(Probe::GuestXenwatchThread, domid, Vec::new, async move {
-                if token == SHUTDOWN_TOKEN {
+                if &*token == SHUTDOWN_TOKEN {
                     shutdown_handler(&s, domid, path).await;
-                } else if token == SYSRQ_TOKEN {
+                } else if &*token == SYSRQ_TOKEN {
                     sysrq_handler(&s, domid, path).await;
                 } else if let Some(node) = token.strip_prefix(OTHEREND_PREFIX) {
                     backend_changed(&s, domid, node.to_string(), path).await;
@@ -61,7 +63,7 @@ pub async fn xenwatch_thread(sim: Sim, domid: u32) {
 }
 
 /// manage.c `shutdown_handler`.
-pub async fn shutdown_handler(sim: &Sim, domid: u32, path: String) {
+pub async fn shutdown_handler(sim: &Sim, domid: u32, path: Rc<str>) {
     let s = sim.clone();
     sim.call(
         Probe::GuestShutdownHandler,
@@ -132,7 +134,7 @@ pub async fn shutdown_handler(sim: &Sim, domid: u32, path: String) {
 }
 
 /// manage.c `sysrq_handler`: read the key, acknowledge with "", then handle it.
-pub async fn sysrq_handler(sim: &Sim, domid: u32, path: String) {
+pub async fn sysrq_handler(sim: &Sim, domid: u32, path: Rc<str>) {
     let s = sim.clone();
     sim.call(
         Probe::GuestSysrqHandler,
@@ -174,7 +176,7 @@ pub async fn sysrq_handler(sim: &Sim, domid: u32, path: String) {
 }
 
 /// A frontend's watch on its backend's `state` fired.
-pub async fn backend_changed(sim: &Sim, domid: u32, nodename: String, path: String) {
+pub async fn backend_changed(sim: &Sim, domid: u32, nodename: String, path: Rc<str>) {
     let s = sim.clone();
     sim.call(
         Probe::GuestBackendChanged,
@@ -184,20 +186,19 @@ pub async fn backend_changed(sim: &Sim, domid: u32, nodename: String, path: Stri
             let Some(conn) = conn_of(&s, domid) else {
                 return;
             };
-            let backend = match s
+            let backend_state = match s
                 .guests
                 .borrow()
                 .get(domid)
                 .and_then(|g| g.frontends.get(&nodename))
             {
-                Some(f) => f.backend.clone(),
+                Some(f) => join(&f.backend, "state"),
                 None => return,
             };
-            let state: u8 =
-                match xs_request(&s, conn, None, Req::Read(join(&backend, "state"))).await {
-                    Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
-                    _ => 0,
-                };
+            let state: u8 = match xs_request(&s, conn, None, Req::Read(backend_state)).await {
+                Ok(Resp::Value(v)) => v.parse().unwrap_or(0),
+                _ => 0,
+            };
             let (sys, mine) = {
                 let g = s.guests.borrow();
                 let Some(g) = g.get(domid) else { return };

@@ -106,13 +106,28 @@ pub(crate) fn qlog(sim: &Sim, domid: u32, line: impl std::fmt::Display) {
     if sim.logs.borrow().discards() {
         return;
     }
-    let Some(file) = log_of(sim, domid) else {
+    let call = crate::logs::origin(sim);
+    let q = sim.qemu.borrow();
+    let Some(q) = q.by_dom.get(&domid) else {
         return;
     };
-    let call = crate::logs::origin(sim);
-    sim.logs
-        .borrow_mut()
-        .file(&file)
+    let mut logs = sim.logs.borrow_mut();
+    // The file as `log_of` names it; a qemu-dm whose log was not rotated
+    // since it started (nearly every line) writes under the name it keeps,
+    // without copying it.
+    let rotated;
+    let file = if logs.generation(&q.log) == q.log_generation {
+        &q.log
+    } else {
+        match logs.name_of_generation(&q.log, q.log_generation) {
+            Some(f) => {
+                rotated = f;
+                &rotated
+            }
+            None => return,
+        }
+    };
+    logs.file(file)
         .write_fmt_from(call, format_args!("{line}\n"));
 }
 

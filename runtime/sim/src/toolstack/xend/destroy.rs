@@ -166,7 +166,7 @@ pub async fn release_devices(sim: &Sim, vm: VmRef) {
         }
         super::python::checkpoint(&s).await;
         log(&s, Level::Debug, L::ReleasingDevices, "Releasing devices");
-        let base = format!("{}/device", s.xend.borrow().vm(vm).vmpath);
+        let base = join(&s.xend.borrow().vm(vm).vmpath, "device");
         let tx = match xs_call(&s, None, Req::TxStart).await {
             Ok(Resp::Tx(t)) => Some(t),
             _ => None,
