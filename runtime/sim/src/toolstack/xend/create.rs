@@ -210,13 +210,18 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
     );
     // _introduceDomain, then _recreateDomFunc's directory with its permissions.
     crate::dom0::xenstored::introduce_domain(sim, domid);
-    let mut reqs = vec![
-        Req::Write(dompath.clone(), String::new()),
-        Req::SetPerms(dompath.clone(), perms(&[(0, 'n'), (domid, 'r')])),
-    ];
-    for d in [
+    const DIRS: [&str; 7] = [
         "device", "control", "error", "memory", "guest", "hvmpv", "data",
-    ] {
+    ];
+    // Sized up front, as every request list below: a transaction's
+    // requests are many and pushing would move them several times.
+    let mut reqs = Vec::with_capacity(2 + 2 * DIRS.len());
+    reqs.push(Req::Write(dompath.clone(), String::new()));
+    reqs.push(Req::SetPerms(
+        dompath.clone(),
+        perms(&[(0, 'n'), (domid, 'r')]),
+    ));
+    for d in DIRS {
         let p = join(&dompath, d);
         reqs.push(Req::Mkdir(p.clone()));
         reqs.push(Req::SetPerms(p, perms(&[(domid, 'n')])));
@@ -341,10 +346,12 @@ async fn create_device(sim: &Sim, vm: VmRef, domid: u32, d: &DeviceSpec) {
         L::CreateDeviceLog,
         format_args!("createDevice: {class} : {conf}"),
     );
-    let mut reqs = vec![
-        Req::Write(front.clone(), String::new()),
-        Req::SetPerms(front.clone(), perms(&[(domid, 'n'), (0, 'r')])),
-    ];
+    let mut reqs = Vec::with_capacity(fdetails.len() + bdetails.len() + 8);
+    reqs.push(Req::Write(front.clone(), String::new()));
+    reqs.push(Req::SetPerms(
+        front.clone(),
+        perms(&[(domid, 'n'), (0, 'r')]),
+    ));
     for (k, v) in fdetails {
         reqs.push(Req::Write(join(&front, k), v));
     }
@@ -415,10 +422,8 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
             format_args!("Storing VM details: {shown}"),
         );
     }
-    let mut reqs: Vec<Req> = fields
-        .into_iter()
-        .map(|(k, v)| Req::Write(join(&vp, k), v))
-        .collect();
+    let mut reqs = Vec::with_capacity(fields.len() + 1);
+    reqs.extend(fields.into_iter().map(|(k, v)| Req::Write(join(&vp, k), v)));
     // `SetPermissions('%s/uuid' % self.vmpath, {'dom': self.domid, 'read':
     // True})`: the domid the domain was given, pinned in the config or not
     // (reference §3.2; XendDomainInfo.py:3436-3443).
@@ -465,10 +470,8 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
         L::StoreDomLog,
         format_args!("Storing domain details: {shown}"),
     );
-    let mut reqs: Vec<Req> = fields
-        .into_iter()
-        .map(|(k, v)| Req::Write(join(&dp, k), v))
-        .collect();
+    let mut reqs = Vec::with_capacity(fields.len() + vcpus as usize);
+    reqs.extend(fields.into_iter().map(|(k, v)| Req::Write(join(&dp, k), v)));
     for v in 1..vcpus {
         reqs.push(Req::Write(
             format!("{dp}/cpu/{v}/availability"),
