@@ -97,24 +97,23 @@ fn me(sim: &Sim) -> Option<TaskId> {
 
 /// Takes the GIL (waiting in line if another thread holds it).
 pub async fn py_enter(sim: &Sim) {
-    loop {
-        let t = me(sim);
-        let got = {
-            let mut x = sim.xend.borrow_mut();
-            match x.interp.gil {
-                None => {
-                    x.interp.gil = t;
-                    true
-                }
-                Some(h) => Some(h) == t,
-            }
-        };
-        if got {
-            return;
-        }
+    while !py_try_enter(sim) {
         let s = sim.clone();
         sim.park(move |t| s.xend.borrow_mut().interp.gil_waiters.push_back(t))
             .await;
+    }
+}
+
+/// Takes the GIL if no other thread holds it; `false` if one does.
+fn py_try_enter(sim: &Sim) -> bool {
+    let t = me(sim);
+    let mut x = sim.xend.borrow_mut();
+    match x.interp.gil {
+        None => {
+            x.interp.gil = t;
+            true
+        }
+        Some(h) => Some(h) == t,
     }
 }
 
@@ -142,7 +141,11 @@ pub fn py_leave(sim: &Sim) {
 pub async fn blocking<T, F: Future<Output = T>>(sim: &Sim, f: impl FnOnce() -> F) -> T {
     py_leave(sim);
     let r = f().await;
-    py_enter(sim).await;
+    // Mostly no other thread took the GIL meanwhile: taken back at once,
+    // with no wait to set up.
+    if !py_try_enter(sim) {
+        py_enter(sim).await;
+    }
     r
 }
 
