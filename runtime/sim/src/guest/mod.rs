@@ -262,7 +262,7 @@ pub fn console_file(name: &str) -> String {
 /// `printk`: a kernel message on the guest's console, with the timestamp
 /// (`[ 1234.567890] `) Ubuntu's CONFIG_PRINTK_TIME adds, if its level passes
 /// the console loglevel.
-pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl Text) {
+pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl crate::logs::Message) {
     if sim.logs.borrow().discards() {
         return;
     }
@@ -280,40 +280,6 @@ pub fn printk(sim: &Sim, domid: u32, lvl: u8, msg: impl Text) {
         msg.put(line);
         line.push('\n');
     });
-}
-
-/// A console message: a plain string is copied in as it is, and a
-/// `format_args!` goes through the formatter once rather than wrapped in
-/// one more `{}` (a boot and a shutdown write hundreds of lines). The same
-/// as xend's log messages (`toolstack::xend::Msg`), kept apart as the
-/// guest's kernel and xend are.
-pub trait Text {
-    /// Appends the message to `line`.
-    fn put(self, line: &mut String);
-}
-
-impl Text for &str {
-    fn put(self, line: &mut String) {
-        line.push_str(self);
-    }
-}
-
-impl Text for &String {
-    fn put(self, line: &mut String) {
-        line.push_str(self);
-    }
-}
-
-impl Text for std::fmt::Arguments<'_> {
-    fn put(self, line: &mut String) {
-        use std::fmt::Write as _;
-        match self.as_str() {
-            Some(s) => line.push_str(s),
-            None => {
-                let _ = line.write_fmt(self);
-            }
-        }
-    }
 }
 
 /// printk's `print_time`: `[%5lu.%06lu] ` of a time in nanoseconds, put
@@ -336,7 +302,7 @@ fn print_time(line: &mut String, t: u64) {
 
 /// A line written straight to the console by userspace (systemd's status
 /// lines), without a kernel timestamp.
-pub fn console_line(sim: &Sim, domid: u32, msg: impl Text) {
+pub fn console_line(sim: &Sim, domid: u32, msg: impl crate::logs::Message) {
     if sim.logs.borrow().discards() {
         return;
     }

@@ -262,7 +262,13 @@ impl Xend {
 
 /// Writes one xend.log record:
 /// `[%(asctime)s %(process)d] %(levelname)s (%(module)s:%(lineno)d) %(message)s`.
-pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: impl Msg) {
+pub fn log_record(
+    sim: &Sim,
+    level: Level,
+    module: &str,
+    lineno: u32,
+    msg: impl crate::logs::Message,
+) {
     if sim.logs.borrow().discards() {
         return;
     }
@@ -289,35 +295,8 @@ pub fn log_record(sim: &Sim, level: Level, module: &str, lineno: u32, msg: impl 
     });
 }
 
-/// What a log line says after its fixed fields: a plain string is copied
-/// in as it is, and a `format_args!` goes through the formatter once,
-/// rather than each being wrapped in one more `{}` (xend logs thousands of
-/// lines a domain).
-pub trait Msg {
-    /// Appends the message to `line`.
-    fn put(self, line: &mut String);
-}
-
-impl Msg for &str {
-    fn put(self, line: &mut String) {
-        line.push_str(self);
-    }
-}
-
-impl Msg for std::fmt::Arguments<'_> {
-    fn put(self, line: &mut String) {
-        use std::fmt::Write as _;
-        match self.as_str() {
-            Some(s) => line.push_str(s),
-            None => {
-                let _ = line.write_fmt(self);
-            }
-        }
-    }
-}
-
 /// Logs at a source line of the profile's build.
-pub fn log(sim: &Sim, level: Level, at: L, msg: impl Msg) {
+pub fn log(sim: &Sim, level: Level, at: L, msg: impl crate::logs::Message) {
     let e = at.line();
     let n = e.number(sim.profile());
     log_record(sim, level, e.file.module(), n, msg);
@@ -325,7 +304,7 @@ pub fn log(sim: &Sim, level: Level, at: L, msg: impl Msg) {
 
 /// Logs at the running xend frame's module and line (what a `log.info` put
 /// at that point of the source would print): `xend.log_info` from a hook.
-pub fn log_here(sim: &Sim, level: Level, msg: impl Msg) {
+pub fn log_here(sim: &Sim, level: Level, msg: impl crate::logs::Message) {
     let ctx = sim.current_ctx();
     let profile = sim.profile();
     let (module, line) = {
