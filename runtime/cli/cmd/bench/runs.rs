@@ -110,7 +110,11 @@ pub fn seed(s: &Scripts, peer: &Peer, loops: u32) -> Result<Seed, String> {
             &format!("loops={n}"),
         ])?)
     };
-    let hooked_loops = (loops / 3).max(1);
+    // As many hooked scenarios as plain ones: each run's start-up (the
+    // hooked script's is twice the plain one's, 194 `on` lines parsed) is
+    // then spread over the same number of scenarios, and the run is long
+    // enough that a shared machine's hiccup moves it less.
+    let hooked_loops = loops;
     // Each side runs SEED_RUNS times, the three alternating, and its median
     // run (by wall time) is the one shown: a run of a tenth of a second on
     // a shared machine can be a third slower now and then for nothing it
