@@ -396,11 +396,18 @@ impl Logs {
 
     /// The name the file opened as `name` at `generation` has now: `name`
     /// itself, or `name.N` after N rotations since (`None` once rotated
-    /// out of the kept ones).
-    pub fn name_of_generation(&self, name: &str, generation: usize) -> Option<String> {
+    /// out of the kept ones). Not rotated since, as nearly always, it is
+    /// `name` itself, not a copy: qemu-dm asks at every line it writes.
+    pub fn name_of_generation<'n>(
+        &self,
+        name: &'n str,
+        generation: usize,
+    ) -> Option<std::borrow::Cow<'n, str>> {
         match self.generation(name).checked_sub(generation)? {
-            0 => Some(name.to_string()),
-            n => Some(format!("{name}.{n}")).filter(|f| self.files.contains_key(f)),
+            0 => Some(name.into()),
+            n => Some(format!("{name}.{n}"))
+                .filter(|f| self.files.contains_key(f))
+                .map(Into::into),
         }
     }
 

@@ -112,22 +112,11 @@ pub(crate) fn qlog(sim: &Sim, domid: u32, line: impl std::fmt::Display) {
         return;
     };
     let mut logs = sim.logs.borrow_mut();
-    // The file as `log_of` names it; a qemu-dm whose log was not rotated
-    // since it started (nearly every line) writes under the name it keeps,
-    // without copying it.
-    let rotated;
-    let file = if logs.generation(&q.log) == q.log_generation {
-        &q.log
-    } else {
-        match logs.name_of_generation(&q.log, q.log_generation) {
-            Some(f) => {
-                rotated = f;
-                &rotated
-            }
-            None => return,
-        }
+    // The file as `log_of` names it, borrowed from the process's own record.
+    let Some(file) = logs.name_of_generation(&q.log, q.log_generation) else {
+        return;
     };
-    logs.file(file)
+    logs.file(&file)
         .write_fmt_from(call, format_args!("{line}\n"));
 }
 
@@ -140,7 +129,10 @@ pub fn log_of(sim: &Sim, domid: u32) -> Option<String> {
         let q = q.by_dom.get(&domid)?;
         (q.log.clone(), q.log_generation)
     };
-    sim.logs.borrow().name_of_generation(&name, generation)
+    sim.logs
+        .borrow()
+        .name_of_generation(&name, generation)
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// Starts qemu-dm for an HVM domain (xend's image.createDeviceModel forked
