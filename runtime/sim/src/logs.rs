@@ -154,14 +154,9 @@ impl LogSink {
     /// `write_fmt` by trace call `call` (see `write_from`).
     pub fn write_fmt_from(&mut self, call: CallId, args: std::fmt::Arguments<'_>) {
         use std::fmt::Write as _;
-        if !self.wanted() {
-            return;
-        }
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        let _ = buf.write_fmt(args);
-        self.write_from(call, &buf);
-        self.scratch = buf;
+        self.write_with(call, |buf| {
+            let _ = buf.write_fmt(args);
+        });
     }
 
     /// Appends the line `fill` writes into the sink's buffer (by trace call
