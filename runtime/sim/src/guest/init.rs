@@ -237,14 +237,7 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
                 Some(g) => (g.profile.mounts, g.profile.sigterm_ms, g.profile.sync_ms),
                 None => return,
             };
-            let log = |m: &str| {
-                printk(
-                    &s,
-                    domid,
-                    level::INFO,
-                    format_args!("systemd-shutdown[1]: {m}"),
-                )
-            };
+            let log = |m: &str| shutdown_says(&s, domid, m);
             log("Sending SIGTERM to remaining processes...");
             let journald = 200 + super::next_pid(&s, domid) % 300;
             guest_sleep(&s, domid, jitter_ms(&s, domid, sigterm / 2, 0.3)).await;
@@ -260,12 +253,7 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
             log("Sending SIGKILL to remaining processes...");
             log("Unmounting file systems.");
             for m in mounts {
-                printk(
-                    &s,
-                    domid,
-                    level::INFO,
-                    format_args!("systemd-shutdown[1]: Unmounting {m}."),
-                );
+                shutdown_says(&s, domid, format_args!("Unmounting {m}."));
                 guest_sleep(&s, domid, SimDuration::millis(2)).await;
             }
             log("All filesystems unmounted.");
@@ -288,6 +276,16 @@ pub async fn systemd_shutdown(sim: &Sim, domid: u32, verb: &'static str) {
         },
     )
     .await
+}
+
+/// A line of systemd-shutdown's (PID 1 after the switch) on the console.
+fn shutdown_says(sim: &Sim, domid: u32, m: impl std::fmt::Display) {
+    printk(
+        sim,
+        domid,
+        level::INFO,
+        format_args!("systemd-shutdown[1]: {m}"),
+    );
 }
 
 /// sysvinit's halt/poweroff: not in runlevel 0 yet, so exec `shutdown -h
