@@ -5,10 +5,14 @@
 //! own reply — as xenstored queues events before the ACK.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context as TaskCx, Poll};
 
 use super::ops::PermSet;
 use super::{ConnId, TxId, Xenstore, XsErr};
+use crate::exec::Sleep;
 use crate::probe::Probe;
 use crate::stack::NO_DOM;
 use crate::time::SimDuration;
@@ -205,7 +209,7 @@ pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<R
     } else {
         None
     };
-    let res = {
+    let (res, owes) = {
         let mut xs = sim.xs.borrow_mut();
         xs.requests += 1;
         if let Some(t) = tx {
@@ -219,9 +223,13 @@ pub fn perform(sim: &Sim, conn: ConnId, tx: Option<TxId>, req: &Req) -> Result<R
             Ok(Resp::Entries(n)) => xs.listed += *n as u64,
             _ => {}
         }
-        res
+        // Most requests wake no reader and owe no callback.
+        let owes = !(xs.owed_wakes.is_empty() && xs.owed_calls.is_empty());
+        (res, owes)
     };
-    deliver_owed(sim);
+    if owes {
+        deliver_owed(sim);
+    }
     res
 }
 
@@ -346,18 +354,58 @@ impl From<Req> for Outgoing {
     }
 }
 
+/// A request's future: its probe call, or, where nobody can see that call,
+/// the reply already served and the round trip the caller still waits out.
+enum Request<C> {
+    /// A hook, an observer, the trace or a printed stack can see the call:
+    /// the request is the call, served when first polled.
+    Probed(C),
+    /// Served as it was sent.
+    Served {
+        round_trip: Sleep,
+        reply: Option<XsResult>,
+    },
+}
+
+impl<C: Future<Output = XsResult>> Future for Request<C> {
+    type Output = XsResult;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<XsResult> {
+        // SAFETY: the probe call is polled where it is and dropped in
+        // place; nothing moves it out of the pinned request.
+        match unsafe { self.get_unchecked_mut() } {
+            Request::Probed(call) => unsafe { Pin::new_unchecked(call) }.poll(cx),
+            Request::Served { round_trip, reply } => {
+                std::task::ready!(Pin::new(round_trip).poll(cx));
+                Poll::Ready(reply.take().unwrap_or(Err(XsErr::EIO)))
+            }
+        }
+    }
+}
+
 /// Sends a request from the running task and waits for the reply. The
 /// request's future is its probe call itself, with no `async fn` around it,
 /// which would hold the call a second time: a host's shutdown makes
-/// millions of requests, each built into the thread that awaits it.
+/// millions of requests, each built into the thread that awaits it. Every
+/// caller awaits the request at once, so one that nobody can observe is
+/// served right here, as it is sent, with no call around it.
 pub fn xs_request(
     sim: &Sim,
     conn: ConnId,
     tx: Option<TxId>,
     req: impl Into<Outgoing>,
-) -> impl std::future::Future<Output = XsResult> {
+) -> impl Future<Output = XsResult> {
     let req = req.into();
     let p = probe_of(req.req());
+    let rtt = round_trip(sim, conn);
+    let hooked = sim.is_hooked(p);
+    // No site to stop at and no frame to push: the call's body, run now.
+    if !hooked && !sim.is_replaced(p) && !sim.framed(p) {
+        let reply = perform(sim, conn, tx, req.req());
+        return Request::Served {
+            round_trip: sim.sleep(rtt),
+            reply: Some(reply),
+        };
+    }
     // A hook may replace the reply or run the request itself: it gets the
     // listing a DIRECTORY gives, not a count.
     let req = match req.req() {
@@ -366,16 +414,17 @@ pub fn xs_request(
         }
         _ => req,
     };
-    let rtt = round_trip(sim, conn);
     let s = sim.clone();
     // What a trace or a hook shows, made only if one can read it (the
     // request itself goes to the body).
-    let args = (sim.tracing.get() || sim.is_hooked(p)).then(|| args_of(req.req(), tx));
-    sim.call(p, NO_DOM, move || args.unwrap_or_default(), async move {
-        let r = perform(&s, conn, tx, req.req());
-        s.sleep(rtt).await;
-        r
-    })
+    let args = (sim.tracing.get() || hooked).then(|| args_of(req.req(), tx));
+    Request::Probed(
+        sim.call(p, NO_DOM, move || args.unwrap_or_default(), async move {
+            let r = perform(&s, conn, tx, req.req());
+            s.sleep(rtt).await;
+            r
+        }),
+    )
 }
 
 fn round_trip(sim: &Sim, conn: ConnId) -> SimDuration {
