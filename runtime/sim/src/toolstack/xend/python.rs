@@ -329,10 +329,18 @@ pub fn start_thread<F: Future<Output = ()> + 'static>(
     })
 }
 
-/// One xenstore request from xend's connection, GIL released meanwhile.
+/// One xenstore request from xend's connection, GIL released meanwhile:
+/// `blocking` written out, so that the request's future is held by this
+/// one alone, with no other future around it (xend makes most of a host's
+/// requests).
 pub async fn xs_call(sim: &Sim, tx: Option<TxId>, req: impl Into<Outgoing>) -> Result<Resp, XsErr> {
     let conn = sim.xend.borrow().conn;
-    blocking(sim, || xs_request(sim, conn, tx, req)).await
+    py_leave(sim);
+    let r = xs_request(sim, conn, tx, req).await;
+    if !py_try_enter(sim) {
+        py_enter(sim).await;
+    }
+    r
 }
 
 /// `xstransact.<op>`: start, the requests, commit — retried forever on EAGAIN.
