@@ -443,7 +443,13 @@ impl Executor {
                 slot.live = false;
                 slot.ctx
             } else {
-                slot.fut = Some(fut);
+                match &mut slot.fut {
+                    // Taken out above for the poll: there is nothing here
+                    // to drop, which a plain assignment would check for.
+                    None => slot.fut = Some(fut),
+                    // (Never: a running task's slot holds no future.)
+                    Some(held) => *held = fut,
+                }
                 if std::mem::take(&mut slot.missed) {
                     slot.wake_queued = true;
                     drop(s);
