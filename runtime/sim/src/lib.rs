@@ -282,6 +282,10 @@ impl Sim {
 
     /// Records a causal hop from the running context ("what crossed").
     pub fn hop(&self, what: &'static str) -> Option<HopId> {
+        // Unrecorded (no one asked for hops): no need to find the context.
+        if !self.ctxs.borrow().record_hops {
+            return None;
+        }
         let ctx = self.current_ctx();
         let now = self.now();
         self.ctxs.borrow_mut().record(now, ctx, what)
