@@ -268,11 +268,17 @@ impl Xenstore {
             .changes()
             .next_back()
             .and_then(|(q, _, r)| self.start_from(r, q, path));
-        if self.txn_view(tx, path)? == Some(true) {
-            return Ok(self.resolved(self.walk_from(path, start)));
+        // A path the transaction itself wrote or made something below is
+        // writable whatever the store's permissions say. Where the check
+        // passes, both ways give the walk's answer, so the transaction's
+        // ops (dozens in xend's `storeVm`) are scanned only for a refusal.
+        match self.get_or_missing_from(conn, path, super::ops::PERM_WRITE, start) {
+            Ok(found) => Ok(self.resolved(found)),
+            Err(_) if self.txn_view(tx, path)? == Some(true) => {
+                Ok(self.resolved(self.walk_from(path, start)))
+            }
+            Err(e) => Err(e),
         }
-        let found = self.get_or_missing_from(conn, path, super::ops::PERM_WRITE, start)?;
-        Ok(self.resolved(found))
     }
 
     fn txn_mut(&mut self, tx: TxId) -> Result<&mut Txn, XsErr> {
