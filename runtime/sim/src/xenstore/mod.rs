@@ -327,6 +327,14 @@ pub struct Xenstore {
     pub(crate) watch_seq: u64,
     /// Scratch room for the watches one change fires.
     pub(crate) watch_hits: Vec<(ConnId, u64, u32, bool)>,
+    /// Bumped whenever a watch is added or dropped: what `watch_index`
+    /// answered before holds while this stands still.
+    pub(crate) watch_version: u64,
+    /// The last path changed, `watch_version` then, and its watched
+    /// ancestors (the prefix's length, 0 for `/`, and its chain's head):
+    /// consecutive changes mostly share their directories (a commit's
+    /// paths, a device's nodes), whose watches are then not looked up again.
+    pub(crate) fired_last: (String, u64, Vec<(u32, u32)>),
     pub(crate) txns: Vec<Option<txn::Txn>>,
     /// Ended transactions, emptied, whose room the next ones take.
     pub(crate) spare_txns: Vec<txn::Txn>,
@@ -409,6 +417,8 @@ impl Xenstore {
             watch_lens: Vec::new(),
             watch_seq: 0,
             watch_hits: Vec::new(),
+            watch_version: 1,
+            fired_last: (String::new(), 0, Vec::new()),
             txns: Vec::new(),
             spare_txns: Vec::new(),
             txn_changed: Vec::new(),

@@ -23,6 +23,26 @@ pub struct WatchEvent {
     pub hop: Option<HopId>,
 }
 
+/// How much of `b` names directories (or the whole of) `a` also names:
+/// the longest common prefix at which each path ends or has a `/` (0 when
+/// they share only the root). Every ancestor of `b` no longer than that is
+/// an ancestor of `a`, with the same text.
+fn shared_dirs(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    let ends = |p: &[u8]| i == p.len() || p[i] == b'/';
+    if ends(a) && ends(b) {
+        return i;
+    }
+    a[..i].iter().rposition(|&c| c == b'/').unwrap_or(0)
+}
+
 /// One registered watch. A host of ten thousand domains holds over a
 /// hundred thousand (each guest's kernel and dom0's backends watch every
 /// device's other end, xend every domain's `/vm` and control nodes), so a
@@ -73,6 +93,7 @@ impl Xenstore {
             return Err(self.quotas.watch_error());
         }
         self.watch_seq += 1;
+        self.watch_version += 1;
         let path: Rc<str> = match self.watch_index.get_key_value(&*abs) {
             Some((p, _)) => p.clone(),
             None if rel == 0 => given.clone(),
@@ -150,6 +171,7 @@ impl Xenstore {
         let Some(w) = self.watches[id as usize].take() else {
             return;
         };
+        self.watch_version += 1;
         self.watch_callbacks.remove(&id);
         self.free_watches.push(id);
         let Some(head) = self.watch_index.get_mut(&w.path) else {
@@ -208,16 +230,27 @@ impl Xenstore {
                 }
             }
         } else {
-            // Watches on the node itself or an ancestor.
+            // Watches on the node itself or an ancestor. Those of the
+            // directories it shares with the last path changed are known
+            // (if no watch came or went since): only the rest are looked up.
+            let (mut last, version, mut found) = std::mem::take(&mut self.fired_last);
             let b = name.as_bytes();
-            let mut end = b.len();
+            let shared = (version == self.watch_version).then(|| shared_dirs(last.as_bytes(), b));
+            match shared {
+                Some(n) => found.retain(|&(len, _)| len as usize <= n),
+                None => found.clear(),
+            }
+            // (`/` itself is the root's prefix, as the root is every path's.)
+            let mut end = if name == "/" { 0 } else { b.len() };
             loop {
+                if shared.is_some_and(|n| end <= n) {
+                    break;
+                }
                 let prefix = if end == 0 { "/" } else { &name[..end] };
                 let watched_len = self.watch_lens.get(prefix.len()).is_some_and(|&n| n > 0);
                 if let Some(&head) = watched_len.then(|| self.watch_index.get(prefix)).flatten() {
-                    for id in self.same_path(head) {
-                        hits.push((self.watch(id).conn, self.watch(id).seq, id, false));
-                    }
+                    let len = if prefix == "/" { 0 } else { end };
+                    found.push((len as u32, head));
                 }
                 if prefix == "/" {
                     break;
@@ -230,6 +263,14 @@ impl Xenstore {
                     None => break,
                 }
             }
+            for &(_, head) in &found {
+                for id in self.same_path(head) {
+                    hits.push((self.watch(id).conn, self.watch(id).seq, id, false));
+                }
+            }
+            last.clear();
+            last.push_str(name);
+            self.fired_last = (last, self.watch_version, found);
             // A removal also reaches the watches below the removed node.
             if recurse && name != "/" {
                 let lo: Rc<str> = join(name, "").into();
