@@ -141,6 +141,9 @@ pub(crate) struct Tree {
     /// step of a walk, so a bit, not a lookup.
     big_bits: Vec<u64>,
     pub names: Names,
+    /// The small directory last added to, its last child and child count
+    /// then, and `removals` then (only a removal takes a child out).
+    appended: (u32, u32, u32, u64),
     pub live: u32,
     /// How many times nodes were freed: while it stands still, a node id
     /// names the node it named, at the path it had (nodes never move).
@@ -165,6 +168,7 @@ impl Tree {
             big_prev: FxHashMap::default(),
             big_bits: Vec::new(),
             names: Names::default(),
+            appended: (NIL, NIL, 0, 0),
             live: 0,
             removals: 0,
         };
@@ -421,11 +425,22 @@ impl Tree {
             return id;
         }
         let (mut last, mut count) = (NIL, 1);
-        let mut c = self.node(parent).first;
-        while c != NIL {
-            (last, count) = (c, count + 1);
-            c = self.node(c).next;
+        match self.appended {
+            // Filling one directory, as a commit of xend's does, entry after
+            // entry: its last child is the one added before, unless a node
+            // was freed since.
+            (p, prev, n, removals) if p == parent && removals == self.removals => {
+                (last, count) = (prev, n + 1);
+            }
+            _ => {
+                let mut c = self.node(parent).first;
+                while c != NIL {
+                    (last, count) = (c, count + 1);
+                    c = self.node(c).next;
+                }
+            }
         }
+        self.appended = (parent, id, count, self.removals);
         if last == NIL {
             self.node_mut(parent).first = id;
         } else {
