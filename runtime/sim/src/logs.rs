@@ -55,8 +55,11 @@ pub struct LogSink {
     /// Why the file could not be created or written, reported at `flush`:
     /// a failed log write must not stop the model.
     failed: Option<std::io::Error>,
-    /// Lines written while anything read them (for origins).
+    /// Lines written while anything read them (for origins), up to byte
+    /// `counted` of the kept text: a kept line is counted only when a
+    /// count is asked for, as most runs never ask.
     lines: u64,
+    counted: usize,
     /// Origins of the lines, when recorded.
     origins: Option<Vec<Origin>>,
 }
@@ -122,15 +125,19 @@ impl LogSink {
         if !self.opened {
             self.open();
         }
-        if let Some(o) = &mut self.origins {
-            o.push(Origin {
-                line: self.lines,
-                call,
-            });
+        if self.origins.is_some() {
+            self.count_kept();
+            if let Some(o) = &mut self.origins {
+                o.push(Origin {
+                    line: self.lines,
+                    call,
+                });
+            }
         }
-        self.lines += newlines(text.as_bytes());
         if self.keep {
             self.text.push_str(text);
+        } else {
+            self.lines += newlines(text.as_bytes());
         }
         if let Some(o) = &mut self.out {
             if let Err(e) = o.write_all(text.as_bytes()) {
@@ -142,7 +149,16 @@ impl LogSink {
     /// Keeps (or stops keeping) what is written from now on; what is kept
     /// already stays readable.
     pub fn set_keep(&mut self, keep: bool) {
+        self.count_kept();
         self.keep = keep;
+    }
+
+    /// Counts the lines kept since the last count.
+    fn count_kept(&mut self) {
+        if let Some(rest) = self.text.get(self.counted..) {
+            self.lines += newlines(rest.as_bytes());
+            self.counted = self.text.len();
+        }
     }
 
     /// Appends a formatted line without allocating a `String` for it: the
@@ -202,7 +218,8 @@ impl LogSink {
     /// Lines written while something read them (all of them, for a sink
     /// kept or streamed from the start).
     pub fn lines(&self) -> u64 {
-        self.lines
+        let rest = self.text.get(self.counted..).unwrap_or_default();
+        self.lines + newlines(rest.as_bytes())
     }
 
     /// Streams to `path` from now on: a file that exists already is
@@ -303,13 +320,41 @@ impl Default for Logs {
     }
 }
 
+/// The stamp of `secs` from `last`'s when both fall on the same day: its
+/// date is kept and only `HH:MM:SS` written anew.
+fn same_day_stamp(last: &(i64, std::rc::Rc<str>), secs: i64) -> Option<String> {
+    const DAY: i64 = 86_400;
+    let date = last.1.len().checked_sub("HH:MM:SS".len())?;
+    if last.0.div_euclid(DAY) != secs.div_euclid(DAY) || date == 0 {
+        return None;
+    }
+    let rem = secs.rem_euclid(DAY);
+    let mut text = String::with_capacity(last.1.len());
+    text.push_str(&last.1[..date]);
+    for (i, v) in [rem / 3600, rem % 3600 / 60, rem % 60]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            text.push(':');
+        }
+        text.push(char::from(b'0' + (v / 10) as u8));
+        text.push(char::from(b'0' + (v % 10) as u8));
+    }
+    Some(text)
+}
+
 impl Logs {
     /// `YYYY-MM-DD HH:MM:SS` of wall-clock second `secs`; most lines of a
     /// scenario share a handful of seconds, so the last one is kept, and
     /// shared with each line that shows it.
     pub fn stamp(&mut self, secs: i64) -> std::rc::Rc<str> {
         if self.stamp.0 != secs {
-            self.stamp = (secs, crate::time::format_datetime(secs).into());
+            let text = match same_day_stamp(&self.stamp, secs) {
+                Some(t) => t,
+                None => crate::time::format_datetime(secs),
+            };
+            self.stamp = (secs, text.into());
         }
         self.stamp.1.clone()
     }
