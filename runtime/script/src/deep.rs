@@ -13,6 +13,7 @@
 //!   this module did not start (`xsh explore`'s workers, a library user's).
 
 use std::cell::Cell;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use rhai::{
@@ -230,7 +231,7 @@ fn fmt_map(ctx: &NativeCallContext, m: &mut Map, out: &mut String) -> R<()> {
     out.push_str("#{");
     let n = m.len();
     for (i, (k, v)) in m.iter_mut().enumerate() {
-        out.push_str(&format!("{k:?}: "));
+        let _ = write!(out, "{k:?}: ");
         fmt_value(ctx, v, out)?;
         if i + 1 < n {
             out.push_str(", ");

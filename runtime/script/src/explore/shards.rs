@@ -3,10 +3,11 @@
 //! and the merge of shards into one report.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use super::report::{Failure, FailureKind, Mode, Report, Variant};
 use super::space::Path;
-use crate::output::json::quoted;
+use crate::output::json::{quoted, string};
 
 fn pairs(o: &mut String, v: &[(String, String)]) {
     o.push('[');
@@ -14,20 +15,23 @@ fn pairs(o: &mut String, v: &[(String, String)]) {
         if i > 0 {
             o.push(',');
         }
-        o.push_str(&format!("[{},{}]", quoted(k), quoted(x)));
+        o.push('[');
+        string(o, k);
+        o.push(',');
+        string(o, x);
+        o.push(']');
     }
     o.push(']');
 }
 
 fn variant_json(o: &mut String, v: &Variant) {
     o.push_str("{\"path\":[");
-    o.push_str(
-        &v.path
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    for (i, step) in v.path.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let _ = write!(o, "{step}");
+    }
     o.push_str("],\"choices\":");
     pairs(o, &v.choices);
     o.push_str(",\"outcome\":");
@@ -35,12 +39,15 @@ fn variant_json(o: &mut String, v: &Variant) {
     o.push_str(",\"failure\":");
     match &v.failure {
         None => o.push_str("null"),
-        Some(f) => o.push_str(&format!(
-            "{{\"kind\":{},\"name\":{},\"message\":{}}}",
-            quoted(f.kind.name()),
-            quoted(&f.name),
-            quoted(&f.message)
-        )),
+        Some(f) => {
+            o.push_str("{\"kind\":");
+            string(o, f.kind.name());
+            o.push_str(",\"name\":");
+            string(o, &f.name);
+            o.push_str(",\"message\":");
+            string(o, &f.message);
+            o.push('}');
+        }
     }
     o.push('}');
 }
