@@ -24,28 +24,32 @@ pub fn new_uuid(sim: &Sim) -> crate::uuid::Uuid {
     crate::uuid::Uuid::random(a, b)
 }
 
-fn sxp(cfg: &VmConfig) -> String {
-    use std::fmt::Write as _;
-    let mut devs = String::new();
-    for d in &cfg.devices {
-        let _ = write!(
-            devs,
-            ", ['device', ['{}', ['devid', '{}']]]",
-            d.class, d.devid
-        );
+/// The config as xend logs it, an s-expression in Python's list syntax:
+/// written straight into the log line that shows it.
+struct Sxp<'a>(&'a VmConfig);
+
+impl std::fmt::Display for Sxp<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cfg = self.0;
+        write!(
+            f,
+            "['vm', ['name', '{}'], ['memory', {}], ['on_poweroff', '{}'], ['on_reboot', '{}'], ['on_crash', '{}'], ['uuid', '{}'], ['vcpus', {}], ",
+            cfg.name, cfg.memory, cfg.on_poweroff, cfg.on_reboot, cfg.on_crash, cfg.uuid, cfg.vcpus
+        )?;
+        if cfg.hvm {
+            write!(
+                f,
+                "['image', ['hvm', ['kernel', '/usr/lib/xen/boot/hvmloader'], ['acpi', {}], ['xen_platform_pci', {}], ['device_model', '/usr/lib/xen/bin/qemu-dm']]]",
+                cfg.acpi as u8, cfg.platform_pci as u8
+            )?;
+        } else {
+            f.write_str("['image', ['linux', ['kernel', '/boot/vmlinuz']]]")?;
+        }
+        for d in &cfg.devices {
+            write!(f, ", ['device', ['{}', ['devid', '{}']]]", d.class, d.devid)?;
+        }
+        f.write_str("]")
     }
-    let image = if cfg.hvm {
-        format!(
-            "['image', ['hvm', ['kernel', '/usr/lib/xen/boot/hvmloader'], ['acpi', {}], ['xen_platform_pci', {}], ['device_model', '/usr/lib/xen/bin/qemu-dm']]]",
-            cfg.acpi as u8, cfg.platform_pci as u8
-        )
-    } else {
-        "['image', ['linux', ['kernel', '/boot/vmlinuz']]]".to_string()
-    };
-    format!(
-        "['vm', ['name', '{}'], ['memory', {}], ['on_poweroff', '{}'], ['on_reboot', '{}'], ['on_crash', '{}'], ['uuid', '{}'], ['vcpus', {}], {image}{devs}]",
-        cfg.name, cfg.memory, cfg.on_poweroff, cfg.on_reboot, cfg.on_crash, cfg.uuid, cfg.vcpus
-    )
 }
 
 fn perms(list: &[(u32, char)]) -> PermSet {
@@ -126,7 +130,7 @@ async fn create_locked(sim: &Sim, mut cfg: VmConfig) -> Result<VmRef, String> {
         sim,
         Level::Debug,
         L::CreateLog,
-        format_args!("XendDomainInfo.create({})", sxp(&cfg)),
+        format_args!("XendDomainInfo.create({})", Sxp(&cfg)),
     );
     let (rsl, start) = {
         let mut x = sim.xend.borrow_mut();
@@ -194,7 +198,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
     )?;
     // Created paused: xm create unpauses once the devices are up.
     domctl::do_domctl(sim, domid, Domctl::Pause).await;
-    let dompath = format!("/local/domain/{domid}");
+    let dompath = ["/local/domain/", itoa::Buffer::new().format(domid)].concat();
     {
         let mut x = sim.xend.borrow_mut();
         let v = x.vm_mut(vm);
@@ -436,7 +440,7 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
 
 /// `_storeDomDetails`: `/local/domain/<id>`'s keys.
 async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
-    let dp = format!("/local/domain/{domid}");
+    let dp = ["/local/domain/", itoa::Buffer::new().format(domid)].concat();
     let (vcpus, fields) = {
         let x = sim.xend.borrow();
         let v = x.vm(vm);
@@ -473,10 +477,8 @@ async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
     let mut reqs = Vec::with_capacity(fields.len() + vcpus as usize);
     reqs.extend(fields.into_iter().map(|(k, v)| Req::Write(join(&dp, k), v)));
     for v in 1..vcpus {
-        reqs.push(Req::Write(
-            format!("{dp}/cpu/{v}/availability"),
-            "online".into(),
-        ));
+        let cpu = [&dp, "/cpu/", itoa::Buffer::new().format(v), "/availability"].concat();
+        reqs.push(Req::Write(cpu, "online".into()));
     }
     reqs.push(Req::Write(
         join(&dp, "control/platform-feature-xs_reset_watches"),
