@@ -266,6 +266,16 @@ impl Message for &String {
     }
 }
 
+/// A line of fixed words around a name (systemd's `Stopping <unit>...`):
+/// its pieces copied in one after another.
+impl<const N: usize> Message for [&str; N] {
+    fn put(self, line: &mut String) {
+        for piece in self {
+            line.push_str(piece);
+        }
+    }
+}
+
 impl Message for std::fmt::Arguments<'_> {
     fn put(self, line: &mut String) {
         use std::fmt::Write as _;

@@ -191,29 +191,21 @@ async fn systemd_stop_unit(sim: &Sim, domid: u32, idx: usize) {
         async move {
             let d = unit.desc;
             match unit.kind {
-                UnitKind::Service => {
-                    console_line(&s, domid, format_args!("         Stopping {d}..."))
-                }
-                UnitKind::Mount => {
-                    console_line(&s, domid, format_args!("         Unmounting {d}..."))
-                }
+                UnitKind::Service => console_line(&s, domid, ["         Stopping ", d, "..."]),
+                UnitKind::Mount => console_line(&s, domid, ["         Unmounting ", d, "..."]),
                 UnitKind::Swap => {
-                    console_line(&s, domid, format_args!("         Deactivating swap {d}..."))
+                    console_line(&s, domid, ["         Deactivating swap ", d, "..."])
                 }
                 _ => {}
             }
             let t = jitter_ms(&s, domid, unit.stop_ms, 0.2);
             guest_sleep(&s, domid, t).await;
             match unit.kind {
-                UnitKind::Service => console_line(&s, domid, format_args!("[  OK  ] Stopped {d}.")),
-                UnitKind::Target => {
-                    console_line(&s, domid, format_args!("[  OK  ] Stopped target {d}."))
-                }
-                UnitKind::Mount => console_line(&s, domid, format_args!("[  OK  ] Unmounted {d}.")),
-                UnitKind::Socket => console_line(&s, domid, format_args!("[  OK  ] Closed {d}.")),
-                UnitKind::Swap => {
-                    console_line(&s, domid, format_args!("[  OK  ] Deactivated swap {d}."))
-                }
+                UnitKind::Service => console_line(&s, domid, ["[  OK  ] Stopped ", d, "."]),
+                UnitKind::Target => console_line(&s, domid, ["[  OK  ] Stopped target ", d, "."]),
+                UnitKind::Mount => console_line(&s, domid, ["[  OK  ] Unmounted ", d, "."]),
+                UnitKind::Socket => console_line(&s, domid, ["[  OK  ] Closed ", d, "."]),
+                UnitKind::Swap => console_line(&s, domid, ["[  OK  ] Deactivated swap ", d, "."]),
             }
             if let Some(g) = s.guests.borrow_mut().get_mut(domid) {
                 g.running_units.retain(|&u| usize::from(u) != idx);
