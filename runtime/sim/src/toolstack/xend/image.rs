@@ -44,14 +44,14 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         let mut x = sim.xend.borrow_mut();
         5000 + x.rng.below(25_000) as u32
     };
-    let args = format!(
-        "['/usr/lib/xen/bin/qemu-dm', '-d', '{domid}', '-domain-name', '{name}', '-videoram', '4', '-k', 'en-us', '-vnc', '127.0.0.1:0', '-vncunused', '-vcpus', '1', '-vcpu_avail', '0x1', '-boot', 'c', '-serial', 'pty', '-acpi', '-net', 'none', '-M', 'xenfv']"
-    );
+    // The args list as Python prints it.
     log(
         sim,
         Level::Info,
         L::SpawningDm,
-        format_args!("spawning device models: /usr/lib/xen/bin/qemu-dm {args}"),
+        format_args!(
+            "spawning device models: /usr/lib/xen/bin/qemu-dm ['/usr/lib/xen/bin/qemu-dm', '-d', '{domid}', '-domain-name', '{name}', '-videoram', '4', '-k', 'en-us', '-vnc', '127.0.0.1:0', '-vncunused', '-vcpus', '1', '-vcpu_avail', '0x1', '-boot', 'c', '-serial', 'pty', '-acpi', '-net', 'none', '-M', 'xenfv']"
+        ),
     );
     qemu_dm::start(
         sim,
@@ -77,15 +77,13 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         sentinel_lock: lock,
         fifo: fifo.clone(),
     });
-    let dp = format!("/local/domain/{domid}");
+    let mut id = itoa::Buffer::new();
+    let id = id.format(domid);
+    let dp = ["/local/domain/", id].concat();
     write(sim, join(&dp, "image/device-model-fifo"), &fifo).await;
     write(sim, join(&dp, "image/device-model-pid"), pid.to_string()).await;
-    write(
-        sim,
-        &format!("/local/domain/0/device-model/{domid}/state"),
-        "running",
-    )
-    .await;
+    let state = ["/local/domain/0/device-model/", id, "/state"].concat();
+    write(sim, &state, "running").await;
     let s = sim.clone();
     start_thread(
         sim,
