@@ -265,6 +265,11 @@ pub fn console_print(sim: &Sim, text: &str) {
     sim.logs.borrow_mut().xen.write_from(call, &out);
 }
 
+/// The contexts of the pCPUs a host boots with, by number.
+const PCPU_NAMES: [&str; 8] = [
+    "pCPU0", "pCPU1", "pCPU2", "pCPU3", "pCPU4", "pCPU5", "pCPU6", "pCPU7",
+];
+
 /// Brings up the hypervisor: dom0 and the pCPUs with their idle loops.
 pub fn boot(sim: &Sim, pcpus: u32) {
     // The console ring exists from boot (`xl dmesg` / `xm dmesg` read it on
@@ -272,11 +277,11 @@ pub fn boot(sim: &Sim, pcpus: u32) {
     sim.logs.borrow_mut().xen.open();
     let mut ctxs = Vec::new();
     for p in 0..pcpus {
-        let ctx = sim.new_ctx(
-            format!("pCPU{p}"),
-            crate::probe::Layer::Xen,
-            crate::stack::NO_DOM,
-        );
+        let name: std::rc::Rc<str> = match PCPU_NAMES.get(p as usize) {
+            Some(&n) => n.into(),
+            None => format!("pCPU{p}").into(),
+        };
+        let ctx = sim.new_ctx(name, crate::probe::Layer::Xen, crate::stack::NO_DOM);
         // The idle loop never returns: its frame is the base of every trace
         // taken on this pCPU.
         sim.ctxs
