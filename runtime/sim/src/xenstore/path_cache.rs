@@ -91,10 +91,12 @@ fn spells(tree: &Tree, id: u32, path: &str) -> bool {
         let Some(cut) = rest.len().checked_sub(name.len() + 1) else {
             return false;
         };
-        if rest[cut] != b'/' || !same_bytes(&rest[cut + 1..], name) {
-            return false;
+        let (head, tail) = rest.split_at(cut);
+        match tail.split_first() {
+            Some((b'/', last)) if same_bytes(last, name) => {}
+            _ => return false,
         }
-        rest = &rest[..cut];
+        rest = head;
         n = node.parent;
     }
     rest.is_empty()
