@@ -33,10 +33,16 @@ pub(crate) struct Body {
 
 impl Body {
     /// Whether the lifted statements are the closure's own.
+    #[inline]
     pub fn faithful(&self) -> bool {
-        if let Some(ok) = self.checked.get() {
-            return ok;
+        match self.checked.get() {
+            Some(ok) => ok,
+            None => self.check(),
         }
+    }
+
+    #[cold]
+    fn check(&self) -> bool {
         let Expr::Stmt(block) = &self.block else {
             return false;
         };

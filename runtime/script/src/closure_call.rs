@@ -21,7 +21,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::closure_body::Bodies;
+use crate::closure_body::{Body, Lazy};
 use rhai::{
     Caches, Dynamic, Engine, EvalAltResult, EvalContext, Expression, FnPtr, FuncArgs,
     GlobalRuntimeState, Position, Scope, StaticVec, AST,
@@ -52,7 +52,7 @@ impl CallFrame {
     fn call(
         &mut self,
         engine: &Engine,
-        bodies: &Bodies,
+        body: Option<&Body>,
         f: &FnPtr,
         args: impl FuncArgs,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
@@ -65,8 +65,7 @@ impl CallFrame {
         self.global.num_operations = 0;
         // A captured variable the script is writing at this moment: Rhai's
         // own call reports the conflict.
-        let body = bodies
-            .get(name)
+        let body = body
             .filter(|b| {
                 b.def.params.len() == values.len() && !values.iter().any(Dynamic::is_locked)
             })
@@ -123,18 +122,45 @@ fn as_raised_in(name: &str, e: EvalAltResult) -> Result<Dynamic, Box<EvalAltResu
     }
 }
 
+/// Where a hook's closure's statements were found, for the lifted closures
+/// they were found among: a hook runs at every call of its probe, and
+/// finding them by name each time costs about as much as a short hook.
+#[derive(Default)]
+pub(crate) struct FoundBody(RefCell<Option<Found>>);
+
+/// The closures looked among, and the statements found there (if any).
+type Found = (Rc<Lazy>, Option<Rc<Body>>);
+
+impl FoundBody {
+    /// The statements among `lazy`'s, as `find` finds them the first time.
+    pub(crate) fn get(
+        &self,
+        lazy: &Rc<Lazy>,
+        find: impl FnOnce() -> Option<Rc<Body>>,
+    ) -> Option<Rc<Body>> {
+        if let Some((of, body)) = self.0.borrow().as_ref() {
+            if Rc::ptr_eq(of, lazy) {
+                return body.clone();
+            }
+        }
+        let body = find();
+        *self.0.borrow_mut() = Some((lazy.clone(), body.clone()));
+        body
+    }
+}
+
 /// The frame kept for the next call (none while a call holds it).
 #[derive(Default)]
 pub(crate) struct SpareFrame(RefCell<Option<Box<CallFrame>>>);
 
 impl SpareFrame {
     /// Calls `f` with `args` after its curried values, as `FnPtr::call_raw`
-    /// would.
+    /// would; `body` is its statements if they were lifted.
     pub(crate) fn call(
         &self,
         engine: &Engine,
         ast: &Rc<AST>,
-        bodies: &Bodies,
+        body: Option<&Body>,
         f: &FnPtr,
         args: impl FuncArgs,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
@@ -143,7 +169,7 @@ impl SpareFrame {
             Some(fr) if Rc::ptr_eq(&fr.ast, ast) => fr,
             _ => CallFrame::new(engine, ast.clone()),
         };
-        let r = frame.call(engine, bodies, f, args);
+        let r = frame.call(engine, body, f, args);
         let mut spare = self.0.borrow_mut();
         if spare.is_none() {
             *spare = Some(frame);
@@ -155,7 +181,12 @@ impl SpareFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::closure_body::bodies_of;
+    use crate::closure_body::{bodies_of, Bodies};
+
+    /// `f`'s statements among `bodies`.
+    fn of<'b>(bodies: &'b Bodies, f: &FnPtr) -> Option<&'b Body> {
+        bodies.get(f.fn_name()).map(|b| &**b)
+    }
 
     /// The script compiled, its closures lifted, and the closures it
     /// returns (an array of them).
@@ -177,7 +208,7 @@ mod tests {
         for f in fs {
             let lifted = bodies.get(f.fn_name()).is_some_and(|b| b.faithful());
             assert!(lifted, "{} not lifted from {src}", f.fn_name());
-            let ours = spare.call(&engine, &ast, &bodies, &f, (arg,));
+            let ours = spare.call(&engine, &ast, of(&bodies, &f), &f, (arg,));
             let theirs = f.call::<Dynamic>(&engine, &ast, (arg,));
             let show = |r: Result<Dynamic, Box<EvalAltResult>>| match r {
                 Ok(v) => format!("ok {v:?}"),
@@ -232,10 +263,12 @@ mod tests {
         let (add, read) = (&fs[0], &fs[1]);
         let spare = SpareFrame::default();
         for _ in 0..3 {
-            let sum = spare.call(&engine, &ast, &bodies, add, (2_i64,));
+            let sum = spare.call(&engine, &ast, of(&bodies, add), add, (2_i64,));
             assert!(sum.is_ok(), "adds");
         }
-        let n = spare.call(&engine, &ast, &bodies, read, ()).expect("reads");
+        let n = spare
+            .call(&engine, &ast, of(&bodies, read), read, ())
+            .expect("reads");
         assert_eq!(n.as_int(), Ok(6));
     }
 
@@ -248,13 +281,13 @@ mod tests {
         let spare = SpareFrame::default();
         // 100 rounds fit one budget; ten calls would not fit one shared.
         for _ in 0..10 {
-            let r = spare.call(&engine, &ast, &bodies, f, (100_i64,));
+            let r = spare.call(&engine, &ast, of(&bodies, f), f, (100_i64,));
             assert_eq!(r.expect("within budget").as_int(), Ok(100));
         }
-        let r = spare.call(&engine, &ast, &bodies, f, (10_000_i64,));
+        let r = spare.call(&engine, &ast, of(&bodies, f), f, (10_000_i64,));
         assert!(r.is_err_and(|e| e.to_string().contains("operations")));
         // A call that failed leaves nothing behind for the next.
-        let r = spare.call(&engine, &ast, &bodies, f, (3_i64,));
+        let r = spare.call(&engine, &ast, of(&bodies, f), f, (3_i64,));
         assert_eq!(r.expect("after a failure").as_int(), Ok(3));
         // Nor does a named function's call (Rhai's own) start from what
         // the last lifted call counted.
@@ -263,7 +296,7 @@ mod tests {
             "fn spin(n) { let i = 0; while i < n { i += 1; } i } [|n| spin(n), Fn(\"spin\")]",
         );
         for f in fs.iter().chain(&fs) {
-            let r = spare.call(&engine, &ast, &bodies, f, (250_i64,));
+            let r = spare.call(&engine, &ast, of(&bodies, f), f, (250_i64,));
             assert_eq!(r.expect("within budget").as_int(), Ok(250));
         }
     }

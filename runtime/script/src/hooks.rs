@@ -22,6 +22,7 @@ use xsh_sim::probe::{CallCell, CallState, HookHost, Probe, Site, SiteOutcome};
 use xsh_sim::stack::{CtxId, NO_DOM};
 use xsh_sim::{Sim, Value};
 
+use crate::closure_call::FoundBody;
 use crate::convert::{from_dynamic, to_dynamic};
 use crate::HostState;
 
@@ -49,6 +50,8 @@ pub struct HookEntry {
     /// match it out of the list before calling them (a hook may install or
     /// remove hooks), and a pointer with curried values is costly to copy.
     pub f: Rc<FnPtr>,
+    /// The closure's statements, once found (shared by the entry's copies).
+    pub(crate) body: Rc<FoundBody>,
 }
 
 impl HookEntry {
@@ -185,6 +188,7 @@ fn add(st: &HostState, probe: Probe, domid: Option<u32>, kind: HookKind, f: FnPt
         domid,
         kind,
         f: Rc::new(f),
+        body: Rc::default(),
     });
     st.sim.set_hooked(probe, true);
     // A hook's `ctx` names its thread, and may be kept past the thread's end.
@@ -223,7 +227,7 @@ impl HookHost for Dispatcher {
             let ctx = CtxApi::new(&st, site, false);
             // A tuple, not a `Vec`: the engine copies the arguments into
             // its own list anyway.
-            if st.call_ptr(&h.f, (Dynamic::from(ctx),)).is_none() {
+            if st.call_hook(&h.f, &h.body, (Dynamic::from(ctx),)).is_none() {
                 return SiteOutcome::Error(pending_msg(&st));
             }
         }
@@ -241,7 +245,7 @@ impl HookHost for Dispatcher {
         };
         let inner = Rc::new(CtxInner::new(&st, site, true));
         let arg = Dynamic::from(CtxApi(inner.clone()));
-        let r = st.call_ptr(&h.f, (arg,));
+        let r = st.call_hook(&h.f, &h.body, (arg,));
         match r {
             None => SiteOutcome::Error(pending_msg(&st)),
             Some(v) => {

@@ -659,12 +659,41 @@ impl HostState {
     /// Calls a script closure from inside the world; an error is kept (with
     /// its position) and stops the world after the current event.
     pub fn call_ptr(&self, f: &FnPtr, args: impl rhai::FuncArgs) -> Option<Dynamic> {
+        self.call_found(f, None, args)
+    }
+
+    /// `call_ptr` for a hook, whose closure's statements `found` keeps.
+    pub(crate) fn call_hook(
+        &self,
+        f: &FnPtr,
+        found: &closure_call::FoundBody,
+        args: impl rhai::FuncArgs,
+    ) -> Option<Dynamic> {
+        self.call_found(f, Some(found), args)
+    }
+
+    fn call_found(
+        &self,
+        f: &FnPtr,
+        found: Option<&closure_call::FoundBody>,
+        args: impl rhai::FuncArgs,
+    ) -> Option<Dynamic> {
         let (Some(engine), Some(ast)) = (self.engine(), self.ast()) else {
             return None;
         };
         let lazy = self.closure_bodies(&ast);
-        let bodies = lazy.get_or_init(|| closure_body::bodies_of(&ast));
-        match self.call_frame.call(&engine, &ast, bodies, f, args) {
+        let find = || {
+            let bodies = lazy.get_or_init(|| closure_body::bodies_of(&ast));
+            bodies.get(f.fn_name()).cloned()
+        };
+        let body = match found {
+            Some(found) => found.get(&lazy, find),
+            None => find(),
+        };
+        match self
+            .call_frame
+            .call(&engine, &ast, body.as_deref(), f, args)
+        {
             Ok(v) => Some(v),
             Err(mut e) => {
                 let msg = e.to_string();
