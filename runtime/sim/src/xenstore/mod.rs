@@ -49,6 +49,30 @@ pub fn join(dir: &str, name: &str) -> String {
     p
 }
 
+/// How much of `b` names directories (or the whole of) `a` also names:
+/// the longest common prefix at which each path ends or has a `/` (0 when
+/// they share only the root). Every ancestor of `b` no longer than that is
+/// an ancestor of `a`, with the same text: a transaction narrows its lowest
+/// path with it, and a change's watches reuse what the last change found.
+pub(crate) fn shared_dirs(a: &[u8], b: &[u8]) -> usize {
+    // The first byte where they differ, eight at a time while they agree.
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    // Both end a component there: the whole shared part counts.
+    let ends = |p: &[u8]| i == p.len() || p[i] == b'/';
+    if ends(a) && ends(b) {
+        return i;
+    }
+    // Otherwise back to the last component boundary before it.
+    a[..i].iter().rposition(|&c| c == b'/').unwrap_or(0)
+}
+
 /// The components of `path` between its `/`s, as `path.split('/')` gives
 /// them. Paths are cut into components on most requests and the components
 /// are a few bytes long, so a plain byte scan is used rather than the

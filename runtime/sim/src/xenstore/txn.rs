@@ -115,26 +115,7 @@ impl Txn {
 /// Byte length of the longest common path prefix of `a` and `b` on
 /// component boundaries (`"/"`, length 1, when they share no component).
 fn common_prefix_len(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    // The first byte where they differ, eight at a time while they agree.
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
-        i += 8;
-    }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    // Both end a component there: the whole shared part counts.
-    let ends = |p: &[u8]| i == p.len() || p[i] == b'/';
-    if ends(a) && ends(b) {
-        return i.max(1);
-    }
-    // Otherwise back to the last component boundary before it.
-    match a[..i].iter().rposition(|&c| c == b'/') {
-        Some(j) if j > 0 => j,
-        _ => 1,
-    }
+    super::shared_dirs(a.as_bytes(), b.as_bytes()).max(1)
 }
 
 /// Narrows a lowpath to what it shares with `p`, in place (an empty one

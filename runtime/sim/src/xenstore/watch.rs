@@ -23,26 +23,6 @@ pub struct WatchEvent {
     pub hop: Option<HopId>,
 }
 
-/// How much of `b` names directories (or the whole of) `a` also names:
-/// the longest common prefix at which each path ends or has a `/` (0 when
-/// they share only the root). Every ancestor of `b` no longer than that is
-/// an ancestor of `a`, with the same text.
-fn shared_dirs(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
-        i += 8;
-    }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    let ends = |p: &[u8]| i == p.len() || p[i] == b'/';
-    if ends(a) && ends(b) {
-        return i;
-    }
-    a[..i].iter().rposition(|&c| c == b'/').unwrap_or(0)
-}
-
 /// One registered watch. A host of ten thousand domains holds over a
 /// hundred thousand (each guest's kernel and dom0's backends watch every
 /// device's other end, xend every domain's `/vm` and control nodes), so a
@@ -235,7 +215,8 @@ impl Xenstore {
             // (if no watch came or went since): only the rest are looked up.
             let (mut last, version, mut found) = std::mem::take(&mut self.fired_last);
             let b = name.as_bytes();
-            let shared = (version == self.watch_version).then(|| shared_dirs(last.as_bytes(), b));
+            let shared =
+                (version == self.watch_version).then(|| super::shared_dirs(last.as_bytes(), b));
             match shared {
                 Some(n) => found.retain(|&(len, _)| len as usize <= n),
                 None => found.clear(),
