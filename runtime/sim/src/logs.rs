@@ -567,6 +567,28 @@ mod tests {
     /// A sink's line count is the newlines it was given, however they
     /// fall: none, one at the end, several, far into a long text.
     #[test]
+    fn a_stamp_kept_from_the_last_is_the_stamp_made_afresh() {
+        // Within a day, across midnight, back in time, and before 1970.
+        let secs = [
+            1_559_726_607,
+            1_559_726_608,
+            1_559_779_199,
+            1_559_779_200,
+            1_559_779_201,
+            1_559_692_800,
+            86_399,
+            0,
+            -1,
+            -86_401,
+            1_559_726_607,
+        ];
+        let mut logs = Logs::default();
+        for s in secs {
+            assert_eq!(&*logs.stamp(s), crate::time::format_datetime(s), "{s}");
+        }
+    }
+
+    #[test]
     fn lines_are_counted_wherever_the_newlines_fall() {
         let mut sink = LogSink::new(true);
         let long = format!("{}\n{}\n", "x".repeat(100), "y".repeat(70));
