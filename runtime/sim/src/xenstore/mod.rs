@@ -49,6 +49,12 @@ pub fn join(dir: &str, name: &str) -> String {
     p
 }
 
+/// `/local/domain/<domid>`, a domain's home in the store, which the
+/// toolstacks build once per domain and join the rest of its paths to.
+pub fn local_domain(domid: u32) -> String {
+    ["/local/domain/", itoa::Buffer::new().format(domid)].concat()
+}
+
 /// How much of `b` names directories (or the whole of) `a` also names:
 /// the longest common prefix at which each path ends or has a `/` (0 when
 /// they share only the root). Every ancestor of `b` no longer than that is

@@ -198,7 +198,7 @@ async fn start_body(sim: &Sim, vm: VmRef) -> Result<(), String> {
     )?;
     // Created paused: xm create unpauses once the devices are up.
     domctl::do_domctl(sim, domid, Domctl::Pause).await;
-    let dompath = ["/local/domain/", itoa::Buffer::new().format(domid)].concat();
+    let dompath = crate::xenstore::local_domain(domid);
     {
         let mut x = sim.xend.borrow_mut();
         let v = x.vm_mut(vm);
@@ -440,7 +440,7 @@ pub async fn store_vm_details(sim: &Sim, vm: VmRef, log_it: bool) {
 
 /// `_storeDomDetails`: `/local/domain/<id>`'s keys.
 async fn store_dom_details(sim: &Sim, vm: VmRef, domid: u32) {
-    let dp = ["/local/domain/", itoa::Buffer::new().format(domid)].concat();
+    let dp = crate::xenstore::local_domain(domid);
     let (vcpus, fields) = {
         let x = sim.xend.borrow();
         let v = x.vm(vm);
