@@ -77,12 +77,15 @@ pub async fn create_device_model(sim: &Sim, vm: VmRef) {
         sentinel_lock: lock,
         fifo: fifo.clone(),
     });
-    let mut id = itoa::Buffer::new();
-    let id = id.format(domid);
-    let dp = ["/local/domain/", id].concat();
+    let dp = crate::xenstore::local_domain(domid);
     write(sim, join(&dp, "image/device-model-fifo"), &fifo).await;
     write(sim, join(&dp, "image/device-model-pid"), pid.to_string()).await;
-    let state = ["/local/domain/0/device-model/", id, "/state"].concat();
+    let state = [
+        "/local/domain/0/device-model/",
+        itoa::Buffer::new().format(domid),
+        "/state",
+    ]
+    .concat();
     write(sim, &state, "running").await;
     let s = sim.clone();
     start_thread(
