@@ -54,7 +54,13 @@ fn the_wall_time_limit_while_creating_estimates_the_whole_run() {
     ]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("wall-time limit reached"), "{err}");
-    assert!(err.contains("scripts/host_shutdown.rhai:11:"), "{err}");
+    // Inside the creating loop's statement, which spans lines 11 and 12:
+    // where the limit is seen depends on how far the run got in 0.3 s.
+    assert!(
+        err.contains("scripts/host_shutdown.rhai:11:")
+            || err.contains("scripts/host_shutdown.rhai:12:"),
+        "{err}"
+    );
     // Counted against what the script was asked to create.
     assert!(
         err.contains("of the 100,000 asked (--param domains=100000)"),
