@@ -7,22 +7,32 @@ use std::fmt::Write;
 use xsh_sim::time::SimTime;
 use xsh_sim::Value;
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal. Runs of bytes that need no escape
+/// are copied whole: an exploration's report is mostly such text, and a
+/// character at a time made writing it a visible part of its run.
 pub fn string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let mut plain = 0;
+    // Every byte escaped is ASCII, so each cut falls between characters.
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
         }
+        plain = i + 1;
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 
@@ -100,6 +110,38 @@ mod tests {
     #[test]
     fn escapes_control_characters_and_quotes() {
         assert_eq!(quoted("a\"b\\c\nd\u{1}"), r#""a\"b\\c\nd\u0001""#);
+    }
+
+    /// Copying plain runs whole writes what escaping each character did.
+    #[test]
+    fn escapes_as_one_character_at_a_time_would() {
+        fn by_char(s: &str) -> String {
+            let mut o = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => o.push_str("\\\""),
+                    '\\' => o.push_str("\\\\"),
+                    '\n' => o.push_str("\\n"),
+                    '\r' => o.push_str("\\r"),
+                    '\t' => o.push_str("\\t"),
+                    c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => o.push(c),
+                }
+            }
+            o.push('"');
+            o
+        }
+        let cases = [
+            "",
+            "plain text",
+            "\"",
+            "ends with a quote\"",
+            "\u{0}\u{1f}\u{7f} é→\t\r\n\\ ☃",
+            "xend.log: [2016-07-11 12:00:01 1234] DEBUG (XendDomainInfo:1234) \"x\"",
+        ];
+        for c in cases {
+            assert_eq!(quoted(c), by_char(c), "{c:?}");
+        }
     }
 
     #[test]
