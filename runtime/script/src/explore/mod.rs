@@ -10,7 +10,8 @@
 //! - `outcome.rs` — a run's outcome signature (the script's, or a default
 //!   of final domain states and key log lines);
 //! - `space.rs` — the choice tree: enumeration, sampling, sharding, order;
-//! - `runner.rs` — running variants on threads, each with its own worlds;
+//! - `runner.rs` — running variants, each in its own world;
+//! - `threads.rs` — sharing them out among threads;
 //! - `report.rs` — results, the outcome table, failures and their replay;
 //! - `shards.rs` — the JSON results `--shard` runs write and `--merge` joins.
 //!
@@ -24,6 +25,7 @@ pub mod report;
 pub mod runner;
 pub mod shards;
 pub mod space;
+pub mod threads;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

@@ -2,22 +2,22 @@
 //!
 //! A world (`Sim`) is `Rc`-based and never crosses threads: each thread
 //! compiles the script once and builds every world it runs itself. Work is
-//! a shared queue of prefixes (exhaustive) or sample numbers (sampled);
-//! results are sorted by path at the end, so the report does not depend on
-//! which thread ran what.
+//! a shared queue of prefixes (exhaustive) or sample numbers (sampled),
+//! shared out by `threads.rs`; results are sorted by path at the end, so
+//! the report does not depend on which thread ran what.
 
 use crate::observe::Observe;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::Ordering;
 
 use rhai::AST;
 use xsh_sim::Config;
 
 use super::report::{Failure, FailureKind, Mode, Report, Variant};
-use super::space::{children, path_of, product, size_key, Frontier, Split};
-use super::{mix, Made, Plan, Rest};
+use super::space::{children, path_of, product, size_key, Split};
+use super::threads::{share, Tally, Work};
+use super::{Made, Plan, Rest};
 use crate::{Host, Limits, ScriptError};
 
 /// What to explore and how.
@@ -93,7 +93,8 @@ pub struct FixedUse {
 }
 
 impl FixedUse {
-    fn absorb(&mut self, other: FixedUse) {
+    /// Adds another worker's findings.
+    pub(super) fn absorb(&mut self, other: FixedUse) {
         self.accepted.extend(other.accepted);
         for (k, v) in other.refused {
             self.refused.entry(k).or_insert(v);
@@ -110,6 +111,8 @@ pub struct Worker<'a> {
     ast: Option<(Rc<AST>, Observe)>,
     /// The last variant's host: its engine serves the next world.
     host: Option<Host>,
+    /// Whether that host's world has run a variant (a prepared one has not).
+    used: bool,
     /// The `--choose` names' fate in the variants run so far.
     pub uses: FixedUse,
 }
@@ -121,17 +124,37 @@ impl<'a> Worker<'a> {
             job,
             ast: None,
             host: None,
+            used: false,
             uses: FixedUse::default(),
         }
+    }
+
+    /// The job it runs.
+    pub fn job(&self) -> &'a Job {
+        self.job
+    }
+
+    /// Compiles the script and builds the first world, before any variant
+    /// is asked for.
+    pub fn prepare(&mut self) -> Result<(), ScriptError> {
+        let host = match self.host.take() {
+            Some(h) => h,
+            None => Host::new(self.job.config.clone(), self.job.limits.clone()),
+        };
+        let compiled = self.ast(&host).map(|_| ());
+        self.host = Some(host);
+        compiled
     }
 
     /// Runs one variant; returns the choices it made and its result.
     pub fn run(&mut self, plan: Plan) -> (Vec<Made>, Variant) {
         let job = self.job;
         let host = match self.host.take() {
-            Some(h) => h.renew(job.config.clone()),
+            Some(h) if self.used => h.renew(job.config.clone()),
+            Some(h) => h,
             None => Host::new(job.config.clone(), job.limits.clone()),
         };
+        self.used = true;
         let r = self.run_in(&host, plan);
         self.host = Some(host);
         r
@@ -236,158 +259,80 @@ fn run_shared(host: &Host, job: &Job, ast: Rc<AST>, reads: Observe) -> Result<()
 /// Explores: every combination, or samples; then shrinks each failure to
 /// its smallest choice vector. Fails only when the script does not compile.
 pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report, ScriptError> {
-    let jobs = job.jobs.max(1);
-    // The root path, on this thread: it shows the choice points (for the
-    // size of the space and the shards' split) and proves the script compiles.
+    let tally = Tally::default();
     let mut w = Worker::new(job);
-    {
-        let host = Host::new(job.config.clone(), job.limits.clone());
-        host.compile(&job.name, &job.src)?;
-    }
-    let (root_trail, root) = w.run(Plan {
-        rest: Rest::First,
-        ..Plan::default()
-    });
-    let (si, sn) = job.shard;
-    let split = Split::new(si, sn.max(1), &root_trail);
-    let estimate = product(&root_trail).unwrap_or(usize::MAX);
-    // Where an exhaustive walk stops; `--samples` that reach every
-    // combination become a walk of them all, each once, rather than that
-    // many draws repeating the same few paths.
-    let mut cap = job.max_variants;
-    let mut all_of_samples = None;
-    let mode = match job.samples {
-        Some(n) if n >= estimate => {
-            cap = n;
-            all_of_samples = Some(n);
-            Mode::Exhaustive
-        }
-        Some(n) => Mode::Sampled {
-            samples: n,
-            seed: job.sample_seed,
-            auto: false,
-        },
-        None if estimate > job.max_variants => Mode::Sampled {
-            samples: job.max_variants,
-            seed: job.sample_seed,
-            auto: true,
-        },
-        None => Mode::Exhaustive,
-    };
-    let results: Mutex<Vec<Variant>> = Mutex::new(Vec::new());
-    let done = AtomicUsize::new(0);
-    let failed = AtomicUsize::new(0);
-    let truncated = AtomicBool::new(false);
-    let uses = Mutex::new(std::mem::take(&mut w.uses));
-    let absorb = |u: FixedUse| uses.lock().unwrap_or_else(|e| e.into_inner()).absorb(u);
-    let record = |v: Variant| {
-        if v.failure.is_some() {
-            failed.fetch_add(1, Ordering::Relaxed);
-        }
-        done.fetch_add(1, Ordering::Relaxed);
-        results.lock().unwrap_or_else(|e| e.into_inner()).push(v);
-    };
-    let total;
-    match &mode {
-        Mode::Exhaustive => {
-            if split.keeps(&root.path) {
-                record(root);
+    // The root path shows the choice points (for the size of the space and
+    // the shards' split) and proves the script compiles.
+    let (mode, all_of_samples) = share(job.jobs.max(1), &mut w, &tally, progress, |w| {
+        let (root_trail, root) = w.run(Plan {
+            rest: Rest::First,
+            ..Plan::default()
+        });
+        let (si, sn) = job.shard;
+        let split = Split::new(si, sn.max(1), &root_trail);
+        let estimate = product(&root_trail).unwrap_or(usize::MAX);
+        // Where an exhaustive walk stops; `--samples` that reach every
+        // combination become a walk of them all, each once, rather than
+        // that many draws repeating the same few paths.
+        let mut cap = job.max_variants;
+        let mut all_of_samples = None;
+        let mode = match job.samples {
+            Some(n) if n >= estimate => {
+                cap = n;
+                all_of_samples = Some(n);
+                Mode::Exhaustive
             }
-            let mut f = Frontier::root();
-            f.pop();
-            f.extend(children(0, &root_trail));
-            total = estimate.div_ceil(sn.max(1));
-            let queue = Mutex::new((f, 0usize));
-            let cv = Condvar::new();
-            run_threads(jobs, &done, &failed, total, progress, || {
-                let mut w = Worker::new(job);
-                loop {
-                    let item = {
-                        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
-                        loop {
-                            if let Some(p) = q.0.pop() {
-                                if split.skips(&p) {
-                                    continue;
-                                }
-                                if done.load(Ordering::Relaxed) + q.1 >= cap {
-                                    truncated.store(true, Ordering::Relaxed);
-                                    continue;
-                                }
-                                q.1 += 1;
-                                break Some(p);
-                            }
-                            if q.1 == 0 {
-                                break None;
-                            }
-                            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
-                        }
-                    };
-                    let Some(prefix) = item else {
-                        cv.notify_all();
-                        break;
-                    };
-                    let (trail, v) = w.run(Plan {
-                        prefix: prefix.clone(),
-                        rest: Rest::First,
-                        ..Plan::default()
-                    });
-                    let kids = children(prefix.len(), &trail);
-                    if split.keeps(&v.path) {
-                        record(v);
-                    }
-                    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
-                    q.0.extend(kids);
-                    q.1 -= 1;
-                    drop(q);
-                    cv.notify_all();
+            Some(n) => Mode::Sampled {
+                samples: n,
+                seed: job.sample_seed,
+                auto: false,
+            },
+            None if estimate > job.max_variants => Mode::Sampled {
+                samples: job.max_variants,
+                seed: job.sample_seed,
+                auto: true,
+            },
+            None => Mode::Exhaustive,
+        };
+        let (work, total) = match &mode {
+            Mode::Exhaustive => {
+                if split.keeps(&root.path) {
+                    tally.record(root);
                 }
-                absorb(w.uses);
-            });
-        }
-        Mode::Sampled { samples, seed, .. } => {
-            let mine: Vec<usize> = (0..*samples).filter(|k| k % sn.max(1) == si).collect();
-            total = mine.len();
-            let next = AtomicUsize::new(0);
-            let seed = *seed;
-            let sampled: Mutex<Vec<(usize, Variant)>> = Mutex::new(Vec::new());
-            run_threads(jobs, &done, &failed, total, progress, || {
-                let mut w = Worker::new(job);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&k) = mine.get(i) else { break };
-                    let (_, v) = w.run(Plan {
-                        rest: Rest::Random(mix(seed ^ mix(k as u64))),
-                        ..Plan::default()
-                    });
-                    if v.failure.is_some() {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    done.fetch_add(1, Ordering::Relaxed);
-                    sampled
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((k, v));
-                }
-                absorb(w.uses);
-            });
-            // The same path drawn twice counts once (the first draw).
-            let mut s = sampled.into_inner().unwrap_or_else(|e| e.into_inner());
-            s.sort_by_key(|(k, _)| *k);
-            let mut seen = std::collections::BTreeSet::new();
-            let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
-            for (_, v) in s {
-                if seen.insert(v.path.clone()) {
-                    r.push(v);
-                }
+                let first = children(0, &root_trail);
+                (Work::walk(split, cap, first), estimate.div_ceil(sn.max(1)))
+            }
+            Mode::Sampled { samples, seed, .. } => {
+                let mine: Vec<usize> = (0..*samples).filter(|k| k % sn.max(1) == si).collect();
+                let total = mine.len();
+                (Work::samples(mine, *seed), total)
+            }
+        };
+        Ok((Some(work), total, (mode, all_of_samples)))
+    })?;
+    let mut variants = tally
+        .results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Mode::Sampled { .. } = mode {
+        // The same path drawn twice counts once (the first draw).
+        let mut s = tally
+            .sampled
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        s.sort_by_key(|(k, _)| *k);
+        let mut seen = std::collections::BTreeSet::new();
+        for (_, v) in s {
+            if seen.insert(v.path.clone()) {
+                variants.push(v);
             }
         }
     }
-    let mut variants = results.into_inner().unwrap_or_else(|e| e.into_inner());
     variants.sort_by(|a, b| a.path.cmp(&b.path));
     let mut report = Report::new(job, mode, variants);
-    report.truncated = truncated.load(Ordering::Relaxed);
+    report.truncated = tally.truncated.load(Ordering::Relaxed);
     report.all_of_samples = all_of_samples;
-    let uses = uses.into_inner().unwrap_or_else(|e| e.into_inner());
+    let uses = tally.uses.into_inner().unwrap_or_else(|e| e.into_inner());
     for name in job.fixed.keys() {
         if uses.accepted.contains(name) {
             continue;
@@ -398,67 +343,22 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
         }
     }
     if let Mode::Sampled { .. } = report.mode {
-        report.minimised = minimise_all(job, &report);
+        report.minimised = minimise_all(&mut w, job, &report);
     }
+    let done = tally.done.load(Ordering::Relaxed);
     progress(Progress {
-        done: done.load(Ordering::Relaxed),
-        total: done.load(Ordering::Relaxed),
-        failed: failed.load(Ordering::Relaxed),
+        done,
+        total: done,
+        failed: tally.failed.load(Ordering::Relaxed),
     });
     Ok(report)
-}
-
-/// Starts `jobs` threads running `work`; this thread reports progress
-/// every 50 ms until they are done, and returns as soon as the last ends
-/// (a sleeping reporter would add up to its period to every exploration).
-fn run_threads(
-    jobs: usize,
-    done: &AtomicUsize,
-    failed: &AtomicUsize,
-    total: usize,
-    progress: &(dyn Fn(Progress) + Sync),
-    work: impl Fn() + Sync,
-) {
-    let running = Mutex::new(jobs);
-    let ended = Condvar::new();
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            // The stack every script thread has (deep.rs), so a variant
-            // stops deep recursion where `xsh run` would.
-            crate::deep::spawn_scoped(s, || {
-                work();
-                *running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-                ended.notify_all();
-            });
-        }
-        let lock = || running.lock().unwrap_or_else(|e| e.into_inner());
-        while *lock() > 0 {
-            let d = done.load(Ordering::Relaxed);
-            progress(Progress {
-                done: d,
-                total: total.max(d),
-                failed: failed.load(Ordering::Relaxed),
-            });
-            // Not holding the count while reporting: a worker ending then
-            // does not wait for the terminal.
-            let left = lock();
-            if *left > 0 {
-                drop(
-                    ended
-                        .wait_timeout(left, std::time::Duration::from_millis(50))
-                        .unwrap_or_else(|e| e.into_inner()),
-                );
-            }
-        }
-    });
 }
 
 /// For sampled runs: each failure's smallest sampled vector, shrunk by
 /// setting one choice at a time back to its first option while the same
 /// check still fails. (An exhaustive run has already tried every smaller
 /// vector, so its smallest failing one is minimal as it is.)
-fn minimise_all(job: &Job, report: &Report) -> Vec<Variant> {
-    let mut w = Worker::new(job);
+fn minimise_all(w: &mut Worker, job: &Job, report: &Report) -> Vec<Variant> {
     let mut out = Vec::new();
     for v in report.smallest_failures() {
         let want = v.failure.as_ref().map(|f| (f.kind, f.name.clone()));
