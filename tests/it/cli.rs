@@ -102,6 +102,19 @@ fn the_benchmark_prints_every_part_at_small_sizes() {
         );
     }
     assert!(out.contains("CPU per domain at 6 over 3: xsh "), "{out}");
+    // The shutdown alone: the same script timed again stopping after its
+    // creation, one row per size, after the scaling table.
+    let (_, alone) = out
+        .split_once("the shutdown alone")
+        .unwrap_or_else(|| panic!("the shutdown-alone table: {out}"));
+    assert!(alone.contains("--param shutdown=false"), "{out}");
+    for n in ["3", "6"] {
+        let cells = alone
+            .lines()
+            .find(|l| l.split('|').next().is_some_and(|c| c.trim() == n))
+            .unwrap_or_else(|| panic!("a shutdown-alone row for {n}: {out}"));
+        assert!(cells.contains(" us |"), "{cells}");
+    }
     assert!(out.contains("-j 1: 4 variants in"), "{out}");
     assert!(out.contains("-j 2: 4 variants in"), "{out}");
     // Each job count's figure is the median of its runs, their spread shown.
@@ -158,6 +171,12 @@ fn the_benchmark_reports_json_without_the_peer() {
         );
     }
     assert!(row["peer"].is_null(), "{out}");
+    // Created only, timed on its own; the shutdown alone is the difference.
+    let created = row["xsh_create_only"]["wall_s"].as_f64().unwrap_or(0.0);
+    assert!(created > 0.0, "{out}");
+    let alone = row["xsh_shutdown_alone_wall_s"].as_f64().unwrap_or(-1.0);
+    let whole = row["xsh"]["wall_s"].as_f64().unwrap_or(0.0);
+    assert!((alone - (whole - created).max(0.0)).abs() < 1e-3, "{out}");
     assert!(
         v["seed"].is_null() && v["explore"].is_null(),
         "only the scaling part: {out}"

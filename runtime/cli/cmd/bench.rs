@@ -10,7 +10,10 @@
 //!    (scripts/seed_scenarios.rhai), beside the peer's `scenario` loop;
 //!    and the same with an `on` hook on every probe;
 //! 2. N HVM domains created and shut down (scripts/host_shutdown.rhai)
-//!    beside the peer's `concurrent --domains N`, for each N;
+//!    beside the peer's `concurrent --domains N`, for each N; and the same
+//!    script stopped after its creation, so the shutdown alone (the whole
+//!    of the peer's run, whose domains exist from its first step) is the
+//!    difference;
 //! 3. explored variants of the seed's scenario per second
 //!    (`xsh explore scripts/explore_seed.rhai`) with 1 and 2 jobs.
 
@@ -119,6 +122,7 @@ fn run(f: &Flags) -> Result<(), String> {
         }
         if text {
             print_linearity(&rows);
+            print_shutdown_alone(&rows);
         }
         out["scaling"] = rows.iter().map(scale_json).collect();
     }
@@ -329,15 +333,48 @@ fn print_linearity(rows: &[Scale]) {
     println!("{s}");
 }
 
+/// The peer creates no domain; xsh's creation is timed on its own, and
+/// the shutdown alone is the difference.
+fn print_shutdown_alone(rows: &[Scale]) {
+    println!();
+    println!("the shutdown alone (the peer's whole run: its domains exist from its first step):");
+    println!(
+        "  xsh: the run above less the same script with --param shutdown=false (creation only)"
+    );
+    println!(
+        "  {:>7} | {:>11} {:>9} {:>13} | {:>9} | {:>7}",
+        "domains", "create only", "shutdown", "per domain", "peer wall", "speed"
+    );
+    for r in rows {
+        let shut = r.shutdown_wall_s();
+        let peer = r.peer.as_ref();
+        println!(
+            "  {:>7} | {:>9.3} s {:>7.3} s {:>10.1} us | {:>9} | {:>7}",
+            r.domains,
+            r.created.wall_s,
+            shut,
+            shut / r.domains as f64 * 1e6,
+            peer.map_or("-".into(), |p| format!("{:.3} s", p.wall_s)),
+            peer.filter(|_| shut > 0.0)
+                .map_or("-".into(), |p| format!("{:.2}x", p.wall_s / shut)),
+        );
+    }
+}
+
 fn scale_json(r: &Scale) -> Value {
     let mut v = json!({
         "domains": r.domains,
         "xsh": side_json(&r.xsh),
         "xsh_cpu_ms_per_domain": round(r.xsh.cpu_s / r.domains as f64 * 1e3, 4),
+        "xsh_create_only": side_json(&r.created),
+        "xsh_shutdown_alone_wall_s": round(r.shutdown_wall_s(), 4),
     });
     if let Some(p) = &r.peer {
         v["peer"] = side_json(p);
         v["peer_cpu_ms_per_domain"] = json!(round(p.cpu_s / r.domains as f64 * 1e3, 4));
+        if r.shutdown_wall_s() > 0.0 {
+            v["shutdown_alone_speed"] = json!(round(p.wall_s / r.shutdown_wall_s(), 3));
+        }
     }
     v
 }

@@ -188,7 +188,18 @@ impl Seed {
 pub struct Scale {
     pub domains: u32,
     pub xsh: Measured,
+    /// The same script stopped after its creation (`--param shutdown=false`).
+    pub created: Measured,
     pub peer: Option<Measured>,
+}
+
+impl Scale {
+    /// Wall seconds of xsh's shutdown alone: the whole run less the run
+    /// that only creates. The peer's domains exist from its first step, so
+    /// this is the part of xsh's run that answers the peer's question.
+    pub fn shutdown_wall_s(&self) -> f64 {
+        (self.xsh.wall_s - self.created.wall_s).max(0.0)
+    }
 }
 
 /// The limits a host-scale run is given: room for ~2,000 events per
@@ -197,23 +208,39 @@ pub fn scale_limits(domains: u32) -> (u64, u32) {
     ((domains as u64 * 2_000).max(250_000), 3_600)
 }
 
-/// `domains` HVM domains created and shut down, by xsh and by the peer.
+/// `domains` HVM domains created and shut down, by xsh and by the peer;
+/// and by xsh created only.
 pub fn scale(s: &Scripts, peer: &Peer, domains: u32) -> Result<Scale, String> {
     let (events, wall) = scale_limits(domains);
-    let m = measure(&mut xsh(&[
-        "run",
-        &arg(&s.path("host_shutdown.rhai")),
-        "--param",
-        &format!("domains={domains}"),
-        "--max-events",
-        &events.to_string(),
-        "--max-wall-time",
-        &wall.to_string(),
-    ])?)?;
+    let host = |shutdown: bool| -> Result<Measured, String> {
+        measure(&mut xsh(&[
+            "run",
+            &arg(&s.path("host_shutdown.rhai")),
+            "--param",
+            &format!("domains={domains}"),
+            "--param",
+            &format!("shutdown={shutdown}"),
+            "--max-events",
+            &events.to_string(),
+            "--max-wall-time",
+            &wall.to_string(),
+        ])?)
+    };
+    let m = host(true)?;
     if !m.stdout.contains("domains left: 0") {
         return Err(format!(
             "host_shutdown.rhai with {domains} domains did not shut them all down:\n{}",
             m.stdout
+        ));
+    }
+    let created = host(false)?;
+    if !created
+        .stdout
+        .contains(&format!("domains running: {domains}"))
+    {
+        return Err(format!(
+            "host_shutdown.rhai --param shutdown=false did not leave {domains} domains running:\n{}",
+            created.stdout
         ));
     }
     let peer = match peer.command(&["concurrent", "--domains", &domains.to_string()]) {
@@ -223,6 +250,7 @@ pub fn scale(s: &Scripts, peer: &Peer, domains: u32) -> Result<Scale, String> {
     Ok(Scale {
         domains,
         xsh: m,
+        created,
         peer,
     })
 }
