@@ -24,7 +24,7 @@ fn the_event_limit_says_how_many_events_the_shutdown_needs() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("event limit reached"), "{err}");
     // Reported at the script's `sim.run()`, as every limit is at its line.
-    assert!(err.contains("scripts/host_shutdown.rhai:18:5"), "{err}");
+    assert!(err.contains("scripts/host_shutdown.rhai:23:9"), "{err}");
     // How far the run came, and what it scaled by.
     assert!(err.contains("this run did 2,000 events"), "{err}");
     assert!(err.contains("with 20 domains in the world"), "{err}");
@@ -54,11 +54,11 @@ fn the_wall_time_limit_while_creating_estimates_the_whole_run() {
     ]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("wall-time limit reached"), "{err}");
-    // Inside the creating loop's statement, which spans lines 11 and 12:
+    // Inside the creating loop's statement, which spans lines 14 and 15:
     // where the limit is seen depends on how far the run got in 0.3 s.
     assert!(
-        err.contains("scripts/host_shutdown.rhai:11:")
-            || err.contains("scripts/host_shutdown.rhai:12:"),
+        err.contains("scripts/host_shutdown.rhai:14:")
+            || err.contains("scripts/host_shutdown.rhai:15:"),
         "{err}"
     );
     // Counted against what the script was asked to create.
@@ -94,4 +94,38 @@ fn a_runaway_without_domains_keeps_the_plain_help() {
         "{err}"
     );
     assert!(!err.contains("An estimate"), "{err}");
+}
+
+/// The wall-time limit reached after every domain was created (here in the
+/// script's own work; in a host run, while `xm.shutdown` after `xm.shutdown`
+/// runs the world) still names a value to raise it to, from the work so far.
+#[test]
+fn the_wall_time_limit_after_creating_names_a_value() {
+    let dir = crate::util::Scratch::new(
+        "wall-after-create",
+        &[(
+            "after.rhai",
+            r#"for i in 0..3 {
+    xm.create(#{ name: `vm${i}`, type: "hvm", guest: "ubuntu-16.04" });
+}
+let spins = 0;
+loop { spins += 1; }
+"#,
+        )],
+    );
+    let (code, _, err) = dir.xsh(&[
+        "run",
+        "after.rhai",
+        "--max-wall-time",
+        "0.3",
+        "--max-operations",
+        "1000000000000",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("wall-time limit reached"), "{err}");
+    assert!(err.contains("the script had created 3 domains"), "{err}");
+    assert!(err.contains("the script's work so far took"), "{err}");
+    let wall = number_after(&err, "; --max-wall-time ")
+        .unwrap_or_else(|| panic!("a suggested --max-wall-time: {err}"));
+    assert!(wall > 0.3, "{err}");
 }

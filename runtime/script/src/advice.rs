@@ -229,25 +229,32 @@ fn outside_run(st: &HostState, now: Tally, wall: f64) -> Option<Advice> {
     if now.gone() > 0 {
         note.push_str(&format!(", {} gone", thousands(now.gone())));
     }
-    let Some((_, n)) = asked.filter(|&(_, n)| n > now.created) else {
-        return Some(Advice {
-            note,
-            help: format!(
-                "If the work is real, raise --max-wall-time. An estimate from the rate so far: creating N domains takes about N × {}, and shutting them down up to {SHUTDOWN_OVER_CREATE} times as long.",
-                secs(each)
-            ),
-        });
-    };
     // Shutting the domains down takes about as many events again as
     // creating them (see the module's comment), and up to three times as
     // long: the host-scale runs of docs/benchmarks.md took 1-3x.
+    // Still creating: the whole creation at the rate so far. Every domain
+    // created (or no count asked for): the limit came while they were
+    // asked to shut down, one `xm.shutdown` (which runs the world) after
+    // another, and the work so far stands for the creation.
+    let still_creating = asked.filter(|&(_, n)| n > now.created).map(|(_, n)| n);
+    let n = still_creating.unwrap_or(now.created);
     let create = each * n as f64;
     let needed = create * (1.0 + SHUTDOWN_OVER_CREATE);
+    let start = match still_creating {
+        Some(_) => format!(
+            "at {} per domain, creating {} takes ~{}",
+            secs(each),
+            thousands(n),
+            secs(create)
+        ),
+        None => format!(
+            "the script's work so far took {} for its {} domains",
+            secs(wall),
+            thousands(n)
+        ),
+    };
     let mut help = format!(
-        "If the work is real, raise --max-wall-time. An estimate: at {} per domain, creating {} takes ~{}, and shutting them down up to {SHUTDOWN_OVER_CREATE} times as long: ~{} in all; --max-wall-time {} leaves room.",
-        secs(each),
-        thousands(n),
-        secs(create),
+        "If the work is real, raise --max-wall-time. An estimate: {start}, and shutting them down up to {SHUTDOWN_OVER_CREATE} times as long as creating them: ~{} in all; --max-wall-time {} leaves room.",
         secs(needed),
         round_up(needed * ROOM)
     );
