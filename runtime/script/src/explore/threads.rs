@@ -190,16 +190,13 @@ pub fn share<'j, T>(
     let work: OnceLock<Option<Work>> = OnceLock::new();
     let running = Mutex::new(jobs);
     let stopped = Condvar::new();
-    let finish = |uses: FixedUse| {
-        lock(&tally.uses).absorb(uses);
-        *lock(&running) -= 1;
-        stopped.notify_all();
-    };
+    let absorb = |uses: FixedUse| lock(&tally.uses).absorb(uses);
     std::thread::scope(|s| {
         for _ in 1..jobs {
             // The stack every script thread has (deep.rs), so a variant
             // stops deep recursion where `xsh run` would.
             crate::deep::spawn_scoped(s, || {
+                let _out = Running(&running, &stopped);
                 let mut helper = Worker::new(job);
                 // A script that does not compile fails the root run too,
                 // which reports it.
@@ -207,20 +204,14 @@ pub fn share<'j, T>(
                 if let Some(work) = work.wait() {
                     work.run(&mut helper, tally);
                 }
-                finish(helper.uses);
+                absorb(helper.uses);
             });
         }
+        let _out = Running(&running, &stopped);
         // Whatever happens to the root run, the helpers are not left
         // waiting at the gate (the scope would wait for them for ever).
         let gate = Gate(&work);
-        let found = w.prepare().and_then(|()| root(w));
-        let (shared, total, kept) = match found {
-            Ok(found) => found,
-            Err(e) => {
-                drop(gate);
-                return Err(e);
-            }
-        };
+        let (shared, total, kept) = w.prepare().and_then(|()| root(w))?;
         let _ = work.set(shared);
         drop(gate);
         let (running, stopped) = (&running, &stopped);
@@ -243,9 +234,20 @@ pub fn share<'j, T>(
         if let Some(Some(work)) = work.get() {
             work.run(w, tally);
         }
-        finish(std::mem::take(&mut w.uses));
+        absorb(std::mem::take(&mut w.uses));
         Ok(kept)
     })
+}
+
+/// Counts a working thread out when it ends, however it ends: the
+/// reporter runs until every one has.
+struct Running<'a>(&'a Mutex<usize>, &'a Condvar);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        *lock(self.0) -= 1;
+        self.1.notify_all();
+    }
 }
 
 /// Opens the gate with no work if nothing else opened it.
