@@ -308,7 +308,7 @@ pub fn explore(job: &Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report
                 (Work::samples(mine, *seed), total)
             }
         };
-        Ok((Some(work), total, (mode, all_of_samples)))
+        Ok((work, total, (mode, all_of_samples)))
     })?;
     let mut variants = tally
         .results

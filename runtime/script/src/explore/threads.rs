@@ -176,15 +176,15 @@ fn take_prefix(
 }
 
 /// Runs an exploration on `jobs` threads. `root` runs on this thread with
-/// `w` and returns the work it found (or `None` when there is none to
-/// share), the number of variants expected and what the caller keeps;
-/// meanwhile the other threads prepare. Then every thread runs the work.
+/// `w` and returns the work it found, the number of variants expected and
+/// what the caller keeps; meanwhile the other threads prepare. Then every
+/// thread runs the work.
 pub fn share<'j, T>(
     jobs: usize,
     w: &mut Worker<'j>,
     tally: &Tally,
     progress: &(dyn Fn(Progress) + Sync),
-    root: impl FnOnce(&mut Worker<'j>) -> Result<(Option<Work>, usize, T), ScriptError>,
+    root: impl FnOnce(&mut Worker<'j>) -> Result<(Work, usize, T), ScriptError>,
 ) -> Result<T, ScriptError> {
     let job = w.job();
     let work: OnceLock<Option<Work>> = OnceLock::new();
@@ -212,7 +212,7 @@ pub fn share<'j, T>(
         // waiting at the gate (the scope would wait for them for ever).
         let gate = Gate(&work);
         let (shared, total, kept) = w.prepare().and_then(|()| root(w))?;
-        let _ = work.set(shared);
+        let _ = work.set(Some(shared));
         drop(gate);
         let (running, stopped) = (&running, &stopped);
         s.spawn(move || {
