@@ -1,6 +1,8 @@
 //! The `xsh` command: parse, dispatch, map the outcome to an exit code.
 
 mod cmd;
+#[cfg(feature = "mimalloc")]
+mod heap;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 /// See Cargo.toml: the model's many small allocations.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: heap::Heap = heap::Heap;
 
 fn main() -> ExitCode {
     restore_sigpipe();
