@@ -14,10 +14,14 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context as TaskCx, Poll, RawWaker, RawWakerVTable, Waker};
 
 use crate::stack::CtxId;
 use crate::time::{SimDuration, SimTime};
+
+mod in_place;
+pub(crate) use in_place::Bounds;
 
 /// A boxed, non-`Send` future: everything in the world lives on one thread.
 pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -144,6 +148,15 @@ pub struct Executor {
     /// (boot, watch registration) without virtual time passing.
     instant: Cell<u32>,
     events: Cell<u64>,
+    /// The bounds of the loop running the current event, if it lets a
+    /// sleeping task go on in place; `None` for loops that do not.
+    bounds: Cell<Option<Rc<Bounds>>>,
+    /// The task `poll` is polling. A hook's `orig()` polls a call's body
+    /// itself, in a loop of its own: a sleep there is always queued.
+    polled: Cell<Option<TaskId>>,
+    /// Whether a wake-up may run in place at all (tests compare runs with
+    /// every wake-up queued).
+    in_place: Cell<bool>,
 }
 
 pub(crate) fn noop_waker() -> Waker {
@@ -170,6 +183,9 @@ impl Default for Executor {
             graveyard: RefCell::new(Vec::new()),
             instant: Cell::new(0),
             events: Cell::new(0),
+            bounds: Cell::new(None),
+            polled: Cell::new(None),
+            in_place: Cell::new(true),
         }
     }
 }
@@ -433,11 +449,13 @@ impl Executor {
         };
         let mut fut = fut;
         let prev = self.set_current(Some(t));
+        let prev_polled = self.set_polled(Some(t));
         let waker = noop_waker();
         let done = fut
             .as_mut()
             .poll(&mut TaskCx::from_waker(&waker))
             .is_ready();
+        self.set_polled(prev_polled);
         self.set_current(prev);
         let ended = {
             let mut s = self.slots.borrow_mut();
@@ -487,6 +505,9 @@ impl Future for Sleep {
                 return Poll::Ready(());
             };
             let until = self.until;
+            if self.sim.wake_in_place(t, until) {
+                return Poll::Ready(());
+            }
             exec.push(until, Ev::Wake(t));
             self.armed = true;
         }

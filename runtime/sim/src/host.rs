@@ -196,7 +196,8 @@ fn run_cmd<T: 'static, Fut: Future<Output = Result<T, String>> + 'static>(
         let r = fut.await;
         *c2.borrow_mut() = Some(r);
     });
-    let end = sim.run_while(|| cell.borrow().is_none());
+    let filled = cell.clone();
+    let end = sim.run_while(move || filled.borrow().is_none());
     if instant {
         // Let everything the command set off at this instant settle too.
         let now = sim.now();
@@ -408,7 +409,8 @@ pub fn xm_shutdown_all(sim: &Sim, targets: &[String]) -> Result<(), String> {
             l.set(l.get() - 1);
         });
     }
-    match sim.run_while(|| left.get() > 0) {
+    let running = left.clone();
+    match sim.run_while(move || running.get() > 0) {
         RunEnd::Aborted(m) => Err(m),
         _ => match failed.borrow_mut().take() {
             Some(e) => Err(e),

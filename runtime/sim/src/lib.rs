@@ -27,6 +27,8 @@ pub mod logs;
 pub mod probe;
 pub mod profile;
 pub mod qemu_dm;
+#[cfg(test)]
+mod queued_or_in_place;
 pub mod rng;
 pub mod shared_strs;
 pub mod stack;
@@ -42,7 +44,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::rc::Rc;
 
-use exec::{Ev, Executor, Park, Sleep, TaskId};
+use exec::{Bounds, Ev, Executor, Park, Sleep, TaskId};
 use probe::{HookHost, Probe};
 use stack::{Contexts, CtxId, HopId};
 use time::{SimDuration, SimTime};
@@ -424,9 +426,27 @@ impl Sim {
 
     /// Runs one event. Returns its time, or `None` when idle.
     pub fn step(&self) -> Option<SimTime> {
+        self.step_within(None)
+    }
+
+    /// Runs one event for a loop with these bounds (`None`: a loop that
+    /// does not let a sleeping task go on in place).
+    fn step_within(&self, bounds: Option<Rc<Bounds>>) -> Option<SimTime> {
         let (t, ev) = self.exec.pop()?;
+        let _loop = self.exec.bounds_for(bounds);
         self.dispatch(ev);
         Some(t)
+    }
+
+    /// Lets the task being polled, `t`, going to sleep until `until`, go on
+    /// at once when its wake-up would be the next event the loop running
+    /// the world runs, and the loop would run it (see `exec::Bounds`).
+    pub(crate) fn wake_in_place(&self, t: TaskId, until: SimTime) -> bool {
+        let go_on = self.exec.next_is_own_wake(t, until) && self.aborted.borrow().is_none();
+        if go_on {
+            self.exec.wake_in_place(until);
+        }
+        go_on
     }
 
     /// Runs until idle, until `deadline`, or until aborted or a limit hits.
@@ -436,6 +456,13 @@ impl Sim {
             (c.max_events, c.max_virtual_time)
         };
         let start_events = self.exec.events_run();
+        // What this loop checks below, for a task that would be woken next.
+        let bounds = Some(Rc::new(Bounds {
+            until: deadline.map_or(max_time, |d| d.min(max_time)),
+            events_below: start_events.saturating_add(max_events),
+            looks_every_1024: true,
+            go_on: None,
+        }));
         loop {
             if let Some(msg) = self.aborted.borrow().clone() {
                 return RunEnd::Aborted(msg);
@@ -469,7 +496,7 @@ impl Sim {
                     "event limit reached: {max_events} events in one run (--max-events); something keeps scheduling work"
                 ));
             }
-            self.step();
+            self.step_within(bounds.clone());
         }
     }
 
@@ -490,7 +517,12 @@ impl Sim {
                     self.exec.take_wake(t);
                     return true;
                 }
-                ev => self.dispatch(ev),
+                ev => {
+                    // This loop stops as soon as `t` is woken, which any
+                    // task may do: nothing here goes on in place.
+                    let _loop = self.exec.bounds_for(None);
+                    self.dispatch(ev)
+                }
             }
         }
     }
@@ -511,10 +543,19 @@ impl Sim {
         r
     }
 
-    /// Runs events until `done()` holds, the world idles, or it aborts.
-    pub fn run_while(&self, mut not_done: impl FnMut() -> bool) -> RunEnd {
+    /// Runs events while `not_done()` holds, until the world idles or
+    /// aborts. A task that would be woken next goes on in place only while
+    /// `not_done()` still holds, as this loop checks it before each event.
+    pub fn run_while(&self, not_done: impl Fn() -> bool + 'static) -> RunEnd {
         let max_events = self.cfg.borrow().max_events;
         let start = self.exec.events_run();
+        let not_done: Rc<dyn Fn() -> bool> = Rc::new(not_done);
+        let bounds = Some(Rc::new(Bounds {
+            until: SimTime(u64::MAX),
+            events_below: start.saturating_add(max_events),
+            looks_every_1024: false,
+            go_on: Some(not_done.clone()),
+        }));
         while not_done() {
             if let Some(msg) = self.aborted.borrow().clone() {
                 return RunEnd::Aborted(msg);
@@ -524,7 +565,7 @@ impl Sim {
                     "event limit reached: {max_events} events in one run (--max-events)"
                 ));
             }
-            if self.step().is_none() {
+            if self.step_within(bounds.clone()).is_none() {
                 return RunEnd::Idle;
             }
         }

@@ -315,11 +315,15 @@ impl Sim {
                 break Err(format!("{} has no body left to run", cell.probe.name()));
             };
             let prev = self.exec.set_current(Some(cell.task));
+            // Polled here, not by the executor: a sleep in the body is
+            // queued, and `run_until_woken` below runs the world to it.
+            let prev_polled = self.exec.set_polled(None);
             let outer = self.framed_here.replace(true);
             let polled = body
                 .as_mut()
                 .poll(&mut TaskCx::from_waker(&crate::exec::noop_waker()));
             self.framed_here.set(outer);
+            self.exec.set_polled(prev_polled);
             self.exec.set_current(prev);
             match polled {
                 Poll::Ready(v) => break Ok(v),

@@ -156,7 +156,8 @@ where
     if let Some(p) = sim.xl.borrow_mut().proc_mut(pid) {
         p.task = Some(t);
     }
-    let end = sim.run_while(|| cell.borrow().is_none());
+    let filled = cell.clone();
+    let end = sim.run_while(move || filled.borrow().is_none());
     if instant {
         let now = sim.now();
         while sim.exec.next_time().is_some_and(|t| t <= now) {
