@@ -12,7 +12,7 @@ use std::task::{Context as TaskCx, Poll};
 
 use super::ops::PermSet;
 use super::{ConnId, TxId, Xenstore, XsErr};
-use crate::exec::Sleep;
+use crate::exec::{LocalFuture, Sleep};
 use crate::probe::Probe;
 use crate::stack::NO_DOM;
 use crate::time::SimDuration;
@@ -356,10 +356,13 @@ impl From<Req> for Outgoing {
 
 /// A request's future: its probe call, or, where nobody can see that call,
 /// the reply already served and the round trip the caller still waits out.
-enum Request<C> {
+/// The call is boxed: it is over 200 bytes, and it is the rare case, while
+/// every future that awaits a request (an xend thread's, nested a few deep)
+/// holds room for the largest.
+enum Request {
     /// A hook, an observer, the trace or a printed stack can see the call:
     /// the request is the call, served when first polled.
-    Probed(C),
+    Probed(LocalFuture<XsResult>),
     /// Served as it was sent.
     Served {
         round_trip: Sleep,
@@ -367,13 +370,11 @@ enum Request<C> {
     },
 }
 
-impl<C: Future<Output = XsResult>> Future for Request<C> {
+impl Future for Request {
     type Output = XsResult;
     fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<XsResult> {
-        // SAFETY: the probe call is polled where it is and dropped in
-        // place; nothing moves it out of the pinned request.
-        match unsafe { self.get_unchecked_mut() } {
-            Request::Probed(call) => unsafe { Pin::new_unchecked(call) }.poll(cx),
+        match self.get_mut() {
+            Request::Probed(call) => call.as_mut().poll(cx),
             Request::Served { round_trip, reply } => {
                 std::task::ready!(Pin::new(round_trip).poll(cx));
                 Poll::Ready(reply.take().unwrap_or(Err(XsErr::EIO)))
@@ -418,13 +419,16 @@ pub fn xs_request(
     // What a trace or a hook shows, made only if one can read it (the
     // request itself goes to the body).
     let args = (sim.tracing.get() || hooked).then(|| args_of(req.req(), tx));
-    Request::Probed(
-        sim.call(p, NO_DOM, move || args.unwrap_or_default(), async move {
+    Request::Probed(Box::pin(sim.call(
+        p,
+        NO_DOM,
+        move || args.unwrap_or_default(),
+        async move {
             let r = perform(&s, conn, tx, req.req());
             s.sleep(rtt).await;
             r
-        }),
-    )
+        },
+    )))
 }
 
 fn round_trip(sim: &Sim, conn: ConnId) -> SimDuration {
