@@ -384,11 +384,11 @@ impl Future for Request {
 }
 
 /// Sends a request from the running task and waits for the reply. The
-/// request's future is its probe call itself, with no `async fn` around it,
-/// which would hold the call a second time: a host's shutdown makes
-/// millions of requests, each built into the thread that awaits it. Every
-/// caller awaits the request at once, so one that nobody can observe is
-/// served right here, as it is sent, with no call around it.
+/// request's future is its (boxed) probe call itself, with no `async fn`
+/// around it, which would hold the call a second time: a host's shutdown
+/// makes millions of requests, each built into the thread that awaits it.
+/// Every caller awaits the request at once, so one that nobody can observe
+/// is served right here, as it is sent, with no call around it.
 pub fn xs_request(
     sim: &Sim,
     conn: ConnId,
