@@ -200,6 +200,15 @@ fn fmt_value(ctx: &NativeCallContext, v: &mut Dynamic, out: &mut String) -> R<()
             return fmt_map(ctx, &mut m, out);
         }
     }
+    // Rhai's `to_debug` of a string is Rust's debug form (`{s:?}`,
+    // string_basic.rs), and a script cannot give strings another: written
+    // here, without a call through the engine, which costs more than the
+    // formatting on the short strings a script prints (an explored variant
+    // prints its choices and key lines, ~17,000 instructions each way).
+    if let Some(s) = v.read_lock::<ImmutableString>() {
+        let _ = write!(out, "{:?}", s.as_str());
+        return Ok(());
+    }
     match ctx.call_native_fn_raw("to_debug", true, &mut [v]) {
         Ok(s) if s.is_string() => out.push_str(&s.into_immutable_string().unwrap_or_default()),
         Ok(s) => out.push_str(ctx.engine().map_type_name(s.type_name())),
@@ -332,6 +341,24 @@ mod tests {
         assert_eq!(e.limit, Some(Limit::CallDepth), "{}", e.render(false));
         assert_eq!(e.message, super::STACK_MESSAGE);
         assert_eq!(e.exit_code(), 3);
+    }
+
+    /// Strings in an array or a map print as Rhai's own printing writes
+    /// them: quotes, backslashes, control and non-ASCII characters escaped.
+    #[test]
+    fn strings_inside_values_print_as_rhai_prints_them() {
+        let src = r#"
+            let s = ["plain", "a\"b", "x\\y", "tab\there", "\u007f\u0000", "é ü", "", "line\n"];
+            let m = #{ k: s[1], n: 1, b: true, f: 1.5, c: 'q', u: () };
+            [s.to_string(), m.to_string(), `${s}`, `${[s, m]}`]
+        "#;
+        let printed = |e: &rhai::Engine| e.eval::<rhai::Array>(src).expect("runs");
+        let rhai_own = printed(&rhai::Engine::new());
+        let mut e = rhai::Engine::new();
+        super::register(&mut e);
+        let ours = printed(&e);
+        let text = |a: rhai::Array| a.into_iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        assert_eq!(text(ours), text(rhai_own));
     }
 
     #[test]
