@@ -40,8 +40,8 @@ fn seen(sim: &Sim, ends: Vec<String>) -> Seen {
 
 /// A host of `domains` HVM guests with the seed's five devices, created
 /// one after another, with every wake-up queued unless `in_place`.
-fn host(in_place: bool, domains: u32, cfg: Config) -> Sim {
-    let sim = build(cfg);
+fn host(in_place: bool, domains: u32) -> Sim {
+    let sim = build(Config::default());
     sim.logs.borrow_mut().set_keep(true);
     if !in_place {
         sim.exec.queue_every_wake();
@@ -71,7 +71,7 @@ fn end(e: RunEnd) -> String {
 /// Three domains shut down one `xm shutdown` at a time, then the world run
 /// to its end: `run_while` (the commands) and `run_until` (the rest).
 fn shut_down_in_turn(in_place: bool) -> Seen {
-    let sim = host(in_place, 3, Config::default());
+    let sim = host(in_place, 3);
     for i in 0..3 {
         xm_shutdown(&sim, &format!("vm{i}"), "poweroff", false).expect("shutdown");
     }
@@ -90,7 +90,7 @@ fn a_host_shut_down_in_turn_is_the_same_world() {
 /// change), then the world run in steps of `step` of virtual time: each
 /// step's deadline stops it where queuing would.
 fn all_at_once_in_steps(in_place: bool, step: SimDuration) -> Seen {
-    let sim = host(in_place, 4, Config::default());
+    let sim = host(in_place, 4);
     let names: Vec<String> = (0..4).map(|i| format!("vm{i}")).collect();
     xm_shutdown_all(&sim, &names).expect("shutdown");
     let mut ends = Vec::new();
@@ -122,7 +122,7 @@ fn a_host_shut_down_at_once_in_steps_is_the_same_world() {
 /// the `xm shutdown` commands' own run (`run_while`), or the world's run
 /// after them (`run_until`).
 fn stopped_by_the_event_limit(in_place: bool, limit: u64, in_commands: bool) -> Seen {
-    let sim = host(in_place, 2, Config::default());
+    let sim = host(in_place, 2);
     let mut ends = Vec::new();
     if in_commands {
         sim.cfg.borrow_mut().max_events = limit;
